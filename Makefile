@@ -1,0 +1,54 @@
+# Two commands set up a fresh machine: `make preview` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STACK ?= production
+CHECKOV_VENV ?= .venv-checkov
+
+.PHONY: preview test deps dev-deps system-deps checkov render bench config-docs clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+deps: $(VENV)/.installed
+dev-deps: $(VENV)/.dev-installed
+
+# Debian packages the tests drive for real: PostgreSQL, promtool, amtool, the Pushgateway and
+# Chromium. Installed only when run as root and only what is missing.
+system-deps:
+	bash scripts/install-system-deps.sh
+
+# checkov pins its own dependency tree (boto3, pyyaml, ...), so it lives in its own venv.
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+checkov: $(CHECKOV_VENV)/.installed
+
+# A look, not a gate: prints the tree and the policy verdict, exits 0 unless the program fails.
+preview: deps
+	$(PY) -m platformctl preview --stack $(STACK) --look
+
+render: deps
+	$(PY) -m platformctl render --stack $(STACK) --out build/render/$(STACK)
+
+test: dev-deps system-deps checkov
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: dev-deps system-deps checkov
+	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# Regenerates the config block of Pulumi.yaml and the README table from leadgen/config.
+config-docs: deps
+	$(PY) -m leadgen.config.docs --write
+
+clean:
+	rm -rf $(VENV) $(CHECKOV_VENV) build
