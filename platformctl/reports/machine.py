@@ -1,0 +1,172 @@
+"""The machine formats: JSON, CSV (spreadsheets), SARIF 2.1.0 (code scanning), JUnit (CI views)."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import xml.etree.ElementTree as ET
+
+from platformctl.reports.model import Report, severity_of, sorted_violations
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/leadgen/platform"  # shown by code scanning as the tool's home
+
+
+def _violation(v) -> dict:
+    return {"policy": v.policy, "level": v.level, "urn": v.urn, "message": v.message}
+
+
+def as_dict(report: Report) -> dict:
+    cost = report.cost
+    return {
+        "kind": report.kind,
+        "stack": report.stack,
+        "project": report.project,
+        "generated_at": report.generated_at.isoformat(),
+        "source": report.source,
+        "period": [d.isoformat() for d in report.period] if report.period else None,
+        "resource_count": report.resource_count,
+        "summary": {"mandatory": report.mandatory, "advisory": report.advisory,
+                    "exempted": len(report.exempted), "exit_code": report.exit_code()},
+        "notes": list(report.notes),
+        "violations": [_violation(v) for v in sorted_violations(report.violations)],
+        "exempted": [dict(_violation(v), ticket=e.ticket) for v, e in report.exempted],
+        "exemptions": [e.as_dict() for e in report.exemptions],
+        "cost": None if cost is None else {
+            "monthly_usd": round(cost.total_usd, 2),
+            "baseline_usd": None if cost.baseline_usd is None else round(cost.baseline_usd, 2),
+            "delta_usd": None if cost.delta_usd is None else round(cost.delta_usd, 2),
+            "delta_percent": (None if cost.delta_percent in (None, float("inf"))
+                              else round(cost.delta_percent, 2)),
+            "by_component": [{"component": c, "monthly_usd": round(v, 2)} for c, v in cost.by_component()],
+            "resources": [{"component": i.component, "urn": i.urn, "type": i.type,
+                           "monthly_usd": round(i.monthly_usd, 2), "note": i.note} for i in cost.items],
+        },
+        "changes": [{
+            "version": c.version, "kind": c.kind, "start": c.start.isoformat(),
+            "end": c.end.isoformat() if c.end else None, "result": c.result,
+            "change_request": c.change_request or None, "requester": c.requester, "approver": c.approver,
+            "independently_approved": c.independently_approved, "rollback_plan": c.rollback_plan,
+            "in_window": c.in_window, "compliant": c.compliant, "problems": list(c.problems),
+        } for c in report.changes],
+    }
+
+
+def to_json(report: Report) -> str:
+    return json.dumps(as_dict(report), indent=2) + "\n"
+
+
+CSV_COLUMNS = ("status", "policy", "level", "severity", "urn", "message", "exemption_ticket",
+               "exemption_expires", "stack", "generated_at")
+
+
+def to_csv(report: Report) -> str:
+    """One row per finding; exempted violations are rows too, marked, so auditors see both."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    stamp = report.generated_at.isoformat()
+    for v in sorted_violations(report.violations):
+        writer.writerow(["open", v.policy, v.level, severity_of(v), v.urn, v.message, "", "", report.stack, stamp])
+    for v, e in report.exempted:
+        writer.writerow(["exempted", v.policy, v.level, severity_of(v), v.urn, v.message, e.ticket,
+                         e.expires.isoformat(), report.stack, stamp])
+    return buffer.getvalue()
+
+
+_SARIF_LEVEL = {"mandatory": "error", "advisory": "warning"}
+# GitHub code scanning sorts by `security-severity` (a CVSS-like 0-10 string).
+_SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "2.0"}
+
+
+def sarif(report: Report) -> str:
+    # Code scanning needs a file to hang a result on; the stack's config file is what a reviewer
+    # changes to fix a finding, and the URN goes into the logical location.
+    artifact = f"Pulumi.{report.stack}.yaml"
+    everything = [(v, None) for v in sorted_violations(report.violations)] + list(report.exempted)
+    rules: dict[str, dict] = {}
+    results = []
+    for v, exemption in everything:
+        severity = severity_of(v)
+        if v.policy not in rules:
+            rules[v.policy] = {
+                "id": v.policy, "name": v.policy,
+                "shortDescription": {"text": v.policy},
+                "defaultConfiguration": {"level": _SARIF_LEVEL.get(v.level, "warning")},
+                "properties": {"tags": ["leadgen-governance", v.level],
+                               "security-severity": _SECURITY_SEVERITY.get(severity, "5.5")},
+            }
+        result = {
+            "ruleId": v.policy,
+            "ruleIndex": list(rules).index(v.policy),
+            "level": _SARIF_LEVEL.get(v.level, "warning"),
+            "message": {"text": f"{v.message} ({v.urn or 'stack'})"},
+            "locations": [{
+                "physicalLocation": {"artifactLocation": {"uri": artifact}, "region": {"startLine": 1}},
+                "logicalLocations": [{"fullyQualifiedName": v.urn or report.stack, "kind": "resource"}],
+            }],
+            # A stable identity so code scanning tracks one alert across runs.
+            "partialFingerprints": {"platformctlFinding/v1": hashlib.sha256(
+                f"{report.stack}|{v.policy}|{v.urn}".encode()).hexdigest()},
+        }
+        if exemption is not None:
+            result["suppressions"] = [{"kind": "external", "status": "accepted",
+                                       "justification": f"{exemption.ticket}: {exemption.reason} "
+                                                        f"(until {exemption.expires.isoformat()})"}]
+        results.append(result)
+    document = {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "platformctl", "informationUri": INFORMATION_URI,
+                                "semanticVersion": "1.0.0", "rules": list(rules.values())}},
+            "automationDetails": {"id": f"platformctl/{report.kind}/{report.stack}/"},
+            "invocations": [{"executionSuccessful": True,
+                             "endTimeUtc": report.generated_at.strftime("%Y-%m-%dT%H:%M:%SZ")}],
+            "results": results,
+        }],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def junit(report: Report) -> str:
+    """Suites per policy; a mandatory violation or non-compliant change is a failed test case.
+
+    Advisory findings are passing cases with the message in system-out: a CI view should turn
+    red only for what blocks `pulumi up`.
+    """
+    root = ET.Element("testsuites", name=f"platformctl {report.kind} {report.stack}")
+    suites: dict[str, ET.Element] = {}
+
+    def suite(name: str) -> ET.Element:
+        if name not in suites:
+            suites[name] = ET.SubElement(root, "testsuite", name=name)
+        return suites[name]
+
+    overall = suite("policy-pack")
+    case = ET.SubElement(overall, "testcase", classname="policy-pack", name=f"{report.stack}: no mandatory violations")
+    if report.mandatory:
+        ET.SubElement(case, "failure", type="mandatory",
+                      message=f"{report.mandatory} mandatory violation(s)").text = "see the other suites"
+    for v in sorted_violations(report.violations):
+        case = ET.SubElement(suite(v.policy), "testcase", classname=v.policy, name=v.urn or report.stack)
+        if v.level == "mandatory":
+            ET.SubElement(case, "failure", type=v.level, message=v.message).text = v.message
+        else:
+            ET.SubElement(case, "system-out").text = f"{v.level}: {v.message}"
+    for c in report.changes:
+        case = ET.SubElement(suite("change-management"), "testcase", classname="change-management",
+                             name=f"update {c.version or ''} {c.start.isoformat()} {c.change_request or '(no change request)'}")
+        if not c.compliant:
+            ET.SubElement(case, "failure", type="change-evidence", message="; ".join(c.problems)).text = "; ".join(c.problems)
+    for element in root:
+        cases = element.findall("testcase")
+        element.set("tests", str(len(cases)))
+        element.set("failures", str(sum(1 for c in cases if c.find("failure") is not None)))
+        element.set("errors", "0")
+        element.set("skipped", "0")
+    root.set("tests", str(sum(int(s.get("tests")) for s in root)))
+    root.set("failures", str(sum(int(s.get("failures")) for s in root)))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
