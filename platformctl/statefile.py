@@ -116,6 +116,9 @@ class StateFile:
         stack = None
         seen_any = False
         with self._open() as handle:
+            if not handle.read(1):
+                raise self._fail("empty file, expected a `pulumi stack export` document")
+            handle.seek(0)
             try:
                 for prefix, event, value in ijson.parse(handle, use_float=True):
                     if not seen_any:

@@ -1,0 +1,221 @@
+"""`platformctl audit`: the governance pack over exported state, and change evidence (issue 7).
+
+Semantics follow `pulumi policy analyze`: resources marked for deletion are skipped, each
+resource's inputs go through Remediate and Analyze as they stream out of the export, and the
+outputs of all resources go to AnalyzeStack once at the end. Only the outputs are kept for that
+last call (inputs are dropped after Analyze), so the export is never held in memory twice.
+
+Exit codes: 0 clean or advisory only, 2 mandatory violations, 1 unreadable input.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import pathlib
+import sys
+from typing import Any, Callable, Iterable, Optional, Protocol, Sequence
+
+import yaml
+
+from platformctl import exemptions as exemptions_mod
+from platformctl import reports
+from platformctl.exemptions import ExemptionError, Finding
+from platformctl.history import HistoryError
+from platformctl.statefile import StateError, StateFile
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PENDING_POLICY = "audit-pending-operation"
+
+
+class InputError(Exception):
+    """Bad input of any kind; str() is the one line printed before exit 1."""
+
+
+class Analyzer(Protocol):
+    def analyze(self, resource: dict) -> Sequence[Any]: ...
+    def analyze_stack(self, resources: list[dict]) -> Sequence[Any]: ...
+    def close(self) -> None: ...
+
+
+AnalyzerFactory = Callable[[str, str, dict], Analyzer]
+
+
+def stack_config(stack: str, project_root: pathlib.Path = ROOT) -> dict[str, Any]:
+    """The stack's config as the CLI hands it to a pack: `Pulumi.<stack>.yaml` plus project defaults."""
+    config: dict[str, Any] = {}
+    project_file = project_root / "Pulumi.yaml"
+    stack_file = project_root / f"Pulumi.{stack}.yaml"
+    for path, section in ((project_file, "config"), (stack_file, "config")):
+        if not path.exists():
+            continue
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        for key, value in (document.get(section) or {}).items():
+            if path is project_file:
+                # Pulumi.yaml declares keys as {type, description, default}; only defaults apply.
+                if isinstance(value, dict) and "default" in value:
+                    name = key if ":" in key else f"{document.get('name', 'leadgen')}:{key}"
+                    config[name] = value["default"]
+            else:
+                if isinstance(value, dict) and "secure" in value:
+                    continue  # encrypted values stay encrypted; no policy needs them in an audit
+                config[key] = value
+    return config
+
+
+def pack_analyzer(stack: str, project: str, config: dict) -> Analyzer:
+    """The leadgen-governance pack, started over gRPC as the Pulumi CLI starts it."""
+    from platformctl import policy_client  # the governance engineer's client
+
+    return policy_client.StreamingAnalyzer(stack=stack, project=project, config=config)
+
+
+def _component_of(urn: str, parents: dict[str, Optional[str]], types: dict[str, str]) -> str:
+    """The top-level component (a direct child of the stack) a resource belongs to."""
+    current, seen = urn, 0
+    while seen < 64:
+        parent = parents.get(current)
+        if not parent or types.get(parent) == "pulumi:pulumi:Stack":
+            break
+        current, seen = parent, seen + 1
+    if types.get(current, "").startswith("pulumi:"):
+        return "(stack)"
+    return current.rsplit("::", 1)[-1]
+
+
+def cost_view(resources: Iterable[dict], config: dict, baseline: Optional[float] = None,
+              baseline_source: str = "") -> Optional[reports.CostView]:
+    """The pack's pure cost estimator, grouped by the program's top-level components."""
+    from governance import cost  # the pack's estimator; platformctl.history put policies/ on the path
+
+    resources = list(resources)
+    parents = {r["urn"]: r.get("parent") for r in resources}
+    types = {r["urn"]: r["type"] for r in resources}
+    # The estimator reads `props`; state holds the settled values in outputs.
+    estimate = cost.estimate([{"type": r["type"], "urn": r["urn"],
+                               "props": r.get("outputs") or r.get("inputs") or {}} for r in resources],
+                             config)
+    items = tuple(reports.CostItem(component=_component_of(line.urn, parents, types), urn=line.urn,
+                                   type=line.type, monthly_usd=float(line.usd),
+                                   note=f"{line.component}: {line.basis}") for line in estimate.lines)
+    return reports.CostView(total_usd=float(estimate.total_usd), items=items, baseline_usd=baseline,
+                            baseline_source=baseline_source)
+
+
+def audit_state(path: str | pathlib.Path, analyzer_factory: AnalyzerFactory,
+                exemptions: Sequence[exemptions_mod.Exemption], today: dt.date,
+                project_root: pathlib.Path = ROOT, with_cost: bool = True,
+                generated_at: Optional[dt.datetime] = None) -> reports.Report:
+    state = StateFile(path)
+    header = state.read_header()
+    stream = state.resources()
+    first = next(stream, None)  # fills in the stack and project from the first URN
+    stack = header.stack.rsplit("/", 1)[-1] if header.stack else "unknown"
+    project = header.project or "unknown"
+    config = stack_config(stack, project_root)
+    analyzer = analyzer_factory(stack, project, config)
+    violations: list[Any] = []
+    kept: list[dict] = []
+    try:
+        for resource in _chain(first, stream):
+            violations.extend(analyzer.analyze(resource))
+            # Keep what AnalyzeStack and the cost estimate need; drop the inputs.
+            slim = dict(resource)
+            slim.pop("inputs", None)
+            kept.append(slim)
+        violations.extend(analyzer.analyze_stack(kept))
+    finally:
+        analyzer.close()
+    for op in state.pending_operations:
+        violations.append(Finding(
+            policy=PENDING_POLICY, level="advisory", severity="high", urn=op["urn"],
+            message=(f"interrupted {op['type']} operation on {op['resource_type']}: the resource may "
+                     "exist unmanaged; run `pulumi refresh` and clear it before the next update")))
+    kept_v, exempted, expired = exemptions_mod.apply(violations, exemptions, today)
+    notes = []
+    if state.skipped_deleted:
+        notes.append(f"{state.skipped_deleted} resource(s) marked for deletion skipped")
+    if state.secrets_redacted:
+        notes.append(f"{state.secrets_redacted} secret value(s) shown as [secret]")
+    if state.pending_operations:
+        notes.append(f"{len(state.pending_operations)} pending operation(s) in state")
+    cost = None
+    if with_cost:
+        cost = cost_view(kept, config)
+    return reports.Report(
+        stack=stack, project=project, kind="audit",
+        generated_at=generated_at or dt.datetime.now(dt.timezone.utc),
+        resource_count=state.resource_count, violations=kept_v + expired,
+        exemptions=exemptions_mod.in_force(exemptions, today), exempted=exempted, cost=cost,
+        source=str(path), notes=notes)
+
+
+def _chain(first: Optional[dict], rest: Iterable[dict]) -> Iterable[dict]:
+    if first is not None:
+        yield first
+    yield from rest
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "audit", help="run the governance pack over exported state and check change evidence",
+        description="Audit a `pulumi stack export` file and/or a `pulumi stack history --json` file.")
+    parser.add_argument("--state", metavar="FILE", help="a `pulumi stack export` (v3/v4) or checkpoint file")
+    parser.add_argument("--history", metavar="FILE", help="`pulumi stack history --json` output")
+    parser.add_argument("--since", metavar="DATE", help="first day of the audited period (YYYY-MM-DD)")
+    parser.add_argument("--until", metavar="DATE", help="last day of the period (default today)")
+    parser.add_argument("--stack", help="stack name (default: read from the export)")
+    parser.add_argument("--format", choices=reports.FORMATS, default="table")
+    parser.add_argument("--out", metavar="PATH", help="write the report here instead of stdout")
+    parser.add_argument("--exemptions", metavar="FILE", default=str(exemptions_mod.DEFAULT_PATH))
+    parser.add_argument("--no-cost", action="store_true", help="leave the cost estimate out")
+    parser.set_defaults(func=main)
+
+
+def run(args: argparse.Namespace, analyzer_factory: AnalyzerFactory = None) -> int:
+    analyzer_factory = analyzer_factory or pack_analyzer
+    today = dt.datetime.now(dt.timezone.utc).date()
+    if not args.state and not args.history:
+        raise InputError("audit needs --state FILE, --history FILE, or both")
+    if args.history and not args.since:
+        raise InputError("--history needs --since DATE (the first day of the audited period)")
+    if args.since and not args.history:
+        raise InputError("--since/--until apply to --history; give --history FILE")
+    exemptions = exemptions_mod.load(args.exemptions)
+    if args.state:
+        report = audit_state(args.state, analyzer_factory, exemptions, today, with_cost=not args.no_cost)
+    else:
+        report = reports.Report(stack=args.stack or "unknown", project="leadgen", kind="audit",
+                                generated_at=dt.datetime.now(dt.timezone.utc), resource_count=0,
+                                exemptions=exemptions_mod.in_force(exemptions, today))
+    if args.stack and args.state and report.stack not in ("unknown", args.stack):
+        raise InputError(f"--stack {args.stack} does not match the export's stack {report.stack}")
+    if args.history:
+        from platformctl import history
+        since = history.parse_day(args.since, "--since")
+        until = history.parse_day(args.until, "--until") if args.until else today
+        if until < since:
+            raise InputError(f"--until {until} is before --since {since}")
+        changes, findings = history.audit(args.history, args.stack or report.stack, since, until)
+        report.changes = changes
+        report.violations = list(report.violations) + findings
+        report.period = (since, until)
+        if not changes:
+            report.notes = list(report.notes) + [f"no update in {since}..{until}"]
+    text = reports.write(report, args.format, args.out)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        print(f"{args.format} report written to {args.out}: {reports.text.verdict(report)}", file=sys.stderr)
+    return report.exit_code()
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        return run(args)
+    except (InputError, StateError, HistoryError, ExemptionError) as exc:
+        print(f"platformctl audit: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,166 @@
+"""Change-management evidence from `pulumi stack history --json` (issue 7, item 2).
+
+For every update in the audited period it answers the auditor's questions from the runbook's
+`check-change-compliance --require-approval`: which change request it ran under, whether someone
+other than the requester approved it before it started, whether it carried a rollback plan, and
+whether it ran inside the request's window. The change request files are read with the governance
+pack's own parser (`policies/governance/changes.py`) so the pack and the audit never disagree on
+what a valid request is.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import pathlib
+import re
+import sys
+from typing import Any, Iterable
+
+from platformctl.exemptions import Finding
+from platformctl.reports.model import ChangeEvidence
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+if str(ROOT / "policies") not in sys.path:
+    sys.path.insert(0, str(ROOT / "policies"))
+
+from governance import changes  # noqa: E402  (the pack's parser, imported as the pack does)
+
+# Kinds of history entry that change what runs in the account; previews and refreshes do not.
+CHANGING_KINDS = ("update", "destroy", "import")
+CHANGE_KEY = "leadgen:changeRequest"
+CHANGES_DIR_KEY = "leadgen:governance.changesDir"
+EVIDENCE_POLICY = "governance-change-evidence"
+# The pack's ID pattern, unanchored, to find "CR-2026-014: scale api" in an update message.
+_ID_IN_TEXT = re.compile(r"\b" + changes.ID_PATTERN.pattern.strip("^$") + r"\b")
+MAX_HISTORY_BYTES = 256 * 2**20  # a history is small; refuse to read a mistaken huge file whole
+
+
+class HistoryError(Exception):
+    """A history file that cannot be read; str() is one line naming the file and the entry."""
+
+
+def parse_instant(value: Any) -> dt.datetime:
+    """History times: RFC 3339 strings (`2026-03-01T02:10:00.000Z`) or Unix seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, dt.timezone.utc)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("missing")
+    parsed = dt.datetime.fromisoformat(value.strip())
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def read(path: str | pathlib.Path) -> list[dict]:
+    path = pathlib.Path(path)
+    try:
+        if path.stat().st_size > MAX_HISTORY_BYTES:
+            raise HistoryError(f"{path}: larger than {MAX_HISTORY_BYTES // 2**20} MB, not a stack history")
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except OSError as exc:
+        raise HistoryError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise HistoryError(f"{path}: not a `pulumi stack history --json` file (not UTF-8 text)") from None
+    except json.JSONDecodeError as exc:
+        raise HistoryError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    if not isinstance(document, list):
+        raise HistoryError(f"{path}: expected the JSON list `pulumi stack history --json` prints")
+    for index, entry in enumerate(document):
+        if not isinstance(entry, dict):
+            raise HistoryError(f"{path}: entry #{index} is not an object")
+        label = f"entry #{index}" + (f" (version {entry['version']})" if "version" in entry else "")
+        if not entry.get("kind"):
+            raise HistoryError(f'{path}: {label} has no "kind"')
+        try:
+            entry["_start"] = parse_instant(entry.get("startTime"))
+        except (ValueError, TypeError, OverflowError, OSError):
+            raise HistoryError(f'{path}: {label} has no valid "startTime" (got {entry.get("startTime")!r})') from None
+        end = entry.get("endTime")
+        try:
+            entry["_end"] = parse_instant(end) if end not in (None, "") else None
+        except (ValueError, TypeError, OverflowError, OSError):
+            raise HistoryError(f'{path}: {label} has an invalid "endTime" ({end!r})') from None
+    return document
+
+
+def _config_value(entry: dict, key: str) -> str:
+    value = (entry.get("config") or {}).get(key)
+    if isinstance(value, dict):  # configValueJSON: {"value": ..., "secret": ..., "object": ...}
+        if value.get("secret"):
+            return ""
+        value = value.get("value")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def change_request_of(entry: dict) -> tuple[str, str]:
+    """(ID, where found): the stack config the update ran with, else the update message."""
+    cr = _config_value(entry, CHANGE_KEY)
+    if cr:
+        return cr, "config"
+    found = _ID_IN_TEXT.search(entry.get("message") or "")
+    return (found.group(0), "message") if found else ("", "")
+
+
+def evidence(entry: dict, stack: str, project_root: pathlib.Path) -> ChangeEvidence:
+    start, end = entry["_start"], entry["_end"]
+    cr_id, _ = change_request_of(entry)
+    changes_dir = _config_value(entry, CHANGES_DIR_KEY) or "changes"
+    base = dict(version=entry.get("version"), kind=str(entry.get("kind")), start=start, end=end,
+                result=str(entry.get("result") or ""), change_request=cr_id)
+    if not cr_id:
+        return ChangeEvidence(**base, problems=("no change request: the update named none "
+                                                "(leadgen:changeRequest unset, none in the message)",))
+    loaded = changes.load(project_root, changes_dir, cr_id)
+    if loaded.change is None:
+        return ChangeEvidence(**base, problems=tuple(loaded.problems))
+    change = loaded.change
+    problems = []
+    # Approval counts only from someone other than the requester, given before the update began.
+    requester = change.requested_by.strip().lower()
+    independent = [a for a in change.approvals if a.by.strip().lower() != requester]
+    timely = [a for a in independent if a.at <= start]
+    if not independent:
+        problems.append(f"{cr_id} was not approved by anyone other than its requester {change.requested_by}")
+    elif not timely:
+        problems.append(f"{cr_id} was approved only after the update started ({independent[0].at.isoformat()})")
+    if not change.rollback_plan:
+        problems.append(f"{cr_id} has no rollback plan")
+    finished = end or start
+    in_window = change.window_start <= start and finished <= change.window_end
+    if not in_window:
+        problems.append(f"ran {start.isoformat()}..{finished.isoformat()}, outside the window "
+                        f"{change.window_start.isoformat()}..{change.window_end.isoformat()}")
+    if stack and stack not in change.stacks:
+        problems.append(f"{cr_id} does not cover stack {stack} (covers {', '.join(change.stacks)})")
+    return ChangeEvidence(**base, requester=change.requested_by,
+                          approver=", ".join(sorted({a.by for a in timely})),
+                          independently_approved=bool(timely), rollback_plan=bool(change.rollback_plan),
+                          in_window=in_window, problems=tuple(problems))
+
+
+def in_period(entries: Iterable[dict], since: dt.date, until: dt.date) -> list[dict]:
+    """Changing updates whose start falls in [since, until], both days inclusive, UTC."""
+    chosen = [e for e in entries if e["kind"] in CHANGING_KINDS
+              and since <= e["_start"].astimezone(dt.timezone.utc).date() <= until]
+    return sorted(chosen, key=lambda e: e["_start"])
+
+
+def audit(path: str | pathlib.Path, stack: str, since: dt.date, until: dt.date,
+          project_root: pathlib.Path = ROOT) -> tuple[list[ChangeEvidence], list[Finding]]:
+    """Evidence for each update in the period, and a mandatory finding per non-compliant one."""
+    entries = in_period(read(path), since, until)
+    found = [evidence(e, stack, project_root) for e in entries]
+    findings = [Finding(policy=EVIDENCE_POLICY, level="mandatory", severity="high",
+                        urn=f"update/{c.version if c.version is not None else c.start.isoformat()}",
+                        message=f"{c.kind} at {c.start.isoformat()}"
+                                + (f" under {c.change_request}" if c.change_request else "")
+                                + ": " + "; ".join(c.problems))
+                for c in found if not c.compliant]
+    return found, findings
+
+
+def parse_day(text: str, flag: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise HistoryError(f"{flag} {text!r} is not a date YYYY-MM-DD") from None
+
