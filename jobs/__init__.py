@@ -1,0 +1,1 @@
+"""Batch jobs that run beside the platform (CronJobs), one package each."""

@@ -1,0 +1,5 @@
+import sys
+
+from jobs.pgbackup.cli import main
+
+sys.exit(main())

@@ -1,0 +1,183 @@
+"""Command line: flags or environment in, one JSON line per step out, one error line on failure.
+
+Exit codes: 0 ok, 1 failure (S3, database, checksum, row counts, refused restore), 2 usage.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from jobs.pgbackup import metrics, operations
+from jobs.pgbackup.db import DatabaseUrl
+from jobs.pgbackup.errors import PgBackupError, UsageError
+from jobs.pgbackup.log import StepLog
+from jobs.pgbackup.store import DEFAULT_PART_SIZE, MIN_PART_SIZE, Store, is_backup_id
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints the usage block and a second line; operators and log queries want one line.
+    def error(self, message):
+        command = self.prog.split()[-1] if " " in self.prog else ""
+        raise UsageError(f"{message} (see python -m jobs.pgbackup {command + ' ' if command else ''}--help)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--bucket", default=os.environ.get("BACKUP_BUCKET"), help="S3 bucket (env BACKUP_BUCKET)")
+    common.add_argument("--prefix", default=os.environ.get("BACKUP_PREFIX"), help="key prefix (env BACKUP_PREFIX)")
+    common.add_argument("--kms-key-id", default=os.environ.get("BACKUP_KMS_KEY_ID"),
+                        help="KMS key for new objects (env BACKUP_KMS_KEY_ID; default: the bucket's default encryption)")
+    pushgateway = argparse.ArgumentParser(add_help=False)
+    pushgateway.add_argument("--pushgateway", default=os.environ.get("PUSHGATEWAY_URL"),
+                             help="Pushgateway base URL (env PUSHGATEWAY_URL); no push when unset")
+    which = argparse.ArgumentParser(add_help=False)
+    which.add_argument("--backup", metavar="ID", help="backup id (default: the latest)")
+
+    parser = _Parser(prog="pgbackup", description="PostgreSQL backups in S3, verified by restoring them.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("backup", parents=[common, pushgateway], help="pg_dump to S3, then the manifest")
+    p.add_argument("--database-url", default=os.environ.get("DATABASE_URL"), help="source database (env DATABASE_URL)")
+    p.add_argument("--part-size-mib", type=int, default=DEFAULT_PART_SIZE // (1024 * 1024),
+                   help="multipart part size in MiB (at least 5, S3's minimum)")
+
+    p = sub.add_parser("verify", parents=[common, pushgateway, which], help="restore into a scratch database and compare")
+    p.add_argument("--scratch-url", default=os.environ.get("SCRATCH_DATABASE_URL"),
+                   help="server for the scratch database: any database there the role may connect to "
+                        "(env SCRATCH_DATABASE_URL); the role needs CREATEDB")
+
+    p = sub.add_parser("restore", parents=[common, which], help="restore a backup into a database")
+    p.add_argument("--target-url", default=os.environ.get("RESTORE_TARGET_URL"),
+                   help="database to restore into (env RESTORE_TARGET_URL)")
+    p.add_argument("--force", action="store_true", help="restore over a non-empty database (pg_restore --clean)")
+    p.add_argument("--no-owner", action="store_true", help="skip ownership and grants (roles differ on the target)")
+
+    p = sub.add_parser("list", parents=[common], help="backups with time, size and verification state")
+    p.add_argument("--json", action="store_true", help="one JSON object per backup instead of a table")
+    return parser
+
+
+def _required(value, flag: str, env: str) -> str:
+    if not value:
+        raise UsageError(f"{flag} is required (or set {env})")
+    return value
+
+
+def _store(args) -> Store:
+    bucket = _required(args.bucket, "--bucket", "BACKUP_BUCKET")
+    prefix = _required(args.prefix, "--prefix", "BACKUP_PREFIX")
+    return Store(bucket, prefix, kms_key_id=args.kms_key_id)
+
+
+def _backup_id(args) -> str | None:
+    if args.backup and not is_backup_id(args.backup):
+        raise UsageError(f"--backup {args.backup!r} is not a backup id like 20261122T020000Z")
+    return args.backup
+
+
+def _print_table(rows: list[dict]) -> None:
+    header = ("BACKUP", "FINISHED", "DATABASE", "SIZE", "ROWS", "VERIFICATION")
+    lines = [header] + [(r["backup_id"], r["finished_at"] or "-", r["database"], _size(r["bytes"]), str(r["rows"]),
+                         r["verification"] + (f" {r['verified_at']}" if r["verified_at"] else "")) for r in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for line in lines:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def _push(args, log: StepLog, operation: str, database: str | None, values: dict) -> None:
+    if not getattr(args, "pushgateway", None):
+        return
+    if not database:
+        log.step("push", status="skipped", reason="database unknown before the manifest was read")
+        return
+    try:
+        metrics.push(args.pushgateway, operation, database, values)
+        log.step("push", pushgateway=args.pushgateway, metrics=sorted(values))
+    except OSError as exc:
+        # The backup itself stands; the missing push shows up as a stale success timestamp.
+        log.step("push", status="error", pushgateway=args.pushgateway, reason=str(exc))
+        print(f"pgbackup: warning: cannot push metrics to {args.pushgateway} ({exc})", file=sys.stderr)
+
+
+def _run(args, log: StepLog) -> int:
+    if args.command == "list":
+        rows = operations.list_backups(_store(args))
+        if args.json:
+            for row in rows:
+                print(json.dumps(row))
+        else:
+            _print_table(rows)
+        return 0
+
+    if args.command == "restore":
+        target = DatabaseUrl.parse(_required(args.target_url, "--target-url", "RESTORE_TARGET_URL"), "--target-url")
+        result = operations.restore(_store(args), target, log, _backup_id(args), args.force, args.no_owner)
+        log.step("done", **result)
+        return 0
+
+    # backup and verify report to the Pushgateway on success and on failure.
+    started = time.monotonic()
+    label = {"database": None}
+    try:
+        if args.command == "backup":
+            source = DatabaseUrl.parse(_required(args.database_url, "--database-url", "DATABASE_URL"), "--database-url")
+            label["database"] = source.dbname
+            if args.part_size_mib * 1024 * 1024 < MIN_PART_SIZE:
+                raise UsageError(f"--part-size-mib {args.part_size_mib} is below S3's minimum part size of 5")
+            store = _store(args)
+            result = operations.backup(source, store, log, args.part_size_mib * 1024 * 1024)
+        else:
+            scratch = DatabaseUrl.parse(_required(args.scratch_url, "--scratch-url", "SCRATCH_DATABASE_URL"), "--scratch-url")
+            store = _store(args)
+            backup_id = _backup_id(args)
+
+            def remember(manifest):
+                label["database"] = manifest["database"]
+            result = operations.verify(store, scratch, log, backup_id, on_manifest=remember)
+    except UsageError:
+        raise  # nothing was attempted: no metrics
+    except PgBackupError:
+        _push(args, log, args.command, label["database"],
+              {"pgbackup_duration_seconds": time.monotonic() - started, "pgbackup_last_run_success": 0})
+        raise
+    values = {
+        "pgbackup_last_success_timestamp_seconds": time.time(),
+        "pgbackup_duration_seconds": time.monotonic() - started,
+        "pgbackup_bytes": result["bytes"],
+        "pgbackup_last_run_success": 1,
+    }
+    if "previous_bytes" in result:
+        values["pgbackup_previous_bytes"] = result["previous_bytes"]
+    log.step("done", **result)
+    _push(args, log, args.command, result["database"], values)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    log = StepLog(command="pgbackup")
+    try:
+        args = _parser().parse_args(argv)
+        log.command = args.command
+        return _run(args, log)
+    except PgBackupError as exc:
+        log.step("error", status="error", reason=str(exc))
+        print(f"pgbackup: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("pgbackup: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line for the CronJob log, no traceback
+        print(f"pgbackup: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+              file=sys.stderr)
+        return 1

@@ -1,0 +1,157 @@
+"""Database URLs, connections and the catalogue queries pgbackup needs.
+
+libpq parses the URL (``psycopg.conninfo``), so every form libpq accepts works here too. The
+password never reaches a command line or a log: the libpq binaries get it through ``PGPASSWORD``
+in their environment, and every message names the server as ``host:port`` only.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from jobs.pgbackup.errors import PgBackupError, UsageError
+
+# A wrong host must fail in seconds, not hang the CronJob until its deadline.
+DEFAULT_CONNECT_TIMEOUT = "10"
+
+# Tables pg_dump writes data for: ordinary and partitioned tables outside the system schemas and
+# not owned by an extension (an extension's tables are recreated by CREATE EXTENSION).
+_TABLES_QUERY = """
+SELECT n.nspname, c.relname
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY 1, 2
+"""
+
+# Anything a restore could collide with: user relations of any kind, user functions, large objects.
+_USER_OBJECTS_QUERY = """
+SELECT
+  (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+     AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                     AND d.objid = c.oid AND d.deptype = 'e')),
+  (SELECT count(*) FROM pg_largeobject_metadata)
+"""
+
+
+@dataclass(frozen=True)
+class DatabaseUrl:
+    """A parsed libpq connection string; ``str()`` of it is safe to print."""
+
+    params: dict
+    flag: str
+
+    @classmethod
+    def parse(cls, url: str, flag: str) -> "DatabaseUrl":
+        if not url:
+            raise UsageError(f"{flag} is empty")
+        try:
+            params = conninfo_to_dict(url)
+        except psycopg.ProgrammingError as exc:
+            # libpq's own message may quote the string, password included: say only what is wrong.
+            reason = "unknown query parameter" if "query parameter" in str(exc) else "not a postgresql:// URL or libpq connection string"
+            raise UsageError(f"{flag} is invalid: {reason}") from None
+        port = params.get("port")
+        if port is not None and not str(port).isdigit():
+            raise UsageError(f"{flag} is invalid: port {port!r} is not a number")
+        if not params.get("dbname"):
+            raise UsageError(f"{flag} names no database (add /<dbname> to the URL)")
+        params.setdefault("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
+        return cls(params=params, flag=flag)
+
+    @property
+    def dbname(self) -> str:
+        return self.params["dbname"]
+
+    @property
+    def host(self) -> str:
+        return self.params.get("host") or os.environ.get("PGHOST") or "localhost"
+
+    @property
+    def port(self) -> str:
+        return str(self.params.get("port") or os.environ.get("PGPORT") or "5432")
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def __str__(self) -> str:
+        return f"{self.where}/{self.dbname}"
+
+    def with_dbname(self, dbname: str) -> "DatabaseUrl":
+        return DatabaseUrl(params={**self.params, "dbname": dbname}, flag=self.flag)
+
+    def libpq_args(self) -> tuple[str, dict]:
+        """(conninfo without the password for ``--dbname``, environment for the subprocess)."""
+        public = {k: v for k, v in self.params.items() if k != "password"}
+        env = dict(os.environ)
+        if self.params.get("password") is not None:
+            env["PGPASSWORD"] = self.params["password"]
+        return make_conninfo(**public), env
+
+    def connect(self, autocommit: bool = True) -> psycopg.Connection:
+        try:
+            return psycopg.connect(**self.params, autocommit=autocommit, application_name="pgbackup")
+        except psycopg.Error as exc:
+            raise PgBackupError(f"cannot connect to database at {self.where} ({connection_reason(exc)})") from None
+
+
+def connection_reason(exc: BaseException) -> str:
+    """The cause of a libpq connection failure in a few words, without the libpq boilerplate."""
+    text = str(exc).strip()
+    lowered = text.lower()
+    if "connection refused" in lowered:
+        return "connection refused"
+    if "password authentication failed" in lowered:
+        match = re.search(r'password authentication failed for user "([^"]*)"', text)
+        return f'password authentication failed for user "{match.group(1)}"' if match else "password authentication failed"
+    if "no password supplied" in lowered:
+        return "the server wants a password and none was given"
+    if "failed to resolve host" in lowered or "could not translate host name" in lowered:
+        return "unknown host"
+    if "timeout expired" in lowered:
+        return "timed out"
+    match = re.search(r'database "([^"]*)" does not exist', text)
+    if match:
+        return f'database "{match.group(1)}" does not exist'
+    # Otherwise libpq's last line, which carries the server's reason (FATAL: ...).
+    last = [line.strip() for line in text.splitlines() if line.strip()][-1]
+    return re.sub(r"^(connection failed: )?(connection to server .*? failed: )?(FATAL:\s*)?", "", last)
+
+
+def quoted_table(schema: str, table: str) -> str:
+    """``schema.table`` as it appears in the manifest and in messages (quoted only when needed)."""
+    def ident(name: str) -> str:
+        return name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) else '"' + name.replace('"', '""') + '"'
+    return f"{ident(schema)}.{ident(table)}"
+
+
+def server_version(conn: psycopg.Connection) -> str:
+    return conn.execute("SHOW server_version").fetchone()[0]
+
+
+def row_counts(conn: psycopg.Connection) -> tuple[dict[str, int], int]:
+    """Exact row count of every table, and the number of large objects, in the connection's snapshot."""
+    counts = {}
+    for schema, table in conn.execute(_TABLES_QUERY).fetchall():
+        query = sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+        counts[quoted_table(schema, table)] = conn.execute(query).fetchone()[0]
+    large_objects = conn.execute("SELECT count(*) FROM pg_largeobject_metadata").fetchone()[0]
+    return counts, large_objects
+
+
+def user_objects(conn: psycopg.Connection) -> tuple[int, int]:
+    """(user relations, large objects) in the database: both zero means a restore collides with nothing."""
+    relations, large_objects = conn.execute(_USER_OBJECTS_QUERY).fetchone()
+    return relations, large_objects

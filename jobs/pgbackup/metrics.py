@@ -1,0 +1,57 @@
+"""Pushes the job's metrics to a Prometheus Pushgateway (text exposition format, standard library).
+
+Grouping key: job="pgbackup", operation="backup"|"verify", database="<dbname>". POST, not PUT: a
+POST replaces only the metrics it names, so a failed run (which sends no success timestamp) leaves
+``pgbackup_last_success_timestamp_seconds`` of the last good run in place for the staleness alert.
+"""
+from __future__ import annotations
+
+import base64
+import urllib.error
+import urllib.parse
+import urllib.request
+
+HELP = {
+    "pgbackup_last_success_timestamp_seconds": "Unix time of the last successful run.",
+    "pgbackup_duration_seconds": "Duration of the last run.",
+    "pgbackup_bytes": "Size of the dump of the last successful run.",
+    "pgbackup_previous_bytes": "Size of the previous backup's dump, from its manifest.",
+    "pgbackup_last_run_success": "1 if the last run succeeded, 0 if it failed.",
+}
+
+
+def _label_segment(name: str, value: str) -> str:
+    # The Pushgateway's URL form: values with "/" (or empty ones) go base64url-encoded.
+    if value == "" or "/" in value:
+        encoded = base64.urlsafe_b64encode(value.encode()).decode() or "="
+        return f"{name}@base64/{encoded}"
+    return f"{name}/{urllib.parse.quote(value, safe='')}"
+
+
+def push_url(base: str, operation: str, database: str) -> str:
+    path = "/".join([_label_segment("job", "pgbackup"), _label_segment("operation", operation),
+                     _label_segment("database", database)])
+    return f"{base.rstrip('/')}/metrics/{path}"
+
+
+def exposition(values: dict[str, float]) -> str:
+    lines = []
+    for name, value in values.items():
+        lines.append(f"# HELP {name} {HELP.get(name, name)}")
+        lines.append(f"# TYPE {name} gauge")
+        lines.append(f"{name} {float(value)!r}")
+    return "\n".join(lines) + "\n"
+
+
+def push(base: str, operation: str, database: str, values: dict[str, float], timeout: float = 10.0) -> None:
+    """Raises OSError (with a one-line reason) when the Pushgateway cannot take the push."""
+    request = urllib.request.Request(
+        push_url(base, operation, database), data=exposition(values).encode(), method="POST",
+        headers={"Content-Type": "text/plain; version=0.0.4"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read()
+    except urllib.error.HTTPError as exc:
+        raise OSError(f"HTTP {exc.code} {exc.read(200).decode(errors='replace').strip()}") from None
+    except urllib.error.URLError as exc:
+        raise OSError(str(exc.reason)) from None

@@ -1,0 +1,249 @@
+"""The backup layout in S3 and the streaming transfers.
+
+    <prefix>/<backup-id>/dump.pgcustom       pg_dump -Fc output, uploaded in parts as it is produced
+    <prefix>/<backup-id>/manifest.json       written last: a backup without it does not exist
+    <prefix>/<backup-id>/verification.json   the last verify's verdict (the manifest is never rewritten:
+                                             the production bucket has Object Lock)
+
+Backup ids are UTC times (``20261122T020000Z``), so the lexical order is the time order.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import queue
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from jobs.pgbackup.errors import PgBackupError
+
+DUMP = "dump.pgcustom"
+MANIFEST = "manifest.json"
+VERIFICATION = "verification.json"
+ID_FORMAT = "%Y%m%dT%H%M%SZ"
+MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
+DEFAULT_PART_SIZE = 16 * 1024 * 1024
+
+
+def backup_id_at(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime(ID_FORMAT)
+
+
+def is_backup_id(text: str) -> bool:
+    try:
+        datetime.strptime(text, ID_FORMAT)
+    except ValueError:
+        return False
+    return True
+
+
+def s3_reason(exc: BaseException) -> str:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "error")
+        message = error.get("Message") or ""
+        return f"{code}: {message}".rstrip(": ") if message else code
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return "no AWS credentials (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or use the pod's role)"
+    if isinstance(exc, botocore.exceptions.EndpointConnectionError):
+        return f"cannot reach {exc.kwargs.get('endpoint_url', 'the S3 endpoint')}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+@contextlib.contextmanager
+def s3_errors(action: str, where: str):
+    """Turns any boto3/botocore failure into one line naming the action and the object."""
+    try:
+        yield
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise PgBackupError(f"S3 {action} failed for {where} ({s3_reason(exc)})") from None
+
+
+def _is_missing(exc: botocore.exceptions.ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound")
+
+
+@dataclass
+class BackupEntry:
+    backup_id: str
+    has_manifest: bool = False
+    has_verification: bool = False
+
+
+class Store:
+    def __init__(self, bucket: str, prefix: str, kms_key_id: str | None = None, client=None):
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.kms_key_id = kms_key_id
+        # The endpoint comes from AWS_ENDPOINT_URL (botocore reads it); retries stay few so that a
+        # failing S3 fails the job within minutes and the alert fires.
+        self.client = client or boto3.client(
+            "s3",
+            config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10, read_timeout=120),
+        )
+
+    # -- naming ---------------------------------------------------------------------------------
+    def key(self, backup_id: str, name: str) -> str:
+        return f"{self.prefix}/{backup_id}/{name}" if self.prefix else f"{backup_id}/{name}"
+
+    def url(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def _encryption(self) -> dict:
+        # Without a key id the bucket's default encryption applies; asking for "aws:kms" without
+        # one would silently switch to the AWS-managed key instead of the bucket's own CMK.
+        if self.kms_key_id:
+            return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.kms_key_id}
+        return {}
+
+    # -- listing --------------------------------------------------------------------------------
+    def entries(self) -> list[BackupEntry]:
+        """Every backup id under the prefix, oldest first, with which of its objects exist."""
+        found: dict[str, BackupEntry] = {}
+        base = f"{self.prefix}/" if self.prefix else ""
+        with s3_errors("list", self.url(base)):
+            paginator = self.client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=base):
+                for obj in page.get("Contents", []):
+                    rest = obj["Key"][len(base):]
+                    backup_id, _, name = rest.partition("/")
+                    if not is_backup_id(backup_id):
+                        continue
+                    entry = found.setdefault(backup_id, BackupEntry(backup_id))
+                    entry.has_manifest |= name == MANIFEST
+                    entry.has_verification |= name == VERIFICATION
+        return [found[k] for k in sorted(found)]
+
+    def backup_ids(self) -> list[str]:
+        """Complete backups (those with a manifest), oldest first."""
+        return [e.backup_id for e in self.entries() if e.has_manifest]
+
+    def exists(self, backup_id: str) -> bool:
+        with s3_errors("list", self.url(self.key(backup_id, ""))):
+            page = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self.key(backup_id, ""), MaxKeys=1)
+        return page.get("KeyCount", 0) > 0
+
+    # -- small JSON objects ---------------------------------------------------------------------
+    def get_json(self, key: str, missing_ok: bool = False):
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except botocore.exceptions.ClientError as exc:
+            if missing_ok and _is_missing(exc):
+                return None
+            raise PgBackupError(f"S3 read failed for {self.url(key)} ({s3_reason(exc)})") from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise PgBackupError(f"S3 read failed for {self.url(key)} ({s3_reason(exc)})") from None
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise PgBackupError(f"{self.url(key)} is not valid JSON") from None
+
+    def put_json(self, key: str, document: dict) -> None:
+        body = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
+        with s3_errors("write", self.url(key)):
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=body,
+                                   ContentType="application/json", **self._encryption())
+
+    def delete(self, key: str) -> None:
+        with s3_errors("delete", self.url(key)):
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    # -- the dump ---------------------------------------------------------------------------------
+    def open_dump(self, backup_id: str, if_match: str | None = None):
+        """(streaming body, size, ETag) of a backup's dump."""
+        key = self.key(backup_id, DUMP)
+        extra = {"IfMatch": if_match} if if_match else {}
+        with s3_errors("read", self.url(key)):
+            response = self.client.get_object(Bucket=self.bucket, Key=key, **extra)
+        return response["Body"], response["ContentLength"], response["ETag"]
+
+    def multipart_upload(self, key: str, part_size: int) -> "MultipartUpload":
+        return MultipartUpload(self, key, part_size)
+
+
+class MultipartUpload:
+    """Uploads parts from a background thread while the caller keeps reading pg_dump's pipe.
+
+    The queue holds one part, so memory stays near three parts and a stalled S3 slows pg_dump
+    down (the pipe fills) instead of buffering the database in memory or on disk.
+    """
+
+    def __init__(self, store: Store, key: str, part_size: int):
+        self.store = store
+        self.key = key
+        self.part_size = part_size
+        self.parts: list[dict] = []
+        self.error: PgBackupError | None = None
+        self.upload_id: str | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=1)
+        self._thread = threading.Thread(target=self._worker, name="s3-upload", daemon=True)
+
+    def __enter__(self) -> "MultipartUpload":
+        with s3_errors("upload start", self.store.url(self.key)):
+            response = self.store.client.create_multipart_upload(
+                Bucket=self.store.bucket, Key=self.key, ContentType="application/octet-stream",
+                **self.store._encryption())
+        self.upload_id = response["UploadId"]
+        self._thread.start()
+        return self
+
+    def _worker(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if self.error is not None:
+                continue  # drain until the sentinel so the producer never blocks forever
+            number, data = item
+            try:
+                with s3_errors(f"upload of part {number}", self.store.url(self.key)):
+                    response = self.store.client.upload_part(
+                        Bucket=self.store.bucket, Key=self.key, UploadId=self.upload_id,
+                        PartNumber=number, Body=data)
+                self.parts.append({"PartNumber": number, "ETag": response["ETag"]})
+            except PgBackupError as exc:
+                self.error = exc
+
+    def put(self, number: int, data: bytes) -> None:
+        """Queues one part; raises the upload thread's error as soon as there is one."""
+        if self.error is not None:
+            raise self.error
+        self._queue.put((number, data))
+        if self.error is not None:
+            raise self.error
+
+    def complete(self) -> None:
+        self._finish_thread()
+        if self.error is not None:
+            raise self.error
+        with s3_errors("upload completion", self.store.url(self.key)):
+            self.store.client.complete_multipart_upload(
+                Bucket=self.store.bucket, Key=self.key, UploadId=self.upload_id,
+                MultipartUpload={"Parts": sorted(self.parts, key=lambda p: p["PartNumber"])})
+        self.upload_id = None
+
+    def abort(self) -> None:
+        """Drops every uploaded part: a failed backup leaves nothing behind (nor billed parts)."""
+        self._finish_thread()
+        if self.upload_id is None:
+            return
+        with s3_errors("upload abort", self.store.url(self.key)):
+            self.store.client.abort_multipart_upload(Bucket=self.store.bucket, Key=self.key, UploadId=self.upload_id)
+        self.upload_id = None
+
+    def _finish_thread(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None and self.upload_id is not None:
+            try:
+                self.abort()
+            except PgBackupError:
+                pass  # the original failure is the one to report; S3 lifecycle rules reap the rest
