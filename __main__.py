@@ -1,0 +1,98 @@
+"""The Insurance Lead Gen platform: load config, build components, export.
+
+`pulumi preview` runs this file as it is; `python -m platformctl preview` runs it unchanged under
+the SDK's mock engine. Config is validated before anything is registered.
+"""
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.cluster import Cluster, ClusterArgs
+from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
+from components.namespaces import (GOVERNANCE, MONITORING, POD_SECURITY, PRODUCTION,
+                                   PlatformNamespace, PlatformNamespaceArgs,
+                                   monitoring_allowances, production_allowances)
+from components.network import Network, NetworkArgs
+from components.node_group import NodeGroup, NodeGroupArgs
+from components.workload import Workload, WorkloadArgs
+from leadgen.config import ConfigError, load_from_pulumi
+from leadgen.kubeconfig import kubeconfig_json
+
+cfg = load_from_pulumi()
+tags = cfg.tags
+prod = cfg.core.is_production
+cluster_name = f"insurance-lead-gen-{cfg.stack}"  # the runbook's `--name insurance-lead-gen-production`
+
+zones = aws.get_availability_zones(state="available").names
+if len(zones) < cfg.network.az_count:
+    raise ConfigError(f"leadgen:network.azCount ({cfg.network.az_count}) exceeds the {len(zones)} "
+                      f"zones of {cfg.core.region} in Pulumi.{cfg.stack}.yaml")
+
+# --- network and cluster
+network = Network(cfg.prefix, NetworkArgs(
+    cidr=cfg.network.vpc_cidr, availability_zones=zones[:cfg.network.az_count],
+    private_subnets=cfg.network.private_subnets, public_subnets=cfg.network.public_subnets,
+    cluster_name=cluster_name, nat_per_az=cfg.network.nat_per_az,
+    flow_log_retention_days=cfg.network.flow_log_retention_days, tags=tags))
+
+cluster = Cluster(cfg.prefix, ClusterArgs(
+    cluster_name=cluster_name, version=cfg.cluster.version, subnet_ids=network.private_subnet_ids,
+    public_access_cidrs=cfg.cluster.public_access_cidrs, admin_role_arns=cfg.cluster.admin_role_arns,
+    log_retention_days=cfg.cluster.log_retention_days, protect=prod, tags=tags))
+
+node_groups = [
+    NodeGroup(f"{cfg.prefix}-{g.name}", NodeGroupArgs(
+        cluster_name=cluster.cluster_name, node_role_arn=cluster.node_role.arn,
+        subnet_ids=network.private_subnet_ids, kms_key_arn=cluster.kms_key.arn,
+        instance_types=g.instance_types, min_size=g.min_size, max_size=g.max_size,
+        desired_size=g.desired_size, disk_size_gb=g.disk_size_gb, capacity_type=g.capacity_type,
+        gpu=g.gpu, tags=tags))
+    for g in cfg.cluster.node_groups
+]
+
+kubeconfig = kubeconfig_json(cluster.cluster_name, cluster.endpoint, cluster.certificate_authority,
+                             cluster.region)
+k8s_provider = k8s.Provider(f"{cfg.prefix}-k8s", kubeconfig=kubeconfig,
+                            enable_server_side_apply=True, delete_unreachable=False)
+k8s_opts = pulumi.ResourceOptions(provider=k8s_provider)
+
+ClusterAddons(f"{cfg.prefix}-addons", ClusterAddonsArgs(
+    cluster_name=cluster_name, version=cfg.cluster.version, region=cluster.region,
+    oidc_provider_arn=cluster.oidc_provider_arn, oidc_issuer=cluster.oidc_issuer,
+    kms_key_arn=cluster.kms_key.arn, k8s_provider=k8s_provider,
+    node_groups=[n.node_group for n in node_groups], tags=tags))
+
+# --- namespaces and workloads
+app_ports = [w.port for w in (cfg.workloads.api, cfg.workloads.backend)]
+namespaces = {
+    PRODUCTION: PlatformNamespace(PRODUCTION, PlatformNamespaceArgs(
+        POD_SECURITY[PRODUCTION], production_allowances(cfg.network.vpc_cidr, app_ports)),
+        opts=k8s_opts),
+    MONITORING: PlatformNamespace(MONITORING, PlatformNamespaceArgs(
+        POD_SECURITY[MONITORING], monitoring_allowances(cfg.network.vpc_cidr)), opts=k8s_opts),
+    GOVERNANCE: PlatformNamespace(GOVERNANCE, PlatformNamespaceArgs(POD_SECURITY[GOVERNANCE]),
+                                  opts=k8s_opts),
+}
+workload_opts = pulumi.ResourceOptions(provider=k8s_provider,
+                                       depends_on=[namespaces[PRODUCTION].namespace])
+workloads = {
+    w.name: Workload(w.name, WorkloadArgs(
+        namespace=PRODUCTION, image=w.image_ref, port=w.port, cpu_request=w.cpu_request,
+        memory_request=w.memory_request, cpu_limit=w.cpu_limit, memory_limit=w.memory_limit,
+        min_replicas=w.min_replicas, max_replicas=w.max_replicas, target_cpu=w.target_cpu),
+        opts=workload_opts)
+    for w in (cfg.workloads.api, cfg.workloads.backend)
+}
+
+# --- traffic
+
+# --- data
+
+# --- observability
+
+# --- exports: what a user or another stack needs, and the change this update ran under.
+pulumi.export("clusterName", cluster.cluster_name)
+pulumi.export("vpcId", network.vpc_id)
+pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
+pulumi.export("kubeconfig", pulumi.Output.secret(kubeconfig))
+pulumi.export("changeRequest", cfg.governance.change_request)

@@ -1,0 +1,59 @@
+"""An IAM role a single Kubernetes service account assumes through the cluster's OIDC issuer."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass
+class IrsaRoleArgs:
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_issuer: pulumi.Input[str]  # host/path, without https://
+    namespace: str
+    service_account: str
+    # The inline policy, scoped to the one resource the pod needs (bucket, zone, prefix).
+    policy_json: Optional[pulumi.Input[str]] = None
+    managed_policy_arns: list[str] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def trust_policy(oidc_provider_arn: str, issuer: str, namespace: str, service_account: str) -> str:
+    """Trust exactly one service account, and only for STS tokens (the `aud` condition)."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": oidc_provider_arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                f"{issuer}:aud": "sts.amazonaws.com",
+            }},
+        }],
+    })
+
+
+class IrsaRole(pulumi.ComponentResource):
+    def __init__(self, name: str, args: IrsaRoleArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("leadgen:iam:IrsaRole", name, None, opts)
+        assume = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
+            lambda v: trust_policy(v[0], v[1], args.namespace, args.service_account))
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=assume,
+            description=f"IRSA for {args.namespace}/{args.service_account}",
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        if args.policy_json is not None:
+            aws.iam.RolePolicy(f"{name}-policy", role=self.role.id, policy=args.policy_json,
+                               opts=pulumi.ResourceOptions(parent=self))
+        for i, arn in enumerate(args.managed_policy_arns):
+            aws.iam.RolePolicyAttachment(f"{name}-managed-{i}", role=self.role.name, policy_arn=arn,
+                                         opts=pulumi.ResourceOptions(parent=self))
+        self.arn = self.role.arn
+        self.register_outputs({"arn": self.arn})

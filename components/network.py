@@ -1,0 +1,127 @@
+"""The VPC: public and private subnets across AZs, NAT, and flow logs to KMS-encrypted logs."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from leadgen.iam import logs_key_policy
+from leadgen.naming import with_name
+
+
+@dataclass
+class NetworkArgs:
+    cidr: str
+    availability_zones: Sequence[str]
+    private_subnets: Sequence[str]
+    public_subnets: Sequence[str]
+    cluster_name: str  # EKS discovers subnets for load balancers by this tag
+    nat_per_az: bool = True
+    flow_log_retention_days: int = 365
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class Network(pulumi.ComponentResource):
+    def __init__(self, name: str, args: NetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("leadgen:network:Network", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self._name, self._args = name, args
+
+        self.vpc = aws.ec2.Vpc(
+            f"{name}-vpc", cidr_block=args.cidr, enable_dns_hostnames=True, enable_dns_support=True,
+            tags=with_name(args.tags, f"{name}-vpc"), opts=child)
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self.vpc.id,
+                                      tags=with_name(args.tags, f"{name}-igw"), opts=child)
+
+        cluster_tag = {f"kubernetes.io/cluster/{args.cluster_name}": "shared"}
+        public_rt = aws.ec2.RouteTable(
+            f"{name}-public-rt", vpc_id=self.vpc.id,
+            routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}],
+            tags=with_name(args.tags, f"{name}-public"), opts=child)
+
+        self.public_subnets: list[aws.ec2.Subnet] = []
+        self.private_subnets: list[aws.ec2.Subnet] = []
+        nats: list[aws.ec2.NatGateway] = []
+        for i, az in enumerate(args.availability_zones):
+            public = aws.ec2.Subnet(
+                f"{name}-public-{i}", vpc_id=self.vpc.id, cidr_block=args.public_subnets[i],
+                availability_zone=az, map_public_ip_on_launch=False,
+                # Internet-facing load balancers land in subnets tagged elb.
+                tags={**with_name(args.tags, f"{name}-public-{az}"), **cluster_tag,
+                      "kubernetes.io/role/elb": "1"},
+                opts=child)
+            aws.ec2.RouteTableAssociation(f"{name}-public-{i}", subnet_id=public.id,
+                                          route_table_id=public_rt.id, opts=child)
+            self.public_subnets.append(public)
+            if args.nat_per_az or i == 0:
+                eip = aws.ec2.Eip(f"{name}-nat-{i}", domain="vpc",
+                                  tags=with_name(args.tags, f"{name}-nat-{az}"), opts=child)
+                nats.append(aws.ec2.NatGateway(
+                    f"{name}-nat-{i}", allocation_id=eip.id, subnet_id=public.id,
+                    tags=with_name(args.tags, f"{name}-nat-{az}"),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[igw])))
+
+        for i, az in enumerate(args.availability_zones):
+            private = aws.ec2.Subnet(
+                f"{name}-private-{i}", vpc_id=self.vpc.id, cidr_block=args.private_subnets[i],
+                availability_zone=az,
+                # Internal load balancers and the cluster autoscaler's nodes use these.
+                tags={**with_name(args.tags, f"{name}-private-{az}"), **cluster_tag,
+                      "kubernetes.io/role/internal-elb": "1"},
+                opts=child)
+            # Each AZ routes through its own NAT when there is one, so losing an AZ does not
+            # take the others' egress with it.
+            nat = nats[i] if args.nat_per_az else nats[0]
+            rt = aws.ec2.RouteTable(
+                f"{name}-private-rt-{i}", vpc_id=self.vpc.id,
+                routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
+                tags=with_name(args.tags, f"{name}-private-{az}"), opts=child)
+            aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=private.id,
+                                          route_table_id=rt.id, opts=child)
+            self.private_subnets.append(private)
+
+        self._flow_logs()
+
+        self.vpc_id = self.vpc.id
+        self.vpc_cidr = args.cidr
+        self.private_subnet_ids = [s.id for s in self.private_subnets]
+        self.public_subnet_ids = [s.id for s in self.public_subnets]
+        self.nat_gateway_count = len(nats)
+        self.register_outputs({"vpc_id": self.vpc_id, "private_subnet_ids": self.private_subnet_ids,
+                               "public_subnet_ids": self.public_subnet_ids})
+
+    def _flow_logs(self) -> None:
+        name, args = self._name, self._args
+        child = pulumi.ResourceOptions(parent=self)
+        account = aws.get_caller_identity_output()
+        region = aws.get_region_output()
+        key = aws.kms.Key(
+            f"{name}-flow-logs-key", description=f"{name} VPC flow logs", enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=pulumi.Output.all(account.account_id, region.region).apply(
+                lambda v: logs_key_policy(v[0], v[1])),
+            tags=args.tags, opts=child)
+        group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs", name=f"/aws/vpc/{name}/flow-logs",
+            retention_in_days=args.flow_log_retention_days, kms_key_id=key.arn, tags=args.tags,
+            opts=child)
+        role = aws.iam.Role(
+            f"{name}-flow-logs-role",
+            assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                "Action": "sts:AssumeRole"}]}),
+            tags=args.tags, opts=child)
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs-policy", role=role.id,
+            policy=group.arn.apply(lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                "Resource": [arn, f"{arn}:*"]}]})),
+            opts=child)
+        aws.ec2.FlowLog(f"{name}-flow-log", vpc_id=self.vpc.id, traffic_type="ALL",
+                        log_destination_type="cloud-watch-logs", log_destination=group.arn,
+                        iam_role_arn=role.arn, tags=args.tags, opts=child)
+

@@ -1,0 +1,132 @@
+"""A hardened Deployment with its Service, ServiceAccount, autoscaler and disruption budget.
+
+The Deployment declares no replica count when an HPA owns it, so the HPA's changes never show
+as drift. Object names are the runbook's (`deployment/api`), set explicitly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+RUN_AS_USER = 10001
+
+
+@dataclass
+class WorkloadArgs:
+    namespace: str
+    image: str  # repository:tag, never latest (config validation)
+    port: int
+    cpu_request: str = "500m"
+    memory_request: str = "512Mi"
+    cpu_limit: str = "1000m"
+    memory_limit: str = "1Gi"
+    min_replicas: int = 3
+    max_replicas: int = 10
+    target_cpu: int = 70
+    # A fixed replica count instead of an HPA (a canary's small, steady footprint).
+    replicas: Optional[int] = None
+    app: Optional[str] = None  # the `app` label the runbook selects on; defaults to the name
+    track: str = "stable"
+    env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    health_path: str = "/health"
+
+
+class Workload(pulumi.ComponentResource):
+    def __init__(self, name: str, args: WorkloadArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("leadgen:workloads:Workload", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        app = args.app or name
+        labels = {"app": app, "track": args.track, "app.kubernetes.io/name": app,
+                  "app.kubernetes.io/part-of": "leadgen"}
+        selector = {"app": app, "track": args.track}
+        meta = lambda: {"name": name, "namespace": args.namespace, "labels": labels}  # noqa: E731
+
+        self.service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa", metadata={**meta(), "annotations": args.service_account_annotations},
+            automount_service_account_token=False, opts=child)
+
+        probe = lambda delay, period, failures: {  # noqa: E731
+            "httpGet": {"path": args.health_path, "port": "http"},
+            "initialDelaySeconds": delay, "periodSeconds": period, "failureThreshold": failures,
+            "timeoutSeconds": 2}
+        spec: dict = {
+            "selector": {"matchLabels": selector},
+            "strategy": {"type": "RollingUpdate",
+                         "rollingUpdate": {"maxUnavailable": 0, "maxSurge": "25%"}},
+            "revisionHistoryLimit": 10,
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "serviceAccountName": name,
+                    "automountServiceAccountToken": False,
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": RUN_AS_USER,
+                                        "runAsGroup": RUN_AS_USER, "fsGroup": RUN_AS_USER,
+                                        "seccompProfile": {"type": "RuntimeDefault"}},
+                    "nodeSelector": {"leadgen.io/capacity-type": "on_demand"},
+                    "topologySpreadConstraints": [
+                        {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                         "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": selector}},
+                        {"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                         "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": selector}},
+                    ],
+                    "terminationGracePeriodSeconds": 30,
+                    "containers": [{
+                        "name": app,
+                        "image": args.image,
+                        "imagePullPolicy": "IfNotPresent",
+                        "ports": [{"name": "http", "containerPort": args.port, "protocol": "TCP"}],
+                        "env": [{"name": k, "value": v} for k, v in args.env.items()],
+                        "resources": {
+                            "requests": {"cpu": args.cpu_request, "memory": args.memory_request},
+                            "limits": {"cpu": args.cpu_limit, "memory": args.memory_limit},
+                        },
+                        "startupProbe": probe(0, 5, 30),
+                        "readinessProbe": probe(0, 10, 3),
+                        "livenessProbe": probe(0, 20, 3),
+                        "securityContext": {"allowPrivilegeEscalation": False,
+                                            "readOnlyRootFilesystem": True, "privileged": False,
+                                            "runAsNonRoot": True,
+                                            "capabilities": {"drop": ["ALL"]}},
+                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                    }],
+                    # The root filesystem is read-only; scratch space is a bounded emptyDir.
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
+                },
+            },
+        }
+        if args.replicas is not None:
+            spec["replicas"] = args.replicas
+        self.deployment = k8s.apps.v1.Deployment(f"{name}-deployment", metadata=meta(), spec=spec,
+                                                 opts=child)
+
+        self.service = k8s.core.v1.Service(
+            f"{name}-service", metadata=meta(),
+            spec={"type": "ClusterIP", "selector": selector,
+                  "ports": [{"name": "http", "port": args.port, "targetPort": "http", "protocol": "TCP"}]},
+            opts=child)
+
+        self.hpa = None
+        if args.replicas is None:
+            self.hpa = k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-hpa", metadata=meta(),
+                spec={"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                      "minReplicas": args.min_replicas, "maxReplicas": args.max_replicas,
+                      "metrics": [{"type": "Resource", "resource": {
+                          "name": "cpu", "target": {"type": "Utilization",
+                                                    "averageUtilization": args.target_cpu}}}],
+                      # Scale down slowly: a traffic dip should not strand the next spike.
+                      "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}}},
+                opts=child)
+
+        # One pod at a time may be evicted: node drains and upgrades never take the service down.
+        self.pdb = k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb", metadata=meta(),
+            spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}}, opts=child)
+
+        self.name = name
+        self.service_name = name
+        self.register_outputs({"name": self.name})

@@ -1,0 +1,200 @@
+"""The config machinery every section shares: declared keys, typed reads, one-line errors.
+
+Keys are flat dotted leaves in the `leadgen:` namespace (`leadgen:cluster.nodeGroups.general.maxSize`).
+Pulumi's project schema can only declare scalars and arrays of scalars, so each leaf is declared in
+Pulumi.yaml with its type, description and default. A stack file may also give a subtree as an
+object (what `pulumi config set --path` writes); it is flattened to the same leaves, so both
+spellings reach the same validation and the same error messages.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+
+import pulumi
+
+NAMESPACE = "leadgen"
+
+TYPES = ("string", "integer", "number", "boolean", "array", "objects")
+
+
+class ConfigError(pulumi.RunError):
+    """A config problem, reported as one line that names the full key and the stack file.
+
+    It derives from `pulumi.RunError` so the real CLI prints the message without a traceback.
+    """
+
+
+@dataclass(frozen=True)
+class Key:
+    """One declared config leaf."""
+
+    path: str
+    type: str
+    default: Any
+    description: str
+    items: Optional[str] = None  # element type of an `array`
+    choices: Optional[Sequence[Any]] = None
+    # Keys whose value must be given by the stack file (no sensible default).
+    required: bool = False
+
+    def __post_init__(self) -> None:
+        if self.type not in TYPES:
+            raise ValueError(f"{self.path}: unknown type {self.type}")
+        if self.type == "array" and self.items not in ("string", "integer", "number", "boolean"):
+            raise ValueError(f"{self.path}: arrays need a scalar items type")
+
+    @property
+    def full(self) -> str:
+        return f"{NAMESPACE}:{self.path}"
+
+
+def flatten(raw: Mapping[str, Any], known_paths: Iterable[str]) -> dict[str, Any]:
+    """Flatten `leadgen:` config into dotted leaves.
+
+    `raw` maps full keys (`leadgen:cluster`) to values as the engine passes them: strings, where
+    objects and lists arrive JSON-encoded. A nested object is walked down until the path is a
+    declared leaf (arrays and object lists are leaves, never walked into).
+    """
+    known = set(known_paths)
+    flat: dict[str, Any] = {}
+    nested: dict[str, Any] = {}
+    prefix = NAMESPACE + ":"
+    for full_key, value in raw.items():
+        if not full_key.startswith(prefix):
+            continue
+        path = full_key[len(prefix):]
+        if path in known:
+            flat[path] = value
+            continue
+        decoded = _maybe_json(value)
+        if isinstance(decoded, Mapping):
+            _walk(path, decoded, known, nested)
+        else:
+            flat[path] = value
+    # An object given with `--path` wins over a flat leaf: under the real CLI the flat leaf is
+    # always present (Pulumi.yaml supplies its default), so the object is the explicit choice.
+    flat.update(nested)
+    return flat
+
+
+def _walk(path: str, value: Any, known: set[str], out: dict[str, Any]) -> None:
+    if path in known or not isinstance(value, Mapping):
+        out[path] = value
+        return
+    for k, v in value.items():
+        _walk(f"{path}.{k}", v, known, out)
+
+
+def _maybe_json(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+_INT = re.compile(r"^-?\d+$")
+
+
+class Values:
+    """Typed access to one stack's flattened config, with errors that name key and file."""
+
+    def __init__(self, stack: str, raw: Mapping[str, Any], keys: Sequence[Key]):
+        self.stack = stack
+        self.stack_file = f"Pulumi.{stack}.yaml"
+        self._keys = {k.path: k for k in keys}
+        self._flat = flatten(raw, self._keys)
+        self._cache: dict[str, Any] = {}
+
+    # -- errors ---------------------------------------------------------------------------
+    def error(self, path: str, message: str) -> ConfigError:
+        return ConfigError(f"{NAMESPACE}:{path} {message} in {self.stack_file}")
+
+    def unknown_keys(self) -> list[str]:
+        return sorted(p for p in self._flat if p not in self._keys)
+
+    def is_set(self, path: str) -> bool:
+        return path in self._flat
+
+    # -- typed reads ----------------------------------------------------------------------
+    def get(self, path: str) -> Any:
+        if path in self._cache:
+            return self._cache[path]
+        key = self._keys[path]  # a KeyError here is a programming error, not bad input
+        if path not in self._flat:
+            if key.required:
+                raise self.error(path, "is required but not set")
+            value = key.default
+        else:
+            value = self._coerce(key, self._flat[path])
+        if key.choices is not None and value not in key.choices:
+            allowed = ", ".join(str(c) for c in key.choices)
+            raise self.error(path, f"({_show(value)}) must be one of: {allowed}")
+        self._cache[path] = value
+        return value
+
+    def _coerce(self, key: Key, value: Any) -> Any:
+        t = key.type
+        if t == "array":
+            items = _maybe_json(value)
+            if not isinstance(items, list):
+                raise self.error(key.path, f"({_show(value)}) must be a list of {key.items}s")
+            return [self._scalar(key, key.items, v, index=i) for i, v in enumerate(items)]
+        if t == "objects":
+            items = _maybe_json(value)
+            if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
+                raise self.error(key.path, f"({_show(value)}) must be a list of mappings")
+            return [dict(i) for i in items]
+        return self._scalar(key, t, value)
+
+    def _scalar(self, key: Key, t: str, value: Any, index: Optional[int] = None) -> Any:
+        where = key.path if index is None else f"{key.path}[{index}]"
+        if t == "string":
+            if isinstance(value, (dict, list)) or value is None:
+                raise self.error(where, f"({_show(value)}) must be a string")
+            return str(value)
+        if t == "boolean":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "false"):
+                return value.lower() == "true"
+            raise self.error(where, f"({_show(value)}) must be true or false")
+        if t == "integer":
+            if isinstance(value, bool):
+                raise self.error(where, f"({_show(value)}) must be an integer")
+            if isinstance(value, int):
+                return value
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            if isinstance(value, str) and _INT.match(value.strip()):
+                return int(value.strip())
+            raise self.error(where, f"({_show(value)}) must be an integer")
+        if t == "number":
+            if isinstance(value, bool):
+                raise self.error(where, f"({_show(value)}) must be a number")
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                raise self.error(where, f"({_show(value)}) must be a number") from None
+        raise AssertionError(t)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(value)
+    return json.dumps(value, default=str) if isinstance(value, (list, dict)) else str(value)
+
+
+# A section module provides KEYS and build(values) -> frozen dataclass.
+SectionBuilder = Callable[[Values], Any]
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    keys: Sequence[Key]
+    build: SectionBuilder = field(compare=False)

@@ -1,0 +1,47 @@
+"""Who owns the stack and what it is: environment, ownership tags, the DR region."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leadgen.config.base import Key, Values
+from leadgen.naming import required_tags
+
+ENVIRONMENTS = ("production", "staging", "dev")
+
+KEYS = [
+    Key("environment", "string", "dev", "Environment class of the stack; production turns on "
+        "Multi-AZ, protection and the stricter Pod Security profile.", choices=ENVIRONMENTS),
+    Key("owner", "string", "platform-team@insurance-lead-gen.com",
+        "Owning team, written to the `owner` tag of every AWS resource."),
+    Key("costCenter", "string", "leadgen-platform",
+        "Cost center, written to the `cost-center` tag of every AWS resource."),
+    Key("drRegion", "string", "us-west-2",
+        "Disaster-recovery region: automated RDS backups are replicated there in production."),
+]
+
+
+@dataclass(frozen=True)
+class Core:
+    environment: str
+    owner: str
+    cost_center: str
+    region: str
+    dr_region: str
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return required_tags(self.environment, self.owner, self.cost_center)
+
+
+def build(values: Values, region: str) -> Core:
+    owner = values.get("owner")
+    if not owner.strip():
+        raise values.error("owner", "must not be empty")
+    dr = values.get("drRegion")
+    if dr == region:
+        raise values.error("drRegion", f"({dr}) must differ from aws:region")
+    return Core(values.get("environment"), owner, values.get("costCenter"), region, dr)

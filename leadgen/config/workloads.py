@@ -1,0 +1,112 @@
+"""The `api` and `backend` workloads: images, sizing (the runbook's), autoscaling."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from leadgen.config.base import Key, Values
+
+WORKLOADS = ("api", "backend")
+
+# The runbook sizes both services: requests cpu 500m / memory 512Mi, limits 1000m / 1Gi,
+# `kubectl autoscale deployment/api --min=3 --max=10 --cpu-percent=70`.
+_DEFAULTS = {
+    "api": ("123456789012.dkr.ecr.us-east-1.amazonaws.com/leadgen/api", "1.0.0", 3000),
+    "backend": ("123456789012.dkr.ecr.us-east-1.amazonaws.com/leadgen/backend", "1.0.0", 8080),
+}
+_IMAGE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_CPU = re.compile(r"^(\d+m|\d+(\.\d+)?)$")
+_MEM = re.compile(r"^\d+(Ki|Mi|Gi)$")
+
+
+def _keys(name: str) -> list[Key]:
+    image, tag, port = _DEFAULTS[name]
+    p = f"workloads.{name}"
+    return [
+        Key(f"{p}.image", "string", image, f"Container image repository of `{name}` (no tag)."),
+        Key(f"{p}.tag", "string", tag, f"Image tag of `{name}`; never `latest`."),
+        Key(f"{p}.port", "integer", port, f"Container and Service port of `{name}`."),
+        Key(f"{p}.minReplicas", "integer", 3, f"HPA minimum replicas of `{name}`."),
+        Key(f"{p}.maxReplicas", "integer", 10, f"HPA maximum replicas of `{name}`."),
+        Key(f"{p}.targetCpuUtilization", "integer", 70, f"HPA CPU target of `{name}`, percent."),
+        Key(f"{p}.cpuRequest", "string", "500m", f"CPU request of `{name}`."),
+        Key(f"{p}.memoryRequest", "string", "512Mi", f"Memory request of `{name}`."),
+        Key(f"{p}.cpuLimit", "string", "1000m", f"CPU limit of `{name}`."),
+        Key(f"{p}.memoryLimit", "string", "1Gi", f"Memory limit of `{name}`."),
+    ]
+
+
+KEYS = [k for w in WORKLOADS for k in _keys(w)]
+
+
+@dataclass(frozen=True)
+class WorkloadConfig:
+    name: str
+    image: str
+    tag: str
+    port: int
+    min_replicas: int
+    max_replicas: int
+    target_cpu: int
+    cpu_request: str
+    memory_request: str
+    cpu_limit: str
+    memory_limit: str
+
+    @property
+    def image_ref(self) -> str:
+        return f"{self.image}:{self.tag}"
+
+
+@dataclass(frozen=True)
+class WorkloadsConfig:
+    api: WorkloadConfig
+    backend: WorkloadConfig
+
+
+def check_image(values: Values, key: str) -> str:
+    image = values.get(key)
+    if ":" in image.rsplit("/", 1)[-1] or "@" in image:
+        raise values.error(key, f"({image!r}) must not carry a tag or digest; set the tag key")
+    if not _IMAGE.match(image):
+        raise values.error(key, f"({image!r}) is not an image repository reference")
+    return image
+
+
+def check_tag(values: Values, key: str) -> str:
+    tag = values.get(key)
+    if tag == "latest":
+        raise values.error(key, "(\"latest\") must be a pinned version: `latest` makes rollouts unrepeatable")
+    if not _TAG.match(tag):
+        raise values.error(key, f"({tag!r}) is not a valid image tag")
+    return tag
+
+
+def _workload(values: Values, name: str) -> WorkloadConfig:
+    p = f"workloads.{name}"
+    image = check_image(values, f"{p}.image")
+    tag = check_tag(values, f"{p}.tag")
+    port = values.get(f"{p}.port")
+    if not 1024 <= port <= 65535:
+        raise values.error(f"{p}.port", f"({port}) must be an unprivileged port (1024-65535)")
+    lo, hi = values.get(f"{p}.minReplicas"), values.get(f"{p}.maxReplicas")
+    if lo < 1:
+        raise values.error(f"{p}.minReplicas", f"({lo}) must be >= 1")
+    if hi < lo:
+        raise values.error(f"{p}.maxReplicas", f"({hi}) must be >= minReplicas ({lo})")
+    cpu = values.get(f"{p}.targetCpuUtilization")
+    if not 10 <= cpu <= 95:
+        raise values.error(f"{p}.targetCpuUtilization", f"({cpu}) must be between 10 and 95")
+    for f, pattern in (("cpuRequest", _CPU), ("cpuLimit", _CPU), ("memoryRequest", _MEM),
+                       ("memoryLimit", _MEM)):
+        v = values.get(f"{p}.{f}")
+        if not pattern.match(v):
+            raise values.error(f"{p}.{f}", f"({v!r}) is not a Kubernetes quantity")
+    return WorkloadConfig(name, image, tag, port, lo, hi, cpu,
+                          values.get(f"{p}.cpuRequest"), values.get(f"{p}.memoryRequest"),
+                          values.get(f"{p}.cpuLimit"), values.get(f"{p}.memoryLimit"))
+
+
+def build(values: Values) -> WorkloadsConfig:
+    return WorkloadsConfig(_workload(values, "api"), _workload(values, "backend"))
