@@ -124,7 +124,7 @@ def change_request(root: pathlib.Path, cr_id: str, requested_by="alice@insurance
     folder = root / "changes"
     folder.mkdir(exist_ok=True)
     approvals_yaml = "".join(f"\n  - by: {b}\n    role: {r}\n    at: '{a}'" for b, r, a in approvals) or " []"
-    rollback_yaml = "\n  - Scale back down: pulumi up with the previous config" if rollback else " []"
+    rollback_yaml = "\n  - 'Scale back down: pulumi up with the previous config'" if rollback else " []"
     (folder / f"{cr_id}.yaml").write_text(textwrap.dedent(f"""\
         id: {cr_id}
         title: API Service Scaling
