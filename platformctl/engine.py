@@ -153,7 +153,9 @@ def run_program(stack: str, *, preview: bool = True, config: Optional[dict[str, 
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from platformctl.mocks import PlatformMocks
+    from platformctl.mocks import PlatformMocks, load_domain_mocks
+
+    load_domain_mocks()
 
     project = project_name(root)
     cfg = stack_config(stack, root) if config is None else dict(config)

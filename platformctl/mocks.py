@@ -251,3 +251,15 @@ def _release(name, inputs, ctx):
 @outputs_for("pulumi:providers:kubernetes", "pulumi:providers:aws")
 def _provider(name, inputs, ctx):
     return {"id": ctx.hexid("provider", name, n=36)}
+
+
+def load_domain_mocks() -> None:
+    """Import every `platformctl/mocks_<domain>.py`: each registers the types its domain adds."""
+    import importlib
+    import pkgutil
+
+    import platformctl
+
+    for mod in pkgutil.iter_modules(platformctl.__path__):
+        if mod.name.startswith("mocks_"):
+            importlib.import_module(f"platformctl.{mod.name}")
