@@ -1,6 +1,8 @@
 """The human formats: a terminal table and a Markdown pull-request comment."""
 from __future__ import annotations
 
+import html
+
 from platformctl.reports.model import Report, severity_of, sorted_violations
 
 # GitHub rejects issue and pull-request comments over 65,536 characters; stay well inside it.
@@ -102,7 +104,8 @@ def _yes(flag: bool) -> str:
 
 
 def _md_cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    # A pipe would end the table cell and raw HTML would be eaten by GitHub's sanitiser.
+    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def markdown(report: Report) -> str:
