@@ -1,0 +1,201 @@
+"""The Alertmanager configuration: `page` to PagerDuty, `ticket` to Slack and e-mail.
+
+Receiver secrets never appear here: the config names files (`*_file`, all accepted by
+Alertmanager 0.25, checked by `amtool check-config`) in a Kubernetes Secret that External
+Secrets syncs from Secrets Manager and the operator mounts under /etc/alertmanager/secrets/.
+"""
+from __future__ import annotations
+
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from leadgen.observability import SpecError
+
+SEVERITIES = ("page", "ticket")
+GROUP_BY = ("cluster", "service", "alertname")
+SECRET_NAME = "leadgen-alertmanager-receivers"
+SECRET_DIR = f"/etc/alertmanager/secrets/{SECRET_NAME}"
+# Keys of that Secret (and of the Secrets Manager JSON it is synced from).
+PAGERDUTY_KEY = "pagerduty-routing-key"
+SLACK_KEY = "slack-webhook-url"
+SMTP_KEY = "smtp-password"
+
+WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+          "september", "october", "november", "december")
+WINDOW_FIELDS = ("name", "weekdays", "start", "end", "daysOfMonth", "months", "years", "location",
+                 "severities")
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+_RANGE = re.compile(r"^(?P<a>-?\d+)(:(?P<b>-?\d+))?$")
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    """A declared maintenance window, as Alertmanager `time_intervals` spells it."""
+
+    name: str
+    interval: Mapping[str, Any]
+    severities: tuple[str, ...] = SEVERITIES
+
+
+@dataclass(frozen=True)
+class AlertingSettings:
+    slack_channel: str = "#alerts"
+    email_to: Sequence[str] = ("sre-team@insurance-lead-gen.com",)
+    email_from: str = "alertmanager@insurance-lead-gen.com"
+    smtp_smarthost: str = "email-smtp.us-east-1.amazonaws.com:587"
+    smtp_username: str = "alertmanager"
+    maintenance_windows: Sequence[MaintenanceWindow] = field(default_factory=tuple)
+
+
+# --- config ------------------------------------------------------------------------------------
+
+def parse_windows(items: Sequence[Any], key: str = "observability.maintenanceWindows") -> tuple[MaintenanceWindow, ...]:
+    """Validate declared maintenance windows; SpecError names `key[i].field`."""
+    if not isinstance(items, (list, tuple)):
+        raise SpecError(key, "must be a list of maintenance-window mappings")
+    out: list[MaintenanceWindow] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        where = f"{key}[{index}]"
+        if not isinstance(item, Mapping):
+            raise SpecError(where, "must be a mapping with name, and weekdays or dates, and start/end")
+        unknown = sorted(set(map(str, item)) - set(WINDOW_FIELDS))
+        if unknown:
+            raise SpecError(f"{where}.{unknown[0]}", f"is not a window field (allowed: {', '.join(WINDOW_FIELDS)})")
+        name = item.get("name")
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise SpecError(f"{where}.name", f"({name!r}) must be lower-case letters, digits and dashes")
+        if name in seen:
+            raise SpecError(f"{where}.name", f"({name!r}) is declared twice")
+        seen.add(name)
+        interval: dict[str, Any] = {}
+        if "start" in item or "end" in item:
+            start, end = item.get("start"), item.get("end")
+            for f, v in (("start", start), ("end", end)):
+                if not isinstance(v, str) or not _TIME.match(v):
+                    raise SpecError(f"{where}.{f}", f"({v!r}) must be a time HH:MM (UTC unless location is set)")
+            if start >= end:
+                raise SpecError(f"{where}.end", f"({end!r}) must be after start ({start!r}); split a window that crosses midnight")
+            interval["times"] = [{"start_time": start, "end_time": end}]
+        if "weekdays" in item:
+            interval["weekdays"] = _names(item["weekdays"], WEEKDAYS, f"{where}.weekdays")
+        if "months" in item:
+            interval["months"] = _names(item["months"], MONTHS, f"{where}.months")
+        for f, target, low, high in (("daysOfMonth", "days_of_month", -31, 31), ("years", "years", 1970, 9999)):
+            if f in item:
+                interval[target] = _ranges(item[f], f"{where}.{f}", low, high)
+        if not interval:
+            raise SpecError(where, "must set at least one of start/end, weekdays, daysOfMonth, months, years")
+        location = item.get("location", "UTC")
+        if not isinstance(location, str) or not location:
+            raise SpecError(f"{where}.location", "must be an IANA time zone such as Europe/London")
+        try:
+            zoneinfo.ZoneInfo(location)
+        except (ValueError, KeyError, zoneinfo.ZoneInfoNotFoundError):
+            raise SpecError(f"{where}.location", f"({location!r}) is not an IANA time zone") from None
+        interval["location"] = location
+        severities = item.get("severities", list(SEVERITIES))
+        if (not isinstance(severities, list) or not severities
+                or any(s not in SEVERITIES for s in severities)):
+            raise SpecError(f"{where}.severities", f"({severities!r}) must be a list of: {', '.join(SEVERITIES)}")
+        out.append(MaintenanceWindow(name, interval, tuple(severities)))
+    return tuple(out)
+
+
+def _names(value: Any, allowed: Sequence[str], where: str) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for v in items:
+        parts = str(v).lower().split(":")
+        if len(parts) > 2 or any(p not in allowed for p in parts):
+            raise SpecError(where, f"({v!r}) must be one of {', '.join(allowed)} or a range a:b")
+        out.append(":".join(parts))
+    return out
+
+
+def _ranges(value: Any, where: str, low: int, high: int) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for v in items:
+        match = _RANGE.match(str(v))
+        if not match or not all(low <= int(x) <= high for x in match.groups()[::2] if x is not None):
+            raise SpecError(where, f"({v!r}) must be a number or range a:b between {low} and {high}")
+        out.append(str(v))
+    return out
+
+
+# --- the configuration ---------------------------------------------------------------------------
+
+def _mutes(settings: AlertingSettings, severity: str) -> list[str]:
+    return [w.name for w in settings.maintenance_windows if severity in w.severities]
+
+
+def _route(receiver: str, severity: str, settings: AlertingSettings, **extra: Any) -> dict:
+    route: dict[str, Any] = {"receiver": receiver, "matchers": [f'severity="{severity}"'], **extra}
+    mutes = _mutes(settings, severity)
+    if mutes:
+        route["mute_time_intervals"] = mutes
+    return route
+
+
+def alertmanager_config(settings: AlertingSettings) -> dict:
+    summary = "{{ .CommonAnnotations.summary }}"
+    config: dict[str, Any] = {
+        "global": {
+            "resolve_timeout": "5m",
+            "smtp_smarthost": settings.smtp_smarthost,
+            "smtp_from": settings.email_from,
+            "smtp_auth_username": settings.smtp_username,
+            "smtp_auth_password_file": f"{SECRET_DIR}/{SMTP_KEY}",
+            "smtp_require_tls": True,
+        },
+        "route": {
+            # Anything without a known severity (the chart's own rules say warning/critical) is
+            # at least seen: it falls through to the ticket receiver.
+            "receiver": "ticket",
+            "group_by": list(GROUP_BY),
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "12h",
+            "routes": [
+                # kube-prometheus-stack's always-firing heartbeat and its inhibitor helper.
+                {"receiver": "null", "matchers": ['alertname=~"Watchdog|InfoInhibitor"']},
+                _route("pagerduty", "page", settings, group_wait="10s", repeat_interval="1h"),
+                _route("ticket", "ticket", settings),
+            ],
+        },
+        "inhibit_rules": [
+            # A page for an SLO already says everything its ticket would. `slo_name=~".+"` on
+            # both sides: Alertmanager treats a label missing on both as equal, so without it
+            # any page would silence every ticket in the cluster.
+            {"source_matchers": ['severity="page"', 'slo_name=~".+"'],
+             "target_matchers": ['severity="ticket"', 'slo_name=~".+"'],
+             "equal": ["cluster", "slo_name"]},
+        ],
+        "receivers": [
+            {"name": "null"},
+            {"name": "pagerduty", "pagerduty_configs": [{
+                "routing_key_file": f"{SECRET_DIR}/{PAGERDUTY_KEY}",
+                "send_resolved": True,
+                "description": summary,
+                "links": [{"href": "{{ .CommonAnnotations.runbook_url }}", "text": "Runbook"}],
+            }]},
+            {"name": "ticket",
+             "slack_configs": [{
+                 "api_url_file": f"{SECRET_DIR}/{SLACK_KEY}",
+                 "channel": settings.slack_channel,
+                 "send_resolved": True,
+                 "title": "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} {{ .CommonLabels.service }}",
+                 "text": "{{ range .Alerts }}{{ .Annotations.summary }}\nRunbook: {{ .Annotations.runbook_url }}\n{{ end }}",
+             }],
+             "email_configs": [{"to": ", ".join(settings.email_to), "send_resolved": True}]},
+        ],
+    }
+    if settings.maintenance_windows:
+        config["time_intervals"] = [{"name": w.name, "time_intervals": [dict(w.interval)]}
+                                    for w in settings.maintenance_windows]
+    return config

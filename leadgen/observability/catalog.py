@@ -1,0 +1,81 @@
+"""Which series exist, and who exports them.
+
+Dashboards and alerts may only read a series listed here or recorded by a generated rule; the
+tests parse every expression (with the `promql-parser` package, Prometheus' own grammar) and
+hold them to that, so a typo in a metric name fails CI instead of drawing an empty panel.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+SOURCE_SERIES: dict[str, str] = {
+    # The applications (api, backend): Prometheus client conventions, `service` and `code` labels.
+    "http_requests_total": "application",
+    "http_request_duration_seconds_bucket": "application",
+    "http_request_duration_seconds_count": "application",
+    "http_request_duration_seconds_sum": "application",
+    # kube-state-metrics (kube-prometheus-stack)
+    "kube_pod_container_status_waiting_reason": "kube-state-metrics",
+    "kube_pod_container_status_restarts_total": "kube-state-metrics",
+    "kube_pod_container_resource_limits": "kube-state-metrics",
+    "kube_pod_status_phase": "kube-state-metrics",
+    "kube_node_status_condition": "kube-state-metrics",
+    "kube_deployment_status_replicas_available": "kube-state-metrics",
+    "kube_horizontalpodautoscaler_status_current_replicas": "kube-state-metrics",
+    "kube_horizontalpodautoscaler_spec_max_replicas": "kube-state-metrics",
+    # kubelet and cAdvisor (kube-prometheus-stack)
+    "container_memory_working_set_bytes": "cadvisor",
+    "container_cpu_usage_seconds_total": "cadvisor",
+    "kubelet_volume_stats_available_bytes": "kubelet",
+    "kubelet_volume_stats_capacity_bytes": "kubelet",
+    # postgres_exporter
+    "pg_up": "postgres-exporter",
+    "pg_stat_activity_count": "postgres-exporter",
+    "pg_settings_max_connections": "postgres-exporter",
+    "pg_stat_database_xact_commit": "postgres-exporter",
+    "pg_stat_database_xact_rollback": "postgres-exporter",
+    "pg_database_size_bytes": "postgres-exporter",
+    # cert-manager's controller
+    "certmanager_certificate_expiration_timestamp_seconds": "cert-manager",
+    # The backup job through the Pushgateway (issue 4)
+    "pgbackup_last_success_timestamp_seconds": "pgbackup",
+    "pgbackup_duration_seconds": "pgbackup",
+    "pgbackup_bytes": "pgbackup",
+    "pgbackup_previous_bytes": "pgbackup",
+    "pgbackup_last_run_success": "pgbackup",
+    # Prometheus itself
+    "ALERTS": "prometheus",
+    "up": "prometheus",
+}
+
+# Grafana's template variables, replaced by representative values before parsing.
+_GRAFANA_VARS = {
+    "$__rate_interval": "5m",
+    "$__interval": "1m",
+    "$__range": "1d",
+}
+
+
+def grafana_to_promql(expr: str) -> str:
+    for var, value in _GRAFANA_VARS.items():
+        expr = expr.replace(var, value)
+    # Other variables ($service, ${slo_name}) only appear inside label matcher strings.
+    return expr
+
+
+def series_in(expr: str) -> set[str]:
+    """Metric names an expression selects. ValueError if it is not valid PromQL."""
+    import promql_parser  # a test-time dependency (requirements-dev.txt); the program never parses
+
+    names: set[str] = set()
+
+    def visit(node: object) -> None:
+        if isinstance(node, promql_parser.VectorSelector) and node.name:
+            names.add(node.name)
+
+    promql_parser.walk(promql_parser.parse(expr), visit)
+    return names
+
+
+def recorded_series(rule_files: Iterable[dict]) -> set[str]:
+    return {r["record"] for f in rule_files for g in f["groups"] for r in g["rules"] if "record" in r}

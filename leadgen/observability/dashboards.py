@@ -1,0 +1,182 @@
+"""The runbook's Grafana dashboards as JSON models (Platform Overview, API Performance, Database
+Metrics, SLO Tracking), loaded by the kube-prometheus-stack Grafana sidecar from ConfigMaps.
+
+UIDs are fixed because the runbook links to them (`/d/slo-tracking`). The SLO Tracking gauges
+colour the remaining budget by the runbook's decision matrix: above 50 % monitor, 30-50 % team
+lead, 10-30 % engineering manager, below 10 % feature freeze.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+SCHEMA_VERSION = 39
+# The sidecar in kube-prometheus-stack loads every ConfigMap carrying this label.
+SIDECAR_LABEL = "grafana_dashboard"
+FOLDER = "Leadgen"
+
+# (colour, from-value) steps: the error-budget decision matrix of the runbook.
+BUDGET_STEPS = [("dark-red", None), ("red", 10), ("orange", 30), ("green", 50)]
+
+
+def _thresholds(steps: Sequence[tuple[str, Any]]) -> dict:
+    return {"mode": "absolute", "steps": [{"color": c, "value": v} for c, v in steps]}
+
+
+class _Board:
+    """Lays panels out left to right on Grafana's 24-column grid."""
+
+    def __init__(self) -> None:
+        self.panels: list[dict] = []
+        self._x = 0
+        self._y = 0
+        self._row_h = 0
+
+    def add(self, kind: str, title: str, targets: Sequence[tuple[str, str]], *, unit: str = "short",
+            w: int = 12, h: int = 8, thresholds: dict | None = None, description: str = "",
+            minmax: tuple[float | None, float | None] = (None, None)) -> None:
+        if self._x + w > 24:
+            self._x, self._y, self._row_h = 0, self._y + self._row_h, 0
+        defaults: dict[str, Any] = {"unit": unit}
+        if thresholds:
+            defaults["thresholds"] = thresholds
+            defaults["color"] = {"mode": "thresholds"}
+        if minmax[0] is not None:
+            defaults["min"] = minmax[0]
+        if minmax[1] is not None:
+            defaults["max"] = minmax[1]
+        panel = {
+            "id": len(self.panels) + 1,
+            "type": kind,
+            "title": title,
+            "description": description,
+            "datasource": DATASOURCE,
+            "gridPos": {"x": self._x, "y": self._y, "w": w, "h": h},
+            "targets": [{"refId": chr(ord("A") + i), "datasource": DATASOURCE, "expr": expr,
+                         "legendFormat": legend, **({"instant": True, "format": "table"} if kind == "table" else {})}
+                        for i, (expr, legend) in enumerate(targets)],
+            "fieldConfig": {"defaults": defaults, "overrides": []},
+            "options": {},
+        }
+        self.panels.append(panel)
+        self._x += w
+        self._row_h = max(self._row_h, h)
+
+
+def _datasource_var() -> dict:
+    return {"name": "datasource", "type": "datasource", "query": "prometheus", "label": "Data source",
+            "current": {}, "hide": 0}
+
+
+def _query_var(name: str, query: str, label: str) -> dict:
+    return {"name": name, "type": "query", "label": label, "datasource": DATASOURCE,
+            "query": {"query": query, "refId": f"{name}-var"}, "definition": query,
+            "refresh": 2, "includeAll": True, "multi": True, "allValue": ".*", "current": {}, "hide": 0,
+            "sort": 1}
+
+
+def _dashboard(uid: str, title: str, board: _Board, variables: Sequence[dict], description: str) -> dict:
+    return {
+        "uid": uid,
+        "title": title,
+        "description": description,
+        "tags": ["leadgen"],
+        "timezone": "utc",
+        "editable": False,
+        "schemaVersion": SCHEMA_VERSION,
+        "version": 1,
+        "refresh": "1m",
+        "time": {"from": "now-24h", "to": "now"},
+        "templating": {"list": [_datasource_var(), *variables]},
+        "annotations": {"list": []},
+        "panels": board.panels,
+    }
+
+
+def platform_overview(namespaces: Sequence[str]) -> dict:
+    ns = "|".join(namespaces)
+    b = _Board()
+    b.add("stat", "Nodes Ready", [('sum(kube_node_status_condition{condition="Ready",status="true"})', "ready")], w=6, h=4)
+    b.add("stat", "Nodes Not Ready", [('sum(kube_node_status_condition{condition="Ready",status="true"} == 0) or vector(0)', "not ready")],
+          w=6, h=4, thresholds=_thresholds([("green", None), ("red", 1)]))
+    b.add("stat", "Pods not Running", [(f'sum(kube_pod_status_phase{{namespace=~"{ns}",phase!~"Running|Succeeded"}})', "pods")],
+          w=6, h=4, thresholds=_thresholds([("green", None), ("orange", 1)]))
+    b.add("stat", "Alerts firing", [('count(ALERTS{alertstate="firing",severity=~"page|ticket"}) or vector(0)', "alerts")],
+          w=6, h=4, thresholds=_thresholds([("green", None), ("orange", 1)]))
+    b.add("timeseries", "Requests per second by service", [("sum by (service) (rate(http_requests_total[$__rate_interval]))", "{{service}}")], unit="reqps")
+    b.add("timeseries", "5xx ratio by service",
+          [('sum by (service) (rate(http_requests_total{code=~"5.."}[$__rate_interval]))\n/\nsum by (service) (rate(http_requests_total[$__rate_interval]))', "{{service}}")],
+          unit="percentunit")
+    b.add("timeseries", "CPU by namespace", [(f'sum by (namespace) (rate(container_cpu_usage_seconds_total{{namespace=~"{ns}",container!=""}}[$__rate_interval]))', "{{namespace}}")], unit="short")
+    b.add("timeseries", "Memory working set by namespace", [(f'sum by (namespace) (container_memory_working_set_bytes{{namespace=~"{ns}",container!=""}})', "{{namespace}}")], unit="bytes")
+    b.add("timeseries", "Container restarts (1h)", [(f'sum by (namespace, pod) (increase(kube_pod_container_status_restarts_total{{namespace=~"{ns}"}}[1h])) > 0', "{{namespace}}/{{pod}}")])
+    b.add("table", "SLO error budget remaining", [("slo_error_budget_remaining", "")], unit="percent",
+          thresholds=_thresholds(BUDGET_STEPS))
+    return _dashboard("platform-overview", "Platform Overview", b, [], "Cluster, workload and SLO health at a glance.")
+
+
+def api_performance() -> dict:
+    svc = 'service=~"$service"'
+    b = _Board()
+    b.add("timeseries", "Requests per second by code", [(f"sum by (code) (rate(http_requests_total{{{svc}}}[$__rate_interval]))", "{{code}}")], unit="reqps")
+    b.add("timeseries", "5xx ratio", [(f'sum by (service) (rate(http_requests_total{{{svc},code=~"5.."}}[$__rate_interval]))\n/\n'
+                                       f"sum by (service) (rate(http_requests_total{{{svc}}}[$__rate_interval]))", "{{service}}")],
+          unit="percentunit", thresholds=_thresholds([("green", None), ("red", 0.05)]),
+          description="HighAPIErrorRate pages above 5 % for 5 minutes.")
+    for q in ("0.5", "0.95", "0.99"):
+        b.add("timeseries", f"Latency p{float(q) * 100:g}",
+              [(f"histogram_quantile({q}, sum by (service, le) (rate(http_request_duration_seconds_bucket{{{svc}}}[$__rate_interval])))", "{{service}}")],
+              unit="s", w=8)
+    b.add("timeseries", "Replicas (HPA)",
+          [(f'sum by (horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas{{namespace="production"}})', "{{horizontalpodautoscaler}} current"),
+           (f'sum by (horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{{namespace="production"}})', "{{horizontalpodautoscaler}} max")])
+    b.add("timeseries", "Available replicas", [('sum by (deployment) (kube_deployment_status_replicas_available{namespace="production"})', "{{deployment}}")])
+    return _dashboard("api-performance", "API Performance", b,
+                      [_query_var("service", "label_values(http_requests_total, service)", "Service")],
+                      "Traffic, errors and latency of the HTTP services.")
+
+
+def database_metrics() -> dict:
+    b = _Board()
+    b.add("stat", "PostgreSQL up", [("min(pg_up)", "up")], w=6, h=4, thresholds=_thresholds([("red", None), ("green", 1)]))
+    b.add("gauge", "Connections used", [("max(sum by (instance) (pg_stat_activity_count) / max by (instance) (pg_settings_max_connections))", "used")],
+          unit="percentunit", w=6, h=4, minmax=(0, 1), thresholds=_thresholds([("green", None), ("orange", 0.8), ("red", 0.95)]))
+    b.add("stat", "Hours since last backup",
+          [('(time() - max by (database) (pgbackup_last_success_timestamp_seconds{job="pgbackup",operation="backup"})) / 3600', "{{database}}")],
+          unit="h", w=6, h=4, thresholds=_thresholds([("green", None), ("orange", 24), ("red", 26)]))
+    b.add("stat", "Last verification", [('min(pgbackup_last_run_success{job="pgbackup",operation="verify"})', "verify")],
+          w=6, h=4, thresholds=_thresholds([("red", None), ("green", 1)]))
+    b.add("timeseries", "Connections by state", [("sum by (state) (pg_stat_activity_count)", "{{state}}"), ("max(pg_settings_max_connections)", "max_connections")])
+    b.add("timeseries", "Transactions per second", [("sum by (datname) (rate(pg_stat_database_xact_commit[$__rate_interval]))", "{{datname}} commit"),
+                                                    ("sum by (datname) (rate(pg_stat_database_xact_rollback[$__rate_interval]))", "{{datname}} rollback")], unit="ops")
+    b.add("timeseries", "Database size", [("sum by (datname) (pg_database_size_bytes)", "{{datname}}")], unit="bytes")
+    b.add("timeseries", "Backup size", [('max by (database) (pgbackup_bytes{job="pgbackup",operation="backup"})', "{{database}}")], unit="bytes")
+    b.add("timeseries", "Backup duration", [('max by (database, operation) (pgbackup_duration_seconds{job="pgbackup"})', "{{database}} {{operation}}")], unit="s")
+    return _dashboard("database-metrics", "Database Metrics", b, [], "PostgreSQL load and the backup job's health (issue 4).")
+
+
+def slo_tracking() -> dict:
+    sel = 'slo_name=~"$slo_name"'
+    b = _Board()
+    b.add("gauge", "Error budget remaining", [(f"slo_error_budget_remaining{{{sel}}}", "{{slo_name}}")], unit="percent", w=12, h=6,
+          minmax=(0, 100), thresholds=_thresholds(BUDGET_STEPS),
+          description="Decision matrix: >50 % monitor; 30-50 % optimise (team lead); 10-30 % mitigate "
+                      "(engineering manager); <10 % feature freeze (CTO).")
+    b.add("stat", "Availability over the SLO window", [(f"slo_availability_percentage{{{sel}}}", "{{slo_name}}")], unit="percent", w=12, h=6,
+          thresholds=_thresholds([("red", None), ("green", 99)]))
+    b.add("timeseries", "Error budget remaining over time", [(f"slo_error_budget_remaining{{{sel}}}", "{{slo_name}}")], unit="percent",
+          thresholds=_thresholds(BUDGET_STEPS))
+    b.add("timeseries", "Burn rate (1h, 6h, 1d, 3d)", [(f'slo_error_budget_burn_rate{{{sel},window=~"1h|6h|1d|3d"}}', "{{slo_name}} {{window}}")],
+          description="1 means the budget lasts exactly the SLO window; SLOViolationCritical pages at 14.4x over 1h (30-day window).")
+    b.add("timeseries", "Error ratio (5m)", [(f"slo:sli_error:ratio_rate5m{{{sel}}}", "{{slo_name}}"),
+                                             (f"slo:error_budget:ratio{{{sel}}}", "{{slo_name}} budget")], unit="percentunit")
+    b.add("table", "SLO alerts firing", [(f'ALERTS{{alertstate="firing",alertname=~"SLOViolationCritical|SLOViolationWarning",{sel}}}', "")])
+    return _dashboard("slo-tracking", "SLO Tracking", b,
+                      [_query_var("slo_name", "label_values(slo_availability_percentage, slo_name)", "SLO")],
+                      "Availability, error budget and burn rates of every SLO from stack config.")
+
+
+def all_dashboards(namespaces: Sequence[str] = ("production", "governance", "monitoring")) -> dict[str, dict]:
+    """uid -> dashboard JSON model."""
+    boards = [platform_overview(namespaces), api_performance(), database_metrics(), slo_tracking()]
+    return {d["uid"]: d for d in boards}

@@ -1,0 +1,247 @@
+"""SLOs from stack config, and the Prometheus rules that track them.
+
+Follows the Google SRE workbook ("Alerting on SLOs", multiwindow, multi-burn-rate alerts) the way
+Sloth and Pyrra generate it: error ratios recorded over every alert window, and an alert per
+(long, short) window pair that fires only when both windows burn faster than the pair's factor.
+The factor of a pair is the share of the whole budget it may consume in its long window, scaled
+to the SLO window: 2 % of a 30-day budget in 1 h is 14.4x; the same 2 % of a 28-day budget is
+13.44x. The runbook's series (`slo_availability_percentage`, `slo_error_budget_remaining`,
+`slo_error_budget_burn_rate`) are recorded from the same ratios, labelled `slo_name` and
+`service`, because the governance gates read them.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Mapping, Optional, Sequence
+
+from leadgen.observability import SpecError
+from leadgen.observability.durations import format_duration, parse_duration
+from leadgen.observability.runbooks import SLO_VIOLATION, runbook_url
+
+SLI_KINDS = ("availability", "latency")
+FIELDS = ("name", "service", "objective", "window", "sli", "threshold", "description")
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+# A Kubernetes-style name: it is pasted into PromQL label matchers, so nothing that could close
+# the string or the selector gets through.
+_SERVICE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class BurnRateAlert:
+    """One window pair of the workbook's table, for a 30-day reference window."""
+
+    alert: str
+    severity: str
+    long_window: str
+    short_window: str
+    budget_consumed: Decimal  # share of the whole budget spent in long_window at the threshold
+
+
+# SRE workbook, table 5-8: page at 2 % of the budget in 1 h or 5 % in 6 h; ticket at 10 % in
+# 1 d or 10 % in 3 d. The short window (1/12 of the long one) makes the alert stop soon after the
+# burn does.
+BURN_RATE_ALERTS = (
+    BurnRateAlert("SLOViolationCritical", "page", "1h", "5m", Decimal("0.02")),
+    BurnRateAlert("SLOViolationCritical", "page", "6h", "30m", Decimal("0.05")),
+    BurnRateAlert("SLOViolationWarning", "ticket", "1d", "2h", Decimal("0.10")),
+    BurnRateAlert("SLOViolationWarning", "ticket", "3d", "6h", Decimal("0.10")),
+)
+ALERT_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+# The longest alert window must fit in the SLO window, or the ticket alerts mean nothing.
+MIN_WINDOW_SECONDS = parse_duration("3d")
+
+
+@dataclass(frozen=True)
+class SLO:
+    name: str
+    service: str
+    objective: Decimal  # percent, e.g. 99.9
+    window: str  # normalised Prometheus duration, e.g. "28d"
+    sli: str
+    threshold: Optional[Decimal] = None  # seconds, latency SLIs only
+    description: str = ""
+
+    @property
+    def window_seconds(self) -> int:
+        return parse_duration(self.window)
+
+    @property
+    def error_budget(self) -> Decimal:
+        """Allowed error ratio: 99.9 % -> 0.001."""
+        return (Decimal(100) - self.objective) / Decimal(100)
+
+    def burn_factor(self, pair: BurnRateAlert) -> Decimal:
+        """The pair's burn-rate threshold for this SLO's window (14.4 for 1h at 30d)."""
+        factor = pair.budget_consumed * self.window_seconds / parse_duration(pair.long_window)
+        return factor.quantize(Decimal("0.0001")).normalize()
+
+    @property
+    def windows(self) -> list[str]:
+        """Every window an error ratio is recorded over, shortest first, SLO window included."""
+        seconds = {parse_duration(w): w for w in ALERT_WINDOWS}
+        seconds.setdefault(self.window_seconds, self.window)
+        return [seconds[s] for s in sorted(seconds)]
+
+
+# --- config ------------------------------------------------------------------------------------
+
+def parse_slos(items: Sequence[Any], key: str = "observability.slos") -> tuple[SLO, ...]:
+    """Validate the SLO list; the first problem raises SpecError naming `key[i].field`."""
+    if not isinstance(items, (list, tuple)):
+        raise SpecError(key, "must be a list of SLO mappings")
+    slos: list[SLO] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        where = f"{key}[{index}]"
+        slo = _parse_one(item, where)
+        if slo.name in seen:
+            raise SpecError(f"{where}.name", f"({slo.name!r}) duplicates {key}[{seen[slo.name]}].name")
+        seen[slo.name] = index
+        slos.append(slo)
+    return tuple(slos)
+
+
+def _parse_one(item: Any, where: str) -> SLO:
+    if not isinstance(item, Mapping):
+        raise SpecError(where, "must be a mapping with name, service, objective, window and sli")
+    unknown = sorted(set(map(str, item)) - set(FIELDS))
+    if unknown:
+        raise SpecError(f"{where}.{unknown[0]}", f"is not an SLO field (allowed: {', '.join(FIELDS)})")
+    for field in ("name", "service", "objective", "sli"):
+        if item.get(field) in (None, ""):
+            raise SpecError(f"{where}.{field}", "is required")
+
+    name = item["name"]
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise SpecError(f"{where}.name", f"({name!r}) must be lower-case letters, digits and dashes")
+    service = item["service"]
+    if not isinstance(service, str) or not _SERVICE.match(service):
+        raise SpecError(f"{where}.service", f"({service!r}) must be a Kubernetes service name")
+
+    objective = _number(item["objective"], f"{where}.objective")
+    if not Decimal(0) < objective < Decimal(100):
+        raise SpecError(f"{where}.objective", f"({objective}) must be above 0 and below 100 (percent)")
+
+    raw_window = item.get("window", "28d")
+    try:
+        window_seconds = parse_duration(raw_window)
+    except ValueError as exc:
+        raise SpecError(f"{where}.window", f"({raw_window!r}) {exc}, e.g. 28d") from None
+    if window_seconds < MIN_WINDOW_SECONDS:
+        raise SpecError(f"{where}.window", f"({raw_window!r}) must be at least 3d, the longest alert window")
+
+    sli = item["sli"]
+    if sli not in SLI_KINDS:
+        raise SpecError(f"{where}.sli", f"({sli!r}) must be one of: {', '.join(SLI_KINDS)}")
+    threshold = None
+    if sli == "latency":
+        if item.get("threshold") in (None, ""):
+            raise SpecError(f"{where}.threshold", "is required for a latency SLI (seconds, a histogram bucket bound)")
+        threshold = _number(item["threshold"], f"{where}.threshold")
+        if threshold <= 0:
+            raise SpecError(f"{where}.threshold", f"({threshold}) must be positive (seconds)")
+    elif item.get("threshold") not in (None, ""):
+        raise SpecError(f"{where}.threshold", "applies only to latency SLIs")
+    description = item.get("description", "")
+    if not isinstance(description, str):
+        raise SpecError(f"{where}.description", "must be a string")
+    return SLO(name, service, objective, format_duration(window_seconds), sli, threshold, description)
+
+
+def _number(value: Any, where: str) -> Decimal:
+    # Decimal, so 99.9 gives a budget of exactly 0.001 in the generated PromQL.
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise SpecError(where, f"({value!r}) must be a number")
+    try:
+        number = Decimal(str(value).strip())
+    except ArithmeticError:
+        raise SpecError(where, f"({value!r}) must be a number") from None
+    if not number.is_finite():
+        raise SpecError(where, f"({value!r}) must be a finite number")
+    return number
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+def _num(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def _le_matcher(threshold: Decimal) -> str:
+    # Go clients write an integral bucket bound as `1`, Python clients as `1.0`; match both.
+    text = _num(threshold)
+    if threshold == threshold.to_integral_value():
+        return f'le=~"{text}|{text}\\\\.0"'
+    return f'le="{text}"'
+
+
+def error_ratio_expr(slo: SLO, window: str) -> str:
+    """PromQL for the share of bad events over `window`."""
+    selector = f'service="{slo.service}"'
+    if slo.sli == "availability":
+        return (
+            f'(sum(rate(http_requests_total{{{selector},code=~"5.."}}[{window}])) or vector(0))\n'
+            f'/\nsum(rate(http_requests_total{{{selector}}}[{window}]))'
+        )
+    return (
+        f"1 - (\n  sum(rate(http_request_duration_seconds_bucket{{{selector},{_le_matcher(slo.threshold)}}}[{window}]))\n"
+        f"  /\n  sum(rate(http_request_duration_seconds_count{{{selector}}}[{window}]))\n)"
+    )
+
+
+def ratio_record(window: str) -> str:
+    return f"slo:sli_error:ratio_rate{window}"
+
+
+def slo_rule_group(slo: SLO, runbook_base_url: str) -> dict:
+    """One rule group per SLO: recordings first, so alerts in the same evaluation see them."""
+    labels = {"slo_name": slo.name, "service": slo.service}
+    sel = f'{{slo_name="{slo.name}", service="{slo.service}"}}'
+    budget = _num(slo.error_budget)
+    rules: list[dict] = []
+    for window in slo.windows:
+        rules.append({"record": ratio_record(window), "expr": error_ratio_expr(slo, window),
+                      "labels": dict(labels)})
+    rules += [
+        {"record": "slo:objective:ratio", "expr": f"vector({_num(slo.objective / 100)})", "labels": dict(labels)},
+        {"record": "slo:error_budget:ratio", "expr": f"vector({budget})", "labels": dict(labels)},
+        {"record": "slo_availability_percentage",
+         "expr": f"100 * (1 - {ratio_record(slo.window)}{sel})", "labels": dict(labels)},
+        # Percent of the window's budget left: 100 untouched, 0 spent, negative when overspent.
+        {"record": "slo_error_budget_remaining",
+         "expr": f"100 * (1 - {ratio_record(slo.window)}{sel} / {budget})", "labels": dict(labels)},
+    ]
+    for window in slo.windows:
+        rules.append({"record": "slo_error_budget_burn_rate",
+                      "expr": f"{ratio_record(window)}{sel} / {budget}",
+                      "labels": {**labels, "window": window}})
+    url = runbook_url(runbook_base_url, SLO_VIOLATION)
+    for pair in BURN_RATE_ALERTS:
+        factor = _num(slo.burn_factor(pair))
+        rules.append({
+            "alert": pair.alert,
+            "expr": (f"{ratio_record(pair.long_window)}{sel} > ({factor} * {budget})\nand\n"
+                     f"{ratio_record(pair.short_window)}{sel} > ({factor} * {budget})"),
+            # slo_name and service come with the series too; stating them keeps every alert
+            # rule unique (promtool's duplicate-rules lint) and readable on its own.
+            "labels": {**labels, "severity": pair.severity, "long_window": pair.long_window,
+                       "short_window": pair.short_window, "burn_rate": factor},
+            "annotations": {
+                "summary": (f"SLO {slo.name} ({slo.service}) is spending its error budget {factor}x "
+                            f"too fast over {pair.long_window} and {pair.short_window}"),
+                "description": (f"Error ratio over {pair.long_window} is {{{{ $value | humanizePercentage }}}} "
+                                f"against a budget of {budget} ({_num(slo.objective)} % over {slo.window}); "
+                                f"at this rate {_num(pair.budget_consumed * 100)} % of the budget goes in "
+                                f"{pair.long_window}."),
+                "runbook_url": url,
+            },
+        })
+    return {"name": f"slo-{slo.name}", "rules": rules}
+
+
+def slo_rule_file(slos: Sequence[SLO], runbook_base_url: str) -> dict:
+    """A Prometheus rule file (`groups:`), as promtool and the PrometheusRule spec take it."""
+    return {"groups": [slo_rule_group(s, runbook_base_url) for s in slos]}
