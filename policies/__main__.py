@@ -1,0 +1,65 @@
+"""The leadgen-governance policy pack: thin wiring of `governance.catalog` into pulumi_policy.
+
+Run by the CLI (`pulumi preview --policy-pack policies`) or by platformctl's offline client, both
+as `python -u -m pulumi.policy <engine> policies`, which puts this folder on sys.path.
+"""
+import functools
+import os
+import pathlib
+
+import pulumi
+from pulumi_policy import (EnforcementLevel, PolicyPack, ResourceValidationPolicy, Severity,
+                           StackValidationPolicy)
+
+from governance import catalog, clock, config
+from governance.model import Context, Resource
+from governance.values import plain
+
+# The project root holds changes/; the pack folder sits directly under it.
+PROJECT_ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+@functools.lru_cache(maxsize=4)
+def _settings(raw_config: str) -> config.GovernanceConfig:
+    # Keyed on the raw PULUMI_CONFIG so the config is parsed once per stack, not once per resource.
+    return config.read(pulumi.Config(config.NAMESPACE).get)
+
+
+def _context() -> Context:
+    return Context(stack=pulumi.get_stack(), project=pulumi.get_project(),
+                   config=_settings(os.environ.get("PULUMI_CONFIG", "")), project_root=PROJECT_ROOT,
+                   clock=clock.read(os.environ))
+
+
+def _resource_policy(spec: catalog.Spec) -> ResourceValidationPolicy:
+    def validate(args, report_violation):
+        if args.resource_type not in spec.types:
+            return
+        provider = plain(args.provider.props) if args.provider is not None else None
+        resource = Resource(args.resource_type, args.urn, args.name, plain(args.props), provider)
+        for message in catalog.check_resource(spec, resource, _context()):
+            report_violation(message)
+    return ResourceValidationPolicy(name=spec.name, description=spec.description, validate=validate,
+                                    enforcement_level=EnforcementLevel(spec.enforcement),
+                                    severity=Severity(spec.severity))
+
+
+def _stack_policy(spec: catalog.Spec) -> StackValidationPolicy:
+    def validate(args, report_violation):
+        resources = [Resource(r.resource_type, r.urn, r.name, plain(r.props),
+                              plain(r.provider.props) if r.provider is not None else None,
+                              tuple(d.urn for d in r.dependencies), r.parent.urn if r.parent else "")
+                     for r in args.resources]
+        for message, urn in catalog.check_stack(spec, resources, _context()):
+            report_violation(message, urn)
+    return StackValidationPolicy(name=spec.name, description=spec.description, validate=validate,
+                                 enforcement_level=EnforcementLevel(spec.enforcement),
+                                 severity=Severity(spec.severity))
+
+
+PolicyPack(
+    name="leadgen-governance",
+    description="Change requests, change windows, error budget and cost gates for protected stacks, "
+                "and security guardrails for every stack of the leadgen platform.",
+    policies=[_resource_policy(s) if s.kind == "resource" else _stack_policy(s) for s in catalog.SPECS],
+)

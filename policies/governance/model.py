@@ -1,0 +1,47 @@
+"""What a policy sees: a plain resource record and the evaluation context."""
+from __future__ import annotations
+
+import pathlib
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from .clock import Clock
+from .config import GovernanceConfig
+
+
+@dataclass(frozen=True)
+class Resource:
+    type: str
+    urn: str
+    name: str
+    props: dict
+    provider: Optional[dict] = None  # the provider resource's properties, when known
+    dependencies: tuple[str, ...] = ()
+    parent: str = ""
+
+
+@dataclass(frozen=True)
+class Context:
+    stack: str
+    project: str
+    config: GovernanceConfig
+    project_root: pathlib.Path
+    clock: Clock
+    env: dict = field(default_factory=dict)
+
+    @property
+    def protected(self) -> bool:
+        return self.stack in self.config.protected_stacks
+
+    @property
+    def stack_urn(self) -> str:
+        return f"urn:pulumi:{self.stack}::{self.project}::pulumi:pulumi:Stack::{self.project}-{self.stack}"
+
+
+def display(resource: Resource) -> str:
+    return f"'{resource.name}'"
+
+
+def props_get(resource: Resource, path: str, default: Any = None) -> Any:
+    from .values import get
+    return get(resource.props, path, default)
