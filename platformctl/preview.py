@@ -1,0 +1,182 @@
+"""`platformctl preview`: the program under the mock engine, then the policy pack over gRPC.
+
+What `pulumi preview -s STACK --policy-pack policies` does, without the CLI or a cloud account:
+the resource tree grouped by component, counts by type, and the pack's verdict, printed last.
+Exit codes: 0 clean or advisory only, 1 program or config error, 2 a mandatory violation.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import pulumi
+
+from platformctl.engine import ROOT, ProgramRun, StackError, run_program
+
+PACK_DIR = ROOT / "policies"
+
+
+class ProgramError(Exception):
+    """The program failed: a config error or an exception of its own. One line."""
+
+
+def short_type(typ: str) -> str:
+    """`aws:ec2/vpc:Vpc` -> `aws:ec2:Vpc`, as `pulumi preview` prints types."""
+    parts = typ.split(":")
+    if len(parts) == 3 and "/" in parts[1]:
+        return f"{parts[0]}:{parts[1].split('/')[0]}:{parts[2]}"
+    return typ
+
+
+def run_stack(stack: str, *, preview: bool = True, config: Optional[dict] = None) -> ProgramRun:
+    """Run the program; any failure becomes one ProgramError line."""
+    try:
+        return run_program(stack, preview=preview, config=config)
+    except StackError as e:
+        raise ProgramError(str(e)) from None
+    except pulumi.RunError as e:  # ConfigError and friends: already one line naming the key
+        raise ProgramError(str(e)) from None
+    except Exception as e:  # noqa: BLE001 the program's own bug: name it, no traceback
+        raise ProgramError(f"the program failed: {type(e).__name__}: {e}") from None
+
+
+def tree_lines(run: ProgramRun) -> list[str]:
+    children: dict[str, list[dict]] = collections.defaultdict(list)
+    for r in run.resources[1:]:
+        children[r["parent"]].append(r)
+    width = max((len(short_type(r["type"])) for r in run.resources), default=20) + 8
+    lines = [f"     {'Type':<{width}} {'Name':<40} Plan"]
+
+    def walk(r: dict, prefix: str, last: bool, depth: int) -> None:
+        branch = "" if depth == 0 else prefix + ("└─ " if last else "├─ ")
+        label = branch + short_type(r["type"])
+        lines.append(f" +   {label:<{width}} {r['name']:<40} create")
+        kids = children.get(r["urn"], [])
+        for i, k in enumerate(kids):
+            walk(k, "" if depth == 0 else prefix + ("   " if last else "│  "), i == len(kids) - 1, depth + 1)
+
+    walk(run.resources[0], "", True, 0)
+    return lines
+
+
+def summary(run: ProgramRun) -> dict:
+    counts = collections.Counter(r["type"] for r in run.resources)
+    return {"create": len(run.resources),
+            "components": sum(1 for r in run.resources if not r["custom"] and r["type"] != "pulumi:pulumi:Stack"),
+            "byType": dict(sorted(counts.items()))}
+
+
+# --- policy ------------------------------------------------------------------------------------
+def evaluate_policies(run: ProgramRun, exemptions_path: Optional[str] = None):
+    """The pack over gRPC, then exemptions, then the cost estimate. Returns a reports.Report."""
+    from platformctl import exemptions as exemptions_mod
+    from platformctl import policy_client, reports
+    from platformctl.audit import cost_view
+
+    violations = policy_client.analyze(run.resources, PACK_DIR, project=run.project, stack=run.stack,
+                                       config=run.config, dry_run=run.preview)
+    today = dt.date.today()
+    exemptions = exemptions_mod.load(exemptions_path) if exemptions_path else exemptions_mod.load()
+    kept, exempted, expired = exemptions_mod.apply(violations, exemptions, today)
+    cost = cost_view(run.resources, run.config)
+    return reports.Report(
+        stack=run.stack, project=run.project, kind="preview",
+        generated_at=dt.datetime.now(dt.timezone.utc), resource_count=len(run.resources),
+        violations=kept + expired, exemptions=exemptions_mod.in_force(exemptions, today),
+        exempted=exempted, cost=cost, source=f"Pulumi.{run.stack}.yaml")
+
+
+def preview_json(run: ProgramRun, report) -> dict:
+    doc: dict[str, Any] = {
+        "stack": run.stack, "project": run.project,
+        "resources": [{"urn": r["urn"], "type": r["type"], "name": r["name"], "parent": r["parent"],
+                       "custom": r["custom"], "inputs": r["inputs"]} for r in run.resources],
+        "summary": summary(run),
+    }
+    if report is not None:
+        doc["policy"] = {
+            "violations": [{"policy": v.policy, "level": v.level, "urn": v.urn, "message": v.message}
+                           for v in report.violations],
+            "estimatedMonthlyCostUsd": round(report.cost.total_usd, 2) if report.cost else None,
+        }
+    return doc
+
+
+def register(subparsers) -> None:
+    from platformctl.reports import FORMATS
+
+    p = subparsers.add_parser("preview", help="run the program offline and the policy pack over it",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--stack", required=True, help="stack name (Pulumi.<stack>.yaml)")
+    p.add_argument("--json", action="store_true", help="print the machine-readable preview")
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="print the policy report in this format instead of the tree")
+    p.add_argument("--out", metavar="PATH", help="write the output here instead of stdout")
+    p.add_argument("--export", metavar="FILE",
+                   help="also write the state after `pulumi up` as a `pulumi stack export` file")
+    p.add_argument("--exemptions", metavar="FILE", help="exemptions file (default policies/exemptions.yaml)")
+    p.add_argument("--no-policy", action="store_true", help="skip the policy pack")
+    p.add_argument("--look", action="store_true",
+                   help="a look, not a gate: exit 0 when the only findings are policy violations")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        run = run_stack(args.stack)
+        export_run = run_stack(args.stack, preview=False) if args.export else None
+    except ProgramError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+    if export_run is not None:
+        from platformctl.export import write_export
+        write_export(export_run, Path(args.export))
+
+    report = None
+    if not args.no_policy:
+        from platformctl.policy_client import PolicyPackError
+        try:
+            report = evaluate_policies(run, args.exemptions)
+        except PolicyPackError as e:
+            print(f"error: the policy pack failed: {e}", file=sys.stderr)
+            return 1
+
+    if args.json:
+        text = json.dumps(preview_json(run, report), indent=2, sort_keys=False) + "\n"
+    elif args.format and report is not None:
+        from platformctl import reports
+        text = reports.render(report, args.format, color=args.out is None and sys.stdout.isatty())
+    else:
+        text = _table(run, report)
+    _emit(text, args.out)
+
+    code = report.exit_code() if report is not None else 0
+    return 0 if args.look else code
+
+
+def _table(run: ProgramRun, report) -> str:
+    out = [f"Previewing update ({run.stack}) offline under the Pulumi mock engine:", ""]
+    out += tree_lines(run)
+    s = summary(run)
+    out += ["", "Resources:", f"    + {s['create']} to create", "", "Counts by type:"]
+    for typ, n in sorted(s["byType"].items(), key=lambda kv: (-kv[1], kv[0])):
+        out.append(f"    {n:>4}  {short_type(typ)}")
+    if report is not None:
+        from platformctl import reports
+        out += ["", reports.render(report, "table", color=sys.stdout.isatty()).rstrip()]
+    return "\n".join(out) + "\n"
+
+
+def _emit(text: str, out: Optional[str]) -> None:
+    if out:
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    else:
+        sys.stdout.write(text)
