@@ -27,10 +27,11 @@ class PlatformAlertSettings:
 
 
 def _alert(name: str, expr: str, for_: str, severity: str, summary: str, description: str,
-           runbook: str, base: str, service: str | None = None) -> dict:
+           runbook: str, base: str, service: str | None = None, extra: dict | None = None) -> dict:
     labels = {"severity": severity}
     if service:
         labels["service"] = service
+    labels.update(extra or {})
     rule = {"alert": name, "expr": expr}
     if for_:
         rule["for"] = for_
@@ -116,7 +117,7 @@ def platform_rule_file(s: PlatformAlertSettings) -> dict:
                f"{age}h", "page",
                f"No backup has reported a success in {age} hours",
                "Prometheus has no pgbackup_last_success_timestamp_seconds for operation=backup at all.",
-               rb.BACKUP, base, service="backup"),
+               rb.BACKUP, base, service="backup", extra={"reason": "never-reported"}),
         _alert("PgBackupFailed",
                f"pgbackup_last_run_success{{{backup_sel}}} == 0",
                "", "ticket",
