@@ -26,6 +26,10 @@ from platformctl.statefile import StateError, StateFile
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PENDING_POLICY = "audit-pending-operation"
+# These judge an update about to run (its change request, window, error budget, the clock it
+# reads), which an audit of standing state does not have; the period's changes are judged from
+# `--history` instead. Left on, every production audit would fail on "no change request".
+UPDATE_GATES = ("change-request-required", "change-window", "error-budget-gate", "governance-clock-override")
 
 
 class InputError(Exception):
@@ -66,11 +70,46 @@ def stack_config(stack: str, project_root: pathlib.Path = ROOT) -> dict[str, Any
     return config
 
 
-def pack_analyzer(stack: str, project: str, config: dict) -> Analyzer:
-    """The leadgen-governance pack, started over gRPC as the Pulumi CLI starts it."""
-    from platformctl import policy_client  # the governance engineer's client
+class PackAnalyzer:
+    """The leadgen-governance pack, started over gRPC as the Pulumi CLI starts it.
 
-    return policy_client.StreamingAnalyzer(stack=stack, project=project, config=config)
+    `policy_client.PolicyClient.analyze` takes the whole list at once (it runs Analyze per
+    resource, then AnalyzeStack), so this adapter buffers the streamed resources and calls it once.
+    The state is still parsed once, never held as text and objects together; a per-resource entry
+    point in the client would let audit drop inputs as it goes (asked of the governance engineer).
+    """
+
+    def __init__(self, stack: str, project: str, config: dict):
+        from platformctl import policy_client
+
+        self._client = policy_client.PolicyClient(ROOT / "policies", project=project, stack=stack,
+                                                  config=config, dry_run=False,
+                                                  levels={name: "disabled" for name in UPDATE_GATES})
+        self._error = policy_client.PolicyPackError
+        self._buffer: list[dict] = []
+        try:
+            self._client.__enter__()
+        except self._error as exc:
+            raise InputError(str(exc)) from None
+
+    def analyze(self, resource: dict) -> Sequence[Any]:
+        provider = resource.get("provider")
+        # The client resolves providers itself from the list, by URN.
+        self._buffer.append(dict(resource, provider=provider["urn"] if isinstance(provider, dict) else provider))
+        return []
+
+    def analyze_stack(self, resources: list[dict]) -> Sequence[Any]:
+        try:
+            return self._client.analyze(self._buffer)
+        except self._error as exc:
+            raise InputError(str(exc)) from None
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def pack_analyzer(stack: str, project: str, config: dict) -> Analyzer:
+    return PackAnalyzer(stack, project, config)
 
 
 def _component_of(urn: str, parents: dict[str, Optional[str]], types: dict[str, str]) -> str:

@@ -50,7 +50,8 @@ def _grid(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 def table(report: Report, color: bool = False) -> str:
     paint = (lambda key, text: f"{_COLOURS[key]}{text}{_RESET}") if color else (lambda key, text: text)
-    out = [f"{report.kind} of {report.project}/{report.stack}: {report.resource_count} resources"
+    subject = f"{report.kind} of {report.project}/{report.stack}"
+    out = [subject + ("" if report.kind == "gate" else f": {report.resource_count} resources")
            + (f" ({report.source})" if report.source else "")]
     if report.period:
         out.append(f"period {report.period[0].isoformat()} .. {report.period[1].isoformat()}")
