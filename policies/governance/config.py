@@ -22,8 +22,8 @@ KEYS = (
      "stacks that need a change request, a window and error budget to change"),
     ("governance.prometheusUrl", "string", "",
      "Prometheus base URL the error-budget gate queries; empty fails the gate closed on protected stacks"),
-    ("governance.monthlyBudgetUsd", "number", 0, "monthly spending limit; 0 disables the cost gates"),
-    ("governance.s3StorageGb", "number", 0, "expected S3 storage in GB, spread over the stack's buckets"),
+    ("governance.monthlyBudgetUsd", "number", 25000, "monthly spending limit, USD"),
+    ("governance.s3StorageGb", "number", 500, "expected S3 storage in GB, spread over the stack's buckets"),
     ("governance.changesDir", "string", DEFAULT_CHANGES_DIR,
      "folder of change requests, relative to the project root"),
 )
@@ -34,8 +34,8 @@ class GovernanceConfig:
     change_request: str = ""
     protected_stacks: tuple[str, ...] = DEFAULT_PROTECTED_STACKS
     prometheus_url: str = ""
-    monthly_budget_usd: float = 0.0
-    s3_storage_gb: float = 0.0
+    monthly_budget_usd: float = 25000.0
+    s3_storage_gb: float = 500.0
     changes_dir: str = DEFAULT_CHANGES_DIR
     # One line per unusable key, e.g. "leadgen:governance.monthlyBudgetUsd must be a number, got 'lots'".
     problems: tuple[str, ...] = field(default=())
@@ -85,10 +85,15 @@ def read(lookup: Callable[[str], Optional[str]]) -> GovernanceConfig:
     if not all(isinstance(s, str) and s for s in stacks):
         problems.append(f"{key_name('governance.protectedStacks')} must be a list of stack names")
         stacks = list(DEFAULT_PROTECTED_STACKS)
-    for key in ("governance.monthlyBudgetUsd", "governance.s3StorageGb"):
-        if values[key] < 0:
-            problems.append(f"{key_name(key)} must not be negative, got {values[key]:g}")
-            values[key] = 0.0
+    # Same defaults and bounds as the program's schema (leadgen/config/governance.py).
+    if values["governance.monthlyBudgetUsd"] <= 0:
+        problems.append(f"{key_name('governance.monthlyBudgetUsd')} must be positive, "
+                        f"got {values['governance.monthlyBudgetUsd']:g}")
+        values["governance.monthlyBudgetUsd"] = 25000
+    if values["governance.s3StorageGb"] < 0:
+        problems.append(f"{key_name('governance.s3StorageGb')} must not be negative, "
+                        f"got {values['governance.s3StorageGb']:g}")
+        values["governance.s3StorageGb"] = 500
     return GovernanceConfig(
         change_request=values["changeRequest"].strip(),
         protected_stacks=tuple(stacks),
