@@ -69,7 +69,7 @@ def prefix():
     return f"test/{uuid.uuid4().hex[:8]}"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def run(moto):
     """Runs the real CLI in a subprocess, as the CronJob does; returns (returncode, stdout lines, stderr)."""
     def _run(*args, endpoint=None, env=None):
