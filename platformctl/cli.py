@@ -11,7 +11,7 @@ import os
 import sys
 
 # Each module exposes register(subparsers), which adds its sub-command and sets `func`.
-COMMANDS = ("preview", "render", "audit", "gate")
+COMMANDS = ("preview", "render", "audit", "gate", "cost")
 
 
 def build_parser() -> argparse.ArgumentParser:

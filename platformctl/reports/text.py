@@ -142,6 +142,13 @@ def markdown(report: Report) -> str:
                         f"(**{signed_money(cost.delta_usd)}**, {percent(cost.delta_percent)})")
         tail += ["", "| Component | Monthly |", "|---|---:|"]
         tail += [f"| {_md_cell(c)} | {money(v)} |" for c, v in cost.by_component()]
+        if report.kind == "cost" and cost.items:
+            tail += ["", "<details><summary>By resource</summary>", "",
+                     "| Component | Resource | Monthly | Basis |", "|---|---|---:|---|"]
+            tail += [f"| {_md_cell(i.component)} | `{_md_cell(i.urn.rsplit('::', 1)[-1])}` ({_md_cell(i.type)}) | "
+                     f"{money(i.monthly_usd)} | {_md_cell(i.note)} |"
+                     for i in sorted(cost.items, key=lambda i: (i.component, -i.monthly_usd, i.urn))]
+            tail += ["", "</details>"]
     body: list[str] = []
     if report.violations:
         body += ["", "| Level | Severity | Policy | Resource | Message |", "|---|---|---|---|---|"]
