@@ -1,0 +1,48 @@
+"""The observability config section: defaults build, bad input is one line naming the key."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from leadgen.config import observability as section
+from leadgen.config.base import ConfigError, Values
+
+
+def build(**overrides):
+    raw = {f"leadgen:observability.{k}": (json.dumps(v) if isinstance(v, (list, dict)) else v)
+           for k, v in overrides.items()}
+    return section.build(Values("production", raw, section.KEYS))
+
+
+def test_defaults_build_the_runbook_slos():
+    cfg = build()
+    assert [s.name for s in cfg.slos] == ["api-availability", "api-latency"]
+    assert cfg.prometheus_retention == "15d" and cfg.loki_retention == "720h"
+    assert cfg.alerting.slack_channel == "#alerts"
+    assert cfg.grafana_secret("production") == "insurance-lead-gen/production/grafana-admin"
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"slos": [{"name": "a", "service": "api", "objective": 100, "sli": "availability"}]},
+     "leadgen:observability.slos[0].objective (100) must be above 0 and below 100 (percent) in Pulumi.production.yaml"),
+    ({"slos": [{"name": "a", "service": "api", "objective": 99, "sli": "errors"}]},
+     "leadgen:observability.slos[0].sli ('errors') must be one of: availability, latency in Pulumi.production.yaml"),
+    ({"slos": [{"name": "a", "service": "api", "objective": 99, "sli": "availability", "window": "a month"}]},
+     "leadgen:observability.slos[0].window ('a month') is not a duration, e.g. 28d in Pulumi.production.yaml"),
+    ({"slos": [{"name": "a", "service": "api", "objective": 99, "sli": "availability"},
+               {"name": "a", "service": "web", "objective": 99, "sli": "availability"}]},
+     "leadgen:observability.slos[1].name ('a') duplicates observability.slos[0].name in Pulumi.production.yaml"),
+    ({"slos": "not json"}, "leadgen:observability.slos (\"not json\") must be a list of mappings in Pulumi.production.yaml"),
+    ({"prometheusRetention": "two weeks"},
+     "leadgen:observability.prometheusRetention ('two weeks') is not a duration, e.g. 15d in Pulumi.production.yaml"),
+    ({"maintenanceWindows": [{"name": "w", "start": "02:00", "end": "01:00"}]},
+     "leadgen:observability.maintenanceWindows[0].end ('01:00') must be after start ('02:00'); split a window that crosses midnight in Pulumi.production.yaml"),
+    ({"runbookBaseUrl": "http://wiki/runbooks"},
+     "leadgen:observability.runbookBaseUrl ('http://wiki/runbooks') must be an https repository URL ending in /blob/<ref>/docs/runbooks in Pulumi.production.yaml"),
+    ({"slackChannel": "alerts"}, "leadgen:observability.slackChannel ('alerts') must start with # in Pulumi.production.yaml"),
+])
+def test_bad_config_is_one_line_naming_the_key(overrides, message):
+    with pytest.raises(ConfigError) as err:
+        build(**overrides)
+    assert str(err.value) == message
