@@ -1,0 +1,102 @@
+"""Pure helpers and the image definition, without servers."""
+import re
+from pathlib import Path
+
+import pytest
+
+from jobs.pgbackup import metrics
+from jobs.pgbackup.db import DatabaseUrl, connection_reason, quoted_table
+from jobs.pgbackup.errors import UsageError
+from jobs.pgbackup.operations import compare_counts
+from jobs.pgbackup.store import Store, backup_id_at, is_backup_id
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_push_url_grouping_key_and_base64_for_slashes():
+    assert metrics.push_url("http://gw:9091/", "backup", "insurance_lead_gen") == \
+        "http://gw:9091/metrics/job/pgbackup/operation/backup/database/insurance_lead_gen"
+    assert metrics.push_url("http://gw:9091", "verify", "a/b").endswith("/database@base64/YS9i")
+
+
+def test_exposition_is_gauges_with_help():
+    text = metrics.exposition({"pgbackup_bytes": 12, "pgbackup_last_run_success": 0})
+    assert "# TYPE pgbackup_bytes gauge\npgbackup_bytes 12.0\n" in text
+    assert text.endswith("pgbackup_last_run_success 0.0\n")
+
+
+def test_database_url_keeps_the_password_out_of_argv_and_messages():
+    url = DatabaseUrl.parse("postgresql://app:s3cr%40t@db.internal:6543/leads?sslmode=require", "--database-url")
+    conninfo, env = url.libpq_args()
+    assert "s3cr" not in conninfo and "password" not in conninfo
+    assert "sslmode=require" in conninfo and "connect_timeout=10" in conninfo
+    assert env["PGPASSWORD"] == "s3cr@t"
+    assert str(url) == "db.internal:6543/leads"
+    assert str(url.with_dbname("scratch")) == "db.internal:6543/scratch"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("postgresql://h:notaport/db", "--database-url is invalid: port 'notaport' is not a number"),
+    ("postgresql://u:pw@h/db?nope=1", "--database-url is invalid: unknown query parameter"),
+    ("", "--database-url is empty"),
+])
+def test_database_url_rejects_bad_input_without_echoing_it(text, message):
+    with pytest.raises(UsageError) as info:
+        DatabaseUrl.parse(text, "--database-url")
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("raw, reason", [
+    ('connection failed: connection to server at "10.0.0.1", port 5432 failed: Connection refused\n\tIs the server running', "connection refused"),
+    ('connection failed: connection to server at "10.0.0.1", port 5432 failed: FATAL:  password authentication failed for user "app"', 'password authentication failed for user "app"'),
+    ("failed to resolve host 'db.invalid': [Errno -2] Name or service not known", "unknown host"),
+    ('connection failed: connection to server at "10.0.0.1", port 5432 failed: FATAL:  database "nope" does not exist', 'database "nope" does not exist'),
+    ('connection failed: connection to server at "10.0.0.1", port 5432 failed: FATAL:  no pg_hba.conf entry for host', "no pg_hba.conf entry for host"),
+])
+def test_connection_reason_is_short(raw, reason):
+    assert connection_reason(Exception(raw)) == reason
+
+
+def test_quoted_table_quotes_only_when_needed():
+    assert quoted_table("public", "leads") == "public.leads"
+    assert quoted_table("Mixed Case", 'Odd "T"') == '"Mixed Case"."Odd ""T"""'
+
+
+def test_compare_counts_names_each_table():
+    manifest = {"tables": {"public.leads": 10, "sales.quotes": 5}, "large_objects": 1}
+    assert compare_counts(manifest, {"public.leads": 10, "sales.quotes": 5}, 1, exact=True) == []
+    assert compare_counts(manifest, {"public.leads": 9, "x.y": 1}, 0, exact=True) == [
+        "row count mismatch in public.leads: manifest 10, restored 9",
+        "table sales.quotes is missing (manifest has 5 rows)",
+        "table x.y is not in the manifest",
+        "large object count mismatch: manifest 1, restored 0",
+    ]
+    # A forced restore may leave the target's own extra tables: they are not the backup's business.
+    assert compare_counts(manifest, {"public.leads": 10, "sales.quotes": 5, "x.y": 1}, 1, exact=False) == []
+
+
+def test_backup_ids_sort_by_time_and_keys_follow_the_layout():
+    from datetime import datetime, timezone
+    assert backup_id_at(datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)) == "20261122T020000Z"
+    assert is_backup_id("20261122T020000Z") and not is_backup_id("latest")
+    store = Store("b", "/prod/leads/", client=object())
+    assert store.key("20261122T020000Z", "manifest.json") == "prod/leads/20261122T020000Z/manifest.json"
+
+
+def test_dockerfile_contract():
+    text = (REPO / "jobs/pgbackup/Dockerfile").read_text()
+    base = re.search(r"^FROM (\S+)", text, re.M).group(1)
+    assert ":" in base and not base.endswith(":latest")
+    assert "postgresql-client-15" in text
+    assert re.search(r"^USER 10001(:10001)?$", text, re.M)
+    assert 'ENTRYPOINT ["python", "-m", "jobs.pgbackup"]' in text
+    assert "PYTHONDONTWRITEBYTECODE=1" in text  # read-only root filesystem
+
+
+def test_image_requirements_match_the_repository_pins():
+    def pins(path):
+        return {re.split(r"[\[=]", line)[0].lower(): line.strip() for line in path.read_text().splitlines()
+                if line.strip() and not line.startswith(("#", "-r"))}
+    image = pins(REPO / "jobs/pgbackup/requirements.txt")
+    repo = {**pins(REPO / "requirements.txt"), **pins(REPO / "requirements-dev.txt")}
+    assert image and all(repo.get(name) == line for name, line in image.items())
