@@ -1,0 +1,221 @@
+"""The error-budget gate against a real Prometheus (Debian's) loaded with series at each band of
+the runbook's matrix, and against servers that hang, refuse or answer garbage."""
+import dataclasses
+import http.server
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+
+import pytest
+import yaml
+
+from policy_baseline import context
+
+from governance import error_budget, gates
+
+PROMETHEUS, PROMTOOL = shutil.which("prometheus"), shutil.which("promtool")
+F = "changes/CR-2026-014.yaml"
+# Lowest budget per server: one per band, plus the boundaries the table names.
+BANDS = {"monitor": 77.0, "edge50": 50.0, "optimize": 42.5, "mitigate": 12.0, "edge10": 10.0, "freeze": 4.2}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_prometheus(workdir, lowest: float) -> tuple[subprocess.Popen, str]:
+    """A Prometheus whose TSDB was backfilled (promtool) with three SLOs, the lowest at `lowest`."""
+    now = int(time.time())
+    lines = ["# HELP slo_error_budget_remaining Remaining error budget, percent.",
+             "# TYPE slo_error_budget_remaining gauge"]
+    for slo, value in (("api_availability", lowest), ("api_latency", min(100.0, lowest + 20)), ("lead_delivery", 99.0)):
+        for ago in (90, 30):
+            lines.append(f'slo_error_budget_remaining{{slo_name="{slo}",service="api-service"}} {value} {now - ago}')
+    (workdir / "series.om").write_text("\n".join(lines) + "\n# EOF\n")
+    data = workdir / "data"
+    subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(workdir / "series.om"), str(data)],
+                   check=True, capture_output=True)
+    (workdir / "prometheus.yml").write_text("global: {}\n")
+    port = free_port()
+    proc = subprocess.Popen([PROMETHEUS, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={data}",
+                             f"--web.listen-address=127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def wait_ready(url: str, proc) -> None:
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        assert proc.poll() is None, "prometheus exited"
+        time.sleep(0.1)
+    raise AssertionError(f"prometheus at {url} never became ready")
+
+
+@pytest.fixture(scope="module")
+def prometheus(tmp_path_factory):
+    assert PROMETHEUS and PROMTOOL, "install the Debian package prometheus (scripts/install-system-deps.sh)"
+    servers = {}
+    try:
+        for band, lowest in BANDS.items():
+            servers[band] = start_prometheus(tmp_path_factory.mktemp(band), lowest)
+        for proc, url in servers.values():
+            wait_ready(url, proc)
+        yield {band: url for band, (_, url) in servers.items()}
+    finally:
+        for proc, _ in servers.values():
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture()
+def hanging_server():
+    """Accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+@pytest.fixture()
+def answering_server():
+    """Serves whatever body/status the test sets."""
+    reply = {"status": 200, "body": b""}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(reply["status"])
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(reply["body"])
+
+        def log_message(self, *args):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield reply, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def change(tmp_path, change_type="standard", roles=("team-lead",)):
+    doc = {"id": "CR-2026-014", "title": "t", "description": "d", "service": "api-service", "change_type": change_type,
+           "risk_level": "low", "impact_analysis": "none", "rollback_plan": ["pulumi up on the previous commit"],
+           "requested_by": "dev@example.com",
+           "approvals": [{"by": f"{r}@example.com", "role": r, "at": "2026-11-20T10:00:00Z"} for r in roles],
+           "window": {"start": "2026-12-15T02:00:00Z", "duration": "1h"}, "stacks": ["production"]}
+    (tmp_path / "changes").mkdir(exist_ok=True)
+    (tmp_path / "changes" / "CR-2026-014.yaml").write_text(yaml.safe_dump(doc))
+
+
+def run_gate(tmp_path, url):
+    ctx = dataclasses.replace(context(changeRequest="CR-2026-014", **{"governance.prometheusUrl": url}),
+                              project_root=tmp_path)
+    return list(gates.error_budget_gate([], ctx))
+
+
+def test_band_boundaries():
+    assert [error_budget.band(v).role for v in (50.01, 50, 30, 29.99, 10, 9.99, 0)] == [
+        None, "team-lead", "team-lead", "engineering-manager", "engineering-manager", "cto", "cto"]
+    assert error_budget.satisfies(frozenset({"cto"}), "team-lead")
+    assert not error_budget.satisfies(frozenset({"team-lead", "cab"}), "engineering-manager")
+
+
+SLO = 'slo_name="api_availability"'
+
+
+@pytest.mark.parametrize("band,change_type,roles,expected", [
+    ("monitor", "standard", (), []),
+    ("edge50", "standard", (), [f'lowest slo_error_budget_remaining{{{SLO}}} is 50 % (optimize): {F} needs a team-lead approval']),
+    ("optimize", "standard", (), [f'lowest slo_error_budget_remaining{{{SLO}}} is 42.5 % (optimize): {F} needs a team-lead approval']),
+    ("optimize", "standard", ("team-lead",), []),
+    ("optimize", "standard", ("engineering-manager",), []),
+    ("mitigate", "standard", ("team-lead",), [f'lowest slo_error_budget_remaining{{{SLO}}} is 12 % (mitigate): {F} needs a engineering-manager approval']),
+    ("mitigate", "standard", ("engineering-manager",), []),
+    ("edge10", "standard", ("engineering-manager",), []),
+    ("freeze", "standard", ("cto",), [f'lowest slo_error_budget_remaining{{{SLO}}} is 4.2 %: feature freeze, only emergency changes with a cto approval pass ({F})']),
+    ("freeze", "emergency", ("engineering-manager",), [f'lowest slo_error_budget_remaining{{{SLO}}} is 4.2 %: feature freeze, only emergency changes with a cto approval pass ({F})']),
+    ("freeze", "emergency", ("cto",), []),
+])
+def test_matrix_against_real_prometheus(prometheus, tmp_path, band, change_type, roles, expected):
+    change(tmp_path, change_type, roles)
+    assert run_gate(tmp_path, prometheus[band]) == expected
+
+
+def test_lowest_slo_is_read_from_prometheus(prometheus):
+    budget = error_budget.query(prometheus["mitigate"])
+    assert (budget.remaining, budget.slo, budget.series) == (12.0, SLO, 3)
+
+
+def test_hanging_prometheus_fails_closed_after_three_seconds(hanging_server, tmp_path):
+    change(tmp_path)
+    assert run_gate(tmp_path, hanging_server) == [
+        f"Prometheus at {hanging_server} did not answer within 3 s; failing closed "
+        "(only an emergency change with a cto approval passes)"]
+
+
+def test_hanging_prometheus_lets_an_approved_emergency_through(hanging_server, tmp_path):
+    change(tmp_path, "emergency", ("cto",))
+    assert run_gate(tmp_path, hanging_server) == []
+
+
+def test_refused_and_unconfigured(tmp_path):
+    change(tmp_path)
+    port = free_port()  # nothing listens there any more
+    assert run_gate(tmp_path, f"http://127.0.0.1:{port}") == [
+        f"Prometheus at http://127.0.0.1:{port} is unreachable ([Errno 111] Connection refused); failing closed "
+        "(only an emergency change with a cto approval passes)"]
+    assert run_gate(tmp_path, "") == [
+        "Prometheus is not configured (leadgen:governance.prometheusUrl is empty); failing closed "
+        "(only an emergency change with a cto approval passes)"]
+
+
+@pytest.mark.parametrize("status,body,why", [
+    (200, b"<html>proxy login</html>", "returned a body that is not JSON"),
+    (200, b'{"status": "error", "error": "bad"}', "did not report success for slo_error_budget_remaining"),
+    (200, b'{"status": "success", "data": {"resultType": "matrix", "result": []}}',
+     "returned no instant vector for slo_error_budget_remaining"),
+    (200, b'{"status": "success", "data": {"resultType": "vector", "result": []}}',
+     "has no slo_error_budget_remaining series: no SLO reports its error budget"),
+    (200, b'{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {"slo_name": "api"}, "value": [1, "NaN"]}]}}',
+     'returned slo_error_budget_remaining{slo_name="api"} = NaN, outside 0-100 %'),
+    (200, b'{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1, "250"]}]}}',
+     "returned slo_error_budget_remaining{} = 250, outside 0-100 %"),
+    (200, b'{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": "x"}]}}',
+     "returned a malformed slo_error_budget_remaining sample"),
+    (503, b'{"status": "error", "error": "overloaded"}', "answered HTTP 503: overloaded"),
+])
+def test_garbage_fails_closed(answering_server, tmp_path, status, body, why):
+    reply, url = answering_server
+    reply.update(status=status, body=body)
+    change(tmp_path)
+    assert run_gate(tmp_path, url) == [
+        f"Prometheus at {url} {why}; failing closed (only an emergency change with a cto approval passes)"]
