@@ -1,0 +1,210 @@
+"""PostgreSQL on RDS, Redis on ElastiCache, and the backup bucket and jobs (issue 4)."""
+from __future__ import annotations
+
+import re
+import zoneinfo
+from dataclasses import dataclass
+
+from leadgen.config.base import Key, Values
+from leadgen.config.network import LOG_RETENTION_DAYS
+from leadgen.config.workloads import check_image, check_tag
+from leadgen.data import ARCHIVE_UNTIL_DAYS, cron_error
+
+# RDS for PostgreSQL majors in standard support; a minor is pinned so upgrades are deliberate.
+_ENGINE_VERSION = re.compile(r"^(16|17)\.\d+$")
+_REDIS_VERSION = re.compile(r"^7\.[0-9]+$")
+_DB_CLASS = re.compile(r"^db\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
+_CACHE_NODE = re.compile(r"^cache\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
+_IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_PREFIX = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
+# Performance Insights keeps 7 days free, or whole months (31-day multiples) up to 2 years.
+PI_RETENTION = (7, *(31 * m for m in range(1, 24)), 731)
+# Words RDS refuses as the master user name of a PostgreSQL instance.
+_RESERVED_USERS = {"postgres", "rdsadmin", "rdsrepladmin", "admin", "root", "user", "public"}
+
+P, R, B = "data.postgres", "data.redis", "data.backup"
+
+KEYS = [
+    Key(f"{P}.engineVersion", "string", "17.6", "RDS PostgreSQL engine version, pinned to a 16.x or "
+        "17.x minor."),
+    Key(f"{P}.instanceClass", "string", "db.t4g.medium", "RDS instance class of the leads database."),
+    Key(f"{P}.allocatedStorageGb", "integer", 50, "Initial gp3 storage of the database, GiB."),
+    Key(f"{P}.maxAllocatedStorageGb", "integer", 200, "Storage autoscaling ceiling, GiB (>= allocated)."),
+    Key(f"{P}.multiAz", "boolean", False, "Synchronous standby in a second AZ; required in production."),
+    Key(f"{P}.backupRetentionDays", "integer", 7, "Automated backup (point-in-time recovery) retention, "
+        "days (1-35; at least 7 in production)."),
+    Key(f"{P}.databaseName", "string", "insurance_lead_gen", "Database created on the instance (the "
+        "runbook's `insurance_lead_gen`)."),
+    Key(f"{P}.masterUsername", "string", "leadgen_admin", "Master user; its password is generated and "
+        "rotated by RDS in Secrets Manager."),
+    Key(f"{P}.slowQueryMs", "integer", 500, "Statements slower than this are logged "
+        "(log_min_duration_statement), ms."),
+    Key(f"{P}.performanceInsightsRetentionDays", "integer", 7, "Performance Insights retention, days "
+        "(7, or a multiple of 31 up to 731)."),
+    Key(f"{P}.logRetentionDays", "integer", 365, "Retention of the exported PostgreSQL log groups, days."),
+    Key(f"{R}.engineVersion", "string", "7.1", "ElastiCache Redis OSS engine version (7.x)."),
+    Key(f"{R}.nodeType", "string", "cache.t4g.small", "ElastiCache node type."),
+    Key(f"{R}.replicas", "integer", 1, "Read replicas beside the primary (0-5); production needs at "
+        "least 1 for automatic failover."),
+    Key(f"{R}.authTokenVersion", "integer", 1, "Raise by one to rotate the Redis auth token (a new "
+        "random token goes to Secrets Manager and ElastiCache in the same update)."),
+    Key(f"{B}.schedule", "string", "0 2 * * *", "Cron schedule of the pg_dump backup CronJob."),
+    Key(f"{B}.verifySchedule", "string", "0 5 * * *", "Cron schedule of the restore-verification "
+        "CronJob."),
+    Key(f"{B}.timeZone", "string", "Etc/UTC", "IANA time zone the two schedules are read in."),
+    Key(f"{B}.image", "string", "123456789012.dkr.ecr.us-east-1.amazonaws.com/leadgen/pgbackup",
+        "Image repository of the pgbackup tool (no tag)."),
+    Key(f"{B}.tag", "string", "1.0.0", "Image tag of the pgbackup tool; never `latest`."),
+    Key(f"{B}.prefix", "string", "postgres", "Key prefix of the backups in the bucket; the jobs' IAM "
+        "role reaches nothing outside it."),
+    Key(f"{B}.objectLockDays", "integer", ARCHIVE_UNTIL_DAYS, "Object Lock (compliance mode, "
+        "production) retention of each backup object, days; at most the 2,555-day archive."),
+]
+
+
+@dataclass(frozen=True)
+class PostgresConfig:
+    engine_version: str
+    instance_class: str
+    allocated_storage_gb: int
+    max_allocated_storage_gb: int
+    multi_az: bool
+    backup_retention_days: int
+    database_name: str
+    master_username: str
+    slow_query_ms: int
+    performance_insights_retention_days: int
+    log_retention_days: int
+
+
+@dataclass(frozen=True)
+class RedisConfig:
+    engine_version: str
+    node_type: str
+    replicas: int
+    auth_token_version: int
+
+
+@dataclass(frozen=True)
+class BackupConfig:
+    schedule: str
+    verify_schedule: str
+    time_zone: str
+    image: str
+    tag: str
+    prefix: str
+    object_lock_days: int
+
+    @property
+    def image_ref(self) -> str:
+        return f"{self.image}:{self.tag}"
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    postgres: PostgresConfig
+    redis: RedisConfig
+    backup: BackupConfig
+
+
+def _production(values: Values) -> bool:
+    return values.get("environment") == "production"
+
+
+def _postgres(values: Values) -> PostgresConfig:
+    prod = _production(values)
+    version = values.get(f"{P}.engineVersion")
+    if not _ENGINE_VERSION.match(version):
+        raise values.error(f"{P}.engineVersion", f"({version!r}) must pin a 16.x or 17.x minor, e.g. 17.6")
+    cls = values.get(f"{P}.instanceClass")
+    if not _DB_CLASS.match(cls):
+        raise values.error(f"{P}.instanceClass", f"({cls!r}) is not an RDS instance class like db.r6g.large")
+    if prod and re.match(r"^db\.t\d", cls):
+        raise values.error(f"{P}.instanceClass", f"({cls!r}) is burstable: production needs a steady "
+                           "class (db.m* or db.r*)")
+    size = values.get(f"{P}.allocatedStorageGb")
+    if not 20 <= size <= 65536:
+        raise values.error(f"{P}.allocatedStorageGb", f"({size}) must be between 20 and 65536")
+    ceiling = values.get(f"{P}.maxAllocatedStorageGb")
+    if not size <= ceiling <= 65536:
+        raise values.error(f"{P}.maxAllocatedStorageGb", f"({ceiling}) must be between allocatedStorageGb "
+                           f"({size}) and 65536")
+    multi_az = values.get(f"{P}.multiAz")
+    if prod and not multi_az:
+        raise values.error(f"{P}.multiAz", "(false) must be true in production: a single AZ outage "
+                           "would take the leads database down")
+    retention = values.get(f"{P}.backupRetentionDays")
+    if not 1 <= retention <= 35:
+        raise values.error(f"{P}.backupRetentionDays", f"({retention}) must be between 1 and 35 (RDS limit)")
+    if prod and retention < 7:
+        raise values.error(f"{P}.backupRetentionDays", f"({retention}) must be at least 7 in production "
+                           "(the 7-day point-in-time recovery window)")
+    name = values.get(f"{P}.databaseName")
+    if not _IDENT.match(name):
+        raise values.error(f"{P}.databaseName", f"({name!r}) must be a lowercase identifier "
+                           "(letters, digits, _; starts with a letter)")
+    user = values.get(f"{P}.masterUsername")
+    if not _IDENT.match(user):
+        raise values.error(f"{P}.masterUsername", f"({user!r}) must be a lowercase identifier")
+    if user in _RESERVED_USERS:
+        raise values.error(f"{P}.masterUsername", f"({user!r}) is reserved by RDS or PostgreSQL")
+    slow = values.get(f"{P}.slowQueryMs")
+    if not 0 <= slow <= 600_000:
+        raise values.error(f"{P}.slowQueryMs", f"({slow}) must be between 0 and 600000")
+    pi = values.get(f"{P}.performanceInsightsRetentionDays")
+    if pi not in PI_RETENTION:
+        raise values.error(f"{P}.performanceInsightsRetentionDays", f"({pi}) must be 7, a multiple of "
+                           "31 up to 713, or 731")
+    logs = values.get(f"{P}.logRetentionDays")
+    if logs not in LOG_RETENTION_DAYS:
+        raise values.error(f"{P}.logRetentionDays", f"({logs}) is not a CloudWatch retention period")
+    return PostgresConfig(version, cls, size, ceiling, multi_az, retention, name, user, slow, pi, logs)
+
+
+def _redis(values: Values) -> RedisConfig:
+    version = values.get(f"{R}.engineVersion")
+    if not _REDIS_VERSION.match(version):
+        raise values.error(f"{R}.engineVersion", f"({version!r}) must be a Redis OSS 7.x version like 7.1")
+    node = values.get(f"{R}.nodeType")
+    if not _CACHE_NODE.match(node):
+        raise values.error(f"{R}.nodeType", f"({node!r}) is not an ElastiCache node type like cache.r7g.large")
+    replicas = values.get(f"{R}.replicas")
+    if not 0 <= replicas <= 5:
+        raise values.error(f"{R}.replicas", f"({replicas}) must be between 0 and 5")
+    if _production(values) and replicas < 1:
+        raise values.error(f"{R}.replicas", f"({replicas}) must be at least 1 in production: automatic "
+                           "failover needs a replica in another AZ")
+    version_no = values.get(f"{R}.authTokenVersion")
+    if version_no < 1:
+        raise values.error(f"{R}.authTokenVersion", f"({version_no}) must be >= 1")
+    return RedisConfig(version, node, replicas, version_no)
+
+
+def _backup(values: Values) -> BackupConfig:
+    schedules = []
+    for key in (f"{B}.schedule", f"{B}.verifySchedule"):
+        schedule = values.get(key)
+        why = cron_error(schedule)
+        if why:
+            raise values.error(key, f"({schedule!r}) is not a Kubernetes cron schedule: it {why}")
+        schedules.append(schedule.strip())
+    tz = values.get(f"{B}.timeZone")
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise values.error(f"{B}.timeZone", f"({tz!r}) is not an IANA time zone like Etc/UTC") from None
+    image = check_image(values, f"{B}.image")
+    tag = check_tag(values, f"{B}.tag")
+    prefix = values.get(f"{B}.prefix")
+    if not _PREFIX.match(prefix):
+        raise values.error(f"{B}.prefix", f"({prefix!r}) must be a relative S3 key prefix like postgres "
+                           "(lowercase, no leading or trailing /)")
+    lock = values.get(f"{B}.objectLockDays")
+    if not 1 <= lock <= ARCHIVE_UNTIL_DAYS:
+        raise values.error(f"{B}.objectLockDays", f"({lock}) must be between 1 and {ARCHIVE_UNTIL_DAYS}: "
+                           "a lock past the archive's expiry keeps objects the lifecycle must delete")
+    return BackupConfig(schedules[0], schedules[1], tz, image, tag, prefix, lock)
+
+
+def build(values: Values) -> DataConfig:
+    return DataConfig(_postgres(values), _redis(values), _backup(values))

@@ -1,0 +1,184 @@
+"""Pure helpers of the data domain (PostgreSQL, Redis, backups): documents and rules as plain values,
+so tests and the policy pack read them without mocks.
+
+The numbers are the operations diagrams' backup tiers: 7 days close at hand, 30 days further off,
+7 years (2,555 days) in an archive.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Optional
+
+# --- backup tiers ------------------------------------------------------------------------------
+HOT_DAYS = 7
+WARM_UNTIL_DAYS = 30
+ARCHIVE_UNTIL_DAYS = 2555  # 7 x 365
+
+# S3 refuses lifecycle transitions to STANDARD_IA or ONEZONE_IA before day 30, so the only
+# infrequent-access class that can start at day 7 is Glacier Instant Retrieval (millisecond reads,
+# like Standard). Its 90-day minimum charge is the price of keeping the runbook's 7-day boundary.
+WARM_CLASS = "GLACIER_IR"
+ARCHIVE_CLASS = "DEEP_ARCHIVE"
+
+
+def lifecycle_rules(prefix: Optional[str] = None) -> list[dict]:
+    """The bucket's lifecycle rules in the shape `aws.s3.BucketLifecycleConfiguration` takes."""
+    rule_filter = {"prefix": f"{prefix.strip('/')}/"} if prefix else {}
+    return [
+        {
+            "id": "backup-tiers",
+            "status": "Enabled",
+            "filter": rule_filter,
+            "transitions": [
+                {"days": HOT_DAYS, "storage_class": WARM_CLASS},
+                {"days": WARM_UNTIL_DAYS, "storage_class": ARCHIVE_CLASS},
+            ],
+            "expiration": {"days": ARCHIVE_UNTIL_DAYS},
+            # Versioning keeps an overwritten or expired object as a noncurrent version; it goes
+            # a day later (Object Lock still holds any version whose retention has not ended).
+            "noncurrent_version_expiration": {"noncurrent_days": 1},
+        },
+        {
+            # A dump that died mid-upload leaves parts that are billed but never listed.
+            "id": "abort-incomplete-uploads",
+            "status": "Enabled",
+            "filter": {},
+            "abort_incomplete_multipart_upload": {"days_after_initiation": 2},
+        },
+    ]
+
+
+def tls_only_bucket_policy(bucket_arn: str) -> str:
+    """Deny every request to the bucket that does not arrive over TLS 1.2 or later."""
+    resources = [bucket_arn, f"{bucket_arn}/*"]
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": resources, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        {"Sid": "DenyOldTls", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": resources, "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}}},
+    ]})
+
+
+def backup_job_policy(bucket_arn: str, prefix: str, bucket_key_arn: str, db_secret_arn: str,
+                      db_key_arn: str) -> str:
+    """What the backup and verify jobs may do: put and get objects under their own prefix, list
+    that prefix only (the tool finds the latest backup by listing), use the bucket's key, and read
+    the one database secret. No delete: under Object Lock old backups are not the job's to remove."""
+    prefix = prefix.strip("/")
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "ObjectsUnderPrefix", "Effect": "Allow",
+         "Action": ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"],
+         "Resource": f"{bucket_arn}/{prefix}/*"},
+        {"Sid": "ListPrefix", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
+         "Condition": {"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}}},
+        {"Sid": "BucketKey", "Effect": "Allow",
+         "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": bucket_key_arn,
+         "Condition": {"StringEquals": {"kms:ViaService": f"s3.{_region(bucket_key_arn)}.amazonaws.com"}}},
+        {"Sid": "DatabaseSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": db_secret_arn},
+        {"Sid": "DatabaseSecretKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": db_key_arn,
+         "Condition": {"StringEquals": {
+             "kms:ViaService": f"secretsmanager.{_region(db_key_arn)}.amazonaws.com"}}},
+    ]})
+
+
+def _region(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 3 and parts[3] else "us-east-1"
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+def parameter_family(engine_version: str) -> str:
+    """`17.6` -> `postgres17`: RDS parameter groups are per major version."""
+    return f"postgres{engine_version.split('.')[0]}"
+
+
+def postgres_parameters(slow_query_ms: int) -> list[dict]:
+    """Slow queries and connections go to the `postgresql` log (exported to CloudWatch), and
+    clients must use TLS."""
+    params = {
+        "log_min_duration_statement": str(slow_query_ms),
+        "log_connections": "1",
+        "log_disconnections": "1",
+        "log_lock_waits": "1",
+        "rds.force_ssl": "1",
+    }
+    return [{"name": k, "value": v, "apply_method": "immediate"} for k, v in params.items()]
+
+
+# --- the backup job's database password --------------------------------------------------------
+# The tool reads libpq's environment, so the password reaches it as a password file that an init
+# container writes from Secrets Manager into a memory-backed volume. The password is then never in
+# the pod spec, in a Kubernetes Secret, or in Pulumi state, and the RDS-managed rotation is picked
+# up by the next run. The script runs in the tool's own image (Python and boto3).
+PGPASS_SCRIPT = r"""
+import json, os, boto3
+arn = os.environ["DB_SECRET_ARN"]
+secret = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+esc = lambda v: v.replace("\\", "\\\\").replace(":", "\\:")
+fd = os.open(os.environ["PGPASSFILE"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+os.write(fd, ("*:*:*:%s:%s\n" % (esc(secret["username"]), esc(secret["password"]))).encode())
+os.close(fd)
+print(json.dumps({"command": "pgpass", "step": "done", "secret": arn}))
+""".lstrip()
+
+
+def pgpass_line(username: str, password: str) -> str:
+    """The line PGPASS_SCRIPT writes, for tests: `:` and `\\` escaped as libpq wants."""
+    esc = lambda v: v.replace("\\", "\\\\").replace(":", "\\:")  # noqa: E731
+    return f"*:*:*:{esc(username)}:{esc(password)}\n"
+
+
+def database_url(host: str, port: int, dbname: str, username: str) -> str:
+    """A libpq URL with no password (that comes from PGPASSFILE) that insists on TLS."""
+    return f"postgresql://{username}@{host}:{port}/{dbname}?sslmode=require"
+
+
+# --- cron ----------------------------------------------------------------------------------------
+# Kubernetes parses CronJob schedules with robfig/cron's standard parser: five fields, names for
+# months and weekdays, `?` in the day fields, and the @-macros. croniter and cronsim accept more
+# (seconds, L, #), so checking with them would pass schedules the API server rejects.
+_MACROS = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
+_FIELDS = (
+    ("minute", 0, 59, {}),
+    ("hour", 0, 23, {}),
+    ("day of month", 1, 31, {}),
+    ("month", 1, 12, {m: i + 1 for i, m in enumerate(
+        "jan feb mar apr may jun jul aug sep oct nov dec".split())}),
+    ("day of week", 0, 6, {d: i for i, d in enumerate("sun mon tue wed thu fri sat".split())}),
+)
+_RANGE = re.compile(r"^(\*|\?|[a-z0-9]+)(?:-([a-z0-9]+))?(?:/(\d+))?$")
+
+
+def cron_error(schedule: str) -> Optional[str]:
+    """None for a schedule Kubernetes accepts, else why not (a short phrase)."""
+    text = schedule.strip().lower()
+    if text in _MACROS:
+        return None
+    if text.startswith(("tz=", "cron_tz=")):
+        return "must not carry a time zone; set the timeZone key"
+    parts = text.split()
+    if len(parts) != 5:
+        return f"needs 5 fields (minute hour day-of-month month day-of-week), has {len(parts)}"
+    for part, (name, lo, hi, names) in zip(parts, _FIELDS):
+        for item in part.split(","):
+            m = _RANGE.match(item)
+            if not m:
+                return f"has an invalid {name} field {part!r}"
+            start, end, step = m.groups()
+            if start == "?" and name not in ("day of month", "day of week"):
+                return f"allows '?' only in the day fields, not in {name}"
+            bounds = []
+            for v in (start, end):
+                if v in (None, "*", "?"):
+                    continue
+                n = names.get(v, int(v) if v.isdigit() else None)
+                if n is None or not lo <= n <= hi:
+                    return f"has {name} {v!r} outside {lo}-{hi}"
+                bounds.append(n)
+            if len(bounds) == 2 and bounds[0] > bounds[1]:
+                return f"has a backwards {name} range {item!r}"
+            if step is not None and int(step) == 0:
+                return f"has a zero step in {name}"
+    return None
