@@ -1,0 +1,139 @@
+"""The whole pack over the analyzer gRPC protocol, started as the CLI starts it, and over the
+real program's production preview."""
+import copy
+import http.server
+import json
+import pathlib
+import threading
+
+import pytest
+
+from policy_baseline import PROJECT, STACK, baseline, set_path, urn
+
+from platformctl.policy_client import PolicyClient, PolicyPackError, Violation, config_env
+
+PACK = pathlib.Path(__file__).resolve().parents[2] / "policies"
+STACK_URN = urn("pulumi:pulumi:Stack", f"{PROJECT}-{STACK}")
+IN_WINDOW = {"LEADGEN_GOVERNANCE_NOW": "2026-12-15T02:30:00Z"}
+CLOCK = Violation("governance-clock-override", "advisory", STACK_URN,
+                  "LEADGEN_GOVERNANCE_NOW=2026-12-15T02:30:00Z fixes the change-window clock; unset it outside tests", "medium")
+
+
+@pytest.fixture(scope="module")
+def prometheus_77():
+    body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": [
+        {"metric": {"slo_name": "api_availability"}, "value": [0, "77"]}]}}).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def config(url, **extra):
+    return {"aws:region": "us-east-1", "leadgen:changeRequest": "CR-2026-014",
+            "leadgen:governance.prometheusUrl": url, **extra}
+
+
+@pytest.fixture(scope="module")
+def pack(prometheus_77):
+    with PolicyClient(PACK, project=PROJECT, stack=STACK, config=config(prometheus_77), env=IN_WINDOW) as client:
+        yield client
+
+
+def test_analyzer_info_lists_every_policy_with_level_and_severity(pack):
+    import governance.catalog as catalog
+
+    assert pack.pack_name == "leadgen-governance"
+    got = {p.name: (p.level, p.severity, p.kind) for p in pack.policies}
+    assert got == {s.name: (s.enforcement, s.severity, s.kind) for s in catalog.SPECS}
+
+
+def test_compliant_baseline_only_reports_the_clock_override(pack):
+    assert pack.analyze(baseline()) == [CLOCK]
+
+
+def test_resource_violation_names_the_resource(pack):
+    resources = baseline()
+    set_path(resources, "aws:rds/instance:Instance", "leads", "publiclyAccessible", True)
+    assert pack.analyze(resources) == [
+        Violation("aws-rds-not-publicly-accessible", "mandatory", urn("aws:rds/instance:Instance", "leads"),
+                  "leads: publiclyAccessible must be false; databases are reached only from the private subnets",
+                  "critical"), CLOCK]
+
+
+def test_provider_default_tags_reach_the_pack(pack):
+    resources = baseline()
+    provider = next(r for r in resources if r["type"] == "pulumi:providers:aws")
+    del provider["inputs"]["defaultTags"]["tags"]["owner"]
+    from governance.aws import TAGGABLE_TYPES
+
+    found = [v for v in pack.analyze(resources) if v.policy == "aws-resource-required-tags"]
+    taggable = [r["urn"] for r in resources if r["type"] in TAGGABLE_TYPES]
+    assert [v.urn for v in found] == taggable and len(taggable) > 10
+    assert {v.message.split(": ", 1)[1] for v in found} == {"missing tags owner"}
+
+
+def test_stack_policies_see_outputs(pack):
+    resources = baseline()
+    hpa = next(r for r in resources if r["type"] == "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+    hpa["outputs"]["spec"]["minReplicas"] = 1  # inputs stay compliant: AnalyzeStack reads outputs
+    assert set(pack.analyze(resources)) == {
+        Violation("kubernetes-deployment-hpa-min-replicas", "mandatory", urn("kubernetes:apps/v1:Deployment", "api"),
+                  "api: HorizontalPodAutoscaler api has minReplicas 1, needs at least 3", "high"), CLOCK}
+
+
+def test_unknown_values_at_preview_are_skipped_over_grpc(pack):
+    resources = baseline()
+    set_path(resources, "aws:eks/cluster:Cluster", "leadgen", "vpcConfig.publicAccessCidrs",
+             "04da6b54-80e4-46f7-96ec-b56ff0331ba9")
+    assert pack.analyze(resources) == [CLOCK]
+
+
+def test_gates_fail_closed_outside_the_window_and_on_bad_config(prometheus_77):
+    cfg = config(prometheus_77, **{"leadgen:governance.monthlyBudgetUsd": "lots"})
+    env = {"LEADGEN_GOVERNANCE_NOW": "2026-12-16T09:00:00Z"}
+    with PolicyClient(PACK, project=PROJECT, stack=STACK, config=cfg, env=env) as client:
+        got = [(v.policy, v.level, v.message) for v in client.analyze(baseline())]
+    assert ("change-window", "mandatory", "changes/CR-2026-014.yaml: now (2026-12-16T09:00:00Z) is outside the window "
+            "2026-12-15T02:00:00Z - 2026-12-15T03:00:00Z") in got
+    assert ("governance-config-valid", "mandatory",
+            "leadgen:governance.monthlyBudgetUsd must be a number, got 'lots'") in got
+
+
+def test_config_env_is_a_json_object_of_strings():
+    assert json.loads(config_env({"leadgen:a": ["x"], "leadgen:b": 3, "leadgen:c": "s"})) == {
+        "leadgen:a": '["x"]', "leadgen:b": "3", "leadgen:c": "s"}
+
+
+def test_a_broken_pack_is_one_line_error(tmp_path):
+    (tmp_path / "PulumiPolicy.yaml").write_text("runtime: python\n")
+    (tmp_path / "__main__.py").write_text("raise SystemExit('pack is broken')\n")
+    with pytest.raises(PolicyPackError) as err:
+        with PolicyClient(tmp_path, project=PROJECT, stack=STACK):
+            pass
+    assert str(err.value).startswith(f"policy pack {tmp_path.name} failed to start: ")
+    assert "\n" not in str(err.value)
+    with pytest.raises(PolicyPackError, match="no PulumiPolicy.yaml"):
+        PolicyClient(tmp_path / "nowhere", project=PROJECT, stack=STACK).__enter__()
+
+
+def test_real_program_production_preview(prometheus_77):
+    """The program as the lead builds it: which policies fire on its production preview."""
+    from platformctl.engine import run_program
+
+    run = run_program("production")
+    cfg = dict(run.config, **config(prometheus_77))
+    with PolicyClient(PACK, project=run.project, stack="production", config=cfg, env=IN_WINDOW) as client:
+        violations = client.analyze(run.resources)
+    assert [v for v in violations if v.level == "mandatory"] == []
+    assert {v.policy for v in violations} == {"governance-clock-override"}
