@@ -15,6 +15,7 @@ from components.namespaces import (GOVERNANCE, MONITORING, POD_SECURITY, PRODUCT
 from components.network import Network, NetworkArgs
 from components.node_group import NodeGroup, NodeGroupArgs
 from components.workload import Workload, WorkloadArgs
+from components.traffic import Traffic, TrafficArgs, data_plane_allowance
 from leadgen.config import ConfigError, load_from_pulumi
 from leadgen.kubeconfig import kubeconfig_json
 
@@ -66,7 +67,10 @@ ClusterAddons(f"{cfg.prefix}-addons", ClusterAddonsArgs(
 app_ports = [w.port for w in (cfg.workloads.api, cfg.workloads.backend)]
 namespaces = {
     PRODUCTION: PlatformNamespace(PRODUCTION, PlatformNamespaceArgs(
-        POD_SECURITY[PRODUCTION], production_allowances(cfg.network.vpc_cidr, app_ports)),
+        POD_SECURITY[PRODUCTION], {
+            **production_allowances(cfg.network.vpc_cidr, app_ports),
+            **data_plane_allowance(cfg.traffic.router, cfg.traffic.ingress_nginx_namespace,
+                                   cfg.workloads.api.port)}),
         opts=k8s_opts),
     MONITORING: PlatformNamespace(MONITORING, PlatformNamespaceArgs(
         POD_SECURITY[MONITORING], monitoring_allowances(cfg.network.vpc_cidr)), opts=k8s_opts),
@@ -84,7 +88,26 @@ workloads = {
     for w in (cfg.workloads.api, cfg.workloads.backend)
 }
 
-# --- traffic
+# --- traffic: `api-canary` beside the stable `api`, and the router that splits requests between them
+# (docs/runbooks/canary-release.md walks a release through the config keys).
+api, canary = cfg.workloads.api, cfg.traffic.canary
+api_canary = Workload("api-canary", WorkloadArgs(
+    namespace=PRODUCTION, image=f"{api.image}:{canary.tag or api.tag}", port=api.port,
+    cpu_request=api.cpu_request, memory_request=api.memory_request, cpu_limit=api.cpu_limit,
+    memory_limit=api.memory_limit, replicas=canary.replicas, app="api", track="canary"),
+    opts=workload_opts)
+traffic = Traffic(f"{cfg.prefix}-traffic", TrafficArgs(
+    router=cfg.traffic.router, hostname=cfg.traffic.hostname, zone_name=cfg.traffic.zone_name,
+    zone_id=cfg.traffic.zone_id, issuer=cfg.traffic.issuer, acme_email=cfg.traffic.acme_email,
+    certificate_duration=cfg.traffic.certificate_duration,
+    certificate_renew_before=cfg.traffic.certificate_renew_before, weight=canary.weight,
+    namespace=PRODUCTION, port=api.port, cluster_name=cluster_name,
+    oidc_provider_arn=cluster.oidc_provider_arn, oidc_issuer=cluster.oidc_issuer,
+    region=cluster.region,
+    depends_on=[*(n.node_group for n in node_groups), namespaces[PRODUCTION].namespace],
+    backends=[workloads[api.name].deployment, api_canary.deployment], tags=tags),
+    opts=pulumi.ResourceOptions(providers={"kubernetes": k8s_provider}))
+pulumi.export("apiUrl", traffic.url)
 
 # --- data
 

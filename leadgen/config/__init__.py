@@ -10,7 +10,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from leadgen.config import cluster, core, governance, network, observability, workloads
+from leadgen.config import cluster, core, governance, network, observability, traffic, workloads
 from leadgen.config.base import NAMESPACE, ConfigError, Key, Values
 
 # Every section's keys, in the order Pulumi.yaml and the README list them.
@@ -19,6 +19,7 @@ SECTION_MODULES = {
     "network": network,
     "cluster": cluster,
     "workloads": workloads,
+    "traffic": traffic,
     "governance": governance,
     "observability": observability,
 }

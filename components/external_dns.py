@@ -1,0 +1,60 @@
+"""external-dns: publishes the API hostname in the one Route53 zone it may touch."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.irsa import IrsaRole, IrsaRoleArgs
+from leadgen import traffic as t
+
+SERVICE_ACCOUNT = "external-dns"
+# What external-dns reads hostnames from, per router.
+SOURCES = {t.GATEWAY_API: ["gateway-httproute"], t.INGRESS_NGINX: ["ingress"]}
+
+
+@dataclass
+class ExternalDnsArgs:
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_issuer: pulumi.Input[str]
+    region: pulumi.Input[str]
+    zone_id: str
+    zone_name: str
+    router: str
+    owner_id: str  # the TXT ownership marker: this cluster never touches another's records
+    depends_on: Sequence[pulumi.Resource] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class ExternalDns(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ExternalDnsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("leadgen:external_dns:ExternalDns", name, None, opts)
+        self.role = IrsaRole(f"{name}-irsa", IrsaRoleArgs(
+            args.oidc_provider_arn, args.oidc_issuer, t.EXTERNAL_DNS_NAMESPACE, SERVICE_ACCOUNT,
+            policy_json=t.external_dns_policy(args.zone_id), tags=args.tags),
+            opts=pulumi.ResourceOptions(parent=self))
+        repo, chart, version = t.EXTERNAL_DNS
+        self.release = k8s.helm.v3.Release(
+            f"{name}-external-dns", name="external-dns", chart=chart, version=version,
+            repository_opts={"repo": repo}, namespace=t.EXTERNAL_DNS_NAMESPACE, create_namespace=True,
+            atomic=True, cleanup_on_fail=True,
+            values={
+                "provider": {"name": "aws"},
+                "sources": SOURCES[args.router],
+                "domainFilters": [args.zone_name],
+                "extraArgs": [f"--zone-id-filter={args.zone_id}", "--aws-zone-type=public"],
+                # upsert-only: a deleted route never deletes a record someone else relies on.
+                "policy": "upsert-only",
+                "registry": "txt",
+                "txtOwnerId": args.owner_id,
+                "env": [{"name": "AWS_DEFAULT_REGION", "value": args.region}],
+                "serviceAccount": {"name": SERVICE_ACCOUNT,
+                                   "annotations": {"eks.amazonaws.com/role-arn": self.role.arn}},
+                "securityContext": {"runAsNonRoot": True, "readOnlyRootFilesystem": True,
+                                    "allowPrivilegeEscalation": False,
+                                    "capabilities": {"drop": ["ALL"]}},
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
+        self.register_outputs({})

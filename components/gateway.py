@@ -1,0 +1,77 @@
+"""The Gateway API path: the standard CRDs, Envoy Gateway, a GatewayClass and the `api` Gateway.
+
+Why Envoy Gateway: ingress-nginx was retired in March 2026 (no more security fixes); Envoy
+Gateway is a CNCF Envoy project that implements the Gateway API's standard channel, publishes a
+compatibility matrix and a dated end of life for every minor, and ships a pinned OCI Helm chart.
+The Gateway has an HTTPS listener for the API hostname (certificate `api-tls`) and an HTTP listener
+whose one route redirects to HTTPS; Envoy's Service is an internet-facing AWS NLB.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from leadgen import traffic as t
+
+
+@dataclass
+class GatewayArgs:
+    hostname: str
+    namespace: str  # the Gateway lives beside `api` and `api-tls`: no cross-namespace grants
+    proxy_replicas: int = 2
+    depends_on: Sequence[pulumi.Resource] = ()
+
+
+class Gateway(pulumi.ComponentResource):
+    def __init__(self, name: str, args: GatewayArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("leadgen:gateway:Gateway", name, None, opts)
+        self._name_prefix = name
+        base = list(args.depends_on)
+        # The Gateway API CRDs from the project's own release, pinned, so the cluster's API
+        # version is a reviewed choice and not whatever an implementation's chart bundles.
+        self.crds = k8s.yaml.v2.ConfigFile(
+            f"{name}-gateway-api-crds", file=t.GATEWAY_API_CRDS_URL,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=base))
+        self.envoy_crds = self._release(
+            "eg-crds", t.ENVOY_GATEWAY_CRDS,
+            {"crds": {"gatewayAPI": {"enabled": False}, "envoyGateway": {"enabled": True}}}, base)
+        self.controller = self._release(
+            "eg", t.ENVOY_GATEWAY,
+            {"deployment": {"replicas": 2},
+             "podDisruptionBudget": {"minAvailable": 1}},
+            [self.crds, self.envoy_crds, *base], skip_crds=True)
+
+        after = pulumi.ResourceOptions(parent=self, depends_on=[self.controller])
+        self.envoy_proxy = k8s.apiextensions.CustomResource(
+            f"{name}-envoy-proxy", api_version="gateway.envoyproxy.io/v1alpha1", kind="EnvoyProxy",
+            metadata={"name": t.ENVOY_PROXY_NAME, "namespace": t.ENVOY_NAMESPACE},
+            spec=t.envoy_proxy_spec(args.proxy_replicas), opts=after)
+        self.gateway_class = k8s.apiextensions.CustomResource(
+            f"{name}-class", api_version="gateway.networking.k8s.io/v1", kind="GatewayClass",
+            metadata={"name": t.GATEWAY_CLASS}, spec=t.gateway_class_spec(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.controller, self.envoy_proxy]))
+        self.gateway = k8s.apiextensions.CustomResource(
+            f"{name}-gateway", api_version="gateway.networking.k8s.io/v1", kind="Gateway",
+            metadata={"name": t.GATEWAY_NAME, "namespace": args.namespace},
+            spec=t.gateway_spec(args.hostname),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.gateway_class]))
+        self.redirect = k8s.apiextensions.CustomResource(
+            f"{name}-https-redirect", api_version="gateway.networking.k8s.io/v1", kind="HTTPRoute",
+            metadata={"name": "api-https-redirect", "namespace": args.namespace},
+            spec=t.redirect_route_spec(args.hostname),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.gateway]))
+        self.gateway_name = t.GATEWAY_NAME
+        self.register_outputs({"gatewayName": self.gateway_name})
+
+    def _release(self, release: str, chart: tuple[str, str, str], values: dict,
+                 depends_on: list, skip_crds: bool = False) -> k8s.helm.v3.Release:
+        repo, name, version = chart
+        # OCI charts are addressed by their full reference; `repository_opts` is for HTTP repos.
+        return k8s.helm.v3.Release(
+            f"{self._name_prefix}-{release}", name=release, chart=f"{repo}/{name}", version=version,
+            namespace=t.ENVOY_NAMESPACE, create_namespace=True, skip_crds=skip_crds, atomic=True,
+            cleanup_on_fail=True, values=values,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on))

@@ -1,0 +1,232 @@
+"""How traffic reaches `api`: pinned versions, IAM policies and the object specs, as pure functions.
+
+The components in `components/{gateway,canary,ingress,certificates,external_dns,traffic}.py` wrap
+these; tests read them without the mock engine. Nothing here touches Pulumi.
+"""
+from __future__ import annotations
+
+import json
+
+GATEWAY_API, INGRESS_NGINX = "gateway-api", "ingress-nginx"
+ROUTERS = (GATEWAY_API, INGRESS_NGINX)
+
+# --- pinned versions (one reviewed diff per upgrade) -------------------------------------------
+# Gateway API standard-channel CRDs, applied from the project's release asset. v1.6.1 is the
+# release whose schemas the tests validate against (../shared/crds/README.md).
+GATEWAY_API_VERSION = "v1.6.1"
+GATEWAY_API_CRDS_URL = ("https://github.com/kubernetes-sigs/gateway-api/releases/download/"
+                        f"{GATEWAY_API_VERSION}/standard-install.yaml")
+# Envoy Gateway: a CNCF project with a published compatibility matrix and a dated end of life for
+# every minor (gateway.envoyproxy.io/news/releases/matrix). Its own CRDs come from the companion
+# chart so the Gateway API CRDs above stay the only source of those.
+ENVOY_GATEWAY_CRDS = ("oci://docker.io/envoyproxy", "gateway-crds-helm", "v1.9.1")
+ENVOY_GATEWAY = ("oci://docker.io/envoyproxy", "gateway-helm", "v1.9.1")
+CERT_MANAGER = ("https://charts.jetstack.io", "cert-manager", "v1.21.1")
+EXTERNAL_DNS = ("https://kubernetes-sigs.github.io/external-dns/", "external-dns", "1.21.1")
+
+# --- names the runbook and the other domains use ------------------------------------------------
+ENVOY_NAMESPACE = "envoy-gateway-system"
+CERT_MANAGER_NAMESPACE = "cert-manager"
+EXTERNAL_DNS_NAMESPACE = "external-dns"
+GATEWAY_CLASS = "envoy-gateway"
+GATEWAY_NAME = "api"
+ENVOY_PROXY_NAME = "api-nlb"
+CONTROLLER_NAME = "gateway.envoyproxy.io/gatewayclass-controller"
+TLS_SECRET = "api-tls"  # the runbook's `kubectl describe certificate api-tls -n production`
+STABLE, CANARY = "api", "api-canary"
+CANARY_HEADER, CANARY_HEADER_VALUE = "x-canary", "always"
+NGINX_CLASS = "nginx"
+
+LETSENCRYPT = {
+    "letsencrypt-production": "https://acme-v02.api.letsencrypt.org/directory",
+    "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+}
+
+
+def issuer_for(is_production: bool) -> str:
+    """Production certificates from Let's Encrypt production; every other stack from staging,
+    whose rate limits are generous and whose certificates no browser trusts by mistake."""
+    return "letsencrypt-production" if is_production else "letsencrypt-staging"
+
+
+def data_plane_namespace(router: str, nginx_namespace: str) -> str:
+    """The namespace whose proxies forward requests to `api` (the NetworkPolicy allowance)."""
+    return ENVOY_NAMESPACE if router == GATEWAY_API else nginx_namespace
+
+
+def in_zone(hostname: str, zone: str) -> bool:
+    h, z = hostname.lower().rstrip("."), zone.lower().rstrip(".")
+    return h == z or h.endswith("." + z)
+
+
+def split_weight(weight: int) -> tuple[int, int]:
+    """(stable, canary) shares of 100 for a canary weight."""
+    return 100 - weight, weight
+
+
+# --- IAM: Route53 limited to the one hosted zone -----------------------------------------------
+def zone_arn(zone_id: str) -> str:
+    return f"arn:aws:route53:::hostedzone/{zone_id}"
+
+
+def external_dns_policy(zone_id: str) -> str:
+    """external-dns changes records in the one zone only. ListHostedZones has no resource-level
+    permission (it is an account-wide listing), so it alone is on `*`; it reads no records."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "ChangeRecordsInZone", "Effect": "Allow",
+         "Action": ["route53:ChangeResourceRecordSets"],
+         "Resource": [zone_arn(zone_id)],
+         "Condition": {"ForAllValues:StringEquals": {
+             "route53:ChangeResourceRecordSetsRecordTypes": ["A", "AAAA", "CNAME", "TXT"]}}},
+        {"Sid": "ReadZone", "Effect": "Allow",
+         "Action": ["route53:ListResourceRecordSets", "route53:ListTagsForResources",
+                    "route53:GetHostedZone"],
+         "Resource": [zone_arn(zone_id)]},
+        {"Sid": "ListZones", "Effect": "Allow", "Action": ["route53:ListHostedZones"],
+         "Resource": ["*"]},
+    ]})
+
+
+def cert_manager_policy(zone_id: str) -> str:
+    """cert-manager writes only `_acme-challenge` TXT records, in the one zone. With the zone ID
+    in the solver it never lists zones (cert-manager docs, Route53 DNS-01), so nothing is on `*`;
+    GetChange polls the change it made, whose ARN is not known in advance."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "ChallengeRecordsInZone", "Effect": "Allow",
+         "Action": ["route53:ChangeResourceRecordSets"],
+         "Resource": [zone_arn(zone_id)],
+         "Condition": {
+             "ForAllValues:StringEquals": {"route53:ChangeResourceRecordSetsRecordTypes": ["TXT"]},
+             "ForAllValues:StringLike": {
+                 "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["_acme-challenge.*"]}}},
+        {"Sid": "ReadZone", "Effect": "Allow", "Action": ["route53:ListResourceRecordSets"],
+         "Resource": [zone_arn(zone_id)]},
+        {"Sid": "PollChange", "Effect": "Allow", "Action": ["route53:GetChange"],
+         "Resource": ["arn:aws:route53:::change/*"]},
+    ]})
+
+
+# --- certificates ------------------------------------------------------------------------------
+def cluster_issuer_spec(name: str, email: str, region: str, zone_id: str, zone_name: str) -> dict:
+    return {"acme": {
+        "server": LETSENCRYPT[name],
+        "email": email,
+        # The ACME account key: cert-manager creates it in its own namespace, never in config.
+        "privateKeySecretRef": {"name": f"{name}-account-key"},
+        "solvers": [{
+            "selector": {"dnsZones": [zone_name]},
+            # Ambient credentials: the IRSA role of cert-manager's service account, no keys.
+            "dns01": {"route53": {"region": region, "hostedZoneID": zone_id}},
+        }],
+    }}
+
+
+def certificate_spec(hostname: str, issuer: str, duration: str, renew_before: str) -> dict:
+    return {
+        "secretName": TLS_SECRET,
+        "dnsNames": [hostname],
+        "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": issuer},
+        "duration": duration,
+        "renewBefore": renew_before,
+        # A fresh key at every renewal: a leaked key dies with its certificate.
+        "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+        "usages": ["digital signature", "key encipherment", "server auth"],
+    }
+
+
+# --- Gateway API -------------------------------------------------------------------------------
+NLB_ANNOTATIONS = {
+    # An internet-facing Network Load Balancer in front of the Envoy proxies. TLS ends at Envoy
+    # (the cert-manager certificate), so the NLB only forwards TCP.
+    "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+    "service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled": "true",
+}
+
+
+def envoy_proxy_spec(replicas: int) -> dict:
+    return {"provider": {"type": "Kubernetes", "kubernetes": {
+        "envoyService": {"type": "LoadBalancer", "externalTrafficPolicy": "Local",
+                         "annotations": dict(NLB_ANNOTATIONS)},
+        "envoyDeployment": {"replicas": replicas},
+        "envoyPDB": {"minAvailable": 1},
+    }}}
+
+
+def gateway_class_spec() -> dict:
+    return {"controllerName": CONTROLLER_NAME,
+            "description": "Envoy Gateway, exposed through an AWS NLB",
+            "parametersRef": {"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy",
+                              "name": ENVOY_PROXY_NAME, "namespace": ENVOY_NAMESPACE}}
+
+
+def gateway_spec(hostname: str) -> dict:
+    same = {"namespaces": {"from": "Same"}}
+    return {"gatewayClassName": GATEWAY_CLASS, "listeners": [
+        {"name": "https", "protocol": "HTTPS", "port": 443, "hostname": hostname,
+         "tls": {"mode": "Terminate",
+                 "certificateRefs": [{"group": "", "kind": "Secret", "name": TLS_SECRET}]},
+         "allowedRoutes": {**same, "kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}]}},
+        {"name": "http", "protocol": "HTTP", "port": 80, "hostname": hostname,
+         "allowedRoutes": {**same, "kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}]}},
+    ]}
+
+
+def redirect_route_spec(hostname: str) -> dict:
+    """The HTTP listener's only route: a permanent redirect to HTTPS, no backend at all."""
+    return {
+        "parentRefs": [{"name": GATEWAY_NAME, "sectionName": "http"}],
+        "hostnames": [hostname],
+        "rules": [{"filters": [{"type": "RequestRedirect",
+                                "requestRedirect": {"scheme": "https", "statusCode": 301}}]}],
+    }
+
+
+def _backend(name: str, port: int, weight: int) -> dict:
+    return {"group": "", "kind": "Service", "name": name, "port": port, "weight": weight}
+
+
+def canary_route_spec(hostname: str, port: int, weight: int) -> dict:
+    """Testers' `x-canary: always` always reaches the canary; every other request splits by weight.
+    Gateway API gives the match with more header matches precedence, whatever the rule order."""
+    stable, canary = split_weight(weight)
+    prefix = {"type": "PathPrefix", "value": "/"}
+    return {
+        "parentRefs": [{"name": GATEWAY_NAME, "sectionName": "https"}],
+        "hostnames": [hostname],
+        "rules": [
+            {"matches": [{"path": prefix, "headers": [
+                {"type": "Exact", "name": CANARY_HEADER, "value": CANARY_HEADER_VALUE}]}],
+             "backendRefs": [_backend(CANARY, port, 1)]},
+            {"matches": [{"path": prefix}],
+             "backendRefs": [_backend(STABLE, port, stable), _backend(CANARY, port, weight)]},
+        ],
+    }
+
+
+# --- ingress-nginx (retired upstream; kept for clusters still moving off it) -------------------
+def ingress_spec(hostname: str, service: str, port: int, path: str = "/") -> dict:
+    return {
+        "ingressClassName": NGINX_CLASS,
+        "tls": [{"hosts": [hostname], "secretName": TLS_SECRET}],
+        "rules": [{"host": hostname, "http": {"paths": [{
+            "path": path, "pathType": "Prefix",
+            "backend": {"service": {"name": service, "port": {"number": port}}}}]}}],
+    }
+
+
+def stable_ingress_annotations() -> dict[str, str]:
+    return {"nginx.ingress.kubernetes.io/ssl-redirect": "true",
+            "nginx.ingress.kubernetes.io/force-ssl-redirect": "true"}
+
+
+def canary_ingress_annotations(weight: int) -> dict[str, str]:
+    """The runbook's blue-green annotations, set by config instead of `kubectl annotate`."""
+    return {
+        **stable_ingress_annotations(),
+        "nginx.ingress.kubernetes.io/canary": "true",
+        "nginx.ingress.kubernetes.io/canary-weight": str(weight),
+        "nginx.ingress.kubernetes.io/canary-weight-total": "100",
+        "nginx.ingress.kubernetes.io/canary-by-header": CANARY_HEADER,
+        "nginx.ingress.kubernetes.io/canary-by-header-value": CANARY_HEADER_VALUE,
+    }
