@@ -112,6 +112,14 @@ pulumi.export("apiUrl", traffic.url)
 # --- data
 
 # --- observability
+from components.monitoring import Monitoring, MonitoringArgs  # noqa: E402 - kept inside its block
+
+monitoring = Monitoring(f"{cfg.prefix}-obs", MonitoringArgs(
+    stack=cfg.stack, cluster_name=cluster.cluster_name, region=cluster.region,
+    oidc_provider_arn=cluster.oidc_provider_arn, oidc_issuer=cluster.oidc_issuer,
+    config=cfg.observability, k8s_provider=k8s_provider,
+    depends_on=[namespaces[MONITORING].namespace], tags=tags))
+pulumi.export("observabilityBuckets", {"loki": monitoring.loki_bucket, "tempo": monitoring.tempo_bucket})
 
 # --- exports: what a user or another stack needs, and the change this update ran under.
 pulumi.export("clusterName", cluster.cluster_name)
