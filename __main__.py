@@ -109,7 +109,50 @@ traffic = Traffic(f"{cfg.prefix}-traffic", TrafficArgs(
     opts=pulumi.ResourceOptions(providers={"kubernetes": k8s_provider}))
 pulumi.export("apiUrl", traffic.url)
 
-# --- data
+# --- data: the leads database, Redis, the backup bucket and the backup jobs (issue 4)
+from components.backup_bucket import BackupBucket, BackupBucketArgs  # noqa: E402 - kept inside its block
+from components.backup_jobs import BackupJobs, BackupJobsArgs  # noqa: E402
+from components.cache import Cache, CacheArgs  # noqa: E402
+from components.database import Database, DatabaseArgs  # noqa: E402
+
+data = cfg.data
+# Components never build providers: the DR region's is made here and handed to the database,
+# which replicates its automated backups there (production only).
+dr_provider = aws.Provider(f"{cfg.prefix}-dr", region=cfg.core.dr_region) if prod else None
+database = Database(cfg.prefix, DatabaseArgs(
+    vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
+    node_security_group_id=cluster.node_security_group_id,
+    engine_version=data.postgres.engine_version, instance_class=data.postgres.instance_class,
+    allocated_storage_gb=data.postgres.allocated_storage_gb,
+    max_allocated_storage_gb=data.postgres.max_allocated_storage_gb,
+    backup_retention_days=data.postgres.backup_retention_days,
+    database_name=data.postgres.database_name, master_username=data.postgres.master_username,
+    multi_az=data.postgres.multi_az, slow_query_ms=data.postgres.slow_query_ms,
+    performance_insights_retention_days=data.postgres.performance_insights_retention_days,
+    log_retention_days=data.postgres.log_retention_days, protect=prod, dr_provider=dr_provider,
+    tags=tags))
+cache = Cache(cfg.prefix, CacheArgs(
+    vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
+    node_security_group_id=cluster.node_security_group_id,
+    engine_version=data.redis.engine_version, node_type=data.redis.node_type,
+    replicas=data.redis.replicas, auth_token_version=data.redis.auth_token_version,
+    log_retention_days=data.postgres.log_retention_days, protect=prod, tags=tags))
+backup_bucket = BackupBucket(f"{cfg.prefix}-backups", BackupBucketArgs(
+    object_lock_days=data.backup.object_lock_days if prod else None, protect=prod, tags=tags))
+backup_jobs = BackupJobs(f"{cfg.prefix}-pgbackup", BackupJobsArgs(
+    namespace=PRODUCTION, image=data.backup.image_ref, schedule=data.backup.schedule,
+    verify_schedule=data.backup.verify_schedule, time_zone=data.backup.time_zone,
+    bucket_name=backup_bucket.bucket_name, bucket_arn=backup_bucket.bucket_arn,
+    bucket_kms_key_arn=backup_bucket.kms_key_arn, prefix=data.backup.prefix,
+    db_address=database.address, db_port=database.port, db_name=database.database_name,
+    db_username=database.master_username, db_secret_arn=database.master_secret_arn,
+    db_kms_key_arn=database.kms_key.arn, oidc_provider_arn=cluster.oidc_provider_arn,
+    oidc_issuer=cluster.oidc_issuer, region=cluster.region, tags=tags),
+    opts=pulumi.ResourceOptions(providers={"kubernetes": k8s_provider},
+                                depends_on=[namespaces[PRODUCTION].namespace]))
+pulumi.export("database", {"endpoint": database.endpoint, "masterSecretArn": database.master_secret_arn})
+pulumi.export("redis", {"primaryEndpoint": cache.primary_endpoint, "authSecretArn": cache.auth_secret_arn})
+pulumi.export("backupBucket", backup_bucket.bucket_name)
 
 # --- observability
 from components.monitoring import Monitoring, MonitoringArgs  # noqa: E402 - kept inside its block

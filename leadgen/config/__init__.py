@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from leadgen.config import cluster, core, governance, network, observability, traffic, workloads
+from leadgen.config import data as data_section
 from leadgen.config.base import NAMESPACE, ConfigError, Key, Values
 
 # Every section's keys, in the order Pulumi.yaml and the README list them.
@@ -21,6 +22,7 @@ SECTION_MODULES = {
     "workloads": workloads,
     "traffic": traffic,
     "governance": governance,
+    "data": data_section,
     "observability": observability,
 }
 

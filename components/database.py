@@ -1,0 +1,169 @@
+"""The leads database: PostgreSQL on RDS in the private subnets, encrypted with its own KMS key,
+its master password generated and rotated by RDS in Secrets Manager, reachable only from the
+cluster's nodes. In production: Multi-AZ, deletion protection, a final snapshot, Pulumi `protect`,
+and automated backups replicated to the DR region (issue 4 item 1)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from leadgen.data import parameter_family, postgres_parameters
+from leadgen.iam import logs_key_policy
+
+PORT = 5432
+# What RDS for PostgreSQL can export to CloudWatch Logs: the server log (slow queries,
+# connections) and the upgrade log.
+LOG_EXPORTS = ["postgresql", "upgrade"]
+
+
+@dataclass
+class DatabaseArgs:
+    vpc_id: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]  # private subnets only
+    # The security group of the cluster's nodes: the only source admitted on 5432.
+    node_security_group_id: pulumi.Input[str]
+    engine_version: str
+    instance_class: str
+    allocated_storage_gb: int
+    max_allocated_storage_gb: int
+    backup_retention_days: int
+    database_name: str
+    master_username: str
+    multi_az: bool = True
+    slow_query_ms: int = 500
+    performance_insights_retention_days: int = 7
+    log_retention_days: int = 365
+    # Production: deletion protection, a final snapshot, Pulumi protect on what holds data.
+    protect: bool = False
+    # A provider for the DR region: automated backups are replicated there when given.
+    dr_provider: Optional[aws.Provider] = None
+    backup_window: str = "00:00-00:30"  # UTC, before the 02:00 pg_dump
+    maintenance_window: str = "sun:04:00-sun:05:00"
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class Database(pulumi.ComponentResource):
+    def __init__(self, name: str, args: DatabaseArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("leadgen:database:Database", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        keep = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        account = aws.get_caller_identity_output()
+        region = aws.get_region_output()
+
+        # One key for the storage, the snapshots, Performance Insights, the master secret and the
+        # exported logs: whoever may not decrypt the database may not decrypt any of its copies.
+        self.kms_key = aws.kms.Key(
+            f"{name}-key", description=f"RDS {name}: storage, snapshots, Performance Insights, "
+            "master secret, logs", enable_key_rotation=True, deletion_window_in_days=30,
+            policy=pulumi.Output.all(account.account_id, region.region).apply(
+                lambda v: logs_key_policy(v[0], v[1])),
+            tags=args.tags, opts=keep)
+
+        subnets = aws.rds.SubnetGroup(
+            f"{name}-subnets", name=f"{name}-db", subnet_ids=list(args.subnet_ids),
+            description=f"{name}: private subnets only", tags=args.tags, opts=child)
+
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg", name=f"{name}-db", vpc_id=args.vpc_id,
+            description=f"{name}: PostgreSQL from the cluster's nodes only",
+            tags={**args.tags, "Name": f"{name}-db"}, opts=child)
+        # Separate rule resources: inline rules and rule resources on one group fight each other.
+        # No egress rule: the database starts no connections.
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-nodes", security_group_id=self.security_group.id, ip_protocol="tcp",
+            from_port=PORT, to_port=PORT, referenced_security_group_id=args.node_security_group_id,
+            description="PostgreSQL from EKS nodes", tags=args.tags, opts=child)
+
+        params = aws.rds.ParameterGroup(
+            f"{name}-params", name=f"{name}-{parameter_family(args.engine_version)}",
+            family=parameter_family(args.engine_version),
+            description=f"{name}: slow queries, connections, TLS only",
+            parameters=postgres_parameters(args.slow_query_ms), tags=args.tags, opts=child)
+
+        identifier = f"{name}-postgres"
+        # RDS creates these groups on first export with no retention and no key; creating them
+        # first sets both.
+        log_groups = [
+            aws.cloudwatch.LogGroup(
+                f"{name}-log-{log}", name=f"/aws/rds/instance/{identifier}/{log}",
+                retention_in_days=args.log_retention_days, kms_key_id=self.kms_key.arn,
+                tags=args.tags, opts=child)
+            for log in LOG_EXPORTS
+        ]
+
+        self.instance = aws.rds.Instance(
+            f"{name}-postgres",
+            identifier=identifier,
+            engine="postgres",
+            engine_version=args.engine_version,
+            # A pinned minor: AWS must not move it under us between reviewed changes.
+            auto_minor_version_upgrade=False,
+            instance_class=args.instance_class,
+            allocated_storage=args.allocated_storage_gb,
+            max_allocated_storage=args.max_allocated_storage_gb,
+            storage_type="gp3",
+            storage_encrypted=True,
+            kms_key_id=self.kms_key.arn,
+            db_name=args.database_name,
+            username=args.master_username,
+            # RDS generates the password, keeps it in Secrets Manager under our key and rotates
+            # it: it is never in config, in the program or in state.
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=self.kms_key.arn,
+            multi_az=args.multi_az,
+            db_subnet_group_name=subnets.name,
+            vpc_security_group_ids=[self.security_group.id],
+            publicly_accessible=False,
+            parameter_group_name=params.name,
+            backup_retention_period=args.backup_retention_days,
+            backup_window=args.backup_window,
+            maintenance_window=args.maintenance_window,
+            copy_tags_to_snapshot=True,
+            delete_automated_backups=not args.protect,
+            deletion_protection=args.protect,
+            skip_final_snapshot=not args.protect,
+            final_snapshot_identifier=f"{identifier}-final" if args.protect else None,
+            performance_insights_enabled=True,
+            performance_insights_kms_key_id=self.kms_key.arn,
+            performance_insights_retention_period=args.performance_insights_retention_days,
+            enabled_cloudwatch_logs_exports=LOG_EXPORTS,
+            iam_database_authentication_enabled=True,
+            ca_cert_identifier="rds-ca-rsa2048-g1",
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=log_groups))
+
+        self.dr_replication = None
+        self.dr_kms_key = None
+        if args.dr_provider is not None:
+            self._replicate_backups(name, args, account)
+
+        self.endpoint = self.instance.endpoint
+        self.address = self.instance.address
+        self.port = self.instance.port
+        self.instance_arn = self.instance.arn
+        # The Secrets Manager secret RDS manages: {"username": ..., "password": ...}.
+        self.master_secret_arn = self.instance.master_user_secrets.apply(lambda s: s[0].secret_arn)
+        self.database_name = args.database_name
+        self.master_username = args.master_username
+        self.security_group_id = self.security_group.id
+        self.register_outputs({"address": self.address, "port": self.port,
+                               "master_secret_arn": self.master_secret_arn})
+
+    def _replicate_backups(self, name: str, args: DatabaseArgs, account) -> None:
+        """Automated backups (snapshots and transaction logs) copied to the DR region, encrypted
+        with a key that lives there: a lost region still leaves point-in-time recovery."""
+        dr = pulumi.ResourceOptions(parent=self, provider=args.dr_provider, protect=args.protect)
+        dr_region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(provider=args.dr_provider))
+        self.dr_kms_key = aws.kms.Key(
+            f"{name}-dr-key", description=f"RDS {name}: automated backups replicated to the DR region",
+            enable_key_rotation=True, deletion_window_in_days=30,
+            policy=pulumi.Output.all(account.account_id, dr_region.region).apply(
+                lambda v: logs_key_policy(v[0], v[1])),
+            tags=args.tags, opts=dr)
+        self.dr_replication = aws.rds.InstanceAutomatedBackupsReplication(
+            f"{name}-dr-backups", source_db_instance_arn=self.instance.arn,
+            kms_key_id=self.dr_kms_key.arn, retention_period=args.backup_retention_days,
+            opts=pulumi.ResourceOptions(parent=self, provider=args.dr_provider))
