@@ -173,7 +173,12 @@ def run_program(stack: str, *, preview: bool = True, config: Optional[dict[str, 
     def program() -> None:
         runpy.run_path(str(root / "__main__.py"), run_name="__main__")
 
-    _sync_await(run_pulumi_func(program))
+    try:
+        _sync_await(run_pulumi_func(program))
+    except BaseException as e:
+        # Tests assert that a rejected config registered nothing: keep what was registered.
+        e.registered = [r for r in monitor.records if r["type"] != "pulumi:pulumi:Stack"]  # type: ignore[attr-defined]
+        raise
     run.outputs = _resolve_outputs(stack_resource)
     run.resources = [r for r in monitor.records if r["type"] != "pulumi:pulumi:Stack"]
     # The root stack resource is what `pulumi stack export` lists first, outputs included.

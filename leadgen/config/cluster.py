@@ -124,10 +124,10 @@ def _group(values: Values, name: str) -> NodeGroupConfig | None:
         raise values.error(f"{p}.maxSize", f"({hi}) must be >= 1")
     if hi < lo:
         raise values.error(f"{p}.maxSize", f"({hi}) must be >= minSize ({lo})")
-    if not lo <= want <= hi:
-        raise values.error(f"{p}.desiredSize", f"({want}) must lie between minSize ({lo}) and maxSize ({hi})")
     if name == "gpu" and lo != 0:
         raise values.error(f"{p}.minSize", f"({lo}) must be 0: GPU nodes scale from zero")
+    if not lo <= want <= hi:
+        raise values.error(f"{p}.desiredSize", f"({want}) must lie between minSize ({lo}) and maxSize ({hi})")
     disk = values.get(f"{p}.diskSizeGb")
     if not 20 <= disk <= 2000:
         raise values.error(f"{p}.diskSizeGb", f"({disk}) must be between 20 and 2000")
