@@ -6,7 +6,7 @@ import kubernetes_validate
 import pytest
 
 from platformctl.render import is_k8s_object, manifest
-from tests.helpers import K8S_VERSION, find_manifest, has_crd, run_program, validate_custom_resource
+from tests.helpers import CRDS, K8S_VERSION, find_manifest, has_crd, run_program, validate_custom_resource
 
 P = "leadgen:"
 RELEASE = {f"{P}canary.tag": "2.15.0", f"{P}canary.weight": "10"}
@@ -206,3 +206,16 @@ def test_helm_charts_are_pinned_and_external_dns_is_scoped(gateway_run, nginx_ru
                       if r["type"] == "kubernetes:helm.sh/v3:Release"}
     assert nginx_releases["external-dns"]["values"]["sources"] == ["ingress"]
     assert "eg" not in nginx_releases
+
+
+def test_installed_crd_releases_are_the_ones_validated_against(gateway_run):
+    # The schemas in ../shared/crds are the releases the cluster gets: the Gateway API file applied
+    # and the cert-manager chart (which ships its CRDs) carry the same versions.
+    readme = (CRDS / "README.md").read_text()
+    (crds,) = [r for r in gateway_run.resources if r["type"] == "kubernetes:yaml/v2:ConfigFile"]
+    version = crds["inputs"]["file"].split("/download/")[1].split("/")[0]
+    assert f"kubernetes-sigs/gateway-api | {version} |" in readme
+    (cm,) = [r["inputs"] for r in gateway_run.resources if r["type"] == "kubernetes:helm.sh/v3:Release"
+             and r["inputs"]["name"] == "cert-manager"]
+    assert f"cert-manager/cert-manager | {cm['version']} |" in readme
+    assert cm["values"]["crds"] == {"enabled": True, "keep": True}
