@@ -119,7 +119,7 @@ data = cfg.data
 # Components never build providers: the DR region's is made here and handed to the database,
 # which replicates its automated backups there (production only).
 dr_provider = aws.Provider(f"{cfg.prefix}-dr", region=cfg.core.dr_region) if prod else None
-database = Database(cfg.prefix, DatabaseArgs(
+database = Database(f"{cfg.prefix}-postgres", DatabaseArgs(
     vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
     node_security_group_id=cluster.node_security_group_id,
     engine_version=data.postgres.engine_version, instance_class=data.postgres.instance_class,
@@ -131,7 +131,7 @@ database = Database(cfg.prefix, DatabaseArgs(
     performance_insights_retention_days=data.postgres.performance_insights_retention_days,
     log_retention_days=data.postgres.log_retention_days, protect=prod, dr_provider=dr_provider,
     tags=tags))
-cache = Cache(cfg.prefix, CacheArgs(
+cache = Cache(f"{cfg.prefix}-redis", CacheArgs(
     vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
     node_security_group_id=cluster.node_security_group_id,
     engine_version=data.redis.engine_version, node_type=data.redis.node_type,

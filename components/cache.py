@@ -56,7 +56,7 @@ class Cache(pulumi.ComponentResource):
         secret_token = pulumi.Output.secret(token.random_password)
 
         self.auth_secret = aws.secretsmanager.Secret(
-            f"{name}-auth", name=f"{name}/redis-auth-token", kms_key_id=self.kms_key.arn,
+            f"{name}-auth", name=f"{name}/auth-token", kms_key_id=self.kms_key.arn,
             description=f"{name}: Redis AUTH token (version {args.auth_token_version})",
             recovery_window_in_days=30, tags=args.tags, opts=child)
         aws.secretsmanager.SecretVersion(
@@ -64,12 +64,12 @@ class Cache(pulumi.ComponentResource):
             secret_string_wo_version=args.auth_token_version, opts=child)
 
         subnets = aws.elasticache.SubnetGroup(
-            f"{name}-subnets", name=f"{name}-redis", subnet_ids=list(args.subnet_ids),
+            f"{name}-subnets", name=name, subnet_ids=list(args.subnet_ids),
             description=f"{name}: private subnets only", tags=args.tags, opts=child)
         self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg", name=f"{name}-redis", vpc_id=args.vpc_id,
+            f"{name}-sg", name=name, vpc_id=args.vpc_id,
             description=f"{name}: Redis from the cluster's nodes only",
-            tags={**args.tags, "Name": f"{name}-redis"}, opts=child)
+            tags={**args.tags, "Name": name}, opts=child)
         aws.vpc.SecurityGroupIngressRule(
             f"{name}-from-nodes", security_group_id=self.security_group.id, ip_protocol="tcp",
             from_port=PORT, to_port=PORT, referenced_security_group_id=args.node_security_group_id,
@@ -82,8 +82,8 @@ class Cache(pulumi.ComponentResource):
 
         failover = args.replicas >= 1
         self.replication_group = aws.elasticache.ReplicationGroup(
-            f"{name}-redis",
-            replication_group_id=f"{name}-redis",
+            f"{name}",
+            replication_group_id=name,
             description=f"{name}: sessions, rate limits and caches",
             engine="redis",
             engine_version=args.engine_version,

@@ -63,13 +63,13 @@ class Database(pulumi.ComponentResource):
             tags=args.tags, opts=keep)
 
         subnets = aws.rds.SubnetGroup(
-            f"{name}-subnets", name=f"{name}-db", subnet_ids=list(args.subnet_ids),
+            f"{name}-subnets", name=name, subnet_ids=list(args.subnet_ids),
             description=f"{name}: private subnets only", tags=args.tags, opts=child)
 
         self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg", name=f"{name}-db", vpc_id=args.vpc_id,
+            f"{name}-sg", name=name, vpc_id=args.vpc_id,
             description=f"{name}: PostgreSQL from the cluster's nodes only",
-            tags={**args.tags, "Name": f"{name}-db"}, opts=child)
+            tags={**args.tags, "Name": name}, opts=child)
         # Separate rule resources: inline rules and rule resources on one group fight each other.
         # No egress rule: the database starts no connections.
         aws.vpc.SecurityGroupIngressRule(
@@ -83,7 +83,7 @@ class Database(pulumi.ComponentResource):
             description=f"{name}: slow queries, connections, TLS only",
             parameters=postgres_parameters(args.slow_query_ms), tags=args.tags, opts=child)
 
-        identifier = f"{name}-postgres"
+        identifier = name
         # RDS creates these groups on first export with no retention and no key; creating them
         # first sets both.
         log_groups = [
@@ -95,7 +95,7 @@ class Database(pulumi.ComponentResource):
         ]
 
         self.instance = aws.rds.Instance(
-            f"{name}-postgres",
+            f"{name}",
             identifier=identifier,
             engine="postgres",
             engine_version=args.engine_version,

@@ -30,12 +30,16 @@ def _db_instance(name, inputs, ctx):
     return out
 
 
-@outputs_for("aws:rds/subnetGroup:SubnetGroup", "aws:rds/parameterGroup:ParameterGroup",
-             "aws:elasticache/subnetGroup:SubnetGroup")
-def _named_group(name, inputs, ctx):
-    n = physical_name(name, inputs)
-    service = "elasticache" if "elasticache" in str(inputs.get("description", "")) else "rds"
-    return {"id": n, "name": n, "arn": ctx.arn(service, f"subgrp:{n}")}
+def _named_group(service: str, kind: str):
+    def fn(name, inputs, ctx):
+        n = physical_name(name, inputs)
+        return {"id": n, "name": n, "arn": ctx.arn(service, f"{kind}:{n}")}
+    return fn
+
+
+outputs_for("aws:rds/subnetGroup:SubnetGroup")(_named_group("rds", "subgrp"))
+outputs_for("aws:rds/parameterGroup:ParameterGroup")(_named_group("rds", "pg"))
+outputs_for("aws:elasticache/subnetGroup:SubnetGroup")(_named_group("elasticache", "subnetgroup"))
 
 
 @outputs_for("aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication")

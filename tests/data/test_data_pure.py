@@ -1,0 +1,94 @@
+"""The data domain's pure helpers, without mocks: cron as Kubernetes reads it, the backup tiers,
+the bucket's TLS policy, the jobs' IAM policy, the pgpass line."""
+import json
+
+import pytest
+
+from leadgen import data
+
+BUCKET = "arn:aws:s3:::leadgen-production-backups-123456789012"
+BUCKET_KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-0000-abcdef"
+DB_KEY = "arn:aws:kms:us-east-1:123456789012:key/66666666-7777-8888-9999-000000000000"
+
+
+@pytest.mark.parametrize("schedule", ["0 2 * * *", "@daily", "*/15 * * * *", "0 2 * * mon-fri",
+                                      "0 2 ? * *", "30 1 1,15 jan-jun sun", "0 0-23/6 * * *"])
+def test_schedules_kubernetes_accepts(schedule):
+    assert data.cron_error(schedule) is None
+
+
+@pytest.mark.parametrize("schedule,why", [
+    ("0 2 * *", "needs 5 fields (minute hour day-of-month month day-of-week), has 4"),
+    ("0 2 * * * *", "needs 5 fields (minute hour day-of-month month day-of-week), has 6"),
+    ("61 2 * * *", "has minute '61' outside 0-59"),
+    ("0 24 * * *", "has hour '24' outside 0-23"),
+    ("0 2 0 * *", "has day of month '0' outside 1-31"),
+    ("0 2 * foo *", "has month 'foo' outside 1-12"),
+    ("0 2 * * 7", "has day of week '7' outside 0-6"),
+    ("0 5-2 * * *", "has a backwards hour range '5-2'"),
+    ("*/0 * * * *", "has a zero step in minute"),
+    ("? 2 * * *", "allows '?' only in the day fields, not in minute"),
+    ("0 2 L * *", "has day of month 'l' outside 1-31"),
+    ("CRON_TZ=UTC 0 2 * * *", "must not carry a time zone; set the timeZone key"),
+    ("@reboot", "needs 5 fields (minute hour day-of-month month day-of-week), has 1"),
+])
+def test_schedules_kubernetes_rejects(schedule, why):
+    assert data.cron_error(schedule) == why
+
+
+def test_lifecycle_is_the_diagrams_tiers():
+    tiers, aborts = data.lifecycle_rules()
+    assert tiers["status"] == "Enabled"
+    assert [(t["days"], t["storage_class"]) for t in tiers["transitions"]] == [(7, "GLACIER_IR"), (30, "DEEP_ARCHIVE")]
+    assert tiers["expiration"] == {"days": 2555}
+    assert aborts["abort_incomplete_multipart_upload"] == {"days_after_initiation": 2}
+    # S3 refuses Standard-IA before day 30; the 7-day step must use a class that allows it.
+    assert tiers["transitions"][0]["storage_class"] not in ("STANDARD_IA", "ONEZONE_IA")
+    assert data.lifecycle_rules("postgres/")[0]["filter"] == {"prefix": "postgres/"}
+
+
+def test_bucket_policy_denies_plain_http_and_old_tls():
+    doc = json.loads(data.tls_only_bucket_policy(BUCKET))
+    assert {s["Effect"] for s in doc["Statement"]} == {"Deny"}
+    by_sid = {s["Sid"]: s for s in doc["Statement"]}
+    assert by_sid["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert by_sid["DenyOldTls"]["Condition"] == {"NumericLessThan": {"s3:TlsVersion": "1.2"}}
+    for s in doc["Statement"]:
+        assert s["Resource"] == [BUCKET, f"{BUCKET}/*"] and s["Principal"] == "*"
+
+
+def test_job_policy_reaches_only_its_prefix_and_its_secret():
+    doc = json.loads(data.backup_job_policy(BUCKET, "/postgres/", BUCKET_KEY, SECRET, DB_KEY))
+    by_sid = {s["Sid"]: s for s in doc["Statement"]}
+    objects = by_sid["ObjectsUnderPrefix"]
+    assert objects["Resource"] == f"{BUCKET}/postgres/*"
+    assert sorted(objects["Action"]) == ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
+    assert by_sid["ListPrefix"]["Resource"] == BUCKET
+    assert by_sid["ListPrefix"]["Condition"] == {"StringLike": {"s3:prefix": ["postgres", "postgres/*"]}}
+    assert by_sid["DatabaseSecret"] == {"Sid": "DatabaseSecret", "Effect": "Allow",
+                                        "Action": "secretsmanager:GetSecretValue", "Resource": SECRET}
+    assert by_sid["BucketKey"]["Condition"]["StringEquals"]["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
+    assert by_sid["DatabaseSecretKey"]["Condition"]["StringEquals"]["kms:ViaService"] == \
+        "secretsmanager.us-east-1.amazonaws.com"
+    actions = [a for s in doc["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    assert not any(a.endswith("*") or "Delete" in a for a in actions)
+    assert all(s["Resource"] != "*" for s in doc["Statement"])
+
+
+def test_parameters_log_slow_queries_and_connections_and_force_tls():
+    params = {p["name"]: p["value"] for p in data.postgres_parameters(250)}
+    assert params["log_min_duration_statement"] == "250"
+    assert params["log_connections"] == "1" and params["log_disconnections"] == "1"
+    assert params["rds.force_ssl"] == "1"
+    assert data.parameter_family("17.6") == "postgres17"
+    assert data.parameter_family("16.10") == "postgres16"
+
+
+def test_pgpass_line_escapes_what_libpq_splits_on():
+    assert data.pgpass_line("leadgen_admin", "a:b\\c") == "*:*:*:leadgen_admin:a\\:b\\\\c\n"
+
+
+def test_database_url_has_no_password_and_requires_tls():
+    url = data.database_url("db.example.internal", 5432, "insurance_lead_gen", "leadgen_admin")
+    assert url == "postgresql://leadgen_admin@db.example.internal:5432/insurance_lead_gen?sslmode=require"
