@@ -248,7 +248,8 @@ def run(args: argparse.Namespace, analyzer_factory: AnalyzerFactory = None) -> i
     if args.out is None:
         sys.stdout.write(text)
     else:
-        print(f"{args.format} report written to {args.out}: {reports.text.verdict(report)}", file=sys.stderr)
+        from platformctl.reports.text import verdict
+        print(f"{args.format} report written to {args.out}: {verdict(report)}", file=sys.stderr)
     return report.exit_code()
 
 
