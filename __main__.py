@@ -147,7 +147,10 @@ backup_jobs = BackupJobs(f"{cfg.prefix}-pgbackup", BackupJobsArgs(
     db_address=database.address, db_port=database.port, db_name=database.database_name,
     db_username=database.master_username, db_secret_arn=database.master_secret_arn,
     db_kms_key_arn=database.kms_key.arn, oidc_provider_arn=cluster.oidc_provider_arn,
-    oidc_issuer=cluster.oidc_issuer, region=cluster.region, tags=tags),
+    oidc_issuer=cluster.oidc_issuer, region=cluster.region,
+    # The Service the monitoring stack's `pushgateway` release of the prometheus-pushgateway chart
+    # creates (`<release>-<chart>`); tests/data checks the two agree.
+    pushgateway_url="http://pushgateway-prometheus-pushgateway.monitoring.svc:9091", tags=tags),
     opts=pulumi.ResourceOptions(providers={"kubernetes": k8s_provider},
                                 depends_on=[namespaces[PRODUCTION].namespace]))
 pulumi.export("database", {"endpoint": database.endpoint, "masterSecretArn": database.master_secret_arn})

@@ -182,3 +182,16 @@ def cron_error(schedule: str) -> Optional[str]:
             if step is not None and int(step) == 0:
                 return f"has a zero step in {name}"
     return None
+
+
+# --- Helm naming -----------------------------------------------------------------------------------
+def helm_fullname(release: str, chart: str, values: Optional[dict] = None) -> str:
+    """The `<chart>.fullname` rule of the standard Helm chart scaffold (used by the
+    prometheus-community charts): the override, else the release name when it already contains
+    the chart name, else `<release>-<chart>`; truncated to 63 characters."""
+    values = values or {}
+    if values.get("fullnameOverride"):
+        return str(values["fullnameOverride"])[:63].rstrip("-")
+    name = values.get("nameOverride") or chart
+    full = release if name in release else f"{release}-{name}"
+    return full[:63].rstrip("-")

@@ -1,0 +1,152 @@
+"""The backup and verify CronJobs and their IRSA role, as the program registers them for
+production: schedule, concurrency, deadlines, restricted pods, a role that reaches only its prefix
+and its one secret, no password anywhere in the spec, strict validation of the built-in kinds."""
+import json
+import urllib.parse
+
+import kubernetes_validate
+import pytest
+
+from leadgen.data import PGPASS_SCRIPT, helm_fullname
+from platformctl.render import manifest
+
+JOBS, DB, BUCKET = "leadgen:backup:BackupJobs", "leadgen:database:Database", "leadgen:backup:BackupBucket"
+K8S_VERSION = "1.35.0"
+
+
+def _cron_jobs(run) -> dict:
+    return {manifest(r)["metadata"]["name"]: manifest(r) for r in run.of_type("kubernetes:batch/v1:CronJob", JOBS)}
+
+
+def _env(container) -> dict:
+    return {e["name"]: e.get("value") for e in container["env"]}
+
+
+def test_two_cron_jobs_on_their_schedules(prod):
+    jobs = _cron_jobs(prod)
+    assert set(jobs) == {"pgbackup-backup", "pgbackup-verify"}
+    assert jobs["pgbackup-backup"]["spec"]["schedule"] == "0 2 * * *"  # the runbook's 02:00
+    assert jobs["pgbackup-verify"]["spec"]["schedule"] == "0 5 * * *"
+    for job in jobs.values():
+        spec = job["spec"]
+        assert job["metadata"]["namespace"] == "production"
+        assert spec["timeZone"] == "Etc/UTC"
+        assert spec["concurrencyPolicy"] == "Forbid"
+        assert spec["startingDeadlineSeconds"] > 0
+        assert spec["successfulJobsHistoryLimit"] == 3 and spec["failedJobsHistoryLimit"] == 5
+        job_spec = spec["jobTemplate"]["spec"]
+        assert 0 < job_spec["activeDeadlineSeconds"] <= 4 * 3600
+        assert job_spec["backoffLimit"] == 1
+
+
+@pytest.mark.parametrize("name", ["pgbackup-backup", "pgbackup-verify"])
+def test_pods_meet_the_restricted_profile(prod, name):
+    pod = _cron_jobs(prod)[name]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] == 10001
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["serviceAccountName"] == "pgbackup" and pod["restartPolicy"] == "Never"
+    assert pod["automountServiceAccountToken"] is False
+    for c in pod["initContainers"] + pod["containers"]:
+        sc = c["securityContext"]
+        assert sc["allowPrivilegeEscalation"] is False and sc["readOnlyRootFilesystem"] is True
+        assert sc["capabilities"] == {"drop": ["ALL"]} and sc["runAsNonRoot"] is True
+        assert c["image"].endswith("/leadgen/pgbackup:1.0.0")
+        assert c["resources"]["limits"] and c["resources"]["requests"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["pgpass"]["emptyDir"]["medium"] == "Memory"
+
+
+def test_jobs_run_the_tool_with_its_environment(prod):
+    jobs = _cron_jobs(prod)
+    bucket = prod.one("aws:s3/bucket:Bucket", BUCKET)["id"]
+    db = prod.one("aws:rds/instance:Instance", DB)["outputs"]
+    backup = jobs["pgbackup-backup"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    verify = jobs["pgbackup-verify"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert backup["args"] == ["backup"] and verify["args"] == ["verify"]
+    assert "command" not in backup  # the image's entrypoint: python -m jobs.pgbackup
+    for c in (backup, verify):
+        env = _env(c)
+        assert env["BACKUP_BUCKET"] == bucket and env["BACKUP_PREFIX"] == "postgres"
+        assert env["PGPASSFILE"] == "/run/pgpass/pgpass"
+        assert env["AWS_REGION"] == "us-east-1"
+    assert _env(backup)["DATABASE_URL"] == \
+        f"postgresql://leadgen_admin@{db['address']}:5432/insurance_lead_gen?sslmode=require"
+    assert _env(verify)["SCRATCH_DATABASE_URL"] == \
+        f"postgresql://leadgen_admin@{db['address']}:5432/postgres?sslmode=require"
+
+
+def test_no_password_in_the_spec(prod):
+    for job in _cron_jobs(prod).values():
+        pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        for c in pod["initContainers"] + pod["containers"]:
+            names = {e["name"] for e in c["env"]}
+            assert not names & {"PGPASSWORD", "DATABASE_PASSWORD", "REDIS_AUTH_TOKEN"}
+            assert not any("valueFrom" in e for e in c["env"])
+            for e in c["env"]:
+                if e["value"].startswith("postgresql://"):
+                    url = urllib.parse.urlsplit(e["value"])
+                    assert url.username == "leadgen_admin" and url.password is None
+        init = pod["initContainers"][0]
+        assert init["command"] == ["python", "-c", PGPASS_SCRIPT]
+        assert _env(init)["DB_SECRET_ARN"] == prod.run.outputs["database"]["masterSecretArn"]
+
+
+def test_role_reaches_only_its_prefix_and_its_secret(prod):
+    policy = json.loads(prod.one("aws:iam/rolePolicy:RolePolicy", JOBS)["inputs"]["policy"])
+    bucket_arn = prod.one("aws:s3/bucket:Bucket", BUCKET)["outputs"]["arn"]
+    secret = prod.run.outputs["database"]["masterSecretArn"]
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["ObjectsUnderPrefix"]["Resource"] == f"{bucket_arn}/postgres/*"
+    assert by_sid["ListPrefix"]["Resource"] == bucket_arn
+    assert by_sid["DatabaseSecret"]["Resource"] == secret
+    assert by_sid["BucketKey"]["Resource"] == prod.one("aws:kms/key:Key", BUCKET)["outputs"]["arn"]
+    s3_resources = [s["Resource"] for s in policy["Statement"]
+                    if any(a.startswith("s3:") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))]
+    assert s3_resources == [f"{bucket_arn}/postgres/*", bucket_arn]
+    assert all(s["Effect"] == "Allow" and s["Resource"] != "*" for s in policy["Statement"])
+
+
+def test_role_trusts_only_the_jobs_service_account(prod):
+    role = prod.one("aws:iam/role:Role", JOBS)
+    trust = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
+    assert len(trust) == 1
+    cond = trust[0]["Condition"]["StringEquals"]
+    assert [v for k, v in cond.items() if k.endswith(":sub")] == ["system:serviceaccount:production:pgbackup"]
+    sa = manifest(prod.one("kubernetes:core/v1:ServiceAccount", JOBS))
+    assert sa["metadata"]["name"] == "pgbackup" and sa["metadata"]["namespace"] == "production"
+    assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == role["outputs"]["arn"]
+
+
+def test_jobs_push_to_the_pushgateway_the_monitoring_stack_runs(prod):
+    """The Service name comes from the Helm release the observability domain installs."""
+    releases = [r for r in prod.of_type("kubernetes:helm.sh/v3:Release")
+                if r["inputs"].get("chart") == "prometheus-pushgateway"]
+    assert len(releases) == 1
+    r = releases[0]["inputs"]
+    service = helm_fullname(r["name"], r["chart"], r.get("values"))
+    want = f"http://{service}.{r['namespace']}.svc:9091"
+    for job in _cron_jobs(prod).values():
+        container = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+        assert _env(container)["PUSHGATEWAY_URL"] == want
+
+
+def test_helm_fullname_rule():
+    assert helm_fullname("pushgateway", "prometheus-pushgateway") == "pushgateway-prometheus-pushgateway"
+    assert helm_fullname("prometheus-pushgateway", "prometheus-pushgateway") == "prometheus-pushgateway"
+    assert helm_fullname("pushgateway", "prometheus-pushgateway", {"fullnameOverride": "pushgateway"}) == "pushgateway"
+
+
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_built_in_kinds_validate_strictly(stack, request):
+    run = request.getfixturevalue(stack)
+    objects = [manifest(r) for r in run.under(JOBS) if r["type"].startswith("kubernetes:")]
+    assert sorted(m["kind"] for m in objects) == ["CronJob", "CronJob", "ServiceAccount"]
+    for m in objects:
+        kubernetes_validate.validate(m, K8S_VERSION, strict=True)
+
+
+def test_strict_validation_catches_a_misspelt_field(prod):
+    m = _cron_jobs(prod)["pgbackup-backup"]
+    m["spec"]["concurrencyPolicyy"] = "Forbid"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(m, K8S_VERSION, strict=True)
