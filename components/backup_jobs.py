@@ -91,7 +91,9 @@ class BackupJobs(pulumi.ComponentResource):
             {"name": "BACKUP_PREFIX", "value": args.prefix},
             {"name": "PUSHGATEWAY_URL", "value": args.pushgateway_url},
             {"name": "PGPASSFILE", "value": f"{PGPASS_DIR}/pgpass"},
+            # boto3 reads AWS_DEFAULT_REGION; AWS_REGION is what other SDKs read.
             {"name": "AWS_REGION", "value": args.region},
+            {"name": "AWS_DEFAULT_REGION", "value": args.region},
         ]
         self.backup = self._cron_job(
             name, "backup", args, labels, args.schedule, args.backup_deadline_seconds,
@@ -148,7 +150,8 @@ class BackupJobs(pulumi.ComponentResource):
                                     "command": ["python", "-c", PGPASS_SCRIPT],
                                     "env": [{"name": "DB_SECRET_ARN", "value": args.db_secret_arn},
                                             {"name": "PGPASSFILE", "value": f"{PGPASS_DIR}/pgpass"},
-                                            {"name": "AWS_REGION", "value": args.region}],
+                                            {"name": "AWS_REGION", "value": args.region},
+                                            {"name": "AWS_DEFAULT_REGION", "value": args.region}],
                                     "resources": {"requests": {"cpu": "50m", "memory": "64Mi"},
                                                   "limits": {"cpu": "200m", "memory": "128Mi"}},
                                     "securityContext": hardened,

@@ -113,12 +113,17 @@ def postgres_parameters(slow_query_ms: int) -> list[dict]:
 # the pod spec, in a Kubernetes Secret, or in Pulumi state, and the RDS-managed rotation is picked
 # up by the next run. The script runs in the tool's own image (Python and boto3).
 PGPASS_SCRIPT = r"""
-import json, os, boto3
+import json, os, sys, boto3
 arn = os.environ["DB_SECRET_ARN"]
-secret = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+try:
+    secret = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+    user, password = secret["username"], secret["password"]
+except Exception as exc:
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code") or type(exc).__name__
+    sys.exit(f"pgpass: cannot read the database secret {arn} ({code})")
 esc = lambda v: v.replace("\\", "\\\\").replace(":", "\\:")
 fd = os.open(os.environ["PGPASSFILE"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-os.write(fd, ("*:*:*:%s:%s\n" % (esc(secret["username"]), esc(secret["password"]))).encode())
+os.write(fd, ("*:*:*:%s:%s\n" % (esc(user), esc(password))).encode())
 os.close(fd)
 print(json.dumps({"command": "pgpass", "step": "done", "secret": arn}))
 """.lstrip()

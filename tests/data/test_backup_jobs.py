@@ -68,7 +68,7 @@ def test_jobs_run_the_tool_with_its_environment(prod):
         env = _env(c)
         assert env["BACKUP_BUCKET"] == bucket and env["BACKUP_PREFIX"] == "postgres"
         assert env["PGPASSFILE"] == "/run/pgpass/pgpass"
-        assert env["AWS_REGION"] == "us-east-1"
+        assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"
     assert _env(backup)["DATABASE_URL"] == \
         f"postgresql://leadgen_admin@{db['address']}:5432/insurance_lead_gen?sslmode=require"
     assert _env(verify)["SCRATCH_DATABASE_URL"] == \
@@ -89,6 +89,7 @@ def test_no_password_in_the_spec(prod):
         init = pod["initContainers"][0]
         assert init["command"] == ["python", "-c", PGPASS_SCRIPT]
         assert _env(init)["DB_SECRET_ARN"] == prod.run.outputs["database"]["masterSecretArn"]
+        assert _env(init)["AWS_DEFAULT_REGION"] == "us-east-1"  # boto3 ignores AWS_REGION
 
 
 def test_role_reaches_only_its_prefix_and_its_secret(prod):
