@@ -1,0 +1,96 @@
+"""Benchmark: the offline production preview against its floor, importing the provider SDKs.
+
+Prints, from one run on this machine:
+- the wall time of `platformctl preview --stack production --no-policy` in a fresh interpreter,
+- the wall time of a fresh interpreter importing exactly the pulumi_aws / pulumi_kubernetes
+  modules the program ends up importing (the floor: importing them is most of the cost),
+- their ratio (aim: within 1.5x),
+- program time at 1x, 10x and 50x the number of services (aim: linear growth).
+Each figure is the median of several runs. Not a test: no figure here is asserted anywhere.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+RUNS = 5
+
+
+def wall(cmd: list[str]) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def median_wall(cmd: list[str]) -> float:
+    return statistics.median(wall(cmd) for _ in range(RUNS))
+
+
+PROGRAM_MODULES = """
+import json, sys
+from platformctl.engine import run_program
+run_program("production")
+mods = sorted(m for m in sys.modules if m.split(".")[0] in ("pulumi_aws", "pulumi_kubernetes"))
+print(json.dumps(mods))
+"""
+
+SCALED = """
+import sys, time
+import pulumi
+from platformctl.engine import run_program
+from platformctl import engine
+
+# Extra services are more Workload components in the same program run: the program's per-service
+# cost is what grows with the number of services.
+factor = int(sys.argv[1])
+real_main = engine.ROOT / "__main__.py"
+code = real_main.read_text() + '''
+from components.workload import Workload as _W, WorkloadArgs as _WA
+for _i in range(1, %d):
+    for _w in (cfg.workloads.api, cfg.workloads.backend):
+        _W(f"{_w.name}-{_i}", _WA(namespace=PRODUCTION, image=_w.image_ref, port=_w.port), opts=workload_opts)
+''' % factor
+scaled = engine.ROOT / "build" / "bench-main" / "__main__.py"
+scaled.parent.mkdir(parents=True, exist_ok=True)
+scaled.write_text(code)
+import runpy
+orig = runpy.run_path
+runpy.run_path = lambda path, run_name=None: orig(str(scaled), run_name=run_name)
+run_program("production")          # warm: imports and the first run
+t = time.perf_counter()
+run = run_program("production")
+print(time.perf_counter() - t, len(run.resources))
+"""
+
+
+def main() -> None:
+    mods = json.loads(subprocess.run([PY, "-c", PROGRAM_MODULES], cwd=ROOT, check=True,
+                                     capture_output=True, text=True).stdout)
+    preview = median_wall([PY, "-m", "platformctl", "preview", "--stack", "production", "--no-policy"])
+    floor = median_wall([PY, "-c", "import " + ", ".join(mods)])
+    print(f"offline production preview (fresh interpreter): {preview:.2f} s")
+    print(f"bare import of the {len(mods)} provider SDK modules the program uses: {floor:.2f} s")
+    print(f"preview / bare import: {preview / floor:.2f}x (aim: <= 1.5x)")
+
+    base = None
+    for factor in (1, 10, 50):
+        times = []
+        for _ in range(3):
+            out = subprocess.run([PY, "-c", SCALED, str(factor)], cwd=ROOT, check=True,
+                                 capture_output=True, text=True).stdout.split()
+            times.append(float(out[0]))
+            count = int(out[1])
+        t = statistics.median(times)
+        base = base or t
+        print(f"program time at {factor:>2}x services ({2 * factor} workloads, {count} resources): "
+              f"{t:.3f} s, {t / base:.1f}x the 1x time")
+
+
+if __name__ == "__main__":
+    main()

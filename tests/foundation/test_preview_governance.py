@@ -1,0 +1,78 @@
+"""Issue 6's definition of done, through the command line a pipeline runs:
+`platformctl preview --stack production` exits 2 naming change-request-required without a change
+request, and 0 with a valid, approved, in-window one and a healthy error budget (real Prometheus)."""
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from platformctl.engine import ROOT
+from tests.foundation.test_render_and_cli import platformctl, repo_copy  # noqa: F401 (fixture)
+
+PROMETHEUS, PROMTOOL = shutil.which("prometheus"), shutil.which("promtool")
+
+
+@pytest.fixture(scope="module")
+def healthy_prometheus(tmp_path_factory):
+    """Debian's Prometheus, backfilled by promtool with every SLO's budget above 50 %."""
+    assert PROMETHEUS and PROMTOOL, "install Debian's prometheus (scripts/install-system-deps.sh)"
+    work = tmp_path_factory.mktemp("prom")
+    now = int(time.time())
+    lines = ["# TYPE slo_error_budget_remaining gauge"]
+    for slo, value in (("api-availability", 81.5), ("api-latency", 64.0)):
+        for ago in (90, 30):
+            lines.append(f'slo_error_budget_remaining{{slo_name="{slo}",service="api"}} {value} {now - ago}')
+    (work / "series.om").write_text("\n".join(lines) + "\n# EOF\n")
+    subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(work / "series.om"), str(work / "data")],
+                   check=True, capture_output=True)
+    (work / "prometheus.yml").write_text("global: {}\n")
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([PROMETHEUS, f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={work / 'data'}",
+                             f"--web.listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if urllib.request.urlopen(f"{url}/-/ready", timeout=1).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_production_without_a_change_request_exits_2_naming_the_policy():
+    proc = platformctl("preview", "--stack", "production")
+    assert proc.returncode == 2, proc.stderr
+    assert "change-request-required" in proc.stdout
+    assert "FAIL: " in proc.stdout and "mandatory violation" in proc.stdout
+
+
+def test_make_preview_is_a_look_and_exits_0():
+    proc = platformctl("preview", "--stack", "production", "--look")
+    assert proc.returncode == 0 and "change-request-required" in proc.stdout
+
+
+def test_approved_in_window_change_with_healthy_budget_exits_0(repo_copy, healthy_prometheus):
+    shutil.copytree(ROOT / "policies", repo_copy / "policies", dirs_exist_ok=True)
+    f = repo_copy / "Pulumi.production.yaml"
+    f.write_text(f.read_text() + "  leadgen:changeRequest: CR-2026-014\n"
+                 f"  leadgen:governance.prometheusUrl: {healthy_prometheus}\n")
+    # Inside CR-2026-014's window (2026-12-15T02:00Z for 1h); the pack reports the fixed clock.
+    proc = platformctl("preview", "--stack", "production", "--json", cwd=repo_copy,
+                       env={"LEADGEN_GOVERNANCE_NOW": "2026-12-15T02:30:00Z"})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    import json
+    policy = json.loads(proc.stdout)["policy"]
+    assert [v for v in policy["violations"] if v["level"] == "mandatory"] == []
+    assert {v["policy"] for v in policy["violations"]} <= {"governance-clock-override", "cost-budget-warning"}
+    assert 0 < policy["estimatedMonthlyCostUsd"] < 25000
