@@ -231,13 +231,18 @@ class StreamResult:
         return _tool_reason("pg_restore", self.stderr, self.returncode)
 
 
-def _stream_to_restore(store: Store, backup_id: str, body, target: DatabaseUrl, options: list[str]) -> StreamResult:
+def _stream_to_restore(store: Store, backup_id: str, body, target: DatabaseUrl, options: list[str],
+                       scratch: bool = False) -> StreamResult:
     """Feeds the dump from S3 to pg_restore's stdin (no copy on disk), hashing every byte.
 
     If pg_restore stops early the rest of the object is still read and hashed, so a corrupted dump
     is reported as a checksum mismatch rather than as whatever pg_restore tripped on.
     """
     conninfo, env = target.libpq_args()
+    if scratch:
+        # The scratch database is dropped minutes later: no reason to wait for WAL flushes, and
+        # index builds (the slow part of a restore) may take more memory for this one session.
+        env["PGOPTIONS"] = (env.get("PGOPTIONS", "") + " -c synchronous_commit=off -c maintenance_work_mem=256MB").strip()
     proc = subprocess.Popen(["pg_restore", "--exit-on-error", "--no-password", f"--dbname={conninfo}", *options],
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     result = StreamResult()
@@ -299,7 +304,7 @@ def verify(store: Store, scratch: DatabaseUrl, log: StepLog, requested: str | No
             restore_timer = Timer()
             # Ownership and grants name roles the scratch server may not have; the data is what we check.
             result = _stream_to_restore(store, backup_id, body, scratch.with_dbname(name),
-                                        ["--no-owner", "--no-privileges"])
+                                        ["--no-owner", "--no-privileges"], scratch=True)
             mismatch = _checksum_problem(manifest, result.size, result.sha256)
             log.step("restore", status="ok" if not (mismatch or result.returncode) else "error",
                      bytes=result.size, sha256=result.sha256, seconds=restore_timer.seconds())

@@ -1,0 +1,101 @@
+"""Benchmark for jobs/pgbackup (issue 4, item 7): the tool against the bare libpq tools, same run.
+
+    .venv/bin/python bench/backup.py [--random-mib N] [--rounds N]
+
+Backup: ``python -m jobs.pgbackup backup`` (pg_dump -Fc streamed to moto's S3 with SHA-256, row
+counts and manifest) against ``pg_dump -Fc > /dev/null`` of the same database.
+Verify: ``python -m jobs.pgbackup verify`` (download, checksum, pg_restore into a scratch database,
+row counts, drop) against a plain ``pg_restore`` of the same dump from a local file into an empty
+database. Prints ratios (baseline time / tool time; 1.0 means as fast, the aim is at least 0.8),
+each from the fastest of the rounds (the least disturbed by other work), all measured in this one run on this machine.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.pgbackup.harness import MotoServer, PostgresServer, aws_env, generate_database  # noqa: E402
+
+BUCKET = "bench-backups"
+
+
+def timed(cmd: list[str], **kwargs) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, **kwargs)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--random-mib", type=int, default=64, help="incompressible bytea on top of the 130k rows")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    pg = PostgresServer().start()
+    moto = MotoServer().start()
+    try:
+        import boto3
+        source = generate_database(pg, "insurance_lead_gen", random_mib=args.random_mib)
+        env = aws_env(moto.url)
+        boto3.client("s3", endpoint_url=moto.url, aws_access_key_id="testing", aws_secret_access_key="testing",
+                     region_name="us-east-1").create_bucket(Bucket=BUCKET)
+        tool = [sys.executable, "-m", "jobs.pgbackup"]
+        common = ["--bucket", BUCKET, "--prefix", "bench"]
+        conninfo_env = dict(env, PGPASSWORD=pg.password)
+        libpq = f"host=127.0.0.1 port={pg.port} user=postgres dbname=insurance_lead_gen"
+
+        dump_times, tool_backup_times, restore_times, tool_verify_times = [], [], [], []
+        with tempfile.TemporaryDirectory() as tmp:
+            dump_file = Path(tmp) / "dump.pgcustom"
+            subprocess.run(["pg_dump", "-Fc", "-d", libpq, "-f", str(dump_file)], check=True, env=conninfo_env)
+            size = dump_file.stat().st_size
+            for round_ in range(args.rounds):
+                # Alternate the two sides so that caches and background noise hit both alike.
+                with open("/dev/null", "wb") as null:
+                    dump_times.append(timed(["pg_dump", "-Fc", "-d", libpq], stdout=null, env=conninfo_env))
+                tool_backup_times.append(timed(tool + ["backup", "--database-url", source, *common],
+                                               cwd=REPO, env=env, stdout=subprocess.DEVNULL))
+                target = pg.create_database(f"bench_restore_{round_}")
+                restore_times.append(timed(["pg_restore", "--exit-on-error", "-d",
+                                            libpq.replace("insurance_lead_gen", f"bench_restore_{round_}"),
+                                            str(dump_file)], env=conninfo_env))
+                with pg.connect() as conn:
+                    conn.execute(f'DROP DATABASE "bench_restore_{round_}"')
+                tool_verify_times.append(timed(tool + ["verify", "--scratch-url", pg.url(), *common],
+                                               cwd=REPO, env=env, stdout=subprocess.DEVNULL))
+        del target
+
+        # The fastest round of each side: on a shared 2-core machine the other runs measure the
+        # neighbours' load more than the tools.
+        dump_s, backup_s = min(dump_times), min(tool_backup_times)
+        restore_s, verify_s = min(restore_times), min(tool_verify_times)
+        result = {
+            "dump_bytes": size,
+            "rounds": args.rounds,
+            "backup_vs_pg_dump_ratio": round(dump_s / backup_s, 2),
+            "verify_vs_pg_restore_ratio": round(restore_s / verify_s, 2),
+            "median_ratios": [round(statistics.median(dump_times) / statistics.median(tool_backup_times), 2),
+                              round(statistics.median(restore_times) / statistics.median(tool_verify_times), 2)],
+            "backup_MiB_per_s_vs_pg_dump": f"{size / backup_s / 2**20:.1f} vs {size / dump_s / 2**20:.1f}",
+        }
+        print(f"pgbackup backup throughput: {result['backup_vs_pg_dump_ratio']}x of pg_dump -Fc > /dev/null "
+              f"(aim >= 0.8; {result['backup_MiB_per_s_vs_pg_dump']} MiB/s, dump {size / 2**20:.1f} MiB)")
+        print(f"pgbackup verify speed: {result['verify_vs_pg_restore_ratio']}x of plain pg_restore (aim >= 0.8)")
+        print(json.dumps(result))
+        return 0 if min(result["backup_vs_pg_dump_ratio"], result["verify_vs_pg_restore_ratio"]) > 0 else 1
+    finally:
+        moto.stop()
+        pg.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
