@@ -37,7 +37,7 @@ checkov: $(CHECKOV_VENV)/.installed
 preview: deps
 	$(PY) -m platformctl preview --stack $(STACK) --look
 
-render: deps
+render: dev-deps
 	$(PY) -m platformctl render --stack $(STACK) --out build/render/$(STACK)
 
 test: dev-deps system-deps checkov
