@@ -11,7 +11,7 @@ import pulumi
 from pulumi_policy import (EnforcementLevel, PolicyPack, ResourceValidationPolicy, Severity,
                            StackValidationPolicy)
 
-from governance import catalog, clock, config
+from governance import catalog, clock, config, sdk_cache
 from governance.model import Context, Resource
 from governance.values import plain
 
@@ -31,12 +31,34 @@ def _context() -> Context:
                    clock=clock.read(os.environ))
 
 
+def _shared(key: str, build):
+    """`build()` once per analyzer request when the SDK cache is on (see governance/sdk_cache.py):
+    the policies of one request all see the same resources, so they share one plain copy."""
+    memo = sdk_cache.request_memo()
+    if memo is None:
+        return build()
+    if key not in memo:
+        memo[key] = build()
+    return memo[key]
+
+
+def _resource(args) -> Resource:
+    provider = plain(args.provider.props) if args.provider is not None else None
+    return Resource(args.resource_type, args.urn, args.name, plain(args.props), provider)
+
+
+def _stack(args) -> list[Resource]:
+    return [Resource(r.resource_type, r.urn, r.name, plain(r.props),
+                     plain(r.provider.props) if r.provider is not None else None,
+                     tuple(d.urn for d in r.dependencies), r.parent.urn if r.parent else "")
+            for r in args.resources]
+
+
 def _resource_policy(spec: catalog.Spec) -> ResourceValidationPolicy:
     def validate(args, report_violation):
         if args.resource_type not in spec.types:
             return
-        provider = plain(args.provider.props) if args.provider is not None else None
-        resource = Resource(args.resource_type, args.urn, args.name, plain(args.props), provider)
+        resource = _shared("resource", lambda: _resource(args))
         for message in catalog.check_resource(spec, resource, _context()):
             report_violation(message)
     return ResourceValidationPolicy(name=spec.name, description=spec.description, validate=validate,
@@ -46,10 +68,7 @@ def _resource_policy(spec: catalog.Spec) -> ResourceValidationPolicy:
 
 def _stack_policy(spec: catalog.Spec) -> StackValidationPolicy:
     def validate(args, report_violation):
-        resources = [Resource(r.resource_type, r.urn, r.name, plain(r.props),
-                              plain(r.provider.props) if r.provider is not None else None,
-                              tuple(d.urn for d in r.dependencies), r.parent.urn if r.parent else "")
-                     for r in args.resources]
+        resources = _shared("stack", lambda: _stack(args))
         for message, urn in catalog.check_stack(spec, resources, _context()):
             report_violation(message, urn)
     return StackValidationPolicy(name=spec.name, description=spec.description, validate=validate,
@@ -57,6 +76,8 @@ def _stack_policy(spec: catalog.Spec) -> StackValidationPolicy:
                                  severity=Severity(spec.severity))
 
 
+# Before the PolicyPack exists: it builds and registers the SDK's servicer in its constructor.
+sdk_cache.install()
 PolicyPack(
     name="leadgen-governance",
     description="Change requests, change windows, error budget and cost gates for protected stacks, "
