@@ -10,6 +10,8 @@ import os
 import sys
 import time
 
+import psycopg
+
 from jobs.pgbackup import metrics, operations
 from jobs.pgbackup.db import DatabaseUrl
 from jobs.pgbackup.errors import PgBackupError, UsageError
@@ -138,6 +140,12 @@ def _run(args, log: StepLog) -> int:
             store = _store(args)
             result = operations.backup(source, store, log, args.part_size_mib * 1024 * 1024)
         else:
+            # Until the manifest names the database, label a failure with the CronJob's own
+            # DATABASE_URL when it has one, so early failures still reach the right series.
+            try:
+                label["database"] = DatabaseUrl.parse(os.environ.get("DATABASE_URL", ""), "DATABASE_URL").dbname
+            except UsageError:
+                pass
             scratch = DatabaseUrl.parse(_required(args.scratch_url, "--scratch-url", "SCRATCH_DATABASE_URL"), "--scratch-url")
             store = _store(args)
             backup_id = _backup_id(args)
@@ -147,7 +155,7 @@ def _run(args, log: StepLog) -> int:
             result = operations.verify(store, scratch, log, backup_id, on_manifest=remember)
     except UsageError:
         raise  # nothing was attempted: no metrics
-    except PgBackupError:
+    except (PgBackupError, psycopg.Error):
         _push(args, log, args.command, label["database"],
               {"pgbackup_duration_seconds": time.monotonic() - started, "pgbackup_last_run_success": 0})
         raise
@@ -174,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         log.step("error", status="error", reason=str(exc))
         print(f"pgbackup: {exc}", file=sys.stderr)
         return exc.exit_code
+    except psycopg.Error as exc:  # a query failing after the connection was made
+        print(f"pgbackup: database error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("pgbackup: interrupted", file=sys.stderr)
         return 130

@@ -125,7 +125,13 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int) -> d
         log.step("connect", server=source.where, database=source.dbname, server_version=version)
 
         ids = store.backup_ids()
-        previous = load_manifest(store, ids[-1]) if ids else None
+        previous = None
+        if ids:
+            try:
+                previous = load_manifest(store, ids[-1])
+            except PgBackupError as exc:
+                # Only feeds pgbackup_previous_bytes; a damaged older manifest must not stop today's backup.
+                log.step("previous", status="error", reason=str(exc))
         backup_id = _new_backup_id(store)
         dump_key = store.key(backup_id, DUMP)
 
@@ -281,24 +287,54 @@ def _checksum_problem(manifest: dict, size: int, sha256: str) -> str | None:
     return None
 
 
+def _drop_scratch(state: dict, name: str, close: bool = False) -> None:
+    if state.get("created"):
+        state["admin"].execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        state["created"] = False
+    if close and "admin" in state:
+        state["admin"].close()
+
+
+def _create_scratch(scratch: DatabaseUrl, name: str, out: dict) -> None:
+    try:
+        out["admin"] = scratch.connect()
+        out["admin"].execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+        out["created"] = True
+    except PgBackupError as exc:
+        out["error"] = exc
+    except psycopg.Error as exc:
+        out["error"] = PgBackupError(f"cannot create scratch database {name} at {scratch.where} ({db.connection_reason(exc)})")
+
+
 def verify(store: Store, scratch: DatabaseUrl, log: StepLog, requested: str | None, on_manifest=None) -> dict:
     timer = Timer()
-    backup_id = choose_backup(store, requested)
-    manifest = load_manifest(store, backup_id)
+    # A fresh database per run, so concurrent or crashed runs never collide. It is created while
+    # S3 is listed and the manifest read: both are round trips that need not wait for each other.
+    name = f"pgbackup_verify_{_now():%Y%m%dt%H%M%S}_{secrets.token_hex(4)}"
+    scratch_state: dict = {}
+    creator = threading.Thread(target=_create_scratch, args=(scratch, name, scratch_state), daemon=True)
+    creator.start()
+    try:
+        backup_id = choose_backup(store, requested)
+        manifest = load_manifest(store, backup_id)
+    except BaseException:
+        creator.join()
+        _drop_scratch(scratch_state, name, close=True)
+        if "error" in scratch_state:
+            raise scratch_state["error"] from None
+        raise
+    creator.join()
+    if "error" in scratch_state:
+        _drop_scratch(scratch_state, name, close=True)
+        raise scratch_state["error"]
     if on_manifest:
         on_manifest(manifest)
     log.step("manifest", backup_id=backup_id, database=manifest["database"], bytes=manifest["dump"]["size"])
+    log.step("scratch", database=name, server=scratch.where)
 
-    admin = scratch.connect()
-    # A fresh database per run, named for the backup, so concurrent or crashed runs never collide.
-    name = f"pgbackup_verify_{backup_id.lower()}_{secrets.token_hex(4)}"
+    admin = scratch_state["admin"]
     problems: list[str] = []
     try:
-        try:
-            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
-        except psycopg.Error as exc:
-            raise PgBackupError(f"cannot create scratch database {name} at {scratch.where} ({db.connection_reason(exc)})") from None
-        log.step("scratch", database=name, server=scratch.where)
         try:
             body, _, _ = store.open_dump(backup_id)
             restore_timer = Timer()
@@ -319,7 +355,7 @@ def verify(store: Store, scratch: DatabaseUrl, log: StepLog, requested: str | No
                 log.step("compare", status="ok" if not problems else "error", tables=len(tables),
                          rows=sum(tables.values()), large_objects=large_objects, mismatches=problems)
         finally:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            _drop_scratch(scratch_state, name)
             log.step("drop-scratch", database=name)
     finally:
         admin.close()

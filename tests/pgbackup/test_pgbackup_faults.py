@@ -99,15 +99,17 @@ def test_database_dropping_mid_dump(pg, s3, source_url, moto, clean_proxy):
     assert s3.list_multipart_uploads(Bucket=BUCKET, Prefix=prefix).get("Uploads", []) == []
 
 
-def test_corrupted_dump_fails_verify_on_checksum_and_restore_refuses(good, pg, s3, run):
+def test_corrupted_dump_fails_verify_on_checksum_and_restore_refuses(good, pg, s3, run, pushgateway):
     prefix = f"corrupt/{uuid.uuid4().hex[:8]}"
     dump = bytearray(s3.get_object(Bucket=BUCKET, Key=f"{good['prefix']}/{good['id']}/dump.pgcustom")["Body"].read())
     dump[len(dump) // 2] ^= 0xFF
     _copy_backup(s3, good, prefix, dump=bytes(dump))
-    code, logs, err = run("verify", "--scratch-url", pg.url(), "--bucket", BUCKET, "--prefix", prefix)
+    code, logs, err = run("verify", "--scratch-url", pg.url(), "--bucket", BUCKET, "--prefix", prefix,
+                          "--pushgateway", pushgateway.url)
     assert code == 1
     _one_line(err)
     assert f"verification of backup {good['id']} failed: checksum mismatch" in err
+    assert pushed_metrics(pushgateway, "verify", "insurance_lead_gen")["pgbackup_last_run_success"] == 0
     verdict = json.loads(s3.get_object(Bucket=BUCKET, Key=f"{prefix}/{good['id']}/verification.json")["Body"].read())
     assert verdict["status"] == "failed" and "checksum mismatch" in verdict["problems"][0]
     assert _no_scratch_left(pg)
