@@ -110,32 +110,45 @@ def _namespace(r: Resource) -> str:
 
 def production_deployments_autoscaled(resources: list[Resource], ctx: Context) -> Iterator[tuple[str, str]]:
     """Every Deployment in the production namespace has an HPA with minReplicas >= 3."""
-    hpas = [r for r in resources if r.type in HPA_TYPES]
+    # HPAs grouped once by the Deployment they target, so the check is linear in the stack size
+    # (scanning every HPA for every Deployment took seconds over 10,000 resources).
+    targets: dict[tuple[str, str], list[Resource]] = {}
+    for h in resources:
+        if h.type not in HPA_TYPES:
+            continue
+        try:
+            if get(h.props, "spec.scaleTargetRef.kind") != "Deployment":
+                continue
+            key = (_namespace(h), get(h.props, "spec.scaleTargetRef.name"))
+        except Unknown:
+            continue  # the target is decided later: it neither covers nor fails a Deployment yet
+        if not all(isinstance(part, str) for part in key):
+            continue  # a malformed target names no Deployment
+        targets.setdefault(key, []).append(h)
+    verdicts: dict[tuple[str, str], Optional[str]] = {}
     for d in _production_deployments(resources):
         name, ns = _name(d), _namespace(d)
-        targeting = []
-        for h in hpas:
-            try:
-                if (_namespace(h) == ns and get(h.props, "spec.scaleTargetRef.kind") == "Deployment"
-                        and get(h.props, "spec.scaleTargetRef.name") == name):
-                    targeting.append(h)
-            except Unknown:
-                continue
-        if not targeting:
-            yield f"{name}: no HorizontalPodAutoscaler targets this production Deployment", d.urn
+        if (ns, name) not in verdicts:
+            verdicts[(ns, name)] = _autoscaling_problem(name, targets.get((ns, name), []))
+        if verdicts[(ns, name)]:
+            yield verdicts[(ns, name)], d.urn
+
+
+def _autoscaling_problem(name: str, targeting: list[Resource]) -> Optional[str]:
+    if not targeting:
+        return f"{name}: no HorizontalPodAutoscaler targets this production Deployment"
+    lows = []
+    for h in targeting:
+        try:
+            minimum = get(h.props, "spec.minReplicas", 1)
+        except Unknown:
             continue
-        lows = []
-        for h in targeting:
-            try:
-                minimum = get(h.props, "spec.minReplicas", 1)
-            except Unknown:
-                continue
-            if float(minimum) < MIN_REPLICAS:
-                lows.append((h, minimum))
-        if lows and len(lows) == len(targeting):
-            h, minimum = lows[0]
-            yield (f"{name}: HorizontalPodAutoscaler {_name(h)} has minReplicas {minimum:g}, "
-                   f"needs at least {MIN_REPLICAS}"), d.urn
+        if float(minimum) < MIN_REPLICAS:
+            lows.append((h, minimum))
+    if lows and len(lows) == len(targeting):
+        h, minimum = lows[0]
+        return f"{name}: HorizontalPodAutoscaler {_name(h)} has minReplicas {minimum:g}, needs at least {MIN_REPLICAS}"
+    return None
 
 
 def production_deployments_disruption_budget(resources: list[Resource], ctx: Context) -> Iterator[tuple[str, str]]:
@@ -179,7 +192,7 @@ def _production_deployments(resources: list[Resource]) -> Iterator[Resource]:
 def listeners_tls(resources: list[Resource], ctx: Context) -> Iterator[tuple[str, str]]:
     """Gateway listeners speak HTTPS/TLS; a plain HTTP listener may only redirect to https.
     Every Ingress carries a tls section."""
-    routes = [r for r in resources if r.type == HTTPROUTE_TYPE]
+    routes = _RouteIndex([r for r in resources if r.type == HTTPROUTE_TYPE])
     for r in resources:
         try:
             if r.type == INGRESS_TYPE and not as_list(get(r.props, "spec.tls")):
@@ -189,7 +202,7 @@ def listeners_tls(resources: list[Resource], ctx: Context) -> Iterator[tuple[str
                     protocol = str(get(listener, "protocol", "")).upper()
                     if protocol in ("HTTPS", "TLS"):
                         continue
-                    if protocol == "HTTP" and _only_redirects(routes, r, get(listener, "name")):
+                    if protocol == "HTTP" and routes.only_redirects(r, get(listener, "name")):
                         continue
                     yield (f"{_name(r)}: listener {get(listener, 'name')} speaks {protocol}; use HTTPS or TLS "
                            "(HTTP only with routes that redirect to https)"), r.urn
@@ -197,18 +210,68 @@ def listeners_tls(resources: list[Resource], ctx: Context) -> Iterator[tuple[str
             continue
 
 
-def _only_redirects(routes: list[Resource], gateway: Resource, listener: str) -> bool:
-    attached = []
-    for route in routes:
-        for ref in as_list(get(route.props, "spec.parentRefs")):
-            if get(ref, "name") == _name(gateway) and get(ref, "sectionName") in (None, listener):
-                attached.append(route)
-    if not attached:
-        return False
-    for route in attached:
-        for rule in as_list(get(route.props, "spec.rules")) or [{}]:
-            filters = as_list(get(rule, "filters"))
-            if not any(get(f, "type") == "RequestRedirect" and get(f, "requestRedirect.scheme") == "https"
-                       for f in filters):
+class _RouteIndex:
+    """HTTPRoutes by the gateway name they attach to, read once per stack check.
+
+    `only_redirects(gateway, listener)`: whether routes attach to that listener and every rule of
+    every one of them redirects to https. It raises Unknown exactly when a scan of all routes
+    would meet an unknown: any route's parentRefs or ref name, the sectionName of a ref naming the
+    gateway, or the rules of an attached route reached before a non-redirecting one.
+    """
+
+    _UNKNOWN = object()
+
+    def __init__(self, routes: list[Resource]) -> None:
+        self.unknown = False  # some route's parentRefs (or a ref's name) is not known yet
+        self.refs: dict = {}  # gateway name -> [(route position, sectionName or _UNKNOWN)]
+        self.routes = routes
+        self.verdicts: dict[int, object] = {}  # route position -> True | False | _UNKNOWN
+        any_ref = False
+        for i, route in enumerate(routes):
+            try:
+                refs = as_list(get(route.props, "spec.parentRefs"))
+                for ref in refs:
+                    any_ref = True
+                    name = get(ref, "name")
+                    try:
+                        section = get(ref, "sectionName")
+                    except Unknown:
+                        section = self._UNKNOWN
+                    self.refs.setdefault(name, []).append((i, section))
+            except Unknown:
+                self.unknown = True
+        self.any_ref = any_ref
+
+    def only_redirects(self, gateway: Resource, listener: str) -> bool:
+        if self.unknown:
+            raise Unknown("spec.parentRefs")
+        if not self.any_ref:
+            return False
+        attached = []
+        for i, section in self.refs.get(_name(gateway), ()):
+            if section is self._UNKNOWN:
+                raise Unknown("sectionName")
+            if section in (None, listener):
+                attached.append(i)
+        if not attached:
+            return False
+        for i in attached:
+            if i not in self.verdicts:
+                try:
+                    self.verdicts[i] = _redirects_to_https(self.routes[i])
+                except Unknown:
+                    self.verdicts[i] = self._UNKNOWN
+            if self.verdicts[i] is self._UNKNOWN:
+                raise Unknown("spec.rules")
+            if not self.verdicts[i]:
                 return False
+        return True
+
+
+def _redirects_to_https(route: Resource) -> bool:
+    for rule in as_list(get(route.props, "spec.rules")) or [{}]:
+        filters = as_list(get(rule, "filters"))
+        if not any(get(f, "type") == "RequestRedirect" and get(f, "requestRedirect.scheme") == "https"
+                   for f in filters):
+            return False
     return True
