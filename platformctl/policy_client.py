@@ -13,6 +13,7 @@ verdict `pulumi preview --policy-pack policies` would print.
 """
 from __future__ import annotations
 
+import collections
 import json
 import math
 import os
@@ -36,7 +37,7 @@ SEVERITIES = {analyzer_pb2.POLICY_SEVERITY_UNSPECIFIED: "", analyzer_pb2.POLICY_
 _LEVEL_VALUES = {v: k for k, v in LEVELS.items()}
 _MAX_MESSAGE = 400 * 1024 * 1024  # as the pack's own server allows: AnalyzeStack carries every resource
 _CHANNEL_OPTIONS = [("grpc.max_send_message_length", _MAX_MESSAGE), ("grpc.max_receive_message_length", _MAX_MESSAGE)]
-_BATCH = 64  # calls kept in flight; the pack serves 4 at a time
+_WINDOW = 128  # Analyze calls kept in flight; the pack serves 4 at a time and queues the rest
 
 
 class PolicyPackError(Exception):
@@ -101,9 +102,14 @@ def _jsonable(value: Any) -> Any:
 
 def _struct(props: Optional[Mapping[str, Any]]) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
+    _fill(struct, props)
+    return struct
+
+
+def _fill(struct: struct_pb2.Struct, props: Optional[Mapping[str, Any]]) -> None:
+    """Fill a request's own Struct in place (building a separate one costs a copy per resource)."""
     if props:
         struct.update(_jsonable(props))
-    return struct
 
 
 class PolicyClient:
@@ -125,6 +131,7 @@ class PolicyClient:
         self._channel: Optional[grpc.Channel] = None
         self._stub: Optional[analyzer_pb2_grpc.AnalyzerStub] = None
         self._stderr: list[bytes] = []
+        self._remediating = False  # set by Configure: whether any resource policy remediates
 
     @property
     def logs(self) -> list[tuple[int, str]]:
@@ -183,6 +190,8 @@ class PolicyClient:
             level = self.level_overrides.get(p.name, p.level)
             request.policyConfig[p.name].enforcementLevel = _LEVEL_VALUES[level]
         self._call(self._stub.Configure, request)
+        self._remediating = any(p.kind == "resource" and self.level_overrides.get(p.name, p.level) == "remediate"
+                                for p in self.policies)
 
     def _read_port(self) -> int:
         assert self._proc is not None and self._proc.stdout is not None
@@ -259,9 +268,37 @@ class PolicyClient:
                 violations.append(Violation(d.policyName, LEVELS.get(d.enforcementLevel, "advisory"), d.urn or urn,
                                             message or prefix, SEVERITIES.get(d.severity) or severities.get(d.policyName, "")))
 
-        for start in range(0, len(resources), _BATCH):
-            batch = resources[start:start + _BATCH]
-            requests = [self._analyze_request(r, providers) for r in batch]
+        provider_props: dict = {}  # one Struct per provider, copied into each request (C-level)
+        if self._remediating:
+            self._remediate_and_analyze(resources, providers, provider_props, collect)
+        else:
+            # No policy is at the remediate level, so the SDK's Remediate would run no policy and
+            # answer empty (pulumi_policy/policy.py, _PolicyAnalyzerServicer.Remediate skips every
+            # policy whose level is not REMEDIATE): skipping the call changes nothing but halves
+            # the round trips. Analyze calls are kept in flight as the CLI keeps them, concurrently.
+            pending: collections.deque = collections.deque()
+            for r in resources:
+                req = self._analyze_request(r, providers, provider_props)
+                pending.append((req.urn, self._stub.Analyze.future(req, timeout=120)))
+                if len(pending) >= _WINDOW:
+                    urn, call = pending.popleft()
+                    # A resource policy reports without a URN; the engine attributes it to the resource.
+                    collect(self._result(call, "Analyze"), urn)
+            for urn, call in pending:
+                collect(self._result(call, "Analyze"), urn)
+
+        stack = analyzer_pb2.AnalyzeStackRequest()
+        provider_props = {}
+        for r in resources:
+            self._stack_resource(stack.resources.add(), r, providers, provider_props)
+        collect(self._call(self._stub.AnalyzeStack, stack))
+        return violations
+
+    def _remediate_and_analyze(self, resources, providers, provider_props, collect) -> None:
+        """As the engine does when a policy remediates: Remediate, apply its properties, Analyze."""
+        for start in range(0, len(resources), _WINDOW):
+            batch = resources[start:start + _WINDOW]
+            requests = [self._analyze_request(r, providers, provider_props) for r in batch]
             remediations = [self._stub.Remediate.future(req, timeout=120) for req in requests]
             analyses = []
             for req, pending in zip(requests, remediations):
@@ -272,14 +309,7 @@ class PolicyClient:
                         req.properties.CopyFrom(remediation.properties)
                 analyses.append((req.urn, self._stub.Analyze.future(req, timeout=120)))
             for urn, pending in analyses:
-                # A resource policy reports without a URN; the engine attributes it to the resource.
                 collect(self._result(pending, "Analyze"), urn)
-
-        stack = analyzer_pb2.AnalyzeStackRequest()
-        for r in resources:
-            stack.resources.append(self._stack_resource(r, providers))
-        collect(self._call(self._stub.AnalyzeStack, stack))
-        return violations
 
     def _result(self, pending, name: str):
         try:
@@ -296,38 +326,43 @@ class PolicyClient:
                                                     parent=r.get("parent") or "")
 
     @staticmethod
-    def _provider(r: Mapping[str, Any], providers: Mapping[str, Mapping[str, Any]], outputs: bool):
+    def _provider(r: Mapping[str, Any], providers: Mapping[str, Mapping[str, Any]], outputs: bool,
+                  cache: dict) -> Optional[analyzer_pb2.AnalyzerProviderResource]:
+        """The provider message of a resource, built once per provider (thousands share one)."""
         ref = r.get("provider") or ""
         if not ref:
             return None
         urn = ref.rsplit("::", 1)[0] if ref.count("::") > 3 else ref
-        provider = providers.get(urn)
-        if provider is None:
-            return None
-        props = (provider.get("outputs") if outputs else None) or provider.get("inputs") or {}
-        return analyzer_pb2.AnalyzerProviderResource(type=provider.get("type", ""), properties=_struct(props),
-                                                     urn=urn, name=provider.get("name", ""))
+        if urn not in cache:
+            provider = providers.get(urn)
+            if provider is None:
+                cache[urn] = None
+            else:
+                props = (provider.get("outputs") if outputs else None) or provider.get("inputs") or {}
+                cache[urn] = analyzer_pb2.AnalyzerProviderResource(
+                    type=provider.get("type", ""), properties=_struct(props), urn=urn, name=provider.get("name", ""))
+        return cache[urn]
 
-    def _analyze_request(self, r: Mapping[str, Any], providers) -> analyzer_pb2.AnalyzeRequest:
-        request = analyzer_pb2.AnalyzeRequest(type=r.get("type", ""), properties=_struct(r.get("inputs")),
-                                              urn=r.get("urn", ""), name=r.get("name", ""),
+    def _analyze_request(self, r: Mapping[str, Any], providers, cache: dict) -> analyzer_pb2.AnalyzeRequest:
+        request = analyzer_pb2.AnalyzeRequest(type=r.get("type", ""), urn=r.get("urn", ""), name=r.get("name", ""),
                                               options=self._options(r))
-        provider = self._provider(r, providers, outputs=False)
+        _fill(request.properties, r.get("inputs"))
+        provider = self._provider(r, providers, False, cache)
         if provider is not None:
             request.provider.CopyFrom(provider)
         return request
 
-    def _stack_resource(self, r: Mapping[str, Any], providers) -> analyzer_pb2.AnalyzerResource:
+    def _stack_resource(self, resource: analyzer_pb2.AnalyzerResource, r: Mapping[str, Any], providers,
+                        cache: dict) -> None:
         # Outputs, as the engine sends them; a preview's new resource has only its inputs to show.
-        props = r.get("outputs") or r.get("inputs") or {}
-        resource = analyzer_pb2.AnalyzerResource(type=r.get("type", ""), properties=_struct(props),
-                                                 urn=r.get("urn", ""), name=r.get("name", ""),
-                                                 options=self._options(r), parent=r.get("parent") or "",
-                                                 dependencies=list(r.get("dependencies") or []))
-        provider = self._provider(r, providers, outputs=True)
+        resource.type, resource.urn, resource.name = r.get("type", ""), r.get("urn", ""), r.get("name", "")
+        resource.parent = r.get("parent") or ""
+        resource.dependencies.extend(r.get("dependencies") or [])
+        resource.options.CopyFrom(self._options(r))
+        _fill(resource.properties, r.get("outputs") or r.get("inputs"))
+        provider = self._provider(r, providers, True, cache)
         if provider is not None:
             resource.provider.CopyFrom(provider)
-        return resource
 
 
 def analyze(resources: Iterable[Mapping[str, Any]], pack_dir: os.PathLike | str, *, project: str, stack: str,

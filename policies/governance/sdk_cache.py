@@ -31,6 +31,9 @@ from typing import Any, Callable, Optional
 DISABLE_ENV = "LEADGEN_POLICY_SDK_CACHE"
 _WRAPPED_METHODS = ("Analyze", "AnalyzeStack")
 _CONVERTERS = ("deserialize_properties", "unknown_checking_proxy")
+# Servicer helpers that convert one resource message (options; provider, whose properties are a
+# whole provider's config) and that the SDK also calls once per policy.
+_PER_RESOURCE = ("_get_resource_options", "_get_provider_resource")
 
 _scope = threading.local()
 
@@ -38,6 +41,15 @@ _scope = threading.local()
 def request_memo() -> Optional[dict]:
     """The open request's memo (a dict the pack may fill), or None outside a wrapped call."""
     return getattr(_scope, "memo", None)
+
+
+def _memoised_method(convert: Callable, tag: str) -> Callable:
+    cached = _memoised(lambda message, self: convert(self, message), tag)
+
+    @functools.wraps(convert)
+    def method(self, message):
+        return cached(message, self)
+    return method
 
 
 def _memoised(convert: Callable, tag: str) -> Callable:
@@ -84,7 +96,7 @@ def supported(sdk: Any) -> bool:
     servicer = getattr(sdk, "_PolicyAnalyzerServicer", None)
     return (servicer is not None and hasattr(sdk, "json_format")
             and all(callable(getattr(sdk, name, None)) for name in _CONVERTERS)
-            and all(callable(getattr(servicer, name, None)) for name in _WRAPPED_METHODS))
+            and all(callable(getattr(servicer, name, None)) for name in _WRAPPED_METHODS + _PER_RESOURCE))
 
 
 def install(environ=os.environ) -> bool:
@@ -100,6 +112,8 @@ def install(environ=os.environ) -> bool:
         sdk.json_format = _JsonFormat(sdk.json_format)
     for name in _CONVERTERS:
         setattr(sdk, name, _memoised(getattr(sdk, name), name))
+    for name in _PER_RESOURCE:
+        setattr(servicer, name, _memoised_method(getattr(servicer, name), name))
     for name in _WRAPPED_METHODS:
         setattr(servicer, name, _scoped(getattr(servicer, name)))
     return True
