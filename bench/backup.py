@@ -85,6 +85,8 @@ def main() -> int:
             "verify_vs_pg_restore_ratio": round(restore_s / verify_s, 2),
             "median_ratios": [round(statistics.median(dump_times) / statistics.median(tool_backup_times), 2),
                               round(statistics.median(restore_times) / statistics.median(tool_verify_times), 2)],
+            "seconds": {"pg_dump": round(dump_s, 2), "backup": round(backup_s, 2),
+                        "pg_restore": round(restore_s, 2), "verify": round(verify_s, 2)},
             "backup_MiB_per_s_vs_pg_dump": f"{size / backup_s / 2**20:.1f} vs {size / dump_s / 2**20:.1f}",
         }
         print(f"pgbackup backup throughput: {result['backup_vs_pg_dump_ratio']}x of pg_dump -Fc > /dev/null "
