@@ -268,6 +268,16 @@ class PolicyClient:
                 violations.append(Violation(d.policyName, LEVELS.get(d.enforcementLevel, "advisory"), d.urn or urn,
                                             message or prefix, SEVERITIES.get(d.severity) or severities.get(d.policyName, "")))
 
+        self._analyze_each(resources, providers, collect)
+        # Then, as the engine does once every resource is registered, the whole stack (outputs).
+        stack = analyzer_pb2.AnalyzeStackRequest()
+        stack_providers: dict = {}
+        for r in resources:
+            self._stack_resource(stack.resources.add(), r, providers, stack_providers)
+        collect(self._call(self._stub.AnalyzeStack, stack))
+        return violations
+
+    def _analyze_each(self, resources, providers, collect) -> None:
         provider_props: dict = {}  # one Struct per provider, copied into each request (C-level)
         if self._remediating:
             self._remediate_and_analyze(resources, providers, provider_props, collect)
@@ -286,13 +296,6 @@ class PolicyClient:
                     collect(self._result(call, "Analyze"), urn)
             for urn, call in pending:
                 collect(self._result(call, "Analyze"), urn)
-
-        stack = analyzer_pb2.AnalyzeStackRequest()
-        provider_props = {}
-        for r in resources:
-            self._stack_resource(stack.resources.add(), r, providers, provider_props)
-        collect(self._call(self._stub.AnalyzeStack, stack))
-        return violations
 
     def _remediate_and_analyze(self, resources, providers, provider_props, collect) -> None:
         """As the engine does when a policy remediates: Remediate, apply its properties, Analyze."""

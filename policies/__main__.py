@@ -76,8 +76,14 @@ def _stack_policy(spec: catalog.Spec) -> StackValidationPolicy:
                                  severity=Severity(spec.severity))
 
 
+def _applies(policy, resource_type: str) -> bool:
+    """Whether a resource policy can report on this type: its wrapper returns at once otherwise."""
+    spec = catalog.BY_NAME.get(policy.name)
+    return spec is None or spec.types is None or resource_type in spec.types
+
+
 # Before the PolicyPack exists: it builds and registers the SDK's servicer in its constructor.
-sdk_cache.install()
+sdk_cache.install(_applies)
 PolicyPack(
     name="leadgen-governance",
     description="Change requests, change windows, error budget and cost gates for protected stacks, "

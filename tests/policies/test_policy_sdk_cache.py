@@ -1,6 +1,7 @@
 """The per-request conversion cache (policies/governance/sdk_cache.py): it applies to the pinned
 pulumi_policy, it is scoped to one call, and the pack reports exactly the same with it on and off."""
 import copy
+import json
 import pathlib
 
 import pytest
@@ -26,15 +27,15 @@ def test_the_pinned_sdk_still_has_what_the_cache_relies_on():
 
 def test_a_memo_lives_for_one_call_only():
     seen = []
+    convert = sdk_cache._memoised(lambda value: {"copy": value}, "test")
 
     class Servicer:
         def Analyze(self, request, context):
-            convert = sdk_cache._memoised(lambda value: {"copy": value}, "t")
             first, again = convert(request), convert(request)
             seen.append((sdk_cache.request_memo() is not None, first is again))
             return first
 
-    Servicer.Analyze = sdk_cache._scoped(Servicer.Analyze)
+    Servicer.Analyze = sdk_cache._scoped(Servicer.Analyze, lambda self, request: (self, request))
     request = object()
     one, two = Servicer().Analyze(request, None), Servicer().Analyze(request, None)
     assert seen == [(True, True), (True, True)]
@@ -46,12 +47,12 @@ def test_an_exception_closes_the_scope():
     def fail(self, request, context):
         raise RuntimeError("policy blew up")
     with pytest.raises(RuntimeError):
-        sdk_cache._scoped(fail)(None, None, None)
+        sdk_cache._scoped(fail, lambda self, request: (self, request))(None, None, None)
     assert sdk_cache.request_memo() is None
 
 
 def test_the_switch_turns_it_off():
-    assert sdk_cache.install({sdk_cache.DISABLE_ENV: "0"}) is False
+    assert sdk_cache.install(environ={sdk_cache.DISABLE_ENV: "0"}) is False
 
 
 def varied() -> list[dict]:
@@ -100,3 +101,32 @@ def test_the_pack_reports_the_same_with_and_without_the_cache():
 def secret_name(resources) -> str:
     return next(r["name"] for r in resources
                 if r["type"] == "aws:iam/rolePolicy:RolePolicy" and isinstance(r["inputs"].get("policy"), dict))
+
+
+def test_struct_conversion_matches_json_format():
+    from google.protobuf import json_format, struct_pb2
+
+    value = {"b": [1.0, "x", None, True, {"z": [], "a": {"k": -2.5}}], "a": {}, "n": None, "s": "", "f": False,
+             "deep": {"list": [[1.0], [{"q": "r"}]]}, UNKNOWN: UNKNOWN}
+    struct = struct_pb2.Struct()
+    struct.update(value)
+    struct.fields["unset"]  # noqa: B018 - a Value with no kind set: json_format gives None
+    fast = sdk_cache.struct_to_dict(struct, json_format.MessageToDict)
+    slow = json_format.MessageToDict(struct)
+    assert fast == slow and json.dumps(fast) == json.dumps(slow)  # same values, same key order
+    assert fast["unset"] is None
+
+    struct.fields["bad"].number_value = float("inf")  # JSON cannot carry it: json_format's own error
+    with pytest.raises(ValueError, match="Infinity"):
+        sdk_cache.struct_to_dict(struct, json_format.MessageToDict)
+
+
+def test_a_remediate_level_still_goes_through_remediate_and_reports_as_mandatory():
+    resources = varied()
+    level = {"aws-rds-not-publicly-accessible": "remediate"}
+    config = {"leadgen:governance.protectedStacks": "[]"}
+    with PolicyClient(PACK, project=PROJECT, stack=STACK, config=config, levels=level) as client:
+        assert client._remediating
+        remediated = client.analyze(resources)
+    # The policy cannot remediate, so the SDK reports it as mandatory, as it did before.
+    assert remediated == run(resources, {})
