@@ -4,6 +4,7 @@ Run by the CLI (`pulumi preview --policy-pack policies`) or by platformctl's off
 as `python -u -m pulumi.policy <engine> policies`, which puts this folder on sys.path.
 """
 import functools
+import gc
 import os
 import pathlib
 
@@ -84,6 +85,12 @@ def _applies(policy, resource_type: str) -> bool:
 
 # Before the PolicyPack exists: it builds and registers the SDK's servicer in its constructor.
 sdk_cache.install(_applies)
+# An AnalyzeStack allocates millions of short-lived objects (the SDK rebuilds the stack's
+# PolicyResources for each of the 12 stack policies). With CPython's default gen-0 threshold of 700
+# the collector ran thousands of times per call, each pass walking the live stack: half of
+# AnalyzeStack's time over 10,000 resources (3.3 s -> 1.5 s in one measurement). This process only
+# serves the pack, and its objects are freed by reference counting; cycles are still collected.
+gc.set_threshold(100_000, 50, 100)
 PolicyPack(
     name="leadgen-governance",
     description="Change requests, change windows, error budget and cost gates for protected stacks, "

@@ -16,7 +16,8 @@ Profiled with py-spy on the pack process over 10,000 resources, this was about 8
 What, for the duration of one `Analyze` or `AnalyzeStack` call (a thread-local scope: the SDK
 serves each call on one worker thread, and the scope is dropped when the call returns):
   1. the conversions above, as `pulumi_policy.policy` sees them, are memoised on the identity of
-     their input; the memo holds each input, so no id is reused while the scope is open;
+     their input; the memo holds each input, so no id is reused while the scope is open; a
+     provider is converted once per distinct configuration (its exact bytes), across calls;
   2. `Analyze` runs the SDK's own method on a view of the servicer whose policy list holds only
      the policies that apply to the request's type (`applies`, given by the pack); the others
      would have returned without a word, so the response is the same;
@@ -44,8 +45,9 @@ from google.protobuf import struct_pb2
 DISABLE_ENV = "LEADGEN_POLICY_SDK_CACHE"
 _POLICIES = "_PolicyAnalyzerServicer__policies"  # `self.__policies` inside the SDK's servicer
 _CONVERTERS = ("deserialize_properties", "unknown_checking_proxy")
-_PER_RESOURCE = ("_get_resource_options", "_get_provider_resource")  # servicer helpers, one message in
-_REQUIRED_METHODS = ("Analyze", "AnalyzeStack", "_configure_runtime_settings") + _PER_RESOURCE
+_PROVIDER = "_get_provider_resource"  # servicer helper: a resource message in, its provider out
+_REQUIRED_METHODS = ("Analyze", "AnalyzeStack", "_configure_runtime_settings", "_get_resource_options", _PROVIDER)
+_PROVIDERS_KEPT = 64  # distinct provider configurations remembered (a stack has a handful)
 
 _scope = threading.local()
 
@@ -91,6 +93,30 @@ def _memoised_method(method: Callable, tag: str) -> Callable:
         if hit is None:
             hit = table[id(message)] = (message, method(self, message))
         return hit[1]
+    return cached
+
+
+def _by_content(method: Callable) -> Callable:
+    """`_get_provider_resource` keyed on the provider's exact bytes, across calls: every resource
+    carries its own copy of its provider's whole configuration, and thousands share one provider,
+    so converting it once per resource was a third of an Analyze call. The result is read-only
+    (policies read `args.provider.props`), so sharing it changes nothing a policy can see."""
+    cache: dict = {}
+    lock = threading.Lock()
+
+    @functools.wraps(method)
+    def cached(self, request):
+        if not request.HasField("provider"):
+            return None
+        key = request.provider.SerializeToString(deterministic=True)
+        hit = cache.get(key)
+        if hit is None:
+            hit = method(self, request)
+            with lock:
+                if len(cache) >= _PROVIDERS_KEPT:
+                    cache.clear()
+                cache[key] = hit
+        return hit
     return cached
 
 
@@ -253,8 +279,8 @@ def install(applies: Optional[Callable[[Any, str], bool]] = None, environ=os.env
     sdk.json_format = _JsonFormat(sdk.json_format)
     for name in _CONVERTERS:
         setattr(sdk, name, _memoised(getattr(sdk, name), name))
-    for name in _PER_RESOURCE:
-        setattr(servicer, name, _memoised_method(getattr(servicer, name), name))
+    servicer._get_resource_options = _memoised_method(servicer._get_resource_options, "options")
+    setattr(servicer, _PROVIDER, _memoised_method(_by_content(getattr(servicer, _PROVIDER)), "provider"))
     servicer._configure_runtime_settings = _once(servicer._configure_runtime_settings)
     narrowed: dict[str, list] = {}
 
