@@ -268,19 +268,24 @@ class PolicyClient:
                 violations.append(Violation(d.policyName, LEVELS.get(d.enforcementLevel, "advisory"), d.urn or urn,
                                             message or prefix, SEVERITIES.get(d.severity) or severities.get(d.policyName, "")))
 
-        self._analyze_each(resources, providers, collect)
-        # Then, as the engine does once every resource is registered, the whole stack (outputs).
+        # The AnalyzeStack request is built while the Analyze calls are in flight (the pack is busy
+        # with them meanwhile), and sent, as the engine sends it, once every resource is analysed.
         stack = analyzer_pb2.AnalyzeStackRequest()
         stack_providers: dict = {}
-        for r in resources:
+
+        def add_to_stack(r: Mapping[str, Any]) -> None:
             self._stack_resource(stack.resources.add(), r, providers, stack_providers)
+
+        self._analyze_each(resources, providers, collect, add_to_stack)
         collect(self._call(self._stub.AnalyzeStack, stack))
         return violations
 
-    def _analyze_each(self, resources, providers, collect) -> None:
+    def _analyze_each(self, resources, providers, collect, add_to_stack) -> None:
         provider_props: dict = {}  # one Struct per provider, copied into each request (C-level)
         if self._remediating:
             self._remediate_and_analyze(resources, providers, provider_props, collect)
+            for r in resources:
+                add_to_stack(r)
         else:
             # No policy is at the remediate level, so the SDK's Remediate would run no policy and
             # answer empty (pulumi_policy/policy.py, _PolicyAnalyzerServicer.Remediate skips every
@@ -290,6 +295,7 @@ class PolicyClient:
             for r in resources:
                 req = self._analyze_request(r, providers, provider_props)
                 pending.append((req.urn, self._stub.Analyze.future(req, timeout=120)))
+                add_to_stack(r)
                 if len(pending) >= _WINDOW:
                     urn, call = pending.popleft()
                     # A resource policy reports without a URN; the engine attributes it to the resource.
