@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import pathlib
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,6 +22,7 @@ from governance import catalog  # noqa: E402
 from platformctl.policy_client import PolicyClient  # noqa: E402
 
 N = 10_000
+RUNS = 3  # the gRPC run is repeated in the same pack process: other jobs share these 2 cores
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 
 
@@ -47,11 +49,14 @@ def main() -> None:
     items = resources(N)
     # Guardrails and cost only: no protected stack (no Prometheus needed), a budget the copies fit.
     config = {"leadgen:governance.protectedStacks": "[]", "leadgen:governance.monthlyBudgetUsd": "1e9"}
+    runs = []
     with PolicyClient(ROOT / "policies", project=PROJECT, stack=STACK, config=config) as pack:
-        started = time.perf_counter()
-        violations = pack.analyze(items)
-        grpc_s = time.perf_counter() - started
-    assert not [v for v in violations if v.level == "mandatory"], violations[:3]
+        for _ in range(RUNS):
+            started = time.perf_counter()
+            violations = pack.analyze(items)
+            runs.append(time.perf_counter() - started)
+            assert not [v for v in violations if v.level == "mandatory"], violations[:3]
+    grpc_s = statistics.median(runs)
 
     from governance import clock, config as gconfig
     from governance.model import Context
@@ -72,7 +77,8 @@ def main() -> None:
 
     pack_rate, pure_rate = N / grpc_s, N / pure_s
     checkov_rate = len(manifests) / checkov_s
-    print(f"pack over gRPC:     {N} resources, {pack_rate:,.0f} resources/s")
+    print(f"pack over gRPC:     {N} resources, {pack_rate:,.0f} resources/s (median of {RUNS}; best "
+          f"{N / min(runs):,.0f}/s)")
     print(f"pack predicates:    {N} resources, {pure_rate:,.0f} resources/s (in process, no gRPC)")
     print(f"checkov:            {len(manifests)} manifests, {checkov_rate:,.1f} resources/s")
     print(f"ratio pack/checkov per resource: {pack_rate / checkov_rate:,.0f}x faster")
