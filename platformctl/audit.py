@@ -46,28 +46,16 @@ AnalyzerFactory = Callable[[str, str, dict], Analyzer]
 
 
 def stack_config(stack: str, project_root: pathlib.Path = ROOT) -> dict[str, Any]:
-    """The stack's config as the CLI hands it to a pack: `Pulumi.<stack>.yaml` plus project defaults."""
-    config: dict[str, Any] = {}
-    project_file = project_root / "Pulumi.yaml"
-    stack_file = project_root / f"Pulumi.{stack}.yaml"
-    for path, section in ((project_file, "config"), (stack_file, "config")):
-        if not path.exists():
-            continue
-        try:
-            document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise InputError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-        for key, value in (document.get(section) or {}).items():
-            if path is project_file:
-                # Pulumi.yaml declares keys as {type, description, default}; only defaults apply.
-                if isinstance(value, dict) and "default" in value:
-                    name = key if ":" in key else f"{document.get('name', 'leadgen')}:{key}"
-                    config[name] = value["default"]
-            else:
-                if isinstance(value, dict) and "secure" in value:
-                    continue  # encrypted values stay encrypted; no policy needs them in an audit
-                config[key] = value
-    return config
+    """The stack's config as the CLI hands it to a pack: project defaults, then `Pulumi.<stack>.yaml`.
+
+    The one reader is `platformctl.engine.stack_config`; an audit tolerates a missing stack file
+    and leaves encrypted values out."""
+    from platformctl.engine import StackError, stack_config as read
+
+    try:
+        return read(stack, project_root, missing_ok=True, skip_secrets=True)
+    except (StackError, yaml.YAMLError, OSError) as exc:
+        raise InputError(str(exc)) from None
 
 
 class PackAnalyzer:

@@ -64,19 +64,26 @@ def _as_config_string(value: Any) -> str:
     return str(value)
 
 
-def stack_config(stack: str, root: Path = ROOT) -> dict[str, str]:
-    """Project defaults from Pulumi.yaml overlaid by Pulumi.<stack>.yaml, full keys to strings."""
+def stack_config(stack: str, root: Path = ROOT, *, missing_ok: bool = False,
+                 skip_secrets: bool = False) -> dict[str, str]:
+    """Project defaults from Pulumi.yaml overlaid by Pulumi.<stack>.yaml, full keys to strings.
+
+    A run refuses a missing stack file and any `secure:` value; an audit of exported state may
+    have neither the file nor a need for secrets (`missing_ok`, `skip_secrets`)."""
     path = root / f"Pulumi.{stack}.yaml"
-    if not path.exists():
+    if not path.exists() and not missing_ok:
         known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
         raise StackError(f"unknown stack {stack!r}: no Pulumi.{stack}.yaml (stacks: {', '.join(known)})")
-    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
-    name = project["name"]
+    project_file = root / "Pulumi.yaml"
+    project = yaml.safe_load(project_file.read_text()) if project_file.exists() or not missing_ok else {}
+    name = project.get("name", "leadgen")
     config: dict[str, str] = {}
     for key, decl in (project.get("config") or {}).items():
         full = key if ":" in key else f"{name}:{key}"
         if isinstance(decl, dict) and "default" in decl:
             config[full] = _as_config_string(decl["default"])
+    if not path.exists():
+        return config
     try:
         doc = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as e:
@@ -88,6 +95,8 @@ def stack_config(stack: str, root: Path = ROOT) -> dict[str, str]:
         raise StackError(f"{path.name}: `config` must be a mapping")
     for key, value in values.items():
         if isinstance(value, dict) and "secure" in value:
+            if skip_secrets:
+                continue  # encrypted values stay encrypted; no policy needs them
             raise StackError(f"{path.name}: {key} is a secret; secrets come from AWS Secrets Manager, never config")
         config[key] = _as_config_string(value)
     return config
