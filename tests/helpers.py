@@ -6,6 +6,11 @@ The program runs in a fresh subprocess-free state each call (`set_root_resource(
 from __future__ import annotations
 
 import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
@@ -76,3 +81,46 @@ def validate_custom_resource(m: dict) -> None:
     error = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(schema).iter_errors(m))
     if error is not None:
         raise error
+
+
+# --- a real Prometheus holding the SLO series the error-budget gate reads ----------------------
+PROMETHEUS, PROMTOOL = shutil.which("prometheus"), shutil.which("promtool")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_prometheus(workdir, lowest: float) -> tuple[subprocess.Popen, str]:
+    """A Prometheus whose TSDB was backfilled (promtool) with three SLOs, the lowest at `lowest`."""
+    now = int(time.time())
+    lines = ["# HELP slo_error_budget_remaining Remaining error budget, percent.",
+             "# TYPE slo_error_budget_remaining gauge"]
+    for slo, value in (("api_availability", lowest), ("api_latency", min(100.0, lowest + 20)), ("lead_delivery", 99.0)):
+        for ago in (90, 30):
+            lines.append(f'slo_error_budget_remaining{{slo_name="{slo}",service="api-service"}} {value} {now - ago}')
+    (workdir / "series.om").write_text("\n".join(lines) + "\n# EOF\n")
+    data = workdir / "data"
+    subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(workdir / "series.om"), str(data)],
+                   check=True, capture_output=True)
+    (workdir / "prometheus.yml").write_text("global: {}\n")
+    port = free_port()
+    proc = subprocess.Popen([PROMETHEUS, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={data}",
+                             f"--web.listen-address=127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def wait_ready(url: str, proc) -> None:
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        assert proc.poll() is None, "prometheus exited"
+        time.sleep(0.1)
+    raise AssertionError(f"prometheus at {url} never became ready")

@@ -1,49 +1,22 @@
 """Issue 6's definition of done, through the command line a pipeline runs:
 `platformctl preview --stack production` exits 2 naming change-request-required without a change
 request, and 0 with a valid, approved, in-window one and a healthy error budget (real Prometheus)."""
-import os
+import json
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
 from platformctl.engine import ROOT
+from tests.helpers import PROMETHEUS, PROMTOOL, start_prometheus, wait_ready
 from tests.foundation.test_render_and_cli import platformctl, repo_copy  # noqa: F401 (fixture)
-
-PROMETHEUS, PROMTOOL = shutil.which("prometheus"), shutil.which("promtool")
-
 
 @pytest.fixture(scope="module")
 def healthy_prometheus(tmp_path_factory):
-    """Debian's Prometheus, backfilled by promtool with every SLO's budget above 50 %."""
+    """Debian's Prometheus, backfilled by promtool; every SLO's budget is above 50 % (lowest 81.5)."""
     assert PROMETHEUS and PROMTOOL, "install Debian's prometheus (scripts/install-system-deps.sh)"
-    work = tmp_path_factory.mktemp("prom")
-    now = int(time.time())
-    lines = ["# TYPE slo_error_budget_remaining gauge"]
-    for slo, value in (("api-availability", 81.5), ("api-latency", 64.0)):
-        for ago in (90, 30):
-            lines.append(f'slo_error_budget_remaining{{slo_name="{slo}",service="api"}} {value} {now - ago}')
-    (work / "series.om").write_text("\n".join(lines) + "\n# EOF\n")
-    subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(work / "series.om"), str(work / "data")],
-                   check=True, capture_output=True)
-    (work / "prometheus.yml").write_text("global: {}\n")
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([PROMETHEUS, f"--config.file={work / 'prometheus.yml'}", f"--storage.tsdb.path={work / 'data'}",
-                             f"--web.listen-address=127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_prometheus(tmp_path_factory.mktemp("prom"), 81.5)
     try:
-        for _ in range(300):
-            try:
-                if urllib.request.urlopen(f"{url}/-/ready", timeout=1).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
+        wait_ready(url, proc)
         yield url
     finally:
         proc.terminate()
@@ -71,7 +44,6 @@ def test_approved_in_window_change_with_healthy_budget_exits_0(repo_copy, health
     proc = platformctl("preview", "--stack", "production", "--json", cwd=repo_copy,
                        env={"LEADGEN_GOVERNANCE_NOW": "2026-12-15T02:30:00Z"})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
-    import json
     policy = json.loads(proc.stdout)["policy"]
     assert [v for v in policy["violations"] if v["level"] == "mandatory"] == []
     assert {v["policy"] for v in policy["violations"]} <= {"governance-clock-override", "cost-budget-warning"}

@@ -3,12 +3,8 @@ the runbook's matrix, and against servers that hang, refuse or answer garbage.""
 import dataclasses
 import http.server
 import os
-import shutil
 import socket
-import subprocess
 import threading
-import time
-import urllib.request
 
 import pytest
 import yaml
@@ -16,50 +12,10 @@ import yaml
 from policy_baseline import context
 
 from governance import error_budget, gates
-
-PROMETHEUS, PROMTOOL = shutil.which("prometheus"), shutil.which("promtool")
+from tests.helpers import PROMETHEUS, PROMTOOL, free_port, start_prometheus, wait_ready
 F = "changes/CR-2026-014.yaml"
 # Lowest budget per server: one per band, plus the boundaries the table names.
 BANDS = {"monitor": 77.0, "edge50": 50.0, "optimize": 42.5, "mitigate": 12.0, "edge10": 10.0, "freeze": 4.2}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_prometheus(workdir, lowest: float) -> tuple[subprocess.Popen, str]:
-    """A Prometheus whose TSDB was backfilled (promtool) with three SLOs, the lowest at `lowest`."""
-    now = int(time.time())
-    lines = ["# HELP slo_error_budget_remaining Remaining error budget, percent.",
-             "# TYPE slo_error_budget_remaining gauge"]
-    for slo, value in (("api_availability", lowest), ("api_latency", min(100.0, lowest + 20)), ("lead_delivery", 99.0)):
-        for ago in (90, 30):
-            lines.append(f'slo_error_budget_remaining{{slo_name="{slo}",service="api-service"}} {value} {now - ago}')
-    (workdir / "series.om").write_text("\n".join(lines) + "\n# EOF\n")
-    data = workdir / "data"
-    subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(workdir / "series.om"), str(data)],
-                   check=True, capture_output=True)
-    (workdir / "prometheus.yml").write_text("global: {}\n")
-    port = free_port()
-    proc = subprocess.Popen([PROMETHEUS, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={data}",
-                             f"--web.listen-address=127.0.0.1:{port}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return proc, f"http://127.0.0.1:{port}"
-
-
-def wait_ready(url: str, proc) -> None:
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        assert proc.poll() is None, "prometheus exited"
-        time.sleep(0.1)
-    raise AssertionError(f"prometheus at {url} never became ready")
 
 
 @pytest.fixture(scope="module")
