@@ -5,17 +5,22 @@ Pulumi's project schema can only declare scalars and arrays of scalars, so each 
 Pulumi.yaml with its type, description and default. A stack file may also give a subtree as an
 object (what `pulumi config set --path` writes); it is flattened to the same leaves, so both
 spellings reach the same validation and the same error messages.
+
+A key path may hold one `<name>` segment (`cluster.nodeGroups.<name>.minSize`): a template for a
+map of named records, like terraform's `map(object)`. The stack file chooses the names; each
+`cluster.nodeGroups.arm.minSize` it sets is read with the template's type, default and checks.
 """
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 import pulumi
 
 NAMESPACE = "leadgen"
+NAME = "<name>"  # the template segment a stack file fills with a name of its choosing
 
 TYPES = ("string", "integer", "number", "boolean", "array", "objects")
 
@@ -50,6 +55,34 @@ class Key:
     def full(self) -> str:
         return f"{NAMESPACE}:{self.path}"
 
+    @property
+    def is_template(self) -> bool:
+        return NAME in self.path.split(".")
+
+
+def _template(path: str) -> re.Pattern[str]:
+    """`a.<name>.b` matches `a.<any segment>.b` and captures the segment."""
+    return re.compile(r"\.".join("([^.]+)" if s == NAME else re.escape(s) for s in path.split(".")) + "$")
+
+
+class _Known:
+    """Declared paths, exact or templates: what `flatten` stops at and `Values` can read."""
+
+    def __init__(self, paths: Iterable[str]):
+        self.exact: set[str] = set()
+        self.templates: list[tuple[str, re.Pattern[str]]] = []
+        for p in paths:
+            if NAME in p.split("."):
+                self.templates.append((p, _template(p)))
+            else:
+                self.exact.add(p)
+
+    def template_of(self, path: str) -> Optional[str]:
+        return next((t for t, rx in self.templates if rx.match(path)), None)
+
+    def __contains__(self, path: object) -> bool:
+        return isinstance(path, str) and (path in self.exact or self.template_of(path) is not None)
+
 
 def flatten(raw: Mapping[str, Any], known_paths: Iterable[str]) -> dict[str, Any]:
     """Flatten `leadgen:` config into dotted leaves.
@@ -58,7 +91,7 @@ def flatten(raw: Mapping[str, Any], known_paths: Iterable[str]) -> dict[str, Any
     objects and lists arrive JSON-encoded. A nested object is walked down until the path is a
     declared leaf (arrays and object lists are leaves, never walked into).
     """
-    known = set(known_paths)
+    known = _Known(known_paths)
     flat: dict[str, Any] = {}
     nested: dict[str, Any] = {}
     prefix = NAMESPACE + ":"
@@ -80,7 +113,7 @@ def flatten(raw: Mapping[str, Any], known_paths: Iterable[str]) -> dict[str, Any
     return flat
 
 
-def _walk(path: str, value: Any, known: set[str], out: dict[str, Any]) -> None:
+def _walk(path: str, value: Any, known: _Known, out: dict[str, Any]) -> None:
     if path in known or not isinstance(value, Mapping):
         out[path] = value
         return
@@ -107,6 +140,7 @@ class Values:
         self.stack = stack
         self.stack_file = f"Pulumi.{stack}.yaml"
         self._keys = {k.path: k for k in keys}
+        self._known = _Known(self._keys)
         self._flat = flatten(raw, self._keys)
         self._cache: dict[str, Any] = {}
 
@@ -115,16 +149,29 @@ class Values:
         return ConfigError(f"{NAMESPACE}:{path} {message} in {self.stack_file}")
 
     def unknown_keys(self) -> list[str]:
-        return sorted(p for p in self._flat if p not in self._keys)
+        return sorted(p for p in self._flat if p not in self._known)
 
     def is_set(self, path: str) -> bool:
         return path in self._flat
+
+    def names(self, template: str) -> list[str]:
+        """The names a stack file gives a template's `<name>` (`cluster.nodeGroups.<name>`), sorted."""
+        rx = re.compile(_template(template).pattern.removesuffix("$") + r"\.")
+        return sorted({m.group(1) for p in self._flat if (m := rx.match(p))})
+
+    def _key(self, path: str) -> Key:
+        if path in self._keys:
+            return self._keys[path]
+        template = self._known.template_of(path)
+        if template is None:
+            raise KeyError(path)  # a programming error, not bad input
+        return replace(self._keys[template], path=path)
 
     # -- typed reads ----------------------------------------------------------------------
     def get(self, path: str) -> Any:
         if path in self._cache:
             return self._cache[path]
-        key = self._keys[path]  # a KeyError here is a programming error, not bad input
+        key = self._key(path)
         if path not in self._flat:
             if key.required:
                 raise self.error(path, "is required but not set")
