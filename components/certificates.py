@@ -11,8 +11,10 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.helm import helm_release
 from components.irsa import IrsaRole, IrsaRoleArgs
 from leadgen import traffic as t
+from leadgen import versions
 
 SERVICE_ACCOUNT = "cert-manager"
 
@@ -42,11 +44,9 @@ class Certificates(pulumi.ComponentResource):
             policy_json=t.cert_manager_policy(args.zone_id), tags=args.tags),
             opts=pulumi.ResourceOptions(parent=self))
 
-        repo, chart, version = t.CERT_MANAGER
-        self.release = k8s.helm.v3.Release(
-            f"{name}-cert-manager", name="cert-manager", chart=chart, version=version,
-            repository_opts={"repo": repo}, namespace=t.CERT_MANAGER_NAMESPACE, create_namespace=True,
-            atomic=True, cleanup_on_fail=True,
+        self.release = helm_release(
+            name, "cert-manager", chart=versions.CERT_MANAGER, namespace=t.CERT_MANAGER_NAMESPACE,
+            create_namespace=True,
             values={
                 # The CRDs ship with the chart at the same version; `keep` leaves them (and so every
                 # Certificate) in place if the release is ever uninstalled.

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.helm import helm_release
 from components.irsa import IrsaRole, IrsaRoleArgs
 from leadgen import versions
 from leadgen.iam import cluster_autoscaler_policy, ebs_csi_kms_policy
@@ -51,7 +52,7 @@ class ClusterAddons(pulumi.ComponentResource):
                          policy_json=pulumi.Output.from_input(a.kms_key_arn).apply(ebs_csi_kms_policy),
                          managed_policy_arns=["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"])
         roles = {"vpc-cni": cni.arn, "aws-ebs-csi-driver": ebs.arn}
-        for addon, version in versions.EKS_ADDONS[a.version].items():
+        for addon, version in versions.eks_addons(a.version).items():
             aws.eks.Addon(
                 f"{self._name}-{addon}", cluster_name=a.cluster_name, addon_name=addon,
                 addon_version=version, service_account_role_arn=roles.get(addon),
@@ -59,11 +60,9 @@ class ClusterAddons(pulumi.ComponentResource):
                 tags=a.tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(a.node_groups)))
 
-    def _release(self, suffix: str, chart: tuple[str, str, str], values: dict) -> k8s.helm.v3.Release:
-        repo, name, version = chart
-        return k8s.helm.v3.Release(
-            f"{self._name}-{suffix}", name=suffix, chart=name, version=version, namespace="kube-system",
-            repository_opts={"repo": repo}, values=values, atomic=True, cleanup_on_fail=True,
+    def _release(self, release: str, chart: versions.Pin, values: dict) -> k8s.helm.v3.Release:
+        return helm_release(
+            self._name, release, chart=chart, namespace="kube-system", values=values,
             opts=pulumi.ResourceOptions(parent=self, provider=self._args.k8s_provider,
                                         depends_on=list(self._args.node_groups)))
 
@@ -74,7 +73,7 @@ class ClusterAddons(pulumi.ComponentResource):
         self._release("cluster-autoscaler", versions.CLUSTER_AUTOSCALER, {
             "autoDiscovery": {"clusterName": a.cluster_name},
             "awsRegion": a.region,
-            "image": {"tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAG[a.version]},
+            "image": {"tag": versions.cluster_autoscaler_image_tag(a.version)},
             "rbac": {"serviceAccount": {"name": "cluster-autoscaler",
                                         "annotations": {"eks.amazonaws.com/role-arn": role.arn}}},
             "extraArgs": {"balance-similar-node-groups": True, "skip-nodes-with-system-pods": False,

@@ -5,10 +5,11 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 import pulumi
-import pulumi_kubernetes as k8s
 
+from components.helm import helm_release
 from components.irsa import IrsaRole, IrsaRoleArgs
 from leadgen import traffic as t
+from leadgen import versions
 
 SERVICE_ACCOUNT = "external-dns"
 # What external-dns reads hostnames from, per router.
@@ -35,11 +36,9 @@ class ExternalDns(pulumi.ComponentResource):
             args.oidc_provider_arn, args.oidc_issuer, t.EXTERNAL_DNS_NAMESPACE, SERVICE_ACCOUNT,
             policy_json=t.external_dns_policy(args.zone_id), tags=args.tags),
             opts=pulumi.ResourceOptions(parent=self))
-        repo, chart, version = t.EXTERNAL_DNS
-        self.release = k8s.helm.v3.Release(
-            f"{name}-external-dns", name="external-dns", chart=chart, version=version,
-            repository_opts={"repo": repo}, namespace=t.EXTERNAL_DNS_NAMESPACE, create_namespace=True,
-            atomic=True, cleanup_on_fail=True,
+        self.release = helm_release(
+            name, "external-dns", chart=versions.EXTERNAL_DNS, namespace=t.EXTERNAL_DNS_NAMESPACE,
+            create_namespace=True,
             values={
                 "provider": {"name": "aws"},
                 "sources": SOURCES[args.router],

@@ -14,7 +14,9 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.helm import helm_release
 from leadgen import traffic as t
+from leadgen import versions
 
 
 @dataclass
@@ -36,10 +38,10 @@ class Gateway(pulumi.ComponentResource):
             f"{name}-gateway-api-crds", file=t.GATEWAY_API_CRDS_URL,
             opts=pulumi.ResourceOptions(parent=self, depends_on=base))
         self.envoy_crds = self._release(
-            "eg-crds", t.ENVOY_GATEWAY_CRDS,
+            "eg-crds", versions.ENVOY_GATEWAY_CRDS,
             {"crds": {"gatewayAPI": {"enabled": False}, "envoyGateway": {"enabled": True}}}, base)
         self.controller = self._release(
-            "eg", t.ENVOY_GATEWAY,
+            "eg", versions.ENVOY_GATEWAY,
             {"deployment": {"replicas": 2},
              "podDisruptionBudget": {"minAvailable": 1}},
             [self.crds, self.envoy_crds, *base], skip_crds=True)
@@ -66,12 +68,9 @@ class Gateway(pulumi.ComponentResource):
         self.gateway_name = t.GATEWAY_NAME
         self.register_outputs({"gatewayName": self.gateway_name})
 
-    def _release(self, release: str, chart: tuple[str, str, str], values: dict,
+    def _release(self, release: str, chart: versions.Pin, values: dict,
                  depends_on: list, skip_crds: bool = False) -> k8s.helm.v3.Release:
-        repo, name, version = chart
-        # OCI charts are addressed by their full reference; `repository_opts` is for HTTP repos.
-        return k8s.helm.v3.Release(
-            f"{self._name_prefix}-{release}", name=release, chart=f"{repo}/{name}", version=version,
-            namespace=t.ENVOY_NAMESPACE, create_namespace=True, skip_crds=skip_crds, atomic=True,
-            cleanup_on_fail=True, values=values,
+        return helm_release(
+            self._name_prefix, release, chart=chart, namespace=t.ENVOY_NAMESPACE, values=values,
+            create_namespace=True, skip_crds=skip_crds,
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on))

@@ -18,7 +18,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.helm import helm_release
 from components.irsa import IrsaRole, IrsaRoleArgs
+from leadgen import versions
 from leadgen.config.observability import ObservabilityConfig
 from leadgen.observability import alertmanager as am
 from leadgen.observability.dashboards import FOLDER, SIDECAR_LABEL, all_dashboards
@@ -26,14 +28,14 @@ from leadgen.observability.platform_alerts import PlatformAlertSettings, platfor
 from leadgen.observability.slo import slo_rule_file
 
 NAMESPACE = "monitoring"
-# (repository, chart, pinned version)
+# Release name to the pinned chart it installs.
 CHARTS = {
-    "kube-prometheus-stack": ("https://prometheus-community.github.io/helm-charts", "kube-prometheus-stack", "65.1.1"),
-    "loki": ("https://grafana.github.io/helm-charts", "loki", "6.16.0"),
-    "tempo": ("https://grafana.github.io/helm-charts", "tempo-distributed", "1.21.1"),
-    "otel-collector": ("https://open-telemetry.github.io/opentelemetry-helm-charts", "opentelemetry-collector", "0.108.0"),
-    "pushgateway": ("https://prometheus-community.github.io/helm-charts", "prometheus-pushgateway", "2.14.0"),
-    "external-secrets": ("https://charts.external-secrets.io", "external-secrets", "0.10.4"),
+    "kube-prometheus-stack": versions.KUBE_PROMETHEUS_STACK,
+    "loki": versions.LOKI,
+    "tempo": versions.TEMPO_DISTRIBUTED,
+    "otel-collector": versions.OPENTELEMETRY_COLLECTOR,
+    "pushgateway": versions.PROMETHEUS_PUSHGATEWAY,
+    "external-secrets": versions.EXTERNAL_SECRETS,
 }
 GRAFANA_SECRET = "leadgen-grafana-admin"
 RULES_LABEL = {"leadgen.io/rules": "true"}
@@ -184,11 +186,8 @@ class Monitoring(pulumi.ComponentResource):
         }
 
     def _release(self, key: str, values: dict) -> k8s.helm.v3.Release:
-        repo, chart, version = CHARTS[key]
-        return k8s.helm.v3.Release(
-            f"{self._name}-{key}", name=key, chart=chart, version=version, namespace=NAMESPACE,
-            repository_opts={"repo": repo}, values=values, atomic=True, cleanup_on_fail=True,
-            opts=self._k8s)
+        return helm_release(self._name, key, chart=CHARTS[key], namespace=NAMESPACE, values=values,
+                            opts=self._k8s)
 
     def _bucket(self, purpose: str, expire_days: int) -> str:
         name = f"{self._name}-{purpose}"

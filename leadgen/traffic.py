@@ -1,4 +1,4 @@
-"""How traffic reaches `api`: pinned versions, IAM policies and the object specs, as pure functions.
+"""How traffic reaches `api`: IAM policies and the object specs, as pure functions.
 
 The components in `components/{gateway,canary,ingress,certificates,external_dns,traffic}.py` wrap
 these; tests read them without the mock engine. Nothing here touches Pulumi.
@@ -7,22 +7,13 @@ from __future__ import annotations
 
 import json
 
+from leadgen import versions
+
 GATEWAY_API, INGRESS_NGINX = "gateway-api", "ingress-nginx"
 ROUTERS = (GATEWAY_API, INGRESS_NGINX)
 
-# --- pinned versions (one reviewed diff per upgrade) -------------------------------------------
-# Gateway API standard-channel CRDs, applied from the project's release asset. v1.6.1 is the
-# release whose schemas the tests validate against (../shared/crds/README.md).
-GATEWAY_API_VERSION = "v1.6.1"
-GATEWAY_API_CRDS_URL = ("https://github.com/kubernetes-sigs/gateway-api/releases/download/"
-                        f"{GATEWAY_API_VERSION}/standard-install.yaml")
-# Envoy Gateway: a CNCF project with a published compatibility matrix and a dated end of life for
-# every minor (gateway.envoyproxy.io/news/releases/matrix). Its own CRDs come from the companion
-# chart so the Gateway API CRDs above stay the only source of those.
-ENVOY_GATEWAY_CRDS = ("oci://docker.io/envoyproxy", "gateway-crds-helm", "v1.9.1")
-ENVOY_GATEWAY = ("oci://docker.io/envoyproxy", "gateway-helm", "v1.9.1")
-CERT_MANAGER = ("https://charts.jetstack.io", "cert-manager", "v1.21.1")
-EXTERNAL_DNS = ("https://kubernetes-sigs.github.io/external-dns/", "external-dns", "1.21.1")
+# The Gateway API standard-channel CRDs, from the pinned release (leadgen/versions.py).
+GATEWAY_API_CRDS_URL = versions.release_asset_url(versions.GATEWAY_API_CRDS, "standard-install.yaml")
 
 # --- names the runbook and the other domains use ------------------------------------------------
 ENVOY_NAMESPACE = "envoy-gateway-system"

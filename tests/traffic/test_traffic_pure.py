@@ -4,6 +4,7 @@ import json
 import pytest
 
 from leadgen import traffic as t
+from leadgen import versions
 
 ZONE = "Z04517273OQ2DPLA4NHVP"
 ZONE_ARN = f"arn:aws:route53:::hostedzone/{ZONE}"
@@ -98,8 +99,10 @@ def test_issuer_and_data_plane_follow_the_stack_and_router():
 
 
 def test_versions_are_pinned():
-    for repo, chart, version in (t.ENVOY_GATEWAY, t.ENVOY_GATEWAY_CRDS, t.CERT_MANAGER, t.EXTERNAL_DNS):
-        assert version[:1].isdigit() or version.startswith("v"), (chart, version)
-        assert "latest" not in version
-    assert t.ENVOY_GATEWAY[2] == t.ENVOY_GATEWAY_CRDS[2]
-    assert f"/{t.GATEWAY_API_VERSION}/standard-install.yaml" in t.GATEWAY_API_CRDS_URL
+    for pin in (versions.ENVOY_GATEWAY, versions.ENVOY_GATEWAY_CRDS, versions.CERT_MANAGER,
+                versions.EXTERNAL_DNS):
+        assert pin.version[:1].isdigit() or pin.version.startswith("v"), pin
+    # Envoy Gateway's CRD chart must match the controller that reads those CRDs.
+    assert versions.ENVOY_GATEWAY.version == versions.ENVOY_GATEWAY_CRDS.version
+    assert t.GATEWAY_API_CRDS_URL == ("https://github.com/kubernetes-sigs/gateway-api/releases/download/"
+                                      f"{versions.GATEWAY_API_CRDS.version}/standard-install.yaml")
