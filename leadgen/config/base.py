@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import pulumi
 
@@ -234,14 +234,3 @@ def _show(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value)
     return json.dumps(value, default=str) if isinstance(value, (list, dict)) else str(value)
-
-
-# A section module provides KEYS and build(values) -> frozen dataclass.
-SectionBuilder = Callable[[Values], Any]
-
-
-@dataclass(frozen=True)
-class Section:
-    name: str
-    keys: Sequence[Key]
-    build: SectionBuilder = field(compare=False)
