@@ -12,7 +12,8 @@ import time
 
 import psycopg
 
-from jobs.pgbackup import metrics, operations
+from jobs.pgbackup import metrics, operations, scratch
+from jobs.pgbackup.catalogue import DEFAULT_CLOCK_TOLERANCE_SECONDS
 from jobs.pgbackup.db import DatabaseUrl
 from jobs.pgbackup.errors import PgBackupError, UsageError
 from jobs.pgbackup.log import StepLog
@@ -32,11 +33,16 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--prefix", default=os.environ.get("BACKUP_PREFIX"), help="key prefix (env BACKUP_PREFIX)")
     common.add_argument("--kms-key-id", default=os.environ.get("BACKUP_KMS_KEY_ID"),
                         help="KMS key for new objects (env BACKUP_KMS_KEY_ID; default: the bucket's default encryption)")
+    common.add_argument("--clock-tolerance-seconds", type=float,
+                        default=os.environ.get("BACKUP_CLOCK_TOLERANCE_SECONDS") or str(DEFAULT_CLOCK_TOLERANCE_SECONDS),
+                        help="largest gap between a manifest's recorded finish time and S3's LastModified of it "
+                             "before the backup is suspect (env BACKUP_CLOCK_TOLERANCE_SECONDS; default "
+                             f"{DEFAULT_CLOCK_TOLERANCE_SECONDS})")
     pushgateway = argparse.ArgumentParser(add_help=False)
     pushgateway.add_argument("--pushgateway", default=os.environ.get("PUSHGATEWAY_URL"),
                              help="Pushgateway base URL (env PUSHGATEWAY_URL); no push when unset")
     which = argparse.ArgumentParser(add_help=False)
-    which.add_argument("--backup", metavar="ID", help="backup id (default: the latest)")
+    which.add_argument("--backup", metavar="ID", help="backup id (default: the latest trusted backup)")
 
     parser = _Parser(prog="pgbackup", description="PostgreSQL backups in S3, verified by restoring them.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -48,8 +54,16 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("verify", parents=[common, pushgateway, which], help="restore into a scratch database and compare")
     p.add_argument("--scratch-url", default=os.environ.get("SCRATCH_DATABASE_URL"),
-                   help="server for the scratch database: any database there the role may connect to "
-                        "(env SCRATCH_DATABASE_URL); the role needs CREATEDB")
+                   help="log in as the dedicated verify role (LOGIN CREATEDB, nothing else) to any database of "
+                        "the scratch server (env SCRATCH_DATABASE_URL)")
+    p.add_argument("--scratch-admin-url", default=os.environ.get("SCRATCH_ADMIN_DATABASE_URL"),
+                   help="instead of --scratch-url: a login with CREATEROLE that the tool uses only to create the "
+                        "verify role and give it a fresh password for this run (env SCRATCH_ADMIN_DATABASE_URL)")
+    p.add_argument("--verify-role", default=os.environ.get("VERIFY_ROLE") or scratch.DEFAULT_VERIFY_ROLE,
+                   help=f"the role --scratch-admin-url provisions (env VERIFY_ROLE; default {scratch.DEFAULT_VERIFY_ROLE})")
+    p.add_argument("--count", type=int, default=os.environ.get("VERIFY_COUNT") or str(operations.DEFAULT_VERIFY_COUNT),
+                   help="backups to verify per run when --backup is not given: the latest if never verified, then "
+                        f"the least recently verified (env VERIFY_COUNT; default {operations.DEFAULT_VERIFY_COUNT})")
 
     p = sub.add_parser("restore", parents=[common, which], help="restore a backup into a database")
     p.add_argument("--target-url", default=os.environ.get("RESTORE_TARGET_URL"),
@@ -76,17 +90,21 @@ def _store(args) -> Store:
 
 def _backup_id(args) -> str | None:
     if args.backup and not is_backup_id(args.backup):
-        raise UsageError(f"--backup {args.backup!r} is not a backup id like 20261122T020000Z")
+        raise UsageError(f"--backup {args.backup!r} is not a backup id like 20261122T020000Z-1a2b3c4d")
     return args.backup
 
 
 def _print_table(rows: list[dict]) -> None:
-    header = ("BACKUP", "FINISHED", "DATABASE", "SIZE", "ROWS", "VERIFICATION")
-    lines = [header] + [(r["backup_id"], r["finished_at"] or "-", r["database"], _size(r["bytes"]), str(r["rows"]),
-                         r["verification"] + (f" {r['verified_at']}" if r["verified_at"] else "")) for r in rows]
+    header = ("BACKUP", "FINISHED", "DATABASE", "SIZE", "ROWS", "VERIFICATION", "TRUST")
+    lines = [header] + [(r["backup_id"] + (" *" if r["latest"] else ""), r["finished_at"] or "-", r["database"] or "-",
+                         _size(r["bytes"]) if r["bytes"] is not None else "-", str(r["rows"] if r["rows"] is not None else "-"),
+                         r["verification"] + (f" {r['verified_at']}" if r["verified_at"] else ""),
+                         f"suspect: {r['suspect']}" if r["suspect"] else "ok") for r in rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for line in lines:
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+    if any(r["latest"] for r in rows):
+        print("* latest: the trusted backup with the newest finish time")
 
 
 def _size(n: int) -> str:
@@ -114,7 +132,7 @@ def _push(args, log: StepLog, operation: str, database: str | None, values: dict
 
 def _run(args, log: StepLog) -> int:
     if args.command == "list":
-        rows = operations.list_backups(_store(args))
+        rows = operations.list_backups(_store(args), args.clock_tolerance_seconds)
         if args.json:
             for row in rows:
                 print(json.dumps(row))
@@ -124,52 +142,77 @@ def _run(args, log: StepLog) -> int:
 
     if args.command == "restore":
         target = DatabaseUrl.parse(_required(args.target_url, "--target-url", "RESTORE_TARGET_URL"), "--target-url")
-        result = operations.restore(_store(args), target, log, _backup_id(args), args.force, args.no_owner)
+        result = operations.restore(_store(args), target, log, _backup_id(args), args.force, args.no_owner,
+                                    args.clock_tolerance_seconds)
         log.step("done", **result)
         return 0
 
     # backup and verify report to the Pushgateway on success and on failure.
     started = time.monotonic()
-    label = {"database": None}
+    facts: dict = {"database": None}
     try:
         if args.command == "backup":
             source = DatabaseUrl.parse(_required(args.database_url, "--database-url", "DATABASE_URL"), "--database-url")
-            label["database"] = source.dbname
+            facts["database"] = source.dbname
             if args.part_size_mib * 1024 * 1024 < MIN_PART_SIZE:
                 raise UsageError(f"--part-size-mib {args.part_size_mib} is below S3's minimum part size of 5")
             store = _store(args)
-            result = operations.backup(source, store, log, args.part_size_mib * 1024 * 1024)
+            result = operations.backup(source, store, log, args.part_size_mib * 1024 * 1024, facts,
+                                       args.clock_tolerance_seconds)
         else:
             # Until the manifest names the database, label a failure with the CronJob's own
             # DATABASE_URL when it has one, so early failures still reach the right series.
             try:
-                label["database"] = DatabaseUrl.parse(os.environ.get("DATABASE_URL", ""), "DATABASE_URL").dbname
+                facts["database"] = DatabaseUrl.parse(os.environ.get("DATABASE_URL", ""), "DATABASE_URL").dbname
             except UsageError:
                 pass
-            scratch = DatabaseUrl.parse(_required(args.scratch_url, "--scratch-url", "SCRATCH_DATABASE_URL"), "--scratch-url")
-            store = _store(args)
-            backup_id = _backup_id(args)
-
-            def remember(manifest):
-                label["database"] = manifest["database"]
-            result = operations.verify(store, scratch, log, backup_id, on_manifest=remember)
+            if args.count < 1:
+                raise UsageError(f"--count {args.count} must be at least 1")
+            if args.scratch_admin_url:
+                if args.scratch_url:
+                    raise UsageError("--scratch-url and --scratch-admin-url exclude each other (or unset "
+                                     "SCRATCH_DATABASE_URL / SCRATCH_ADMIN_DATABASE_URL)")
+                admin = DatabaseUrl.parse(args.scratch_admin_url, "--scratch-admin-url")
+                store = _store(args)
+                backup_id = _backup_id(args)
+                scratch_url = scratch.provision_role(admin, args.verify_role)
+                log.step("verify-role", role=args.verify_role, server=admin.where, provisioned=True)
+            else:
+                scratch_url = DatabaseUrl.parse(_required(args.scratch_url, "--scratch-url", "SCRATCH_DATABASE_URL"),
+                                                "--scratch-url")
+                store = _store(args)
+                backup_id = _backup_id(args)
+            result = operations.verify(store, scratch_url, log, backup_id, facts, args.count,
+                                       args.clock_tolerance_seconds)
     except UsageError:
         raise  # nothing was attempted: no metrics
     except (PgBackupError, psycopg.Error):
-        _push(args, log, args.command, label["database"],
-              {"pgbackup_duration_seconds": time.monotonic() - started, "pgbackup_last_run_success": 0})
+        _push(args, log, args.command, facts["database"],
+              {"pgbackup_duration_seconds": time.monotonic() - started, "pgbackup_last_run_success": 0,
+               **_fact_metrics(facts)})
         raise
     values = {
         "pgbackup_last_success_timestamp_seconds": time.time(),
         "pgbackup_duration_seconds": time.monotonic() - started,
         "pgbackup_bytes": result["bytes"],
         "pgbackup_last_run_success": 1,
+        **_fact_metrics(facts),
     }
     if "previous_bytes" in result:
         values["pgbackup_previous_bytes"] = result["previous_bytes"]
     log.step("done", **result)
     _push(args, log, args.command, result["database"], values)
     return 0
+
+
+def _fact_metrics(facts: dict) -> dict:
+    """The metrics a run reports whether or not it succeeded, once it has learnt them."""
+    values = {}
+    if "suspect_backups" in facts:
+        values["pgbackup_suspect_backups"] = facts["suspect_backups"]
+    if "last_verified_backup_timestamp" in facts:
+        values["pgbackup_last_verified_backup_timestamp_seconds"] = facts["last_verified_backup_timestamp"]
+    return values
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,9 @@ HELP = {
     "pgbackup_bytes": "Size of the dump of the last successful run.",
     "pgbackup_previous_bytes": "Size of the previous backup's dump, from its manifest.",
     "pgbackup_last_run_success": "1 if the last run succeeded, 0 if it failed.",
+    "pgbackup_suspect_backups": "Backups whose manifest time disagrees with S3's LastModified (or is unreadable).",
+    "pgbackup_last_verified_backup_timestamp_seconds":
+        "S3 LastModified of the newest trusted backup whose last verification passed; 0 if none.",
 }
 
 

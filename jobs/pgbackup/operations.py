@@ -1,33 +1,40 @@
-"""The four commands. Each returns a dict of results for the metrics, or raises PgBackupError."""
+"""The four commands. Each returns a dict of results for the metrics, or raises PgBackupError.
+
+``facts`` (a dict the caller passes in) is filled as the command learns things the metrics report
+even when it fails later: the database, the number of suspect backups, the newest verified backup.
+"""
 from __future__ import annotations
 
 import hashlib
 import secrets
 import subprocess
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Callable
 
 import psycopg
-from psycopg import sql
 
-from jobs.pgbackup import db
+from jobs.pgbackup import catalogue, client, db, scratch
+from jobs.pgbackup.catalogue import (DEFAULT_CLOCK_TOLERANCE_SECONDS, MANIFEST_FORMAT, Backup, iso, load_manifest,
+                                     read_catalogue, report_suspects)
 from jobs.pgbackup.db import DatabaseUrl
 from jobs.pgbackup.errors import PgBackupError
 from jobs.pgbackup.log import StepLog, Timer
-from jobs.pgbackup.store import DUMP, MANIFEST, VERIFICATION, Store, backup_id_at, s3_errors
+from jobs.pgbackup.store import DUMP, MANIFEST, Store, backup_id_at, s3_errors
 
-MANIFEST_FORMAT = 1
 READ_CHUNK = 1024 * 1024
+DEFAULT_VERIFY_COUNT = 2
+
+Clock = Callable[[], datetime]
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+def _token() -> str:
+    return secrets.token_hex(4)
 
 
 def _tool_reason(tool: str, stderr: list[str], returncode: int) -> str:
@@ -52,32 +59,39 @@ def _collect(stream, into: list[str]) -> threading.Thread:
     return thread
 
 
-# -- manifests --------------------------------------------------------------------------------------
-def load_manifest(store: Store, backup_id: str) -> dict:
-    key = store.key(backup_id, MANIFEST)
-    manifest = store.get_json(key, missing_ok=True)
-    if manifest is None:
-        raise PgBackupError(f"backup {backup_id} does not exist in {store.url(store.key(backup_id, ''))} (no {MANIFEST})")
-    checks = [("dump", dict), ("tables", dict), ("large_objects", int), ("database", str)]
-    for name, kind in checks:
-        if not isinstance(manifest.get(name), kind):
-            raise PgBackupError(f"{store.url(key)}: field {name} is missing or not a {kind.__name__}")
-    for name, kind in [("size", int), ("sha256", str)]:
-        if not isinstance(manifest["dump"].get(name), kind):
-            raise PgBackupError(f"{store.url(key)}: field dump.{name} is missing or not a {kind.__name__}")
-    for table, count in manifest["tables"].items():
-        if not isinstance(count, int):
-            raise PgBackupError(f"{store.url(key)}: field tables.{table} is not an integer")
-    return manifest
+def _collect(stream, into: list[str]) -> threading.Thread:
+    def run():
+        for raw in stream:
+            into.append(raw.decode(errors="replace").rstrip("\n"))
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
 
 
-def choose_backup(store: Store, requested: str | None) -> str:
+# -- choosing a backup ------------------------------------------------------------------------------
+def _base_url(store: Store) -> str:
+    return store.url(store.key("", "").rstrip("/") + "/")
+
+
+def choose_backup(store: Store, requested: str | None, log: StepLog, facts: dict,
+                  tolerance: float = DEFAULT_CLOCK_TOLERANCE_SECONDS) -> tuple[Backup, list[Backup]]:
+    """(the requested backup, or the latest trusted one; every backup), suspects reported."""
+    backups = read_catalogue(store, tolerance)
+    facts["suspect_backups"] = report_suspects(backups, log)
     if requested:
-        return requested
-    ids = store.backup_ids()
-    if not ids:
-        raise PgBackupError(f"no backups in {store.url(store.key('', '').rstrip('/') + '/')}")
-    return ids[-1]
+        chosen = next((b for b in backups if b.backup_id == requested), None)
+        if chosen is None or chosen.manifest is None:
+            load_manifest(store, requested)  # raises, naming what is missing or wrong
+        if not chosen.trusted:
+            log.step("chosen-suspect", status="warning", backup_id=requested, reason=chosen.suspect)
+        return chosen, backups
+    if not backups:
+        raise PgBackupError(f"no backups in {_base_url(store)}")
+    chosen = catalogue.latest(backups)
+    if chosen is None:
+        raise PgBackupError(f"no trusted backup in {_base_url(store)}: all {len(backups)} are suspect "
+                            f"(first: {backups[-1].backup_id}: {backups[-1].suspect})")
+    return chosen, backups
 
 
 def compare_counts(manifest: dict, tables: dict[str, int], large_objects: int, exact: bool) -> list[str]:
@@ -101,38 +115,31 @@ def _summary(problems: list[str]) -> str:
 
 
 # -- backup -----------------------------------------------------------------------------------------
-def _new_backup_id(store: Store) -> str:
-    # Ids have one-second resolution; two runs in the same second must not share a folder.
-    for _ in range(3):
-        backup_id = backup_id_at(_now())
-        if not store.exists(backup_id):
-            return backup_id
-        time.sleep(1.0 - (time.time() % 1.0) + 0.01)
-    raise PgBackupError(f"backup id {backup_id} is already taken in s3://{store.bucket}/{store.prefix}")
-
-
-def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int) -> dict:
-    started = _now()
+def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int, facts: dict | None = None,
+           tolerance: float = DEFAULT_CLOCK_TOLERANCE_SECONDS, now: Clock = _now,
+           token: Callable[[], str] = _token) -> dict:
+    facts = {} if facts is None else facts
+    started = now()
     timer = Timer()
     conn = source.connect(autocommit=False)
     try:
+        versions = client.require_client("pg_dump", conn, source.where)
         # One exported snapshot for pg_dump and for the row counts: the manifest describes exactly
         # the rows in the dump, however busy the database is meanwhile.
+        conn.rollback()
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         version = db.server_version(conn)
         snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
-        log.step("connect", server=source.where, database=source.dbname, server_version=version)
+        log.step("connect", server=source.where, database=source.dbname, server_version=version, **versions)
 
-        ids = store.backup_ids()
-        previous = None
-        if ids:
-            try:
-                previous = load_manifest(store, ids[-1])
-            except PgBackupError as exc:
-                # Only feeds pgbackup_previous_bytes; a damaged older manifest must not stop today's backup.
-                log.step("previous", status="error", reason=str(exc))
-        backup_id = _new_backup_id(store)
+        backups = read_catalogue(store, tolerance)
+        facts["suspect_backups"] = report_suspects(backups, log)
+        # The previous size feeds pgbackup_previous_bytes only: a suspect backup is not "previous".
+        previous = catalogue.latest(backups)
+        # The random suffix keeps two runs in the same second apart; the conditional writes below
+        # make sure that even a repeated id can never replace what another run wrote.
+        backup_id = backup_id_at(started, token())
         dump_key = store.key(backup_id, DUMP)
 
         conninfo, env = source.libpq_args()
@@ -189,7 +196,7 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int) -> d
         log.step("dump", key=store.url(dump_key), bytes=size, parts=parts, sha256=sha.hexdigest(),
                  seconds=dump_timer.seconds())
 
-        finished = _now()
+        finished = now()
         manifest = {
             "format": MANIFEST_FORMAT,
             "backup_id": backup_id,
@@ -197,8 +204,8 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int) -> d
             "server": source.where,
             "server_version": version,
             "pg_dump_version": pg_dump_version,
-            "started_at": _iso(started),
-            "finished_at": _iso(finished),
+            "started_at": iso(started),
+            "finished_at": iso(finished),
             "dump": {"key": dump_key, "format": "custom", "size": size, "sha256": sha.hexdigest(), "parts": parts},
             "tables": counted["tables"],
             "large_objects": counted["large_objects"],
@@ -206,8 +213,8 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int) -> d
         try:
             store.put_json(store.key(backup_id, MANIFEST), manifest)
         except PgBackupError:
-            # No manifest means no backup: take the orphan dump away too (best effort; under
-            # Object Lock it stays until its retention ends, and list ignores it).
+            # No manifest means no backup: take the orphan dump away too (best effort; where the
+            # bucket denies the job deletes it stays until lifecycle expiry, and list ignores it).
             try:
                 store.delete(dump_key)
             except PgBackupError:
@@ -221,7 +228,7 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int) -> d
 
     result = {"backup_id": backup_id, "database": source.dbname, "bytes": size, "seconds": timer.seconds()}
     if previous is not None:
-        result["previous_bytes"] = previous["dump"]["size"]
+        result["previous_bytes"] = previous.manifest["dump"]["size"]
     return result
 
 
@@ -287,103 +294,149 @@ def _checksum_problem(manifest: dict, size: int, sha256: str) -> str | None:
     return None
 
 
-def _drop_scratch(state: dict, name: str, close: bool = False) -> None:
-    if state.get("created"):
-        state["admin"].execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        state["created"] = False
-    if close and "admin" in state:
-        state["admin"].close()
-
-
-def _create_scratch(scratch: DatabaseUrl, name: str, out: dict) -> None:
-    try:
-        out["admin"] = scratch.connect()
-        out["admin"].execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
-        out["created"] = True
-    except PgBackupError as exc:
-        out["error"] = exc
-    except psycopg.Error as exc:
-        out["error"] = PgBackupError(f"cannot create scratch database {name} at {scratch.where} ({db.connection_reason(exc)})")
-
-
-def verify(store: Store, scratch: DatabaseUrl, log: StepLog, requested: str | None, on_manifest=None) -> dict:
-    timer = Timer()
-    # A fresh database per run, so concurrent or crashed runs never collide. It is created while
-    # S3 is listed and the manifest read: both are round trips that need not wait for each other.
-    name = f"pgbackup_verify_{_now():%Y%m%dt%H%M%S}_{secrets.token_hex(4)}"
-    scratch_state: dict = {}
-    creator = threading.Thread(target=_create_scratch, args=(scratch, name, scratch_state), daemon=True)
-    creator.start()
-    try:
-        backup_id = choose_backup(store, requested)
-        manifest = load_manifest(store, backup_id)
-    except BaseException:
-        creator.join()
-        _drop_scratch(scratch_state, name, close=True)
-        if "error" in scratch_state:
-            raise scratch_state["error"] from None
-        raise
-    creator.join()
-    if "error" in scratch_state:
-        _drop_scratch(scratch_state, name, close=True)
-        raise scratch_state["error"]
-    if on_manifest:
-        on_manifest(manifest)
-    log.step("manifest", backup_id=backup_id, database=manifest["database"], bytes=manifest["dump"]["size"])
-    log.step("scratch", database=name, server=scratch.where)
-
-    admin = scratch_state["admin"]
+# -- verify -----------------------------------------------------------------------------------------
+def _verify_one(store: Store, admin: psycopg.Connection, scratch_url: DatabaseUrl, chosen: Backup,
+                log: StepLog, now: Clock) -> list[str]:
+    backup_id, manifest = chosen.backup_id, chosen.manifest
+    name = scratch.scratch_name(now())
+    scratch.create(admin, name, scratch_url.where)
+    log.step("scratch", backup_id=backup_id, database=name, server=scratch_url.where)
     problems: list[str] = []
     try:
+        body, _, _ = store.open_dump(backup_id)
+        restore_timer = Timer()
+        # --no-owner/--no-privileges: every object belongs to the verify role, and the dump's
+        # GRANTs name roles it may not grant (nor should it).
+        result = _stream_to_restore(store, backup_id, body, scratch_url.with_dbname(name),
+                                    ["--no-owner", "--no-privileges"], scratch=True)
+        mismatch = _checksum_problem(manifest, result.size, result.sha256)
+        log.step("restore", status="ok" if not (mismatch or result.returncode) else "error", backup_id=backup_id,
+                 bytes=result.size, sha256=result.sha256, seconds=restore_timer.seconds())
+        if mismatch:
+            problems.append(mismatch)
+        elif result.returncode != 0:
+            problems.append(result.reason())
+        else:
+            with scratch_url.with_dbname(name).connect() as conn:
+                tables, large_objects = db.row_counts(conn)
+            problems = compare_counts(manifest, tables, large_objects, exact=True)
+            log.step("compare", status="ok" if not problems else "error", backup_id=backup_id, tables=len(tables),
+                     rows=sum(tables.values()), large_objects=large_objects, mismatches=problems)
+    finally:
+        scratch.drop(admin, name)
+        log.step("drop-scratch", database=name)
+    return problems
+
+
+def verify(store: Store, scratch_url: DatabaseUrl, log: StepLog, requested: str | None, facts: dict | None = None,
+           count: int = DEFAULT_VERIFY_COUNT, tolerance: float = DEFAULT_CLOCK_TOLERANCE_SECONDS,
+           now: Clock = _now, token: Callable[[], str] = _token) -> dict:
+    facts = {} if facts is None else facts
+    timer = Timer()
+    # The role and client checks need the server, the plan needs S3: neither waits for the other.
+    prepared: dict = {}
+
+    def prepare():
         try:
-            body, _, _ = store.open_dump(backup_id)
-            restore_timer = Timer()
-            # Ownership and grants name roles the scratch server may not have; the data is what we check.
-            result = _stream_to_restore(store, backup_id, body, scratch.with_dbname(name),
-                                        ["--no-owner", "--no-privileges"], scratch=True)
-            mismatch = _checksum_problem(manifest, result.size, result.sha256)
-            log.step("restore", status="ok" if not (mismatch or result.returncode) else "error",
-                     bytes=result.size, sha256=result.sha256, seconds=restore_timer.seconds())
-            if mismatch:
-                problems.append(mismatch)
-            elif result.returncode != 0:
-                problems.append(result.reason())
-            else:
-                with scratch.with_dbname(name).connect() as conn:
-                    tables, large_objects = db.row_counts(conn)
-                problems = compare_counts(manifest, tables, large_objects, exact=True)
-                log.step("compare", status="ok" if not problems else "error", tables=len(tables),
-                         rows=sum(tables.values()), large_objects=large_objects, mismatches=problems)
-        finally:
-            _drop_scratch(scratch_state, name)
-            log.step("drop-scratch", database=name)
+            prepared["admin"] = scratch_url.connect()
+            prepared["role"] = scratch.require_least_privilege(prepared["admin"], scratch_url.where)
+            prepared["versions"] = client.require_client("pg_restore", prepared["admin"], scratch_url.where)
+        except PgBackupError as exc:
+            prepared["error"] = exc
+        except psycopg.Error as exc:
+            prepared["error"] = PgBackupError(f"database error at {scratch_url.where}: {db.connection_reason(exc)}")
+
+    preparer = threading.Thread(target=prepare, name="scratch-checks", daemon=True)
+    preparer.start()
+    try:
+        if requested:
+            chosen, backups = choose_backup(store, requested, log, facts, tolerance)
+            picks = [chosen]
+        else:
+            backups = read_catalogue(store, tolerance)
+            facts["suspect_backups"] = report_suspects(backups, log)
+            if not backups:
+                raise PgBackupError(f"no backups in {_base_url(store)}")
+            picks = catalogue.verification_order(backups, count)
+            if not picks:
+                raise PgBackupError(f"no trusted backup in {_base_url(store)}: all {len(backups)} are suspect")
+        facts["database"] = picks[0].manifest["database"]
+    except BaseException:
+        preparer.join()
+        if "admin" in prepared:
+            prepared["admin"].close()
+        # A role or client refusal is the cause to fix first, whatever S3 said meanwhile.
+        if "error" in prepared:
+            raise prepared["error"] from None
+        raise
+    preparer.join()
+    if "error" in prepared:
+        if "admin" in prepared:
+            prepared["admin"].close()
+        raise prepared["error"]
+    admin = prepared["admin"]
+    log.step("plan", backups=[b.backup_id for b in picks], role=prepared["role"], server=scratch_url.where,
+             **prepared["versions"])
+
+    outcome: dict[str, bool] = {}
+    failures: list[str] = []
+    try:
+        for chosen in picks:
+            one_timer = Timer()
+            problems = _verify_one(store, admin, scratch_url, chosen, log, now)
+            verified_at = now()
+            record = {
+                "backup_id": chosen.backup_id,
+                "status": "failed" if problems else "verified",
+                "verified_at": iso(verified_at),
+                "problems": problems,
+                "dump_sha256": chosen.manifest["dump"]["sha256"],
+                "role": prepared["role"],
+                "seconds": one_timer.seconds(),
+            }
+            key = store.verification_key(chosen.backup_id, backup_id_at(verified_at), token())
+            store.put_json(key, record)
+            outcome[chosen.backup_id] = not problems
+            log.step("record", status=record["status"], backup_id=chosen.backup_id, key=store.url(key))
+            if problems:
+                failures.append(f"verification of backup {chosen.backup_id} failed: {_summary(problems)}")
     finally:
         admin.close()
+        facts["last_verified_backup_timestamp"] = _newest_verified_timestamp(store, backups, outcome)
 
-    verdict = {
-        "backup_id": backup_id,
-        "status": "failed" if problems else "verified",
-        "verified_at": _iso(_now()),
-        "problems": problems,
-        "dump_sha256": manifest["dump"]["sha256"],
-        "seconds": timer.seconds(),
-    }
-    store.put_json(store.key(backup_id, VERIFICATION), verdict)
-    log.step("record", status=verdict["status"], key=store.url(store.key(backup_id, VERIFICATION)))
-    if problems:
-        raise PgBackupError(f"verification of backup {backup_id} failed: {_summary(problems)}")
-    return {"backup_id": backup_id, "database": manifest["database"], "bytes": manifest["dump"]["size"],
+    if failures:
+        raise PgBackupError("; ".join(failures))
+    return {"backup_id": picks[0].backup_id, "backups": [b.backup_id for b in picks],
+            "database": facts["database"], "bytes": sum(b.manifest["dump"]["size"] for b in picks),
             "seconds": timer.seconds()}
 
 
+def _newest_verified_timestamp(store: Store, backups: list[Backup], outcome: dict[str, bool]) -> float:
+    """The bucket's time of the newest trusted backup that passed its last verification; 0 if none.
+
+    The bucket's LastModified, not the manifest's time: a pod's clock cannot move it."""
+    try:
+        for backup in reversed([b for b in backups if b.trusted]):
+            verified = outcome[backup.backup_id] if backup.backup_id in outcome else \
+                catalogue.record_verified(catalogue.last_record(store, backup), backup)
+            if verified:
+                return backup.entry.manifest_modified.timestamp()
+    except PgBackupError:
+        return 0.0
+    return 0.0
+
+
+# -- restore ----------------------------------------------------------------------------------------
 def restore(store: Store, target: DatabaseUrl, log: StepLog, requested: str | None,
-            force: bool, no_owner: bool) -> dict:
+            force: bool, no_owner: bool, tolerance: float = DEFAULT_CLOCK_TOLERANCE_SECONDS) -> dict:
     timer = Timer()
-    backup_id = choose_backup(store, requested)
-    manifest = load_manifest(store, backup_id)
     with target.connect() as conn:
+        versions = client.require_client("pg_restore", conn, target.where)
         relations, large_objects = db.user_objects(conn)
-    log.step("target", server=target.where, database=target.dbname, relations=relations, large_objects=large_objects)
+    chosen, _ = choose_backup(store, requested, log, {}, tolerance)
+    backup_id, manifest = chosen.backup_id, chosen.manifest
+    log.step("target", server=target.where, database=target.dbname, relations=relations,
+             large_objects=large_objects, **versions)
     if (relations or large_objects) and not force:
         raise PgBackupError(f"target database {target} is not empty ({relations} relations, {large_objects} "
                             "large objects); pass --force to restore over it")
@@ -427,20 +480,33 @@ def restore(store: Store, target: DatabaseUrl, log: StepLog, requested: str | No
     return {"backup_id": backup_id, "database": target.dbname, "bytes": result.size, "seconds": timer.seconds()}
 
 
-def list_backups(store: Store) -> list[dict]:
+# -- list -------------------------------------------------------------------------------------------
+def list_backups(store: Store, tolerance: float = DEFAULT_CLOCK_TOLERANCE_SECONDS) -> list[dict]:
     rows = []
-    for entry in store.entries():
-        if not entry.has_manifest:
-            continue  # an upload that never got its manifest is not a backup
-        manifest = load_manifest(store, entry.backup_id)
-        verification = store.get_json(store.key(entry.backup_id, VERIFICATION), missing_ok=True) if entry.has_verification else None
+    backups = read_catalogue(store, tolerance)
+    newest = catalogue.latest(backups)
+    for backup in backups:
+        manifest = backup.manifest or {}
+        record = catalogue.last_record(store, backup)
+        if record is None:
+            verification = "unverified"
+        elif catalogue.record_verified(record, backup):
+            verification = "verified"
+        elif record.get("status") == "verified":
+            verification = "record-mismatch"  # a record of some other dump
+        else:
+            verification = str(record.get("status", "unknown"))
         rows.append({
-            "backup_id": entry.backup_id,
-            "database": manifest["database"],
+            "backup_id": backup.backup_id,
+            "database": manifest.get("database"),
             "finished_at": manifest.get("finished_at"),
-            "bytes": manifest["dump"]["size"],
-            "rows": sum(manifest["tables"].values()),
-            "verification": verification["status"] if verification else "unverified",
-            "verified_at": verification.get("verified_at") if verification else None,
+            "written_at": iso(backup.entry.manifest_modified),
+            "bytes": manifest["dump"]["size"] if manifest else None,
+            "rows": sum(manifest["tables"].values()) if manifest else None,
+            "verification": verification,
+            "verified_at": record.get("verified_at") if record else None,
+            "verifications": len(backup.entry.verifications),
+            "latest": backup is newest,
+            "suspect": backup.suspect,
         })
     return rows

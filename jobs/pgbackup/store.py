@@ -1,19 +1,25 @@
 """The backup layout in S3 and the streaming transfers.
 
-    <prefix>/<backup-id>/dump.pgcustom       pg_dump -Fc output, uploaded in parts as it is produced
-    <prefix>/<backup-id>/manifest.json       written last: a backup without it does not exist
-    <prefix>/<backup-id>/verification.json   the last verify's verdict (the manifest is never rewritten:
-                                             the production bucket has Object Lock)
+    <prefix>/<backup-id>/dump.pgcustom                  pg_dump -Fc output, uploaded in parts as it is produced
+    <prefix>/<backup-id>/manifest.json                  written last: a backup without it does not exist
+    <prefix>/<backup-id>/verifications/<time>-<r>.json  one record per verification, never rewritten
+    <prefix>/<backup-id>/verification.json              the single record of tools before per-run records (read only)
 
-Backup ids are UTC times (``20261122T020000Z``), so the lexical order is the time order.
+Every object is created with ``If-None-Match: *``: S3 refuses the write when the key exists, so no
+run can overwrite another's dump, manifest or record, whatever its clock says.
+
+Backup ids are a UTC time plus eight random hex digits (``20261122T020000Z-1a2b3c4d``): two runs in
+the same second get different ids. Older ids without the suffix are still read. The id's time is
+the pod's clock and is not trusted for ordering: see ``catalogue``.
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import queue
+import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import boto3
@@ -24,19 +30,25 @@ from jobs.pgbackup.errors import PgBackupError
 
 DUMP = "dump.pgcustom"
 MANIFEST = "manifest.json"
-VERIFICATION = "verification.json"
+VERIFICATION = "verification.json"  # the older tools' single, overwritten record
+VERIFICATIONS = "verifications"
 ID_FORMAT = "%Y%m%dT%H%M%SZ"
+_ID = re.compile(r"(\d{8}T\d{6}Z)(-[0-9a-f]{8})?")
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
 DEFAULT_PART_SIZE = 16 * 1024 * 1024
 
 
-def backup_id_at(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime(ID_FORMAT)
+def backup_id_at(moment: datetime, suffix: str | None = None) -> str:
+    stamp = moment.astimezone(timezone.utc).strftime(ID_FORMAT)
+    return f"{stamp}-{suffix}" if suffix is not None else stamp
 
 
 def is_backup_id(text: str) -> bool:
+    match = _ID.fullmatch(text)
+    if not match:
+        return False
     try:
-        datetime.strptime(text, ID_FORMAT)
+        datetime.strptime(match.group(1), ID_FORMAT)
     except ValueError:
         return False
     return True
@@ -55,12 +67,22 @@ def s3_reason(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
+def _refused_overwrite(exc: botocore.exceptions.ClientError) -> bool:
+    # 412: the key exists. 409: another conditional write to the same key is in flight.
+    return exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict")
+
+
 @contextlib.contextmanager
 def s3_errors(action: str, where: str):
     """Turns any boto3/botocore failure into one line naming the action and the object."""
     try:
         yield
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+    except botocore.exceptions.ClientError as exc:
+        if _refused_overwrite(exc):
+            raise PgBackupError(f"S3 {action} refused for {where}: the object already exists and is never "
+                                f"overwritten ({s3_reason(exc)})") from None
+        raise PgBackupError(f"S3 {action} failed for {where} ({s3_reason(exc)})") from None
+    except botocore.exceptions.BotoCoreError as exc:
         raise PgBackupError(f"S3 {action} failed for {where} ({s3_reason(exc)})") from None
 
 
@@ -70,9 +92,17 @@ def _is_missing(exc: botocore.exceptions.ClientError) -> bool:
 
 @dataclass
 class BackupEntry:
+    """One backup folder as the listing shows it, with the bucket's own timestamps."""
+
     backup_id: str
-    has_manifest: bool = False
-    has_verification: bool = False
+    manifest_modified: datetime | None = None
+    dump_modified: datetime | None = None
+    # (LastModified, key) of every verification record, oldest first (by the bucket's clock).
+    verifications: list[tuple[datetime, str]] = field(default_factory=list)
+
+    @property
+    def has_manifest(self) -> bool:
+        return self.manifest_modified is not None
 
 
 class Store:
@@ -103,7 +133,7 @@ class Store:
 
     # -- listing --------------------------------------------------------------------------------
     def entries(self) -> list[BackupEntry]:
-        """Every backup id under the prefix, oldest first, with which of its objects exist."""
+        """Every backup id under the prefix, in id order, with its objects' LastModified."""
         found: dict[str, BackupEntry] = {}
         base = f"{self.prefix}/" if self.prefix else ""
         with s3_errors("list", self.url(base)):
@@ -115,18 +145,19 @@ class Store:
                     if not is_backup_id(backup_id):
                         continue
                     entry = found.setdefault(backup_id, BackupEntry(backup_id))
-                    entry.has_manifest |= name == MANIFEST
-                    entry.has_verification |= name == VERIFICATION
+                    modified = obj["LastModified"].astimezone(timezone.utc)
+                    if name == MANIFEST:
+                        entry.manifest_modified = modified
+                    elif name == DUMP:
+                        entry.dump_modified = modified
+                    elif name == VERIFICATION or (name.startswith(VERIFICATIONS + "/") and name.endswith(".json")):
+                        entry.verifications.append((modified, obj["Key"]))
+        for entry in found.values():
+            entry.verifications.sort()
         return [found[k] for k in sorted(found)]
 
-    def backup_ids(self) -> list[str]:
-        """Complete backups (those with a manifest), oldest first."""
-        return [e.backup_id for e in self.entries() if e.has_manifest]
-
-    def exists(self, backup_id: str) -> bool:
-        with s3_errors("list", self.url(self.key(backup_id, ""))):
-            page = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self.key(backup_id, ""), MaxKeys=1)
-        return page.get("KeyCount", 0) > 0
+    def verification_key(self, backup_id: str, stamp: str, suffix: str) -> str:
+        return self.key(backup_id, f"{VERIFICATIONS}/{stamp}-{suffix}.json")
 
     # -- small JSON objects ---------------------------------------------------------------------
     def get_json(self, key: str, missing_ok: bool = False):
@@ -144,9 +175,10 @@ class Store:
             raise PgBackupError(f"{self.url(key)} is not valid JSON") from None
 
     def put_json(self, key: str, document: dict) -> None:
+        """Creates the object; S3 refuses (412) when the key already exists."""
         body = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
         with s3_errors("write", self.url(key)):
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=body,
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*",
                                    ContentType="application/json", **self._encryption())
 
     def delete(self, key: str) -> None:
@@ -222,8 +254,9 @@ class MultipartUpload:
         if self.error is not None:
             raise self.error
         with s3_errors("upload completion", self.store.url(self.key)):
+            # Conditional like every write: a dump already at this key stays as it is.
             self.store.client.complete_multipart_upload(
-                Bucket=self.store.bucket, Key=self.key, UploadId=self.upload_id,
+                Bucket=self.store.bucket, Key=self.key, UploadId=self.upload_id, IfNoneMatch="*",
                 MultipartUpload={"Parts": sorted(self.parts, key=lambda p: p["PartNumber"])})
         self.upload_id = None
 

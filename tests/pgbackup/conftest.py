@@ -24,6 +24,12 @@ def pg():
 
 
 @pytest.fixture(scope="session")
+def verify_url(pg):
+    """SCRATCH_DATABASE_URL as the CronJob gets it: the dedicated verify role, not the superuser."""
+    return pg.create_verify_role()
+
+
+@pytest.fixture(scope="session")
 def moto():
     server = MotoServer().start()
     yield server

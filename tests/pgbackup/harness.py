@@ -91,6 +91,15 @@ class PostgresServer:
     def connect(self, dbname: str = "postgres") -> psycopg.Connection:
         return psycopg.connect(self.url(dbname), autocommit=True)
 
+    def create_verify_role(self, name: str = "pgbackup_verify") -> str:
+        """The least-privilege role verify restores as (LOGIN CREATEDB only); returns its URL."""
+        password = secrets.token_urlsafe(12)
+        with self.connect() as conn:
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [name]).fetchone()
+            verb = "ALTER" if exists else "CREATE"
+            conn.execute(f"{verb} ROLE \"{name}\" LOGIN CREATEDB PASSWORD '{password}'")
+        return self.url("postgres", user=name, password=password)
+
     def create_database(self, name: str) -> str:
         with self.connect() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -99,18 +99,20 @@ def test_database_dropping_mid_dump(pg, s3, source_url, moto, clean_proxy):
     assert s3.list_multipart_uploads(Bucket=BUCKET, Prefix=prefix).get("Uploads", []) == []
 
 
-def test_corrupted_dump_fails_verify_on_checksum_and_restore_refuses(good, pg, s3, run, pushgateway):
+def test_corrupted_dump_fails_verify_on_checksum_and_restore_refuses(good, pg, s3, run, pushgateway, verify_url):
     prefix = f"corrupt/{uuid.uuid4().hex[:8]}"
     dump = bytearray(s3.get_object(Bucket=BUCKET, Key=f"{good['prefix']}/{good['id']}/dump.pgcustom")["Body"].read())
     dump[len(dump) // 2] ^= 0xFF
     _copy_backup(s3, good, prefix, dump=bytes(dump))
-    code, logs, err = run("verify", "--scratch-url", pg.url(), "--bucket", BUCKET, "--prefix", prefix,
+    code, logs, err = run("verify", "--scratch-url", verify_url, "--bucket", BUCKET, "--prefix", prefix,
                           "--pushgateway", pushgateway.url)
     assert code == 1
     _one_line(err)
     assert f"verification of backup {good['id']} failed: checksum mismatch" in err
     assert pushed_metrics(pushgateway, "verify", "insurance_lead_gen")["pgbackup_last_run_success"] == 0
-    verdict = json.loads(s3.get_object(Bucket=BUCKET, Key=f"{prefix}/{good['id']}/verification.json")["Body"].read())
+    records = [k for k in _keys(s3, prefix) if "/verifications/" in k]
+    assert len(records) == 1
+    verdict = json.loads(s3.get_object(Bucket=BUCKET, Key=records[0])["Body"].read())
     assert verdict["status"] == "failed" and "checksum mismatch" in verdict["problems"][0]
     assert _no_scratch_left(pg)
     code, logs, err = run("list", "--bucket", BUCKET, "--prefix", prefix, "--json")
@@ -125,13 +127,13 @@ def test_corrupted_dump_fails_verify_on_checksum_and_restore_refuses(good, pg, s
         assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')").fetchone()[0] == 0
 
 
-def test_manifest_counts_disagreeing_fail_verify_naming_the_table(good, pg, s3, run):
+def test_manifest_counts_disagreeing_fail_verify_naming_the_table(good, pg, s3, run, verify_url):
     prefix = f"counts/{uuid.uuid4().hex[:8]}"
 
     def lie(manifest):
         manifest["tables"]["sales.quotes"] = 19999
     _copy_backup(s3, good, prefix, manifest_edit=lie)
-    code, logs, err = run("verify", "--scratch-url", pg.url(), "--bucket", BUCKET, "--prefix", prefix)
+    code, logs, err = run("verify", "--scratch-url", verify_url, "--bucket", BUCKET, "--prefix", prefix)
     assert code == 1
     _one_line(err)
     assert "row count mismatch in sales.quotes: manifest 19999, restored 20000" in err
@@ -158,17 +160,17 @@ def test_bad_password_or_host_is_one_line_without_the_password(case, good, pg, r
         assert secret not in json.dumps(logs) + err
 
 
-def test_s3_errors_are_one_line(pg, source_url, run, moto):
+def test_s3_errors_are_one_line(pg, source_url, run, moto, verify_url):
     code, logs, err = run("backup", "--database-url", source_url, "--bucket", "no-such-bucket", "--prefix", "p")
     assert code == 1
     _one_line(err)
     assert "NoSuchBucket" in err
-    code, logs, err = run("verify", "--scratch-url", pg.url(), "--bucket", BUCKET, "--prefix", "p",
+    code, logs, err = run("verify", "--scratch-url", verify_url, "--bucket", BUCKET, "--prefix", "p",
                           endpoint="http://127.0.0.1:1")
     assert code == 1
     _one_line(err)
     assert "cannot reach" in err
-    code, logs, err = run("verify", "--scratch-url", pg.url(), "--bucket", BUCKET, "--prefix", "empty/prefix")
+    code, logs, err = run("verify", "--scratch-url", verify_url, "--bucket", BUCKET, "--prefix", "empty/prefix")
     assert (code, err) == (1, "pgbackup: no backups in s3://leadgen-backups/empty/prefix/\n")
     code, logs, err = run("restore", "--target-url", pg.url(), "--bucket", BUCKET, "--prefix", "p", "--backup", "20260101T000000Z")
     assert code == 1
@@ -187,7 +189,7 @@ def test_s3_errors_are_one_line(pg, source_url, run, moto):
     (["backup", "--database-url", "postgresql://u:pw@h/db", "--bucket", "b", "--prefix", "p", "--part-size-mib", "4"],
      "pgbackup: --part-size-mib 4 is below S3's minimum part size of 5\n"),
     (["verify", "--scratch-url", "postgresql://u:pw@h/db", "--bucket", "b", "--prefix", "p", "--backup", "yesterday"],
-     "pgbackup: --backup 'yesterday' is not a backup id like 20261122T020000Z\n"),
+     "pgbackup: --backup 'yesterday' is not a backup id like 20261122T020000Z-1a2b3c4d\n"),
     (["restore", "--bucket", "b", "--prefix", "p"], "pgbackup: --target-url is required (or set RESTORE_TARGET_URL)\n"),
     (["frobnicate"], None),
 ])

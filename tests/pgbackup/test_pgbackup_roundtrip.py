@@ -85,14 +85,17 @@ def test_backup_pushes_metrics_and_previous_size(first_backup, source_url, pushg
     assert second_id > first_backup["id"]
 
 
-def test_verify_records_verdict_and_list_shows_it(first_backup, pg, s3, run, pushgateway):
+def test_verify_records_verdict_and_list_shows_it(first_backup, pg, s3, run, pushgateway, verify_url):
     prefix, backup_id = first_backup["prefix"], first_backup["id"]
-    code, logs, err = run("verify", "--scratch-url", pg.url(), "--bucket", BUCKET, "--prefix", prefix,
+    code, logs, err = run("verify", "--scratch-url", verify_url, "--bucket", BUCKET, "--prefix", prefix,
                           "--backup", backup_id, "--pushgateway", pushgateway.url)
     assert code == 0, err
     compare = next(l for l in logs if l["step"] == "compare")
     assert compare["rows"] == sum(EXPECTED_COUNTS.values()) and compare["large_objects"] == 1
-    verdict = json.loads(_get(s3, f"{prefix}/{backup_id}/verification.json"))
+    records = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{prefix}/{backup_id}/verifications/")["Contents"]]
+    assert len(records) == 1
+    verdict = json.loads(_get(s3, records[0]))
+    assert verdict["role"] == "pgbackup_verify"
     assert verdict["status"] == "verified" and verdict["problems"] == []
     with pg.connect() as conn:
         assert conn.execute("SELECT count(*) FROM pg_database WHERE datname LIKE 'pgbackup_verify_%'").fetchone()[0] == 0
@@ -114,8 +117,9 @@ def test_list_table_for_people(first_backup, moto):
                           first_backup["prefix"]], cwd=REPO, env=aws_env(moto.url), capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0].split() == ["BACKUP", "FINISHED", "DATABASE", "SIZE", "ROWS", "VERIFICATION"]
-    assert any(line.startswith(first_backup["id"]) and "MiB" in line for line in lines[1:])
+    assert lines[0].split() == ["BACKUP", "FINISHED", "DATABASE", "SIZE", "ROWS", "VERIFICATION", "TRUST"]
+    assert any(line.startswith(first_backup["id"]) and "MiB" in line and line.endswith("ok") for line in lines[1:])
+    assert lines[-1].startswith("* latest")
 
 
 def test_restore_matches_source_and_refuses_non_empty_target(first_backup, pg, source_url, run):

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from jobs.pgbackup import metrics
+from jobs.pgbackup.client import image_client_major, parse_client_version
 from jobs.pgbackup.db import DatabaseUrl, connection_reason, quoted_table
 from jobs.pgbackup.errors import UsageError
 from jobs.pgbackup.operations import compare_counts
@@ -75,10 +76,13 @@ def test_compare_counts_names_each_table():
     assert compare_counts(manifest, {"public.leads": 10, "sales.quotes": 5, "x.y": 1}, 1, exact=False) == []
 
 
-def test_backup_ids_sort_by_time_and_keys_follow_the_layout():
+def test_backup_ids_carry_a_random_suffix_and_keys_follow_the_layout():
     from datetime import datetime, timezone
-    assert backup_id_at(datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)) == "20261122T020000Z"
-    assert is_backup_id("20261122T020000Z") and not is_backup_id("latest")
+    assert backup_id_at(datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc), "1a2b3c4d") == "20261122T020000Z-1a2b3c4d"
+    assert is_backup_id("20261122T020000Z-1a2b3c4d")
+    assert is_backup_id("20261122T020000Z")  # ids written before the suffix are still read
+    for bad in ("latest", "20261122T020000Z-", "20261122T020000Z-XYZ", "20261122T020000Z-1a2b3c4d/..", "20261340T020000Z"):
+        assert not is_backup_id(bad), bad
     store = Store("b", "/prod/leads/", client=object())
     assert store.key("20261122T020000Z", "manifest.json") == "prod/leads/20261122T020000Z/manifest.json"
 
@@ -87,7 +91,10 @@ def test_dockerfile_contract():
     text = (REPO / "jobs/pgbackup/Dockerfile").read_text()
     base = re.search(r"^FROM (\S+)", text, re.M).group(1)
     assert ":" in base and not base.endswith(":latest")
-    assert "postgresql-client-15" in text
+    # The client comes from PGDG at the major the ARG line names, the one place it is written.
+    assert 'postgresql-client-${PG_CLIENT_MAJOR}' in text
+    assert "bookworm-pgdg main" in text and "signed-by=" in text
+    assert image_client_major() == int(re.search(r"^ARG PG_CLIENT_MAJOR=(\d+)$", text, re.M).group(1))
     assert re.search(r"^USER 10001(:10001)?$", text, re.M)
     assert 'ENTRYPOINT ["python", "-m", "jobs.pgbackup"]' in text
     assert "PYTHONDONTWRITEBYTECODE=1" in text  # read-only root filesystem
@@ -100,3 +107,22 @@ def test_image_requirements_match_the_repository_pins():
     image = pins(REPO / "jobs/pgbackup/requirements.txt")
     repo = {**pins(REPO / "requirements.txt"), **pins(REPO / "requirements-dev.txt")}
     assert image and all(repo.get(name) == line for name, line in image.items())
+
+
+def test_image_client_is_at_least_the_newest_rds_major_the_stacks_allow():
+    # RDS runs 17.x; pg_dump refuses a newer server, so the image's client must not be older.
+    assert image_client_major() >= 17
+
+
+@pytest.mark.parametrize("text, major", [
+    ("pg_dump (PostgreSQL) 17.6 (Debian 17.6-1.pgdg120+1)\n", 17),
+    ("pg_restore (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n", 15),
+    ("pg_dump (PostgreSQL) 18beta1\n", 18),
+])
+def test_client_version_parsing(text, major):
+    assert parse_client_version(text) == major
+
+
+def test_client_version_parsing_refuses_other_output():
+    with pytest.raises(ValueError):
+        parse_client_version("command not found")

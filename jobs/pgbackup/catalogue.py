@@ -1,0 +1,180 @@
+"""Which backups exist, which of them can be trusted, which is the latest and which to verify next.
+
+The manifest's times come from the clock of the pod that wrote it; S3's LastModified comes from the
+bucket. A backup is trusted only when the two agree (within a tolerance): a run whose clock was
+ahead, or a manifest planted with a made-up time, is *suspect*. Suspect backups are listed and
+reported, never chosen as "latest" and never counted as the newest verified backup; an operator
+may still name one with ``--backup``.
+
+"Latest" is the trusted backup with the greatest recorded finish time (the id's time is the pod's
+clock as well, so it does not decide).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from jobs.pgbackup.errors import PgBackupError
+from jobs.pgbackup.store import DUMP, MANIFEST, BackupEntry, Store
+
+DEFAULT_CLOCK_TOLERANCE_SECONDS = 300
+MANIFEST_FORMAT = 1
+
+
+def parse_time(text) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def check_manifest(store: Store, backup_id: str, manifest) -> dict:
+    """The manifest if it has every field the tool relies on; PgBackupError naming the field otherwise."""
+    key = store.key(backup_id, MANIFEST)
+    if not isinstance(manifest, dict):
+        raise PgBackupError(f"{store.url(key)} is not a JSON object")
+    checks = [("dump", dict), ("tables", dict), ("large_objects", int), ("database", str)]
+    for name, kind in checks:
+        if not isinstance(manifest.get(name), kind):
+            raise PgBackupError(f"{store.url(key)}: field {name} is missing or not a {kind.__name__}")
+    for name, kind in [("size", int), ("sha256", str)]:
+        if not isinstance(manifest["dump"].get(name), kind):
+            raise PgBackupError(f"{store.url(key)}: field dump.{name} is missing or not a {kind.__name__}")
+    for table, count in manifest["tables"].items():
+        if not isinstance(count, int):
+            raise PgBackupError(f"{store.url(key)}: field tables.{table} is not an integer")
+    return manifest
+
+
+def load_manifest(store: Store, backup_id: str) -> dict:
+    manifest = store.get_json(store.key(backup_id, MANIFEST), missing_ok=True)
+    if manifest is None:
+        raise PgBackupError(f"backup {backup_id} does not exist in {store.url(store.key(backup_id, ''))} (no {MANIFEST})")
+    return check_manifest(store, backup_id, manifest)
+
+
+@dataclass
+class Backup:
+    entry: BackupEntry
+    manifest: dict | None = None
+    finished: datetime | None = None
+    suspect: str | None = None  # why the backup is not trusted; None when it is
+
+    @property
+    def backup_id(self) -> str:
+        return self.entry.backup_id
+
+    @property
+    def trusted(self) -> bool:
+        return self.suspect is None
+
+    @property
+    def last_verification(self) -> tuple[datetime, str] | None:
+        return self.entry.verifications[-1] if self.entry.verifications else None
+
+
+def judge(entry: BackupEntry, manifest: dict, tolerance: timedelta) -> tuple[datetime | None, str | None]:
+    """(recorded finish time, reason to distrust or None), from the manifest and the bucket's times."""
+    finished = parse_time(manifest.get("finished_at"))
+    started = parse_time(manifest.get("started_at"))
+    if finished is None:
+        return None, "manifest has no valid finished_at"
+    written = entry.manifest_modified
+    gap = (finished - written).total_seconds()
+    if abs(gap) > tolerance.total_seconds():
+        side = "ahead of" if gap > 0 else "behind"
+        return finished, (f"manifest finished_at {iso(finished)} is {abs(gap):.0f}s {side} the bucket's "
+                          f"LastModified {iso(written)} (tolerance {tolerance.total_seconds():.0f}s)")
+    if entry.dump_modified is None:
+        return finished, f"no {DUMP} beside the manifest"
+    if entry.dump_modified > written + tolerance:
+        return finished, (f"{DUMP} was written at {iso(entry.dump_modified)}, after its manifest "
+                          f"({iso(written)}): it was replaced")
+    if started is not None and entry.dump_modified < started - tolerance:
+        return finished, (f"{DUMP} was written at {iso(entry.dump_modified)}, before the backup started "
+                          f"({iso(started)})")
+    return finished, None
+
+
+def read_catalogue(store: Store, tolerance_seconds: float = DEFAULT_CLOCK_TOLERANCE_SECONDS) -> list[Backup]:
+    """Every backup with a manifest, judged; oldest first by recorded finish time (suspects by id)."""
+    tolerance = timedelta(seconds=tolerance_seconds)
+    backups = []
+    for entry in store.entries():
+        if not entry.has_manifest:
+            continue  # an upload that never got its manifest is not a backup
+        backup = Backup(entry)
+        try:
+            backup.manifest = load_manifest(store, entry.backup_id)
+        except PgBackupError as exc:
+            backup.suspect = f"unreadable manifest: {exc}"
+        else:
+            backup.finished, backup.suspect = judge(entry, backup.manifest, tolerance)
+        backups.append(backup)
+    epoch = datetime.min.replace(tzinfo=timezone.utc)
+    backups.sort(key=lambda b: (b.finished or epoch, b.entry.manifest_modified, b.backup_id))
+    return backups
+
+
+def latest(backups: list[Backup]) -> Backup | None:
+    trusted = [b for b in backups if b.trusted]
+    return trusted[-1] if trusted else None
+
+
+def report_suspects(backups: list[Backup], log) -> int:
+    """One log line per suspect backup (status "suspect"); returns how many there are."""
+    suspects = [b for b in backups if not b.trusted]
+    for backup in suspects:
+        log.step("suspect", status="suspect", backup_id=backup.backup_id, reason=backup.suspect)
+    return len(suspects)
+
+
+def verification_order(backups: list[Backup], count: int) -> list[Backup]:
+    """Which trusted backups a verify run checks, at most ``count``.
+
+    First the latest, if it has never been verified: that keeps the newest verified backup under a
+    day old with a daily backup. Then the others in turn: never-verified ones (oldest first), then
+    the one whose last verification is the oldest, so every retained backup is restored now and then.
+    """
+    trusted = [b for b in backups if b.trusted]
+    if not trusted or count < 1:
+        return []
+    picks: list[Backup] = []
+    if trusted[-1].last_verification is None:
+        picks.append(trusted[-1])
+    epoch = datetime.min.replace(tzinfo=timezone.utc)
+    rest = sorted((b for b in trusted if b not in picks),
+                  key=lambda b: (b.last_verification is not None,
+                                 b.last_verification[0] if b.last_verification else epoch,
+                                 b.finished or epoch))
+    picks.extend(rest)
+    return picks[:count]
+
+
+def last_record(store: Store, backup: Backup) -> dict | None:
+    """The backup's newest verification record (by the bucket's clock), or None."""
+    if backup.last_verification is None:
+        return None
+    record = store.get_json(backup.last_verification[1], missing_ok=True)
+    return record if isinstance(record, dict) else None
+
+
+def record_verified(record: dict | None, backup: Backup) -> bool:
+    """A record proves the backup only if it passed and was taken of this very dump."""
+    return bool(record and record.get("status") == "verified" and backup.manifest
+                and record.get("dump_sha256") == backup.manifest["dump"]["sha256"])
+
+
+def newest_verified(store: Store, backups: list[Backup]) -> Backup | None:
+    """The newest trusted backup whose last verification passed."""
+    for backup in reversed([b for b in backups if b.trusted]):
+        if record_verified(last_record(store, backup), backup):
+            return backup
+    return None

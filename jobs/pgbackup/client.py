@@ -1,0 +1,67 @@
+"""The PostgreSQL client binaries must be at least the server's major version.
+
+pg_dump refuses a server newer than itself ("aborting because of server version mismatch"), and a
+pg_restore older than the pg_dump that wrote an archive may not read it. The tool checks before it
+starts, so the failure is one line naming both versions instead of a pg_dump error at 2 a.m.
+
+The major the image installs is the ``ARG PG_CLIENT_MAJOR=`` line of this folder's Dockerfile:
+that line is the one place it is written, and ``image_client_major()`` reads it for anything
+(tests, the deploy checks) that must compare it with the database's engine version.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import psycopg
+
+from jobs.pgbackup.errors import PgBackupError
+
+DOCKERFILE = Path(__file__).resolve().with_name("Dockerfile")
+_ARG = re.compile(r"^ARG PG_CLIENT_MAJOR=(\d+)\s*$", re.M)
+_VERSION = re.compile(r"\(PostgreSQL\) (\d+)(?:\.(\d+))?")
+
+
+def image_client_major(dockerfile: Path = DOCKERFILE) -> int:
+    """The PostgreSQL client major the job image installs."""
+    match = _ARG.search(dockerfile.read_text())
+    if not match:
+        raise ValueError(f"{dockerfile}: no 'ARG PG_CLIENT_MAJOR=<major>' line")
+    return int(match.group(1))
+
+
+def parse_client_version(text: str) -> int:
+    """Major version from ``pg_dump --version`` output, e.g. 'pg_dump (PostgreSQL) 17.6 (Debian ...)'."""
+    match = _VERSION.search(text)
+    if not match:
+        raise ValueError(text.strip().splitlines()[0] if text.strip() else "no output")
+    return int(match.group(1))
+
+
+def client_major(tool: str) -> int:
+    try:
+        proc = subprocess.run([tool, "--version"], capture_output=True, text=True, timeout=30)
+    except FileNotFoundError:
+        raise PgBackupError(f"{tool} is not on PATH (install postgresql-client-{image_client_major()} or newer)") from None
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise PgBackupError(f"cannot run {tool} --version ({exc})") from None
+    try:
+        return parse_client_version(proc.stdout)
+    except ValueError as exc:
+        raise PgBackupError(f"cannot read the version from {tool} --version (output: {exc})") from None
+
+
+def server_major(conn: psycopg.Connection) -> int:
+    # server_version_num is 170006 for 17.6 (10 and later: major * 10000 + minor).
+    return int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000
+
+
+def require_client(tool: str, conn: psycopg.Connection, where: str) -> dict:
+    """Refuses (PgBackupError) when ``tool`` is older than the server; returns both majors."""
+    server = server_major(conn)
+    client = client_major(tool)
+    if client < server:
+        raise PgBackupError(f"{tool} {client} is older than the PostgreSQL {server} server at {where}; "
+                            f"refusing to run (use postgresql-client-{server} or newer)")
+    return {"client_major": client, "server_major": server}

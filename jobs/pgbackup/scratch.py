@@ -1,0 +1,110 @@
+"""The verify role and its scratch databases.
+
+A dump is code: pg_restore runs whatever SQL it holds. Verify therefore never restores as the
+master user. It restores as a dedicated role that may create databases and nothing else, into a
+database that role creates (and so owns), that no other role may connect to, and that it drops
+afterwards. The role is either provisioned by an operator (``--scratch-url`` logs in as it) or
+provisioned by the tool through an administrative login (``--scratch-admin-url``): then the tool
+creates the role if needed, gives it a fresh random password valid for the run's deadline only,
+and logs in as it; the administrative login runs no other statement.
+
+Either way the tool refuses to restore when the role it is connected as can do more than that:
+superuser, CREATEROLE, REPLICATION, BYPASSRLS, membership of any role (``rds_superuser``, the
+application's roles, ``pg_read_all_data``...), or ownership of a database other than its scratch
+databases (the master user, the application's owner).
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+import psycopg
+from psycopg import sql
+
+from jobs.pgbackup import db
+from jobs.pgbackup.db import DatabaseUrl
+from jobs.pgbackup.errors import PgBackupError
+
+DEFAULT_VERIFY_ROLE = "pgbackup_verify"
+SCRATCH_PREFIX = "pgbackup_verify_"
+# How long a password the tool sets stays valid: the verify CronJob's deadline plus a margin.
+DEFAULT_PASSWORD_HOURS = 5
+
+_ROLE_QUERY = r"""
+SELECT r.rolname, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, r.rolbypassrls,
+       ARRAY(SELECT b.rolname FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid
+             WHERE m.member = r.oid ORDER BY 1),
+       ARRAY(SELECT d.datname FROM pg_database d
+             WHERE d.datdba = r.oid AND d.datname NOT LIKE 'pgbackup\_verify\_%' ORDER BY 1)
+FROM pg_roles r WHERE r.rolname = current_user
+"""
+
+
+def role_problems(conn: psycopg.Connection) -> tuple[str, list[str]]:
+    """(current role, what it may do beyond creating its own scratch databases)."""
+    name, superuser, createrole, createdb, replication, bypassrls, member_of, owns = conn.execute(_ROLE_QUERY).fetchone()
+    problems = []
+    if superuser:
+        problems.append("is a superuser")
+    if createrole:
+        problems.append("has CREATEROLE")
+    if replication:
+        problems.append("has REPLICATION")
+    if bypassrls:
+        problems.append("has BYPASSRLS")
+    if member_of:
+        problems.append(f"is a member of {', '.join(member_of)}")
+    if owns:
+        problems.append(f"owns database {', '.join(owns)}")
+    if not createdb:
+        problems.append("lacks CREATEDB (it needs it to create its scratch database)")
+    return name, problems
+
+
+def require_least_privilege(conn: psycopg.Connection, where: str) -> str:
+    name, problems = role_problems(conn)
+    if problems:
+        raise PgBackupError(f"refusing to restore as role {name} at {where}: it {'; it '.join(problems)} "
+                            f"(verify needs a role with LOGIN and CREATEDB only, see jobs/pgbackup/README.md)")
+    return name
+
+
+def provision_role(admin: DatabaseUrl, role: str, hours: float = DEFAULT_PASSWORD_HOURS) -> DatabaseUrl:
+    """Creates ``role`` (LOGIN CREATEDB, nothing else) if missing, sets a new random password valid
+    for ``hours``, and returns the scratch URL that logs in as it (same server and database)."""
+    password = secrets.token_urlsafe(32)
+    try:
+        with admin.connect() as conn:
+            # The server stores a SCRAM verifier; computing it here keeps the password itself out
+            # of the server's statement log.
+            verifier = conn.pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256").decode()
+            until = conn.execute("SELECT (now() + make_interval(secs => %s))::text", [hours * 3600]).fetchone()[0]
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+            # ALTER only sets what a CREATEROLE login may set; whatever else the role holds is
+            # caught by require_least_privilege before anything is restored.
+            verb = "ALTER ROLE {} LOGIN CREATEDB NOINHERIT" if exists else \
+                "CREATE ROLE {} LOGIN CREATEDB NOINHERIT NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+            conn.execute(sql.SQL(verb + " PASSWORD {} VALID UNTIL {}").format(
+                sql.Identifier(role), sql.Literal(verifier), sql.Literal(until)))
+    except psycopg.Error as exc:
+        raise PgBackupError(f"cannot provision verify role {role} at {admin.where} "
+                            f"({db.connection_reason(exc)})") from None
+    return DatabaseUrl(params={**admin.params, "user": role, "password": password}, flag=admin.flag)
+
+
+def scratch_name(now: datetime) -> str:
+    # A fresh database per backup verified, so concurrent or crashed runs never collide.
+    return f"{SCRATCH_PREFIX}{now:%Y%m%dt%H%M%S}_{secrets.token_hex(4)}"
+
+
+def create(conn: psycopg.Connection, name: str, where: str) -> None:
+    try:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+        # It will hold a copy of production data: only its owner (and superusers) may connect.
+        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
+    except psycopg.Error as exc:
+        raise PgBackupError(f"cannot create scratch database {name} at {where} ({db.connection_reason(exc)})") from None
+
+
+def drop(conn: psycopg.Connection, name: str) -> None:
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
