@@ -23,7 +23,8 @@ PROJECT_ROOT = pathlib.Path(__file__).resolve().parent.parent
 @functools.lru_cache(maxsize=4)
 def _settings(raw_config: str) -> config.GovernanceConfig:
     # Keyed on the raw PULUMI_CONFIG so the config is parsed once per stack, not once per resource.
-    return config.read(pulumi.Config(config.NAMESPACE).get)
+    # The whole mapping, not key by key: a `--path` object and its flat leaf are weighed together.
+    return config.from_mapping(pulumi.runtime.get_config_env())
 
 
 def _context() -> Context:

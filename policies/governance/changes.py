@@ -13,10 +13,12 @@ from typing import Any, Optional
 
 import yaml
 
+from .config import CHANGE_REQUEST_ID
+
 CHANGE_TYPES = ("standard", "normal", "emergency")
 RISK_LEVELS = ("low", "medium", "high", "critical")
 ROLES = ("team-lead", "engineering-manager", "cto", "cab")
-ID_PATTERN = re.compile(r"^CR-\d{4}-\d{3,}$")
+ID_PATTERN = CHANGE_REQUEST_ID  # the one shape of an ID, declared with the settings
 DURATION_PATTERN = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?$")
 MAX_WINDOW = dt.timedelta(hours=24)  # a window is a scheduled slot, not a standing permission
 REQUIRED_TEXT = ("id", "title", "description", "service", "impact_analysis", "requested_by")

@@ -1,32 +1,115 @@
-"""The pack's settings, read from the stack's `leadgen:` config.
+"""The governance settings, declared once: keys, types, defaults, descriptions and checks.
 
-Keys are flat dotted leaves (`leadgen:governance.protectedStacks`) as the program declares them;
-the nested form that `pulumi config set --path` writes (`leadgen:governance` holding an object) is
-accepted too. A bad value never raises: it becomes a `problem` that the gates report, naming the key.
+Three readers share this declaration. The program (`leadgen/config/governance.py`) turns each
+`Setting` into its config `Key`, which also generates Pulumi.yaml's config block and the README
+table, and raises on the first problem; the pack (`from_mapping` on PULUMI_CONFIG) and platformctl
+(the same function on the stack file) never raise: a bad value becomes a `problem` line that the
+governance-config-valid gate reports.
+
+Why the declaration lives here, inside the pack, and not in `leadgen/config`: the pack is the unit
+that has to stand alone. The CLI runs it as `python -m pulumi.policy <engine> policies` with only
+this folder on sys.path and its own requirements, and `pulumi policy publish` ships this folder
+and nothing else, so the pack must not import the program. The program runs from the project root,
+where this file is importable as `policies.governance.config` (an implicit namespace package, no
+sys.path edit). So this module imports nothing outside the standard library and nothing else from
+the pack: importing it from the program costs no pulumi_policy and no YAML.
+
+Both spellings a stack file may use are read alike, as the program reads them: flat leaves
+(`leadgen:governance.prometheusUrl`) and objects (`leadgen:governance` holding
+`{"prometheusUrl": ...}`, which `pulumi config set --path` writes and PULUMI_CONFIG carries as a
+JSON string), at any depth. An object wins over a flat leaf, because under the real CLI the flat
+leaf is always present with Pulumi.yaml's default, so the object is the explicit choice.
 """
 from __future__ import annotations
 
+import difflib
 import json
-import math
+import re
+import urllib.parse
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 NAMESPACE = "leadgen"
+# The shape of a change request ID (changes/<ID>.yaml); checked before the ID is joined to a path.
+CHANGE_REQUEST_ID = re.compile(r"^CR-\d{4}-\d{3,}$")
 DEFAULT_PROTECTED_STACKS = ("production",)
 DEFAULT_CHANGES_DIR = "changes"
 
-# (key, type, default, description) - the lead declares the same keys in the program's schema.
-KEYS = (
-    ("changeRequest", "string", "", "ID of the change request (changes/<ID>.yaml) this update carries"),
-    ("governance.protectedStacks", "array", list(DEFAULT_PROTECTED_STACKS),
-     "stacks that need a change request, a window and error budget to change"),
-    ("governance.prometheusUrl", "string", "",
-     "Prometheus base URL the error-budget gate queries; empty fails the gate closed on protected stacks"),
-    ("governance.monthlyBudgetUsd", "number", 25000, "monthly spending limit, USD"),
-    ("governance.s3StorageGb", "number", 500, "expected S3 storage in GB, spread over the stack's buckets"),
-    ("governance.changesDir", "string", DEFAULT_CHANGES_DIR,
-     "folder of change requests, relative to the project root"),
+
+# -- checks: each returns the reason a typed value is refused, or None --------------------------
+def _change_request_id(value: str) -> Optional[str]:
+    return "must look like CR-2026-014" if value and not CHANGE_REQUEST_ID.match(value) else None
+
+
+def _stack_names(value: tuple) -> Optional[str]:
+    return "must be a list of stack names" if not all(value) else None
+
+
+def _http_url(value: str) -> Optional[str]:
+    if not value:
+        return None
+    parsed = urllib.parse.urlparse(value)
+    return None if parsed.scheme in ("http", "https") and parsed.netloc else "must be an http(s) URL"
+
+
+def _positive(value: int) -> Optional[str]:
+    return "must be positive" if value <= 0 else None
+
+
+def _not_negative(value: int) -> Optional[str]:
+    return "must not be negative" if value < 0 else None
+
+
+def _folder(value: str) -> Optional[str]:
+    return "must name a folder relative to the project root" if not value else None
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One governance setting, in the `leadgen:` namespace."""
+
+    path: str  # dotted key below `leadgen:`
+    field: str  # attribute of GovernanceConfig
+    type: str  # "string", "integer" or "array" (of `items`), as leadgen.config.base.Key spells them
+    default: Any
+    description: str
+    items: Optional[str] = None
+    normalize: Callable[[Any], Any] = lambda value: value
+    check: Callable[[Any], Optional[str]] = lambda value: None
+    # What the pack uses when the check refuses a value. False keeps the value: the gate that reads
+    # it names the refused value itself and fails closed ("... is not a change request ID").
+    # True falls back to the default: the safe value (protected stacks, a positive budget).
+    fallback: bool = True
+
+    @property
+    def full(self) -> str:
+        return f"{NAMESPACE}:{self.path}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("changeRequest", "change_request", "string", "",
+            "ID of the change request this update runs under (changes/<ID>.yaml); recorded as a "
+            "stack output.",
+            normalize=str.strip, check=_change_request_id, fallback=False),
+    Setting("governance.protectedStacks", "protected_stacks", "array", list(DEFAULT_PROTECTED_STACKS),
+            "Stacks whose updates need an approved change request, a window, error budget and cost "
+            "budget.",
+            items="string", normalize=lambda stacks: tuple(s.strip() for s in stacks), check=_stack_names),
+    Setting("governance.prometheusUrl", "prometheus_url", "string", "",
+            "Prometheus the error-budget gate queries for slo_error_budget_remaining.",
+            normalize=lambda url: url.strip().rstrip("/"), check=_http_url, fallback=False),
+    Setting("governance.monthlyBudgetUsd", "monthly_budget_usd", "integer", 25000,
+            "Monthly cost budget, USD; the cost gate blocks above it and warns from 80 %.",
+            check=_positive),
+    Setting("governance.s3StorageGb", "s3_storage_gb", "integer", 500,
+            "Expected S3 storage, GB, for the cost estimate.", check=_not_negative),
+    Setting("governance.changesDir", "changes_dir", "string", DEFAULT_CHANGES_DIR,
+            "Folder of change requests, relative to the project root.",
+            normalize=str.strip, check=_folder),
 )
+BY_PATH = {s.path: s for s in SETTINGS}
+# Keys below these prefixes belong to this declaration; anything else there is a typo.
+_OWNED_ROOTS = ("changeRequest", "governance")
 
 
 @dataclass(frozen=True)
@@ -34,108 +117,157 @@ class GovernanceConfig:
     change_request: str = ""
     protected_stacks: tuple[str, ...] = DEFAULT_PROTECTED_STACKS
     prometheus_url: str = ""
-    monthly_budget_usd: float = 25000.0
-    s3_storage_gb: float = 500.0
+    monthly_budget_usd: int = 25000
+    s3_storage_gb: int = 500
     changes_dir: str = DEFAULT_CHANGES_DIR
-    # One line per unusable key, e.g. "leadgen:governance.monthlyBudgetUsd must be a number, got 'lots'".
+    # One line per unusable key, e.g. 'leadgen:governance.monthlyBudgetUsd (-5) must be positive'.
     problems: tuple[str, ...] = field(default=())
 
 
-def _lookup_nested(lookup: Callable[[str], Optional[str]], key: str) -> Any:
-    """Value of a dotted key, first as a flat leaf, then inside the object at its first segment."""
-    raw = lookup(key)
-    if raw is not None:
-        return raw
-    head, _, rest = key.partition(".")
-    if not rest:
-        return None
-    outer = lookup(head)
-    if outer is None:
-        return None
-    try:
-        node: Any = json.loads(outer) if isinstance(outer, str) else outer
-    except ValueError:
-        return None
-    for part in rest.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    reason: str  # without the key: '("lots") must be an integer'
+
+    @property
+    def line(self) -> str:
+        return f"{NAMESPACE}:{self.path} {self.reason}"
 
 
-def read(lookup: Callable[[str], Optional[str]]) -> GovernanceConfig:
-    """Build the settings from `lookup(key) -> raw string or None` (e.g. `pulumi.Config("leadgen").get`)."""
-    problems: list[str] = []
+class _Refused(ValueError):
+    """A value of the wrong type, worded as leadgen.config.base words it."""
+
+    def __init__(self, reason: str, where: str):
+        super().__init__(reason)
+        self.reason, self.where = reason, where
+
+
+# -- the readers ---------------------------------------------------------------------------------
+def settle(leaves: Mapping[str, Any], problems: Optional[list[Problem]] = None
+           ) -> tuple[GovernanceConfig, list[Problem]]:
+    """Settings from flat leaves (`{"governance.prometheusUrl": value}`; a missing leaf takes its
+    default), with every problem. Values may be raw strings or already typed."""
     values: dict[str, Any] = {}
-
-    def key_name(key: str) -> str:
-        return f"{NAMESPACE}:{key}"
-
-    for key, typ, default, _ in KEYS:
-        raw = _lookup_nested(lookup, key)
-        if raw is None or raw == "":
-            values[key] = default
+    problems = list(problems or ())
+    for setting in SETTINGS:
+        if setting.path not in leaves:
+            values[setting.field] = setting.normalize(_typed(setting, setting.default))
             continue
+        raw = leaves[setting.path]
         try:
-            values[key] = _convert(raw, typ)
-        except ValueError as err:
-            problems.append(f"{key_name(key)} {err}")
-            values[key] = default
-    stacks = values["governance.protectedStacks"]
-    if not all(isinstance(s, str) and s for s in stacks):
-        problems.append(f"{key_name('governance.protectedStacks')} must be a list of stack names")
-        stacks = list(DEFAULT_PROTECTED_STACKS)
-    # Same defaults and bounds as the program's schema (leadgen/config/governance.py).
-    if values["governance.monthlyBudgetUsd"] <= 0:
-        problems.append(f"{key_name('governance.monthlyBudgetUsd')} must be positive, "
-                        f"got {values['governance.monthlyBudgetUsd']:g}")
-        values["governance.monthlyBudgetUsd"] = 25000
-    if values["governance.s3StorageGb"] < 0:
-        problems.append(f"{key_name('governance.s3StorageGb')} must not be negative, "
-                        f"got {values['governance.s3StorageGb']:g}")
-        values["governance.s3StorageGb"] = 500
-    return GovernanceConfig(
-        change_request=values["changeRequest"].strip(),
-        protected_stacks=tuple(stacks),
-        prometheus_url=values["governance.prometheusUrl"].strip().rstrip("/"),
-        monthly_budget_usd=float(values["governance.monthlyBudgetUsd"]),
-        s3_storage_gb=float(values["governance.s3StorageGb"]),
-        changes_dir=values["governance.changesDir"].strip() or DEFAULT_CHANGES_DIR,
-        problems=tuple(problems),
-    )
+            value = setting.normalize(_typed(setting, raw))
+        except _Refused as refused:
+            problems.append(Problem(refused.where, refused.reason))
+            values[setting.field] = setting.normalize(_typed(setting, setting.default))
+            continue
+        reason = setting.check(value)
+        if reason is not None:
+            problems.append(Problem(setting.path, f"({_show_checked(value)}) {reason}"))
+            if setting.fallback:
+                value = setting.normalize(_typed(setting, setting.default))
+        values[setting.field] = value
+    return GovernanceConfig(**values, problems=tuple(p.line for p in problems)), problems
 
 
-def from_mapping(config: dict[str, Any]) -> GovernanceConfig:
-    """Same as `read`, from a `{"leadgen:key": value}` mapping (PULUMI_CONFIG, or a test's dict)."""
-    def lookup(key: str) -> Optional[str]:
-        value = config.get(f"{NAMESPACE}:{key}")
-        if value is None or isinstance(value, str):
-            return value
-        return json.dumps(value)
-    return read(lookup)
+def from_mapping(config: Mapping[str, Any]) -> GovernanceConfig:
+    """The settings from a stack's config as `{"leadgen:key": value}`: PULUMI_CONFIG as the CLI
+    hands it to the pack (objects as JSON strings), or a parsed stack file (objects as dicts).
+    Never raises; unusable values are in `.problems`."""
+    leaves, unknown = _leaves(config)
+    settings, _ = settle(leaves, [Problem(path, _unknown_reason(path)) for path in unknown])
+    return settings
 
 
-def _convert(raw: Any, typ: str) -> Any:
+def _leaves(config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Flat leaves of this declaration's keys, and the unknown keys below its roots."""
+    prefix = NAMESPACE + ":"
+    flat: dict[str, Any] = {}
+    nested: dict[str, tuple[int, Any]] = {}  # path -> (depth of the object it came from, value)
+    unknown: list[str] = []
+    for full_key, value in config.items():
+        if not isinstance(full_key, str) or not full_key.startswith(prefix):
+            continue
+        path = full_key[len(prefix):]
+        if path.split(".", 1)[0] not in _OWNED_ROOTS:
+            continue
+        if path in BY_PATH:
+            flat[path] = value
+            continue
+        decoded = _maybe_json(value)
+        if isinstance(decoded, Mapping):
+            _walk(path, decoded, path.count("."), nested, unknown)
+        else:
+            unknown.append(path)
+    for path, (_, value) in nested.items():
+        flat[path] = value
+    return flat, sorted(set(unknown))
+
+
+def _walk(path: str, value: Any, depth: int, out: dict[str, tuple[int, Any]], unknown: list[str]) -> None:
+    if path in BY_PATH:
+        # The most specific object wins when two spell the same leaf (`governance` and `governance.x`).
+        if path not in out or out[path][0] <= depth:
+            out[path] = (depth, value)
+        return
+    if not isinstance(value, Mapping):
+        unknown.append(path)
+        return
+    for key, child in value.items():
+        _walk(f"{path}.{key}", child, depth, out, unknown)
+
+
+def _unknown_reason(path: str) -> str:
+    close = difflib.get_close_matches(path, list(BY_PATH), n=1)
+    return "is not a known key" + (f"; did you mean {NAMESPACE}:{close[0]}?" if close else "")
+
+
+# -- types: the same rules, and the same words, as leadgen.config.base.Values ------------------
+_INT = re.compile(r"^-?\d+$")
+
+
+def _typed(setting: Setting, value: Any) -> Any:
+    if setting.type == "array":
+        items = _maybe_json(value)
+        if not isinstance(items, list):
+            raise _Refused(f"({_show(value)}) must be a list of {setting.items}s", setting.path)
+        return [_scalar(setting.items, v, f"{setting.path}[{i}]") for i, v in enumerate(items)]
+    return _scalar(setting.type, value, setting.path)
+
+
+def _scalar(typ: str, value: Any, where: str) -> Any:
     if typ == "string":
-        if not isinstance(raw, str):
-            raise ValueError(f"must be a string, got {json.dumps(raw)}")
-        return raw
-    if typ == "number":
-        try:
-            number = float(raw)
-        except (TypeError, ValueError):
-            raise ValueError(f"must be a number, got {raw!r}") from None
-        if isinstance(raw, bool) or not math.isfinite(number):
-            raise ValueError(f"must be a number, got {raw!r}")
-        return number
-    if typ == "array":
-        value = raw
-        if isinstance(raw, str):
-            try:
-                value = json.loads(raw)
-            except ValueError:
-                raise ValueError(f"must be a JSON list, got {raw!r}") from None
-        if not isinstance(value, list):
-            raise ValueError(f"must be a list, got {raw!r}")
-        return value
+        if isinstance(value, (dict, list)) or value is None:
+            raise _Refused(f"({_show(value)}) must be a string", where)
+        return str(value)
+    if typ == "integer":
+        if isinstance(value, bool):
+            raise _Refused(f"({_show(value)}) must be an integer", where)
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and _INT.match(value.strip()):
+            return int(value.strip())
+        raise _Refused(f"({_show(value)}) must be an integer", where)
     raise AssertionError(typ)
+
+
+def _maybe_json(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return json.dumps(value)
+    return json.dumps(value, default=str) if isinstance(value, (list, dict)) else str(value)
+
+
+def _show_checked(value: Any) -> str:
+    if isinstance(value, tuple):
+        return json.dumps(list(value))
+    return repr(value)

@@ -64,11 +64,21 @@ def test_budget_gate_mandatory_above_and_advisory_from_80_percent():
     assert list(gates.cost_near_budget(model, context(**{"governance.monthlyBudgetUsd": 25000}))) == []
 
 
+# Worded as the program words them (the same declaration), without the stack file the program adds.
 @pytest.mark.parametrize("config,problem", [
-    ({"governance.monthlyBudgetUsd": "lots"}, "leadgen:governance.monthlyBudgetUsd must be a number, got 'lots'"),
-    ({"governance.monthlyBudgetUsd": "-5"}, "leadgen:governance.monthlyBudgetUsd must be positive, got -5"),
-    ({"governance.protectedStacks": "production"}, "leadgen:governance.protectedStacks must be a JSON list, got 'production'"),
-    ({"governance.protectedStacks": "[1, 2]"}, "leadgen:governance.protectedStacks must be a list of stack names"),
+    ({"governance.monthlyBudgetUsd": "lots"}, 'leadgen:governance.monthlyBudgetUsd ("lots") must be an integer'),
+    ({"governance.monthlyBudgetUsd": "2.5"}, 'leadgen:governance.monthlyBudgetUsd ("2.5") must be an integer'),
+    ({"governance.monthlyBudgetUsd": "-5"}, "leadgen:governance.monthlyBudgetUsd (-5) must be positive"),
+    ({"governance.s3StorageGb": -1}, "leadgen:governance.s3StorageGb (-1) must not be negative"),
+    ({"governance.protectedStacks": "production"},
+     'leadgen:governance.protectedStacks ("production") must be a list of strings'),
+    ({"governance.protectedStacks": '["production", " "]'},
+     'leadgen:governance.protectedStacks (["production", ""]) must be a list of stack names'),
+    ({"governance.protectedStacks": '[["production"]]'},
+     'leadgen:governance.protectedStacks[0] (["production"]) must be a string'),
+    ({"governance.changesDir": " "}, "leadgen:governance.changesDir ('') must name a folder relative to the project root"),
+    ({"governance.prometheusURL": "http://prometheus:9090"},
+     "leadgen:governance.prometheusURL is not a known key; did you mean leadgen:governance.prometheusUrl?"),
 ])
 def test_bad_governance_config_is_one_violation_naming_the_key(config, problem):
     assert list(gates.config_valid([], context(**config))) == [problem]
