@@ -18,6 +18,9 @@ from jobs.pgbackup.errors import PgBackupError
 from jobs.pgbackup.store import DUMP, MANIFEST, BackupEntry, Store
 
 DEFAULT_CLOCK_TOLERANCE_SECONDS = 300
+# The dump and its manifest both carry the bucket's time, so no clock skew separates them; this
+# covers LastModified's one-second resolution only.
+SAME_CLOCK_SLACK = timedelta(seconds=2)
 MANIFEST_FORMAT = 1
 
 
@@ -94,7 +97,7 @@ def judge(entry: BackupEntry, manifest: dict, tolerance: timedelta) -> tuple[dat
                           f"LastModified {iso(written)} (tolerance {tolerance.total_seconds():.0f}s)")
     if entry.dump_modified is None:
         return finished, f"no {DUMP} beside the manifest"
-    if entry.dump_modified > written + tolerance:
+    if entry.dump_modified > written + SAME_CLOCK_SLACK:
         return finished, (f"{DUMP} was written at {iso(entry.dump_modified)}, after its manifest "
                           f"({iso(written)}): it was replaced")
     if started is not None and entry.dump_modified < started - tolerance:

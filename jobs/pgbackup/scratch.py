@@ -55,7 +55,7 @@ def role_problems(conn: psycopg.Connection) -> tuple[str, list[str]]:
     if member_of:
         problems.append(f"is a member of {', '.join(member_of)}")
     if owns:
-        problems.append(f"owns database {', '.join(owns)}")
+        problems.append(f"owns database {', '.join(owns[:3])}" + (f" and {len(owns) - 3} more" if len(owns) > 3 else ""))
     if not createdb:
         problems.append("lacks CREATEDB (it needs it to create its scratch database)")
     return name, problems
@@ -82,8 +82,10 @@ def provision_role(admin: DatabaseUrl, role: str, hours: float = DEFAULT_PASSWOR
             exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
             # ALTER only sets what a CREATEROLE login may set; whatever else the role holds is
             # caught by require_least_privilege before anything is restored.
-            verb = "ALTER ROLE {} LOGIN CREATEDB NOINHERIT" if exists else \
-                "CREATE ROLE {} LOGIN CREATEDB NOINHERIT NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+            # INHERIT (the default) is needed: the public schema of a new database belongs to
+            # pg_database_owner, whose rights the owner has only by inheritance.
+            verb = "ALTER ROLE {} LOGIN CREATEDB INHERIT" if exists else \
+                "CREATE ROLE {} LOGIN CREATEDB INHERIT NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS"
             conn.execute(sql.SQL(verb + " PASSWORD {} VALID UNTIL {}").format(
                 sql.Identifier(role), sql.Literal(verifier), sql.Literal(until)))
     except psycopg.Error as exc:
