@@ -54,11 +54,6 @@ class ChangeRequest:
     def window_end(self) -> dt.datetime:
         return self.window_start + self.window_duration
 
-    def approved_roles(self) -> frozenset[str]:
-        """Roles of approvers other than the requester: nobody approves their own change."""
-        requester = self.requested_by.strip().lower()
-        return frozenset(a.role for a in self.approvals if a.by.strip().lower() != requester)
-
 
 @dataclass(frozen=True)
 class Loaded:
@@ -66,6 +61,7 @@ class Loaded:
     file: str
     change: Optional[ChangeRequest]
     problems: tuple[str, ...]
+    change_id: str = ""  # the ID asked for; "" when the update named none
 
 
 def parse_duration(text: Any) -> dt.timedelta:
@@ -105,20 +101,22 @@ def path_for(project_root: pathlib.Path, changes_dir: str, change_id: str) -> pa
 def load(project_root: pathlib.Path, changes_dir: str, change_id: str) -> Loaded:
     """Read and check `<changes_dir>/<change_id>.yaml` under the project root."""
     display = f"{changes_dir.rstrip('/')}/{change_id}.yaml"
+
+    def refused(problem: str) -> Loaded:
+        return Loaded(display, None, (problem,), change_id)
     if not change_id:
-        return Loaded(display, None, ("leadgen:changeRequest is not set: name the change request "
-                                      "(changes/<ID>.yaml) this update carries",))
+        return refused("leadgen:changeRequest is not set: name the change request (changes/<ID>.yaml) "
+                       "this update carries")
     if not ID_PATTERN.match(change_id):
         # Checked before touching the file system, so the ID cannot point outside changes/.
-        return Loaded(display, None, (f"leadgen:changeRequest {change_id!r} is not a change request ID "
-                                      "like CR-2026-014",))
+        return refused(f"leadgen:changeRequest {change_id!r} is not a change request ID like CR-2026-014")
     path = path_for(project_root, changes_dir, change_id)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return Loaded(display, None, (f"{display}: file not found",))
+        return refused(f"{display}: file not found")
     except (OSError, UnicodeDecodeError) as err:
-        return Loaded(display, None, (f"{display}: cannot be read ({err.__class__.__name__})",))
+        return refused(f"{display}: cannot be read ({err.__class__.__name__})")
     return parse(text, display, change_id)
 
 
@@ -128,9 +126,9 @@ def parse(text: str, display: str, expected_id: Optional[str] = None) -> Loaded:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        return Loaded(display, None, (f"{display}: not valid YAML{where}",))
+        return Loaded(display, None, (f"{display}: not valid YAML{where}",), expected_id or "")
     if not isinstance(doc, dict):
-        return Loaded(display, None, (f"{display}: must be a mapping of change request fields",))
+        return Loaded(display, None, (f"{display}: must be a mapping of change request fields",), expected_id or "")
 
     problems: list[str] = []
 
@@ -228,11 +226,11 @@ def parse(text: str, display: str, expected_id: Optional[str] = None) -> Loaded:
         stacks = []
 
     if problems:
-        return Loaded(display, None, tuple(problems))
+        return Loaded(display, None, tuple(problems), expected_id or "")
     change = ChangeRequest(
         id=text_fields["id"], title=text_fields["title"], description=text_fields["description"],
         service=text_fields["service"], change_type=change_type, risk_level=risk,
         impact_analysis=text_fields["impact_analysis"], rollback_plan=tuple(s.strip() for s in rollback),
         requested_by=text_fields["requested_by"], approvals=tuple(approvals), window_start=start,
         window_duration=duration, stacks=tuple(stacks), file=display)
-    return Loaded(display, change, ())
+    return Loaded(display, change, (), expected_id or change.id)

@@ -5,16 +5,13 @@ URN. They fail closed: anything they cannot establish (no change request, no Pro
 """
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import pathlib
 from typing import Iterator
 
-from . import changes, cost, error_budget
+from . import changes, compliance, cost, error_budget
 from .clock import NOW_ENV
 from .model import Context, Resource
-
-HIGH_RISK = ("high", "critical")
 
 
 @functools.lru_cache(maxsize=8)
@@ -32,64 +29,29 @@ def load_change(ctx: Context) -> changes.Loaded:
     return _load(str(ctx.project_root), ctx.config.changes_dir, ctx.config.change_request, mtime)
 
 
+def assess(ctx: Context) -> compliance.Assessment:
+    """The update about to run, judged by the same rules as a history audit of past updates."""
+    return compliance.assess(load_change(ctx), stack=ctx.stack, protected=ctx.protected, at=ctx.clock.now)
+
+
 def change_request_required(resources: list[Resource], ctx: Context) -> Iterator[str]:
-    if not ctx.protected:
-        return
-    loaded = load_change(ctx)
-    if loaded.change is None:
-        yield from loaded.problems
-        return
-    cr = loaded.change
-    if ctx.stack not in cr.stacks:
-        yield f"{cr.file}: stacks {list(cr.stacks)} does not include {ctx.stack}"
-    roles = cr.approved_roles()
-    if not roles:
-        yield f"{cr.file}: approvals has no approval from anyone other than the requester {cr.requested_by}"
-    elif cr.risk_level in HIGH_RISK and "cab" not in roles:
-        yield f"{cr.file}: risk_level {cr.risk_level} needs a cab approval"
+    yield from assess(ctx).messages(compliance.REQUEST, compliance.STACKS, compliance.APPROVAL,
+                                    compliance.ROLLBACK)
 
 
 def change_window(resources: list[Resource], ctx: Context) -> Iterator[str]:
-    if not ctx.protected:
-        return
-    loaded = load_change(ctx)
-    if not ctx.config.change_request:
-        yield "leadgen:changeRequest is not set, so there is no change window"
-        return
-    if loaded.change is None:
-        yield f"{loaded.file}: no valid change request, so no change window (see change-request-required)"
-        return
-    cr, now = loaded.change, ctx.clock.now
-    if cr.window_start <= now < cr.window_end:
-        return
-    when = _fmt(now)
-    span = f"{_fmt(cr.window_start)} - {_fmt(cr.window_end)}"
-    if cr.change_type == "emergency":
-        if "cto" in cr.approved_roles():
-            return
-        yield f"{cr.file}: now ({when}) is outside the window {span}; an emergency change outside its window needs a cto approval"
-        return
-    yield f"{cr.file}: now ({when}) is outside the window {span}"
-
-
-def _fmt(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def approved_emergency(loaded: changes.Loaded) -> bool:
-    cr = loaded.change
-    return cr is not None and cr.change_type == "emergency" and "cto" in cr.approved_roles()
+    yield from assess(ctx).messages(compliance.WINDOW)
 
 
 def error_budget_gate(resources: list[Resource], ctx: Context,
                       query=error_budget.query) -> Iterator[str]:
     if not ctx.protected:
         return
-    loaded = load_change(ctx)
+    verdict = assess(ctx)
     try:
         budget = query(ctx.config.prometheus_url)
     except error_budget.BudgetUnavailable as err:
-        if approved_emergency(loaded):
+        if verdict.approved_emergency:
             return  # an approved emergency must not wait for a broken monitoring stack
         yield f"{err}; failing closed (only an emergency change with a cto approval passes)"
         return
@@ -97,16 +59,15 @@ def error_budget_gate(resources: list[Resource], ctx: Context,
     if band.role is None:
         return
     where = f"lowest {error_budget.METRIC}{{{budget.slo}}} is {budget.remaining:g} %"
-    cr = loaded.change
+    cr = verdict.change
     if cr is None:
-        yield f"{where} ({band.action}): needs a valid change request with a {band.role} approval ({loaded.file})"
+        yield f"{where} ({band.action}): needs a valid change request with a {band.role} approval ({load_change(ctx).file})"
         return
-    roles = cr.approved_roles()
     if band.freeze:
-        if cr.change_type != "emergency" or "cto" not in roles:
+        if not verdict.approved_emergency:
             yield f"{where}: feature freeze, only emergency changes with a cto approval pass ({cr.file})"
         return
-    if not error_budget.satisfies(roles, band.role):
+    if not error_budget.satisfies(verdict.roles, band.role):
         yield f"{where} ({band.action}): {cr.file} needs a {band.role} approval"
 
 

@@ -1,0 +1,125 @@
+"""Change compliance as one pure function: a compliant update, then one rule broken per case."""
+import dataclasses
+import datetime as dt
+
+import pytest
+import yaml
+
+from policy_baseline import context
+
+from governance import changes, compliance, gates
+
+UTC = dt.timezone.utc
+F = "changes/CR-2026-014.yaml"
+GOOD = {
+    "id": "CR-2026-014", "title": "API service scaling", "description": "Increase API replicas from 3 to 5",
+    "service": "api-service", "change_type": "standard", "risk_level": "low",
+    "impact_analysis": "Minimal impact, gradual scale up",
+    "rollback_plan": ["pulumi config set --path workloads.api.minReplicas 3 && pulumi up"],
+    "requested_by": "requester@example.com",
+    "approvals": [{"by": "team-lead@example.com", "role": "team-lead", "at": "2026-11-20T10:00:00Z"}],
+    "window": {"start": "2026-12-15T02:00:00Z", "duration": "1h"},
+    "stacks": ["production"],
+}
+IN_WINDOW = dt.datetime(2026, 12, 15, 2, 30, tzinfo=UTC)
+
+
+def loaded(**fields) -> changes.Loaded:
+    return changes.parse(yaml.safe_dump({**GOOD, **fields}), F, "CR-2026-014")
+
+
+def judge(cr: changes.Loaded, at=IN_WINDOW, finished=None, stack="production", protected=True):
+    return compliance.assess(cr, stack=stack, protected=protected, at=at, finished=finished)
+
+
+def test_compliant_update_and_its_evidence():
+    verdict = judge(loaded(), finished=IN_WINDOW + dt.timedelta(minutes=10))
+    assert verdict.compliant and verdict.findings == ()
+    assert verdict.in_window and not verdict.emergency_override
+    assert [a.by for a in verdict.approvals] == ["team-lead@example.com"] and verdict.roles == {"team-lead"}
+
+
+def test_an_unprotected_stack_needs_nothing():
+    assert judge(changes.load(None, "changes", ""), stack="dev", protected=False).findings == ()
+    assert judge(loaded(stacks=["staging"]), stack="dev", protected=False).findings == ()
+
+
+def test_missing_and_invalid_requests():
+    unset = judge(changes.load(None, "changes", ""))
+    assert [(f.rule, f.message) for f in unset.findings] == [
+        (compliance.REQUEST, "leadgen:changeRequest is not set: name the change request (changes/<ID>.yaml) "
+                             "this update carries"),
+        (compliance.WINDOW, "leadgen:changeRequest is not set, so there is no change window")]
+    broken = judge(loaded(rollback_plan=[]))
+    assert broken.messages() == [
+        f"{F}: rollback_plan must list at least one concrete step",
+        f"{F}: no valid change request, so no change window (see change-request-required)"]
+
+
+CASES = [
+    ({"stacks": ["staging"]}, IN_WINDOW, None, compliance.STACKS,
+     f"{F}: stacks ['staging'] does not include production"),
+    ({"approvals": []}, IN_WINDOW, None, compliance.APPROVAL,
+     f"{F}: approvals has no approval from anyone other than the requester requester@example.com"),
+    ({"approvals": [{"by": "REQUESTER@example.com", "role": "cto", "at": "2026-11-20T10:00:00Z"}]}, IN_WINDOW, None,
+     compliance.APPROVAL, f"{F}: approvals has no approval from anyone other than the requester requester@example.com"),
+    ({"approvals": [{"by": "team-lead@example.com", "role": "team-lead", "at": "2026-12-15T02:40:00Z"}]}, IN_WINDOW,
+     None, compliance.APPROVAL,
+     f"{F}: approved only after the update started at 2026-12-15T02:30:00Z (first approval 2026-12-15T02:40:00Z)"),
+    ({"risk_level": "high"}, IN_WINDOW, None, compliance.APPROVAL, f"{F}: risk_level high needs a cab approval"),
+    ({"risk_level": "critical", "approvals": GOOD["approvals"] + [
+        {"by": "cab@example.com", "role": "cab", "at": "2026-12-16T10:00:00Z"}]}, IN_WINDOW, None,
+     compliance.APPROVAL, f"{F}: risk_level critical needs a cab approval"),  # the cab approved too late
+    ({}, dt.datetime(2026, 12, 15, 3, 0, tzinfo=UTC), None, compliance.WINDOW,
+     f"{F}: now (2026-12-15T03:00:00Z) is outside the window 2026-12-15T02:00:00Z - 2026-12-15T03:00:00Z"),
+    # A past update that started inside the window but was still running after it closed.
+    ({}, IN_WINDOW, dt.datetime(2026, 12, 15, 3, 20, tzinfo=UTC), compliance.WINDOW,
+     f"{F}: the update (2026-12-15T02:30:00Z - 2026-12-15T03:20:00Z) is outside the window "
+     "2026-12-15T02:00:00Z - 2026-12-15T03:00:00Z"),
+    ({"change_type": "emergency"}, dt.datetime(2026, 12, 16, 4, 0, tzinfo=UTC), None, compliance.WINDOW,
+     f"{F}: now (2026-12-16T04:00:00Z) is outside the window 2026-12-15T02:00:00Z - 2026-12-15T03:00:00Z; "
+     "an emergency change outside its window needs a cto approval"),
+]
+
+
+@pytest.mark.parametrize("fields,at,finished,rule,message", CASES, ids=[c[4].split(": ", 1)[1][:45] for c in CASES])
+def test_one_broken_rule_is_one_finding(fields, at, finished, rule, message):
+    verdict = judge(loaded(**fields), at=at, finished=finished)
+    assert [(f.rule, f.message) for f in verdict.findings] == [(rule, message)]
+
+
+def test_rollback_plan_is_required_of_a_request_however_it_was_built():
+    cr = loaded()
+    emptied = dataclasses.replace(cr, change=dataclasses.replace(cr.change, rollback_plan=()))
+    assert judge(emptied).messages() == [f"{F}: rollback_plan must list at least one concrete step"]
+
+
+def test_high_risk_with_a_timely_cab_approval_passes():
+    approvals = GOOD["approvals"] + [{"by": "cab@example.com", "role": "cab", "at": "2026-11-21T10:00:00Z"}]
+    assert judge(loaded(risk_level="critical", approvals=approvals)).compliant
+
+
+def test_an_emergency_with_a_cto_approval_may_run_outside_its_window():
+    late = dt.datetime(2026, 12, 16, 4, 0, tzinfo=UTC)
+    cto = [{"by": "cto@example.com", "role": "cto", "at": "2026-12-16T03:55:00Z"}]
+    verdict = judge(loaded(change_type="emergency", approvals=cto), at=late)
+    assert verdict.compliant and verdict.emergency_override and verdict.approved_emergency
+    # A cto approval given after the update began does not count, for the window as for approvals.
+    early = judge(loaded(change_type="emergency", approvals=cto), at=dt.datetime(2026, 12, 16, 3, 0, tzinfo=UTC))
+    assert not early.emergency_override and [f.rule for f in early.findings] == [compliance.APPROVAL, compliance.WINDOW]
+
+
+def test_the_gates_report_what_assess_finds(tmp_path):
+    """The gates are thin: the change-request gate reports every finding but the window's."""
+    (tmp_path / "changes").mkdir()
+    doc = {**GOOD, "stacks": ["staging"], "risk_level": "high",
+           "approvals": [{"by": "team-lead@example.com", "role": "team-lead", "at": "2026-12-15T02:40:00Z"}]}
+    (tmp_path / "changes" / "CR-2026-014.yaml").write_text(yaml.safe_dump(doc))
+    ctx = dataclasses.replace(context(changeRequest="CR-2026-014", now=dt.datetime(2026, 12, 15, 3, 5, tzinfo=UTC)),
+                              project_root=tmp_path)
+    verdict = gates.assess(ctx)
+    assert list(gates.change_request_required([], ctx)) == verdict.messages(
+        compliance.REQUEST, compliance.STACKS, compliance.APPROVAL, compliance.ROLLBACK) == [
+        f"{F}: stacks ['staging'] does not include production", f"{F}: risk_level high needs a cab approval"]
+    assert list(gates.change_window([], ctx)) == verdict.messages(compliance.WINDOW) == [
+        f"{F}: now (2026-12-15T03:05:00Z) is outside the window 2026-12-15T02:00:00Z - 2026-12-15T03:00:00Z"]
