@@ -1,6 +1,6 @@
 """The backup and verify CronJobs that run the pgbackup tool's image in the cluster, under an IRSA
-role that may only put and get objects under their own prefix and read the one database secret
-(issue 4 item 5). The alerts on their metrics are the observability domain's (`PgBackupMissing`,
+role that may only put and get objects under their own prefix and read the one database secret.
+The alerts on their metrics are the observability domain's (`PgBackupMissing`,
 `PgBackupVerifyFailed`, `PgBackupShrank`).
 
 The database password is never in the spec: an init container reads the RDS-managed secret with
@@ -29,7 +29,11 @@ PUSHGATEWAY_URL = "http://pushgateway.monitoring.svc:9091"  # the observability 
 PGPASS_DIR = "/run/pgpass"
 
 
-@dataclass
+# The type token this component had before tokens followed `leadgen:<module>:<Class>`; the alias
+# keeps a real stack's state (and every child's) instead of replacing it.
+PREVIOUS_TYPE = "leadgen:backup:BackupJobs"
+
+@dataclass(kw_only=True)
 class BackupJobsArgs:
     namespace: str
     image: str  # repository:tag of the pgbackup tool
@@ -60,7 +64,8 @@ class BackupJobsArgs:
 
 class BackupJobs(pulumi.ComponentResource):
     def __init__(self, name: str, args: BackupJobsArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("leadgen:backup:BackupJobs", name, None, opts)
+        super().__init__("leadgen:backup_jobs:BackupJobs", name, None, pulumi.ResourceOptions.merge(
+            pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=PREVIOUS_TYPE)]), opts))
         # The Kubernetes provider comes in through opts; a component passes a provider down only
         # to children of its package, so the IAM role below still uses the AWS provider.
         k8s_child = pulumi.ResourceOptions(parent=self)

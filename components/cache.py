@@ -1,6 +1,6 @@
 """Redis on ElastiCache (the runbook's `app=redis` dependency): encrypted in transit and at rest,
 an auth token that lives in Secrets Manager, reachable only from the cluster's nodes, Multi-AZ with
-automatic failover when there is a replica (issue 4 item 2)."""
+automatic failover when there is a replica."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,7 +14,7 @@ from leadgen.iam import logs_key_policy
 PORT = 6379
 
 
-@dataclass
+@dataclass(kw_only=True)
 class CacheArgs:
     vpc_id: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]  # private subnets only

@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 from leadgen import traffic as t
 
 
-@dataclass
+@dataclass(kw_only=True)
 class CanaryRouteArgs:
     hostname: str
     namespace: str

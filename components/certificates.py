@@ -19,7 +19,7 @@ from leadgen import versions
 SERVICE_ACCOUNT = "cert-manager"
 
 
-@dataclass
+@dataclass(kw_only=True)
 class CertificatesArgs:
     oidc_provider_arn: pulumi.Input[str]
     oidc_issuer: pulumi.Input[str]
@@ -40,7 +40,8 @@ class Certificates(pulumi.ComponentResource):
     def __init__(self, name: str, args: CertificatesArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("leadgen:certificates:Certificates", name, None, opts)
         self.role = IrsaRole(f"{name}-irsa", IrsaRoleArgs(
-            args.oidc_provider_arn, args.oidc_issuer, t.CERT_MANAGER_NAMESPACE, SERVICE_ACCOUNT,
+            oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
+            namespace=t.CERT_MANAGER_NAMESPACE, service_account=SERVICE_ACCOUNT,
             policy_json=t.cert_manager_policy(args.zone_id), tags=args.tags),
             opts=pulumi.ResourceOptions(parent=self))
 

@@ -14,7 +14,7 @@ from leadgen.iam import cluster_key_policy, service_assume_policy
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ClusterArgs:
     cluster_name: str
     version: str

@@ -15,7 +15,11 @@ from leadgen import versions
 from leadgen.iam import cluster_autoscaler_policy, ebs_csi_kms_policy
 
 
-@dataclass
+# The type token this component had before tokens followed `leadgen:<module>:<Class>`; the alias
+# keeps a real stack's state (and every child's) instead of replacing it.
+PREVIOUS_TYPE = "leadgen:cluster:ClusterAddons"
+
+@dataclass(kw_only=True)
 class ClusterAddonsArgs:
     cluster_name: str
     version: str
@@ -31,7 +35,8 @@ class ClusterAddonsArgs:
 
 class ClusterAddons(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterAddonsArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("leadgen:cluster:ClusterAddons", name, None, opts)
+        super().__init__("leadgen:cluster_addons:ClusterAddons", name, None, pulumi.ResourceOptions.merge(
+            pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=PREVIOUS_TYPE)]), opts))
         self._name, self._args = name, args
         self._managed_addons()
         self._autoscaler()
@@ -41,7 +46,8 @@ class ClusterAddons(pulumi.ComponentResource):
     def _irsa(self, suffix: str, namespace: str, sa: str, **kw) -> IrsaRole:
         a = self._args
         return IrsaRole(f"{self._name}-{suffix}", IrsaRoleArgs(
-            a.oidc_provider_arn, a.oidc_issuer, namespace, sa, tags=a.tags, **kw),
+            oidc_provider_arn=a.oidc_provider_arn, oidc_issuer=a.oidc_issuer, namespace=namespace,
+            service_account=sa, tags=a.tags, **kw),
             opts=pulumi.ResourceOptions(parent=self))
 
     def _managed_addons(self) -> None:

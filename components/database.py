@@ -1,7 +1,7 @@
 """The leads database: PostgreSQL on RDS in the private subnets, encrypted with its own KMS key,
 its master password generated and rotated by RDS in Secrets Manager, reachable only from the
 cluster's nodes. In production: Multi-AZ, deletion protection, a final snapshot, Pulumi `protect`,
-and automated backups replicated to the DR region (issue 4 item 1)."""
+and automated backups replicated to the DR region."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,7 +19,7 @@ PORT = 5432
 LOG_EXPORTS = ["postgresql", "upgrade"]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DatabaseArgs:
     vpc_id: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]  # private subnets only

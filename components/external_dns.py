@@ -16,7 +16,7 @@ SERVICE_ACCOUNT = "external-dns"
 SOURCES = {t.GATEWAY_API: ["gateway-httproute"], t.INGRESS_NGINX: ["ingress"]}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ExternalDnsArgs:
     oidc_provider_arn: pulumi.Input[str]
     oidc_issuer: pulumi.Input[str]
@@ -33,7 +33,8 @@ class ExternalDns(pulumi.ComponentResource):
     def __init__(self, name: str, args: ExternalDnsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("leadgen:external_dns:ExternalDns", name, None, opts)
         self.role = IrsaRole(f"{name}-irsa", IrsaRoleArgs(
-            args.oidc_provider_arn, args.oidc_issuer, t.EXTERNAL_DNS_NAMESPACE, SERVICE_ACCOUNT,
+            oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
+            namespace=t.EXTERNAL_DNS_NAMESPACE, service_account=SERVICE_ACCOUNT,
             policy_json=t.external_dns_policy(args.zone_id), tags=args.tags),
             opts=pulumi.ResourceOptions(parent=self))
         self.release = helm_release(

@@ -19,7 +19,7 @@ from leadgen import traffic as t
 from leadgen import versions
 
 
-@dataclass
+@dataclass(kw_only=True)
 class GatewayArgs:
     hostname: str
     namespace: str  # the Gateway lives beside `api` and `api-tls`: no cross-namespace grants

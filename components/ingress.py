@@ -18,7 +18,7 @@ RETIRED_WARNING = ("traffic.router is ingress-nginx, retired upstream in March 2
                    "security fixes; move to `gateway-api` (docs/runbooks/canary-release.md)")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class NginxCanaryIngressArgs:
     hostname: str
     namespace: str

@@ -9,7 +9,11 @@ import pulumi
 import pulumi_aws as aws
 
 
-@dataclass
+# The type token this component had before tokens followed `leadgen:<module>:<Class>`; the alias
+# keeps a real stack's state (and every child's) instead of replacing it.
+PREVIOUS_TYPE = "leadgen:iam:IrsaRole"
+
+@dataclass(kw_only=True)
 class IrsaRoleArgs:
     oidc_provider_arn: pulumi.Input[str]
     oidc_issuer: pulumi.Input[str]  # host/path, without https://
@@ -39,7 +43,8 @@ def trust_policy(oidc_provider_arn: str, issuer: str, namespace: str, service_ac
 
 class IrsaRole(pulumi.ComponentResource):
     def __init__(self, name: str, args: IrsaRoleArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("leadgen:iam:IrsaRole", name, None, opts)
+        super().__init__("leadgen:irsa:IrsaRole", name, None, pulumi.ResourceOptions.merge(
+            pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=PREVIOUS_TYPE)]), opts))
         assume = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
             lambda v: trust_policy(v[0], v[1], args.namespace, args.service_account))
         self.role = aws.iam.Role(

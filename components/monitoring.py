@@ -1,4 +1,4 @@
-"""The observability stack (issue 5): kube-prometheus-stack, Loki, Tempo, the OpenTelemetry
+"""The observability stack: kube-prometheus-stack, Loki, Tempo, the OpenTelemetry
 Collector and the Pushgateway, with the generated rules, routes and dashboards.
 
 Tracing uses Tempo rather than Jaeger: Tempo stores traces in S3 on its own (Jaeger needs an
@@ -18,10 +18,12 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.hardened_bucket import PARTS, HardenedBucket, HardenedBucketArgs, moved_parts
 from components.helm import helm_release
 from components.irsa import IrsaRole, IrsaRoleArgs
 from leadgen import versions
 from leadgen.config.observability import ObservabilityConfig
+from leadgen.naming import child_urn
 from leadgen.observability import alertmanager as am
 from leadgen.observability.dashboards import FOLDER, SIDECAR_LABEL, all_dashboards
 from leadgen.observability.platform_alerts import PlatformAlertSettings, platform_rule_file
@@ -41,7 +43,7 @@ GRAFANA_SECRET = "leadgen-grafana-admin"
 RULES_LABEL = {"leadgen.io/rules": "true"}
 
 
-@dataclass
+@dataclass(kw_only=True)
 class MonitoringArgs:
     stack: str
     cluster_name: pulumi.Input[str]
@@ -190,32 +192,8 @@ class Monitoring(pulumi.ComponentResource):
                             opts=self._k8s)
 
     def _bucket(self, purpose: str, expire_days: int) -> str:
-        name = f"{self._name}-{purpose}"
-        bucket = aws.s3.Bucket(f"{name}-bucket", bucket=name, force_destroy=False, tags=self._args.tags,
-                               opts=pulumi.ResourceOptions(parent=self))
-        child = pulumi.ResourceOptions(parent=bucket)
-        aws.s3.BucketPublicAccessBlock(f"{name}-public-access", bucket=bucket.id, block_public_acls=True,
-                                       block_public_policy=True, ignore_public_acls=True,
-                                       restrict_public_buckets=True, opts=child)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-sse", bucket=bucket.id,
-            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms",
-                                                                 "kms_master_key_id": self.kms_key.arn},
-                    "bucket_key_enabled": True}], opts=child)
-        aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=bucket.id,
-                                       rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
-        # Retention is the application's job; expiring a day later keeps a missed compaction cheap.
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle", bucket=bucket.id,
-            rules=[{"id": "expire", "status": "Enabled", "filter": {},
-                    "expiration": {"days": expire_days + 1},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 1}}], opts=child)
-        aws.s3.BucketPolicy(f"{name}-tls-only", bucket=bucket.id, policy=json.dumps({
-            "Version": "2012-10-17", "Statement": [{
-                "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                "Resource": [f"arn:aws:s3:::{name}", f"arn:aws:s3:::{name}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}), opts=child)
-        return name
+        return observability_bucket(self, f"{self._name}-{purpose}", kms_key_arn=self.kms_key.arn,
+                                    expire_days=expire_days, tags=self._args.tags)
 
     def _irsa(self, purpose: str, service_account: str, bucket: str) -> IrsaRole:
         a = self._args
@@ -263,6 +241,30 @@ class Monitoring(pulumi.ComponentResource):
                   "data": [{"secretKey": k, "remoteRef": {"key": remote, "property": prop}}
                            for k, prop in keys.items()]},
             opts=self._eso_opts)
+
+
+def observability_bucket(owner: pulumi.Resource, name: str, *, kms_key_arn: pulumi.Input[str],
+                         expire_days: int, tags: dict[str, str]) -> str:
+    """A hardened bucket `name` under `owner`; returns its physical name (the same, and known)."""
+    # Before the hardened bucket, the bucket was `<name>-bucket` under the owner and its parts hung
+    # off the bucket itself; the aliases keep their state.
+    old_bucket = owner.urn.apply(lambda u: child_urn(u, PARTS["bucket"], f"{name}-bucket"))
+    previous = {**moved_parts(owner.urn, {"bucket": f"{name}-bucket"}),
+                **moved_parts(old_bucket, {"public-access": f"{name}-public-access",
+                                           "encryption": f"{name}-sse",
+                                           "ownership": f"{name}-ownership",
+                                           "lifecycle": f"{name}-lifecycle",
+                                           "policy": f"{name}-tls-only"})}
+    HardenedBucket(name, HardenedBucketArgs(
+        bucket_name=name, kms_key_arn=kms_key_arn,
+        # Retention is the application's job; expiring a day later keeps a missed compaction
+        # cheap. Versioning keeps what the compactor deletes as noncurrent versions: a day.
+        lifecycle_rules=[{"id": "expire", "status": "Enabled", "filter": {},
+                          "expiration": {"days": expire_days + 1},
+                          "noncurrent_version_expiration": {"noncurrent_days": 1},
+                          "abort_incomplete_multipart_upload": {"days_after_initiation": 1}}],
+        previous_urns=previous, tags=tags), opts=pulumi.ResourceOptions(parent=owner))
+    return name
 
 
 def _seconds(text: str) -> int:

@@ -61,7 +61,7 @@ def egress_https_outside(vpc_cidr: str) -> dict:
     }
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PlatformNamespaceArgs:
     pod_security: str = "restricted"
     # name -> NetworkPolicy spec, each an allowance on top of default-deny.

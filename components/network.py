@@ -12,7 +12,7 @@ from leadgen.iam import logs_key_policy
 from leadgen.naming import with_name
 
 
-@dataclass
+@dataclass(kw_only=True)
 class NetworkArgs:
     cidr: str
     availability_zones: Sequence[str]

@@ -20,7 +20,7 @@ from components.namespaces import from_namespace
 from leadgen import traffic as t
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TrafficArgs:
     router: str
     hostname: str
@@ -49,27 +49,31 @@ class Traffic(pulumi.ComponentResource):
         super().__init__("leadgen:traffic:Traffic", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.dns = ExternalDns(f"{name}-external-dns", ExternalDnsArgs(
-            args.oidc_provider_arn, args.oidc_issuer, args.region, args.zone_id, args.zone_name,
-            args.router, owner_id=args.cluster_name, depends_on=args.depends_on, tags=args.tags),
+            oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer, region=args.region,
+            zone_id=args.zone_id, zone_name=args.zone_name, router=args.router,
+            owner_id=args.cluster_name, depends_on=args.depends_on, tags=args.tags),
             opts=child)
         self.certificates = Certificates(f"{name}-certificates", CertificatesArgs(
-            args.oidc_provider_arn, args.oidc_issuer, args.region, args.zone_id, args.zone_name,
-            args.hostname, args.issuer, args.acme_email, args.certificate_duration,
-            args.certificate_renew_before, args.namespace, depends_on=args.depends_on,
-            tags=args.tags), opts=child)
+            oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer, region=args.region,
+            zone_id=args.zone_id, zone_name=args.zone_name, hostname=args.hostname,
+            issuer=args.issuer, acme_email=args.acme_email, duration=args.certificate_duration,
+            renew_before=args.certificate_renew_before, namespace=args.namespace,
+            depends_on=args.depends_on, tags=args.tags), opts=child)
         backends = [*args.backends, self.certificates.certificate]
         self.gateway: Optional[Gateway] = None
         self.route: Optional[CanaryRoute] = None
         self.ingress: Optional[NginxCanaryIngress] = None
         if args.router == t.GATEWAY_API:
             self.gateway = Gateway(f"{name}-gateway", GatewayArgs(
-                args.hostname, args.namespace, depends_on=args.depends_on), opts=child)
+                hostname=args.hostname, namespace=args.namespace, depends_on=args.depends_on),
+                opts=child)
             self.route = CanaryRoute(f"{name}-canary", CanaryRouteArgs(
-                args.hostname, args.namespace, args.port, args.weight,
+                hostname=args.hostname, namespace=args.namespace, port=args.port, weight=args.weight,
                 depends_on=[*backends, self.gateway.gateway]), opts=child)
         else:
             self.ingress = NginxCanaryIngress(f"{name}-ingress", NginxCanaryIngressArgs(
-                args.hostname, args.namespace, args.port, args.weight, depends_on=backends),
+                hostname=args.hostname, namespace=args.namespace, port=args.port,
+                weight=args.weight, depends_on=backends),
                 opts=child)
         self.hostname = args.hostname
         self.url = f"https://{args.hostname}"

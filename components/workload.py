@@ -14,7 +14,11 @@ import pulumi_kubernetes as k8s
 RUN_AS_USER = 10001
 
 
-@dataclass
+# The type token this component had before tokens followed `leadgen:<module>:<Class>`; the alias
+# keeps a real stack's state (and every child's) instead of replacing it.
+PREVIOUS_TYPE = "leadgen:workloads:Workload"
+
+@dataclass(kw_only=True)
 class WorkloadArgs:
     namespace: str
     image: str  # repository:tag, never latest (config validation)
@@ -37,7 +41,8 @@ class WorkloadArgs:
 
 class Workload(pulumi.ComponentResource):
     def __init__(self, name: str, args: WorkloadArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("leadgen:workloads:Workload", name, None, opts)
+        super().__init__("leadgen:workload:Workload", name, None, pulumi.ResourceOptions.merge(
+            pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=PREVIOUS_TYPE)]), opts))
         child = pulumi.ResourceOptions(parent=self)
         app = args.app or name
         labels = {"app": app, "track": args.track, "app.kubernetes.io/name": app,

@@ -10,7 +10,7 @@ import pytest
 from leadgen.data import PGPASS_SCRIPT, helm_fullname
 from platformctl.render import manifest
 
-JOBS, DB, BUCKET = "leadgen:backup:BackupJobs", "leadgen:database:Database", "leadgen:backup:BackupBucket"
+JOBS, DB, BUCKET = "leadgen:backup_jobs:BackupJobs", "leadgen:database:Database", "leadgen:backup_bucket:BackupBucket"
 K8S_VERSION = "1.35.0"
 
 
