@@ -1,4 +1,4 @@
-"""Observability artefacts generated from stack config (issue 5).
+"""Observability artefacts generated from stack config.
 
 Pure functions only: SLO recording rules and burn-rate alerts, platform alerts, the Alertmanager
 configuration and the Grafana dashboards are plain dicts, so they are checked by the tools that

@@ -37,7 +37,7 @@ SOURCE_SERIES: dict[str, str] = {
     "pg_database_size_bytes": "postgres-exporter",
     # cert-manager's controller
     "certmanager_certificate_expiration_timestamp_seconds": "cert-manager",
-    # The backup job through the Pushgateway (issue 4)
+    # The backup job, through the Pushgateway
     "pgbackup_last_success_timestamp_seconds": "pgbackup",
     "pgbackup_duration_seconds": "pgbackup",
     "pgbackup_bytes": "pgbackup",

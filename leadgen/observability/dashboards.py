@@ -152,7 +152,7 @@ def database_metrics() -> dict:
     b.add("timeseries", "Database size", [("sum by (datname) (pg_database_size_bytes)", "{{datname}}")], unit="bytes")
     b.add("timeseries", "Backup size", [('max by (database) (pgbackup_bytes{job="pgbackup",operation="backup"})', "{{database}}")], unit="bytes")
     b.add("timeseries", "Backup duration", [('max by (database, operation) (pgbackup_duration_seconds{job="pgbackup"})', "{{database}} {{operation}}")], unit="s")
-    return _dashboard("database-metrics", "Database Metrics", b, [], "PostgreSQL load and the backup job's health (issue 4).")
+    return _dashboard("database-metrics", "Database Metrics", b, [], "PostgreSQL load and the backup job's health.")
 
 
 def slo_tracking() -> dict:

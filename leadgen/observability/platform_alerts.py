@@ -23,7 +23,7 @@ class PlatformAlertSettings:
     postgres_connection_ratio: float = 0.8
     volume_free_ratio: float = 0.15
     certificate_days: int = 21
-    backup_max_age_hours: int = 26  # issue 4: a daily backup plus two hours of slack
+    backup_max_age_hours: int = 26  # a daily backup plus two hours of slack
 
 
 def _alert(name: str, expr: str, for_: str, severity: str, summary: str, description: str,
@@ -99,7 +99,7 @@ def platform_rule_file(s: PlatformAlertSettings) -> dict:
                "{{ $value | humanizePercentage }} of max_connections are in use; new connections fail at 100 %.",
                rb.POSTGRES_CONNECTIONS, base, service="postgres"),
     ]
-    # The backup job pushes to the Pushgateway with job="pgbackup" (issue 4); Prometheus scrapes
+    # The backup job pushes to the Pushgateway with job="pgbackup"; Prometheus scrapes
     # it with honor_labels so those labels survive.
     backup_sel = 'job="pgbackup",operation="backup"'
     age = s.backup_max_age_hours

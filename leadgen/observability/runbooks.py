@@ -7,7 +7,7 @@ RUNBOOK_DIR = "docs/runbooks"
 DEFAULT_BASE_URL = "https://github.com/insurance-lead-gen/leadgen-platform/blob/main/docs/runbooks"
 
 # One file per procedure; several alerts may share one (all backup alerts share the backup
-# engineer's backup-restore.md, issue 4).
+# engineer's backup-restore.md).
 SLO_VIOLATION = "slo-violation.md"
 HIGH_API_ERROR_RATE = "high-api-error-rate.md"
 POD_CRASH_LOOPING = "pod-crash-looping.md"
