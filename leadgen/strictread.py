@@ -88,7 +88,10 @@ class Stats:
 # C0 controls (incl. TAB, CR, LF, NUL, ESC), DEL, C1 controls, and the Unicode format characters
 # that reorder or hide text (bidi embeddings/overrides/isolates, marks, line/paragraph separators,
 # zero-width characters, BOM): the "Trojan Source" set (CVE-2021-42574) and friends.
-_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+# Lone surrogates and U+FFFE/U+FFFF (from JSON `\ud800` escapes) are shown too: they cannot be
+# written as UTF-8 and XML 1.0 forbids them.
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff"
+                        "\ud800-\udfff\ufffe\uffff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

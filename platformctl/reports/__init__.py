@@ -1,12 +1,15 @@
-"""Reports for preview, audit and cost: one `Report`, seven formats (issue 7, item 3).
+"""Reports for preview, audit and cost: one `Report`, seven formats.
 
 `write(report, fmt, out=None)` returns the rendered text and, when `out` is given, writes it
-there (parents created). `table` is coloured only when it goes to a terminal.
+there atomically (parents created). `table` is coloured only when it goes to a terminal. Every
+format escapes what it prints for where it lands and redacts secrets (`reports.escape`).
 """
 from __future__ import annotations
 
+import os
 import pathlib
 import sys
+import tempfile
 from typing import Optional
 
 from platformctl.reports.model import (ChangeEvidence, CostItem, CostView, Report,  # noqa: F401
@@ -37,10 +40,24 @@ def write(report: Report, fmt: str, out: Optional[str | pathlib.Path] = None) ->
     color = out is None and fmt == "table" and sys.stdout.isatty()
     text = render(report, fmt, color=color)
     if out is not None:
-        path = pathlib.Path(out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write then rename, so a failed run never leaves a half-written report behind.
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8", newline="")
-        tmp.replace(path)
+        write_atomically(pathlib.Path(out), text)
     return text
+
+
+def write_atomically(path: pathlib.Path, text: str) -> None:
+    """Write to a unique temporary file beside `path`, flush it to disk, then rename it over
+    `path`: a reader sees the old report or the new one, never half of one, and two runs writing
+    the same report cannot interleave."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="", dir=path.parent,
+                                         prefix=f".{path.name}.", suffix=".tmp", delete=False)
+    try:
+        with handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(handle.name, 0o644)  # a report is for reading; mkstemp's 0600 would hide it from CI
+        os.replace(handle.name, path)
+    except BaseException:
+        pathlib.Path(handle.name).unlink(missing_ok=True)
+        raise

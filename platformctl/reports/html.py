@@ -6,8 +6,7 @@ network fetch, so a report can never phone home when an auditor opens it.
 """
 from __future__ import annotations
 
-from html import escape
-
+from platformctl.reports.escape import Escaper, for_report
 from platformctl.reports.model import Report, severity_of, sorted_violations
 from platformctl.reports.text import money, percent, signed_money, verdict
 
@@ -43,8 +42,10 @@ _SCRIPT = """
 """
 
 
-def _bar_chart(chart_id: str, title: str, rows: list[tuple[str, float, str]], fmt=lambda v: str(int(v))) -> str:
+def _bar_chart(esc: Escaper, chart_id: str, title: str, rows: list[tuple[str, float, str]],
+               fmt=lambda v: str(int(v))) -> str:
     """Horizontal bars: rows of (label, value, colour)."""
+    escape = esc.html
     if not rows:
         return f'<p class="muted" id="{chart_id}">No data.</p>'
     width, label_w, bar_h, gap = 720, 300, 18, 6
@@ -55,6 +56,7 @@ def _bar_chart(chart_id: str, title: str, rows: list[tuple[str, float, str]], fm
     for index, (label, value, colour) in enumerate(rows):
         y = 4 + index * (bar_h + gap)
         bar = max(1.0, (width - label_w - 110) * value / top)
+        label = esc.plain(label)  # shortened after escaping, so no escape is cut in half
         short = label if len(label) <= 44 else label[:41] + "..."
         parts.append(f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end" font-size="12">{escape(short)}</text>'
                      f'<rect x="{label_w}" y="{y}" width="{bar:.1f}" height="{bar_h}" fill="{colour}" '
@@ -65,6 +67,9 @@ def _bar_chart(chart_id: str, title: str, rows: list[tuple[str, float, str]], fm
 
 
 def html(report: Report) -> str:
+    """Every value is escaped for text and for double-quoted attributes alike (`Escaper.html`)."""
+    esc = for_report(report)
+    escape = esc.html
     status_class = "fail" if report.mandatory else "pass"
     figures = [
         ("resource-count", "Resources", str(report.resource_count)),
@@ -98,10 +103,10 @@ def html(report: Report) -> str:
         for fid, label, value in figures) + "</div>")
 
     out.append("<h2>Findings by policy</h2>")
-    out.append(_bar_chart("chart-policies", "Findings by policy",
+    out.append(_bar_chart(esc, "chart-policies", "Findings by policy",
                           [(f"{p} ({level})", n, _LEVEL_COLOUR.get(level, "#777")) for p, level, _, n in report.by_policy()]))
     out.append("<h2>Findings by severity</h2>")
-    out.append(_bar_chart("chart-severity", "Findings by severity",
+    out.append(_bar_chart(esc, "chart-severity", "Findings by severity",
                           [(s, n, _SEVERITY_COLOUR.get(s, "#777")) for s, n in report.by_severity()]))
     out.append('<h2>Findings</h2><p><label>Level <select id="level-filter"><option value="">all</option>'
                '<option>mandatory</option><option>advisory</option></select></label> '
@@ -125,7 +130,7 @@ def html(report: Report) -> str:
     if report.cost is not None:
         cost = report.cost
         out.append("<h2>Cost by component</h2>")
-        out.append(_bar_chart("chart-cost", "Monthly cost by component",
+        out.append(_bar_chart(esc, "chart-cost", "Monthly cost by component",
                               [(c, v, "#1565c0") for c, v in cost.by_component()], fmt=money))
         out.append('<table id="cost"><thead><tr><th>Component</th><th>Monthly (USD)</th></tr></thead><tbody>')
         out += [f'<tr><td>{escape(c)}</td><td class="num">{money(v)}</td></tr>' for c, v in cost.by_component()]

@@ -1,4 +1,8 @@
-"""The machine formats: JSON, CSV (spreadsheets), SARIF 2.1.0 (code scanning), JUnit (CI views)."""
+"""The machine formats: JSON, CSV (spreadsheets), SARIF 2.1.0 (code scanning), JUnit (CI views).
+
+JSON keeps values as they are (its own escaping covers control characters) but redacted; CSV
+cells can never be formulas; SARIF strings are shown like terminal text, since code scanning
+prints them; JUnit is well-formed XML 1.0 whatever a name holds."""
 from __future__ import annotations
 
 import csv
@@ -7,6 +11,7 @@ import io
 import json
 import xml.etree.ElementTree as ET
 
+from platformctl.reports.escape import for_report
 from platformctl.reports.model import Report, severity_of, sorted_violations
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -18,6 +23,11 @@ def _violation(v) -> dict:
 
 
 def as_dict(report: Report) -> dict:
+    """The report as JSON-ready data, every string redacted."""
+    return for_report(report).deep(_as_dict(report), for_report(report).redact)
+
+
+def _as_dict(report: Report) -> dict:
     cost = report.cost
     return {
         "kind": report.kind,
@@ -63,15 +73,17 @@ CSV_COLUMNS = ("status", "policy", "level", "severity", "urn", "message", "exemp
 
 def to_csv(report: Report) -> str:
     """One row per finding; exempted violations are rows too, marked, so auditors see both."""
+    cell = for_report(report).csv
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     stamp = report.generated_at.isoformat()
     for v in sorted_violations(report.violations):
-        writer.writerow(["open", v.policy, v.level, severity_of(v), v.urn, v.message, "", "", report.stack, stamp])
+        writer.writerow(["open"] + [cell(x) for x in (v.policy, v.level, severity_of(v), v.urn, v.message)]
+                        + ["", "", cell(report.stack), stamp])
     for v, e in report.exempted:
-        writer.writerow(["exempted", v.policy, v.level, severity_of(v), v.urn, v.message, e.ticket,
-                         e.expires.isoformat(), report.stack, stamp])
+        writer.writerow(["exempted"] + [cell(x) for x in (v.policy, v.level, severity_of(v), v.urn, v.message, e.ticket)]
+                        + [e.expires.isoformat(), cell(report.stack), stamp])
     return buffer.getvalue()
 
 
@@ -83,7 +95,8 @@ _SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": 
 def sarif(report: Report) -> str:
     # Code scanning needs a file to hang a result on; the stack's config file is what a reviewer
     # changes to fix a finding, and the URN goes into the logical location.
-    artifact = f"Pulumi.{report.stack}.yaml"
+    esc = for_report(report)
+    artifact = f"Pulumi.{esc.uri_part(report.stack)}.yaml"
     everything = [(v, None) for v in sorted_violations(report.violations)] + list(report.exempted)
     rules: dict[str, dict] = {}
     results = []
@@ -127,7 +140,9 @@ def sarif(report: Report) -> str:
             "results": results,
         }],
     }
-    return json.dumps(document, indent=2) + "\n"
+    # Every string shown as terminal text: code scanning prints messages and names as they are.
+    # The schema URI, artifact and fingerprints are ours and stay unchanged by it.
+    return json.dumps(esc.deep(document), indent=2) + "\n"
 
 
 def junit(report: Report) -> str:
@@ -136,30 +151,33 @@ def junit(report: Report) -> str:
     Advisory findings are passing cases with the message in system-out: a CI view should turn
     red only for what blocks `pulumi up`.
     """
-    root = ET.Element("testsuites", name=f"platformctl {report.kind} {report.stack}")
+    x = for_report(report).xml
+    root = ET.Element("testsuites", name=x(f"platformctl {report.kind} {report.stack}"))
     suites: dict[str, ET.Element] = {}
 
     def suite(name: str) -> ET.Element:
         if name not in suites:
-            suites[name] = ET.SubElement(root, "testsuite", name=name)
+            suites[name] = ET.SubElement(root, "testsuite", name=x(name))
         return suites[name]
 
     overall = suite("policy-pack")
-    case = ET.SubElement(overall, "testcase", classname="policy-pack", name=f"{report.stack}: no mandatory violations")
+    case = ET.SubElement(overall, "testcase", classname="policy-pack", name=x(f"{report.stack}: no mandatory violations"))
     if report.mandatory:
         ET.SubElement(case, "failure", type="mandatory",
                       message=f"{report.mandatory} mandatory violation(s)").text = "see the other suites"
     for v in sorted_violations(report.violations):
-        case = ET.SubElement(suite(v.policy), "testcase", classname=v.policy, name=v.urn or report.stack)
+        case = ET.SubElement(suite(v.policy), "testcase", classname=x(v.policy), name=x(v.urn or report.stack))
         if v.level == "mandatory":
-            ET.SubElement(case, "failure", type=v.level, message=v.message).text = v.message
+            ET.SubElement(case, "failure", type=x(v.level), message=x(v.message)).text = x(v.message)
         else:
-            ET.SubElement(case, "system-out").text = f"{v.level}: {v.message}"
+            ET.SubElement(case, "system-out").text = x(f"{v.level}: {v.message}")
     for c in report.changes:
         case = ET.SubElement(suite("change-management"), "testcase", classname="change-management",
-                             name=f"update {c.version or ''} {c.start.isoformat()} {c.change_request or '(no change request)'}")
+                             name=x(f"update {c.version or ''} {c.start.isoformat()} "
+                                    f"{c.change_request or '(no change request)'}"))
         if not c.compliant:
-            ET.SubElement(case, "failure", type="change-evidence", message="; ".join(c.problems)).text = "; ".join(c.problems)
+            problems = x("; ".join(c.problems))
+            ET.SubElement(case, "failure", type="change-evidence", message=problems).text = problems
     for element in root:
         cases = element.findall("testcase")
         element.set("tests", str(len(cases)))

@@ -88,6 +88,9 @@ class Report:
     period: Optional[tuple[dt.date, dt.date]] = None
     source: str = ""
     notes: Sequence[str] = ()
+    # Values that must never appear in any format (e.g. the Prometheus password, decrypted config
+    # secrets): every renderer replaces them with "***", as it does credentials inside URLs.
+    secrets: Sequence[str] = dataclasses.field(default=(), repr=False)
 
     def count(self, level: str) -> int:
         return sum(1 for v in self.violations if v.level == level)

@@ -1,8 +1,7 @@
 """The human formats: a terminal table and a Markdown pull-request comment."""
 from __future__ import annotations
 
-import html
-
+from platformctl.reports.escape import for_report, marker_id
 from platformctl.reports.model import Report, severity_of, sorted_violations
 
 # GitHub rejects issue and pull-request comments over 65,536 characters; stay well inside it.
@@ -49,20 +48,22 @@ def _grid(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def table(report: Report, color: bool = False) -> str:
+    """Every value is shown with its control characters visible: only our own colours are raw."""
+    t = for_report(report).terminal
     paint = (lambda key, text: f"{_COLOURS[key]}{text}{_RESET}") if color else (lambda key, text: text)
-    subject = f"{report.kind} of {report.project}/{report.stack}"
+    subject = f"{t(report.kind)} of {t(report.project)}/{t(report.stack)}"
     out = [subject + ("" if report.kind == "gate" else f": {report.resource_count} resources")
-           + (f" ({report.source})" if report.source else "")]
+           + (f" ({t(report.source)})" if report.source else "")]
     if report.period:
         out.append(f"period {report.period[0].isoformat()} .. {report.period[1].isoformat()}")
     for note in report.notes:
-        out.append(paint("dim", f"note: {note}"))
+        out.append(paint("dim", f"note: {t(note)}"))
     if report.kind != "cost":
         state = "mandatory" if report.mandatory else ("advisory" if report.advisory else "ok")
         out.append(paint(state, verdict(report)))
     if report.violations:
         out.append("")
-        rows = [[v.level, severity_of(v), v.policy, v.urn or "(stack)", v.message]
+        rows = [[t(v.level), t(severity_of(v)), t(v.policy), t(v.urn or "(stack)"), t(v.message)]
                 for v in sorted_violations(report.violations)]
         for line in _grid(["LEVEL", "SEVERITY", "POLICY", "URN", "MESSAGE"], rows):
             key = "mandatory" if line.startswith("mandatory") else "advisory" if line.startswith("advisory") else None
@@ -71,14 +72,15 @@ def table(report: Report, color: bool = False) -> str:
         out.append("")
         out.append("Exemptions in force:")
         out += _grid(["POLICY", "URN PATTERN", "TICKET", "EXPIRES", "REASON"],
-                     [[e.policy, e.urn, e.ticket, e.expires.isoformat(), e.reason] for e in report.exemptions])
+                     [[t(e.policy), t(e.urn), t(e.ticket), e.expires.isoformat(), t(e.reason)]
+                      for e in report.exemptions])
     if report.changes:
         out.append("")
         out.append(f"Change evidence: {len(report.changes)} update(s), {report.noncompliant_changes} non-compliant")
         out += _grid(["VERSION", "START", "CHANGE", "APPROVED", "ROLLBACK", "WINDOW", "PROBLEMS"],
-                     [[str(c.version or ""), c.start.isoformat(), c.change_request or "-",
+                     [[str(c.version or ""), c.start.isoformat(), t(c.change_request or "-"),
                        _yes(c.independently_approved), _yes(c.rollback_plan), _yes(c.in_window),
-                       "; ".join(c.problems) or "ok"] for c in report.changes])
+                       t("; ".join(c.problems) or "ok")] for c in report.changes])
     if report.cost is not None:
         out.append("")
         out += _cost_lines(report)
@@ -86,16 +88,17 @@ def table(report: Report, color: bool = False) -> str:
 
 
 def _cost_lines(report: Report) -> list[str]:
+    t = for_report(report).terminal
     cost = report.cost
     lines = [f"Monthly cost estimate: {money(cost.total_usd)}"]
     if cost.baseline_usd is not None:
-        lines.append(f"Against {cost.baseline_source or 'baseline'}: {money(cost.baseline_usd)} -> "
+        lines.append(f"Against {t(cost.baseline_source or 'baseline')}: {money(cost.baseline_usd)} -> "
                      f"{money(cost.total_usd)} ({signed_money(cost.delta_usd)}, {percent(cost.delta_percent)})")
-    lines += _grid(["COMPONENT", "MONTHLY"], [[c, money(v)] for c, v in cost.by_component()])
+    lines += _grid(["COMPONENT", "MONTHLY"], [[t(c), money(v)] for c, v in cost.by_component()])
     if report.kind == "cost" and cost.items:
         lines.append("")
         lines += _grid(["COMPONENT", "TYPE", "URN", "MONTHLY", "NOTE"],
-                       [[i.component, i.type, i.urn, money(i.monthly_usd), i.note]
+                       [[t(i.component), t(i.type), t(i.urn), money(i.monthly_usd), t(i.note)]
                         for i in sorted(cost.items, key=lambda i: (i.component, -i.monthly_usd, i.urn))])
     return lines
 
@@ -104,15 +107,15 @@ def _yes(flag: bool) -> str:
     return "yes" if flag else "NO"
 
 
-def _md_cell(text: str) -> str:
-    # A pipe would end the table cell and raw HTML would be eaten by GitHub's sanitiser.
-    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
-
-
 def markdown(report: Report) -> str:
-    """A pull-request comment; the hidden marker lets the workflow update one comment in place."""
-    head = [COMMENT_MARKER.format(stack=report.stack),
-            f"### `{report.kind}` {report.project}/{report.stack}: {verdict(report)}", "",
+    """A pull-request comment; the hidden marker lets the workflow update one comment in place.
+
+    Text goes through `md_text` (no markup, HTML, mention or line break gets through) and
+    identifiers through `md_code` (a span no backtick inside can close)."""
+    esc = for_report(report)
+    _md_cell, code = esc.md_text, esc.md_code
+    head = [COMMENT_MARKER.format(stack=marker_id(report.stack)),
+            f"### {code(report.kind)} {_md_cell(report.project)}/{_md_cell(report.stack)}: {verdict(report)}", "",
             f"{report.resource_count} resources, {report.mandatory} mandatory, {report.advisory} advisory"
             + (f", {len(report.exempted)} exempted" if report.exempted else "")
             + f" · generated {report.generated_at.isoformat(timespec='seconds')}"]
@@ -124,14 +127,14 @@ def markdown(report: Report) -> str:
     if report.exemptions:
         tail += ["", "<details><summary>Exemptions in force</summary>", "",
                  "| Policy | URN pattern | Ticket | Expires | Reason |", "|---|---|---|---|---|"]
-        tail += [f"| {_md_cell(e.policy)} | `{_md_cell(e.urn)}` | {_md_cell(e.ticket)} | {e.expires.isoformat()} | "
+        tail += [f"| {_md_cell(e.policy)} | {code(e.urn)} | {_md_cell(e.ticket)} | {e.expires.isoformat()} | "
                  f"{_md_cell(e.reason)} |" for e in report.exemptions]
         tail += ["", "</details>"]
     if report.changes:
         tail += ["", f"#### Change evidence ({report.noncompliant_changes} of {len(report.changes)} non-compliant)", "",
                  "| Version | Start | Change request | Approved | Rollback | Window | Problems |",
                  "|---|---|---|---|---|---|---|"]
-        tail += [f"| {c.version or ''} | {c.start.isoformat()} | {c.change_request or '—'} | "
+        tail += [f"| {c.version or ''} | {c.start.isoformat()} | {_md_cell(c.change_request or '—')} | "
                  f"{_yes(c.independently_approved)} | {_yes(c.rollback_plan)} | {_yes(c.in_window)} | "
                  f"{_md_cell('; '.join(c.problems) or 'ok')} |" for c in report.changes]
     if report.cost is not None:
@@ -145,14 +148,14 @@ def markdown(report: Report) -> str:
         if report.kind == "cost" and cost.items:
             tail += ["", "<details><summary>By resource</summary>", "",
                      "| Component | Resource | Monthly | Basis |", "|---|---|---:|---|"]
-            tail += [f"| {_md_cell(i.component)} | `{_md_cell(i.urn.rsplit('::', 1)[-1])}` ({_md_cell(i.type)}) | "
+            tail += [f"| {_md_cell(i.component)} | {code(i.urn.rsplit('::', 1)[-1])} ({_md_cell(i.type)}) | "
                      f"{money(i.monthly_usd)} | {_md_cell(i.note)} |"
                      for i in sorted(cost.items, key=lambda i: (i.component, -i.monthly_usd, i.urn))]
             tail += ["", "</details>"]
     body: list[str] = []
     if report.violations:
         body += ["", "| Level | Severity | Policy | Resource | Message |", "|---|---|---|---|---|"]
-        rows = [f"| {v.level} | {severity_of(v)} | `{_md_cell(v.policy)}` | `{_md_cell(v.urn or '(stack)')}` | "
+        rows = [f"| {_md_cell(v.level)} | {_md_cell(severity_of(v))} | {code(v.policy)} | {code(v.urn or '(stack)')} | "
                 f"{_md_cell(v.message)} |" for v in sorted_violations(report.violations)]
         # Keep the whole comment under GitHub's limit: list the worst findings, count the rest.
         budget = MARKDOWN_BUDGET - len("\n".join(head + tail)) - 200
