@@ -1,6 +1,6 @@
 """Every policy of the leadgen-governance pack: name, description, severity, enforcement level,
-the exact type tokens it matches and the pure predicate behind it. `policies/__main__.py` wraps
-these in pulumi_policy objects; tests and the benchmark call them directly."""
+group, the exact type tokens it matches and the pure predicate behind it. `policies/__main__.py`
+wraps these in pulumi_policy objects; tests and the benchmark call them directly."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,6 +9,17 @@ from typing import Callable, Iterable, Optional
 from . import aws, gates, kubernetes as k8s
 from .model import Context, Resource
 from .values import Unknown
+
+
+# What a policy judges, which decides where it runs. Every list of policies by purpose (the
+# checks `platformctl gate` runs, the ones an audit of standing state leaves off) derives from this.
+GROUPS = {
+    "gate": "the update about to run: its change request, window, error budget and the clock it "
+            "reads; `platformctl gate` runs exactly these, an audit of standing state leaves them off",
+    "governance": "the protected stack as a whole, standing or changing: its cost against the budget "
+                  "and the pack's own settings",
+    "guardrail": "how each resource is built, on every stack",
+}
 
 
 @dataclass(frozen=True)
@@ -20,33 +31,34 @@ class Spec:
     kind: str  # resource (inputs, per resource) | stack (outputs, whole stack)
     check: Callable
     types: Optional[frozenset[str]] = None  # resource policies: exact type tokens matched
+    group: str = "guardrail"  # a key of GROUPS
 
 
-def _r(name, description, severity, types, check, enforcement="mandatory") -> Spec:
-    return Spec(name, description, severity, enforcement, "resource", check, frozenset(types))
+def _r(name, description, severity, types, check, enforcement="mandatory", group="guardrail") -> Spec:
+    return Spec(name, description, severity, enforcement, "resource", check, frozenset(types), group)
 
 
-def _s(name, description, severity, check, enforcement="mandatory") -> Spec:
-    return Spec(name, description, severity, enforcement, "stack", check)
+def _s(name, description, severity, check, enforcement="mandatory", group="guardrail") -> Spec:
+    return Spec(name, description, severity, enforcement, "stack", check, None, group)
 
 
 WORKLOADS = k8s.WORKLOAD_TYPES
 SPECS: tuple[Spec, ...] = (
-    # --- the gates (protected stacks)
+    # --- protected stacks: the gates on the update, the budget and the pack's settings
     _s("change-request-required", "A protected stack changes only with a complete, approved change request "
-       "(runbook: CAB process).", "high", gates.change_request_required),
+       "(runbook: CAB process).", "high", gates.change_request_required, group="gate"),
     _s("change-window", "A protected stack changes only inside its change request's scheduled window.",
-       "high", gates.change_window),
+       "high", gates.change_window, group="gate"),
     _s("error-budget-gate", "The runbook's error-budget decision matrix, applied to the lowest "
-       "slo_error_budget_remaining.", "high", gates.error_budget_gate),
+       "slo_error_budget_remaining.", "high", gates.error_budget_gate, group="gate"),
     _s("cost-budget-gate", "The estimated monthly cost stays within leadgen:governance.monthlyBudgetUsd.",
-       "medium", gates.cost_over_budget),
+       "medium", gates.cost_over_budget, group="governance"),
     _s("cost-budget-warning", "The estimated monthly cost is at 80 % of the budget or more, or could not "
-       "be fully priced.", "low", gates.cost_near_budget, "advisory"),
+       "be fully priced.", "low", gates.cost_near_budget, "advisory", group="governance"),
     _s("governance-clock-override", "The change-window clock was fixed through LEADGEN_GOVERNANCE_NOW.",
-       "medium", gates.clock_override, "advisory"),
+       "medium", gates.clock_override, "advisory", group="gate"),
     _s("governance-config-valid", "The pack's leadgen:governance.* settings are usable.", "high",
-       gates.config_valid),
+       gates.config_valid, group="governance"),
     # --- AWS guardrails (every stack)
     _r("aws-rds-storage-encrypted", "RDS storage is encrypted with the customer-managed KMS key.", "high",
        aws.RDS_TYPES, aws.rds_storage_encrypted),
@@ -103,6 +115,13 @@ SPECS: tuple[Spec, ...] = (
 BY_NAME = {spec.name: spec for spec in SPECS}
 RESOURCE_SPECS = tuple(s for s in SPECS if s.kind == "resource")
 STACK_SPECS = tuple(s for s in SPECS if s.kind == "stack")
+
+
+def names_in_group(group: str) -> tuple[str, ...]:
+    """The names of the group's policies, in catalog order."""
+    if group not in GROUPS:
+        raise ValueError(f"unknown policy group {group!r} (groups: {', '.join(GROUPS)})")
+    return tuple(spec.name for spec in SPECS if spec.group == group)
 
 
 def _index() -> dict[str, tuple[Spec, ...]]:

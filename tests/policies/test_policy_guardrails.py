@@ -5,9 +5,7 @@ from policy_baseline import baseline, context, set_path, to_model, urn
 
 from governance import catalog
 
-GATES = {"change-request-required", "change-window", "error-budget-gate", "cost-budget-gate",
-         "cost-budget-warning", "governance-clock-override", "governance-config-valid"}
-GUARDRAILS = [s for s in catalog.SPECS if s.name not in GATES]
+GUARDRAILS = [s for s in catalog.SPECS if s.group == "guardrail"]
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 EKS, NG, LT = "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup", "aws:ec2/launchTemplate:LaunchTemplate"
