@@ -2,27 +2,32 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
 
-GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}
+from leadgen.config.cluster import NodeTaint
 
 
-@dataclass
+@dataclass(kw_only=True)
 class NodeGroupArgs:
+    """Everything a group is, as its config declares it; nothing is inferred from its name."""
+
     cluster_name: pulumi.Input[str]
     node_role_arn: pulumi.Input[str]
     subnet_ids: Sequence[pulumi.Input[str]]
     kms_key_arn: pulumi.Input[str]
+    node_group_name: str  # the EKS name, the runbook's --nodegroup-name
     instance_types: Sequence[str]
     min_size: int
     max_size: int
     desired_size: int
+    capacity_type: str  # ON_DEMAND | SPOT
+    ami_type: str  # e.g. AL2023_x86_64_STANDARD, AL2023_ARM_64_STANDARD, AL2023_x86_64_NVIDIA
     disk_size_gb: int = 50
-    capacity_type: str = "ON_DEMAND"  # or SPOT
-    gpu: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)
+    taints: Sequence[NodeTaint] = ()
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -30,11 +35,10 @@ class NodeGroup(pulumi.ComponentResource):
     def __init__(self, name: str, args: NodeGroupArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("leadgen:cluster:NodeGroup", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        group = name.rsplit("-", 1)[-1]  # `general`, `spot`, `gpu`: the runbook's --nodegroup-name
 
         template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
-            description=f"{group} nodes",
+            description=f"{args.node_group_name} nodes",
             # IMDSv2 only; hop limit 2 lets pods reach the node's credentials only through IRSA's
             # token exchange rather than by stealing the instance role.
             metadata_options={"http_endpoint": "enabled", "http_tokens": "required",
@@ -48,27 +52,22 @@ class NodeGroup(pulumi.ComponentResource):
                                 {"resource_type": "volume", "tags": args.tags}],
             tags=args.tags, opts=child)
 
-        labels = {"leadgen.io/node-group": group,
-                  "leadgen.io/capacity-type": args.capacity_type.lower()}
-        if args.gpu:
-            labels["nvidia.com/gpu.present"] = "true"
-
         self.node_group = aws.eks.NodeGroup(
             f"{name}-ng",
             cluster_name=args.cluster_name,
-            node_group_name=group,
+            node_group_name=args.node_group_name,
             node_role_arn=args.node_role_arn,
             subnet_ids=list(args.subnet_ids),
             instance_types=list(args.instance_types),
             capacity_type=args.capacity_type,
-            ami_type="AL2023_x86_64_NVIDIA" if args.gpu else "AL2023_x86_64_STANDARD",
+            ami_type=args.ami_type,
             scaling_config={"min_size": args.min_size, "max_size": args.max_size,
                             "desired_size": args.desired_size},
             # Roll one node at a time (a third of a small group would breach the PDBs).
             update_config={"max_unavailable": 1},
             launch_template={"id": template.id, "version": template.latest_version.apply(str)},
-            labels=labels,
-            taints=[GPU_TAINT] if args.gpu else None,
+            labels=dict(args.labels),
+            taints=[_taint(t) for t in args.taints] or None,
             tags=args.tags,
             # No remote_access block: nodes take no SSH key. The cluster autoscaler owns the
             # desired size after creation, so its changes never show as drift.
@@ -76,3 +75,7 @@ class NodeGroup(pulumi.ComponentResource):
                                         ignore_changes=["scalingConfig.desiredSize"]))
         self.name = self.node_group.node_group_name
         self.register_outputs({"name": self.name})
+
+
+def _taint(t: NodeTaint) -> dict[str, str]:
+    return {"key": t.key, **({"value": t.value} if t.value is not None else {}), "effect": t.effect}

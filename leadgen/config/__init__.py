@@ -88,11 +88,9 @@ def load_from_pulumi() -> StackConfig:
 
 def _unknown_reason(path: str) -> str:
     parts = path.split(".")
-    if path.startswith("cluster.nodeGroups."):
-        if len(parts) >= 3 and parts[2] not in cluster.NODE_GROUPS:
-            return f"names an unknown node group {parts[2]!r} (known: {', '.join(cluster.NODE_GROUPS)})"
-        if len(parts) == 4:
-            return f"is not a node group field (known: {', '.join(cluster.NODE_GROUP_FIELDS)})"
+    if path.startswith("cluster.nodeGroups.") and len(parts) >= 3:
+        # Any name declares a group, so only the field can be wrong.
+        return f"is not a node group field (known: {', '.join(cluster.NODE_GROUP_FIELDS)})"
     known = [k.path for k in all_keys()]
     close = difflib.get_close_matches(path, known, n=1)
     hint = f"; did you mean {NAMESPACE}:{close[0]}?" if close else ""

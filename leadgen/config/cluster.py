@@ -1,6 +1,7 @@
 """The EKS cluster and its managed node groups."""
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -13,38 +14,68 @@ from leadgen.config.network import LOG_RETENTION_DAYS
 SUPPORTED_VERSIONS = ("1.34", "1.35")
 DEFAULT_VERSION = "1.35"
 
-NODE_GROUPS = ("general", "spot", "gpu")
-NODE_GROUP_FIELDS = ("instanceTypes", "minSize", "maxSize", "desiredSize", "diskSizeGb", "enabled")
-
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 
-_DEFAULTS = {
-    "general": (["m6i.large"], 2, 4, 2, 50),
-    "spot": (["m6i.large", "m6a.large", "m5.large", "m7i.large"], 0, 6, 1, 50),
-    "gpu": (["g5.xlarge"], 0, 2, 0, 100),
+# --- node groups: data, as terraform-aws-eks's `eks_managed_node_groups` map -------------------
+GROUPS = "cluster.nodeGroups.<name>"
+CAPACITY_TYPES = ("ON_DEMAND", "SPOT")
+# AL2023 only: EKS publishes no AL2 AMIs for Kubernetes 1.33 and later.
+AMI_TYPES = ("AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD", "AL2023_x86_64_NVIDIA",
+             "AL2023_ARM_64_NVIDIA", "AL2023_x86_64_NEURON")
+TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE",
+                 "NoExecute": "NO_EXECUTE"}
+# Labels the platform sets on every group's nodes; workloads select on them.
+GROUP_LABEL, CAPACITY_LABEL, GPU_LABEL = "leadgen.io/node-group", "leadgen.io/capacity-type", "nvidia.com/gpu.present"
+
+# What a group declared only by name gets: terraform-aws-eks's eks-managed-node-group defaults
+# (min 0, max 3, desired 1, ON_DEMAND).
+NEW_GROUP = {"instanceTypes": None, "minSize": 0, "maxSize": 3, "desiredSize": 1, "diskSizeGb": 50,
+             "capacityType": "ON_DEMAND", "amiType": "AL2023_x86_64_STANDARD", "gpu": False,
+             "taints": [], "labels": [], "enabled": True}
+# The groups every stack has unless it disables them, and where they differ from NEW_GROUP.
+BUILT_IN = {
+    # on-demand nodes for the platform's steady workloads (system pods run here)
+    "general": {"instanceTypes": ["m6i.large"], "minSize": 2, "maxSize": 4, "desiredSize": 2},
+    # spot nodes for fault-tolerant work; several instance types, as spot capacity comes and goes per type
+    "spot": {"instanceTypes": ["m6i.large", "m6a.large", "m5.large", "m7i.large"], "minSize": 0,
+             "maxSize": 6, "desiredSize": 1, "capacityType": "SPOT"},
+    # GPU nodes for lead-scoring models, tainted so nothing else lands on them
+    "gpu": {"instanceTypes": ["g5.xlarge"], "minSize": 0, "maxSize": 2, "desiredSize": 0,
+            "diskSizeGb": 100, "amiType": "AL2023_x86_64_NVIDIA", "gpu": True,
+            "taints": ["nvidia.com/gpu=true:NoSchedule"]},
 }
-_PURPOSE = {
-    "general": "on-demand nodes for the platform's steady workloads",
-    "spot": "spot nodes for fault-tolerant work (several instance types for capacity)",
-    "gpu": "GPU nodes, tainted nvidia.com/gpu=true:NoSchedule, for lead-scoring models",
+_FIELDS = {  # field: (type, items, choices, description)
+    "enabled": ("boolean", None, None, "Whether group `<name>` exists. general, spot and gpu exist "
+                "unless disabled (general cannot be); any other name declares a new group."),
+    "instanceTypes": ("array", "string", None, "EC2 instance types of group `<name>` (a new group must set "
+                      "them); SPOT groups need at least 2, ARM AMI types need Graviton types (m7g, c7g...)."),
+    "minSize": ("integer", None, None, "Minimum nodes in group `<name>`; 0 for GPU groups."),
+    "maxSize": ("integer", None, None, "Maximum nodes in group `<name>`."),
+    "desiredSize": ("integer", None, None, "Nodes group `<name>` starts with; the autoscaler owns it "
+                    "afterwards (ignored as drift)."),
+    "diskSizeGb": ("integer", None, None, "Root volume of group `<name>`'s nodes, GiB (gp3, KMS)."),
+    "capacityType": ("string", None, CAPACITY_TYPES, "EKS capacity type of group `<name>`."),
+    "amiType": ("string", None, AMI_TYPES, "EKS AMI type of group `<name>`: its architecture and "
+                "drivers."),
+    "gpu": ("boolean", None, None, "Group `<name>` runs GPU workloads: needs an NVIDIA AMI type, a "
+            "NoSchedule or NoExecute taint and minSize 0; its nodes are labelled nvidia.com/gpu.present=true."),
+    "taints": ("array", "string", None, "Taints on group `<name>`'s nodes, as kubectl writes them "
+               "(`key=value:NoSchedule`, `key:NoExecute`)."),
+    "labels": ("array", "string", None, "Extra Kubernetes labels on group `<name>`'s nodes, as "
+               "`key=value`; leadgen.io/node-group and leadgen.io/capacity-type are always set."),
 }
+NODE_GROUP_FIELDS = tuple(_FIELDS)
 
 
-def _group_keys(group: str) -> list[Key]:
-    types, lo, hi, want, disk = _DEFAULTS[group]
-    p = f"cluster.nodeGroups.{group}"
-    what = _PURPOSE[group]
-    return [
-        Key(f"{p}.instanceTypes", "array", types, f"Instance types of the {group} group ({what}).",
-            items="string"),
-        Key(f"{p}.minSize", "integer", lo, f"Minimum nodes in the {group} group."),
-        Key(f"{p}.maxSize", "integer", hi, f"Maximum nodes in the {group} group."),
-        Key(f"{p}.desiredSize", "integer", want, f"Nodes the {group} group starts with; the "
-            "autoscaler owns it afterwards (ignored as drift)."),
-        Key(f"{p}.diskSizeGb", "integer", disk, f"Root volume of {group} nodes, GiB (gp3, KMS)."),
-        Key(f"{p}.enabled", "boolean", True, f"Whether the {group} group exists."),
-    ]
+def _group_key(field_: str) -> Key:
+    t, items, choices, what = _FIELDS[field_]
+    default = NEW_GROUP[field_]
+    built_in = [f"{g} `{json.dumps(d[field_])}`" for g, d in BUILT_IN.items() if field_ in d]
+    if built_in:
+        what += " Built in: " + ", ".join(built_in) + "."
+    return Key(f"{GROUPS}.{field_}", t, default, what, items=items, choices=choices,
+               required=default is None)
 
 
 KEYS = [
@@ -55,20 +86,30 @@ KEYS = [
     Key("cluster.adminRoleArns", "array", [], "IAM roles granted cluster-admin through EKS access "
         "entries.", items="string"),
     Key("cluster.logRetentionDays", "integer", 90, "Retention of the control-plane log group, days."),
-    *[k for g in NODE_GROUPS for k in _group_keys(g)],
+    *[_group_key(f) for f in NODE_GROUP_FIELDS],
 ]
 
 
 @dataclass(frozen=True)
+class NodeTaint:
+    key: str
+    value: str | None
+    effect: str  # as EKS spells it: NO_SCHEDULE | PREFER_NO_SCHEDULE | NO_EXECUTE
+
+
+@dataclass(frozen=True)
 class NodeGroupConfig:
-    name: str
+    name: str  # the EKS node group name (the runbook's --nodegroup-name) and its label
     instance_types: tuple[str, ...]
     min_size: int
     max_size: int
     desired_size: int
     disk_size_gb: int
     capacity_type: str  # ON_DEMAND | SPOT
+    ami_type: str
     gpu: bool
+    taints: tuple[NodeTaint, ...]
+    labels: dict[str, str]  # every label the nodes carry: the platform's and the declared ones
 
 
 @dataclass(frozen=True)
@@ -96,7 +137,9 @@ def build(values: Values) -> ClusterConfig:
     days = values.get("cluster.logRetentionDays")
     if days not in LOG_RETENTION_DAYS:
         raise values.error("cluster.logRetentionDays", f"({days}) is not a CloudWatch retention period")
-    groups = tuple(g for g in (_group(values, name) for name in NODE_GROUPS) if g is not None)
+    # Built-in groups first, in their usual order, then the stack's own groups by name.
+    names = [*BUILT_IN, *(n for n in values.names(GROUPS) if n not in BUILT_IN)]
+    groups = tuple(g for g in (_group(values, name) for name in names) if g is not None)
     if not any(g.name == "general" for g in groups):
         raise values.error("cluster.nodeGroups.general.enabled", "must be true: the platform's "
                            "system pods run on the general group")
@@ -104,32 +147,101 @@ def build(values: Values) -> ClusterConfig:
                          tuple(values.get("cluster.adminRoleArns")), days, groups)
 
 
+# EKS node group names: alphanumerics, '-' and '_', up to 63 (CreateNodegroup); the name is also a
+# Kubernetes label value, which must end alphanumeric.
+_GROUP_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")
+_LABEL_NAME = r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)"
+_DNS_SUBDOMAIN = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)"
+_LABEL_KEY = re.compile(rf"^({_DNS_SUBDOMAIN}/)?{_LABEL_NAME}$")
+_LABEL_VALUE = re.compile(rf"^{_LABEL_NAME}?$")
+
+
+def _read(values: Values, name: str, field_: str):
+    """A group's field: the stack's value, else the built-in group's default, else a new group's."""
+    path = f"cluster.nodeGroups.{name}.{field_}"
+    if not values.is_set(path) and field_ in BUILT_IN.get(name, {}):
+        return BUILT_IN[name][field_]
+    return values.get(path)
+
+
+def is_arm(instance_type: str) -> bool:
+    """Graviton families carry a `g` right after the generation (m7g, c6gn, r8gd, t4g, g5g, im4gn); a1 is the first."""
+    family = instance_type.split(".", 1)[0]
+    return family == "a1" or re.match(r"^[a-z]+\d+g", family) is not None
+
+
 def _group(values: Values, name: str) -> NodeGroupConfig | None:
     p = f"cluster.nodeGroups.{name}"
-    if not values.get(f"{p}.enabled"):
+    if not _GROUP_NAME.match(name):
+        raise values.error(p, "is not a valid node group name: AWS and Kubernetes take letters, digits, "
+                           "'-' and '_', starting and ending with a letter or digit, at most 63 characters")
+    if not _read(values, name, "enabled"):
         return None
-    types = values.get(f"{p}.instanceTypes")
+    types = _read(values, name, "instanceTypes")
     if not types:
         raise values.error(f"{p}.instanceTypes", "must list at least one instance type")
     for i, t in enumerate(types):
         if not _INSTANCE_TYPE.match(t):
             raise values.error(f"{p}.instanceTypes[{i}]", f"({t!r}) is not an EC2 instance type")
-    if name == "spot" and len(set(types)) < 2:
+    capacity = _read(values, name, "capacityType")
+    if capacity == "SPOT" and len(set(types)) < 2:
         raise values.error(f"{p}.instanceTypes", "needs at least 2 instance types: spot capacity "
                            "comes and goes per type")
-    lo, hi, want = (values.get(f"{p}.{f}") for f in ("minSize", "maxSize", "desiredSize"))
+    ami = _read(values, name, "amiType")
+    arm_ami = "_ARM_64_" in ami
+    for i, t in enumerate(types):
+        if is_arm(t) != arm_ami:
+            arch, want = ("an ARM (Graviton)", "x86_64") if is_arm(t) else ("an x86_64", "ARM (Graviton)")
+            raise values.error(f"{p}.instanceTypes[{i}]", f"({t!r}) is {arch} type; amiType {ami} runs on "
+                               f"{want} types only")
+    gpu = _read(values, name, "gpu")
+    taints = tuple(_taint(values, f"{p}.taints[{i}]", t) for i, t in enumerate(_read(values, name, "taints")))
+    if gpu and "NVIDIA" not in ami:
+        raise values.error(f"{p}.amiType", f"({ami}) has no NVIDIA driver; a gpu group needs "
+                           "AL2023_x86_64_NVIDIA or AL2023_ARM_64_NVIDIA")
+    if "NVIDIA" in ami and not gpu:
+        raise values.error(f"{p}.gpu", f"must be true with amiType {ami}, so the group is tainted and "
+                           "labelled as GPU nodes")
+    if gpu and not any(t.effect in ("NO_SCHEDULE", "NO_EXECUTE") for t in taints):
+        raise values.error(f"{p}.taints", "needs a NoSchedule or NoExecute taint (e.g. "
+                           "nvidia.com/gpu=true:NoSchedule) when gpu is true, so only GPU workloads "
+                           "land on its nodes")
+    lo, hi, want = (_read(values, name, f) for f in ("minSize", "maxSize", "desiredSize"))
     if lo < 0:
         raise values.error(f"{p}.minSize", f"({lo}) must be >= 0")
     if hi < 1:
         raise values.error(f"{p}.maxSize", f"({hi}) must be >= 1")
     if hi < lo:
         raise values.error(f"{p}.maxSize", f"({hi}) must be >= minSize ({lo})")
-    if name == "gpu" and lo != 0:
+    if gpu and lo != 0:
         raise values.error(f"{p}.minSize", f"({lo}) must be 0: GPU nodes scale from zero")
     if not lo <= want <= hi:
         raise values.error(f"{p}.desiredSize", f"({want}) must lie between minSize ({lo}) and maxSize ({hi})")
-    disk = values.get(f"{p}.diskSizeGb")
+    disk = _read(values, name, "diskSizeGb")
     if not 20 <= disk <= 2000:
         raise values.error(f"{p}.diskSizeGb", f"({disk}) must be between 20 and 2000")
-    return NodeGroupConfig(name, tuple(types), lo, hi, want, disk,
-                           "SPOT" if name == "spot" else "ON_DEMAND", name == "gpu")
+    labels = {GROUP_LABEL: name, CAPACITY_LABEL: capacity.lower()}
+    if gpu:
+        labels[GPU_LABEL] = "true"
+    for i, entry in enumerate(_read(values, name, "labels")):
+        where = f"{p}.labels[{i}]"
+        key, sep, value = entry.partition("=")
+        if not sep or not _LABEL_KEY.match(key) or len(key) > 316 or not _LABEL_VALUE.match(value):
+            raise values.error(where, f"({entry!r}) is not a Kubernetes label as key=value")
+        if key in labels:
+            why = "set by the platform" if key in (GROUP_LABEL, CAPACITY_LABEL, GPU_LABEL) else "given twice"
+            raise values.error(where, f"({entry!r}) sets {key}, which is {why}")
+        labels[key] = value
+    return NodeGroupConfig(name=name, instance_types=tuple(types), min_size=lo, max_size=hi,
+                           desired_size=want, disk_size_gb=disk, capacity_type=capacity, ami_type=ami,
+                           gpu=gpu, taints=taints, labels=labels)
+
+
+def _taint(values: Values, where: str, text: str) -> NodeTaint:
+    """`key=value:Effect` or `key:Effect`, as `kubectl taint` writes it."""
+    head, _, effect = text.rpartition(":")
+    key, sep, value = head.partition("=")
+    if effect not in TAINT_EFFECTS or not _LABEL_KEY.match(key) or (sep and not _LABEL_VALUE.match(value)):
+        raise values.error(where, f"({text!r}) is not a taint as key=value:Effect (Effect one of "
+                           f"{', '.join(TAINT_EFFECTS)})")
+    return NodeTaint(key=key, value=value if sep else None, effect=TAINT_EFFECTS[effect])

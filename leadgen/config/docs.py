@@ -48,17 +48,28 @@ def _declaration(key: Key) -> dict:
 def pulumi_yaml() -> str:
     declared = {}
     comments = []
+    templates = []
     for key in all_keys():
         if key.type == "objects":
             # Pulumi.yaml cannot declare a list of mappings; the stack files set it.
             comments.append(f"#   {key.path}: list of mappings - {key.description} "
                             f"Default: {json.dumps(key.default)}")
             continue
+        if key.is_template:
+            # Nor a key whose name the stack file chooses: declared as a literal `<name>`, the CLI
+            # would hand the program a group called `<name>`.
+            t = f"array of {key.items}" if key.type == "array" else key.type
+            default = "required" if key.required else f"default {json.dumps(key.default)}"
+            templates.append(f"#   {key.path}: {t}, {default} - {key.description}")
+            continue
         declared[key.path] = _declaration(key)
     body = yaml.safe_dump({"config": declared}, sort_keys=False, width=100, allow_unicode=True)
     text = HEADER + body
     if comments:
         text += "# Keys Pulumi's project schema cannot type (lists of mappings):\n" + "\n".join(comments) + "\n"
+    if templates:
+        text += ("# Keys under a name the stack file chooses (`<name>`), which Pulumi's project schema "
+                 "cannot declare:\n" + "\n".join(templates) + "\n")
     return text
 
 

@@ -14,11 +14,11 @@ CASES = [
     ({f"{NG}.general.minSize": "three"},
      'leadgen:cluster.nodeGroups.general.minSize ("three") must be an integer in Pulumi.production.yaml'),
     ({f"{NG}.general.maxsise": "4"},
-     "leadgen:cluster.nodeGroups.general.maxsise is not a node group field (known: instanceTypes, minSize, "
-     "maxSize, desiredSize, diskSizeGb, enabled) in Pulumi.production.yaml"),
+     "leadgen:cluster.nodeGroups.general.maxsise is not a node group field (known: enabled, instanceTypes, "
+     "minSize, maxSize, desiredSize, diskSizeGb, capacityType, amiType, gpu, taints, labels) in "
+     "Pulumi.production.yaml"),
     ({f"{NG}.batch.minSize": "1"},
-     "leadgen:cluster.nodeGroups.batch.minSize names an unknown node group 'batch' (known: general, spot, gpu) "
-     "in Pulumi.production.yaml"),
+     "leadgen:cluster.nodeGroups.batch.instanceTypes is required but not set in Pulumi.production.yaml"),
     ({f"{P}network.privateSubnetCidrs": ["10.1.0.0/19", "10.0.32.0/19", "10.0.64.0/19"]},
      "leadgen:network.privateSubnetCidrs 10.1.0.0/19 is outside the VPC 10.0.0.0/16 in Pulumi.production.yaml"),
     ({f"{P}network.publicSubnetCidrs": ["10.0.0.0/22", "10.0.100.0/22", "10.0.104.0/22"]},

@@ -126,8 +126,8 @@ def test_pulumi_yaml_declares_every_key_with_type_description_and_default():
     from leadgen.config import all_keys
     declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
     for key in all_keys():
-        if key.type == "objects":
-            continue
+        if key.type == "objects" or key.is_template:
+            continue  # Pulumi's project schema can declare neither; Pulumi.yaml lists them in comments
         d = declared[key.path]
         assert d["type"] in ("string", "integer", "boolean", "array") and d["description"]
         assert key.required or "default" in d
