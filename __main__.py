@@ -1,21 +1,27 @@
 """The Insurance Lead Gen platform: load config, build components, export.
 
 `pulumi preview` runs this file as it is; `python -m platformctl preview` runs it unchanged under
-the SDK's mock engine. Config is validated before anything is registered.
+the SDK's mock engine. Config is validated before anything is registered. The file reads by
+domain: network, cluster, workloads, traffic, data, observability, then governance.
 """
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.backup_bucket import BackupBucket, BackupBucketArgs
+from components.backup_jobs import BackupJobs, BackupJobsArgs
+from components.cache import Cache, CacheArgs
 from components.cluster import Cluster, ClusterArgs
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
+from components.database import Database, DatabaseArgs
+from components.monitoring import Monitoring, MonitoringArgs
 from components.namespaces import (GOVERNANCE, MONITORING, POD_SECURITY, PRODUCTION,
                                    PlatformNamespace, PlatformNamespaceArgs,
                                    monitoring_allowances, production_allowances)
 from components.network import Network, NetworkArgs
 from components.node_group import NodeGroup, NodeGroupArgs
-from components.workload import Workload, WorkloadArgs
 from components.traffic import Traffic, TrafficArgs, data_plane_allowance
+from components.workload import Workload, WorkloadArgs
 from leadgen.config import ConfigError, load_from_pulumi
 from leadgen.kubeconfig import kubeconfig_json
 
@@ -24,18 +30,20 @@ tags = cfg.tags
 prod = cfg.core.is_production
 cluster_name = f"insurance-lead-gen-{cfg.stack}"  # the runbook's `--name insurance-lead-gen-production`
 
+# --- network -------------------------------------------------------------------------------------
 zones = aws.get_availability_zones(state="available").names
 if len(zones) < cfg.network.az_count:
     raise ConfigError(f"leadgen:network.azCount ({cfg.network.az_count}) exceeds the {len(zones)} "
                       f"zones of {cfg.core.region} in Pulumi.{cfg.stack}.yaml")
 
-# --- network and cluster
 network = Network(cfg.prefix, NetworkArgs(
     cidr=cfg.network.vpc_cidr, availability_zones=zones[:cfg.network.az_count],
     private_subnets=cfg.network.private_subnets, public_subnets=cfg.network.public_subnets,
     cluster_name=cluster_name, nat_per_az=cfg.network.nat_per_az,
     flow_log_retention_days=cfg.network.flow_log_retention_days, tags=tags))
+pulumi.export("vpcId", network.vpc_id)
 
+# --- cluster: control plane, node groups, the Kubernetes provider, add-ons and namespaces ---------
 cluster = Cluster(cfg.prefix, ClusterArgs(
     cluster_name=cluster_name, version=cfg.cluster.version, subnet_ids=network.private_subnet_ids,
     public_access_cidrs=cfg.cluster.public_access_cidrs, admin_role_arns=cfg.cluster.admin_role_arns,
@@ -64,20 +72,25 @@ ClusterAddons(f"{cfg.prefix}-addons", ClusterAddonsArgs(
     kms_key_arn=cluster.kms_key.arn, k8s_provider=k8s_provider,
     node_groups=[n.node_group for n in node_groups], tags=tags))
 
-# --- namespaces and workloads
 app_ports = [w.port for w in (cfg.workloads.api, cfg.workloads.backend)]
 namespaces = {
     PRODUCTION: PlatformNamespace(PRODUCTION, PlatformNamespaceArgs(
-        POD_SECURITY[PRODUCTION], {
+        pod_security=POD_SECURITY[PRODUCTION], allowances={
             **production_allowances(cfg.network.vpc_cidr, app_ports),
             **data_plane_allowance(cfg.traffic.router, cfg.traffic.ingress_nginx_namespace,
                                    cfg.workloads.api.port)}),
         opts=k8s_opts),
     MONITORING: PlatformNamespace(MONITORING, PlatformNamespaceArgs(
-        POD_SECURITY[MONITORING], monitoring_allowances(cfg.network.vpc_cidr)), opts=k8s_opts),
-    GOVERNANCE: PlatformNamespace(GOVERNANCE, PlatformNamespaceArgs(POD_SECURITY[GOVERNANCE]),
-                                  opts=k8s_opts),
+        pod_security=POD_SECURITY[MONITORING],
+        allowances=monitoring_allowances(cfg.network.vpc_cidr)), opts=k8s_opts),
+    GOVERNANCE: PlatformNamespace(GOVERNANCE, PlatformNamespaceArgs(
+        pod_security=POD_SECURITY[GOVERNANCE]), opts=k8s_opts),
 }
+pulumi.export("clusterName", cluster.cluster_name)
+pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
+pulumi.export("kubeconfig", pulumi.Output.secret(kubeconfig))
+
+# --- workloads -----------------------------------------------------------------------------------
 workload_opts = pulumi.ResourceOptions(provider=k8s_provider,
                                        depends_on=[namespaces[PRODUCTION].namespace])
 workloads = {
@@ -110,12 +123,7 @@ traffic = Traffic(f"{cfg.prefix}-traffic", TrafficArgs(
     opts=pulumi.ResourceOptions(providers={"kubernetes": k8s_provider}))
 pulumi.export("apiUrl", traffic.url)
 
-# --- data: the leads database, Redis, the backup bucket and the backup jobs (issue 4)
-from components.backup_bucket import BackupBucket, BackupBucketArgs  # noqa: E402 - kept inside its block
-from components.backup_jobs import BackupJobs, BackupJobsArgs  # noqa: E402
-from components.cache import Cache, CacheArgs  # noqa: E402
-from components.database import Database, DatabaseArgs  # noqa: E402
-
+# --- data: the leads database, Redis, the backup bucket and the backup jobs ----------------------
 data = cfg.data
 # Components never build providers: the DR region's is made here and handed to the database,
 # which replicates its automated backups there (production only).
@@ -158,9 +166,7 @@ pulumi.export("database", {"endpoint": database.endpoint, "masterSecretArn": dat
 pulumi.export("redis", {"primaryEndpoint": cache.primary_endpoint, "authSecretArn": cache.auth_secret_arn})
 pulumi.export("backupBucket", backup_bucket.bucket_name)
 
-# --- observability
-from components.monitoring import Monitoring, MonitoringArgs  # noqa: E402 - kept inside its block
-
+# --- observability -------------------------------------------------------------------------------
 monitoring = Monitoring(f"{cfg.prefix}-obs", MonitoringArgs(
     stack=cfg.stack, cluster_name=cluster.cluster_name, region=cluster.region,
     oidc_provider_arn=cluster.oidc_provider_arn, oidc_issuer=cluster.oidc_issuer,
@@ -168,9 +174,5 @@ monitoring = Monitoring(f"{cfg.prefix}-obs", MonitoringArgs(
     depends_on=[namespaces[MONITORING].namespace], tags=tags))
 pulumi.export("observabilityBuckets", {"loki": monitoring.loki_bucket, "tempo": monitoring.tempo_bucket})
 
-# --- exports: what a user or another stack needs, and the change this update ran under.
-pulumi.export("clusterName", cluster.cluster_name)
-pulumi.export("vpcId", network.vpc_id)
-pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
-pulumi.export("kubeconfig", pulumi.Output.secret(kubeconfig))
+# --- governance: the change this update ran under ------------------------------------------------
 pulumi.export("changeRequest", cfg.governance.change_request)
