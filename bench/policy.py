@@ -14,11 +14,12 @@ import tempfile
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "policies"), str(ROOT / "tests" / "policies")]
+# The pack's modules come through platformctl.pack, the one door to them; the baseline is test data.
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "policies")]
 
+from platformctl.pack import catalog  # noqa: E402  (first: it puts the pack on the path)
 from policy_baseline import PROJECT, STACK, baseline, to_model  # noqa: E402
 
-from governance import catalog  # noqa: E402
 from platformctl.policy_client import PolicyClient  # noqa: E402
 
 N = 10_000
@@ -58,9 +59,8 @@ def main() -> None:
             assert not [v for v in violations if v.level == "mandatory"], violations[:3]
     grpc_s = statistics.median(runs)
 
-    from governance import clock, config as gconfig
-    from governance.model import Context
-    ctx = Context(STACK, PROJECT, gconfig.from_mapping(config), ROOT, clock.read({}))
+    from platformctl.pack import clock, config as gconfig, model as gmodel
+    ctx = gmodel.Context(STACK, PROJECT, gconfig.from_mapping(config), ROOT, clock.read({}))
     model = to_model(items)
     started = time.perf_counter()
     assert catalog.evaluate(model, ctx) == []

@@ -34,7 +34,7 @@ def median_wall(cmd: list[str]) -> float:
 
 PROGRAM_MODULES = """
 import json, sys
-from platformctl.engine import run_program
+from platformctl.program.engine import run_program
 run_program("production")
 mods = sorted(m for m in sys.modules if m.split(".")[0] in ("pulumi_aws", "pulumi_kubernetes"))
 print(json.dumps(mods))
@@ -43,20 +43,20 @@ print(json.dumps(mods))
 SCALED = """
 import sys, time
 import pulumi
-from platformctl.engine import run_program
-from platformctl import engine
+from platformctl.program.engine import run_program
+from platformctl.project import ROOT
 
 # Extra services are more Workload components in the same program run: the program's per-service
 # cost is what grows with the number of services.
 factor = int(sys.argv[1])
-real_main = engine.ROOT / "__main__.py"
+real_main = ROOT / "__main__.py"
 code = real_main.read_text() + '''
 from components.workload import Workload as _W, WorkloadArgs as _WA
 for _i in range(1, %d):
     for _w in (cfg.workloads.api, cfg.workloads.backend):
         _W(f"{_w.name}-{_i}", _WA(namespace=PRODUCTION, image=_w.image_ref, port=_w.port), opts=workload_opts)
 ''' % factor
-scaled = engine.ROOT / "build" / "bench-main" / "__main__.py"
+scaled = ROOT / "build" / "bench-main" / "__main__.py"
 scaled.parent.mkdir(parents=True, exist_ok=True)
 scaled.write_text(code)
 import runpy

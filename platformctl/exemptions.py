@@ -4,7 +4,7 @@
 name), `urn` (an fnmatch pattern over URNs), `reason`, `ticket` and `expires` (YYYY-MM-DD, the last
 day it applies). Preview and audit drop the violations an exemption in force covers, reports list
 the exemptions in force, and an expired exemption becomes a finding of its own, so an exception
-can never outlive its review date silently (issue 7, item 5).
+can never outlive its review date silently.
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from typing import Any, Iterable, Sequence
 
 import yaml
 
-DEFAULT_PATH = pathlib.Path(__file__).resolve().parent.parent / "policies" / "exemptions.yaml"
+from platformctl.pack import EXEMPTIONS as DEFAULT_PATH
+
 EXPIRED_POLICY = "governance-exemption-expired"
 FIELDS = ("policy", "urn", "reason", "ticket", "expires")
 

@@ -1,4 +1,4 @@
-"""Change-management evidence from `pulumi stack history --json` (issue 7, item 2).
+"""Change-management evidence from `pulumi stack history --json`.
 
 For every update in the audited period it answers the auditor's questions from the runbook's
 `check-change-compliance --require-approval`: which change request it ran under, whether someone
@@ -13,17 +13,12 @@ import datetime as dt
 import json
 import pathlib
 import re
-import sys
 from typing import Any, Iterable
 
 from platformctl.exemptions import Finding
+from platformctl.pack import changes
+from platformctl.project import ROOT
 from platformctl.reports.model import ChangeEvidence
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-if str(ROOT / "policies") not in sys.path:
-    sys.path.insert(0, str(ROOT / "policies"))
-
-from governance import changes  # noqa: E402  (the pack's parser, imported as the pack does)
 
 # Kinds of history entry that change what runs in the account; previews and refreshes do not.
 CHANGING_KINDS = ("update", "destroy", "import")

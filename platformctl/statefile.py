@@ -7,7 +7,7 @@ the C backend. The caller analyses each resource as it arrives and keeps only wh
 the document is held in memory at most once, never as text plus objects.
 
 Every problem becomes a `StateError` whose message is one line naming the file and the cause;
-the CLI prints it and exits 1 (issue 7, item 9).
+the CLI prints it and exits 1.
 """
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ from typing import Optional
 import jsonschema
 import yaml
 
-from platformctl.engine import ROOT, ProgramRun, run_program as _run, stack_config
+from platformctl.program.engine import ProgramRun, run_program as _run
+from platformctl.project import ROOT, stack_config
 from platformctl.render import manifest, render_manifests, is_k8s_object
 
 CRDS = ROOT.parent / "shared" / "crds"

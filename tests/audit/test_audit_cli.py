@@ -112,7 +112,7 @@ PEAK_RSS = textwrap.dedent("""
         with open(path) as f:
             n = len(json.load(f)["deployment"]["resources"])
     else:
-        from platformctl import audit
+        from platformctl.commands import audit
         class Null:
             def __init__(self, *a): pass
             def analyze(self, r): return []

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from auditkit import change_request
-from platformctl import gate
+from platformctl.commands import gate
 
 ROOT = gate.ROOT
 

@@ -8,7 +8,8 @@ import pytest
 
 from auditkit import (NETWORK_URN, PROVIDER_URN, RecordingAnalyzer, baseline_resources, export,
                       resource, write)
-from platformctl import audit, reports
+from platformctl import reports
+from platformctl.commands import audit
 from platformctl.exemptions import Exemption
 from platformctl.statefile import REDACTED, StateError, StateFile
 

@@ -7,7 +7,8 @@ from typing import Optional
 
 import pytest
 
-from platformctl import engine
+from platformctl.program import engine
+from platformctl.project import stack_config
 
 DATA_COMPONENTS = ("leadgen:database:Database", "leadgen:cache:Cache", "leadgen:backup:BackupBucket",
                    "leadgen:backup:BackupJobs")
@@ -55,28 +56,16 @@ class Run:
 def run_program(stack: str = "production", overrides: Optional[dict] = None, preview: bool = False):
     """(Run or None, exception or None, resources registered). Overrides take full keys; None
     removes a key, non-strings are JSON-encoded as the CLI passes them."""
-    config = engine.stack_config(stack)
+    config = stack_config(stack)
     for key, value in (overrides or {}).items():
         if value is None:
             config.pop(key, None)
         else:
             config[key] = value if isinstance(value, str) else json.dumps(value)
-    monitors = []
-    make = engine._make_monitor
-
-    def recording(mocks):
-        monitors.append(make(mocks))
-        return monitors[-1]
-
-    engine._make_monitor = recording
     try:
-        try:
-            result = engine.run_program(stack, preview=preview, config=config)
-        except Exception as exc:  # the caller asserts on it
-            registered = [r for r in monitors[-1].records if r["type"] != "pulumi:pulumi:Stack"] if monitors else []
-            return None, exc, registered
-    finally:
-        engine._make_monitor = make
+        result = engine.run_program(stack, preview=preview, config=config)
+    except Exception as exc:  # the caller asserts on it, and on what was registered before it
+        return None, exc, getattr(exc, "registered", [])
     return Run(result), None, result.resources[1:]
 
 

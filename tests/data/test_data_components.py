@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from platformctl.engine import UNKNOWN
+from platformctl.program.engine import UNKNOWN
 
 DB, CACHE, BUCKET, JOBS = ("leadgen:database:Database", "leadgen:cache:Cache",
                            "leadgen:backup:BackupBucket", "leadgen:backup:BackupJobs")

@@ -3,7 +3,7 @@ names the key and the stack file, before anything is registered."""
 import pytest
 
 from leadgen.config import ConfigError, load
-from platformctl.engine import stack_config
+from platformctl.project import stack_config
 
 from .conftest import run_program
 

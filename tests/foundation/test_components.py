@@ -135,7 +135,7 @@ def test_autoscaler_may_only_scale_its_own_groups(prod):
 
 def test_every_taggable_aws_resource_carries_the_required_tags(prod):
     # Which types take tags is generated from pulumi_aws's schema by the pack (policies/governance).
-    from platformctl.engine import ROOT
+    from platformctl.project import ROOT
     taggable = set((ROOT / "policies" / "governance" / "taggable_types.txt").read_text().split())
     aws = [r for r in prod.resources if r["type"] in taggable]
     missing = [r["urn"] for r in aws if not _tags_ok(r)]
@@ -173,7 +173,7 @@ def test_workloads_are_hardened_and_sized_as_the_runbook(prod, name):
 
 
 def test_kubeconfig_is_exported_as_a_secret_and_the_change_request_recorded(prod):
-    from platformctl.engine import SECRET_SIG
+    from platformctl.program.engine import SECRET_SIG
     assert SECRET_SIG in prod.outputs["kubeconfig"]
     assert prod.outputs["changeRequest"] == ""
     assert prod.outputs["clusterName"] == "insurance-lead-gen-production"

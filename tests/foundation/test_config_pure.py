@@ -4,7 +4,7 @@ import pytest
 from leadgen.cidr import CidrError, check_subnets, split_subnets
 from leadgen.config import ConfigError, load
 from leadgen.config.base import Key, Values, flatten
-from platformctl.engine import stack_config
+from platformctl.project import stack_config
 
 
 def test_split_subnets_are_consecutive_blocks():

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from platformctl.engine import ROOT
+from platformctl.project import ROOT
 from tests.helpers import PROMETHEUS, PROMTOOL, start_prometheus, wait_ready
 from tests.foundation.test_render_and_cli import platformctl, repo_copy  # noqa: F401 (fixture)
 

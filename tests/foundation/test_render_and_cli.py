@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from platformctl.engine import ROOT
+from platformctl.project import ROOT
 from tests.helpers import K8S_VERSION, has_crd, validate_custom_resource
 
 PY = sys.executable

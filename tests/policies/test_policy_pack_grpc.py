@@ -129,7 +129,7 @@ def test_a_broken_pack_is_one_line_error(tmp_path):
 
 def test_real_program_production_preview(prometheus_77):
     """The program as the lead builds it: which policies fire on its production preview."""
-    from platformctl.engine import run_program
+    from platformctl.program.engine import run_program
 
     run = run_program("production")
     cfg = dict(run.config, **config(prometheus_77))

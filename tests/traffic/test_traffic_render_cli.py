@@ -1,7 +1,7 @@
 """`platformctl render` shows both routers validated, whichever router the stack runs."""
 import pytest
 
-from platformctl import render_traffic
+from platformctl.render import traffic as render_traffic
 from tests.helpers import run_program
 
 

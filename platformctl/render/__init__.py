@@ -1,23 +1,19 @@
-"""`platformctl render`: what the cluster will receive, as files the consuming tools can check.
+"""What the cluster will receive, as files the consuming tools can check.
 
 Every Kubernetes object the program declares becomes `manifests/<kind>-<namespace>-<name>.yaml`;
-Helm releases become `helm/<release>.yaml` (chart, pinned version, values). Domain modules
-`platformctl/render_<name>.py` add their own artefacts (rule files, Alertmanager config, ...).
+Helm releases become `helm/<release>.yaml` (chart, pinned version, values). The extensions listed
+in EXTENSIONS add their domain's artefacts (rule files, Alertmanager config, validated routes).
 """
 from __future__ import annotations
 
-import argparse
 import importlib
-import pkgutil
 import re
-import shutil
-import sys
 from pathlib import Path
 from typing import Iterable
 
 import yaml
 
-from platformctl.engine import UNKNOWN, ProgramRun
+from platformctl.program.engine import UNKNOWN, ProgramRun
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -50,7 +46,7 @@ def manifest(r: dict) -> dict:
     return {"apiVersion": api_version, "kind": kind, **inputs}
 
 
-def _file_name(m: dict) -> str:
+def file_name(m: dict) -> str:
     meta = m.get("metadata") or {}
     parts = [m["kind"].lower(), meta.get("namespace") or "cluster", meta.get("name") or "unnamed"]
     return re.sub(r"[^a-z0-9.-]+", "-", "-".join(parts).lower()) + ".yaml"
@@ -72,7 +68,7 @@ def render_manifests(resources: Iterable[dict], out_dir: Path) -> list[Path]:
         if not is_k8s_object(r):
             continue
         m = manifest(r)
-        path = target / _file_name(m)
+        path = target / file_name(m)
         if path.exists():
             raise ValueError(f"two objects render to {path.name}: {r['urn']}")
         path.write_text(yaml.safe_dump(m, sort_keys=False, width=120))
@@ -97,43 +93,13 @@ def render_helm(resources: Iterable[dict], out_dir: Path) -> list[Path]:
     return written
 
 
+# Domain extensions, each a module with `render(resources, out_dir) -> list[Path]`. Listed here
+# rather than discovered: a module renders because it is named here, not because of its file name.
+EXTENSIONS = ("platformctl.render.observability", "platformctl.render.traffic")
+
+
 def render_all(run: ProgramRun, out_dir: Path) -> list[Path]:
-    import platformctl
-
     written = render_manifests(run.resources, out_dir) + render_helm(run.resources, out_dir)
-    for mod in pkgutil.iter_modules(platformctl.__path__):
-        if mod.name.startswith("render_"):
-            extension = importlib.import_module(f"platformctl.{mod.name}")
-            written += extension.render(run.resources, out_dir)
+    for name in EXTENSIONS:
+        written += importlib.import_module(name).render(run.resources, out_dir)
     return written
-
-
-def register(subparsers) -> None:
-    p = subparsers.add_parser("render", help="write every Kubernetes object and artefact the program declares",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--stack", required=True)
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder (replaced)")
-    p.set_defaults(func=main)
-
-
-def main(args: argparse.Namespace) -> int:
-    from platformctl.preview import ProgramError, run_stack
-
-    try:
-        run = run_stack(args.stack)
-    except ProgramError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    out = Path(args.out)
-    # Render into a sibling folder and swap, so a failure never leaves half a render behind.
-    staging = out.with_name(out.name + ".rendering")
-    shutil.rmtree(staging, ignore_errors=True)
-    written = render_all(run, staging)
-    shutil.rmtree(out, ignore_errors=True)
-    staging.rename(out)
-    kinds = {}
-    for p in written:
-        kinds[p.parent.name] = kinds.get(p.parent.name, 0) + 1
-    print(f"rendered {len(written)} files for stack {run.stack} into {out}: "
-          + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
-    return 0

@@ -2,41 +2,40 @@
 
 A pipeline calls it before `pulumi up`, so it must answer in well under two seconds: it runs the
 pack's own gate functions in-process (no program run, no gRPC, no Pulumi SDK import) against the
-stack's config and `changes/<ID>.yaml`. Exit 0 pass, 2 blocked, 1 bad input.
+stack's config and `changes/<ID>.yaml`. The gates are the catalog's `gate` group: the checks that
+judge an update about to run. Exit 0 pass, 2 blocked, 1 bad input.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import pathlib
 import sys
 
 from platformctl import reports
-from platformctl.audit import InputError, stack_config
+from platformctl.errors import InputError
 from platformctl.exemptions import Finding
+from platformctl.project import ROOT, pack_config
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-GATES = ("change-request-required", "change-window", "error-budget-gate", "governance-clock-override")
 CHANGE_KEY = "leadgen:changeRequest"
 
 
 def evaluate(stack: str, change_request: str | None = None, project_root: pathlib.Path = ROOT,
              env=None) -> reports.Report:
-    if str(project_root / "policies") not in sys.path:
-        sys.path.insert(0, str(project_root / "policies"))
-    from governance import catalog, clock, config as gconfig, model
+    from platformctl.pack import catalog, clock, config as gconfig, model
 
     if not (project_root / f"Pulumi.{stack}.yaml").exists():
         raise InputError(f"--stack {stack}: no Pulumi.{stack}.yaml in {project_root}")
-    raw = stack_config(stack, project_root)
+    raw = pack_config(stack, project_root)
     if change_request:
         raw[CHANGE_KEY] = change_request  # what `pulumi config set leadgen:changeRequest` will record
     settings = gconfig.from_mapping(raw)
     project = "leadgen"
     ctx = model.Context(stack=stack, project=project, config=settings, project_root=project_root,
-                        clock=clock.read(env if env is not None else __import__("os").environ))
+                        clock=clock.read(env if env is not None else os.environ))
     violations = []
-    for name in GATES:
+    for name in catalog.names_in_group("gate"):
         spec = catalog.BY_NAME[name]
         for message, urn in catalog.check_stack(spec, [], ctx):
             violations.append(Finding(policy=name, level=spec.enforcement, urn=urn, message=message,
@@ -50,13 +49,11 @@ def evaluate(stack: str, change_request: str | None = None, project_root: pathli
                           source=f"changes/{settings.change_request}.yaml" if settings.change_request else "")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("gate", help="change-request, window and error-budget checks before `pulumi up`")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", required=True)
     parser.add_argument("--change-request", metavar="ID", help="override leadgen:changeRequest (e.g. CR-2026-014)")
     parser.add_argument("--format", choices=reports.FORMATS, default="table")
     parser.add_argument("--out", metavar="PATH")
-    parser.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:

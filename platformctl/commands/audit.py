@@ -1,4 +1,4 @@
-"""`platformctl audit`: the governance pack over exported state, and change evidence (issue 7).
+"""`platformctl audit`: the governance pack over exported state, and change evidence.
 
 Semantics follow `pulumi policy analyze`: resources marked for deletion are skipped, each
 resource's inputs go through Remediate and Analyze as they stream out of the export, and the
@@ -11,29 +11,30 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import pathlib
 import sys
 from typing import Any, Callable, Iterable, Optional, Protocol, Sequence
 
-import yaml
-
 from platformctl import exemptions as exemptions_mod
 from platformctl import reports
+from platformctl.costs import cost_view
+from platformctl.errors import InputError
 from platformctl.exemptions import ExemptionError, Finding
 from platformctl.history import HistoryError
+from platformctl.project import ROOT, pack_config
 from platformctl.statefile import StateError, StateFile
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 PENDING_POLICY = "audit-pending-operation"
-# These judge an update about to run (its change request, window, error budget, the clock it
-# reads), which an audit of standing state does not have; the period's changes are judged from
-# `--history` instead. Left on, every production audit would fail on "no change request".
-UPDATE_GATES = ("change-request-required", "change-window", "error-budget-gate", "governance-clock-override")
 
 
-class InputError(Exception):
-    """Bad input of any kind; str() is the one line printed before exit 1."""
+def update_gates() -> tuple[str, ...]:
+    """The catalog's gates judge an update about to run (its change request, window, error budget,
+    the clock it reads), which an audit of standing state does not have; the period's changes are
+    judged from `--history` instead. Left on, every production audit would fail on "no change
+    request"."""
+    from platformctl.pack import catalog
+
+    return catalog.names_in_group("gate")
 
 
 class Analyzer(Protocol):
@@ -43,19 +44,6 @@ class Analyzer(Protocol):
 
 
 AnalyzerFactory = Callable[[str, str, dict], Analyzer]
-
-
-def stack_config(stack: str, project_root: pathlib.Path = ROOT) -> dict[str, Any]:
-    """The stack's config as the CLI hands it to a pack: project defaults, then `Pulumi.<stack>.yaml`.
-
-    The one reader is `platformctl.engine.stack_config`; an audit tolerates a missing stack file
-    and leaves encrypted values out."""
-    from platformctl.engine import StackError, stack_config as read
-
-    try:
-        return read(stack, project_root, missing_ok=True, skip_secrets=True)
-    except (StackError, yaml.YAMLError, OSError) as exc:
-        raise InputError(str(exc)) from None
 
 
 class PackAnalyzer:
@@ -69,10 +57,11 @@ class PackAnalyzer:
 
     def __init__(self, stack: str, project: str, config: dict):
         from platformctl import policy_client
+        from platformctl.pack import PACK_DIR
 
-        self._client = policy_client.PolicyClient(ROOT / "policies", project=project, stack=stack,
+        self._client = policy_client.PolicyClient(PACK_DIR, project=project, stack=stack,
                                                   config=config, dry_run=False,
-                                                  levels={name: "disabled" for name in UPDATE_GATES})
+                                                  levels={name: "disabled" for name in update_gates()})
         self._error = policy_client.PolicyPackError
         self._buffer: list[dict] = []
         try:
@@ -100,38 +89,6 @@ def pack_analyzer(stack: str, project: str, config: dict) -> Analyzer:
     return PackAnalyzer(stack, project, config)
 
 
-def _component_of(urn: str, parents: dict[str, Optional[str]], types: dict[str, str]) -> str:
-    """The top-level component (a direct child of the stack) a resource belongs to."""
-    current, seen = urn, 0
-    while seen < 64:
-        parent = parents.get(current)
-        if not parent or types.get(parent) == "pulumi:pulumi:Stack":
-            break
-        current, seen = parent, seen + 1
-    if types.get(current, "").startswith("pulumi:"):
-        return "(stack)"
-    return current.rsplit("::", 1)[-1]
-
-
-def cost_view(resources: Iterable[dict], config: dict, baseline: Optional[float] = None,
-              baseline_source: str = "") -> Optional[reports.CostView]:
-    """The pack's pure cost estimator, grouped by the program's top-level components."""
-    from governance import cost  # the pack's estimator; platformctl.history put policies/ on the path
-
-    resources = list(resources)
-    parents = {r["urn"]: r.get("parent") for r in resources}
-    types = {r["urn"]: r["type"] for r in resources}
-    # The estimator reads `props`; state holds the settled values in outputs.
-    estimate = cost.estimate([{"type": r["type"], "urn": r["urn"],
-                               "props": r.get("outputs") or r.get("inputs") or {}} for r in resources],
-                             config)
-    items = tuple(reports.CostItem(component=_component_of(line.urn, parents, types), urn=line.urn,
-                                   type=line.type, monthly_usd=float(line.usd),
-                                   note=f"{line.component}: {line.basis}") for line in estimate.lines)
-    return reports.CostView(total_usd=float(estimate.total_usd), items=items, baseline_usd=baseline,
-                            baseline_source=baseline_source)
-
-
 def audit_state(path: str | pathlib.Path, analyzer_factory: AnalyzerFactory,
                 exemptions: Sequence[exemptions_mod.Exemption], today: dt.date,
                 project_root: pathlib.Path = ROOT, with_cost: bool = True,
@@ -142,7 +99,7 @@ def audit_state(path: str | pathlib.Path, analyzer_factory: AnalyzerFactory,
     first = next(stream, None)  # fills in the stack and project from the first URN
     stack = header.stack.rsplit("/", 1)[-1] if header.stack else "unknown"
     project = header.project or "unknown"
-    config = stack_config(stack, project_root)
+    config = pack_config(stack, project_root)
     analyzer = analyzer_factory(stack, project, config)
     violations: list[Any] = []
     kept: list[dict] = []
@@ -186,10 +143,8 @@ def _chain(first: Optional[dict], rest: Iterable[dict]) -> Iterable[dict]:
     yield from rest
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "audit", help="run the governance pack over exported state and check change evidence",
-        description="Audit a `pulumi stack export` file and/or a `pulumi stack history --json` file.")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Audit a `pulumi stack export` file and/or a `pulumi stack history --json` file."
     parser.add_argument("--state", metavar="FILE", help="a `pulumi stack export` (v3/v4) or checkpoint file")
     parser.add_argument("--history", metavar="FILE", help="`pulumi stack history --json` output")
     parser.add_argument("--since", metavar="DATE", help="first day of the audited period (YYYY-MM-DD)")
@@ -199,7 +154,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", metavar="PATH", help="write the report here instead of stdout")
     parser.add_argument("--exemptions", metavar="FILE", default=str(exemptions_mod.DEFAULT_PATH))
     parser.add_argument("--no-cost", action="store_true", help="leave the cost estimate out")
-    parser.set_defaults(func=main)
 
 
 def run(args: argparse.Namespace, analyzer_factory: AnalyzerFactory = None) -> int:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from platformctl.engine import ROOT
-from platformctl.render import _file_name, is_k8s_object, manifest
+from platformctl.project import ROOT, stack_config
+from platformctl.render import file_name, is_k8s_object, manifest
 
 K8S_VERSION = "1.35.0"
 CRDS = ROOT.parent / "shared" / "crds"
@@ -103,7 +103,7 @@ def _stack(resources: list[dict]) -> str:
 
 
 def _other_run(stack: str, router: str) -> list[dict]:
-    from platformctl.engine import run_program, stack_config
+    from platformctl.program.engine import run_program
 
     config = stack_config(stack)
     config["leadgen:traffic.router"] = router
@@ -133,7 +133,7 @@ def render(resources: list[dict], out_dir: Path) -> list[Path]:
             except ValueError as e:
                 raise SystemExit(f"error: traffic ({router}): {e}")
             checks[check] = checks.get(check, 0) + 1
-            path = target / _file_name(m)
+            path = target / file_name(m)
             path.write_text(yaml.safe_dump(m, sort_keys=False, width=120))
             written.append(path)
         note = " (this stack's router)" if router == current else ""

@@ -12,7 +12,9 @@ import datetime as dt
 import sys
 
 from platformctl import reports
-from platformctl.audit import InputError, cost_view, stack_config
+from platformctl.costs import cost_view
+from platformctl.errors import InputError, ProgramError
+from platformctl.program.engine import run_stack
 from platformctl.statefile import StateError, StateFile
 
 FORMATS = ("table", "json", "markdown")
@@ -28,18 +30,14 @@ def baseline_total(path: str, config: dict) -> float:
     return cost_view(slim, config).total_usd
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("cost", help="monthly cost estimate by component and resource")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", required=True)
     parser.add_argument("--against", metavar="FILE", help="a `pulumi stack export` to compare with")
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.add_argument("--out", metavar="PATH")
-    parser.set_defaults(func=main)
 
 
 def run(args: argparse.Namespace) -> int:
-    from platformctl.preview import ProgramError, run_stack
-
     try:
         # Outputs resolved, as after `pulumi up`: a preview's unknowns would leave things unpriced.
         program = run_stack(args.stack, preview=False)

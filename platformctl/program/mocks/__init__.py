@@ -2,7 +2,7 @@
 
 Outputs are derived deterministically from the resource's type and name, so two previews of the
 same program agree and golden files stay stable. Domains register the types they add with
-`@outputs_for("aws:rds/instance:Instance")`.
+`@outputs_for("aws:rds/instance:Instance")` in a module of this package listed in DOMAINS.
 """
 from __future__ import annotations
 
@@ -253,13 +253,13 @@ def _provider(name, inputs, ctx):
     return {"id": ctx.hexid("provider", name, n=36)}
 
 
-def load_domain_mocks() -> None:
-    """Import every `platformctl/mocks_<domain>.py`: each registers the types its domain adds."""
+# Each domain's mocks register the types that domain adds, on import. Listed here rather than
+# discovered, so a module is a mock because it is named here, not because of its file name.
+DOMAINS = ("platformctl.program.mocks.data", "platformctl.program.mocks.traffic")
+
+
+def load_domains() -> None:
     import importlib
-    import pkgutil
 
-    import platformctl
-
-    for mod in pkgutil.iter_modules(platformctl.__path__):
-        if mod.name.startswith("mocks_"):
-            importlib.import_module(f"platformctl.{mod.name}")
+    for module in DOMAINS:
+        importlib.import_module(module)

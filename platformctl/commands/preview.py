@@ -14,15 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
-import pulumi
-
-from platformctl.engine import ROOT, ProgramRun, StackError, run_program
-
-PACK_DIR = ROOT / "policies"
-
-
-class ProgramError(Exception):
-    """The program failed: a config error or an exception of its own. One line."""
+from platformctl.errors import ProgramError
+from platformctl.program.engine import ProgramRun, run_stack
 
 
 def short_type(typ: str) -> str:
@@ -31,18 +24,6 @@ def short_type(typ: str) -> str:
     if len(parts) == 3 and "/" in parts[1]:
         return f"{parts[0]}:{parts[1].split('/')[0]}:{parts[2]}"
     return typ
-
-
-def run_stack(stack: str, *, preview: bool = True, config: Optional[dict] = None) -> ProgramRun:
-    """Run the program; any failure becomes one ProgramError line."""
-    try:
-        return run_program(stack, preview=preview, config=config)
-    except StackError as e:
-        raise ProgramError(str(e)) from None
-    except pulumi.RunError as e:  # ConfigError and friends: already one line naming the key
-        raise ProgramError(str(e)) from None
-    except Exception as e:  # noqa: BLE001 the program's own bug: name it, no traceback
-        raise ProgramError(f"the program failed: {type(e).__name__}: {e}") from None
 
 
 def tree_lines(run: ProgramRun) -> list[str]:
@@ -76,7 +57,8 @@ def evaluate_policies(run: ProgramRun, exemptions_path: Optional[str] = None):
     """The pack over gRPC, then exemptions, then the cost estimate. Returns a reports.Report."""
     from platformctl import exemptions as exemptions_mod
     from platformctl import policy_client, reports
-    from platformctl.audit import cost_view
+    from platformctl.costs import cost_view
+    from platformctl.pack import PACK_DIR
 
     violations = policy_client.analyze(run.resources, PACK_DIR, project=run.project, stack=run.stack,
                                        config=run.config, dry_run=run.preview)
@@ -107,11 +89,11 @@ def preview_json(run: ProgramRun, report) -> dict:
     return doc
 
 
-def register(subparsers) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     from platformctl.reports import FORMATS
 
-    p = subparsers.add_parser("preview", help="run the program offline and the policy pack over it",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.description = __doc__
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("--stack", required=True, help="stack name (Pulumi.<stack>.yaml)")
     p.add_argument("--json", action="store_true", help="print the machine-readable preview")
     p.add_argument("--format", choices=FORMATS, default=None,
@@ -123,7 +105,6 @@ def register(subparsers) -> None:
     p.add_argument("--no-policy", action="store_true", help="skip the policy pack")
     p.add_argument("--look", action="store_true",
                    help="a look, not a gate: exit 0 when the only findings are policy violations")
-    p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -135,7 +116,7 @@ def main(args: argparse.Namespace) -> int:
         return 1
 
     if export_run is not None:
-        from platformctl.export import write_export
+        from platformctl.program.export import write_export
         write_export(export_run, Path(args.export))
 
     report = None

@@ -3,7 +3,7 @@ as AWS returns them: `pulumi preview` under mocks then resolves endpoints and AR
 update would, and the backup jobs' policy names real-looking ARNs."""
 from __future__ import annotations
 
-from platformctl.mocks import ACCOUNT_ID, Context, invoke_for, outputs_for, physical_name
+from platformctl.program.mocks import ACCOUNT_ID, Context, invoke_for, outputs_for, physical_name
 
 
 def _suffix(*parts: str) -> str:

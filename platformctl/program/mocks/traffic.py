@@ -1,7 +1,7 @@
 """Mock outputs for the traffic domain's types that the generic Kubernetes fallback gets wrong."""
 from __future__ import annotations
 
-from platformctl.mocks import Context, outputs_for
+from platformctl.program.mocks import Context, outputs_for
 
 
 @outputs_for("kubernetes:yaml/v2:ConfigFile")

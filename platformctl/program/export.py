@@ -2,7 +2,7 @@
 
 `platformctl preview --stack NAME --export FILE` runs the program under the mock engine with
 outputs resolved and calls `write_export`, so `platformctl audit --state FILE` can be tried
-without a cloud (issue 7, item 1). The document has the shape the CLI writes: the root stack
+without a cloud. The document has the shape the CLI writes: the root stack
 first, providers before the resources that use them, `provider` references as `<urn>::<id>`.
 
 Secrets are never written in the clear: state is an artefact people copy around, and the mock
