@@ -41,7 +41,7 @@ _MD_BLOCK_START = re.compile(r"^([#+\-=]|\d+(?=[.)]))")
 # Spreadsheet formula triggers (OWASP "CSV Injection"): a cell starting with one is prefixed "'".
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _BACKTICK_RUN = re.compile(r"`+")
-_MARKER_UNSAFE = re.compile(r"[^A-Za-z0-9._/]|-(?=-)|-$")
+_MARKER_UNSAFE = re.compile(r"[^A-Za-z0-9._/\-]|-(?=-)|-$")
 
 
 class Escaper:
@@ -107,7 +107,7 @@ class Escaper:
 
     def uri_part(self, text: Any) -> str:
         """A path segment inside a URI (SARIF artifact locations)."""
-        return urllib.parse.quote(self.redact(text), safe="._-")
+        return urllib.parse.quote(self.plain(text), safe="._-")
 
     def deep(self, value: Any, clean=None) -> Any:
         """Applies `clean` (default `plain`) to every string in JSON-like data, keys included."""

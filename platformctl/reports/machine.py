@@ -121,7 +121,7 @@ def sarif(report: Report) -> str:
             }],
             # A stable identity so code scanning tracks one alert across runs.
             "partialFingerprints": {"platformctlFinding/v1": hashlib.sha256(
-                f"{report.stack}|{v.policy}|{v.urn}".encode()).hexdigest()},
+                f"{report.stack}|{v.policy}|{v.urn}".encode("utf-8", "surrogatepass")).hexdigest()},
         }
         if exemption is not None:
             result["suppressions"] = [{"kind": "external", "status": "accepted",
