@@ -140,20 +140,6 @@ def read_bytes(source: Source, name: str, max_bytes: Optional[int]) -> bytes:
     return data
 
 
-def _utf8_cause(data: bytes, exc: UnicodeDecodeError) -> str:
-    line = data.count(b"\n", 0, exc.start) + 1
-    column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-    return f"not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line}, column {column})"
-
-
-def decode_utf8(data: bytes, name: str) -> str:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ReadError(name, "", _utf8_cause(data, exc)) from None
-    return text[1:] if text.startswith("\ufeff") else text
-
-
 # --- YAML --------------------------------------------------------------------------------------
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_TAG}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -394,6 +380,46 @@ def _yaml_error(name: str, text: str, exc: yaml.YAMLError) -> ReadError:
     return ReadError(name, where, f"not valid YAML ({problem})")
 
 
+# Refused anywhere in a YAML file, before parsing: what YAML 1.1 itself refuses (outside its
+# `c-printable`), and what it accepts but no file of ours needs: NEL and U+2028/2029 (YAML line
+# breaks that most editors do not show) and bidi/zero-width characters (text that reads other
+# than it parses). TAB, LF and CR are the only controls left.
+_NOT_PRINTABLE = re.compile("(?![\t\n\r])(?:" + _INVISIBLE.pattern +
+                            "|[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff])")
+_PLACEHOLDER = "\ue000"  # printable to YAML, never in our files: marks a bad character's place
+
+
+def _place(text: str, index: int) -> str:
+    line = text.count("\n", 0, index) + 1
+    return f"line {line}, column {index - (text.rfind(chr(10), 0, index) + 1) + 1}"
+
+
+def _key_at(text: str, index: int, name: str, limits: Limits) -> str:
+    """The path of the value (or key) holding the character at `index`, found by parsing a copy
+    with a placeholder there; "" when it is in a comment or the copy does not parse either."""
+    copy = text[:index] + _PLACEHOLDER + text[index + 1:]
+    builder = _YamlBuilder(name, limits, Stats())
+    try:
+        for event in yaml.parse(copy, Loader=_LOADER):
+            builder.feed(event)
+    except (yaml.YAMLError, ReadError):
+        return ""
+    pending = [builder.root] if builder.root is not None else []
+    while pending:
+        node = pending.pop()
+        if node.kind == "scalar":
+            if _PLACEHOLDER in node.text:
+                return node.path
+        elif node.kind == "list":
+            pending.extend(reversed(node.value))
+        else:
+            for key, child in node.value.items():
+                if _PLACEHOLDER in key:
+                    return child.path.replace(_PLACEHOLDER, "\ufffd")
+            pending.extend(reversed(list(node.value.values())))
+    return ""
+
+
 def parse_yaml(source: Source, *, name: Optional[str] = None, limits: Limits = YAML_LIMITS,
                expect: Optional[str] = "map", stats: Optional[Stats] = None) -> Node:
     """The document as a `Node` tree, every cap enforced; an empty document is an empty map.
@@ -405,7 +431,22 @@ def parse_yaml(source: Source, *, name: Optional[str] = None, limits: Limits = Y
     stats = stats if stats is not None else Stats()
     data = read_bytes(source, name, limits.max_bytes)
     stats.bytes_read = len(data)
-    text = decode_utf8(data, name)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Name the key as well as the place: the bytes before the fault are text, the rest is
+        # decoded leniently only to find which value the fault sits in.
+        good = data[:exc.start].decode("utf-8")
+        text = good + _PLACEHOLDER + data[exc.end:].decode("utf-8", "replace")
+        raise ReadError(name, _key_at(text, len(good), name, limits),
+                        f"not UTF-8 text (byte 0x{data[exc.start]:02x} at {_place(text, len(good))})") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    bad = _NOT_PRINTABLE.search(text)
+    if bad is not None:
+        raise ReadError(name, _key_at(text, bad.start(), name, limits),
+                        f"character U+{ord(bad.group()):04X} at {_place(text, bad.start())} is not allowed "
+                        "(a control or invisible formatting character)")
     builder = _YamlBuilder(name, limits, stats)
     try:
         for event in yaml.parse(text, Loader=_LOADER):

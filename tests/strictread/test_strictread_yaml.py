@@ -165,12 +165,25 @@ def test_five_thousand_digit_integer_is_refused_before_conversion():
 
 def test_non_utf8_bytes_are_refused_with_their_place():
     assert refused(b"config:\n  leadgen:environment: caf\xe9\n") == (
-        f"{NAME}: not UTF-8 text (byte 0xe9 at line 2, column 27)")
+        f"{NAME}: config.leadgen:environment: not UTF-8 text (byte 0xe9 at line 2, column 27)")
+    assert refused(b'config:\n  "leadgen:caf\xe9": x\n') == (
+        f"{NAME}: config.leadgen:caf\ufffd: not UTF-8 text (byte 0xe9 at line 2, column 15)")
 
 
 def test_raw_control_characters_are_refused_and_shown_escaped():
     assert refused(b"config:\n  leadgen:environment: prod\x1b[2J\n") == (
-        f"{NAME}: line 2: character U+001B is not allowed in YAML")
+        f"{NAME}: config.leadgen:environment: character U+001B at line 2, column 28 is not allowed "
+        "(a control or invisible formatting character)")
+    assert refused(b"config:\n  - a\n  - 'b\x00'\n") == (
+        f"{NAME}: config[1]: character U+0000 at line 3, column 7 is not allowed "
+        "(a control or invisible formatting character)")
+    # In a comment there is no key to name, only the place.
+    assert refused("# note \u202e[2J\nconfig: {}\n".encode()) == (
+        f"{NAME}: character U+202E at line 1, column 8 is not allowed (a control or invisible formatting character)")
+    # YAML itself takes NEL as a line break; no editor shows it.
+    assert refused("config:\n  leadgen:owner: a\u0085b\n".encode()) == (
+        f"{NAME}: config.leadgen:owner: character U+0085 at line 2, column 19 is not allowed "
+        "(a control or invisible formatting character)")
 
 
 def test_size_is_capped_before_parsing(tmp_path):
