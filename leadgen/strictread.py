@@ -624,10 +624,20 @@ def _relocate(source: Source, name: str, limits: Limits, at: Optional[tuple[str,
         raise exact from None
 
 
+@dataclasses.dataclass
+class _Peek:
+    want: frozenset
+    until: frozenset
+    found: dict = dataclasses.field(default_factory=dict)
+    root_keys: list = dataclasses.field(default_factory=list)
+
+
 def _walk_json(source: Source, name: str, limits: Limits, stats: Stats,
-               at: Optional[tuple[str, ...]], backend: Any = ijson) -> Iterator[tuple[Any, Any]]:
+               at: Optional[tuple[str, ...]], backend: Any = ijson,
+               peek: Optional[_Peek] = None) -> Iterator[tuple[Any, Any]]:
     """Yields (index, item) for each element of the array at path `at`, or once (None, document)
-    when `at` is None. Builds only what it yields; checks everything it reads."""
+    when `at` is None. Builds only what it yields; checks everything it reads. With `peek`, builds
+    nothing and records the scalars it wants, stopping early as `peek_json` describes."""
     stack: list[_Frame] = []
 
     def where(pending: bool) -> str:
@@ -647,6 +657,8 @@ def _walk_json(source: Source, name: str, limits: Limits, stats: Stats,
             stack[-1].pos += 1
 
     def building() -> bool:
+        if peek is not None:
+            return False
         return at is None or (bool(stack) and (stack[-1].target or stack[-1].value is not None))
 
     def is_target_path() -> bool:
@@ -688,12 +700,20 @@ def _walk_json(source: Source, name: str, limits: Limits, stats: Stats,
                         raise fail("duplicate key; the last would silently win")
                     frame.keys.add(value)
                     frame.pos = value
+                    if peek is not None and len(stack) == 1:
+                        peek.root_keys.append(value)
                 elif event == "start_map" or event == "start_array":
                     child_position()
                     if len(stack) + 1 > limits.max_depth:
                         stats.depth = len(stack) + 1
                         raise fail(f"nested deeper than {limits.max_depth} levels")
                     stats.depth = max(stats.depth, len(stack) + 1)
+                    if peek is not None:
+                        if not stack and event != "start_map":
+                            raise fail("the document is an array; expected an object")
+                        here = tuple(f.pos for f in stack)
+                        if here in peek.until and peek.want <= peek.found.keys():
+                            return  # all that was wanted is known; the rest is for another pass
                     target = is_target_path()
                     if target and event != "start_array":
                         raise fail("expected a list, got an object")
@@ -711,6 +731,12 @@ def _walk_json(source: Source, name: str, limits: Limits, stats: Stats,
                             if reader.stopped is not None and digits >= _DIGIT_RUN_GUARD - 1:
                                 raise fail(reader.stopped)  # the number was cut short by the guard
                             raise fail(f"integer with {digits} digits; the limit is {limits.max_int_digits}")
+                    if peek is not None:
+                        if not stack:
+                            raise fail(f"the document is a single {type(value).__name__} value; expected an object")
+                        here = tuple(f.pos for f in stack)
+                        if here in peek.want:
+                            peek.found[here] = value
                     if is_target_path():
                         raise fail(f"expected a list, got {'null' if value is None else type(value).__name__}")
                     if building():
@@ -760,3 +786,19 @@ def iter_json(source: Source, at: tuple[str, ...], *, name: Optional[str] = None
     name = _display(source, name)
     stats = stats if stats is not None else Stats()
     yield from _walk_json(source, name, limits, stats, tuple(at))
+
+
+def peek_json(source: Source, want: Iterable[tuple], *, until: Iterable[tuple] = (), name: Optional[str] = None,
+              limits: Limits = JSON_LIMITS, stats: Optional[Stats] = None) -> tuple[dict[tuple, Any], list[str]]:
+    """A header read: the scalar values at the key paths in `want` (e.g. `("version",)`,
+    `("checkpoint", "stack")`) and the root object's keys, as ({path: value}, [root keys]).
+
+    Reading stops at the first container at a path in `until` (e.g. `("deployment",
+    "resources")`) once every wanted value is known, so a header costs a few events however
+    large the file; what was read is checked as strictly as `iter_json` checks everything.
+    """
+    name = _display(source, name)
+    peek = _Peek(frozenset(map(tuple, want)), frozenset(map(tuple, until)))
+    for _ in _walk_json(source, name, limits, stats if stats is not None else Stats(), None, peek=peek):
+        pass  # pragma: no cover - a peek yields nothing
+    return peek.found, peek.root_keys

@@ -145,3 +145,32 @@ def test_file_objects_are_not_needed_a_path_or_bytes_will_do(tmp_path):
     with pytest.raises(ReadError) as caught:
         strictread.load_json(tmp_path / "missing.json", name="missing.json")
     assert str(caught.value) == "missing.json: cannot be read (No such file or directory)"
+
+
+def test_peek_reads_a_header_in_a_few_events_however_large_the_file():
+    doc = export(*['{"urn": "u", "type": "t"}'] * 5000)
+    stats = Stats()
+    found, keys = strictread.peek_json(doc, [("version",)], until=[("deployment", "resources")], name=NAME,
+                                       stats=stats)
+    assert (found, keys) == ({("version",): 3}, ["version", "deployment"])
+    assert stats.events == 10 and stats.bytes_read <= 16 * 1024 < len(doc)  # of 20,000+ events
+    checkpoint = b'{"checkpoint": {"stack": "dev", "latest": {"resources": []}}, "version": 1}'
+    # The version comes last here: peeking goes on past `until` until it is found.
+    assert strictread.peek_json(checkpoint, [("version",), ("checkpoint", "stack")],
+                                until=[("checkpoint", "latest", "resources")]) == (
+        {("checkpoint", "stack"): "dev", ("version",): 1}, ["checkpoint", "version"])
+
+
+@pytest.mark.parametrize("data, message", [
+    (b'[{"version": 3}]', "$: the document is an array; expected an object"),
+    (b"3", "$: the document is a single int value; expected an object"),
+    (b'{"version": 3, "version": 4}', "$.version: duplicate key; the last would silently win"),
+    (b'{"version": 3, "deployment": ' + b"[" * 200_000, None),
+])
+def test_peek_refuses_what_the_full_read_refuses(data, message):
+    with pytest.raises(ReadError) as caught:
+        strictread.peek_json(data, [("version",)], until=[("deployment", "resources")], name=NAME)
+    if message is None:
+        assert str(caught.value).endswith(": nested deeper than 128 levels")
+    else:
+        assert str(caught.value) == f"{NAME}: {message}"
