@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
-import datetime as dt
 import fnmatch
 import io
 import json
@@ -217,12 +216,22 @@ def _child_path(parent: str, key: Union[str, int]) -> str:
     return f"{parent}.{key}" if parent else key
 
 
+@dataclasses.dataclass
+class _Open:
+    """A list or map still being read."""
+
+    node: Node
+    anchor: Optional[str]
+    key: Optional[str] = None  # a map's key whose value comes next
+    key_lines: dict = dataclasses.field(default_factory=dict)  # key -> line it first appeared on
+
+
 class _YamlBuilder:
     """Composes nodes from parser events without recursion, enforcing every cap as it goes."""
 
     def __init__(self, name: str, limits: Limits, stats: Stats):
         self.name, self.limits, self.stats = name, limits, stats
-        self.stack: list[list] = []  # [node, pending key (maps), key line, first lines of keys]
+        self.stack: list[_Open] = []
         self.anchors: dict[str, Node] = {}
         self.root: Optional[Node] = None
         self.documents = 0
@@ -239,10 +248,9 @@ class _YamlBuilder:
         if not self.stack:
             return ""
         frame = self.stack[-1]
-        node = frame[0]
-        if node.kind == "list":
-            return _child_path(node.path, len(node.value))
-        return _child_path(node.path, frame[1])
+        if frame.node.kind == "list":
+            return _child_path(frame.node.path, len(frame.node.value))
+        return _child_path(frame.node.path, frame.key)
 
     def _depth_check(self, path: str, line: int, depth: int) -> None:
         self.stats.depth = max(self.stats.depth, depth)
@@ -256,15 +264,14 @@ class _YamlBuilder:
             self.root = node
             return
         frame = self.stack[-1]
-        parent = frame[0]
-        if parent.kind == "list":
-            parent.value.append(node)
+        if frame.node.kind == "list":
+            frame.node.value.append(node)
         else:
-            parent.value[frame[1]] = node
-            frame[1] = None
+            frame.node.value[frame.key] = node
+            frame.key = None
 
     def _awaiting_key(self) -> bool:
-        return bool(self.stack) and self.stack[-1][0].kind == "map" and self.stack[-1][1] is None
+        return bool(self.stack) and self.stack[-1].node.kind == "map" and self.stack[-1].key is None
 
     def feed(self, event: Any) -> None:
         line = event.start_mark.line + 1 if event.start_mark is not None else 0
@@ -276,7 +283,7 @@ class _YamlBuilder:
         elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             is_map = isinstance(event, yaml.MappingStartEvent)
             if self._awaiting_key():
-                raise self.fail(self.stack[-1][0].path, line, "a key must be text, not a list or mapping")
+                raise self.fail(self.stack[-1].node.path, line, "a key must be text, not a list or mapping")
             expected = f"{_TAG}{'map' if is_map else 'seq'}"
             if event.tag not in (None, "!", expected):
                 raise self.fail(self._next_path(), line, f"tag {event.tag} is not allowed")
@@ -284,10 +291,10 @@ class _YamlBuilder:
             self._depth_check(path, line, len(self.stack) + 1)
             self._count(path, line)
             node = Node("map" if is_map else "list", path, line, self.name, {} if is_map else [])
-            self.stack.append([node, None, 0, {}, event.anchor])
+            self.stack.append(_Open(node, event.anchor))
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             frame = self.stack.pop()
-            self._attach(frame[0], frame[4])
+            self._attach(frame.node, frame.anchor)
         elif isinstance(event, yaml.ScalarEvent):
             if self._awaiting_key():
                 self._key(event, line)
@@ -302,7 +309,7 @@ class _YamlBuilder:
                 raise self.fail(path, line, f"more than {self.limits.max_aliases} alias uses (*{event.anchor}); "
                                             "aliases are capped so a small file cannot expand to gigabytes")
             if self._awaiting_key():
-                raise self.fail(self.stack[-1][0].path, line, f"alias *{event.anchor} used as a key; keys must be text")
+                raise self.fail(self.stack[-1].node.path, line, f"alias *{event.anchor} used as a key; keys must be text")
             target = self.anchors.get(event.anchor)
             if target is None:
                 raise self.fail(path, line, f"alias *{event.anchor} refers to no anchor defined before it")
@@ -323,7 +330,7 @@ class _YamlBuilder:
 
     def _key(self, event: Any, line: int) -> None:
         frame = self.stack[-1]
-        parent = frame[0]
+        parent = frame.node
         tag = self._resolve(event)
         key = event.value
         if tag == f"{_TAG}merge":
@@ -332,13 +339,13 @@ class _YamlBuilder:
             scalar = self._scalar(event, _child_path(parent.path, key), line)
             raise self.fail(_child_path(parent.path, key), line,
                             f"key {key} would become {_reads_as(scalar)}; keys must be text: write \"{key}\"")
-        first = frame[3].get(key)
+        first = frame.key_lines.get(key)
         if first is not None:
             raise self.fail(_child_path(parent.path, key), line,
                             f"duplicate key (first on line {first}, again on line {line}); "
                             "the last would silently win")
-        frame[3][key] = line
-        frame[1] = key
+        frame.key_lines[key] = line
+        frame.key = key
 
     def _resolve(self, event: Any) -> str:
         if event.tag in (None, "!"):
