@@ -296,10 +296,12 @@ def _checksum_problem(manifest: dict, size: int, sha256: str) -> str | None:
 
 # -- verify -----------------------------------------------------------------------------------------
 def _verify_one(store: Store, admin: psycopg.Connection, scratch_url: DatabaseUrl, chosen: Backup,
-                log: StepLog, now: Clock) -> list[str]:
+                log: StepLog, now: Clock, name: str | None = None) -> list[str]:
+    """Restores one backup into a scratch database (``name`` if already created) and compares."""
     backup_id, manifest = chosen.backup_id, chosen.manifest
-    name = scratch.scratch_name(now())
-    scratch.create(admin, name, scratch_url.where)
+    if name is None:
+        name = scratch.scratch_name(now())
+        scratch.create(admin, name, scratch_url.where)
     log.step("scratch", backup_id=backup_id, database=name, server=scratch_url.where)
     problems: list[str] = []
     try:
@@ -341,6 +343,10 @@ def verify(store: Store, scratch_url: DatabaseUrl, log: StepLog, requested: str 
             prepared["admin"] = scratch_url.connect()
             prepared["role"] = scratch.require_least_privilege(prepared["admin"], scratch_url.where)
             prepared["versions"] = client.require_client("pg_restore", prepared["admin"], scratch_url.where)
+            # The first scratch database is made while S3 is read: the two round trips overlap.
+            name = scratch.scratch_name(now())
+            scratch.create(prepared["admin"], name, scratch_url.where)
+            prepared["scratch"] = name
         except PgBackupError as exc:
             prepared["error"] = exc
         except psycopg.Error as exc:
@@ -363,16 +369,14 @@ def verify(store: Store, scratch_url: DatabaseUrl, log: StepLog, requested: str 
         facts["database"] = picks[0].manifest["database"]
     except BaseException:
         preparer.join()
-        if "admin" in prepared:
-            prepared["admin"].close()
+        _discard(prepared)
         # A role or client refusal is the cause to fix first, whatever S3 said meanwhile.
         if "error" in prepared:
             raise prepared["error"] from None
         raise
     preparer.join()
     if "error" in prepared:
-        if "admin" in prepared:
-            prepared["admin"].close()
+        _discard(prepared)
         raise prepared["error"]
     admin = prepared["admin"]
     log.step("plan", backups=[b.backup_id for b in picks], role=prepared["role"], server=scratch_url.where,
@@ -383,7 +387,7 @@ def verify(store: Store, scratch_url: DatabaseUrl, log: StepLog, requested: str 
     try:
         for chosen in picks:
             one_timer = Timer()
-            problems = _verify_one(store, admin, scratch_url, chosen, log, now)
+            problems = _verify_one(store, admin, scratch_url, chosen, log, now, prepared.pop("scratch", None))
             verified_at = now()
             record = {
                 "backup_id": chosen.backup_id,
@@ -401,7 +405,7 @@ def verify(store: Store, scratch_url: DatabaseUrl, log: StepLog, requested: str 
             if problems:
                 failures.append(f"verification of backup {chosen.backup_id} failed: {_summary(problems)}")
     finally:
-        admin.close()
+        _discard(prepared)
         facts["last_verified_backup_timestamp"] = _newest_verified_timestamp(store, backups, outcome)
 
     if failures:
@@ -409,6 +413,20 @@ def verify(store: Store, scratch_url: DatabaseUrl, log: StepLog, requested: str 
     return {"backup_id": picks[0].backup_id, "backups": [b.backup_id for b in picks],
             "database": facts["database"], "bytes": sum(b.manifest["dump"]["size"] for b in picks),
             "seconds": timer.seconds()}
+
+
+def _discard(prepared: dict) -> None:
+    """Drops a scratch database made ahead and not used, and closes the role's connection."""
+    admin = prepared.pop("admin", None)
+    if admin is None:
+        return
+    try:
+        if "scratch" in prepared:
+            scratch.drop(admin, prepared.pop("scratch"))
+    except psycopg.Error:
+        pass  # the connection is going away anyway; the scratch name is unique and unused
+    finally:
+        admin.close()
 
 
 def _newest_verified_timestamp(store: Store, backups: list[Backup], outcome: dict[str, bool]) -> float:
