@@ -113,30 +113,30 @@ def markdown(report: Report) -> str:
     Text goes through `md_text` (no markup, HTML, mention or line break gets through) and
     identifiers through `md_code` (a span no backtick inside can close)."""
     esc = for_report(report)
-    _md_cell, code = esc.md_text, esc.md_code
+    md, code = esc.md_text, esc.md_code
     head = [COMMENT_MARKER.format(stack=marker_id(report.stack)),
-            f"### {code(report.kind)} {_md_cell(report.project)}/{_md_cell(report.stack)}: {verdict(report)}", "",
+            f"### {code(report.kind)} {md(report.project)}/{md(report.stack)}: {verdict(report)}", "",
             f"{report.resource_count} resources, {report.mandatory} mandatory, {report.advisory} advisory"
             + (f", {len(report.exempted)} exempted" if report.exempted else "")
             + f" · generated {report.generated_at.isoformat(timespec='seconds')}"]
     if report.period:
         head.append(f"Period {report.period[0].isoformat()} .. {report.period[1].isoformat()}")
     for note in report.notes:
-        head.append(f"> {_md_cell(note)}")
+        head.append(f"> {md(note)}")
     tail: list[str] = []
     if report.exemptions:
         tail += ["", "<details><summary>Exemptions in force</summary>", "",
                  "| Policy | URN pattern | Ticket | Expires | Reason |", "|---|---|---|---|---|"]
-        tail += [f"| {_md_cell(e.policy)} | {code(e.urn)} | {_md_cell(e.ticket)} | {e.expires.isoformat()} | "
-                 f"{_md_cell(e.reason)} |" for e in report.exemptions]
+        tail += [f"| {md(e.policy)} | {code(e.urn)} | {md(e.ticket)} | {e.expires.isoformat()} | "
+                 f"{md(e.reason)} |" for e in report.exemptions]
         tail += ["", "</details>"]
     if report.changes:
         tail += ["", f"#### Change evidence ({report.noncompliant_changes} of {len(report.changes)} non-compliant)", "",
                  "| Version | Start | Change request | Approved | Rollback | Window | Problems |",
                  "|---|---|---|---|---|---|---|"]
-        tail += [f"| {c.version or ''} | {c.start.isoformat()} | {_md_cell(c.change_request or '—')} | "
+        tail += [f"| {c.version or ''} | {c.start.isoformat()} | {md(c.change_request or '—')} | "
                  f"{_yes(c.independently_approved)} | {_yes(c.rollback_plan)} | {_yes(c.in_window)} | "
-                 f"{_md_cell('; '.join(c.problems) or 'ok')} |" for c in report.changes]
+                 f"{md('; '.join(c.problems) or 'ok')} |" for c in report.changes]
     if report.cost is not None:
         cost = report.cost
         tail += ["", f"#### Monthly cost estimate: {money(cost.total_usd)}"]
@@ -144,19 +144,19 @@ def markdown(report: Report) -> str:
             tail.append(f"{money(cost.baseline_usd)} → {money(cost.total_usd)} "
                         f"(**{signed_money(cost.delta_usd)}**, {percent(cost.delta_percent)})")
         tail += ["", "| Component | Monthly |", "|---|---:|"]
-        tail += [f"| {_md_cell(c)} | {money(v)} |" for c, v in cost.by_component()]
+        tail += [f"| {md(c)} | {money(v)} |" for c, v in cost.by_component()]
         if report.kind == "cost" and cost.items:
             tail += ["", "<details><summary>By resource</summary>", "",
                      "| Component | Resource | Monthly | Basis |", "|---|---|---:|---|"]
-            tail += [f"| {_md_cell(i.component)} | {code(i.urn.rsplit('::', 1)[-1])} ({_md_cell(i.type)}) | "
-                     f"{money(i.monthly_usd)} | {_md_cell(i.note)} |"
+            tail += [f"| {md(i.component)} | {code(i.urn.rsplit('::', 1)[-1])} ({md(i.type)}) | "
+                     f"{money(i.monthly_usd)} | {md(i.note)} |"
                      for i in sorted(cost.items, key=lambda i: (i.component, -i.monthly_usd, i.urn))]
             tail += ["", "</details>"]
     body: list[str] = []
     if report.violations:
         body += ["", "| Level | Severity | Policy | Resource | Message |", "|---|---|---|---|---|"]
-        rows = [f"| {_md_cell(v.level)} | {_md_cell(severity_of(v))} | {code(v.policy)} | {code(v.urn or '(stack)')} | "
-                f"{_md_cell(v.message)} |" for v in sorted_violations(report.violations)]
+        rows = [f"| {md(v.level)} | {md(severity_of(v))} | {code(v.policy)} | {code(v.urn or '(stack)')} | "
+                f"{md(v.message)} |" for v in sorted_violations(report.violations)]
         # Keep the whole comment under GitHub's limit: list the worst findings, count the rest.
         budget = MARKDOWN_BUDGET - len("\n".join(head + tail)) - 200
         used = 0
