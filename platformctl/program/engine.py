@@ -39,10 +39,33 @@ class ProgramRun:
 
     @property
     def stack_urn(self) -> str:
-        return f"urn:pulumi:{self.stack}::{self.project}::pulumi:pulumi:Stack::{self.project}-{self.stack}"
+        return new_urn(self.stack, self.project, "", ROOT_STACK_TYPE, f"{self.project}-{self.stack}")
 
 
+# --- URNs, as the engine makes them ------------------------------------------------------------
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def qualified_type(urn: str) -> str:
+    """The type part of a URN: the resource's type after its ancestors' (`A$B$type`)."""
+    return urn.split("::")[2]
+
+
+def new_urn(stack: str, project: str, parent: str, typ: str, name: str) -> str:
+    """`urn:pulumi:<stack>::<project>::<qualified type>::<name>`, exactly as the Pulumi engine builds it.
+
+    The engine (pulumi/pulumi `sdk/go/common/resource/urn.go` NewURN, called with the parent URN's
+    qualified type) prefixes a resource's type with its parent's *whole* qualified type, so the
+    chain names every ancestor component; a child of the root stack carries its own type alone,
+    since the root stack type never enters a chain. The SDK's MockMonitor keeps only the parent's
+    last type and writes `pulumi:pulumi:Stack$` under the stack: URNs no real state ever holds.
+    """
+    qualified = typ
+    if parent:
+        parent_type = qualified_type(parent)
+        if parent_type != ROOT_STACK_TYPE:
+            qualified = f"{parent_type}${typ}"
+    return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
 
 
 # --- the recording monitor ---------------------------------------------------------------------
@@ -70,6 +93,11 @@ def _make_monitor(mocks, stack: str, project: str):
             super().__init__(mocks)
             self.records: list[dict] = []
 
+        def make_urn(self, parent: str, type_: str, name: str) -> str:
+            # Every URN the program sees (its own, its parents', dependencies, provider
+            # references) comes from here, so they all carry the engine's type chain.
+            return new_urn(stack, project, parent, type_, name)
+
         def RegisterResource(self, request):
             response = super().RegisterResource(request)
             urn = response.urn
@@ -85,6 +113,8 @@ def _make_monitor(mocks, stack: str, project: str):
                 "provider": request.provider, "protect": bool(request.protect),
                 "ignore_changes": list(request.ignoreChanges),
                 "dependencies": list(request.dependencies),
+                "property_dependencies": {key: list(deps.urns) for key, deps
+                                          in request.propertyDependencies.items() if deps.urns},
                 "retain_on_delete": bool(request.retainOnDelete),
                 "delete_before_replace": bool(request.deleteBeforeReplace),
                 "additional_secret_outputs": list(request.additionalSecretOutputs),
@@ -138,7 +168,7 @@ def run_program(stack: str, *, preview: bool = True, config: Optional[dict[str, 
         "urn": run.stack_urn, "type": ROOT_STACK_TYPE, "name": f"{project}-{stack}",
         "parent": "", "custom": False, "id": "", "inputs": {}, "outputs": run.outputs,
         "provider": "", "protect": False, "ignore_changes": [], "dependencies": [],
-        "retain_on_delete": False, "delete_before_replace": False,
+        "property_dependencies": {}, "retain_on_delete": False, "delete_before_replace": False,
         "additional_secret_outputs": []})
     return run
 

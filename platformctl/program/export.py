@@ -96,6 +96,8 @@ def to_export(project: str, stack: str, resources: Iterable[dict], outputs: dict
             entry["provider"] = provider
         if r.get("dependencies"):
             entry["dependencies"] = list(r["dependencies"])
+        if r.get("property_dependencies"):
+            entry["propertyDependencies"] = {k: list(v) for k, v in r["property_dependencies"].items()}
         if r.get("ignore_changes"):
             entry["ignoreChanges"] = list(r["ignore_changes"])
         if r.get("retain_on_delete"):
