@@ -59,15 +59,17 @@ CERT_MANAGER = _chart("cert-manager", "v1.21.1", "https://charts.jetstack.io",
 EXTERNAL_DNS = _chart("external-dns", "1.21.1", "https://kubernetes-sigs.github.io/external-dns/")
 
 # Observability (components/monitoring.py).
-KUBE_PROMETHEUS_STACK = _chart("kube-prometheus-stack", "65.1.1",
-                               "https://prometheus-community.github.io/helm-charts")
+KUBE_PROMETHEUS_STACK = _chart(
+    "kube-prometheus-stack", "65.1.1", "https://prometheus-community.github.io/helm-charts",
+    confirmed_by="https://github.com/prometheus-community/helm-charts/releases/tag/kube-prometheus-stack-65.1.1")
 LOKI = _chart("loki", "6.16.0", "https://grafana.github.io/helm-charts")
 TEMPO_DISTRIBUTED = _chart("tempo-distributed", "1.21.1", "https://grafana.github.io/helm-charts")
 OPENTELEMETRY_COLLECTOR = _chart("opentelemetry-collector", "0.108.0",
                                  "https://open-telemetry.github.io/opentelemetry-helm-charts")
 PROMETHEUS_PUSHGATEWAY = _chart("prometheus-pushgateway", "2.14.0",
                                 "https://prometheus-community.github.io/helm-charts")
-EXTERNAL_SECRETS = _chart("external-secrets", "0.10.4", "https://charts.external-secrets.io")
+EXTERNAL_SECRETS = _chart("external-secrets", "0.10.4", "https://charts.external-secrets.io",
+                          confirmed_by="https://github.com/external-secrets/external-secrets/pull/3957")
 
 # --- release assets --------------------------------------------------------------------------------
 # Gateway API standard-channel CRDs, applied from the project's release asset; the schemas the
