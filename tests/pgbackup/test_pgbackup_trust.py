@@ -208,6 +208,33 @@ def test_all_suspect_refuses_instead_of_restoring_a_lie(skewed, s3, pg, run, ver
         assert "no trusted backup" in err and "suspect" in err
 
 
+def test_older_layouts_are_read_and_a_damaged_manifest_is_only_suspect(s3, small_url, run, verify_url):
+    prefix = f"legacy/{uuid.uuid4().hex[:8]}"
+    current = _backup(s3, prefix, small_url)["backup_id"]
+    # A backup from before the random suffix, with the single verification.json of that time...
+    legacy = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    s3.copy_object(Bucket=BUCKET, Key=f"{prefix}/{legacy}/dump.pgcustom",
+                   CopySource={"Bucket": BUCKET, "Key": f"{prefix}/{current}/dump.pgcustom"})
+    manifest = dict(_manifest(s3, prefix, current), backup_id=legacy)
+    manifest["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    s3.put_object(Bucket=BUCKET, Key=f"{prefix}/{legacy}/manifest.json", Body=json.dumps(manifest).encode())
+    s3.put_object(Bucket=BUCKET, Key=f"{prefix}/{legacy}/verification.json", Body=json.dumps(
+        {"status": "verified", "verified_at": manifest["finished_at"], "dump_sha256": manifest["dump"]["sha256"]}).encode())
+    # ...and one whose manifest is not JSON at all.
+    broken = "20261130T000000Z-0000abcd"
+    s3.put_object(Bucket=BUCKET, Key=f"{prefix}/{broken}/manifest.json", Body=b"{not json")
+    code, rows, err = run("list", "--bucket", BUCKET, "--prefix", prefix, "--json")
+    assert code == 0, err
+    by_id = {r["backup_id"]: r for r in rows}
+    assert by_id[legacy]["suspect"] is None and by_id[legacy]["verification"] == "verified"
+    assert by_id[broken]["suspect"].startswith("unreadable manifest: ") and "is not valid JSON" in by_id[broken]["suspect"]
+    assert by_id[current]["verification"] == "unverified"
+    code, logs, err = run("verify", "--scratch-url", verify_url, "--bucket", BUCKET, "--prefix", prefix, "--count", "1")
+    assert code == 0, err
+    # The legacy backup finished last and is already verified: the never-verified one goes first.
+    assert next(l for l in logs if l["step"] == "plan")["backups"] == [current]
+
+
 # -- verify cycles through the retained backups ------------------------------------------------------
 def test_verify_cycles_through_retained_backups(s3, small_url, run, verify_url, pushgateway, pg):
     prefix = f"cycle/{uuid.uuid4().hex[:8]}"
