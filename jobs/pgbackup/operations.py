@@ -343,6 +343,7 @@ def verify(store: Store, scratch_url: DatabaseUrl, log: StepLog, requested: str 
             prepared["admin"] = scratch_url.connect()
             prepared["role"] = scratch.require_least_privilege(prepared["admin"], scratch_url.where)
             prepared["versions"] = client.require_client("pg_restore", prepared["admin"], scratch_url.where)
+            prepared["abandoned"] = scratch.drop_abandoned(prepared["admin"], now())
             # The first scratch database is made while S3 is read: the two round trips overlap.
             name = scratch.scratch_name(now())
             scratch.create(prepared["admin"], name, scratch_url.where)
@@ -379,6 +380,8 @@ def verify(store: Store, scratch_url: DatabaseUrl, log: StepLog, requested: str 
         _discard(prepared)
         raise prepared["error"]
     admin = prepared["admin"]
+    if prepared["abandoned"]:
+        log.step("drop-abandoned", databases=prepared["abandoned"])
     log.step("plan", backups=[b.backup_id for b in picks], role=prepared["role"], server=scratch_url.where,
              **prepared["versions"])
 

@@ -15,8 +15,9 @@ databases (the master user, the application's owner).
 """
 from __future__ import annotations
 
+import re
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import psycopg
 from psycopg import sql
@@ -29,6 +30,10 @@ DEFAULT_VERIFY_ROLE = "pgbackup_verify"
 SCRATCH_PREFIX = "pgbackup_verify_"
 # How long a password the tool sets stays valid: the verify CronJob's deadline plus a margin.
 DEFAULT_PASSWORD_HOURS = 5
+# A scratch database older than this belongs to a run that was killed (the CronJob's deadline is
+# 4 h and runs never overlap): it holds a copy of production data and nothing needs it.
+ABANDONED_AFTER = timedelta(hours=12)
+_NAME = re.compile(r"pgbackup_verify_(\d{8}t\d{6})_[0-9a-f]{8}")
 
 _ROLE_QUERY = r"""
 SELECT r.rolname, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, r.rolbypassrls,
@@ -110,3 +115,20 @@ def create(conn: psycopg.Connection, name: str, where: str) -> None:
 
 def drop(conn: psycopg.Connection, name: str) -> None:
     conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def drop_abandoned(conn: psycopg.Connection, now: datetime, older_than: timedelta = ABANDONED_AFTER) -> list[str]:
+    """Drops this role's scratch databases left by killed runs; returns their names."""
+    names = [row[0] for row in conn.execute(
+        r"SELECT datname FROM pg_database WHERE datdba = (SELECT oid FROM pg_roles WHERE rolname = current_user) "
+        r"AND datname LIKE 'pgbackup\_verify\_%' ORDER BY 1").fetchall()]
+    dropped = []
+    for name in names:
+        match = _NAME.fullmatch(name)
+        if not match:
+            continue
+        made = datetime.strptime(match.group(1), "%Y%m%dt%H%M%S").replace(tzinfo=timezone.utc)
+        if now - made > older_than:
+            drop(conn, name)
+            dropped.append(name)
+    return dropped

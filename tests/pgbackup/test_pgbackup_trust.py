@@ -369,6 +369,26 @@ def test_the_verify_role_cannot_read_the_source_nor_others_enter_its_scratch(pg,
             conn.execute("DROP ROLE IF EXISTS bystander")
 
 
+def test_verify_drops_scratch_databases_left_by_killed_runs(verified_prefix, pg, verify_url, run):
+    role = DatabaseUrl.parse(verify_url, "--scratch-url").connect()
+    old = scratch.scratch_name(datetime.now(timezone.utc) - timedelta(days=1))
+    recent = scratch.scratch_name(datetime.now(timezone.utc) - timedelta(minutes=5))
+    try:
+        for name in (old, recent):
+            scratch.create(role, name, "test")
+        code, logs, err = run("verify", "--scratch-url", verify_url, "--bucket", BUCKET, "--prefix", verified_prefix,
+                              "--count", "1")
+        assert code == 0, err
+        assert next(l for l in logs if l["step"] == "drop-abandoned")["databases"] == [old]
+        with pg.connect() as conn:
+            left = {r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'pgbackup\\_verify\\_%'")}
+        assert left == {recent}  # a run that may still be going is left alone
+    finally:
+        scratch.drop(role, old)
+        scratch.drop(role, recent)
+        role.close()
+
+
 def test_verify_provisions_its_own_role_through_an_admin_login(verified_prefix, pg, s3, run):
     code, logs, err = run("verify", "--scratch-admin-url", pg.url(), "--verify-role", "pgbackup_verify_auto",
                           "--bucket", BUCKET, "--prefix", verified_prefix)
