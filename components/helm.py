@@ -23,7 +23,7 @@ def helm_release(owner: str, release: str, *, chart: Pin, namespace: str, values
     `create_namespace` and `skip_crds` are sent only when given, so a release that never set
     them keeps the inputs it has in state."""
     if chart.kind != "chart":
-        raise ValueError(f"{owner}-{release}: pin {chart.name} is a {chart.kind}, not a chart")
+        raise ValueError(f"{owner}-{release}: pin {chart.name} has kind {chart.kind}; only a chart can be released")
     source: dict[str, Any] = ({"chart": f"{chart.source}/{chart.name}"} if chart.is_oci else
                               {"chart": chart.name, "repository_opts": {"repo": chart.source}})
     optional = {k: v for k, v in (("create_namespace", create_namespace), ("skip_crds", skip_crds))
