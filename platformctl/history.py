@@ -3,9 +3,9 @@
 For every update in the audited period it answers the auditor's questions from the runbook's
 `check-change-compliance --require-approval`: which change request it ran under, whether someone
 other than the requester approved it before it started, whether it carried a rollback plan, and
-whether it ran inside the request's window. The change request files are read with the governance
-pack's own parser (`policies/governance/changes.py`) so the pack and the audit never disagree on
-what a valid request is.
+whether it ran inside the request's window. The request is read with the pack's own parser and
+judged by the pack's own rules (`governance.changes`, `governance.compliance`), the ones its gates
+apply before an update, so a stack the gate lets through is one the audit finds compliant.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import re
 from typing import Any, Iterable
 
 from platformctl.exemptions import Finding
-from platformctl.pack import changes
+from platformctl.pack import changes, compliance
 from platformctl.project import ROOT
 from platformctl.reports.model import ChangeEvidence
 
@@ -107,29 +107,15 @@ def evidence(entry: dict, stack: str, project_root: pathlib.Path) -> ChangeEvide
     loaded = changes.load(project_root, changes_dir, cr_id)
     if loaded.change is None:
         return ChangeEvidence(**base, problems=tuple(loaded.problems))
-    change = loaded.change
-    problems = []
-    # Approval counts only from someone other than the requester, given before the update began.
-    requester = change.requested_by.strip().lower()
-    independent = [a for a in change.approvals if a.by.strip().lower() != requester]
-    timely = [a for a in independent if a.at <= start]
-    if not independent:
-        problems.append(f"{cr_id} was not approved by anyone other than its requester {change.requested_by}")
-    elif not timely:
-        problems.append(f"{cr_id} was approved only after the update started ({independent[0].at.isoformat()})")
-    if not change.rollback_plan:
-        problems.append(f"{cr_id} has no rollback plan")
-    finished = end or start
-    in_window = change.window_start <= start and finished <= change.window_end
-    if not in_window:
-        problems.append(f"ran {start.isoformat()}..{finished.isoformat()}, outside the window "
-                        f"{change.window_start.isoformat()}..{change.window_end.isoformat()}")
-    if stack and stack not in change.stacks:
-        problems.append(f"{cr_id} does not cover stack {stack} (covers {', '.join(change.stacks)})")
+    # Every changing update of the audited stack is held to the rules, protected or not, and judged
+    # as it ran: approvals by its start, the window over its whole run.
+    verdict = compliance.assess(loaded, stack=stack, protected=True, at=start, finished=end or start)
+    change = verdict.change
     return ChangeEvidence(**base, requester=change.requested_by,
-                          approver=", ".join(sorted({a.by for a in timely})),
-                          independently_approved=bool(timely), rollback_plan=bool(change.rollback_plan),
-                          in_window=in_window, problems=tuple(problems))
+                          approver=", ".join(sorted({a.by for a in verdict.approvals})),
+                          independently_approved=bool(verdict.approvals),
+                          rollback_plan=not verdict.messages(compliance.ROLLBACK),
+                          in_window=verdict.in_window, problems=tuple(verdict.messages()))
 
 
 def in_period(entries: Iterable[dict], since: dt.date, until: dt.date) -> list[dict]:

@@ -120,7 +120,8 @@ class RecordingAnalyzer:
 
 def change_request(root: pathlib.Path, cr_id: str, requested_by="alice@insurance-lead-gen.com",
                    approvals=(("bob@insurance-lead-gen.com", "team-lead", "2026-03-01T10:00:00Z"),),
-                   window_start="2026-03-02T02:00:00Z", duration="2h", rollback=True, stacks=("production",)):
+                   window_start="2026-03-02T02:00:00Z", duration="2h", rollback=True, stacks=("production",),
+                   risk="low"):
     folder = root / "changes"
     folder.mkdir(exist_ok=True)
     approvals_yaml = "".join(f"\n  - by: {b}\n    role: {r}\n    at: '{a}'" for b, r, a in approvals) or " []"
@@ -131,7 +132,7 @@ def change_request(root: pathlib.Path, cr_id: str, requested_by="alice@insurance
         description: Increase API replicas from 3 to 5
         service: api-service
         change_type: normal
-        risk_level: low
+        risk_level: {risk}
         impact_analysis: Minimal impact, gradual scale up
         requested_by: {requested_by}
         window:

@@ -20,6 +20,7 @@ def project(tmp_path):
     change_request(tmp_path, "CR-2026-003", rollback=False)
     change_request(tmp_path, "CR-2026-004", approvals=(("bob@insurance-lead-gen.com", "cab", "2026-03-02T03:00:00Z"),))
     change_request(tmp_path, "CR-2026-005", stacks=("staging",))
+    change_request(tmp_path, "CR-2026-006", risk="high")  # approved by a team lead, not the CAB
     return tmp_path
 
 
@@ -39,13 +40,15 @@ def test_a_compliant_update_has_every_piece_of_evidence(project):
 
 @pytest.mark.parametrize("entry,problem", [
     (history_entry(8, "2026-03-02T02:10:00Z", None, None), "no change request"),
-    (history_entry(9, "2026-03-02T02:10:00Z", None, "CR-2026-002"), "not approved by anyone other than its requester"),
+    (history_entry(9, "2026-03-02T02:10:00Z", None, "CR-2026-002"), "has no approval from anyone other than the requester"),
     (history_entry(10, "2026-03-02T02:10:00Z", None, "CR-2026-003"), "rollback_plan must list at least one concrete step"),
     (history_entry(11, "2026-03-02T05:00:00Z", "2026-03-02T05:10:00Z", "CR-2026-001"), "outside the window"),
     (history_entry(12, "2026-03-02T03:50:00Z", "2026-03-02T04:20:00Z", "CR-2026-001"), "outside the window"),
     (history_entry(13, "2026-03-02T02:10:00Z", None, "CR-2026-004"), "approved only after the update started"),
-    (history_entry(14, "2026-03-02T02:10:00Z", None, "CR-2026-005"), "does not cover stack production"),
+    (history_entry(14, "2026-03-02T02:10:00Z", None, "CR-2026-005"), "does not include production"),
     (history_entry(15, "2026-03-02T02:10:00Z", None, "CR-2026-099"), "changes/CR-2026-099.yaml: file not found"),
+    # The gate's rule, applied to past updates as well: one implementation of change compliance.
+    (history_entry(16, "2026-03-02T02:10:00Z", None, "CR-2026-006"), "risk_level high needs a cab approval"),
 ])
 def test_non_compliant_updates_are_mandatory_findings(project, entry, problem):
     found, findings = audit(project, [entry])
