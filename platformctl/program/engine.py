@@ -151,8 +151,8 @@ def run_program(stack: str, *, preview: bool = True, config: Optional[dict[str, 
     stack_resource = settings.get_root_resource()
 
     def program() -> None:
-        # The project folder, as the language host runs it: runpy puts the folder on sys.path for
-        # the run, so `components` and `leadgen` import as they do under `pulumi preview`.
+        # The project folder, as the language host runs it: runpy puts the folder on the import
+        # path for the run, so `components` and `leadgen` import as they do under `pulumi preview`.
         runpy.run_path(str(root), run_name="__main__")
 
     try:
