@@ -9,10 +9,10 @@ import os
 import pathlib
 
 import pulumi
-from pulumi_policy import (EnforcementLevel, PolicyPack, ResourceValidationPolicy, Severity,
-                           StackValidationPolicy)
+from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, PolicyPack, ResourceValidationPolicy,
+                           Severity, StackValidationPolicy)
 
-from governance import catalog, clock, config, sdk_cache
+from governance import catalog, clock, config, pack_settings, sdk_cache
 from governance.model import Context, Resource
 from governance.values import plain
 
@@ -27,10 +27,23 @@ def _settings(raw_config: str) -> config.GovernanceConfig:
     return config.from_mapping(pulumi.runtime.get_config_env())
 
 
+def _dry_run() -> bool:
+    # The CLI sets PULUMI_DRY_RUN for every pack it starts; anything but "true" is judged as an update.
+    return os.environ.get("PULUMI_DRY_RUN", "") == "true"
+
+
 def _context() -> Context:
+    dry_run = _dry_run()
     return Context(stack=pulumi.get_stack(), project=pulumi.get_project(),
                    config=_settings(os.environ.get("PULUMI_CONFIG", "")), project_root=PROJECT_ROOT,
-                   clock=clock.read(os.environ))
+                   clock=clock.read(os.environ, honour_override=dry_run),
+                   pack_stacks=pack_settings.stacks(), dry_run=dry_run)
+
+
+def _schema(spec: catalog.Spec):
+    # The pack-wide settings are declared once, on one policy: the CLI validates a policy group's
+    # config against it and fills in the default (see governance/pack_settings.py).
+    return PolicyConfigSchema(properties=pack_settings.SCHEMA) if spec.name == pack_settings.OWNER else None
 
 
 def _shared(key: str, build):
@@ -65,7 +78,7 @@ def _resource_policy(spec: catalog.Spec) -> ResourceValidationPolicy:
             report_violation(message)
     return ResourceValidationPolicy(name=spec.name, description=spec.description, validate=validate,
                                     enforcement_level=EnforcementLevel(spec.enforcement),
-                                    severity=Severity(spec.severity))
+                                    severity=Severity(spec.severity), config_schema=_schema(spec))
 
 
 def _stack_policy(spec: catalog.Spec) -> StackValidationPolicy:
@@ -75,7 +88,7 @@ def _stack_policy(spec: catalog.Spec) -> StackValidationPolicy:
             report_violation(message, urn)
     return StackValidationPolicy(name=spec.name, description=spec.description, validate=validate,
                                  enforcement_level=EnforcementLevel(spec.enforcement),
-                                 severity=Severity(spec.severity))
+                                 severity=Severity(spec.severity), config_schema=_schema(spec))
 
 
 def _applies(policy, resource_type: str) -> bool:
@@ -86,6 +99,7 @@ def _applies(policy, resource_type: str) -> bool:
 
 # Before the PolicyPack exists: it builds and registers the SDK's servicer in its constructor.
 sdk_cache.install(_applies)
+pack_settings.install()
 # An AnalyzeStack allocates millions of short-lived objects (the SDK rebuilds the stack's
 # PolicyResources for each of the 12 stack policies). With CPython's default gen-0 threshold of 700
 # the collector ran thousands of times per call, each pass walking the live stack: half of

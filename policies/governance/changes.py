@@ -2,28 +2,50 @@
 
 `load` never raises: a missing, unparsable or incomplete file comes back as problems, each one
 line naming the file and the field, which the change-request gate reports as violations.
+
+The file is read as strictly as an auditor reads it, because YAML's conveniences are ways to say
+two things at once: a duplicate key silently replaces the first value (`risk_level: critical`
+then `risk_level: low`), anchors and aliases repeat content the reader does not see (and expand
+into gigabytes), an unquoted `2026-12-15T02:00:00Z` becomes whatever the parser's date rules make
+of it (or a crash for `2026-13-45`). So: one document, no duplicate keys, no anchors, aliases,
+merge keys or tags, times quoted, at most `MAX_BYTES`, and every refusal one line with the field.
 """
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import json
+import os
 import pathlib
 import re
+import stat
 from dataclasses import dataclass
 from typing import Any, Optional
 
 import yaml
 
-from .config import CHANGE_REQUEST_ID
+from .config import CHANGE_REQUEST_ID, CHANGES_DIR
 
 CHANGE_TYPES = ("standard", "normal", "emergency")
 RISK_LEVELS = ("low", "medium", "high", "critical")
 ROLES = ("team-lead", "engineering-manager", "cto", "cab")
 ID_PATTERN = CHANGE_REQUEST_ID  # the one shape of an ID, declared with the settings
-DURATION_PATTERN = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?$")
+# At most three digits each: `99999999999999h` is not a window, and would overflow timedelta.
+DURATION_PATTERN = re.compile(r"^(?:(\d{1,3})h)?(?:(\d{1,4})m)?$")
 MAX_WINDOW = dt.timedelta(hours=24)  # a window is a scheduled slot, not a standing permission
 REQUIRED_TEXT = ("id", "title", "description", "service", "impact_analysis", "requested_by")
+# A change request is a page of text; anything larger is a mistake or an attack on the parser.
+MAX_BYTES = 64 * 1024
+MAX_DEPTH = 8  # the deepest real field is approvals[i].by (3 levels)
 KNOWN_FIELDS = frozenset(REQUIRED_TEXT + ("change_type", "risk_level", "rollback_plan", "approvals",
                                           "window", "stacks"))
+APPROVAL_FIELDS = ("by", "role", "at", "signature")
+# An address a person reads mail at: local part, @, a dotted domain. `@` alone is not an approver.
+EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+# Rollback "plans" that say there is none.
+PLACEHOLDER = re.compile(r"^\s*(?:n\.?\s*/?\s*a\.?|none|nil|null|nothing|no|-+|_+|\.+|\?+|tbd|tba|todo|"
+                         r"wip|later|see above|revert|rollback|roll back|undo)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -31,6 +53,8 @@ class Approval:
     by: str
     role: str
     at: dt.datetime
+    signature: str = ""  # armored `ssh-keygen -Y sign` output, namespace leadgen-change-approval
+    index: int = 0  # position in `approvals`, for messages
 
 
 @dataclass(frozen=True)
@@ -49,10 +73,16 @@ class ChangeRequest:
     window_duration: dt.timedelta
     stacks: tuple[str, ...]
     file: str
+    # The document without its approvals as sorted compact JSON: what every approval signs.
+    canonical: bytes = b""
 
     @property
     def window_end(self) -> dt.datetime:
         return self.window_start + self.window_duration
+
+    @property
+    def emergency(self) -> bool:
+        return self.change_type == "emergency"
 
 
 @dataclass(frozen=True)
@@ -95,12 +125,15 @@ def parse_time(value: Any) -> dt.datetime:
 
 
 def path_for(project_root: pathlib.Path, changes_dir: str, change_id: str) -> pathlib.Path:
-    return project_root / changes_dir / f"{change_id}.yaml"
+    return project_root / CHANGES_DIR / f"{change_id}.yaml"
 
 
 def load(project_root: pathlib.Path, changes_dir: str, change_id: str) -> Loaded:
-    """Read and check `<changes_dir>/<change_id>.yaml` under the project root."""
-    display = f"{changes_dir.rstrip('/')}/{change_id}.yaml"
+    """Read and check `changes/<change_id>.yaml` under the project root.
+
+    `changes_dir` is kept for callers that still pass the old setting; anything but `changes` is
+    refused, because a stack that chose the folder chose which requests its gates believe."""
+    display = f"{CHANGES_DIR}/{change_id}.yaml"
 
     def refused(problem: str) -> Loaded:
         return Loaded(display, None, (problem,), change_id)
@@ -110,32 +143,193 @@ def load(project_root: pathlib.Path, changes_dir: str, change_id: str) -> Loaded
     if not ID_PATTERN.match(change_id):
         # Checked before touching the file system, so the ID cannot point outside changes/.
         return refused(f"leadgen:changeRequest {change_id!r} is not a change request ID like CR-2026-014")
-    path = path_for(project_root, changes_dir, change_id)
+    if (changes_dir or CHANGES_DIR).strip().rstrip("/") != CHANGES_DIR:
+        return refused(f"leadgen:governance.changesDir {changes_dir!r}: change requests are read only from "
+                       f"the repository's {CHANGES_DIR}/ folder")
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_request(project_root, change_id)
+    except RequestUnreadable as err:
+        return refused(f"{display}: {err}")
+    return parse(data, display, change_id)
+
+
+class RequestUnreadable(Exception):
+    """Why a change request file was not read; one line, without the file name."""
+
+
+def read_request(project_root: pathlib.Path, change_id: str) -> bytes:
+    """The bytes of `changes/<change_id>.yaml`, read only if it is a regular file that really lives
+    in the repository's `changes/` folder: no symlinked folder, no symlinked file, no `..`.
+    A symlink is refused rather than resolved, so no file outside the repository is ever opened
+    (and none of its content can reach a report)."""
+    root = pathlib.Path(os.path.realpath(project_root))
+    folder = root / CHANGES_DIR
+    try:
+        folder_stat = os.lstat(folder)
     except FileNotFoundError:
-        return refused(f"{display}: file not found")
-    except (OSError, UnicodeDecodeError) as err:
-        return refused(f"{display}: cannot be read ({err.__class__.__name__})")
-    return parse(text, display, change_id)
-
-
-def parse(text: str, display: str, expected_id: Optional[str] = None) -> Loaded:
+        raise RequestUnreadable("file not found") from None
+    if stat.S_ISLNK(folder_stat.st_mode):
+        raise RequestUnreadable("changes/ is a symbolic link; change requests must live in the repository")
+    if not stat.S_ISDIR(folder_stat.st_mode):
+        raise RequestUnreadable("changes/ is not a folder")
+    path = folder / f"{change_id}.yaml"
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise RequestUnreadable("file not found") from None
+    except OSError as err:
+        if err.errno == errno.ELOOP or os.path.islink(path):
+            raise RequestUnreadable("is a symbolic link; a change request must be a file in changes/") from None
+        raise RequestUnreadable(f"cannot be read ({errno.errorcode.get(err.errno, 'error')})") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise RequestUnreadable("is not a regular file")
+    with os.fdopen(fd, "rb") as handle:
+        if info.st_nlink > 1:
+            # A hard link is another name for a file that may live anywhere on the same disk.
+            raise RequestUnreadable("has other hard links; a change request must be a file of its own")
+        # The folder and the file, resolved, must still be where they were named (a rename race).
+        if os.path.realpath(path) != str(path):
+            raise RequestUnreadable("does not resolve to itself inside changes/")
+        data = handle.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise RequestUnreadable(f"is larger than {MAX_BYTES // 1024} KiB; a change request is a short document")
+    return data
+
+
+class _Refused(Exception):
+    def __init__(self, where: str, why: str):
+        super().__init__(f"{where} {why}" if where else why)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that composes nodes only (no construction, so no alias expansion), stops at a
+    nesting depth no change request needs, and remembers which nodes carried an anchor."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.depth = 0
+        self.anchored: set[int] = set()
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            return super().compose_node(parent, index)  # the same node again: refused by _plain
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise _Refused("", f"nests deeper than {MAX_DEPTH} levels (line {event.start_mark.line + 1})")
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+        if getattr(event, "anchor", None):
+            self.anchored.add(id(node))
+        return node
+
+
+_SCALAR_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+                "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:timestamp"}
+
+
+def _field(path: str) -> str:
+    return path or "the document"
+
+
+def _plain(node: yaml.Node, path: str, loader: _Loader, seen: set[int]) -> Any:
+    """Plain data from a composed node, refusing every construct an auditor would not accept."""
+    if id(node) in seen:
+        raise _Refused(_field(path), "repeats another node through an alias (*name); write the value out")
+    seen.add(id(node))
+    if id(node) in loader.anchored:
+        raise _Refused(_field(path), "carries an anchor (&name); write every value out, once")
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag not in _SCALAR_TAGS:
+            raise _Refused(_field(path), f"uses the tag {node.tag} (line {line}); only plain values are read")
+        if node.tag.endswith(":timestamp"):
+            raise _Refused(_field(path), f"is an unquoted date or time ({node.value}); quote it: \"{node.value}\"")
+        if node.tag.endswith(":str"):
+            return node.value
+        try:
+            return loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError, yaml.YAMLError):
+            raise _Refused(_field(path), f"({node.value[:40]}) is not a usable value") from None
+    if isinstance(node, yaml.SequenceNode):
+        if node.tag != "tag:yaml.org,2002:seq":
+            raise _Refused(_field(path), f"uses the tag {node.tag} (line {line}); only plain lists are read")
+        return [_plain(item, f"{path}[{i}]", loader, seen) for i, item in enumerate(node.value)]
+    if node.tag != "tag:yaml.org,2002:map":
+        raise _Refused(_field(path), f"uses the tag {node.tag} (line {line}); only plain mappings are read")
+    out: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+            shown = getattr(key_node, "value", "?")
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                raise _Refused(_field(path), f"uses a merge key (<<, line {key_node.start_mark.line + 1}); "
+                                             "write every field out")
+            raise _Refused(_field(path), f"has a key that is not text ({str(shown)[:40]}, line "
+                                         f"{key_node.start_mark.line + 1})")
+        key = key_node.value
+        child = f"{path}.{key}" if path else key
+        key_line = key_node.start_mark.line + 1
+        if key in out:
+            raise _Refused(child, f"appears twice (lines {lines[key]} and {key_line}); the second would "
+                                  "silently replace the first")
+        lines[key] = key_line
+        out[key] = _plain(value_node, child, loader, seen)
+    return out
+
+
+def read_document(data: bytes | str, display: str) -> dict:
+    """The change request's fields as plain data, or `_Refused` naming the field and the cause."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if len(data) > MAX_BYTES:
+        raise _Refused("", f"is larger than {MAX_BYTES // 1024} KiB; a change request is a short document")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise _Refused("", f"is not UTF-8 (byte {err.start})") from None
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise _Refused("", "is empty; it must be a mapping of change request fields")
+        doc = _plain(node, "", loader, set())
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        return Loaded(display, None, (f"{display}: not valid YAML{where}",), expected_id or "")
+        problem = (err.problem or err.context or "malformed").split("\n")[0]
+        raise _Refused("", f"is not valid YAML{where} ({problem})") from None
+    except yaml.YAMLError as err:
+        raise _Refused("", f"is not valid YAML ({str(err).splitlines()[0]})") from None
+    except RecursionError:
+        raise _Refused("", "nests too deeply to be a change request") from None
+    finally:
+        loader.dispose()
     if not isinstance(doc, dict):
-        return Loaded(display, None, (f"{display}: must be a mapping of change request fields",), expected_id or "")
+        raise _Refused("", "must be a mapping of change request fields")
+    return doc
+
+
+def _text(value: Any) -> Optional[str]:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def parse(text: bytes | str, display: str, expected_id: Optional[str] = None) -> Loaded:
+    try:
+        doc = read_document(text, display)
+    except _Refused as err:
+        return Loaded(display, None, (f"{display}: {err}",), expected_id or "")
 
     problems: list[str] = []
 
     def bad(field: str, why: str) -> None:
         problems.append(f"{display}: {field} {why}")
 
-    for key in sorted(set(map(str, doc)) - KNOWN_FIELDS):
+    for key in sorted(set(doc) - KNOWN_FIELDS):
         bad(key, "is not a change request field")
     text_fields = {}
     for key in REQUIRED_TEXT:
@@ -151,7 +345,7 @@ def parse(text: str, display: str, expected_id: Optional[str] = None) -> Loaded:
             bad("id", f"must look like CR-2026-014, got {text_fields['id']!r}")
         elif expected_id and text_fields["id"] != expected_id:
             bad("id", f"is {text_fields['id']!r} but the file is named for {expected_id!r}")
-    if "requested_by" in text_fields and "@" not in text_fields["requested_by"]:
+    if "requested_by" in text_fields and not EMAIL.match(text_fields["requested_by"]):
         bad("requested_by", f"must be an e-mail address, got {text_fields['requested_by']!r}")
 
     change_type = doc.get("change_type")
@@ -167,28 +361,38 @@ def parse(text: str, display: str, expected_id: Optional[str] = None) -> Loaded:
     if not isinstance(rollback, list) or not rollback:
         bad("rollback_plan", "must list at least one concrete step")
         rollback = []
-    elif not all(isinstance(step, str) and step.strip() for step in rollback):
-        bad("rollback_plan", "steps must be non-empty text")
+    else:
+        for i, step in enumerate(rollback):
+            if not isinstance(step, str) or not step.strip():
+                bad(f"rollback_plan[{i}]", "must be a non-empty step")
+            elif PLACEHOLDER.match(step):
+                bad(f"rollback_plan[{i}]", f"({step.strip()!r}) is a placeholder, not a concrete step")
 
     approvals = []
     raw_approvals = doc.get("approvals", [])
     if raw_approvals is None:
         raw_approvals = []
     if not isinstance(raw_approvals, list):
-        bad("approvals", "must be a list of {by, role, at}")
+        bad("approvals", "must be a list of {by, role, at, signature}")
         raw_approvals = []
     for i, entry in enumerate(raw_approvals):
         field = f"approvals[{i}]"
         if not isinstance(entry, dict):
-            bad(field, "must be a mapping {by, role, at}")
+            bad(field, "must be a mapping {by, role, at, signature}")
             continue
-        by, role = entry.get("by"), entry.get("role")
         ok = True
-        if not isinstance(by, str) or "@" not in by:
+        for key in sorted(set(entry) - set(APPROVAL_FIELDS)):
+            bad(f"{field}.{key}", f"is not an approval field ({', '.join(APPROVAL_FIELDS)})")
+            ok = False
+        by, role, signature = entry.get("by"), entry.get("role"), entry.get("signature", "")
+        if not isinstance(by, str) or not EMAIL.match(by.strip()):
             bad(f"{field}.by", f"must be the approver's e-mail address, got {by!r}")
             ok = False
         if role not in ROLES:
             bad(f"{field}.role", f"must be one of {', '.join(ROLES)}, got {role!r}")
+            ok = False
+        if not isinstance(signature, str):
+            bad(f"{field}.signature", "must be the text ssh-keygen -Y sign wrote")
             ok = False
         try:
             at = parse_time(entry.get("at"))
@@ -196,13 +400,15 @@ def parse(text: str, display: str, expected_id: Optional[str] = None) -> Loaded:
             bad(f"{field}.at", str(err))
             ok = False
         if ok:
-            approvals.append(Approval(by.strip(), role, at))
+            approvals.append(Approval(by.strip(), role, at, signature.strip(), i))
 
     window = doc.get("window")
     start = duration = None
     if not isinstance(window, dict):
         bad("window", "must be a mapping {start, duration}")
     else:
+        for key in sorted(set(window) - {"start", "duration"}):
+            bad(f"window.{key}", "is not a window field (start, duration)")
         if window.get("start") is None:
             bad("window.start", "is missing")
         else:
@@ -221,7 +427,7 @@ def parse(text: str, display: str, expected_id: Optional[str] = None) -> Loaded:
     stacks = doc.get("stacks")
     if isinstance(stacks, str):
         stacks = [stacks]
-    if not isinstance(stacks, list) or not stacks or not all(isinstance(s, str) and s for s in stacks):
+    if not isinstance(stacks, list) or not stacks or not all(isinstance(s, str) and s.strip() for s in stacks):
         bad("stacks", "must list the stacks this change may touch")
         stacks = []
 
@@ -232,5 +438,12 @@ def parse(text: str, display: str, expected_id: Optional[str] = None) -> Loaded:
         service=text_fields["service"], change_type=change_type, risk_level=risk,
         impact_analysis=text_fields["impact_analysis"], rollback_plan=tuple(s.strip() for s in rollback),
         requested_by=text_fields["requested_by"], approvals=tuple(approvals), window_start=start,
-        window_duration=duration, stacks=tuple(stacks), file=display)
+        window_duration=duration, stacks=tuple(s.strip() for s in stacks), file=display,
+        canonical=canonical(doc))
     return Loaded(display, change, (), expected_id or change.id)
+
+
+def canonical(document: dict) -> bytes:
+    """What an approval signs of the request: every field but `approvals`, as sorted compact JSON."""
+    return json.dumps({k: v for k, v in document.items() if k != "approvals"}, sort_keys=True,
+                      separators=(",", ":"), ensure_ascii=False).encode("utf-8")

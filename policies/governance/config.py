@@ -22,6 +22,7 @@ leaf is always present with Pulumi.yaml's default, so the object is the explicit
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import re
@@ -33,7 +34,14 @@ NAMESPACE = "leadgen"
 # The shape of a change request ID (changes/<ID>.yaml); checked before the ID is joined to a path.
 CHANGE_REQUEST_ID = re.compile(r"^CR-\d{4}-\d{3,}$")
 DEFAULT_PROTECTED_STACKS = ("production",)
-DEFAULT_CHANGES_DIR = "changes"
+# Change requests live in the repository's own `changes/` folder and nowhere else. It used to be a
+# stack setting; a stack that names its own folder (absolute, `..`, a symlink) chooses which
+# "approved" requests its gates read, so the folder is a fact of the repository, not of the stack.
+CHANGES_DIR = "changes"
+DEFAULT_CHANGES_DIR = CHANGES_DIR
+# The stack environment that is always protected, whatever the stack is called.
+PROTECTED_ENVIRONMENT = "production"
+ENVIRONMENT_KEY = "leadgen:environment"
 
 
 # -- checks: each returns the reason a typed value is refused, or None --------------------------
@@ -52,16 +60,20 @@ def _http_url(value: str) -> Optional[str]:
     return None if parsed.scheme in ("http", "https") and parsed.netloc else "must be an http(s) URL"
 
 
+def _changes_folder(value: str) -> Optional[str]:
+    # Kept as a setting only so stack files and Pulumi.yaml that name it still read; the one value
+    # is the repository's own folder (see CHANGES_DIR).
+    if value.rstrip("/") != CHANGES_DIR:
+        return f"must be {CHANGES_DIR}: change requests are read only from the repository's {CHANGES_DIR}/ folder"
+    return None
+
+
 def _positive(value: int) -> Optional[str]:
     return "must be positive" if value <= 0 else None
 
 
 def _not_negative(value: int) -> Optional[str]:
     return "must not be negative" if value < 0 else None
-
-
-def _folder(value: str) -> Optional[str]:
-    return "must name a folder relative to the project root" if not value else None
 
 
 @dataclass(frozen=True)
@@ -105,7 +117,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Expected S3 storage, GB, for the cost estimate.", check=_not_negative),
     Setting("governance.changesDir", "changes_dir", "string", DEFAULT_CHANGES_DIR,
             "Folder of change requests, relative to the project root.",
-            normalize=str.strip, check=_folder),
+            normalize=str.strip, check=_changes_folder),
 )
 BY_PATH = {s.path: s for s in SETTINGS}
 # Keys below these prefixes belong to this declaration; anything else there is a typo.
@@ -120,6 +132,9 @@ class GovernanceConfig:
     monthly_budget_usd: int = 25000
     s3_storage_gb: int = 500
     changes_dir: str = DEFAULT_CHANGES_DIR
+    # `leadgen:environment`, read beside the settings (the program declares the key): a stack whose
+    # environment is production is protected whatever its name and its protectedStacks say.
+    environment: str = ""
     # One line per unusable key, e.g. 'leadgen:governance.monthlyBudgetUsd (-5) must be positive'.
     problems: tuple[str, ...] = field(default=())
 
@@ -175,7 +190,26 @@ def from_mapping(config: Mapping[str, Any]) -> GovernanceConfig:
     Never raises; unusable values are in `.problems`."""
     leaves, unknown = _leaves(config)
     settings, _ = settle(leaves, [Problem(path, _unknown_reason(path)) for path in unknown])
+    environment = config.get(ENVIRONMENT_KEY)
+    if isinstance(environment, str) and environment.strip():
+        settings = dataclasses.replace(settings, environment=environment.strip())
     return settings
+
+
+def protected_stacks(settings: GovernanceConfig, pack_stacks: Optional[tuple[str, ...]] = None
+                     ) -> frozenset[str]:
+    """The stacks protected for this stack's update: the pack's own list (its policy config, as an
+    organisation's policy group sets it; the default when none is set) plus whatever the stack's
+    config adds. The stack's config can only add: its `protectedStacks: []` removes nothing."""
+    pack = DEFAULT_PROTECTED_STACKS if pack_stacks is None else tuple(pack_stacks)
+    return frozenset(pack) | frozenset(settings.protected_stacks)
+
+
+def is_protected(stack: str, settings: GovernanceConfig, pack_stacks: Optional[tuple[str, ...]] = None) -> bool:
+    """Whether an update of `stack` goes through the gates: listed by the pack or the stack, or a
+    stack of the production environment under any name."""
+    return (stack in protected_stacks(settings, pack_stacks)
+            or settings.environment.strip().lower() == PROTECTED_ENVIRONMENT)
 
 
 def _leaves(config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:

@@ -6,27 +6,37 @@ URN. They fail closed: anything they cannot establish (no change request, no Pro
 from __future__ import annotations
 
 import functools
+import os
 import pathlib
 from typing import Iterator
 
-from . import changes, compliance, cost, error_budget
+from . import changes, compliance, cost, error_budget, pack_settings
 from .clock import NOW_ENV
+from .config import CHANGES_DIR
 from .model import Context, Resource
 
 
 @functools.lru_cache(maxsize=8)
-def _load(root: str, changes_dir: str, change_id: str, _mtime: float) -> changes.Loaded:
-    return changes.load(pathlib.Path(root), changes_dir, change_id)
+def _load(root: str, change_id: str, _version: tuple) -> changes.Loaded:
+    return changes.load(pathlib.Path(root), CHANGES_DIR, change_id)
+
+
+def _version(path: pathlib.Path) -> tuple:
+    # lstat: a symlink's own identity, so swapping the link's target is a new version too.
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return (-1,)
+    return (info.st_ino, info.st_mtime_ns, info.st_size, info.st_mode)
 
 
 def load_change(ctx: Context) -> changes.Loaded:
-    """The stack's change request, read once per file version (AnalyzeStack may run many times)."""
-    path = changes.path_for(ctx.project_root, ctx.config.changes_dir, ctx.config.change_request)
-    try:
-        mtime = path.stat().st_mtime if changes.ID_PATTERN.match(ctx.config.change_request) else 0.0
-    except OSError:
-        mtime = -1.0
-    return _load(str(ctx.project_root), ctx.config.changes_dir, ctx.config.change_request, mtime)
+    """The stack's change request, read once per file version (AnalyzeStack may run many times).
+    Always from the repository's changes/ folder: no stack setting names another."""
+    change_id = ctx.config.change_request
+    version = (_version(changes.path_for(ctx.project_root, CHANGES_DIR, change_id))
+               if changes.ID_PATTERN.match(change_id) else (0,))
+    return _load(str(ctx.project_root), change_id, version)
 
 
 def assess(ctx: Context) -> compliance.Assessment:
@@ -107,7 +117,9 @@ def _as_dicts(resources: list[Resource]) -> list[dict]:
 
 def clock_override(resources: list[Resource], ctx: Context) -> Iterator[str]:
     clock = ctx.clock
-    if clock.problem:
+    if clock.ignored:
+        yield f"{NOW_ENV}={clock.override} is ignored: an update reads the real clock"
+    elif clock.problem:
         yield clock.problem
     elif clock.override is not None:
         yield f"{NOW_ENV}={clock.override} fixes the change-window clock; unset it outside tests"
@@ -115,3 +127,5 @@ def clock_override(resources: list[Resource], ctx: Context) -> Iterator[str]:
 
 def config_valid(resources: list[Resource], ctx: Context) -> Iterator[str]:
     yield from ctx.config.problems
+    if pack_settings.problem():
+        yield pack_settings.problem()

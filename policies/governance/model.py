@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .clock import Clock
-from .config import GovernanceConfig
+from .config import GovernanceConfig, is_protected
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,15 @@ class Context:
     project_root: pathlib.Path
     clock: Clock
     env: dict = field(default_factory=dict)
+    # The pack's configured protected stacks (None: the declared default), see pack_settings.
+    pack_stacks: Optional[tuple[str, ...]] = None
+    # A preview (PULUMI_DRY_RUN=true) forecasts what the update will meet; anything else is held to
+    # it now. The default is the strict one, so a caller that does not say is judged as an update.
+    dry_run: bool = False
 
     @property
     def protected(self) -> bool:
-        return self.stack in self.config.protected_stacks
+        return is_protected(self.stack, self.config, self.pack_stacks)
 
     @property
     def stack_urn(self) -> str:

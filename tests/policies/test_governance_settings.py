@@ -24,7 +24,7 @@ URL = "http://prometheus.monitoring.svc:9090"
 # Pulumi.yaml's defaults for the governance leaves, as the CLI adds them to every stack's config.
 DEFAULT_LEAVES = {k.full: k.default for k in program_governance.KEYS}
 WANT = {"change_request": "CR-2026-014", "protected_stacks": ("production", "prod-eu"), "prometheus_url": URL,
-        "monthly_budget_usd": 30000, "s3_storage_gb": 750, "changes_dir": "changes", "problems": ()}
+        "monthly_budget_usd": 30000, "s3_storage_gb": 750, "changes_dir": "changes", "environment": "", "problems": ()}
 
 OBJECT = {"prometheusUrl": URL, "protectedStacks": ["production", "prod-eu"], "monthlyBudgetUsd": 30000,
           "s3StorageGb": 750}
@@ -99,7 +99,8 @@ BAD = [
     {"leadgen:governance": {"protectedStacks": ["production", ""]}},
     {"leadgen:governance": {"prometheusUrl": "prometheus:9090"}},
     {"leadgen:governance": {"prometheusUrl": {"url": URL}}},
-    {"leadgen:governance": {"changesDir": ""}},
+    {"leadgen:governance": {"changesDir": "/tmp/planted"}},
+    {"leadgen:governance": {"changesDir": "../elsewhere"}},
     {"leadgen:changeRequest": "change-14"},
     # An unknown key one level further down is named with its whole path, by both readers.
     {"leadgen:governance": {"prometheus": {"url": URL}}},

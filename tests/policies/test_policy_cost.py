@@ -76,7 +76,8 @@ def test_budget_gate_mandatory_above_and_advisory_from_80_percent():
      'leadgen:governance.protectedStacks (["production", ""]) must be a list of stack names'),
     ({"governance.protectedStacks": '[["production"]]'},
      'leadgen:governance.protectedStacks[0] (["production"]) must be a string'),
-    ({"governance.changesDir": " "}, "leadgen:governance.changesDir ('') must name a folder relative to the project root"),
+    ({"governance.changesDir": "/tmp/planted"}, "leadgen:governance.changesDir ('/tmp/planted') must be changes: "
+     "change requests are read only from the repository's changes/ folder"),
     ({"governance.prometheusURL": "http://prometheus:9090"},
      "leadgen:governance.prometheusURL is not a known key; did you mean leadgen:governance.prometheusUrl?"),
 ])
