@@ -45,7 +45,7 @@ EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-
                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 # Rollback "plans" that say there is none.
 PLACEHOLDER = re.compile(r"^\s*(?:n\.?\s*/?\s*a\.?|none|nil|null|nothing|no|-+|_+|\.+|\?+|tbd|tba|todo|"
-                         r"wip|later|see above|revert|rollback|roll back|undo)\s*$", re.IGNORECASE)
+                         r"wip|later|see above|revert|rollback|roll back|undo)\s*\.?\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -292,8 +292,9 @@ def read_document(data: bytes | str, display: str) -> dict:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise _Refused("", f"is not UTF-8 (byte {err.start})") from None
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)
         node = loader.get_single_node()
         if node is None:
             raise _Refused("", "is empty; it must be a mapping of change request fields")
@@ -303,12 +304,16 @@ def read_document(data: bytes | str, display: str) -> dict:
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = (err.problem or err.context or "malformed").split("\n")[0]
         raise _Refused("", f"is not valid YAML{where} ({problem})") from None
+    except yaml.reader.ReaderError as err:
+        raise _Refused("", f"is not valid YAML (character U+{err.character:04X} at offset {err.position}: "
+                           f"{err.reason})") from None
     except yaml.YAMLError as err:
         raise _Refused("", f"is not valid YAML ({str(err).splitlines()[0]})") from None
     except RecursionError:
         raise _Refused("", "nests too deeply to be a change request") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not isinstance(doc, dict):
         raise _Refused("", "must be a mapping of change request fields")
     return doc

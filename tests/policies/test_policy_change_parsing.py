@@ -1,0 +1,116 @@
+"""Change requests parsed as strictly as an auditor reads them: every YAML convenience that lets a
+file say two things, and every placeholder that says nothing, is one line naming file and field."""
+import time
+import tracemalloc
+
+import pytest
+
+from governance import changes
+
+F = "changes/CR-2026-014.yaml"
+BASE = """\
+id: CR-2026-014
+title: API service scaling
+description: Increase API replicas from 3 to 5
+service: api-service
+change_type: standard
+risk_level: low
+impact_analysis: Minimal impact, gradual scale up
+rollback_plan:
+  - pulumi config set --path workloads.api.minReplicas 3 && pulumi up
+requested_by: requester@example.com
+approvals:
+  - {by: team-lead@example.com, role: team-lead, at: "2026-11-20T10:00:00Z"}
+window: {start: "2026-12-15T02:00:00Z", duration: 1h}
+stacks: [production]
+"""
+
+
+def problems(text: str) -> tuple:
+    return changes.parse(text, F, "CR-2026-014").problems
+
+
+def test_the_baseline_parses():
+    loaded = changes.parse(BASE, F, "CR-2026-014")
+    assert loaded.problems == () and loaded.change.risk_level == "low"
+
+
+@pytest.mark.parametrize("text,problem", [
+    # A second key silently replaced the first: critical became low.
+    (BASE.replace("risk_level: low", "risk_level: critical") + "risk_level: low\n",
+     f"{F}: risk_level appears twice (lines 6 and 15); the second would silently replace the first"),
+    (BASE.replace('duration: 1h}', 'duration: 1h, start: "2026-01-01T00:00:00Z"}'),
+     f"{F}: window.start appears twice (lines 13 and 13); the second would silently replace the first"),
+    (BASE.replace("title: API service scaling", "title: &t API service scaling").replace(
+        "description: Increase API replicas from 3 to 5", "description: *t"),
+     f"{F}: title carries an anchor (&name); write every value out, once"),
+    (BASE + "extra: &e {a: 1}\n", f"{F}: extra carries an anchor (&name); write every value out, once"),
+    (BASE.replace("window: {", "window: {<<: {a: 1}, "),
+     f"{F}: window uses a merge key (<<, line 13); write every field out"),
+    (BASE.replace("service: api-service", "service: !!binary aGk="),
+     f"{F}: service uses the tag tag:yaml.org,2002:binary (line 4); only plain values are read"),
+    (BASE.replace("service: api-service", "service: !!python/object/apply:os.system [id]"),
+     f"{F}: service uses the tag tag:yaml.org,2002:python/object/apply:os.system (line 4); only plain lists are read"),
+    (BASE.replace('start: "2026-12-15T02:00:00Z"', "start: 2026-12-15T02:00:00Z"),
+     f'{F}: window.start is an unquoted date or time (2026-12-15T02:00:00Z); quote it: "2026-12-15T02:00:00Z"'),
+    # An impossible unquoted date used to crash the pack and hide every other result.
+    (BASE.replace('start: "2026-12-15T02:00:00Z"', "start: 2026-13-45T25:00:00Z"),
+     f'{F}: window.start is an unquoted date or time (2026-13-45T25:00:00Z); quote it: "2026-13-45T25:00:00Z"'),
+    (BASE.replace('start: "2026-12-15T02:00:00Z"', 'start: "2026-13-45T25:00:00Z"'),
+     f"{F}: window.start must be an ISO 8601 time such as 2026-12-15T02:00:00Z, got '2026-13-45T25:00:00Z'"),
+    (BASE.replace("duration: 1h", "duration: 99999999999999999999h"),
+     f"{F}: window.duration must be a duration such as 1h or 30m, got '99999999999999999999h'"),
+    (BASE.replace("duration: 1h", "duration: 1" + "0" * 5000),
+     f"{F}: window.duration (1{'0' * 39}) is not a usable value"),
+    (BASE + "---\nid: CR-2026-999\n", f"{F}: is not valid YAML at line 15 (but found another document)"),
+    (BASE.replace("service: api-service", "service: api\x07service"),
+     f"{F}: is not valid YAML (character U+0007 at offset 102: special characters are not allowed)"),
+])
+def test_yaml_that_says_two_things_is_refused(text, problem):
+    assert problems(text) == (problem,)
+
+
+@pytest.mark.parametrize("step", ["N/A", "n/a", "NA", "none", "None.", "-", "--", "tbd", "TBD", "todo", "?",
+                                  "revert", "..."])
+def test_placeholder_rollback_plans_are_refused(step):
+    text = BASE.replace("  - pulumi config set --path workloads.api.minReplicas 3 && pulumi up",
+                        f'  - "{step}"')
+    assert problems(text) == (f"{F}: rollback_plan[0] ({step.strip()!r}) is a placeholder, not a concrete step",)
+
+
+@pytest.mark.parametrize("address", ["@", "a@", "@example.com", "a@b", "a b@example.com", "a@example..com",
+                                     "<a@example.com>", "a@-example.com"])
+def test_addresses_that_are_not_addresses_are_refused(address):
+    requester = BASE.replace("requested_by: requester@example.com", f'requested_by: "{address}"')
+    assert problems(requester) == (f"{F}: requested_by must be an e-mail address, got {address!r}",)
+    approver = BASE.replace("by: team-lead@example.com", f'by: "{address}"')
+    assert problems(approver) == (f"{F}: approvals[0].by must be the approver's e-mail address, got {address!r}",)
+
+
+def test_unknown_approval_and_window_fields_are_named():
+    text = BASE.replace("role: team-lead,", "role: team-lead, approved: yes,").replace(
+        "duration: 1h}", "duration: 1h, end: later}")
+    assert problems(text) == (f"{F}: approvals[0].approved is not an approval field (by, role, at, signature)",
+                              f"{F}: window.end is not a window field (start, duration)")
+
+
+def test_an_alias_bomb_is_refused_in_bounded_time_and_memory():
+    # 790 bytes that expand to 9^9 strings in a naive loader (900 MB measured with yaml.safe_load).
+    bomb = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    for i, name in enumerate("bcdefghi"):
+        prev = "abcdefghi"[i]
+        bomb += f"{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+    assert len(bomb) < 800
+    tracemalloc.start()
+    started = time.perf_counter()
+    got = problems(bomb)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert got == (f"{F}: a carries an anchor (&name); write every value out, once",)
+    assert peak < 2_000_000 and time.perf_counter() - started < 1.0
+
+
+def test_deep_nesting_and_size_are_capped():
+    assert problems("a: " + "[" * 5000 + "]" * 5000 + "\n") == (f"{F}: nests deeper than 8 levels (line 1)",)
+    assert problems(BASE + "#" * changes.MAX_BYTES) == (
+        f"{F}: is larger than 64 KiB; a change request is a short document",)
