@@ -17,6 +17,7 @@ import pathlib
 import uuid
 from typing import Any, Iterable
 
+from platformctl.program.engine import ROOT_STACK_TYPE, new_urn
 from platformctl.statefile import SECRET_SIG_KEY, SECRET_SIG_VALUE
 
 PLACEHOLDER_CIPHERTEXT = "v1:platformctl-mock-engine:not-encrypted-value-withheld"
@@ -49,7 +50,7 @@ def _version(package: str) -> str:
 def _default_provider(project: str, stack: str, package: str) -> dict:
     version = _version(package)
     name = f"default_{version.replace('.', '_')}"
-    urn = f"urn:pulumi:{stack}::{project}::pulumi:providers:{package}::{name}"
+    urn = new_urn(stack, project, "", f"pulumi:providers:{package}", name)
     return {"urn": urn, "custom": True, "id": str(uuid.uuid5(_NAMESPACE, urn)),
             "type": f"pulumi:providers:{package}", "inputs": {"version": version},
             "outputs": {"version": version}}
@@ -64,7 +65,7 @@ def to_export(project: str, stack: str, resources: Iterable[dict], outputs: dict
     ids = {r["urn"]: (r.get("id") or str(uuid.uuid5(_NAMESPACE, r["urn"]))) for r in resources}
     entries: list[dict] = []
     defaults: dict[str, dict] = {}
-    stack_urn = f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}"
+    stack_urn = new_urn(stack, project, "", ROOT_STACK_TYPE, f"{project}-{stack}")
     if not any(r["type"] == "pulumi:pulumi:Stack" for r in resources):
         entries.append({"urn": stack_urn, "custom": False, "type": "pulumi:pulumi:Stack",
                         "outputs": seal(outputs or {}), "created": stamp, "modified": stamp})
