@@ -17,7 +17,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 # The pack's modules come through platformctl.pack, the one door to them; the baseline is test data.
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "policies")]
 
-from platformctl.pack import catalog  # noqa: E402  (first: it puts the pack on the path)
+from platformctl.pack import PACK_DIR, catalog  # noqa: E402  (first: it puts the pack on the path)
 from policy_baseline import PROJECT, STACK, baseline, to_model  # noqa: E402
 
 from platformctl.policy_client import PolicyClient  # noqa: E402
@@ -51,7 +51,7 @@ def main() -> None:
     # Guardrails and cost only: no protected stack (no Prometheus needed), a budget the copies fit.
     config = {"leadgen:governance.protectedStacks": "[]", "leadgen:governance.monthlyBudgetUsd": "1e9"}
     runs = []
-    with PolicyClient(ROOT / "policies", project=PROJECT, stack=STACK, config=config) as pack:
+    with PolicyClient(PACK_DIR, project=PROJECT, stack=STACK, config=config) as pack:
         for _ in range(RUNS):
             started = time.perf_counter()
             violations = pack.analyze(items)
