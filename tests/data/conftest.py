@@ -10,8 +10,8 @@ import pytest
 from platformctl.program import engine
 from platformctl.project import stack_config
 
-DATA_COMPONENTS = ("leadgen:database:Database", "leadgen:cache:Cache", "leadgen:backup:BackupBucket",
-                   "leadgen:backup:BackupJobs")
+DATA_COMPONENTS = ("leadgen:database:Database", "leadgen:cache:Cache", "leadgen:backup_bucket:BackupBucket",
+                   "leadgen:backup_jobs:BackupJobs")
 
 
 class Run:

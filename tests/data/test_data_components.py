@@ -1,5 +1,5 @@
-"""The data domain under the mock engine: the properties issue 4 asks of the database, Redis and
-the backup bucket, read from what the program registers for each stack."""
+"""The data domain under the mock engine: what the database, Redis and the backup bucket must be,
+read from what the program registers for each stack."""
 import importlib
 import inspect
 import json
@@ -9,7 +9,7 @@ import pytest
 from platformctl.program.engine import UNKNOWN
 
 DB, CACHE, BUCKET, JOBS = ("leadgen:database:Database", "leadgen:cache:Cache",
-                           "leadgen:backup:BackupBucket", "leadgen:backup:BackupJobs")
+                           "leadgen:backup_bucket:BackupBucket", "leadgen:backup_jobs:BackupJobs")
 
 
 def _taggable(typ: str) -> bool:
