@@ -9,6 +9,9 @@ import pulumi_aws as aws
 
 from leadgen.config.cluster import NodeTaint
 
+# The type token this component had before tokens followed `leadgen:<module>:<Class>`; the alias
+# keeps a real stack's state (and every child's) instead of replacing it.
+PREVIOUS_TYPE = "leadgen:cluster:NodeGroup"
 
 @dataclass(kw_only=True)
 class NodeGroupArgs:
@@ -33,16 +36,18 @@ class NodeGroupArgs:
 
 class NodeGroup(pulumi.ComponentResource):
     def __init__(self, name: str, args: NodeGroupArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("leadgen:cluster:NodeGroup", name, None, opts)
+        super().__init__("leadgen:node_group:NodeGroup", name, None, pulumi.ResourceOptions.merge(
+            pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=PREVIOUS_TYPE)]), opts))
         child = pulumi.ResourceOptions(parent=self)
 
         template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
             description=f"{args.node_group_name} nodes",
-            # IMDSv2 only; hop limit 2 lets pods reach the node's credentials only through IRSA's
-            # token exchange rather than by stealing the instance role.
+            # IMDSv2 only, hop limit 1: the token PUT's reply dies at the pod's extra network hop,
+            # so pods cannot read the node role's credentials; they get AWS access through IRSA.
+            # (The node agents that need IMDS run with hostNetwork, one hop away.)
             metadata_options={"http_endpoint": "enabled", "http_tokens": "required",
-                              "http_put_response_hop_limit": 2},
+                              "http_put_response_hop_limit": 1},
             block_device_mappings=[{
                 "device_name": "/dev/xvda",
                 "ebs": {"volume_size": args.disk_size_gb, "volume_type": "gp3", "encrypted": "true",

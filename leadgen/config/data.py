@@ -1,4 +1,4 @@
-"""PostgreSQL on RDS, Redis on ElastiCache, and the backup bucket and jobs (issue 4)."""
+"""PostgreSQL on RDS, Redis on ElastiCache, and the backup bucket and jobs: their config keys and checks."""
 from __future__ import annotations
 
 import re

@@ -86,6 +86,15 @@ def _backup_jobs():
         oidc_issuer="oidc.eks.us-east-1.amazonaws.com/id/X", region="us-east-1"))
 
 
+def _node_group():
+    from components.node_group import NodeGroup, NodeGroupArgs
+    NodeGroup("leadgen-production-general", NodeGroupArgs(
+        cluster_name="insurance-lead-gen-production", node_role_arn=f"arn:aws:iam::{ACCOUNT}:role/node",
+        subnet_ids=["subnet-a"], kms_key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k",
+        node_group_name="general", instance_types=["m6i.large"], min_size=1, max_size=2,
+        desired_size=1, capacity_type="ON_DEMAND", ami_type="AL2023_x86_64_STANDARD"))
+
+
 def _backup_bucket():
     from components.backup_bucket import BackupBucket, BackupBucketArgs
     BackupBucket("leadgen-production-backups", BackupBucketArgs(object_lock_days=30, protect=False))
@@ -101,6 +110,8 @@ RENAMED = [
      "leadgen:backup:BackupJobs"),
     (_backup_bucket, ("leadgen:backup_bucket:BackupBucket", "leadgen-production-backups"),
      "leadgen:backup:BackupBucket"),
+    (_node_group, ("leadgen:node_group:NodeGroup", "leadgen-production-general"),
+     "leadgen:cluster:NodeGroup"),
 ]
 
 

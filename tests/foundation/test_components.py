@@ -99,6 +99,8 @@ def test_node_groups_imdsv2_no_ssh_and_desired_size_ignored(prod, group):
     ng = prod.one("aws:eks/nodeGroup:NodeGroup", f"leadgen-production-{group}-ng")
     lt = prod.one("aws:ec2/launchTemplate:LaunchTemplate", f"leadgen-production-{group}-lt")
     assert lt["inputs"]["metadataOptions"]["httpTokens"] == "required"
+    # Hop limit 1: a pod (one network hop past the node) gets no IMDSv2 token, so no node credentials.
+    assert lt["inputs"]["metadataOptions"]["httpPutResponseHopLimit"] == 1
     assert lt["inputs"]["blockDeviceMappings"][0]["ebs"]["encrypted"] == "true"
     assert "remoteAccess" not in ng["inputs"]
     assert ng["ignore_changes"] == ["scalingConfig.desiredSize"]

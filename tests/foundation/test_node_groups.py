@@ -87,7 +87,7 @@ def test_an_arm_group_is_config_only(extended):
     assert gpu_guardrail(ng) == []
     lt = extended.one("aws:ec2/launchTemplate:LaunchTemplate", "leadgen-production-arm-lt")["inputs"]
     assert lt["metadataOptions"]["httpTokens"] == "required"
-    assert extended.one("leadgen:cluster:NodeGroup", "leadgen-production-arm")
+    assert extended.one("leadgen:node_group:NodeGroup", "leadgen-production-arm")
 
 
 def test_a_second_gpu_group_is_config_only_and_passes_the_gpu_guardrail(extended):
