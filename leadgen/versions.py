@@ -58,18 +58,36 @@ CERT_MANAGER = _chart("cert-manager", "v1.21.1", "https://charts.jetstack.io",
                       confirmed_by="https://github.com/cert-manager/cert-manager/releases/tag/v1.21.1")
 EXTERNAL_DNS = _chart("external-dns", "1.21.1", "https://kubernetes-sigs.github.io/external-dns/")
 
-# Observability (components/monitoring.py).
+# Observability (components/monitoring.py, components/slo_scraping.py). Each is the newest release
+# whose values.yaml was read for the keys the program sets (a newer kube-prometheus-stack, 91.x, was
+# seen only in third-party upgrade PRs, so its values were not read). Loki and Tempo moved to the
+# grafana-community repository when Grafana froze its own chart repository in January 2026.
+# tempo-distributed stays on 2.x: from 3.0 the write path needs Kafka (`ingest.kafka.address`),
+# which this platform does not run; 2.26.2 is the last chart with the ingester.
 KUBE_PROMETHEUS_STACK = _chart(
-    "kube-prometheus-stack", "65.1.1", "https://prometheus-community.github.io/helm-charts",
-    confirmed_by="https://github.com/prometheus-community/helm-charts/releases/tag/kube-prometheus-stack-65.1.1")
-LOKI = _chart("loki", "6.16.0", "https://grafana.github.io/helm-charts")
-TEMPO_DISTRIBUTED = _chart("tempo-distributed", "1.21.1", "https://grafana.github.io/helm-charts")
-OPENTELEMETRY_COLLECTOR = _chart("opentelemetry-collector", "0.108.0",
-                                 "https://open-telemetry.github.io/opentelemetry-helm-charts")
-PROMETHEUS_PUSHGATEWAY = _chart("prometheus-pushgateway", "2.14.0",
-                                "https://prometheus-community.github.io/helm-charts")
-EXTERNAL_SECRETS = _chart("external-secrets", "0.10.4", "https://charts.external-secrets.io",
-                          confirmed_by="https://github.com/external-secrets/external-secrets/pull/3957")
+    "kube-prometheus-stack", "88.5.3", "https://prometheus-community.github.io/helm-charts",
+    released="2026-08-21",
+    confirmed_by="https://github.com/prometheus-community/helm-charts/releases/tag/kube-prometheus-stack-88.5.3")
+LOKI = _chart("loki", "18.11.0", "https://grafana-community.github.io/helm-charts", released="2026-08-20",
+              confirmed_by="https://github.com/grafana-community/helm-charts/releases/tag/loki-18.11.0")
+TEMPO_DISTRIBUTED = _chart(
+    "tempo-distributed", "2.26.2", "https://grafana-community.github.io/helm-charts", released="2026-07-07",
+    confirmed_by="https://github.com/grafana-community/helm-charts/releases/tag/tempo-distributed-2.26.2")
+OPENTELEMETRY_COLLECTOR = _chart(
+    "opentelemetry-collector", "0.170.0", "https://open-telemetry.github.io/opentelemetry-helm-charts",
+    released="2026-08-14",
+    confirmed_by="https://github.com/open-telemetry/opentelemetry-helm-charts/releases/tag/opentelemetry-collector-0.170.0")
+PROMETHEUS_PUSHGATEWAY = _chart(
+    "prometheus-pushgateway", "3.8.0", "https://prometheus-community.github.io/helm-charts", released="2026-08-07",
+    confirmed_by="https://github.com/prometheus-community/helm-charts/releases/tag/prometheus-pushgateway-3.8.0")
+PROMETHEUS_POSTGRES_EXPORTER = _chart(
+    "prometheus-postgres-exporter", "8.2.0", "https://prometheus-community.github.io/helm-charts",
+    released="2026-07-14",
+    confirmed_by="https://github.com/prometheus-community/helm-charts/releases/tag/prometheus-postgres-exporter-8.2.0")
+# 2.x serves only the `external-secrets.io/v1` API (v1beta1 stopped being served in 0.17).
+EXTERNAL_SECRETS = _chart(
+    "external-secrets", "2.9.0", "https://charts.external-secrets.io", released="2026-08-08",
+    confirmed_by="https://github.com/external-secrets/external-secrets/releases/tag/helm-chart-2.9.0")
 
 # --- release assets --------------------------------------------------------------------------------
 # Gateway API standard-channel CRDs, applied from the project's release asset; the schemas the
@@ -129,5 +147,5 @@ KUBERNETES_MINORS = tuple(sorted({p.kubernetes for p in EKS_ADDON_PINS}))
 PINS: tuple[Pin, ...] = (
     CLUSTER_AUTOSCALER, METRICS_SERVER, ENVOY_GATEWAY_CRDS, ENVOY_GATEWAY, CERT_MANAGER, EXTERNAL_DNS,
     KUBE_PROMETHEUS_STACK, LOKI, TEMPO_DISTRIBUTED, OPENTELEMETRY_COLLECTOR, PROMETHEUS_PUSHGATEWAY,
-    EXTERNAL_SECRETS, GATEWAY_API_CRDS, *EKS_ADDON_PINS, *CLUSTER_AUTOSCALER_IMAGES,
+    PROMETHEUS_POSTGRES_EXPORTER, EXTERNAL_SECRETS, GATEWAY_API_CRDS, *EKS_ADDON_PINS, *CLUSTER_AUTOSCALER_IMAGES,
 )
