@@ -55,8 +55,13 @@ SPECS: tuple[Spec, ...] = (
        "medium", gates.cost_over_budget, group="governance"),
     _s("cost-budget-warning", "The estimated monthly cost is at 80 % of the budget or more, or could not "
        "be fully priced.", "low", gates.cost_near_budget, "advisory", group="governance"),
-    _s("governance-clock-override", "The change-window clock was fixed through LEADGEN_GOVERNANCE_NOW.",
-       "medium", gates.clock_override, "advisory", group="gate"),
+    _s("update-forecast", "In a preview: what `pulumi up` will meet and the preview does not block on (a window "
+       "still ahead, approvals not yet given or signed, the error budget's approval).", "medium",
+       gates.update_forecast, "advisory", group="gate"),
+    _s("governance-emergency-change", "An emergency change is in use: flagged in every report until it expires.",
+       "high", gates.emergency_in_use, "advisory", group="gate"),
+    _s("governance-clock-override", "The change-window clock was fixed through LEADGEN_GOVERNANCE_NOW "
+       "(honoured in a preview, ignored by an update).", "medium", gates.clock_override, "advisory", group="gate"),
     _s("governance-config-valid", "The pack's leadgen:governance.* settings are usable.", "high",
        gates.config_valid, group="governance"),
     # --- AWS guardrails (every stack)

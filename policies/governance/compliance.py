@@ -4,14 +4,23 @@ The pack's gates judge the update about to run (`at` is now); platformctl's hist
 past updates (`at` is when each started, `finished` when it ended). Both call `assess`, so a stack
 that passes the gate today is one the audit finds compliant tomorrow, and the other way round.
 
-The rules, from the runbook's CAB process:
+The rules, from the runbook's CAB process and what an ISO 27001 auditor checks (A.8.32 change
+management, A.5.3 segregation of duties):
 - the update names a change request that exists and is complete (`changes.load` reports why not);
 - the request covers the stack;
-- someone other than the requester approved it, before the update began; a high or critical risk
-  needs a `cab` approval among those;
+- approvals count only when signed by the approver (`signatures`, from `approvers.check`), not
+  by the requester, and dated no later than the update's start; the requester approves nothing,
+  and an approval dated after the moment it is judged at is a false date;
+- someone other than the requester approved it; a high or critical risk needs a team-lead or
+  engineering-manager approval *and* a cab approval, from two different people;
 - it carries a rollback plan;
 - the update runs inside the request's window (a finished update must also have ended by its
-  close); an emergency change with a `cto` approval may run outside it.
+  close). An emergency change may run outside it only while it is fresh: inside its window, or
+  within `EMERGENCY_VALIDITY` of its cto approval. After that it needs a new request.
+
+Findings that a preview should forecast rather than block on carry `deferrable=True` and a
+`forecast` line: a window still ahead, an approval not yet given or not yet signed. Everything
+else (a broken request, a closed window, a false date) blocks a preview too.
 
 Pure: no clock, no file system, no config. It never raises.
 """
@@ -19,11 +28,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 from .changes import Approval, ChangeRequest, Loaded
 
 HIGH_RISK = ("high", "critical")
+LINE_ROLES = ("team-lead", "engineering-manager")  # who answers for the change in the team's line
+# How long an emergency change stays usable after its cto approval when outside its window.
+EMERGENCY_VALIDITY = dt.timedelta(hours=4)
 
 # What each finding is about; the change-request gate reports all but WINDOW, the window gate WINDOW.
 REQUEST, STACKS, APPROVAL, ROLLBACK, WINDOW = "request", "stacks", "approval", "rollback", "window"
@@ -33,6 +45,9 @@ REQUEST, STACKS, APPROVAL, ROLLBACK, WINDOW = "request", "stacks", "approval", "
 class Finding:
     rule: str  # REQUEST, STACKS, APPROVAL, ROLLBACK or WINDOW
     message: str  # one line naming the change request file and the field or fact
+    # True when a preview should report it as what the update will meet, not block on it.
+    deferrable: bool = False
+    forecast: str = ""  # that preview line ("blocked until ... unless ..."), for deferrable findings
 
 
 @dataclass(frozen=True)
@@ -41,11 +56,14 @@ class Assessment:
 
     findings: tuple[Finding, ...]
     change: Optional[ChangeRequest]
-    # Approvals that count: from someone other than the requester, given by the time the update began.
+    # Approvals that count: signed (when signatures were checked), by someone other than the
+    # requester, given by the time the update began.
     approvals: tuple[Approval, ...] = ()
     in_window: bool = False
-    # True when the update ran outside its window on an emergency change a cto approved.
+    # True when the update ran outside its window on a fresh emergency change a cto approved.
     emergency_override: bool = False
+    # For an emergency change with a counted cto approval: the end of the time it may be used.
+    emergency_until: Optional[dt.datetime] = None
 
     @property
     def compliant(self) -> bool:
@@ -58,18 +76,31 @@ class Assessment:
 
     @property
     def approved_emergency(self) -> bool:
-        return self.change is not None and self.change.change_type == "emergency" and "cto" in self.roles
+        """An emergency change a cto approved that may still be used now (in window or fresh)."""
+        return self.change is not None and self.change.emergency and "cto" in self.roles and (
+            self.in_window or self.emergency_override)
 
-    def messages(self, *rules: str) -> list[str]:
-        """The findings' lines, in order, limited to `rules` when given."""
-        return [f.message for f in self.findings if not rules or f.rule in rules]
+    def messages(self, *rules: str, deferrable: Optional[bool] = None) -> list[str]:
+        """The findings' lines, in order, limited to `rules` when given, and to deferrable (True)
+        or blocking (False) findings when `deferrable` is given."""
+        return [f.message for f in self.findings
+                if (not rules or f.rule in rules) and (deferrable is None or f.deferrable == deferrable)]
+
+    def forecasts(self) -> list[str]:
+        """The preview's lines for the deferrable findings."""
+        return [f.forecast or f.message for f in self.findings if f.deferrable]
 
 
 def assess(loaded: Loaded, *, stack: str, protected: bool, at: dt.datetime,
-           finished: Optional[dt.datetime] = None) -> Assessment:
+           finished: Optional[dt.datetime] = None,
+           signatures: Optional[Sequence[str]] = None) -> Assessment:
     """Judge the update of `stack` that starts at `at` (and, for a past update, ended at
     `finished`) against the change request `loaded` (from `changes.load`). An unprotected stack
-    needs no change request: its assessment has no findings."""
+    needs no change request: its assessment has no findings.
+
+    `signatures`: for each of the request's approvals, "" when its signature verified, else why
+    not (`approvers.check`). None means signatures were not checked: every approval is taken at
+    its word (only for callers that verify elsewhere; the gates always pass them)."""
     change = loaded.change
     if change is None:
         if not protected:
@@ -80,24 +111,33 @@ def assess(loaded: Loaded, *, stack: str, protected: bool, at: dt.datetime,
             no_window = f"{loaded.file}: no valid change request, so no change window (see change-request-required)"
         return Assessment(tuple(Finding(REQUEST, p) for p in loaded.problems) + (Finding(WINDOW, no_window),), None)
 
-    approvals = _counted(change, at)
+    signed = _signed(change, signatures)
+    approvals = _counted(change, at, signed)
     in_window = change.window_start <= at < change.window_end and (finished is None or finished <= change.window_end)
-    override = (not in_window and change.change_type == "emergency"
-                and "cto" in frozenset(a.role for a in approvals))
+    cto = [a for a in approvals if a.role == "cto"]
+    until = max(change.window_end, max(a.at for a in cto) + EMERGENCY_VALIDITY) if change.emergency and cto else None
+    ends = finished or at
+    override = (not in_window and until is not None and at >= min(a.at for a in cto) and ends <= until)
     findings: list[Finding] = []
     if protected:
         findings += _coverage(change, stack)
-        findings += _approval(change, approvals, at)
+        findings += _approval(change, approvals, at, finished, signatures)
         findings += _rollback(change)
         if not in_window and not override:
-            findings.append(Finding(WINDOW, _outside(change, at, finished)))
-    return Assessment(tuple(findings), change, approvals, in_window, override)
+            findings.append(_outside(change, at, finished, cto))
+    return Assessment(tuple(findings), change, approvals, in_window, override, until)
 
 
-def _counted(change: ChangeRequest, at: dt.datetime) -> tuple[Approval, ...]:
+def _signed(change: ChangeRequest, signatures: Optional[Sequence[str]]) -> tuple[Approval, ...]:
+    if signatures is None:
+        return change.approvals
+    return tuple(a for a, reason in zip(change.approvals, signatures) if not reason)
+
+
+def _counted(change: ChangeRequest, at: dt.datetime, signed: tuple[Approval, ...]) -> tuple[Approval, ...]:
     """Nobody approves their own change, and an approval dated after the update began is not one."""
     requester = change.requested_by.strip().lower()
-    return tuple(a for a in change.approvals if a.by.strip().lower() != requester and a.at <= at)
+    return tuple(a for a in signed if a.by.strip().lower() != requester and a.at <= at)
 
 
 def _coverage(change: ChangeRequest, stack: str) -> list[Finding]:
@@ -106,19 +146,56 @@ def _coverage(change: ChangeRequest, stack: str) -> list[Finding]:
     return [Finding(STACKS, f"{change.file}: stacks {list(change.stacks)} does not include {stack}")]
 
 
-def _approval(change: ChangeRequest, counted: tuple[Approval, ...], at: dt.datetime) -> list[Finding]:
+def _pending(message: str) -> Finding:
+    """An approval still to be given or signed: the preview says what the update will need."""
+    return Finding(APPROVAL, message, True, f"{message}; the update will be blocked until it is given "
+                                            "(platformctl change approve)")
+
+
+def _approval(change: ChangeRequest, counted: tuple[Approval, ...], at: dt.datetime,
+              finished: Optional[dt.datetime], signatures: Optional[Sequence[str]]) -> list[Finding]:
+    f = change.file
     requester = change.requested_by.strip().lower()
+    out: list[Finding] = []
+    for a in change.approvals:
+        if a.by.strip().lower() == requester:
+            out.append(Finding(APPROVAL, f"{f}: approvals[{a.index}] is by the requester {change.requested_by}, "
+                                         "who approves nothing; remove it"))
+        elif finished is None and a.at > at:
+            # Judged now: a date after now was not written when the approval was given.
+            out.append(Finding(APPROVAL, f"{f}: approvals[{a.index}].at {_fmt(a.at)} is in the future "
+                                         f"(now {_fmt(at)}); an approval is dated when it is given"))
+    if signatures is not None:
+        for a, reason in zip(change.approvals, signatures):
+            if reason and a.by.strip().lower() != requester:
+                out.append(_pending(f"{f}: approvals[{a.index}] ({a.role}, {a.by}) does not count: {reason}"))
     independent = [a for a in change.approvals if a.by.strip().lower() != requester]
     if not independent:
-        return [Finding(APPROVAL, f"{change.file}: approvals has no approval from anyone other than the "
-                                  f"requester {change.requested_by}")]
+        out.append(_pending(f"{f}: approvals has no approval from anyone other than the requester "
+                            f"{change.requested_by}"))
+        return out
     if not counted:
-        first = min(a.at for a in independent)
-        return [Finding(APPROVAL, f"{change.file}: approved only after the update started at {_fmt(at)} "
-                                  f"(first approval {_fmt(first)})")]
-    if change.risk_level in HIGH_RISK and "cab" not in {a.role for a in counted}:
-        return [Finding(APPROVAL, f"{change.file}: risk_level {change.risk_level} needs a cab approval")]
-    return []
+        valid = [a for a in _signed(change, signatures) if a.by.strip().lower() != requester]
+        if valid and finished is not None:
+            first = min(a.at for a in valid)
+            out.append(Finding(APPROVAL, f"{f}: approved only after the update started at {_fmt(at)} "
+                                         f"(first approval {_fmt(first)})"))
+        elif not valid:
+            out.append(_pending(f"{f}: approvals has no valid signed approval from anyone other than the "
+                                f"requester {change.requested_by}"))
+        return out
+    if change.risk_level in HIGH_RISK:
+        line = [a for a in counted if a.role in LINE_ROLES]
+        cab = [a for a in counted if a.role == "cab"]
+        if not cab:
+            out.append(_pending(f"{f}: risk_level {change.risk_level} needs a cab approval"))
+        if not line:
+            out.append(_pending(f"{f}: risk_level {change.risk_level} needs a team-lead or engineering-manager "
+                                "approval"))
+        if cab and line and not any(c.by.lower() != m.by.lower() for c in cab for m in line):
+            out.append(_pending(f"{f}: risk_level {change.risk_level} needs its cab and its team-lead/"
+                                f"engineering-manager approvals from two different people (both are {cab[0].by})"))
+    return out
 
 
 def _rollback(change: ChangeRequest) -> list[Finding]:
@@ -128,13 +205,25 @@ def _rollback(change: ChangeRequest) -> list[Finding]:
     return [Finding(ROLLBACK, f"{change.file}: rollback_plan must list at least one concrete step")]
 
 
-def _outside(change: ChangeRequest, at: dt.datetime, finished: Optional[dt.datetime]) -> str:
+def _outside(change: ChangeRequest, at: dt.datetime, finished: Optional[dt.datetime],
+             cto: list[Approval]) -> Finding:
     span = f"{_fmt(change.window_start)} - {_fmt(change.window_end)}"
     moment = f"now ({_fmt(at)})" if finished is None else f"the update ({_fmt(at)} - {_fmt(finished)})"
     line = f"{change.file}: {moment} is outside the window {span}"
-    if change.change_type == "emergency":
-        line += "; an emergency change outside its window needs a cto approval"
-    return line
+    if change.emergency:
+        if cto:
+            fresh_until = max(a.at for a in cto) + EMERGENCY_VALIDITY
+            line += (f"; the emergency change expired (its cto approval of {_fmt(max(a.at for a in cto))} was "
+                     f"usable until {_fmt(fresh_until)}): file a new change request")
+        else:
+            line += "; an emergency change outside its window needs a cto approval"
+        return Finding(WINDOW, line)
+    if finished is None and at < change.window_start:
+        # Ahead of the window: what a preview forecasts; the update itself is blocked until then.
+        return Finding(WINDOW, line, True, f"{change.file}: the update is blocked until "
+                                           f"{_fmt(change.window_start)}, when its window opens (it closes at "
+                                           f"{_fmt(change.window_end)})")
+    return Finding(WINDOW, line)
 
 
 def _fmt(moment: dt.datetime) -> str:

@@ -10,7 +10,7 @@ import os
 import pathlib
 from typing import Iterator
 
-from . import changes, compliance, cost, error_budget, pack_settings
+from . import approvers, changes, compliance, cost, error_budget, pack_settings, sdk_cache
 from .clock import NOW_ENV
 from .config import CHANGES_DIR
 from .model import Context, Resource
@@ -40,45 +40,130 @@ def load_change(ctx: Context) -> changes.Loaded:
 
 
 def assess(ctx: Context) -> compliance.Assessment:
-    """The update about to run, judged by the same rules as a history audit of past updates."""
-    return compliance.assess(load_change(ctx), stack=ctx.stack, protected=ctx.protected, at=ctx.clock.now)
+    """The update about to run, judged by the same rules as a history audit of past updates, with
+    every approval's signature checked against governance/approvers.yaml and allowed_signers."""
+    loaded = load_change(ctx)
+    signatures = None
+    if loaded.change is not None and ctx.protected:
+        signatures = approvers.check(loaded.change, approvers.load(ctx.project_root))
+    return compliance.assess(loaded, stack=ctx.stack, protected=ctx.protected, at=ctx.clock.now,
+                             signatures=signatures)
+
+
+def _held(verdict: compliance.Assessment, ctx: Context, *rules: str) -> list[str]:
+    """What blocks now: everything in an update; in a preview only what the update could not fix
+    by waiting for its window or its approvals (those are `update_forecast`'s)."""
+    return verdict.messages(*rules, deferrable=False if ctx.dry_run else None)
 
 
 def change_request_required(resources: list[Resource], ctx: Context) -> Iterator[str]:
-    yield from assess(ctx).messages(compliance.REQUEST, compliance.STACKS, compliance.APPROVAL,
-                                    compliance.ROLLBACK)
+    yield from _held(assess(ctx), ctx, compliance.REQUEST, compliance.STACKS, compliance.APPROVAL,
+                     compliance.ROLLBACK)
 
 
 def change_window(resources: list[Resource], ctx: Context) -> Iterator[str]:
-    yield from assess(ctx).messages(compliance.WINDOW)
+    yield from _held(assess(ctx), ctx, compliance.WINDOW)
+
+
+def update_forecast(resources: list[Resource], ctx: Context) -> Iterator[str]:
+    """In a preview of a protected stack: what `pulumi up` will meet that the preview does not block
+    on (a window still ahead, approvals not yet given or signed, the error budget's approval)."""
+    if not (ctx.dry_run and ctx.protected):
+        return
+    yield from assess(ctx).forecasts()
+    for finding in _budget_findings(ctx, error_budget.query):
+        if finding.deferrable:
+            yield finding.forecast
+
+
+def emergency_in_use(resources: list[Resource], ctx: Context) -> Iterator[str]:
+    """An emergency change is flagged in every report it is used in, so none passes unseen."""
+    if not ctx.protected:
+        return
+    verdict = assess(ctx)
+    change = verdict.change
+    if change is None or not change.emergency:
+        return
+    cto = sorted((a for a in verdict.approvals if a.role == "cto"), key=lambda a: a.at)
+    if cto:
+        yield (f"{change.file}: EMERGENCY change {change.id} ({change.title}) approved by cto {cto[-1].by} at "
+               f"{_fmt(cto[-1].at)}, usable until {_fmt(verdict.emergency_until)}; review it at the next CAB")
+    else:
+        yield f"{change.file}: EMERGENCY change {change.id} ({change.title}) has no valid cto approval"
 
 
 def error_budget_gate(resources: list[Resource], ctx: Context,
                       query=error_budget.query) -> Iterator[str]:
+    for finding in _budget_findings(ctx, query):
+        if not (finding.deferrable and ctx.dry_run):
+            yield finding.message
+
+
+def _budget_findings(ctx: Context, query) -> list[compliance.Finding]:
     if not ctx.protected:
-        return
+        return []
     verdict = assess(ctx)
+    cr = verdict.change
     try:
-        budget = query(ctx.config.prometheus_url)
+        budget = _query(ctx, query, cr)
     except error_budget.BudgetUnavailable as err:
         if verdict.approved_emergency:
-            return  # an approved emergency must not wait for a broken monitoring stack
-        yield f"{err}; failing closed (only an emergency change with a cto approval passes)"
-        return
+            return []  # an approved, fresh emergency must not wait for a broken monitoring stack
+        line = f"{err}; failing closed (only an emergency change with a cto approval passes)"
+        # A preview runs where Prometheus may not be reachable (a pull request's runner): the update
+        # asks again and blocks then.
+        if not ctx.config.prometheus_url:
+            return [_deferred(line, f"{err}: the update will be blocked unless it names the Prometheus that "
+                                    f"holds {error_budget.METRIC}")]
+        return [_deferred(line, f"{err}: the update will query it again and is blocked unless it answers")]
     band = error_budget.band(budget.remaining)
     if band.role is None:
-        return
-    where = f"lowest {error_budget.METRIC}{{{budget.slo}}} is {budget.remaining:g} %"
-    cr = verdict.change
-    if cr is None:
-        yield f"{where} ({band.action}): needs a valid change request with a {band.role} approval ({load_change(ctx).file})"
-        return
+        return []
+    where = f"{budget.describe()} is {budget.remaining:g} %"
     if band.freeze:
-        if not verdict.approved_emergency:
-            yield f"{where}: feature freeze, only emergency changes with a cto approval pass ({cr.file})"
-        return
+        if verdict.approved_emergency:
+            return []
+        return [compliance.Finding(compliance.APPROVAL, f"{where}: {band.action}, only an emergency change with a "
+                                                        f"cto approval passes ({load_change(ctx).file})")]
+    if cr is None:
+        return [compliance.Finding(compliance.APPROVAL, f"{where} ({band.action}): needs a valid change request "
+                                                        f"with a {band.role} approval ({load_change(ctx).file})")]
     if not error_budget.satisfies(verdict.roles, band.role):
-        yield f"{where} ({band.action}): {cr.file} needs a {band.role} approval"
+        line = f"{where} ({band.action}): {cr.file} needs a {band.role} approval"
+        return [_deferred(line, f"{line}; the update will be blocked until a {band.role} signs it "
+                                f"(platformctl change approve {cr.id} --role {band.role})")]
+    return []
+
+
+def _deferred(message: str, forecast: str) -> compliance.Finding:
+    return compliance.Finding(compliance.APPROVAL, message, True, forecast)
+
+
+def _query(ctx: Context, query, cr) -> error_budget.Budget:
+    services = (cr.service,) if cr is not None else ()
+    return _cached_query(query, ctx.config.prometheus_url, services)
+
+
+def _cached_query(query, url: str, services: tuple) -> error_budget.Budget:
+    """One Prometheus exchange per analyzer call: the gate and the forecast share it."""
+    memo = sdk_cache.request_memo()
+    key = ("error-budget", query, url, services)
+    if memo is not None and key in memo:
+        hit = memo[key]
+    else:
+        try:
+            hit = query(url, services=services)
+        except error_budget.BudgetUnavailable as err:
+            hit = err
+        if memo is not None:
+            memo[key] = hit
+    if isinstance(hit, error_budget.BudgetUnavailable):
+        raise hit
+    return hit
+
+
+def _fmt(moment) -> str:
+    return compliance._fmt(moment) if moment is not None else "-"
 
 
 def cost_over_budget(resources: list[Resource], ctx: Context) -> Iterator[str]:

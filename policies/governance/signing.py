@@ -69,8 +69,12 @@ def _utc(at: dt.datetime) -> str:
 
 def approval_message(document: Mapping[str, Any], *, by: str, role: str, at: dt.datetime) -> bytes:
     """The exact bytes an approver signs (what `platformctl change digest` prints)."""
-    return (b"leadgen change approval v1\n"
-            + canonical_json(document, drop=("approvals",))
+    return approval_message_for(canonical_json(document, drop=("approvals",)), by=by, role=role, at=at)
+
+
+def approval_message_for(canonical: bytes, *, by: str, role: str, at: dt.datetime) -> bytes:
+    """The same bytes from a request's canonical content (`changes.ChangeRequest.canonical`)."""
+    return (b"leadgen change approval v1\n" + canonical
             + f"\nby={by}\nrole={role}\nat={_utc(at)}\n".encode("utf-8"))
 
 

@@ -141,8 +141,8 @@ def prometheus_12(tmp_path_factory):
         proc.wait(timeout=10)
 
 
-# changes/CR-2026-014.yaml carries a team-lead approval only: not enough at 12 %.
-MITIGATE = ('lowest slo_error_budget_remaining{slo_name="api_availability"} is 12 % (mitigate): '
+# changes/CR-2026-014.yaml carries a team-lead approval only (and unsigned here): not enough at 12 %.
+MITIGATE = ('slo_error_budget_remaining{slo_name="api_availability"} of api-service is 12 % (mitigate): '
             "changes/CR-2026-014.yaml needs a engineering-manager approval")
 
 
@@ -156,8 +156,7 @@ def test_error_budget_gate_queries_the_url_given_as_an_object(prometheus_12):
 def test_the_pack_as_the_cli_starts_it_reads_the_object_form(prometheus_12):
     config = {"aws:region": "us-east-1", **DEFAULT_LEAVES, "leadgen:changeRequest": "CR-2026-014",
               "leadgen:governance": {"prometheusUrl": prometheus_12}}
-    with PolicyClient(ROOT / "policies", project=PROJECT, stack=STACK, config=config,
-                      env={"LEADGEN_GOVERNANCE_NOW": "2026-12-15T02:30:00Z"}) as client:
+    with PolicyClient(ROOT / "policies", project=PROJECT, stack=STACK, config=config, dry_run=False) as client:
         got = [(v.policy, v.message) for v in client.analyze(baseline())]
     assert ("error-budget-gate", MITIGATE) in got
     assert [p for p, _ in got if p == "governance-config-valid"] == []

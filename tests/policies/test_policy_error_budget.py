@@ -1,10 +1,11 @@
 """The error-budget gate against a real Prometheus (Debian's) loaded with series at each band of
-the runbook's matrix, and against servers that hang, refuse or answer garbage."""
+the runbook's matrix, and against servers that hang, drip, refuse or answer garbage."""
 import dataclasses
 import http.server
 import os
 import socket
 import threading
+import time
 
 import pytest
 import yaml
@@ -82,14 +83,23 @@ def answering_server():
     server.server_close()
 
 
-def change(tmp_path, change_type="standard", roles=("team-lead",)):
-    doc = {"id": "CR-2026-014", "title": "t", "description": "d", "service": "api-service", "change_type": change_type,
-           "risk_level": "low", "impact_analysis": "none", "rollback_plan": ["pulumi up on the previous commit"],
+def change(tmp_path, change_type="standard", roles=("team-lead",), service="api-service"):
+    from signed import Keyring  # noqa: F401  (the keyring fixture signs)
+
+    doc = {"id": "CR-2026-014", "title": "t", "description": "d", "service": service, "change_type": change_type,
+           "risk_level": "low", "impact_analysis": "small", "rollback_plan": ["pulumi up on the previous commit"],
            "requested_by": "dev@example.com",
            "approvals": [{"by": f"{r}@example.com", "role": r, "at": "2026-11-20T10:00:00Z"} for r in roles],
            "window": {"start": "2026-12-15T02:00:00Z", "duration": "1h"}, "stacks": ["production"]}
-    (tmp_path / "changes").mkdir(exist_ok=True)
-    (tmp_path / "changes" / "CR-2026-014.yaml").write_text(yaml.safe_dump(doc))
+    KEYRING[0].write(tmp_path, doc)
+
+
+KEYRING = []
+
+
+@pytest.fixture(autouse=True)
+def _keys(keyring):
+    KEYRING[:] = [keyring]
 
 
 def run_gate(tmp_path, url):
@@ -99,8 +109,11 @@ def run_gate(tmp_path, url):
 
 
 def test_band_boundaries():
-    assert [error_budget.band(v).role for v in (50.01, 50, 30, 29.99, 10, 9.99, 0)] == [
-        None, "team-lead", "team-lead", "engineering-manager", "engineering-manager", "cto", "cto"]
+    assert [error_budget.band(v).role for v in (50.01, 50, 30, 29.99, 10, 9.99, 0, -5)] == [
+        None, "team-lead", "team-lead", "engineering-manager", "engineering-manager", "cto", "cto", "cto"]
+    assert [error_budget.band(v).action for v in (0.01, 0, -5)] == [
+        "feature freeze", "error budget exhausted (overspent), feature freeze",
+        "error budget exhausted (overspent), feature freeze"]
     assert error_budget.satisfies(frozenset({"cto"}), "team-lead")
     assert not error_budget.satisfies(frozenset({"team-lead", "cab"}), "engineering-manager")
 
@@ -110,15 +123,15 @@ SLO = 'slo_name="api_availability"'
 
 @pytest.mark.parametrize("band,change_type,roles,expected", [
     ("monitor", "standard", (), []),
-    ("edge50", "standard", (), [f'lowest slo_error_budget_remaining{{{SLO}}} is 50 % (optimize): {F} needs a team-lead approval']),
-    ("optimize", "standard", (), [f'lowest slo_error_budget_remaining{{{SLO}}} is 42.5 % (optimize): {F} needs a team-lead approval']),
+    ("edge50", "standard", (), [f'slo_error_budget_remaining{{{SLO}}} of api-service is 50 % (optimize): {F} needs a team-lead approval']),
+    ("optimize", "standard", (), [f'slo_error_budget_remaining{{{SLO}}} of api-service is 42.5 % (optimize): {F} needs a team-lead approval']),
     ("optimize", "standard", ("team-lead",), []),
     ("optimize", "standard", ("engineering-manager",), []),
-    ("mitigate", "standard", ("team-lead",), [f'lowest slo_error_budget_remaining{{{SLO}}} is 12 % (mitigate): {F} needs a engineering-manager approval']),
+    ("mitigate", "standard", ("team-lead",), [f'slo_error_budget_remaining{{{SLO}}} of api-service is 12 % (mitigate): {F} needs a engineering-manager approval']),
     ("mitigate", "standard", ("engineering-manager",), []),
     ("edge10", "standard", ("engineering-manager",), []),
-    ("freeze", "standard", ("cto",), [f'lowest slo_error_budget_remaining{{{SLO}}} is 4.2 %: feature freeze, only emergency changes with a cto approval pass ({F})']),
-    ("freeze", "emergency", ("engineering-manager",), [f'lowest slo_error_budget_remaining{{{SLO}}} is 4.2 %: feature freeze, only emergency changes with a cto approval pass ({F})']),
+    ("freeze", "standard", ("cto",), [f'slo_error_budget_remaining{{{SLO}}} of api-service is 4.2 %: feature freeze, only an emergency change with a cto approval passes ({F})']),
+    ("freeze", "emergency", ("engineering-manager",), [f'slo_error_budget_remaining{{{SLO}}} of api-service is 4.2 %: feature freeze, only an emergency change with a cto approval passes ({F})']),
     ("freeze", "emergency", ("cto",), []),
 ])
 def test_matrix_against_real_prometheus(prometheus, tmp_path, band, change_type, roles, expected):
@@ -129,6 +142,83 @@ def test_matrix_against_real_prometheus(prometheus, tmp_path, band, change_type,
 def test_lowest_slo_is_read_from_prometheus(prometheus):
     budget = error_budget.query(prometheus["mitigate"])
     assert (budget.remaining, budget.slo, budget.series) == (12.0, SLO, 3)
+    assert budget.describe() == f"lowest slo_error_budget_remaining{{{SLO}}}"
+
+
+def test_the_budget_is_the_named_services_with_the_lowest_as_a_said_fallback(answering_server, tmp_path):
+    reply, url = answering_server
+    reply.update(body=b'{"status": "success", "data": {"resultType": "vector", "result": ['
+                      b'{"metric": {"slo_name": "api_availability", "service": "api-service"}, "value": [1, "77"]},'
+                      b'{"metric": {"slo_name": "lead_delivery", "service": "leads"}, "value": [1, "12"]}]}}')
+    change(tmp_path, roles=())
+    assert run_gate(tmp_path, url) == []  # api-service has 77 %: the other service's 12 % is not its budget
+    change(tmp_path, roles=(), service="billing")
+    assert run_gate(tmp_path, url) == [
+        'lowest slo_error_budget_remaining{slo_name="lead_delivery"} (no series names service billing, so the '
+        f"lowest of all) is 12 % (mitigate): {F} needs a engineering-manager approval"]
+
+
+@pytest.mark.parametrize("value,band", [("0", "error budget exhausted (overspent), feature freeze"),
+                                        ("-12.5", "error budget exhausted (overspent), feature freeze"),
+                                        ("4", "feature freeze")])
+def test_an_overspent_budget_is_the_freeze_not_a_broken_prometheus(answering_server, tmp_path, value, band):
+    reply, url = answering_server
+    reply.update(body=b'{"status": "success", "data": {"resultType": "vector", "result": ['
+                      b'{"metric": {"slo_name": "api_availability", "service": "api-service"}, "value": [1, "'
+                      + value.encode() + b'"]}]}}')
+    change(tmp_path)
+    assert run_gate(tmp_path, url) == [
+        f'slo_error_budget_remaining{{slo_name="api_availability"}} of api-service is {float(value):g} %: {band}, '
+        f"only an emergency change with a cto approval passes ({F})"]
+    change(tmp_path, "emergency", ("cto",))
+    assert run_gate(tmp_path, url) == []
+
+
+@pytest.fixture()
+def dripping_server():
+    """Answers a valid response one byte per second: every read succeeds well within any per-read
+    timeout, so only a deadline for the whole exchange stops it."""
+    body = (b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 120\r\n\r\n'
+            + b'{"status": "success", "data": {"resultType": "vector", "result": []}}'.ljust(120))
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    stop = threading.Event()
+
+    def serve():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            conn.settimeout(0.2)
+            try:
+                conn.recv(4096)
+                for i in range(len(body)):
+                    if stop.wait(1.0):
+                        break
+                    conn.sendall(body[i:i + 1])
+            except OSError:
+                pass
+            finally:
+                conn.close()
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join(timeout=5)
+    server.close()
+
+
+def test_a_prometheus_that_drips_one_byte_a_second_is_cut_at_the_deadline(dripping_server, tmp_path):
+    change(tmp_path)
+    started = time.monotonic()
+    got = run_gate(tmp_path, dripping_server)
+    elapsed = time.monotonic() - started
+    assert got == [f"Prometheus at {dripping_server} did not answer within 3 s; failing closed "
+                   "(only an emergency change with a cto approval passes)"]
+    assert 2.9 <= elapsed < 4.0
 
 
 def test_hanging_prometheus_fails_closed_after_three_seconds(hanging_server, tmp_path):
@@ -155,16 +245,26 @@ def test_refused_and_unconfigured(tmp_path):
 
 
 @pytest.mark.parametrize("status,body,why", [
-    (200, b"<html>proxy login</html>", "returned a body that is not JSON"),
+    (200, b"<html>proxy login</html>", "returned a body that is not strict JSON"),
+    (200, b'{"status": "success", "status": "success", "data": {}}', "returned a body that is not strict JSON"),
+    (200, b'{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1, NaN]}]}}',
+     "returned a body that is not strict JSON"),
+    # A JSON true used to be read as 1 %.
+    (200, b'{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {"slo_name": "api"}, "value": [1, true]}]}}',
+     'returned slo_error_budget_remaining{slo_name="api"} = true, not a number'),
+    (200, b'{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {"slo_name": "api"}, "value": [1, 42]}]}}',
+     'returned slo_error_budget_remaining{slo_name="api"} = 42, not a number'),
+    (200, b'{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {"slo_name": "api"}, "value": [1, "0x1p3"]}]}}',
+     'returned slo_error_budget_remaining{slo_name="api"} = "0x1p3", not a number'),
     (200, b'{"status": "error", "error": "bad"}', "did not report success for slo_error_budget_remaining"),
     (200, b'{"status": "success", "data": {"resultType": "matrix", "result": []}}',
      "returned no instant vector for slo_error_budget_remaining"),
     (200, b'{"status": "success", "data": {"resultType": "vector", "result": []}}',
      "has no slo_error_budget_remaining series: no SLO reports its error budget"),
     (200, b'{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {"slo_name": "api"}, "value": [1, "NaN"]}]}}',
-     'returned slo_error_budget_remaining{slo_name="api"} = NaN, outside 0-100 %'),
+     'returned slo_error_budget_remaining{slo_name="api"} = "NaN", not a number'),
     (200, b'{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1, "250"]}]}}',
-     "returned slo_error_budget_remaining{} = 250, outside 0-100 %"),
+     "returned slo_error_budget_remaining{} = 250, outside -1000-100 %"),
     (200, b'{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": "x"}]}}',
      "returned a malformed slo_error_budget_remaining sample"),
     (503, b'{"status": "error", "error": "overloaded"}', "answered HTTP 503: overloaded"),
