@@ -5,8 +5,11 @@ or tag that confirms it. A pin whose date or source has not been checked against
 `unconfirmed` rather than guess. Components and the pure modules read pins from here only; a test
 fails if a pinned version string appears in code anywhere else.
 
-EKS add-on versions were taken as the `aws eks describe-addon-versions --kubernetes-version <minor>`
-defaults and Helm chart versions as the charts' releases when the pins were written (2026-11).
+Checked on 2026-11-30 against stored upstream tags and AWS pages, whose newest material is from
+Aug-Oct 2026: a release after that could not be seen. A pin seen only in another project's update
+(a Renovate PR citing the upstream tag) or in a third-party record keeps `released`/`confirmed_by`
+unconfirmed and says where it was seen in `note`. Before an upgrade, resolve each with
+`helm search repo <repo>/<chart> --versions` or `aws eks describe-addon-versions`.
 """
 from __future__ import annotations
 
@@ -27,6 +30,7 @@ class Pin:
     released: str = UNCONFIRMED  # YYYY-MM-DD
     confirmed_by: str = UNCONFIRMED  # the release page or tag that shows this version exists
     kubernetes: str = ""  # the Kubernetes minor an add-on or image is built for; "" for any
+    note: str = ""  # where an unconfirmed version was seen, or why an older one is kept
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -45,18 +49,42 @@ def _chart(name: str, version: str, source: str, **kw: str) -> Pin:
 
 # --- Helm charts ---------------------------------------------------------------------------------
 # Cluster add-ons (components/cluster_addons.py).
-CLUSTER_AUTOSCALER = _chart("cluster-autoscaler", "9.52.1", "https://kubernetes.github.io/autoscaler")
-METRICS_SERVER = _chart("metrics-server", "3.13.0", "https://kubernetes-sigs.github.io/metrics-server/")
+CLUSTER_AUTOSCALER = _chart(
+    "cluster-autoscaler", "9.59.0", "https://kubernetes.github.io/autoscaler", released="2026-07-21",
+    confirmed_by="https://github.com/kubernetes/autoscaler/releases/tag/cluster-autoscaler-chart-9.59.0",
+    note="9.60.0 (app 1.36.1) was proposed in kubernetes/autoscaler#10169 and closed; no tag found")
+METRICS_SERVER = _chart(
+    "metrics-server", "3.14.0", "https://kubernetes-sigs.github.io/metrics-server/",
+    note="seen in Renovate PRs shaman007/home-k3s#613 (2026-08-20) and entigolabs/entigo-infralib; "
+         "newest tag in the stored snapshot is metrics-server-helm-chart-3.13.1 (2026-06-11)")
+# The AWS Load Balancer Controller builds the gateway's NLB from the Service annotations (the
+# in-tree controller ignores the scheme and target-type ones). Charts jumped 1.17.x -> 3.x in 2026.
+AWS_LOAD_BALANCER_CONTROLLER = _chart(
+    "aws-load-balancer-controller", "3.5.0", "https://aws.github.io/eks-charts", released="2026-08-03",
+    confirmed_by="https://github.com/aws/eks-charts/releases/tag/v0.0.242")
+# Advertises nvidia.com/gpu on GPU nodes; without it no pod can request a GPU.
+NVIDIA_DEVICE_PLUGIN = _chart(
+    "nvidia-device-plugin", "0.20.0", "https://nvidia.github.io/k8s-device-plugin", released="2026-08-19",
+    confirmed_by="https://github.com/NVIDIA/k8s-device-plugin/releases/tag/v0.20.0")
 
 # Traffic (components/{gateway,certificates,external_dns}.py). Envoy Gateway's own CRDs come from
 # its companion chart at the controller's version, so the Gateway API CRDs below stay their only
 # source.
-ENVOY_GATEWAY_CRDS = _chart("gateway-crds-helm", "v1.9.1", "oci://docker.io/envoyproxy")
-ENVOY_GATEWAY = _chart("gateway-helm", "v1.9.1", "oci://docker.io/envoyproxy")
+_ENVOY_SEEN = ("v1.9.1 seen in ajaykumar4/cluster-template#457 and helmforgedev/charts#1110 (2026-09-02), "
+               "both citing github.com/envoyproxy/gateway/releases/tag/v1.9.1; newest stored tag v1.9.0 "
+               "(2026-08-15)")
+ENVOY_GATEWAY_CRDS = _chart("gateway-crds-helm", "v1.9.1", "oci://docker.io/envoyproxy", note=_ENVOY_SEEN)
+ENVOY_GATEWAY = _chart("gateway-helm", "v1.9.1", "oci://docker.io/envoyproxy", note=_ENVOY_SEEN)
 # The CRD schemas in ../shared/crds are this release's (its README lists the tag).
-CERT_MANAGER = _chart("cert-manager", "v1.21.1", "https://charts.jetstack.io",
-                      confirmed_by="https://github.com/cert-manager/cert-manager/releases/tag/v1.21.1")
-EXTERNAL_DNS = _chart("external-dns", "1.21.1", "https://kubernetes-sigs.github.io/external-dns/")
+CERT_MANAGER = _chart(
+    "cert-manager", "v1.21.1", "https://charts.jetstack.io", released="2026-07-29",
+    confirmed_by="https://github.com/cert-manager/cert-manager/releases/tag/v1.21.1",
+    note="v1.21.2 (bug and security fixes) is quoted in sylva-projects/sylva-core MR 9292 but its "
+         "date is unconfirmed; move to it with the CRD schemas in ../shared/crds")
+EXTERNAL_DNS = _chart(
+    "external-dns", "1.21.1", "https://kubernetes-sigs.github.io/external-dns/", released="2026-04-30",
+    confirmed_by="https://github.com/kubernetes-sigs/external-dns/releases/tag/external-dns-helm-chart-1.21.1",
+    note="newest chart; app v0.22.0 (2026-08-19) has no chart release yet (kubernetes-sigs/external-dns#6741)")
 
 # Observability (components/monitoring.py, components/slo_scraping.py). Each is the newest release
 # whose values.yaml was read for the keys the program sets (a newer kube-prometheus-stack, 91.x, was
@@ -94,6 +122,7 @@ EXTERNAL_SECRETS = _chart(
 # tests validate against are this release's (../shared/crds/README.md).
 GATEWAY_API_CRDS = Pin(name="gateway-api", version="v1.6.1", kind="manifest",
                        source="https://github.com/kubernetes-sigs/gateway-api",
+                       released="2026-07-16",
                        confirmed_by="https://github.com/kubernetes-sigs/gateway-api/releases/tag/v1.6.1")
 
 
@@ -102,22 +131,29 @@ def release_asset_url(pin: Pin, asset: str) -> str:
 
 
 # --- EKS managed add-ons, per Kubernetes minor -----------------------------------------------------
-def _addon(name: str, version: str, kubernetes: str) -> Pin:
-    return Pin(name=name, version=version, kind="addon", kubernetes=kubernetes,
-               source="https://docs.aws.amazon.com/eks/latest/userguide/workloads-add-ons-available-eks.html")
+# kube-proxy and coredns: AWS's per-minor tables (managing-kube-proxy, managing-coredns). vpc-cni,
+# aws-ebs-csi-driver and eks-pod-identity-agent: AWS publishes no per-minor table for 1.35/1.36; the
+# versions are what third-party records show a 1.36 cluster resolving to, and one add-on version
+# serves several minors. Confirm with `aws eks describe-addon-versions --kubernetes-version <minor>`.
+_ADDON_DOCS = "https://docs.aws.amazon.com/eks/latest/userguide/workloads-add-ons-available-eks.html"
+_KUBE_PROXY_DOC = "https://docs.aws.amazon.com/eks/latest/userguide/managing-kube-proxy.html"
+_COREDNS_DOC = "https://docs.aws.amazon.com/eks/latest/userguide/managing-coredns.html"
+_THIRD_PARTY = "seen only in third-party records of a 1.36 cluster's add-ons (2026-08/09); not in an AWS table"
 
 
-EKS_ADDON_PINS = (
-    _addon("vpc-cni", "v1.20.4-eksbuild.1", "1.34"),
-    _addon("coredns", "v1.12.3-eksbuild.1", "1.34"),
-    _addon("kube-proxy", "v1.34.1-eksbuild.2", "1.34"),
-    _addon("aws-ebs-csi-driver", "v1.52.1-eksbuild.1", "1.34"),
-    _addon("eks-pod-identity-agent", "v1.3.9-eksbuild.3", "1.34"),
-    _addon("vpc-cni", "v1.21.1-eksbuild.1", "1.35"),
-    _addon("coredns", "v1.13.1-eksbuild.1", "1.35"),
-    _addon("kube-proxy", "v1.35.0-eksbuild.2", "1.35"),
-    _addon("aws-ebs-csi-driver", "v1.54.0-eksbuild.1", "1.35"),
-    _addon("eks-pod-identity-agent", "v1.3.10-eksbuild.1", "1.35"),
+def _addon(name: str, version: str, kubernetes: str, **kw: str) -> Pin:
+    return Pin(name=name, version=version, kind="addon", kubernetes=kubernetes, source=_ADDON_DOCS, **kw)
+
+
+EKS_ADDON_PINS = tuple(
+    pin for minor, kube_proxy in (("1.35", "v1.35.3-eksbuild.13"), ("1.36", "v1.36.0-eksbuild.14"))
+    for pin in (
+        _addon("vpc-cni", "v1.22.4-eksbuild.3", minor, note=_THIRD_PARTY),
+        _addon("coredns", "v1.14.3-eksbuild.3", minor, confirmed_by=_COREDNS_DOC),
+        _addon("kube-proxy", kube_proxy, minor, confirmed_by=_KUBE_PROXY_DOC),
+        _addon("aws-ebs-csi-driver", "v1.63.1-eksbuild.1", minor, note=_THIRD_PARTY),
+        _addon("eks-pod-identity-agent", "v1.3.10-eksbuild.3", minor, note=_THIRD_PARTY),
+    )
 )
 
 
@@ -128,11 +164,11 @@ def eks_addons(kubernetes: str) -> dict[str, str]:
 
 # --- images --------------------------------------------------------------------------------------
 # Cluster-autoscaler's minor must match the cluster's, so its image is pinned per minor.
-CLUSTER_AUTOSCALER_IMAGES = (
-    Pin(name="cluster-autoscaler", version="v1.34.1", kind="image", kubernetes="1.34",
-        source="registry.k8s.io/autoscaling/cluster-autoscaler"),
-    Pin(name="cluster-autoscaler", version="v1.35.0", kind="image", kubernetes="1.35",
-        source="registry.k8s.io/autoscaling/cluster-autoscaler"),
+CLUSTER_AUTOSCALER_IMAGES = tuple(
+    Pin(name="cluster-autoscaler", version=tag, kind="image", kubernetes=minor,
+        source="registry.k8s.io/autoscaling/cluster-autoscaler", released="2026-07-22",
+        confirmed_by=f"https://github.com/kubernetes/autoscaler/releases/tag/cluster-autoscaler-{tag[1:]}")
+    for minor, tag in (("1.35", "v1.35.2"), ("1.36", "v1.36.1"))
 )
 
 
@@ -145,7 +181,8 @@ def cluster_autoscaler_image_tag(kubernetes: str) -> str:
 KUBERNETES_MINORS = tuple(sorted({p.kubernetes for p in EKS_ADDON_PINS}))
 
 PINS: tuple[Pin, ...] = (
-    CLUSTER_AUTOSCALER, METRICS_SERVER, ENVOY_GATEWAY_CRDS, ENVOY_GATEWAY, CERT_MANAGER, EXTERNAL_DNS,
+    CLUSTER_AUTOSCALER, METRICS_SERVER, AWS_LOAD_BALANCER_CONTROLLER, NVIDIA_DEVICE_PLUGIN,
+    ENVOY_GATEWAY_CRDS, ENVOY_GATEWAY, CERT_MANAGER, EXTERNAL_DNS,
     KUBE_PROMETHEUS_STACK, LOKI, TEMPO_DISTRIBUTED, OPENTELEMETRY_COLLECTOR, PROMETHEUS_PUSHGATEWAY,
     PROMETHEUS_POSTGRES_EXPORTER, EXTERNAL_SECRETS, GATEWAY_API_CRDS, *EKS_ADDON_PINS, *CLUSTER_AUTOSCALER_IMAGES,
 )

@@ -9,9 +9,13 @@ from leadgen.cidr import CidrError, parse_network
 from leadgen.config.base import Key, Values
 from leadgen.config.network import LOG_RETENTION_DAYS
 
-# EKS versions in standard support when this was written (2026-11): 1.34 until 2026-12-02,
-# 1.35 until 2027-03-27 (docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html).
-SUPPORTED_VERSIONS = ("1.34", "1.35")
+# EKS versions in standard support on 2026-11-30 (docs.aws.amazon.com/eks/latest/userguide/
+# kubernetes-versions-standard.html): 1.35 until 2027-03-27, 1.36 (on EKS since 2026-06-02) until
+# 2027-08-02. 1.34 is refused: its standard support ends 2026-12-02, and with
+# `upgrade_policy.support_type = STANDARD` EKS then upgrades the control plane by itself, outside
+# any change window (or, in extended support, bills six times the hourly price).
+# The default stays 1.35 so a pin change never upgrades a running control plane unreviewed.
+SUPPORTED_VERSIONS = ("1.35", "1.36")
 DEFAULT_VERSION = "1.35"
 
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
@@ -80,7 +84,8 @@ def _group_key(field_: str) -> Key:
 
 KEYS = [
     Key("cluster.version", "string", DEFAULT_VERSION, "Kubernetes version of the EKS control "
-        "plane, pinned to one in EKS standard support.", choices=SUPPORTED_VERSIONS),
+        "plane, pinned to one in EKS standard support (1.34 leaves it on 2026-12-02 and is refused).",
+        choices=SUPPORTED_VERSIONS),
     Key("cluster.endpointPublicAccessCidrs", "array", [], "CIDRs allowed to reach the public API "
         "endpoint; empty keeps the endpoint private only.", items="string"),
     Key("cluster.adminRoleArns", "array", [], "IAM roles granted cluster-admin through EKS access "

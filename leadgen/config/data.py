@@ -10,8 +10,10 @@ from leadgen.config.network import LOG_RETENTION_DAYS
 from leadgen.config.workloads import check_image, check_tag
 from leadgen.data import ARCHIVE_UNTIL_DAYS, cron_error
 
-# RDS for PostgreSQL majors in standard support; a minor is pinned so upgrades are deliberate.
-_ENGINE_VERSION = re.compile(r"^(16|17)\.\d+$")
+# RDS for PostgreSQL majors the platform runs: 17 and 18 (the newest RDS lists 18.3 and 17.9 in its
+# release notes; docs.aws.amazon.com/AmazonRDS/latest/PostgreSQLReleaseNotes/postgresql-versions.html).
+# A minor is pinned so upgrades are deliberate. The backup job's pg_dump must be at least this major.
+_ENGINE_VERSION = re.compile(r"^(17|18)\.\d+$")
 _REDIS_VERSION = re.compile(r"^7\.[0-9]+$")
 _DB_CLASS = re.compile(r"^db\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
 _CACHE_NODE = re.compile(r"^cache\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
@@ -25,8 +27,8 @@ _RESERVED_USERS = {"postgres", "rdsadmin", "rdsrepladmin", "admin", "root", "use
 P, R, B = "data.postgres", "data.redis", "data.backup"
 
 KEYS = [
-    Key(f"{P}.engineVersion", "string", "17.6", "RDS PostgreSQL engine version, pinned to a 16.x or "
-        "17.x minor."),
+    Key(f"{P}.engineVersion", "string", "17.9", "RDS PostgreSQL engine version, pinned to a 17.x or "
+        "18.x minor (the backup image's pg_dump must be at least its major)."),
     Key(f"{P}.instanceClass", "string", "db.t4g.medium", "RDS instance class of the leads database."),
     Key(f"{P}.allocatedStorageGb", "integer", 50, "Initial gp3 storage of the database, GiB."),
     Key(f"{P}.maxAllocatedStorageGb", "integer", 200, "Storage autoscaling ceiling, GiB (>= allocated)."),
@@ -115,7 +117,7 @@ def _postgres(values: Values) -> PostgresConfig:
     prod = _production(values)
     version = values.get(f"{P}.engineVersion")
     if not _ENGINE_VERSION.match(version):
-        raise values.error(f"{P}.engineVersion", f"({version!r}) must pin a 16.x or 17.x minor, e.g. 17.6")
+        raise values.error(f"{P}.engineVersion", f"({version!r}) must pin a 17.x or 18.x minor, e.g. 17.9")
     cls = values.get(f"{P}.instanceClass")
     if not _DB_CLASS.match(cls):
         raise values.error(f"{P}.instanceClass", f"({cls!r}) is not an RDS instance class like db.r6g.large")

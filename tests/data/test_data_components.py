@@ -26,7 +26,7 @@ def test_production_database(prod):
     db = prod.one("aws:rds/instance:Instance", DB)
     i = db["inputs"]
     key = prod.named("aws:kms/key:Key", "leadgen-production-postgres-key")
-    assert i["engine"] == "postgres" and i["engineVersion"] == "17.6"
+    assert i["engine"] == "postgres" and i["engineVersion"] == "17.9"
     assert i["multiAz"] is True
     assert i["storageEncrypted"] is True and i["kmsKeyId"] == key["outputs"]["arn"]
     assert i["deletionProtection"] is True and db["protect"] is True

@@ -12,9 +12,11 @@ PF = "in Pulumi.production.yaml"
 
 CASES = [
     ({f"{D}.postgres.engineVersion": "15.4"},
-     f"leadgen:data.postgres.engineVersion ('15.4') must pin a 16.x or 17.x minor, e.g. 17.6 {PF}"),
+     f"leadgen:data.postgres.engineVersion ('15.4') must pin a 17.x or 18.x minor, e.g. 17.9 {PF}"),
+    ({f"{D}.postgres.engineVersion": "16.10"},
+     f"leadgen:data.postgres.engineVersion ('16.10') must pin a 17.x or 18.x minor, e.g. 17.9 {PF}"),
     ({f"{D}.postgres.engineVersion": "17"},
-     f"leadgen:data.postgres.engineVersion ('17') must pin a 16.x or 17.x minor, e.g. 17.6 {PF}"),
+     f"leadgen:data.postgres.engineVersion ('17') must pin a 17.x or 18.x minor, e.g. 17.9 {PF}"),
     ({f"{D}.postgres.instanceClass": "r6g.large"},
      f"leadgen:data.postgres.instanceClass ('r6g.large') is not an RDS instance class like db.r6g.large {PF}"),
     ({f"{D}.postgres.instanceClass": "db.t4g.medium"},
@@ -85,6 +87,12 @@ def test_dev_may_run_small():
     cfg = load("leadgen", "dev", stack_config("dev")).data
     assert (cfg.postgres.multi_az, cfg.postgres.backup_retention_days, cfg.redis.replicas) == (False, 3, 0)
     # ...but the same values are refused for production (cases above): the rule is per environment.
+
+
+@pytest.mark.parametrize("version", ["17.9", "18.3"])
+def test_postgres_17_and_18_are_allowed(version):
+    raw = {**stack_config("production"), f"{D}.postgres.engineVersion": version}
+    assert load("leadgen", "production", raw).data.postgres.engine_version == version
 
 
 def test_stack_defaults():

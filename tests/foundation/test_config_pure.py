@@ -54,3 +54,17 @@ def test_derived_subnets_are_inside_the_vpc_and_disjoint():
     subnets = list(cfg.network.private_subnets) + list(cfg.network.public_subnets)
     check_subnets(cfg.network.vpc_cidr, subnets)  # raises if any is outside or overlapping
     assert len(subnets) == 6
+
+
+@pytest.mark.parametrize("version", ["1.35", "1.36"])
+def test_eks_versions_in_standard_support_are_allowed(version):
+    raw = {**stack_config("production"), "leadgen:cluster.version": version}
+    assert load("leadgen", "production", raw).cluster.version == version
+
+
+def test_eks_1_34_is_refused_days_before_it_leaves_standard_support():
+    raw = {**stack_config("production"), "leadgen:cluster.version": "1.34"}
+    with pytest.raises(ConfigError) as e:
+        load("leadgen", "production", raw)
+    assert str(e.value) == ('leadgen:cluster.version ("1.34") must be one of: 1.35, 1.36 '
+                            'in Pulumi.production.yaml')
