@@ -29,6 +29,7 @@ COMMANDS: dict[str, CommandInfo] = {
     "gate": CommandInfo("platformctl.commands.gate",
                         "change-request, window and error-budget checks before `pulumi up`"),
     "cost": CommandInfo("platformctl.commands.cost", "monthly cost estimate by component and resource"),
+    "change": CommandInfo("platformctl.commands.change", "new, digest, approve and verify signed change requests"),
 }
 
 

@@ -1,0 +1,274 @@
+"""`platformctl change new|digest|approve|verify`: write, sign and check change requests.
+
+An approval is an SSH signature (`ssh-keygen -Y sign`, namespace `leadgen-change-approval`, the
+format git uses for signed commits) over the request's canonical content plus the approver, role
+and time. These commands make and check exactly what the policy pack verifies, with the pack's own
+modules, so the two cannot disagree:
+
+    platformctl change new CR-2026-017 --title "..." --requested-by me@example.com
+    platformctl change digest CR-2026-017 --by lead@example.com --role team-lead   # the bytes signed
+    platformctl change approve CR-2026-017 --role team-lead --key ~/.ssh/id_ed25519 --by lead@example.com
+    platformctl change verify CR-2026-017 --stack production
+
+No private key is read here: `ssh-keygen` uses the key file (or the running agent) given.
+Exit codes: 0 done / every approval valid, 2 `verify` found problems, 1 bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+from platformctl.errors import InputError
+from platformctl.project import ROOT
+
+SKELETON = """\
+# {id}: fill in every field, then ask the approvers to sign it (platformctl change approve).
+# Times are quoted, in UTC: "2026-12-15T02:00:00Z". The window is at most 24h.
+id: {id}
+title: {title}
+description: What changes, in one or two sentences
+service: {service}
+change_type: {change_type}          # standard | normal | emergency
+risk_level: {risk_level}             # low | medium | high | critical
+impact_analysis: Who or what notices, and for how long
+rollback_plan:                  # concrete steps, in order
+  - Replace this line with the first command or action that undoes the change
+requested_by: {requested_by}
+approvals: []
+window: {{start: "{start}", duration: {duration}}}
+stacks: [{stacks}]
+"""
+
+
+def _pack():
+    # The pack's modules through platformctl's one door (platformctl.pack puts the pack folder on
+    # sys.path); approvers and signing are read directly until that door lists them too.
+    from platformctl import pack  # noqa: F401
+    from governance import approvers, changes, compliance, signing
+    return approvers, changes, compliance, signing
+
+
+def _path(root: pathlib.Path, change_id: str) -> pathlib.Path:
+    _, changes, _, _ = _pack()
+    if not changes.ID_PATTERN.match(change_id):
+        raise InputError(f"{change_id!r} is not a change request ID like CR-2026-014")
+    return root / changes.CHANGES_DIR / f"{change_id}.yaml"
+
+
+def _load(root: pathlib.Path, change_id: str):
+    _, changes, _, _ = _pack()
+    _path(root, change_id)
+    loaded = changes.load(root, changes.CHANGES_DIR, change_id)
+    if loaded.change is None:
+        raise InputError(loaded.problems[0] if len(loaded.problems) == 1
+                         else f"{loaded.problems[0]} (and {len(loaded.problems) - 1} more problems)")
+    return loaded.change
+
+
+def _time(text: str | None, flag: str) -> dt.datetime:
+    _, changes, _, _ = _pack()
+    if text is None:
+        return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    try:
+        return changes.parse_time(text)
+    except ValueError as err:
+        raise InputError(f"{flag} {err}") from None
+
+
+def _git_email() -> str:
+    try:
+        out = subprocess.run(["git", "config", "user.email"], capture_output=True, text=True, timeout=5, cwd=ROOT)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.stdout.strip()
+
+
+# --- new ------------------------------------------------------------------------------------------
+def new(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
+    path = _path(root, args.id)
+    if path.exists() or path.is_symlink():
+        raise InputError(f"changes/{args.id}.yaml already exists; a change request is never overwritten")
+    requested_by = args.requested_by or _git_email()
+    if not requested_by:
+        raise InputError("--requested-by is required (no git user.email to default to)")
+    start = _time(args.start, "--start") if args.start else (
+        dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=7)).replace(hour=2, minute=0, second=0, microsecond=0)
+    text = SKELETON.format(id=args.id, title=args.title, service=args.service, change_type=args.change_type,
+                           risk_level=args.risk_level, requested_by=requested_by,
+                           start=start.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                           duration=args.duration, stacks=", ".join(args.stacks))
+    path.parent.mkdir(exist_ok=True)
+    with open(path, "x", encoding="utf-8") as handle:  # "x": never replace a file created meanwhile
+        handle.write(text)
+    print(f"wrote changes/{args.id}.yaml: fill in description, impact_analysis and rollback_plan, then ask for "
+          "approvals (platformctl change approve)")
+    return 0
+
+
+# --- digest ---------------------------------------------------------------------------------------
+def digest(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
+    _, _, _, signing = _pack()
+    change = _load(root, args.id)
+    if args.by is None and args.role is None:
+        data = change.canonical + b"\n"
+    elif args.by and args.role:
+        data = signing.approval_message_for(change.canonical, by=args.by, role=args.role, at=_time(args.at, "--at"))
+    else:
+        raise InputError("--by and --role go together (the message names the approver and the role)")
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
+    return 0
+
+
+# --- approve --------------------------------------------------------------------------------------
+def approve(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
+    approvers, changes, _, signing = _pack()
+    change = _load(root, args.id)
+    by = args.by or _git_email()
+    if not by or not changes.EMAIL.match(by):
+        raise InputError(f"--by {by!r} must be the approver's e-mail address (as in governance/approvers.yaml)")
+    if args.role not in changes.ROLES:
+        raise InputError(f"--role {args.role!r} must be one of {', '.join(changes.ROLES)}")
+    if by.lower() == change.requested_by.lower():
+        raise InputError(f"{by} requested {change.id}; the requester approves nothing")
+    at = _time(args.at, "--at")
+    if at > dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=1):
+        raise InputError(f"--at {args.at} is in the future; an approval is dated when it is given")
+    key = pathlib.Path(os.path.expanduser(args.key))
+    if not key.exists():
+        raise InputError(f"--key {args.key}: no such key file")
+    message = signing.approval_message_for(change.canonical, by=by, role=args.role, at=at)
+    try:
+        signature = signing.sign(message, key_file=key, namespace=signing.APPROVAL_NAMESPACE)
+    except signing.SigningError as err:
+        raise InputError(str(err)) from None
+    path = _path(root, args.id)
+    original = path.read_text(encoding="utf-8")
+    updated = _with_approval(original, by=by, role=args.role, at=at, signature=signature)
+    # The request's content must be exactly what was signed, and the new approval must parse.
+    check = changes.parse(updated, f"changes/{args.id}.yaml", args.id)
+    if check.change is None or check.change.canonical != change.canonical or \
+            check.change.approvals[-1].signature != signature.strip():
+        raise InputError(f"changes/{args.id}.yaml: could not add the approval without changing the request "
+                         "(is `approvals:` a top-level list?)")
+    _write_atomically(path, updated)
+    verdict = approvers.check(check.change, approvers.load(root))[-1]
+    note = "verified against governance/allowed_signers" if not verdict else f"written, but it does not verify: {verdict}"
+    print(f"changes/{args.id}.yaml: approval by {by} as {args.role} at {_fmt(at)} {note}")
+    return 0 if not verdict else 2
+
+
+def _with_approval(text: str, *, by: str, role: str, at: dt.datetime, signature: str) -> str:
+    """`text` with one approval appended to its top-level `approvals:` list, leaving every other
+    line (and comment) as it was, so the canonical content does not move."""
+    item = [f"  - by: {by}", f"    role: {role}", f'    at: "{_fmt(at)}"', "    signature: |"]
+    item += [f"      {line}" for line in signature.strip().splitlines()]
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("approvals:"):
+            rest = line[len("approvals:"):].split("#", 1)[0].strip()
+            if rest in ("", "[]"):
+                end = i + 1
+                while end < len(lines) and (lines[end].startswith((" ", "-")) or not lines[end].strip()):
+                    end += 1
+                while end > i + 1 and not lines[end - 1].strip():
+                    end -= 1
+                head = ["approvals:"] if rest == "[]" else [line]
+                return "\n".join(lines[:i] + head + lines[i + 1:end] + item + lines[end:]) + "\n"
+            raise InputError("approvals is written inline; write it as a block list (one `- ` entry per line) "
+                             "before adding a signed approval")
+    return text.rstrip("\n") + "\napprovals:\n" + "\n".join(item) + "\n"
+
+
+def _write_atomically(path: pathlib.Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _fmt(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- verify ---------------------------------------------------------------------------------------
+def verify(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
+    approvers, _, compliance, _ = _pack()
+    change = _load(root, args.id)
+    directory = approvers.load(root)
+    reasons = approvers.check(change, directory)
+    for problem in directory.problems:
+        print(f"  ! {problem}")
+    for approval, reason in zip(change.approvals, reasons):
+        mark = "ok" if not reason else "NO"
+        print(f"  {mark} approvals[{approval.index}] {approval.role} by {approval.by} at {_fmt(approval.at)}"
+              + (f": {reason}" if reason else ""))
+    stacks = [args.stack] if args.stack else list(change.stacks)
+    from governance import changes as pack_changes
+
+    loaded = pack_changes.Loaded(change.file, change, (), change.id)
+    problems: list[str] = []
+    for stack in stacks:
+        verdict = compliance.assess(loaded, stack=stack, protected=True, at=_time(args.at, "--at"),
+                                    signatures=reasons)
+        # A window still ahead is not a problem of the request: the update waits for it.
+        ahead = [f for f in verdict.findings if f.rule == compliance.WINDOW and f.deferrable]
+        problems += [f.message for f in verdict.findings if f not in ahead and f.message not in problems]
+        for f in ahead:
+            print(f"  . {f.forecast}")
+    for line in problems:
+        print(f"  - {line}")
+    print(f"{change.id}: " + ("ready" if not problems else f"{len(problems)} problem(s)"))
+    return 0 if not problems else 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = sub.add_parser("new", help="write a change request skeleton to fill in")
+    p.add_argument("id", metavar="CR-ID")
+    p.add_argument("--title", required=True)
+    p.add_argument("--requested-by", metavar="EMAIL")
+    p.add_argument("--service", default="api-service")
+    p.add_argument("--change-type", default="normal", choices=("standard", "normal", "emergency"))
+    p.add_argument("--risk-level", default="low", choices=("low", "medium", "high", "critical"))
+    p.add_argument("--start", metavar="TIME", help='window start, e.g. "2026-12-15T02:00:00Z"')
+    p.add_argument("--duration", default="1h")
+    p.add_argument("--stacks", nargs="+", default=["production"])
+    p.set_defaults(action_func=new)
+    p = sub.add_parser("digest", help="print the exact bytes an approval signs")
+    p.add_argument("id", metavar="CR-ID")
+    p.add_argument("--by", metavar="EMAIL")
+    p.add_argument("--role")
+    p.add_argument("--at", metavar="TIME", help="approval time (default: now)")
+    p.set_defaults(action_func=digest)
+    p = sub.add_parser("approve", help="sign the request with your SSH key and add the approval")
+    p.add_argument("id", metavar="CR-ID")
+    p.add_argument("--role", required=True)
+    p.add_argument("--key", required=True, help="your SSH private key file, or its .pub with the key in ssh-agent")
+    p.add_argument("--by", metavar="EMAIL", help="your address in governance/approvers.yaml (default: git user.email)")
+    p.add_argument("--at", metavar="TIME", help="approval time (default: now)")
+    p.set_defaults(action_func=approve)
+    p = sub.add_parser("verify", help="check every approval's signature and the CAB rules")
+    p.add_argument("id", metavar="CR-ID")
+    p.add_argument("--stack", help="judge for this stack only (default: every stack the request names)")
+    p.add_argument("--at", metavar="TIME", help="judge as of this time (default: now)")
+    p.set_defaults(action_func=verify)
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        return args.action_func(args)
+    except InputError as exc:
+        print(f"platformctl change {args.action}: {exc}", file=sys.stderr)
+        return 1
