@@ -12,7 +12,7 @@ import pulumi
 from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, PolicyPack, ResourceValidationPolicy,
                            Severity, StackValidationPolicy)
 
-from governance import catalog, clock, config, pack_settings, sdk_cache
+from governance import catalog, clock, config, exemptions, pack_settings, sdk_cache
 from governance.model import Context, Resource
 from governance.values import plain
 
@@ -38,6 +38,12 @@ def _context() -> Context:
                    config=_settings(os.environ.get("PULUMI_CONFIG", "")), project_root=PROJECT_ROOT,
                    clock=clock.read(os.environ, honour_override=dry_run),
                    pack_stacks=pack_settings.stacks(), dry_run=dry_run)
+
+
+def _exempt(policy: str, urn: str) -> bool:
+    """A reviewed exemption in force covers this violation (policies/exemptions.yaml), here in the
+    pack so the CLI and platformctl report the same verdict."""
+    return exemptions.load().covers(policy, urn, clock.now().date()) is not None
 
 
 def _schema(spec: catalog.Spec):
@@ -75,7 +81,8 @@ def _resource_policy(spec: catalog.Spec) -> ResourceValidationPolicy:
             return
         resource = _shared("resource", lambda: _resource(args))
         for message in catalog.check_resource(spec, resource, _context()):
-            report_violation(message)
+            if not _exempt(spec.name, args.urn):
+                report_violation(message)
     return ResourceValidationPolicy(name=spec.name, description=spec.description, validate=validate,
                                     enforcement_level=EnforcementLevel(spec.enforcement),
                                     severity=Severity(spec.severity), config_schema=_schema(spec))
@@ -85,7 +92,8 @@ def _stack_policy(spec: catalog.Spec) -> StackValidationPolicy:
     def validate(args, report_violation):
         resources = _shared("stack", lambda: _stack(args))
         for message, urn in catalog.check_stack(spec, resources, _context()):
-            report_violation(message, urn)
+            if not _exempt(spec.name, urn):
+                report_violation(message, urn)
     return StackValidationPolicy(name=spec.name, description=spec.description, validate=validate,
                                  enforcement_level=EnforcementLevel(spec.enforcement),
                                  severity=Severity(spec.severity), config_schema=_schema(spec))

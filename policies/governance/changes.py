@@ -158,28 +158,33 @@ class RequestUnreadable(Exception):
 
 
 def read_request(project_root: pathlib.Path, change_id: str) -> bytes:
-    """The bytes of `changes/<change_id>.yaml`, read only if it is a regular file that really lives
-    in the repository's `changes/` folder: no symlinked folder, no symlinked file, no `..`.
+    """The bytes of `changes/<change_id>.yaml` (see `read_in_repo`)."""
+    return read_in_repo(project_root, CHANGES_DIR, f"{change_id}.yaml")
+
+
+def read_in_repo(project_root: pathlib.Path, folder_name: str, file_name: str, max_bytes: int = MAX_BYTES) -> bytes:
+    """The bytes of `<folder_name>/<file_name>`, read only if it is a regular file that really lives
+    in that folder of the repository: no symlinked folder, no symlinked file, no hard link, no `..`.
     A symlink is refused rather than resolved, so no file outside the repository is ever opened
     (and none of its content can reach a report)."""
     root = pathlib.Path(os.path.realpath(project_root))
-    folder = root / CHANGES_DIR
+    folder = root if folder_name in ("", ".") else root / folder_name
     try:
         folder_stat = os.lstat(folder)
     except FileNotFoundError:
         raise RequestUnreadable("file not found") from None
     if stat.S_ISLNK(folder_stat.st_mode):
-        raise RequestUnreadable("changes/ is a symbolic link; change requests must live in the repository")
+        raise RequestUnreadable(f"{folder_name}/ is a symbolic link; {folder_name}/ must live in the repository")
     if not stat.S_ISDIR(folder_stat.st_mode):
-        raise RequestUnreadable("changes/ is not a folder")
-    path = folder / f"{change_id}.yaml"
+        raise RequestUnreadable(f"{folder_name}/ is not a folder")
+    path = folder / file_name
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise RequestUnreadable("file not found") from None
     except OSError as err:
         if err.errno == errno.ELOOP or os.path.islink(path):
-            raise RequestUnreadable("is a symbolic link; a change request must be a file in changes/") from None
+            raise RequestUnreadable(f"is a symbolic link; it must be a file in {folder_name}/") from None
         raise RequestUnreadable(f"cannot be read ({errno.errorcode.get(err.errno, 'error')})") from None
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
@@ -188,13 +193,13 @@ def read_request(project_root: pathlib.Path, change_id: str) -> bytes:
     with os.fdopen(fd, "rb") as handle:
         if info.st_nlink > 1:
             # A hard link is another name for a file that may live anywhere on the same disk.
-            raise RequestUnreadable("has other hard links; a change request must be a file of its own")
+            raise RequestUnreadable("has other hard links; it must be a file of its own")
         # The folder and the file, resolved, must still be where they were named (a rename race).
         if os.path.realpath(path) != str(path):
-            raise RequestUnreadable("does not resolve to itself inside changes/")
-        data = handle.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise RequestUnreadable(f"is larger than {MAX_BYTES // 1024} KiB; a change request is a short document")
+            raise RequestUnreadable(f"does not resolve to itself inside {folder_name}/")
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise RequestUnreadable(f"is larger than {max_bytes // 1024} KiB; it is meant to be a short document")
     return data
 
 

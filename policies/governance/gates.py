@@ -10,7 +10,7 @@ import os
 import pathlib
 from typing import Iterator
 
-from . import approvers, changes, compliance, cost, error_budget, pack_settings, sdk_cache
+from . import approvers, changes, compliance, cost, error_budget, exemptions, pack_settings, sdk_cache
 from .clock import NOW_ENV
 from .config import CHANGES_DIR
 from .model import Context, Resource
@@ -214,3 +214,4 @@ def config_valid(resources: list[Resource], ctx: Context) -> Iterator[str]:
     yield from ctx.config.problems
     if pack_settings.problem():
         yield pack_settings.problem()
+    yield from exemptions.load().problems

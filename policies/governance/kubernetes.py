@@ -8,6 +8,10 @@ from .model import Context, Resource
 from .values import Unknown, as_list, get, has_unknown, is_unknown
 
 PRODUCTION_NAMESPACE = "production"  # the runbook's namespace for deployment/api and its peers
+PRODUCTION_ENVIRONMENT = "production"
+# A canary runs a small fixed replica count by design (traffic weight, not an HPA, sizes its share),
+# so it is recognised by what it is - its track label - rather than by an exemption for its URN.
+CANARY_TRACK = "canary"
 MIN_REPLICAS = 3
 POD_SPEC_PATHS = {
     "kubernetes:apps/v1:Deployment": "spec.template.spec",
@@ -126,7 +130,9 @@ def production_deployments_autoscaled(resources: list[Resource], ctx: Context) -
             continue  # a malformed target names no Deployment
         targets.setdefault(key, []).append(h)
     verdicts: dict[tuple[str, str], Optional[str]] = {}
-    for d in _production_deployments(resources):
+    for d in _production_deployments(resources, ctx):
+        if _track(d) == CANARY_TRACK:
+            continue
         name, ns = _name(d), _namespace(d)
         if (ns, name) not in verdicts:
             verdicts[(ns, name)] = _autoscaling_problem(name, targets.get((ns, name), []))
@@ -154,7 +160,7 @@ def _autoscaling_problem(name: str, targeting: list[Resource]) -> Optional[str]:
 def production_deployments_disruption_budget(resources: list[Resource], ctx: Context) -> Iterator[tuple[str, str]]:
     """Every Deployment in the production namespace is selected by a PodDisruptionBudget."""
     pdbs = [r for r in resources if r.type == PDB_TYPE]
-    for d in _production_deployments(resources):
+    for d in _production_deployments(resources, ctx):
         labels = get(d.props, "spec.template.metadata.labels") or {}
         if has_unknown(labels):
             continue
@@ -176,7 +182,27 @@ def production_deployments_disruption_budget(resources: list[Resource], ctx: Con
             yield f"{_name(d)}: no PodDisruptionBudget selects this production Deployment's pods", d.urn
 
 
-def _production_deployments(resources: list[Resource]) -> Iterator[Resource]:
+def _track(r: Resource) -> Optional[str]:
+    try:
+        track = get(r.props, "metadata.labels.track") or get(r.props, "spec.template.metadata.labels.track")
+    except Unknown:
+        return None
+    return track if isinstance(track, str) else None
+
+
+def is_production(ctx: Optional[Context]) -> bool:
+    """Whether the stack is of the production environment: its `leadgen:environment`, or, when the
+    config does not say, its name. A dev or staging stack runs the same namespaces at a smaller
+    size, so the namespace name says nothing about the environment."""
+    if ctx is None:
+        return True
+    environment = ctx.config.environment or ctx.stack
+    return environment.strip().lower() == PRODUCTION_ENVIRONMENT
+
+
+def _production_deployments(resources: list[Resource], ctx: Optional[Context] = None) -> Iterator[Resource]:
+    if not is_production(ctx):
+        return
     for r in resources:
         if r.type != DEPLOYMENT:
             continue

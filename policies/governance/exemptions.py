@@ -1,0 +1,92 @@
+"""Reviewed exemptions, enforced inside the pack so the Pulumi CLI and platformctl agree.
+
+`policies/exemptions.yaml` lists entries `{policy, urn, reason, ticket, expires}`: the violations of
+`policy` on resources whose URN matches `urn` (an fnmatch pattern) are not reported until the end
+of `expires` (a quoted date, "YYYY-MM-DD", the last day it applies). Before, only platformctl
+applied them, so `pulumi up --policy-pack policies` blocked on what `platformctl preview` passed.
+platformctl keeps listing the exemptions in force and the expired ones in its reports; an expired
+exemption covers nothing here, so its violation is back at its own level.
+
+The file ships inside the pack (a policy group publishes the folder); it is read strictly, and a
+file the pack cannot read exempts nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import functools
+import os
+import pathlib
+from dataclasses import dataclass
+from typing import Optional
+
+from . import changes
+
+FILE = pathlib.Path(__file__).resolve().parent.parent / "exemptions.yaml"
+FIELDS = ("policy", "urn", "reason", "ticket", "expires")
+
+
+@dataclass(frozen=True)
+class Exemption:
+    policy: str
+    urn: str
+    reason: str
+    ticket: str
+    expires: dt.date
+
+    def covers(self, policy: str, urn: str, today: dt.date) -> bool:
+        return today <= self.expires and policy == self.policy and fnmatch.fnmatchcase(urn or "", self.urn)
+
+
+@dataclass(frozen=True)
+class Exemptions:
+    entries: tuple[Exemption, ...]
+    problems: tuple[str, ...] = ()
+
+    def covers(self, policy: str, urn: str, today: dt.date) -> Optional[Exemption]:
+        return next((e for e in self.entries if e.covers(policy, urn, today)), None)
+
+
+def load(path: pathlib.Path = FILE) -> Exemptions:
+    try:
+        info = os.lstat(path)
+        version = (info.st_ino, info.st_mtime_ns, info.st_size)
+    except OSError:
+        version = (-1,)
+    return _load(str(path), version)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(path: str, version: tuple) -> Exemptions:
+    if version == (-1,):
+        return Exemptions(())
+    shown = pathlib.Path(path).name
+    file = pathlib.Path(path)
+    try:
+        doc = changes.read_document(changes.read_in_repo(file.parent, ".", file.name), shown)
+    except changes.RequestUnreadable as err:
+        return Exemptions((), (f"{shown}: {err}; no exemption applies",))
+    except changes._Refused as err:
+        return Exemptions((), (f"{shown}: {err}; no exemption applies",))
+    listed = doc.get("exemptions") or []
+    if not isinstance(listed, list):
+        return Exemptions((), (f"{shown}: exemptions must be a list; no exemption applies",))
+    entries, problems = [], []
+    for i, entry in enumerate(listed):
+        where = f"{shown}: exemptions[{i}]"
+        if not isinstance(entry, dict) or set(entry) != set(FIELDS):
+            problems.append(f"{where} must have exactly {', '.join(FIELDS)}")
+            continue
+        if not all(isinstance(entry[k], str) and entry[k].strip() for k in FIELDS):
+            problems.append(f"{where}: every field is text (quote the date: \"2027-05-31\")")
+            continue
+        try:
+            expires = dt.date.fromisoformat(entry["expires"])
+        except ValueError:
+            problems.append(f"{where}.expires ({entry['expires']!r}) must be a date YYYY-MM-DD")
+            continue
+        if not (entry["urn"].startswith("urn:pulumi:") or entry["urn"].startswith("*")):
+            problems.append(f"{where}.urn must be a URN pattern starting urn:pulumi:")
+            continue
+        entries.append(Exemption(entry["policy"], entry["urn"], entry["reason"], entry["ticket"], expires))
+    return Exemptions(tuple(entries), tuple(problems))
