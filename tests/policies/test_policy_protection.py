@@ -107,7 +107,7 @@ def test_a_symlinked_changes_folder_is_refused(tmp_path):
     repo = planted(tmp_path)
     os.symlink(tmp_path / "outside", repo / "changes")
     got = list(gates.change_request_required([], ctx_for(repo)))
-    assert got == [f"{F}: changes/ is a symbolic link; change requests must live in the repository"]
+    assert got == [f"{F}: changes/ is a symbolic link; changes/ must live in the repository"]
 
 
 def test_a_symlinked_change_request_is_refused_and_never_read(tmp_path):
@@ -115,7 +115,7 @@ def test_a_symlinked_change_request_is_refused_and_never_read(tmp_path):
     (repo / "changes").mkdir()
     os.symlink(tmp_path / "outside" / "CR-2026-014.yaml", repo / "changes" / "CR-2026-014.yaml")
     got = list(gates.change_request_required([], ctx_for(repo)))
-    assert got == [f"{F}: is a symbolic link; a change request must be a file in changes/"]
+    assert got == [f"{F}: is a symbolic link; it must be a file in changes/"]
     assert "hunter2" not in repr(got)
 
 
@@ -124,7 +124,7 @@ def test_a_hard_linked_change_request_is_refused(tmp_path):
     (repo / "changes").mkdir()
     os.link(tmp_path / "outside" / "CR-2026-014.yaml", repo / "changes" / "CR-2026-014.yaml")
     assert list(gates.change_request_required([], ctx_for(repo))) == [
-        f"{F}: has other hard links; a change request must be a file of its own"]
+        f"{F}: has other hard links; it must be a file of its own"]
 
 
 def test_a_folder_or_fifo_named_like_a_request_is_refused(tmp_path):
@@ -137,7 +137,7 @@ def test_an_oversized_change_request_is_refused_unread(tmp_path):
     (tmp_path / "changes").mkdir()
     (tmp_path / "changes" / "CR-2026-014.yaml").write_bytes(b"# pad\n" * 20_000)
     assert list(gates.change_request_required([], ctx_for(tmp_path))) == [
-        f"{F}: is larger than 64 KiB; a change request is a short document"]
+        f"{F}: is larger than 64 KiB; it is meant to be a short document"]
 
 
 # --- the clock of an update ---------------------------------------------------------------------
