@@ -49,10 +49,10 @@ def test_the_comment_is_written_without_running_pull_request_code():
 def test_up_runs_only_from_main_through_a_protected_environment_and_applies_the_previewed_plan():
     _, jobs = load("up.yml")
     assert all(job["if"] == "github.ref == 'refs/heads/main'" for job in jobs.values())
-    assert jobs["up"]["environment"] == "${{ inputs.stack }}" and jobs["up"]["needs"] == "plan"
-    plan, up = steps_text(jobs["plan"]), steps_text(jobs["up"])
+    assert jobs["up"]["environment"] == "${{ inputs.stack }}" and jobs["up"]["needs"] == "gate"
+    plan, up = steps_text(jobs["gate"]), steps_text(jobs["up"])
     assert "pulumi preview --diff --non-interactive --policy-pack policies --save-plan plan.json" in plan
-    assert "GITHUB_STEP_SUMMARY" in plan and "platformctl change verify" in plan
+    assert "GITHUB_STEP_SUMMARY" in plan and "platformctl change verify" in plan and "platformctl gate" in plan
     assert "--policy-pack policies --plan plan.json" in up
     assert "policies/venv/bin/pip install" in plan and "policies/venv/bin/pip install" in up
 
