@@ -60,3 +60,15 @@ def test_up_runs_only_from_main_through_a_protected_environment_and_applies_the_
 def test_the_pack_declares_the_virtualenv_the_workflows_create():
     pack = yaml.safe_load((WORKFLOWS.parents[1] / "policies" / "PulumiPolicy.yaml").read_text())
     assert pack["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
+
+
+def test_every_workflow_is_valid_against_the_published_schema():
+    import json
+
+    import jsonschema
+
+    schema = json.loads((WORKFLOWS.parents[2] / "shared" / "schemas" / "github-workflow.json").read_text())
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        document = yaml.safe_load(path.read_text())
+        document["on"] = document.pop(True)  # YAML 1.1 reads `on` as True; GitHub reads the text
+        jsonschema.validate(document, schema, cls=jsonschema.Draft7Validator)
