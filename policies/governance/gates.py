@@ -2,6 +2,12 @@
 
 Each gate is a stack policy that reports at most a few one-line violations against the stack's
 URN. They fail closed: anything they cannot establish (no change request, no Prometheus) blocks.
+
+A preview (`ctx.dry_run`) and an update are judged by the same rules, but a preview is not the
+moment the change happens: what the update could still meet by then - its window opening, an
+approval being signed, the error budget's approval, a Prometheus reachable only from where the
+update runs - is reported by the advisory `update-forecast` as what the update will meet, and the
+mandatory gates hold only what no waiting can fix. At update time every finding is mandatory.
 """
 from __future__ import annotations
 
