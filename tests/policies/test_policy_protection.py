@@ -200,3 +200,17 @@ def test_an_update_over_grpc_reads_the_real_clock():
             "LEADGEN_GOVERNANCE_NOW=2026-12-15T02:30:00Z is ignored: an update reads the real clock") in got
     window = [m for p, m in got if p == "change-window"]
     assert window and "2026-12-15T02:30:00Z" not in window[0]
+
+
+def test_an_update_of_production_that_unprotects_itself_is_still_gated_over_grpc():
+    from platformctl.policy_client import PolicyClient
+    from policy_baseline import PROJECT, baseline
+
+    pack = pathlib.Path(__file__).resolve().parents[2] / "policies"
+    cfg = {"aws:region": "us-east-1", "leadgen:governance.protectedStacks": "[]",
+           "leadgen:governance.changesDir": "/tmp", "leadgen:environment": "production"}
+    for stack in ("production", "prod-shadow"):  # the same environment under another name too
+        with PolicyClient(pack, project=PROJECT, stack=stack, config=cfg, dry_run=False) as client:
+            got = {(v.policy, v.level) for v in client.analyze(baseline())}
+        assert {("change-request-required", "mandatory"), ("change-window", "mandatory"),
+                ("error-budget-gate", "mandatory"), ("governance-config-valid", "mandatory")} <= got
