@@ -115,9 +115,10 @@ def assess(loaded: Loaded, *, stack: str, protected: bool, at: dt.datetime,
     approvals = _counted(change, at, signed)
     in_window = change.window_start <= at < change.window_end and (finished is None or finished <= change.window_end)
     cto = [a for a in approvals if a.role == "cto"]
-    until = max(change.window_end, max(a.at for a in cto) + EMERGENCY_VALIDITY) if change.emergency and cto else None
-    ends = finished or at
-    override = (not in_window and until is not None and at >= min(a.at for a in cto) and ends <= until)
+    fresh_until = max(a.at for a in cto) + EMERGENCY_VALIDITY if change.emergency and cto else None
+    # Outside its window an emergency runs only while its latest cto approval is fresh.
+    override = not in_window and fresh_until is not None and (finished or at) <= fresh_until
+    until = max(change.window_end, fresh_until) if fresh_until is not None else None
     findings: list[Finding] = []
     if protected:
         findings += _coverage(change, stack)
@@ -210,14 +211,16 @@ def _outside(change: ChangeRequest, at: dt.datetime, finished: Optional[dt.datet
     span = f"{_fmt(change.window_start)} - {_fmt(change.window_end)}"
     moment = f"now ({_fmt(at)})" if finished is None else f"the update ({_fmt(at)} - {_fmt(finished)})"
     line = f"{change.file}: {moment} is outside the window {span}"
-    if change.emergency:
+    if change.emergency and not (cto and finished is None and at < change.window_start):
         if cto:
             fresh_until = max(a.at for a in cto) + EMERGENCY_VALIDITY
             line += (f"; the emergency change expired (its cto approval of {_fmt(max(a.at for a in cto))} was "
                      f"usable until {_fmt(fresh_until)}): file a new change request")
-        else:
-            line += "; an emergency change outside its window needs a cto approval"
-        return Finding(WINDOW, line)
+            return Finding(WINDOW, line)
+        line += "; an emergency change outside its window needs a cto approval"
+        # The approval is what is missing: a preview forecasts it, as it does any approval.
+        return Finding(WINDOW, line, finished is None, f"{line}; the update will be blocked until a cto signs it "
+                                                       "(platformctl change approve --role cto)")
     if finished is None and at < change.window_start:
         # Ahead of the window: what a preview forecasts; the update itself is blocked until then.
         return Finding(WINDOW, line, True, f"{change.file}: the update is blocked until "

@@ -130,6 +130,15 @@ def test_a_window_ahead_is_forecast_and_a_closed_one_blocks():
     assert [(f.rule, f.deferrable) for f in closed.findings] == [(compliance.WINDOW, False)]
 
 
+def test_an_early_emergency_waits_for_its_window_once_its_approval_is_stale():
+    cto = [{"by": "cto@example.com", "role": "cto", "at": "2026-12-14T09:00:00Z"}]
+    early = judge(loaded(change_type="emergency", approvals=cto), at=dt.datetime(2026, 12, 14, 20, 0, tzinfo=UTC))
+    assert not early.approved_emergency and [(f.rule, f.deferrable) for f in early.findings] == [
+        (compliance.WINDOW, True)]
+    assert early.forecasts() == [f"{F}: the update is blocked until 2026-12-15T02:00:00Z, when its window opens "
+                                 "(it closes at 2026-12-15T03:00:00Z)"]
+
+
 def test_an_emergency_expires():
     cto = [{"by": "cto@example.com", "role": "cto", "at": "2026-12-16T03:55:00Z"}]
     fresh = judge(loaded(change_type="emergency", approvals=cto), at=dt.datetime(2026, 12, 16, 7, 54, tzinfo=UTC))
