@@ -16,7 +16,7 @@ import re
 from typing import Any, Iterable
 
 from platformctl.exemptions import Finding
-from platformctl.pack import changes, compliance
+from platformctl.pack import approvers, changes, compliance
 from platformctl.project import ROOT
 from platformctl.reports.model import ChangeEvidence
 
@@ -108,8 +108,11 @@ def evidence(entry: dict, stack: str, project_root: pathlib.Path) -> ChangeEvide
     if loaded.change is None:
         return ChangeEvidence(**base, problems=tuple(loaded.problems))
     # Every changing update of the audited stack is held to the rules, protected or not, and judged
-    # as it ran: approvals by its start, the window over its whole run.
-    verdict = compliance.assess(loaded, stack=stack, protected=True, at=start, finished=end or start)
+    # as it ran: approvals by its start, the window over its whole run, each approval's signature
+    # checked against the approvers and keys the repository lists, as the gate checks them.
+    signatures = approvers.check(loaded.change, approvers.load(project_root))
+    verdict = compliance.assess(loaded, stack=stack, protected=True, at=start, finished=end or start,
+                                signatures=signatures)
     change = verdict.change
     return ChangeEvidence(**base, requester=change.requested_by,
                           approver=", ".join(sorted({a.by for a in verdict.approvals})),

@@ -4,9 +4,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import pathlib
+import tempfile
 import textwrap
+from functools import lru_cache
 
+import yaml
+
+import platformctl.pack  # noqa: F401  (first: the signing helper imports the pack's modules)
 from platformctl.statefile import SECRET_SIG_KEY, SECRET_SIG_VALUE
+from tests.policies.signed import Keyring
 
 STACK, PROJECT = "production", "leadgen"
 PREFIX = f"urn:pulumi:{STACK}::{PROJECT}::"
@@ -118,15 +124,27 @@ class RecordingAnalyzer:
         self.closed = True
 
 
+# The approvers the audit tests' change requests name, with the roles governance/approvers.yaml gives them.
+APPROVERS = {"alice@insurance-lead-gen.com": ["team-lead"],
+             "bob@insurance-lead-gen.com": ["team-lead", "engineering-manager", "cab"]}
+
+
+@lru_cache(maxsize=None)
+def keyring() -> Keyring:
+    """Throwaway SSH keys for the approvers, made once per test session in a temp folder."""
+    return Keyring(pathlib.Path(tempfile.mkdtemp(prefix="audit-approvers-")), APPROVERS)
+
+
 def change_request(root: pathlib.Path, cr_id: str, requested_by="alice@insurance-lead-gen.com",
                    approvals=(("bob@insurance-lead-gen.com", "team-lead", "2026-03-01T10:00:00Z"),),
                    window_start="2026-03-02T02:00:00Z", duration="2h", rollback=True, stacks=("production",),
-                   risk="low"):
-    folder = root / "changes"
-    folder.mkdir(exist_ok=True)
+                   risk="low", signed=True):
+    """changes/<cr_id>.yaml under `root`, every approval signed by its approver's key (unless not
+    `signed`) as `platformctl change approve` signs it, with governance/ (approvers, allowed signers)
+    beside it."""
     approvals_yaml = "".join(f"\n  - by: {b}\n    role: {r}\n    at: '{a}'" for b, r, a in approvals) or " []"
     rollback_yaml = "\n  - 'Scale back down: pulumi up with the previous config'" if rollback else " []"
-    (folder / f"{cr_id}.yaml").write_text(textwrap.dedent(f"""\
+    text = textwrap.dedent(f"""\
         id: {cr_id}
         title: API Service Scaling
         description: Increase API replicas from 3 to 5
@@ -139,7 +157,8 @@ def change_request(root: pathlib.Path, cr_id: str, requested_by="alice@insurance
           start: '{window_start}'
           duration: {duration}
         stacks: [{', '.join(stacks)}]
-        """) + f"approvals:{approvals_yaml}\nrollback_plan:{rollback_yaml}\n", encoding="utf-8")
+        """) + f"approvals:{approvals_yaml}\nrollback_plan:{rollback_yaml}\n"
+    keyring().write(root, yaml.safe_load(text), sign=signed)
 
 
 def history_entry(version: int, start: str, end: str | None, cr: str | None, kind="update",

@@ -21,6 +21,7 @@ def project(tmp_path):
     change_request(tmp_path, "CR-2026-004", approvals=(("bob@insurance-lead-gen.com", "cab", "2026-03-02T03:00:00Z"),))
     change_request(tmp_path, "CR-2026-005", stacks=("staging",))
     change_request(tmp_path, "CR-2026-006", risk="high")  # approved by a team lead, not the CAB
+    change_request(tmp_path, "CR-2026-007", signed=False)  # an approval anyone could have typed
     return tmp_path
 
 
@@ -49,6 +50,7 @@ def test_a_compliant_update_has_every_piece_of_evidence(project):
     (history_entry(15, "2026-03-02T02:10:00Z", None, "CR-2026-099"), "changes/CR-2026-099.yaml: file not found"),
     # The gate's rule, applied to past updates as well: one implementation of change compliance.
     (history_entry(16, "2026-03-02T02:10:00Z", None, "CR-2026-006"), "risk_level high needs a cab approval"),
+    (history_entry(17, "2026-03-02T02:10:00Z", None, "CR-2026-007"), "does not count: is not signed"),
 ])
 def test_non_compliant_updates_are_mandatory_findings(project, entry, problem):
     found, findings = audit(project, [entry])
