@@ -19,7 +19,9 @@ from components.namespaces import (GOVERNANCE, MONITORING, POD_SECURITY, PRODUCT
                                    PlatformNamespace, PlatformNamespaceArgs,
                                    monitoring_allowances, production_allowances)
 from components.network import Network, NetworkArgs
+from components.node_addons import NodeAddons, NodeAddonsArgs
 from components.node_group import NodeGroup, NodeGroupArgs
+from components.registry import ImageRepositories, ImageRepositoriesArgs
 from components.traffic import Traffic, TrafficArgs, data_plane_allowance
 from components.workload import Workload, WorkloadArgs
 from leadgen.config import ConfigError, load_from_pulumi
@@ -45,9 +47,19 @@ pulumi.export("vpcId", network.vpc_id)
 
 # --- cluster: control plane, node groups, the Kubernetes provider, add-ons and namespaces ---------
 cluster = Cluster(cfg.prefix, ClusterArgs(
-    cluster_name=cluster_name, version=cfg.cluster.version, subnet_ids=network.private_subnet_ids,
+    cluster_name=cluster_name, version=cfg.cluster.version, vpc_id=network.vpc_id,
+    vpc_cidr=cfg.network.vpc_cidr, subnet_ids=network.private_subnet_ids,
+    deployer_role_arn=cfg.cluster.deployer_role_arn,
     public_access_cidrs=cfg.cluster.public_access_cidrs, admin_role_arns=cfg.cluster.admin_role_arns,
     log_retention_days=cfg.cluster.log_retention_days, protect=prod, tags=tags))
+# CI deploys from a self-hosted runner in these subnets with this group (README: Deploying).
+pulumi.export("ciRunner", {"securityGroupId": cluster.ci_runner_security_group.id,
+                           "subnetIds": network.private_subnet_ids})
+
+# The CNI, kube-proxy and the Pod Identity agent before any node: nodes turn Ready only with them.
+node_addons = NodeAddons(f"{cfg.prefix}-addons", NodeAddonsArgs(
+    cluster_name=cluster.cluster_name, version=cfg.cluster.version,
+    oidc_provider_arn=cluster.oidc_provider_arn, oidc_issuer=cluster.oidc_issuer, tags=tags))
 
 node_groups = [
     NodeGroup(f"{cfg.prefix}-{g.name}", NodeGroupArgs(
@@ -56,21 +68,28 @@ node_groups = [
         node_group_name=g.name, instance_types=g.instance_types, min_size=g.min_size,
         max_size=g.max_size, desired_size=g.desired_size, disk_size_gb=g.disk_size_gb,
         capacity_type=g.capacity_type, ami_type=g.ami_type, labels=g.labels, taints=g.taints,
-        tags=tags))
+        depends_on=[node_addons.cni], tags=tags))
     for g in cfg.cluster.node_groups
 ]
 
 kubeconfig = kubeconfig_json(cluster.cluster_name, cluster.endpoint, cluster.certificate_authority,
                              cluster.region)
+# Every Kubernetes resource goes through this provider, so none is sent before the deployer's
+# access entry lets `pulumi up` use the API.
 k8s_provider = k8s.Provider(f"{cfg.prefix}-k8s", kubeconfig=kubeconfig,
-                            enable_server_side_apply=True, delete_unreachable=False)
+                            enable_server_side_apply=True, delete_unreachable=False,
+                            opts=pulumi.ResourceOptions(depends_on=[cluster.deployer_access]))
 k8s_opts = pulumi.ResourceOptions(provider=k8s_provider)
 
-ClusterAddons(f"{cfg.prefix}-addons", ClusterAddonsArgs(
+gpu_groups = [g for g in cfg.cluster.node_groups if g.gpu]
+addons = ClusterAddons(f"{cfg.prefix}-addons", ClusterAddonsArgs(
     cluster_name=cluster_name, version=cfg.cluster.version, region=cluster.region,
     oidc_provider_arn=cluster.oidc_provider_arn, oidc_issuer=cluster.oidc_issuer,
-    kms_key_arn=cluster.kms_key.arn, k8s_provider=k8s_provider,
-    node_groups=[n.node_group for n in node_groups], tags=tags))
+    kms_key_arn=cluster.kms_key.arn, k8s_provider=k8s_provider, vpc_id=network.vpc_id,
+    node_groups=[n.node_group for n in node_groups], gpu=bool(gpu_groups),
+    gpu_taints=[t for g in gpu_groups for t in g.taints], tags=tags))
+# The default StorageClass every volume claim names.
+pulumi.export("storageClassName", addons.storage_class_name)
 
 app_ports = [w.port for w in (cfg.workloads.api, cfg.workloads.backend)]
 namespaces = {
@@ -91,11 +110,23 @@ pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
 pulumi.export("kubeconfig", pulumi.Output.secret(kubeconfig))
 
 # --- workloads -----------------------------------------------------------------------------------
+# The stack's own ECR repositories; an image key left empty in config pulls from them.
+registry = ImageRepositories(f"{cfg.prefix}-images", ImageRepositoriesArgs(
+    prefix=cfg.prefix, images=("api", "backend", "pgbackup"), tags=tags))
+pulumi.export("imageRepositories", registry.urls)
+
+
+def image(repository: str, own: str, tag: str) -> pulumi.Input[str]:
+    """`repository:tag`, the configured repository or else the stack's own `own` repository."""
+    return f"{repository}:{tag}" if repository else pulumi.Output.concat(registry.urls[own], ":", tag)
+
+
 workload_opts = pulumi.ResourceOptions(provider=k8s_provider,
                                        depends_on=[namespaces[PRODUCTION].namespace])
 workloads = {
     w.name: Workload(w.name, WorkloadArgs(
-        namespace=PRODUCTION, image=w.image_ref, port=w.port, cpu_request=w.cpu_request,
+        namespace=PRODUCTION, image=image(w.image, w.name, w.tag), port=w.port,
+        cpu_request=w.cpu_request,
         memory_request=w.memory_request, cpu_limit=w.cpu_limit, memory_limit=w.memory_limit,
         min_replicas=w.min_replicas, max_replicas=w.max_replicas, target_cpu=w.target_cpu),
         opts=workload_opts)
@@ -106,7 +137,7 @@ workloads = {
 # (docs/runbooks/canary-release.md walks a release through the config keys).
 api, canary = cfg.workloads.api, cfg.traffic.canary
 api_canary = Workload("api-canary", WorkloadArgs(
-    namespace=PRODUCTION, image=f"{api.image}:{canary.tag or api.tag}", port=api.port,
+    namespace=PRODUCTION, image=image(api.image, api.name, canary.tag or api.tag), port=api.port,
     cpu_request=api.cpu_request, memory_request=api.memory_request, cpu_limit=api.cpu_limit,
     memory_limit=api.memory_limit, replicas=canary.replicas, app="api", track="canary"),
     opts=workload_opts)
@@ -118,7 +149,9 @@ traffic = Traffic(f"{cfg.prefix}-traffic", TrafficArgs(
     namespace=PRODUCTION, port=api.port, cluster_name=cluster_name,
     oidc_provider_arn=cluster.oidc_provider_arn, oidc_issuer=cluster.oidc_issuer,
     region=cluster.region,
-    depends_on=[*(n.node_group for n in node_groups), namespaces[PRODUCTION].namespace],
+    # The load balancer controller must exist before the gateway's Service asks for an NLB.
+    depends_on=[*(n.node_group for n in node_groups), namespaces[PRODUCTION].namespace,
+                addons.load_balancer_controller],
     backends=[workloads[api.name].deployment, api_canary.deployment], tags=tags),
     opts=pulumi.ResourceOptions(providers={"kubernetes": k8s_provider}))
 pulumi.export("apiUrl", traffic.url)
@@ -149,7 +182,8 @@ cache = Cache(f"{cfg.prefix}-redis", CacheArgs(
 backup_bucket = BackupBucket(f"{cfg.prefix}-backups", BackupBucketArgs(
     object_lock_days=data.backup.object_lock_days if prod else None, protect=prod, tags=tags))
 backup_jobs = BackupJobs(f"{cfg.prefix}-pgbackup", BackupJobsArgs(
-    namespace=PRODUCTION, image=data.backup.image_ref, schedule=data.backup.schedule,
+    namespace=PRODUCTION, image=image(data.backup.image, "pgbackup", data.backup.tag),
+    schedule=data.backup.schedule,
     verify_schedule=data.backup.verify_schedule, time_zone=data.backup.time_zone,
     bucket_name=backup_bucket.bucket_name, bucket_arn=backup_bucket.bucket_arn,
     bucket_kms_key_arn=backup_bucket.kms_key_arn, prefix=data.backup.prefix,

@@ -63,11 +63,14 @@ class Cache(pulumi.ComponentResource):
             f"{name}-auth", secret_id=self.auth_secret.id, secret_string_wo=secret_token,
             secret_string_wo_version=args.auth_token_version, opts=child)
 
+        # A fixed name: the replication group is replaced whenever its subnet group's name changes.
         subnets = aws.elasticache.SubnetGroup(
             f"{name}-subnets", name=name, subnet_ids=list(args.subnet_ids),
             description=f"{name}: private subnets only", tags=args.tags, opts=child)
         self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg", name=name, vpc_id=args.vpc_id,
+            # A prefix, not a name: a replaced group is created before the old one is deleted,
+            # and two groups of one name cannot exist in a VPC.
+            f"{name}-sg", name_prefix=f"{name}-", vpc_id=args.vpc_id,
             description=f"{name}: Redis from the cluster's nodes only",
             tags={**args.tags, "Name": name}, opts=child)
         aws.vpc.SecurityGroupIngressRule(

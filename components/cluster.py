@@ -1,5 +1,9 @@
-"""The EKS control plane: KMS-encrypted secrets, every log type, a private endpoint, IRSA,
-access entries, and pinned managed add-ons. Node groups are their own component."""
+"""The EKS control plane: KMS-encrypted secrets, every log type, a private endpoint, IRSA and
+access entries: the deployer's, which every Kubernetes resource waits for, and the admins'.
+
+CI reaches the private endpoint from a self-hosted runner inside the VPC: the runner joins the
+`ci-runner` security group declared here, which the cluster security group admits on 443 only.
+Node groups and add-ons are their own components."""
 from __future__ import annotations
 
 import json
@@ -10,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from leadgen.iam import cluster_key_policy, service_assume_policy
+from leadgen.naming import with_name
 
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
@@ -18,7 +23,12 @@ LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 class ClusterArgs:
     cluster_name: str
     version: str
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: str
     subnet_ids: Sequence[pulumi.Input[str]]
+    # The role `pulumi up` runs as: its access entry is what lets the update use the API at all
+    # (the cluster creator gets no implicit admin).
+    deployer_role_arn: str
     public_access_cidrs: Sequence[str] = ()
     admin_role_arns: Sequence[str] = ()
     log_retention_days: int = 90
@@ -82,13 +92,23 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-oidc", url=issuer_url, client_id_lists=["sts.amazonaws.com"], tags=args.tags,
             opts=child)
 
+        admin_policy = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+        deployer = aws.eks.AccessEntry(f"{name}-deployer", cluster_name=self.eks.name,
+                                       principal_arn=args.deployer_role_arn, type="STANDARD",
+                                       tags=args.tags, opts=child)
+        # The Kubernetes provider depends on this association, so no namespace, release or custom
+        # resource is sent before the deployer may create it.
+        self.deployer_access = aws.eks.AccessPolicyAssociation(
+            f"{name}-deployer", cluster_name=self.eks.name, principal_arn=args.deployer_role_arn,
+            policy_arn=admin_policy, access_scope={"type": "cluster"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[deployer]))
+
         for i, arn in enumerate(args.admin_role_arns):
             entry = aws.eks.AccessEntry(f"{name}-admin-{i}", cluster_name=self.eks.name,
                                         principal_arn=arn, type="STANDARD", tags=args.tags, opts=child)
             aws.eks.AccessPolicyAssociation(
                 f"{name}-admin-{i}", cluster_name=self.eks.name, principal_arn=arn,
-                policy_arn="arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
-                access_scope={"type": "cluster"},
+                policy_arn=admin_policy, access_scope={"type": "cluster"},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]))
 
         # Nodes get only what kubelet needs; the CNI's permissions go to its own IRSA role.
@@ -99,6 +119,8 @@ class Cluster(pulumi.ComponentResource):
             aws.iam.RolePolicyAttachment(f"{name}-node-{policy}", role=self.node_role.name,
                                          policy_arn=f"arn:aws:iam::aws:policy/{policy}", opts=child)
 
+        self._ci_runner_access(name, args)
+
         self.cluster_name = self.eks.name
         self.endpoint = self.eks.endpoint
         self.certificate_authority = self.eks.certificate_authority.apply(lambda ca: ca.data)
@@ -108,4 +130,29 @@ class Cluster(pulumi.ComponentResource):
         self.node_security_group_id = self.eks.vpc_config.apply(lambda v: v.cluster_security_group_id)
         self.region = region.region
         self.register_outputs({"cluster_name": self.cluster_name, "endpoint": self.endpoint,
-                               "oidc_provider_arn": self.oidc_provider_arn})
+                               "oidc_provider_arn": self.oidc_provider_arn,
+                               "ci_runner_security_group_id": self.ci_runner_security_group.id})
+
+    def _ci_runner_access(self, name: str, args: ClusterArgs) -> None:
+        """The security group CI's runner joins, and the one rule that lets it reach the API."""
+        child = pulumi.ResourceOptions(parent=self)
+        # No fixed name: a replacement would collide with the group it replaces.
+        self.ci_runner_security_group = aws.ec2.SecurityGroup(
+            f"{name}-ci-runner", vpc_id=args.vpc_id,
+            description=f"CI runners that deploy {args.cluster_name}: HTTPS out only",
+            egress=[
+                # GitHub, the AWS APIs (through the VPC endpoints or NAT), chart and image registries.
+                {"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["0.0.0.0/0"],
+                 "description": "HTTPS"},
+                {"protocol": "udp", "from_port": 53, "to_port": 53, "cidr_blocks": [args.vpc_cidr],
+                 "description": "DNS through the VPC resolver"},
+                {"protocol": "tcp", "from_port": 53, "to_port": 53, "cidr_blocks": [args.vpc_cidr],
+                 "description": "DNS through the VPC resolver"},
+            ],
+            tags=with_name(args.tags, f"{name}-ci-runner"), opts=child)
+        cluster_sg = self.eks.vpc_config.apply(lambda v: v.cluster_security_group_id)
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-api-from-ci-runner", security_group_id=cluster_sg,
+            referenced_security_group_id=self.ci_runner_security_group.id, ip_protocol="tcp",
+            from_port=443, to_port=443, description="CI runner to the private API endpoint",
+            tags=args.tags, opts=child)

@@ -62,12 +62,16 @@ class Database(pulumi.ComponentResource):
                 lambda v: logs_key_policy(v[0], v[1])),
             tags=args.tags, opts=keep)
 
+        # A fixed name: an instance cannot move to another subnet group in its VPC, so replacing
+        # this group is never the way to change it.
         subnets = aws.rds.SubnetGroup(
             f"{name}-subnets", name=name, subnet_ids=list(args.subnet_ids),
             description=f"{name}: private subnets only", tags=args.tags, opts=child)
 
         self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg", name=name, vpc_id=args.vpc_id,
+            # A prefix, not a name: a replaced group is created before the old one is deleted,
+            # and two groups of one name cannot exist in a VPC.
+            f"{name}-sg", name_prefix=f"{name}-", vpc_id=args.vpc_id,
             description=f"{name}: PostgreSQL from the cluster's nodes only",
             tags={**args.tags, "Name": name}, opts=child)
         # Separate rule resources: inline rules and rule resources on one group fight each other.

@@ -1,4 +1,5 @@
-"""The VPC: public and private subnets across AZs, NAT, and flow logs to KMS-encrypted logs."""
+"""The VPC: public and private subnets across AZs, NAT, flow logs to KMS-encrypted logs, and VPC
+endpoints so image pulls, S3 and the AWS APIs the nodes and pods call do not pay NAT per GB."""
 from __future__ import annotations
 
 import json
@@ -10,6 +11,12 @@ import pulumi_aws as aws
 
 from leadgen.iam import logs_key_policy
 from leadgen.naming import with_name
+
+
+# ecr.api and ecr.dkr: image pulls (the layers come through S3); sts: every IRSA token exchange;
+# logs: the control-plane, flow and database log groups' agents; ec2: the CNI and the load
+# balancer controller.
+INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "logs", "ec2")
 
 
 @dataclass(kw_only=True)
@@ -64,6 +71,7 @@ class Network(pulumi.ComponentResource):
                     tags=with_name(args.tags, f"{name}-nat-{az}"),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[igw])))
 
+        private_route_tables: list[aws.ec2.RouteTable] = []
         for i, az in enumerate(args.availability_zones):
             private = aws.ec2.Subnet(
                 f"{name}-private-{i}", vpc_id=self.vpc.id, cidr_block=args.private_subnets[i],
@@ -81,9 +89,11 @@ class Network(pulumi.ComponentResource):
                 tags=with_name(args.tags, f"{name}-private-{az}"), opts=child)
             aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=private.id,
                                           route_table_id=rt.id, opts=child)
+            private_route_tables.append(rt)
             self.private_subnets.append(private)
 
         self._flow_logs()
+        self._endpoints(private_route_tables)
 
         self.vpc_id = self.vpc.id
         self.vpc_cidr = args.cidr
@@ -92,6 +102,34 @@ class Network(pulumi.ComponentResource):
         self.nat_gateway_count = len(nats)
         self.register_outputs({"vpc_id": self.vpc_id, "private_subnet_ids": self.private_subnet_ids,
                                "public_subnet_ids": self.public_subnet_ids})
+
+    def _endpoints(self, private_route_tables: list[aws.ec2.RouteTable]) -> None:
+        """S3 through a gateway endpoint (free: image layers live in S3, and so do the backups);
+        ECR, STS, CloudWatch Logs and EC2 through interface endpoints with private DNS, so the
+        SDKs' usual hostnames resolve to them. Only the VPC may reach them, on 443."""
+        name, args = self._name, self._args
+        child = pulumi.ResourceOptions(parent=self)
+        region = aws.get_region_output().region
+        aws.ec2.VpcEndpoint(
+            f"{name}-s3", vpc_id=self.vpc.id, vpc_endpoint_type="Gateway",
+            service_name=region.apply(lambda r: f"com.amazonaws.{r}.s3"),
+            route_table_ids=[rt.id for rt in private_route_tables],
+            tags=with_name(args.tags, f"{name}-s3"), opts=child)
+        # No fixed name: a replaced group would collide with the one it replaces.
+        self.endpoint_security_group = aws.ec2.SecurityGroup(
+            f"{name}-endpoints", vpc_id=self.vpc.id,
+            description=f"{name}: interface endpoints, HTTPS from the VPC only",
+            ingress=[{"protocol": "tcp", "from_port": 443, "to_port": 443,
+                      "cidr_blocks": [args.cidr], "description": "HTTPS from the VPC"}],
+            tags=with_name(args.tags, f"{name}-endpoints"), opts=child)
+        for service in INTERFACE_ENDPOINTS:
+            aws.ec2.VpcEndpoint(
+                f"{name}-{service.replace('.', '-')}", vpc_id=self.vpc.id,
+                vpc_endpoint_type="Interface",
+                service_name=region.apply(lambda r, s=service: f"com.amazonaws.{r}.{s}"),
+                subnet_ids=[s.id for s in self.private_subnets],
+                security_group_ids=[self.endpoint_security_group.id], private_dns_enabled=True,
+                tags=with_name(args.tags, f"{name}-{service}"), opts=child)
 
     def _flow_logs(self) -> None:
         name, args = self._name, self._args

@@ -1,4 +1,5 @@
-"""A managed node group with its own launch template: IMDSv2 only, no SSH, encrypted gp3 root."""
+"""A managed node group with its own launch template: IMDSv2 only (hop limit 1), no SSH, encrypted
+gp3 root. The group waits for the add-ons its nodes need to turn Ready (the CNI)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ class NodeGroupArgs:
     disk_size_gb: int = 50
     labels: Mapping[str, str] = field(default_factory=dict)
     taints: Sequence[NodeTaint] = ()
+    # What a node needs before it can turn Ready: the CNI add-on (NodeAddons).
+    depends_on: Sequence[pulumi.Resource] = ()
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -76,7 +79,7 @@ class NodeGroup(pulumi.ComponentResource):
             tags=args.tags,
             # No remote_access block: nodes take no SSH key. The cluster autoscaler owns the
             # desired size after creation, so its changes never show as drift.
-            opts=pulumi.ResourceOptions(parent=self,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on),
                                         ignore_changes=["scalingConfig.desiredSize"]))
         self.name = self.node_group.node_group_name
         self.register_outputs({"name": self.name})

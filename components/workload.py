@@ -21,7 +21,7 @@ PREVIOUS_TYPE = "leadgen:workloads:Workload"
 @dataclass(kw_only=True)
 class WorkloadArgs:
     namespace: str
-    image: str  # repository:tag, never latest (config validation)
+    image: pulumi.Input[str]  # repository:tag, never latest (config validation)
     port: int
     cpu_request: str = "500m"
     memory_request: str = "512Mi"

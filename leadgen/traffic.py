@@ -127,9 +127,12 @@ def certificate_spec(hostname: str, issuer: str, duration: str, renew_before: st
 
 # --- Gateway API -------------------------------------------------------------------------------
 NLB_ANNOTATIONS = {
-    # An internet-facing Network Load Balancer in front of the Envoy proxies. TLS ends at Envoy
-    # (the cert-manager certificate), so the NLB only forwards TCP.
-    "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+    # An internet-facing Network Load Balancer in front of the Envoy proxies, built by the AWS Load
+    # Balancer Controller (`external`; the in-tree controller ignores the scheme and target type).
+    # IP targets send traffic straight to the proxy pods, not through a node port. TLS ends at
+    # Envoy (the cert-manager certificate), so the NLB only forwards TCP.
+    "service.beta.kubernetes.io/aws-load-balancer-type": "external",
+    "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
     "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
     "service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled": "true",
 }

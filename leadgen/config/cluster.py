@@ -86,8 +86,12 @@ KEYS = [
     Key("cluster.version", "string", DEFAULT_VERSION, "Kubernetes version of the EKS control "
         "plane, pinned to one in EKS standard support (1.34 leaves it on 2026-12-02 and is refused).",
         choices=SUPPORTED_VERSIONS),
-    Key("cluster.endpointPublicAccessCidrs", "array", [], "CIDRs allowed to reach the public API "
-        "endpoint; empty keeps the endpoint private only.", items="string"),
+    Key("cluster.deployerRoleArn", "string", None, "IAM role `pulumi up` runs as (the bootstrap "
+        "project's `deployerRoleArns.<env>` output): granted cluster-admin through an EKS access entry, "
+        "which every Kubernetes resource waits for.", required=True),
+    Key("cluster.endpointPublicAccessCidrs", "array", [], "Public CIDRs allowed to reach the public API "
+        "endpoint; empty keeps the endpoint private only (CI reaches it from a runner inside the VPC). "
+        "Documentation, private and reserved ranges are refused.", items="string"),
     Key("cluster.adminRoleArns", "array", [], "IAM roles granted cluster-admin through EKS access "
         "entries.", items="string"),
     Key("cluster.logRetentionDays", "integer", 90, "Retention of the control-plane log group, days."),
@@ -120,6 +124,7 @@ class NodeGroupConfig:
 @dataclass(frozen=True)
 class ClusterConfig:
     version: str
+    deployer_role_arn: str
     public_access_cidrs: tuple[str, ...]
     admin_role_arns: tuple[str, ...]
     log_retention_days: int
@@ -136,9 +141,20 @@ def build(values: Values) -> ClusterConfig:
         if net.prefixlen == 0:
             raise values.error(f"cluster.endpointPublicAccessCidrs[{i}]",
                                f"({c}) opens the API endpoint to the internet; list your own ranges")
+        if not net.is_global:
+            raise values.error(f"cluster.endpointPublicAccessCidrs[{i}]",
+                               f"({c}) is a documentation, private or reserved range that no client "
+                               "reaches the public endpoint from; list your runners' public egress ranges")
+    deployer = values.get("cluster.deployerRoleArn")
+    if not _ROLE_ARN.fullmatch(deployer):
+        raise values.error("cluster.deployerRoleArn", f"({deployer!r}) is not an IAM role ARN")
     for i, arn in enumerate(values.get("cluster.adminRoleArns")):
         if not _ROLE_ARN.match(arn):
             raise values.error(f"cluster.adminRoleArns[{i}]", f"({arn!r}) is not an IAM role ARN")
+        if arn == deployer:
+            # EKS takes one access entry per principal: a second would fail the update.
+            raise values.error(f"cluster.adminRoleArns[{i}]", f"({arn!r}) is cluster.deployerRoleArn, "
+                               "which already has its access entry")
     days = values.get("cluster.logRetentionDays")
     if days not in LOG_RETENTION_DAYS:
         raise values.error("cluster.logRetentionDays", f"({days}) is not a CloudWatch retention period")
@@ -148,7 +164,7 @@ def build(values: Values) -> ClusterConfig:
     if not any(g.name == "general" for g in groups):
         raise values.error("cluster.nodeGroups.general.enabled", "must be true: the platform's "
                            "system pods run on the general group")
-    return ClusterConfig(values.get("cluster.version"), tuple(cidrs),
+    return ClusterConfig(values.get("cluster.version"), deployer, tuple(cidrs),
                          tuple(values.get("cluster.adminRoleArns")), days, groups)
 
 

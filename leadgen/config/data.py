@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from leadgen.config.base import Key, Values
 from leadgen.config.network import LOG_RETENTION_DAYS
-from leadgen.config.workloads import check_image, check_tag
+from leadgen.config.workloads import OWN_REPOSITORY, check_image, check_tag
 from leadgen.data import ARCHIVE_UNTIL_DAYS, cron_error
 
 # RDS for PostgreSQL majors the platform runs: 17 and 18 (the newest RDS lists 18.3 and 17.9 in its
@@ -54,8 +54,8 @@ KEYS = [
     Key(f"{B}.verifySchedule", "string", "0 5 * * *", "Cron schedule of the restore-verification "
         "CronJob."),
     Key(f"{B}.timeZone", "string", "Etc/UTC", "IANA time zone the two schedules are read in."),
-    Key(f"{B}.image", "string", "123456789012.dkr.ecr.us-east-1.amazonaws.com/leadgen/pgbackup",
-        "Image repository of the pgbackup tool (no tag)."),
+    Key(f"{B}.image", "string", "", "Image repository of the pgbackup tool (no tag); "
+        + OWN_REPOSITORY.format(image="pgbackup") + "."),
     Key(f"{B}.tag", "string", "1.0.0", "Image tag of the pgbackup tool; never `latest`."),
     Key(f"{B}.prefix", "string", "postgres", "Key prefix of the backups in the bucket; the jobs' IAM "
         "role reaches nothing outside it."),
@@ -96,10 +96,6 @@ class BackupConfig:
     tag: str
     prefix: str
     object_lock_days: int
-
-    @property
-    def image_ref(self) -> str:
-        return f"{self.image}:{self.tag}"
 
 
 @dataclass(frozen=True)

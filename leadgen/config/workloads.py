@@ -10,10 +10,13 @@ WORKLOADS = ("api", "backend")
 
 # The runbook sizes both services: requests cpu 500m / memory 512Mi, limits 1000m / 1Gi,
 # `kubectl autoscale deployment/api --min=3 --max=10 --cpu-percent=70`.
+# Images default to the stack's own ECR repository (components/registry.py), "" below.
 _DEFAULTS = {
-    "api": ("123456789012.dkr.ecr.us-east-1.amazonaws.com/leadgen/api", "1.0.0", 3000),
-    "backend": ("123456789012.dkr.ecr.us-east-1.amazonaws.com/leadgen/backend", "1.0.0", 8080),
+    "api": ("", "1.0.0", 3000),
+    "backend": ("", "1.0.0", 8080),
 }
+OWN_REPOSITORY = ("empty: the stack's own ECR repository `<account>.dkr.ecr.<region>.amazonaws.com/"
+                  "<project>-<stack>/{image}`, which the program declares")
 _IMAGE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _CPU = re.compile(r"^(\d+m|\d+(\.\d+)?)$")
@@ -24,7 +27,8 @@ def _keys(name: str) -> list[Key]:
     image, tag, port = _DEFAULTS[name]
     p = f"workloads.{name}"
     return [
-        Key(f"{p}.image", "string", image, f"Container image repository of `{name}` (no tag)."),
+        Key(f"{p}.image", "string", image, f"Container image repository of `{name}` (no tag); "
+            + OWN_REPOSITORY.format(image=name) + "."),
         Key(f"{p}.tag", "string", tag, f"Image tag of `{name}`; never `latest`."),
         Key(f"{p}.port", "integer", port, f"Container and Service port of `{name}`."),
         Key(f"{p}.minReplicas", "integer", 3, f"HPA minimum replicas of `{name}`."),
@@ -54,10 +58,6 @@ class WorkloadConfig:
     cpu_limit: str
     memory_limit: str
 
-    @property
-    def image_ref(self) -> str:
-        return f"{self.image}:{self.tag}"
-
 
 @dataclass(frozen=True)
 class WorkloadsConfig:
@@ -66,7 +66,10 @@ class WorkloadsConfig:
 
 
 def check_image(values: Values, key: str) -> str:
+    """A full repository reference without tag, or "" for the stack's own ECR repository."""
     image = values.get(key)
+    if image == "":
+        return image
     if ":" in image.rsplit("/", 1)[-1] or "@" in image:
         raise values.error(key, f"({image!r}) must not carry a tag or digest; set the tag key")
     if not _IMAGE.match(image):

@@ -50,7 +50,7 @@ def test_pods_meet_the_restricted_profile(prod, name):
         sc = c["securityContext"]
         assert sc["allowPrivilegeEscalation"] is False and sc["readOnlyRootFilesystem"] is True
         assert sc["capabilities"] == {"drop": ["ALL"]} and sc["runAsNonRoot"] is True
-        assert c["image"].endswith("/leadgen/pgbackup:1.0.0")
+        assert c["image"].endswith("/leadgen-production/pgbackup:1.0.0")
         assert c["resources"]["limits"] and c["resources"]["requests"]
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["pgpass"]["emptyDir"]["medium"] == "Memory"

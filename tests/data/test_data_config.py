@@ -99,7 +99,8 @@ def test_stack_defaults():
     prod = load("leadgen", "production", stack_config("production")).data
     assert prod.backup.schedule == "0 2 * * *"  # the runbook's 02:00
     assert prod.backup.time_zone == "Etc/UTC"
-    assert prod.backup.image_ref.endswith("/leadgen/pgbackup:1.0.0")
+    # Empty: the stack's own ECR repository (tests/foundation/test_first_deploy.py).
+    assert (prod.backup.image, prod.backup.tag) == ("", "1.0.0")
     assert prod.postgres.multi_az and prod.postgres.backup_retention_days >= 7
     assert prod.postgres.database_name == "insurance_lead_gen"
     assert prod.redis.replicas >= 1

@@ -70,7 +70,7 @@ def _addons():
         cluster_name="insurance-lead-gen-production", version="1.35", region="us-east-1",
         oidc_provider_arn=f"arn:aws:iam::{ACCOUNT}:oidc-provider/x",
         oidc_issuer="oidc.eks.us-east-1.amazonaws.com/id/X",
-        kms_key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k", k8s_provider=provider))
+        kms_key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k", k8s_provider=provider, vpc_id="vpc-1"))
 
 
 def _backup_jobs():
@@ -183,3 +183,27 @@ def test_urns_follow_the_engine_rule():
         f"{STACK_PREFIX}a:b:C$leadgen:backup:BackupBucket::x"
     with pytest.raises(ValueError, match="not a Pulumi URN: 'leadgen-production'"):
         child_urn("leadgen-production", "t", "n")
+
+
+def test_the_add_ons_moved_before_the_nodes_keep_their_state_from_under_cluster_addons():
+    # vpc-cni, kube-proxy and the Pod Identity agent moved from ClusterAddons to NodeAddons (of the
+    # same name) so nodes can wait for them; replacing the vpc-cni add-on would delete aws-node.
+    from components.node_addons import BEFORE_COMPUTE, NodeAddons, NodeAddonsArgs
+
+    def build():
+        NodeAddons("leadgen-production-addons", NodeAddonsArgs(
+            cluster_name="insurance-lead-gen-production", version="1.35",
+            oidc_provider_arn=f"arn:aws:iam::{ACCOUNT}:oidc-provider/x",
+            oidc_issuer="oidc.eks.us-east-1.amazonaws.com/id/X"))
+
+    registered = _register(build)
+    for token in ("leadgen:cluster_addons:ClusterAddons", "leadgen:cluster:ClusterAddons"):
+        old = f"{STACK_PREFIX}{token}"
+        for addon in BEFORE_COMPUTE:
+            name = f"leadgen-production-addons-{addon}"
+            assert f"{old}$aws:eks/addon:Addon::{name}" in registered[("aws:eks/addon:Addon", name)]["urns"]
+    cni_role = registered[("leadgen:irsa:IrsaRole", "leadgen-production-addons-vpc-cni")]["urns"]
+    assert (f"{STACK_PREFIX}leadgen:cluster_addons:ClusterAddons$leadgen:irsa:IrsaRole::"
+            "leadgen-production-addons-vpc-cni") in cni_role
+    assert (f"{STACK_PREFIX}leadgen:cluster:ClusterAddons$leadgen:iam:IrsaRole::"
+            "leadgen-production-addons-vpc-cni") in cni_role

@@ -56,7 +56,8 @@ def test_eks_control_plane_is_private_encrypted_and_logs_everything(prod):
     assert i["encryptionConfig"]["resources"] == ["secrets"]
     assert i["encryptionConfig"]["provider"]["keyArn"].startswith("arn:aws:kms:")
     assert i["vpcConfig"]["endpointPrivateAccess"] is True
-    assert i["vpcConfig"]["publicAccessCidrs"] == ["203.0.113.0/24"]
+    # CI reaches the API from a runner inside the VPC; no documentation range stands in for one.
+    assert i["vpcConfig"]["endpointPublicAccess"] is False and "publicAccessCidrs" not in i["vpcConfig"]
     assert i["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": False}
     assert i["deletionProtection"] is True and eks["protect"] is True
     key = prod.one("aws:kms/key:Key", "leadgen-production-key")

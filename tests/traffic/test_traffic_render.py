@@ -105,7 +105,9 @@ def test_gateway_listeners_https_and_redirect_only_http(gateway_run):
     assert all("backendRefs" not in rule for rule in http_routes[0]["spec"]["rules"])
     proxy = find_manifest(gateway_run, "EnvoyProxy", "api-nlb", "envoy-gateway-system")
     svc = proxy["spec"]["provider"]["kubernetes"]["envoyService"]
-    assert svc["annotations"]["service.beta.kubernetes.io/aws-load-balancer-type"] == "nlb"
+    # Read by the AWS Load Balancer Controller, which the program installs: an NLB with IP targets.
+    assert svc["annotations"]["service.beta.kubernetes.io/aws-load-balancer-type"] == "external"
+    assert svc["annotations"]["service.beta.kubernetes.io/aws-load-balancer-nlb-target-type"] == "ip"
     assert find_manifest(gateway_run, "GatewayClass", "envoy-gateway")["spec"]["parametersRef"]["name"] == "api-nlb"
 
 
@@ -130,9 +132,9 @@ def test_canary_workload_is_small_and_has_its_own_budget(gateway_run):
     dep = find_manifest(gateway_run, "Deployment", "api-canary", "production")
     assert dep["spec"]["replicas"] == 2  # Pulumi.production.yaml canary.replicas
     assert dep["spec"]["selector"]["matchLabels"] == {"app": "api", "track": "canary"}
-    assert dep["spec"]["template"]["spec"]["containers"][0]["image"].endswith("/leadgen/api:2.15.0")
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"].endswith("/leadgen-production/api:2.15.0")
     stable = find_manifest(gateway_run, "Deployment", "api", "production")
-    assert stable["spec"]["template"]["spec"]["containers"][0]["image"].endswith("/leadgen/api:2.14.0")
+    assert stable["spec"]["template"]["spec"]["containers"][0]["image"].endswith("/leadgen-production/api:2.14.0")
     pdb = find_manifest(gateway_run, "PodDisruptionBudget", "api-canary", "production")
     assert pdb["spec"] == {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "api", "track": "canary"}}}
     assert find_manifest(gateway_run, "Service", "api-canary", "production")["spec"]["selector"] == {
