@@ -1,0 +1,134 @@
+"""What CI needs before it can deploy leadgen into an AWS account, run once per account by an admin.
+
+- The GitHub Actions OIDC provider, so workflows get short-lived AWS credentials and no access key
+  is ever stored.
+- One deployer role per environment, which only a workflow job running in that GitHub environment
+  of this repository can assume (`sub` = `repo:<owner>/<repo>:environment:<env>`, `aud` =
+  `sts.amazonaws.com`). Environments are protected in GitHub (required reviewers, `main` only), so
+  a pull request, a fork or another branch never gets these credentials.
+- The leadgen program grants the role cluster-admin through an EKS access entry
+  (`leadgen:cluster.deployerRoleArn`), so `pulumi up` can use the Kubernetes API it creates.
+
+Why not the leadgen program itself: the role must exist before the first `pulumi up` can run, and a
+program must not be able to widen the trust of the identity it runs as.
+"""
+import json
+import re
+
+import pulumi
+import pulumi_aws as aws
+
+GITHUB_OIDC = "token.actions.githubusercontent.com"
+# A deploy of a fresh stack (EKS, Multi-AZ RDS, ElastiCache) runs past one hour.
+MAX_SESSION_SECONDS = 3 * 3600
+
+# Services the leadgen program creates and deletes resources of. Pulumi names most of them only at
+# create time, so these are scoped by region and service, not by ARN.
+PLATFORM_SERVICES = ("ec2", "eks", "rds", "elasticache", "s3", "kms", "logs", "secretsmanager", "ecr",
+                     "aps", "cloudwatch", "autoscaling", "elasticloadbalancing", "pi", "ssm")
+# IAM the program needs: its roles (IRSA, nodes, the cluster, flow logs, RDS monitoring), their
+# inline and attached policies, and the cluster's OIDC provider.
+IAM_ACTIONS = (
+    "iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:TagRole", "iam:UntagRole",
+    "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
+    "iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy", "iam:ListRolePolicies",
+    "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:ListAttachedRolePolicies",
+    "iam:ListInstanceProfilesForRole", "iam:PassRole",
+    "iam:CreatePolicy", "iam:DeletePolicy", "iam:GetPolicy", "iam:GetPolicyVersion",
+    "iam:CreatePolicyVersion", "iam:DeletePolicyVersion", "iam:ListPolicyVersions", "iam:TagPolicy",
+    "iam:CreateOpenIDConnectProvider", "iam:DeleteOpenIDConnectProvider",
+    "iam:GetOpenIDConnectProvider", "iam:TagOpenIDConnectProvider",
+    "iam:UpdateOpenIDConnectProviderThumbprint", "iam:CreateServiceLinkedRole",
+)
+_REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+")
+_ENVIRONMENT = re.compile(r"[a-z][a-z0-9-]{0,30}")
+_REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
+
+
+class BootstrapConfigError(pulumi.RunError):
+    """One line naming the key and the stack file; the CLI prints it without a traceback."""
+
+
+def _error(key: str, why: str) -> BootstrapConfigError:
+    return BootstrapConfigError(f"leadgen-bootstrap:{key} {why} in Pulumi.{pulumi.get_stack()}.yaml")
+
+
+def trust_policy(provider_arn: str, repository: str, environment: str) -> str:
+    """Only jobs of `repository` running in its GitHub environment `environment`."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {
+            f"{GITHUB_OIDC}:aud": "sts.amazonaws.com",
+            f"{GITHUB_OIDC}:sub": f"repo:{repository}:environment:{environment}",
+        }},
+    }]})
+
+
+def deployer_policy(account: str, regions: list[str]) -> str:
+    protected = [f"arn:aws:iam::{account}:role/leadgen-deployer-*",
+                 f"arn:aws:iam::{account}:oidc-provider/{GITHUB_OIDC}"]
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "PlatformServicesInItsRegions", "Effect": "Allow",
+         "Action": [f"{s}:*" for s in PLATFORM_SERVICES], "Resource": "*",
+         "Condition": {"StringEquals": {"aws:RequestedRegion": regions}}},
+        {"Sid": "Identity", "Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"},
+        {"Sid": "PlatformIam", "Effect": "Allow", "Action": list(IAM_ACTIONS),
+         "Resource": [f"arn:aws:iam::{account}:role/*", f"arn:aws:iam::{account}:policy/*",
+                      f"arn:aws:iam::{account}:oidc-provider/oidc.eks.*"]},
+        # The deployer never changes its own trust or that of its siblings, never makes long-lived
+        # credentials, and never touches the account's audit trail.
+        {"Sid": "NotTheDeployersOwn", "Effect": "Deny", "Action": "iam:*", "Resource": protected},
+        {"Sid": "NoLongLivedCredentials", "Effect": "Deny",
+         "Action": ["iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile",
+                    "iam:UpdateLoginProfile", "iam:AttachUserPolicy", "iam:PutUserPolicy"],
+         "Resource": "*"},
+        {"Sid": "AuditTrailStays", "Effect": "Deny",
+         "Action": ["cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:UpdateTrail",
+                    "organizations:*", "account:*"],
+         "Resource": "*"},
+    ]})
+
+
+config = pulumi.Config()
+repository = config.require("githubRepository")
+if not _REPOSITORY.fullmatch(repository):
+    raise _error("githubRepository", f"({repository!r}) must be owner/name")
+environments = config.require_object("environments")
+if not isinstance(environments, dict) or not environments:
+    raise _error("environments", "must map each environment to its regions")
+for env, regions in environments.items():
+    if not _ENVIRONMENT.fullmatch(str(env)):
+        raise _error(f"environments.{env}", "is not an environment name (lowercase, digits, -)")
+    if not isinstance(regions, list) or not regions or not all(
+            isinstance(r, str) and _REGION.fullmatch(r) for r in regions):
+        raise _error(f"environments.{env}", f"({json.dumps(regions)}) must list AWS regions like us-east-1")
+
+tags = {"owner": "platform-team@insurance-lead-gen.com", "cost-center": "leadgen-platform",
+        "environment": "shared"}
+account = aws.get_caller_identity_output().account_id
+
+# One per account: GitHub's issuer. AWS no longer checks the thumbprint for this issuer, but the
+# API still asks for one.
+github = aws.iam.OpenIdConnectProvider(
+    "github-actions", url=f"https://{GITHUB_OIDC}", client_id_lists=["sts.amazonaws.com"],
+    thumbprint_lists=["6938fd4d98bab03faadb97b34396831e3780aea1"], tags=tags)
+
+roles = {}
+for env, regions in environments.items():
+    role = aws.iam.Role(
+        f"deployer-{env}",
+        # A fixed name: the leadgen stack file names it (leadgen:cluster.deployerRoleArn) and the
+        # deny statement above protects every `leadgen-deployer-*`.
+        name=f"leadgen-deployer-{env}",
+        description=f"pulumi up of the leadgen {env} stack, from GitHub environment {env} only",
+        assume_role_policy=github.arn.apply(lambda arn, e=env: trust_policy(arn, repository, e)),
+        max_session_duration=MAX_SESSION_SECONDS,
+        tags={**tags, "environment": env})
+    aws.iam.RolePolicy(f"deployer-{env}", role=role.id,
+                       policy=account.apply(lambda a, r=regions: deployer_policy(a, r)))
+    roles[env] = role.arn
+
+pulumi.export("githubOidcProviderArn", github.arn)
+pulumi.export("deployerRoleArns", roles)

@@ -1,0 +1,75 @@
+"""The bootstrap project (bootstrap/): the GitHub OIDC provider and one deployer role per
+environment, trusted only by this repository's jobs in that protected environment."""
+import json
+
+import pytest
+
+from platformctl.program.engine import run_program
+from platformctl.project import ROOT, stack_config
+
+BOOTSTRAP = ROOT / "bootstrap"
+REPO = "insurance-lead-gen/leadgen-platform"
+
+
+@pytest.fixture(scope="module")
+def run():
+    return run_program("platform", root=BOOTSTRAP)
+
+
+def _roles(run):
+    return {r["inputs"]["name"]: r for r in run.by_type("aws:iam/role:Role")}
+
+
+def test_github_oidc_provider_for_sts(run):
+    (p,) = run.by_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert p["inputs"]["url"] == "https://token.actions.githubusercontent.com"
+    assert p["inputs"]["clientIdLists"] == ["sts.amazonaws.com"]
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "production"])
+def test_each_deployer_trusts_only_its_protected_environment(run, env):
+    role = _roles(run)[f"leadgen-deployer-{env}"]
+    (stmt,) = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
+    assert stmt["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert stmt["Principal"]["Federated"].endswith(":oidc-provider/token.actions.githubusercontent.com")
+    assert stmt["Condition"] == {"StringEquals": {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": f"repo:{REPO}:environment:{env}"}}
+    assert role["inputs"]["maxSessionDuration"] == 3 * 3600
+
+
+def test_deployer_permissions_are_region_scoped_and_protect_themselves(run):
+    policies = {r["name"]: json.loads(r["inputs"]["policy"]) for r in run.by_type("aws:iam/rolePolicy:RolePolicy")}
+    staging = {s["Sid"]: s for s in policies["deployer-staging"]["Statement"]}
+    assert staging["PlatformServicesInItsRegions"]["Condition"] == {
+        "StringEquals": {"aws:RequestedRegion": ["us-east-2"]}}
+    production = {s["Sid"]: s for s in policies["deployer-production"]["Statement"]}
+    assert production["PlatformServicesInItsRegions"]["Condition"]["StringEquals"]["aws:RequestedRegion"] == [
+        "us-east-1", "us-west-2"]
+    deny = production["NotTheDeployersOwn"]
+    assert deny["Effect"] == "Deny" and "arn:aws:iam::123456789012:role/leadgen-deployer-*" in deny["Resource"]
+    assert not any(a == "*" or a == "iam:*" for s in production.values() if s["Effect"] == "Allow"
+                   for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
+
+
+def test_the_leadgen_stacks_name_the_roles_the_bootstrap_declares(run):
+    declared = set(_roles(run))
+    for stack in ("dev", "staging", "production"):
+        arn = stack_config(stack)["leadgen:cluster.deployerRoleArn"]
+        assert arn.rsplit("/", 1)[1] in declared, stack
+    assert set(run.outputs["deployerRoleArns"]) == {"dev", "staging", "production"}
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("githubRepository", "leadgen-platform",
+     "leadgen-bootstrap:githubRepository ('leadgen-platform') must be owner/name in Pulumi.platform.yaml"),
+    ("environments", json.dumps({"prod": ["useast1"]}),
+     'leadgen-bootstrap:environments.prod (["useast1"]) must list AWS regions like us-east-1 in Pulumi.platform.yaml'),
+])
+def test_bad_bootstrap_config_is_one_line_and_registers_nothing(key, value, message):
+    import pulumi
+    config = {**stack_config("platform", BOOTSTRAP), f"leadgen-bootstrap:{key}": value}
+    with pytest.raises(pulumi.RunError) as e:
+        run_program("platform", root=BOOTSTRAP, config=config)
+    assert str(e.value) == message
+    assert e.value.registered == []
