@@ -46,10 +46,8 @@ stacks: [{stacks}]
 
 
 def _pack():
-    # The pack's modules through platformctl's one door (platformctl.pack puts the pack folder on
-    # sys.path); approvers and signing are read directly until that door lists them too.
-    from platformctl import pack  # noqa: F401
-    from governance import approvers, changes, compliance, signing
+    # The pack's modules through platformctl's one door to them, loaded only when a subcommand runs.
+    from platformctl.pack import approvers, changes, compliance, signing
     return approvers, changes, compliance, signing
 
 
@@ -215,7 +213,7 @@ def verify(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
         print(f"  {mark} approvals[{approval.index}] {approval.role} by {approval.by} at {_fmt(approval.at)}"
               + (f": {reason}" if reason else ""))
     stacks = [args.stack] if args.stack else list(change.stacks)
-    from governance import changes as pack_changes
+    from platformctl.pack import changes as pack_changes
 
     loaded = pack_changes.Loaded(change.file, change, (), change.id)
     problems: list[str] = []
