@@ -75,10 +75,10 @@ node_groups = [
 kubeconfig = kubeconfig_json(cluster.cluster_name, cluster.endpoint, cluster.certificate_authority,
                              cluster.region)
 # Every Kubernetes resource goes through this provider, so none is sent before the deployer's
-# access entry lets `pulumi up` use the API.
+# access entry lets `pulumi up` use the API and the CI runner may reach the private endpoint.
 k8s_provider = k8s.Provider(f"{cfg.prefix}-k8s", kubeconfig=kubeconfig,
                             enable_server_side_apply=True, delete_unreachable=False,
-                            opts=pulumi.ResourceOptions(depends_on=[cluster.deployer_access]))
+                            opts=pulumi.ResourceOptions(depends_on=cluster.api_access))
 k8s_opts = pulumi.ResourceOptions(provider=k8s_provider)
 
 gpu_groups = [g for g in cfg.cluster.node_groups if g.gpu]

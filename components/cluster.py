@@ -120,6 +120,9 @@ class Cluster(pulumi.ComponentResource):
                                          policy_arn=f"arn:aws:iam::aws:policy/{policy}", opts=child)
 
         self._ci_runner_access(name, args)
+        # What `pulumi up` needs before it can use the Kubernetes API: to be let in by EKS, and
+        # (from the CI runner) to reach the private endpoint at all.
+        self.api_access: list[pulumi.Resource] = [self.deployer_access, self.ci_runner_rule]
 
         self.cluster_name = self.eks.name
         self.endpoint = self.eks.endpoint
@@ -151,7 +154,7 @@ class Cluster(pulumi.ComponentResource):
             ],
             tags=with_name(args.tags, f"{name}-ci-runner"), opts=child)
         cluster_sg = self.eks.vpc_config.apply(lambda v: v.cluster_security_group_id)
-        aws.vpc.SecurityGroupIngressRule(
+        self.ci_runner_rule = aws.vpc.SecurityGroupIngressRule(
             f"{name}-api-from-ci-runner", security_group_id=cluster_sg,
             referenced_security_group_id=self.ci_runner_security_group.id, ip_protocol="tcp",
             from_port=443, to_port=443, description="CI runner to the private API endpoint",

@@ -69,6 +69,9 @@ def test_every_kubernetes_resource_waits_for_the_deployers_access(prod):
     assoc = prod.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "leadgen-production-deployer")
     provider = prod.one("pulumi:providers:kubernetes", "leadgen-production-k8s")
     assert assoc["urn"] in provider["dependencies"]
+    rule = prod.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                    "leadgen-production-api-from-ci-runner")
+    assert rule["urn"] in provider["dependencies"]
     k8s = [r for r in prod.resources if r["type"].startswith("kubernetes:")]
     assert len(k8s) > 20
     assert all(r["provider"].startswith(provider["urn"] + "::") for r in k8s), \
