@@ -1,18 +1,27 @@
-"""The observability stack: kube-prometheus-stack, Loki, Tempo, the OpenTelemetry
-Collector and the Pushgateway, with the generated rules, routes and dashboards.
+"""The observability stack: kube-prometheus-stack, Loki, Tempo, the OpenTelemetry Collector, the
+Pushgateway and a PostgreSQL exporter, with the generated rules, routes and dashboards, the scrape
+targets the SLOs read and the long-term store that keeps a year of them.
 
 Tracing uses Tempo rather than Jaeger: Tempo stores traces in S3 on its own (Jaeger needs an
 Elasticsearch or Cassandra cluster to run beside it), speaks Jaeger's and OTLP's protocols, and
 Grafana shows its traces next to Loki's logs. Loki and Tempo each get one bucket, encrypted with
-this component's KMS key, and an IRSA role limited to that bucket. Secrets (Grafana's admin
-password, the receivers' keys) stay in Secrets Manager: External Secrets copies them into
-Kubernetes Secrets through a SecretStore whose role may read exactly those two secrets.
+this component's KMS key, and an IRSA role limited to that bucket.
+
+Secrets (Grafana's admin login, the receivers' keys, the exporter's database login) live in
+Secrets Manager entries this component declares, encrypted with the same key; their values are
+set out of band (README, "Prerequisites") and never pass through config or state. External
+Secrets copies them into Kubernetes Secrets through a SecretStore whose role may read exactly
+those entries, and every release that mounts one waits for its ExternalSecret to be Ready.
+
+Order, as the engine sees it: everything waits for the namespace, the node groups and the
+StorageClass its volumes use; the releases that create ServiceMonitors or PrometheusRules wait
+for kube-prometheus-stack, which installs their CRDs.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -20,14 +29,17 @@ import pulumi_kubernetes as k8s
 
 from components.hardened_bucket import PARTS, HardenedBucket, HardenedBucketArgs, moved_parts
 from components.helm import helm_release
+from components.amp import LongTermMetrics, LongTermMetricsArgs
 from components.irsa import IrsaRole, IrsaRoleArgs
+from components.slo_scraping import ScrapedWorkload, SloScraping, SloScrapingArgs
 from leadgen import versions
 from leadgen.config.observability import ObservabilityConfig
 from leadgen.naming import child_urn
 from leadgen.observability import alertmanager as am
-from leadgen.observability.dashboards import FOLDER, SIDECAR_LABEL, all_dashboards
+from leadgen.observability.catalog import ENVOY_GATEWAY_SCRAPE, REMOTE_WRITE_KEEP, SCRAPES
+from leadgen.observability.dashboards import FOLDER, LONG_TERM_UID, SIDECAR_LABEL, all_dashboards
 from leadgen.observability.platform_alerts import PlatformAlertSettings, platform_rule_file
-from leadgen.observability.slo import slo_rule_file
+from leadgen.observability.slo import slo_rule_file, slo_window_rule_file
 
 NAMESPACE = "monitoring"
 # Release name to the pinned chart it installs.
@@ -37,10 +49,37 @@ CHARTS = {
     "tempo": versions.TEMPO_DISTRIBUTED,
     "otel-collector": versions.OPENTELEMETRY_COLLECTOR,
     "pushgateway": versions.PROMETHEUS_PUSHGATEWAY,
+    "postgres-exporter": versions.PROMETHEUS_POSTGRES_EXPORTER,
     "external-secrets": versions.EXTERNAL_SECRETS,
 }
 GRAFANA_SECRET = "leadgen-grafana-admin"
+POSTGRES_SECRET = "leadgen-postgres-monitoring"
 RULES_LABEL = {"leadgen.io/rules": "true"}
+ESO_API = "external-secrets.io/v1"
+# Service accounts the long-term store's roles trust.
+PROMETHEUS_SA, GRAFANA_SA = "prometheus", "grafana"
+# The OTLP endpoint workloads send traces to (the collector chart's Service `<release>-opentelemetry-collector`).
+OTLP_ENDPOINT = f"http://otel-collector-opentelemetry-collector.{NAMESPACE}.svc:4317"
+
+
+def otel_env(service_name: str, track: str = "stable") -> dict[str, str]:
+    """The environment a workload needs to export traces to the collector (OpenTelemetry SDKs read
+    these variables); the canary reports its service's name and its own track."""
+    return {"OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_ENDPOINT, "OTEL_SERVICE_NAME": service_name,
+            "OTEL_RESOURCE_ATTRIBUTES": f"deployment.track={track}"}
+
+
+def resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict:
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu_limit, "memory": memory_limit}}
+
+
+SMALL = resources("50m", "64Mi", "200m", "128Mi")
+
+
+def memcached_resources(allocated_mb: int) -> dict:
+    """memcached uses its allocation plus about a fifth for connections and bookkeeping."""
+    mem = f"{-(-allocated_mb * 6 // 5)}Mi"
+    return resources("100m", mem, "500m", mem)
 
 
 @dataclass(kw_only=True)
@@ -52,6 +91,17 @@ class MonitoringArgs:
     oidc_issuer: pulumi.Input[str]
     config: ObservabilityConfig
     k8s_provider: k8s.Provider
+    vpc_cidr: str
+    # The default StorageClass every volume claim names (and the resource that declares it).
+    storage_class: str
+    database_address: pulumi.Input[str]
+    database_port: pulumi.Input[int]
+    database_name: pulumi.Input[str]
+    scraped_workloads: Sequence[ScrapedWorkload] = ()
+    cert_manager_namespace: str = "cert-manager"
+    envoy_gateway_namespace: Optional[str] = None
+    protected: bool = False
+    # The namespace, the node groups and the StorageClass: nothing here can run before them.
     depends_on: list = field(default_factory=list)
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -66,11 +116,12 @@ def bucket_policy(bucket: str, kms_key_arn: str) -> str:
     ]})
 
 
-def secrets_policy(secret_arns: list[str]) -> str:
+def secrets_policy(secret_arns: list[str], kms_key_arn: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [
         {"Sid": "ReadObservabilitySecrets", "Effect": "Allow",
          "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-         "Resource": secret_arns}]})
+         "Resource": secret_arns},
+        {"Sid": "DecryptThem", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": kms_key_arn}]})
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -80,7 +131,7 @@ class Monitoring(pulumi.ComponentResource):
         cfg = args.config
         self._k8s = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=args.depends_on)
 
-        self.kms_key = aws.kms.Key(f"{name}-kms", description=f"{name} logs and traces",
+        self.kms_key = aws.kms.Key(f"{name}-kms", description=f"{name} logs, traces and secrets",
                                    enable_key_rotation=True, deletion_window_in_days=30, tags=args.tags,
                                    opts=pulumi.ResourceOptions(parent=self))
         retention_days = lambda text: max(1, -(-_seconds(text) // 86400))  # noqa: E731 - round up
@@ -88,18 +139,44 @@ class Monitoring(pulumi.ComponentResource):
         tempo_bucket = self._bucket("tempo", retention_days(cfg.trace_retention))
         loki_role = self._irsa("loki", "loki", loki_bucket)
         tempo_role = self._irsa("tempo", "tempo", tempo_bucket)
-        secret_store = self._secret_store()
-        self._external_secret(GRAFANA_SECRET, cfg.grafana_secret(args.stack),
-                              {"admin-user": "admin-user", "admin-password": "admin-password"}, secret_store)
-        self._external_secret(am.SECRET_NAME, cfg.alertmanager_secret(args.stack),
-                              {k: k for k in (am.PAGERDUTY_KEY, am.SLACK_KEY, am.SMTP_KEY)}, secret_store)
+
+        # Secrets Manager entries, declared here, filled out of band (never by config or state).
+        self.secrets = {
+            GRAFANA_SECRET: self._aws_secret("grafana-admin", cfg.grafana_secret(args.stack),
+                                             "Grafana admin login: JSON {admin-user, admin-password}"),
+            am.SECRET_NAME: self._aws_secret("alertmanager-receivers", cfg.alertmanager_secret(args.stack),
+                                             "Alertmanager receivers: JSON {" + ", ".join(am.RECEIVER_KEYS) + "}"),
+            POSTGRES_SECRET: self._aws_secret("postgres-monitoring", cfg.postgres_monitoring_secret(args.stack),
+                                              "postgres_exporter login (a pg_monitor role): JSON {username, password}"),
+        }
+        store = self._secret_store()
+        synced = {
+            GRAFANA_SECRET: self._external_secret(GRAFANA_SECRET, {"admin-user": "admin-user",
+                                                                   "admin-password": "admin-password"}, store),
+            am.SECRET_NAME: self._external_secret(am.SECRET_NAME, {k: k for k in am.RECEIVER_KEYS}, store),
+            POSTGRES_SECRET: self._external_secret(POSTGRES_SECRET, {"username": "username",
+                                                                     "password": "password"}, store),
+        }
 
         self.slo_rules = slo_rule_file(cfg.slos, cfg.runbook_base_url)
-        self.platform_rules = platform_rule_file(PlatformAlertSettings(runbook_base_url=cfg.runbook_base_url))
+        self.slo_window_rules = slo_window_rule_file(cfg.slos)
+        sources = dict(SCRAPES)
+        if args.envoy_gateway_namespace:
+            sources["envoy-gateway"] = ENVOY_GATEWAY_SCRAPE
+        self.platform_rules = platform_rule_file(PlatformAlertSettings(
+            runbook_base_url=cfg.runbook_base_url, sources=sources,
+            suspect_severity="page" if args.protected else "ticket"))
         self.alertmanager_config = am.alertmanager_config(cfg.alerting)
-        self.dashboards = all_dashboards()
+        self.dashboards = all_dashboards(cfg.slos)
 
-        self.prometheus = self._release("kube-prometheus-stack", self._prometheus_values())
+        self.long_term = LongTermMetrics(f"{name}-amp", LongTermMetricsArgs(
+            region=args.region, oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
+            retention_days=cfg.long_term_retention_days, window_rules=self.slo_window_rules,
+            namespace=NAMESPACE, prometheus_service_account=PROMETHEUS_SA, grafana_service_account=GRAFANA_SA,
+            tags=args.tags), opts=pulumi.ResourceOptions(parent=self))
+
+        self.prometheus = self._release("kube-prometheus-stack", self._prometheus_values(),
+                                        after=[synced[GRAFANA_SECRET], synced[am.SECRET_NAME]])
         crds_ready = pulumi.ResourceOptions.merge(self._k8s, pulumi.ResourceOptions(depends_on=[self.prometheus]))
         for rule_name, rules in (("leadgen-slos", self.slo_rules), ("leadgen-platform-alerts", self.platform_rules)):
             k8s.apiextensions.CustomResource(
@@ -112,84 +189,195 @@ class Monitoring(pulumi.ComponentResource):
                 metadata={"name": f"dashboard-{uid}", "namespace": NAMESPACE,
                           "labels": {SIDECAR_LABEL: "1"}, "annotations": {"grafana_folder": FOLDER}},
                 data={f"{uid}.json": json.dumps(board, indent=1, sort_keys=True)}, opts=self._k8s)
+        self.scraping = SloScraping(f"{name}-scrape", SloScrapingArgs(
+            namespace=NAMESPACE, workloads=list(args.scraped_workloads),
+            cert_manager_namespace=args.cert_manager_namespace,
+            envoy_gateway_namespace=args.envoy_gateway_namespace, depends_on=[self.prometheus]),
+            opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": args.k8s_provider}))
 
-        self._release("loki", {
-            "deploymentMode": "SingleBinary",
+        self._release("loki", self._loki_values(loki_bucket, loki_role))
+        self._release("tempo", self._tempo_values(tempo_bucket, tempo_role))
+        self._release("otel-collector", self._collector_values())
+        # honorLabels keeps the pusher's job="pgbackup" instead of the scrape's own job label.
+        self._release("pushgateway", {
+            "serviceMonitor": {"enabled": True, "honorLabels": True},
+            "persistentVolume": {"enabled": True, "size": "2Gi", "storageClass": args.storage_class},
+            "resources": SMALL,
+        }, after=[self.prometheus])
+        self._release("postgres-exporter", self._postgres_exporter_values(),
+                      after=[self.prometheus, synced[POSTGRES_SECRET]])
+        self._egress_policies()
+
+        self.loki_bucket = loki_bucket
+        self.tempo_bucket = tempo_bucket
+        self.amp_query_url = self.long_term.query_url
+        self.amp_query_policy_arn = self.long_term.query_policy.arn
+        self.secret_names = {k: v.name for k, v in self.secrets.items()}
+        self.register_outputs({"lokiBucket": loki_bucket, "tempoBucket": tempo_bucket,
+                               "kmsKeyArn": self.kms_key.arn, "ampQueryUrl": self.amp_query_url})
+
+    # --- values ----------------------------------------------------------------------------
+    def _volume(self, size: str) -> dict:
+        return {"volumeClaimTemplate": {"spec": {
+            "storageClassName": self._args.storage_class, "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": size}}}}}
+
+    def _prometheus_values(self) -> dict:
+        cfg, a = self._args.config, self._args
+        replicas = cfg.replicas
+        return {
+            "prometheus": {
+                "serviceAccount": {"create": True, "name": PROMETHEUS_SA, "annotations": {
+                    "eks.amazonaws.com/role-arn": self.long_term.writer_role.arn}},
+                "prometheusSpec": {
+                    "replicas": replicas,
+                    # The long-term store de-duplicates an HA pair by `cluster` and `__replica__`.
+                    "replicaExternalLabelName": "__replica__",
+                    "retention": cfg.prometheus_retention,
+                    # Alerts carry the cluster so Alertmanager groups by it.
+                    "externalLabels": {"cluster": a.cluster_name},
+                    "ruleSelectorNilUsesHelmValues": False, "ruleSelector": {},
+                    "serviceMonitorSelectorNilUsesHelmValues": False,
+                    "podMonitorSelectorNilUsesHelmValues": False,
+                    "resources": resources("500m", "2Gi", "2", "4Gi"),
+                    "storageSpec": self._volume(f"{cfg.prometheus_storage_gb}Gi"),
+                    "remoteWrite": [{
+                        "url": self.long_term.remote_write_url,
+                        "sigv4": {"region": a.region},
+                        "writeRelabelConfigs": [{"sourceLabels": ["__name__"], "regex": REMOTE_WRITE_KEEP,
+                                                 "action": "keep"}],
+                    }],
+                },
+            },
+            "alertmanager": {
+                "config": self.alertmanager_config,
+                "alertmanagerSpec": {
+                    # Two or more replicas form a cluster (the operator wires the peers); silences
+                    # and the notification log live on each replica's volume.
+                    "replicas": replicas,
+                    # Mounted at /etc/alertmanager/secrets/<name>/, where the *_file fields point.
+                    "secrets": [am.SECRET_NAME],
+                    "storage": self._volume("2Gi"),
+                    "resources": resources("50m", "128Mi", "200m", "256Mi"),
+                },
+            },
+            "grafana": {
+                "replicas": replicas,
+                "resources": resources("100m", "256Mi", "500m", "512Mi"),
+                "serviceAccount": {"create": True, "name": GRAFANA_SA, "annotations": {
+                    "eks.amazonaws.com/role-arn": self.long_term.reader_role.arn}},
+                "admin": {"existingSecret": GRAFANA_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
+                # SigV4 for the long-term store's data source, signed with the pod's IRSA role.
+                "grafana.ini": {"auth": {"sigv4_auth_enabled": True}, "aws": {"allowed_auth_providers": "default"}},
+                "sidecar": {"resources": SMALL,
+                            "dashboards": {"enabled": True, "label": SIDECAR_LABEL, "labelValue": "1",
+                                           "searchNamespace": NAMESPACE, "folderAnnotation": "grafana_folder",
+                                           "provider": {"foldersFromFilesStructure": True}}},
+                "additionalDataSources": [
+                    {"name": "Loki", "type": "loki", "uid": "loki", "url": "http://loki-gateway.monitoring.svc"},
+                    {"name": "Tempo", "type": "tempo", "uid": "tempo", "url": "http://tempo-query-frontend.monitoring.svc:3100"},
+                    {"name": "Long-term (AMP)", "type": "prometheus", "uid": LONG_TERM_UID,
+                     "url": self.long_term.query_url,
+                     "jsonData": {"httpMethod": "POST", "sigV4Auth": True, "sigV4AuthType": "default",
+                                  "sigV4Region": a.region}},
+                ],
+            },
+            "prometheusOperator": {"resources": resources("100m", "128Mi", "500m", "256Mi")},
+            "kube-state-metrics": {"resources": resources("50m", "128Mi", "200m", "256Mi")},
+            "prometheus-node-exporter": {"resources": SMALL},
+        }
+
+    def _loki_values(self, bucket: str, role: IrsaRole) -> dict:
+        cfg, a = self._args.config, self._args
+        # The chart's production guidance: three replicas, each write on three of them.
+        replicas = 3 if cfg.replicas > 1 else 1
+        return {
+            "deploymentMode": "Monolithic",
             "loki": {
                 "auth_enabled": False,
-                "commonConfig": {"replication_factor": 1},
+                "commonConfig": {"replication_factor": replicas},
                 "schemaConfig": {"configs": [{"from": "2024-01-01", "store": "tsdb", "object_store": "s3",
                                               "schema": "v13", "index": {"prefix": "index_", "period": "24h"}}]},
-                "storage": {"type": "s3", "bucketNames": {"chunks": loki_bucket, "ruler": loki_bucket, "admin": loki_bucket},
-                            "s3": {"region": args.region, "sse": {"type": "SSE-KMS", "kms_key_id": self.kms_key.arn}}},
+                "storage": {"type": "s3", "bucketNames": {"chunks": bucket, "ruler": bucket, "admin": bucket},
+                            "s3": {"region": a.region, "sse": {"type": "SSE-KMS", "kms_key_id": self.kms_key.arn}}},
                 # The runbook's 720 h; the compactor deletes, the bucket lifecycle is the backstop.
                 "limits_config": {"retention_period": cfg.loki_retention},
                 "compactor": {"retention_enabled": True, "delete_request_store": "s3"},
             },
-            "serviceAccount": {"name": "loki", "annotations": {"eks.amazonaws.com/role-arn": loki_role.arn}},
-            "singleBinary": {"replicas": 1},
+            "serviceAccount": {"name": "loki", "annotations": {"eks.amazonaws.com/role-arn": role.arn}},
+            "singleBinary": {"replicas": replicas, "resources": resources("250m", "512Mi", "1", "2Gi"),
+                             "persistence": {"enabled": True, "size": "10Gi", "storageClass": a.storage_class}},
             "read": {"replicas": 0}, "write": {"replicas": 0}, "backend": {"replicas": 0},
-        })
-        self._release("tempo", {
-            "serviceAccount": {"name": "tempo", "annotations": {"eks.amazonaws.com/role-arn": tempo_role.arn}},
-            "storage": {"trace": {"backend": "s3", "s3": {"bucket": tempo_bucket, "endpoint": pulumi.Output.concat("s3.", args.region, ".amazonaws.com"),
+            # The chart sizes these for large clusters (8 GiB chunks cache); they must fit this one's nodes.
+            "chunksCache": {"allocatedMemory": cfg.loki_chunks_cache_mb,
+                            "resources": memcached_resources(cfg.loki_chunks_cache_mb)},
+            "resultsCache": {"allocatedMemory": cfg.loki_results_cache_mb,
+                             "resources": memcached_resources(cfg.loki_results_cache_mb)},
+            "memcachedExporter": {"resources": SMALL},
+            "gateway": {"replicas": min(cfg.replicas, 2), "resources": resources("50m", "64Mi", "200m", "256Mi")},
+            "lokiCanary": {"resources": SMALL},
+            "sidecar": {"resources": SMALL},
+        }
+
+    def _tempo_values(self, bucket: str, role: IrsaRole) -> dict:
+        cfg, a = self._args.config, self._args
+        ha = cfg.replicas > 1
+        # The chart's production layout: three ingesters, each trace written to three, the WAL on a volume.
+        ingesters = 3 if ha else 1
+        component = lambda replicas, res: {"replicas": replicas, "resources": res}  # noqa: E731
+        medium = resources("100m", "256Mi", "500m", "1Gi")
+        return {
+            "serviceAccount": {"name": "tempo", "annotations": {"eks.amazonaws.com/role-arn": role.arn}},
+            "storage": {"trace": {"backend": "s3", "s3": {"bucket": bucket, "endpoint": pulumi.Output.concat("s3.", a.region, ".amazonaws.com"),
                                                            "sse": {"type": "SSE-KMS", "kms_key_id": self.kms_key.arn}}}},
-            "compactor": {"config": {"compaction": {"block_retention": cfg.trace_retention}}},
+            "ingester": {"replicas": ingesters, "resources": resources("250m", "512Mi", "1", "2Gi"),
+                         "config": {"replication_factor": ingesters},
+                         "persistence": {"enabled": True, "size": "10Gi", "storageClass": a.storage_class}},
+            "distributor": component(2 if ha else 1, medium),
+            "querier": component(2 if ha else 1, medium),
+            "queryFrontend": component(2 if ha else 1, medium),
+            "compactor": {**component(1, medium),
+                          "config": {"compaction": {"block_retention": cfg.trace_retention}}},
+            "memcached": {"resources": resources("100m", "128Mi", "500m", "256Mi")},
             "traces": {"otlp": {"grpc": {"enabled": True}, "http": {"enabled": True}}},
-        })
-        self._release("otel-collector", {
+        }
+
+    def _collector_values(self) -> dict:
+        cfg = self._args.config
+        return {
             "mode": "deployment",
+            "replicaCount": cfg.replicas,
+            "podDisruptionBudget": {"enabled": cfg.replicas > 1, "minAvailable": 1},
             "image": {"repository": "otel/opentelemetry-collector-contrib"},
+            "resources": resources("100m", "256Mi", "500m", "512Mi"),
             "config": {
                 "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": "0.0.0.0:4317"}, "http": {"endpoint": "0.0.0.0:4318"}}}},
                 "exporters": {"otlp/tempo": {"endpoint": "tempo-distributor.monitoring.svc:4317", "tls": {"insecure": True}}},
                 "service": {"pipelines": {"traces": {"receivers": ["otlp"], "processors": ["memory_limiter", "batch"],
                                                       "exporters": ["otlp/tempo"]}}},
             },
-        })
-        # honorLabels keeps the pusher's job="pgbackup" instead of the scrape's own job label.
-        self._release("pushgateway", {"serviceMonitor": {"enabled": True, "honorLabels": True},
-                                      "persistentVolume": {"enabled": True, "size": "2Gi"}})
-
-        self.loki_bucket = loki_bucket
-        self.tempo_bucket = tempo_bucket
-        self.register_outputs({"lokiBucket": loki_bucket, "tempoBucket": tempo_bucket,
-                               "kmsKeyArn": self.kms_key.arn})
-
-    # --- helpers ---------------------------------------------------------------------------
-    def _prometheus_values(self) -> dict:
-        cfg, a = self._args.config, self._args
-        return {
-            "prometheus": {"prometheusSpec": {
-                "retention": cfg.prometheus_retention,
-                # Alerts carry the cluster so Alertmanager groups by it.
-                "externalLabels": {"cluster": a.cluster_name},
-                "ruleSelectorNilUsesHelmValues": False, "ruleSelector": {},
-                "serviceMonitorSelectorNilUsesHelmValues": False,
-                "storageSpec": {"volumeClaimTemplate": {"spec": {
-                    "accessModes": ["ReadWriteOnce"],
-                    "resources": {"requests": {"storage": f"{cfg.prometheus_storage_gb}Gi"}}}}},
-            }},
-            "alertmanager": {
-                "config": self.alertmanager_config,
-                # Mounted at /etc/alertmanager/secrets/<name>/, where the *_file fields point.
-                "alertmanagerSpec": {"secrets": [am.SECRET_NAME]},
-            },
-            "grafana": {
-                "admin": {"existingSecret": GRAFANA_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
-                "sidecar": {"dashboards": {"enabled": True, "label": SIDECAR_LABEL, "labelValue": "1",
-                                           "searchNamespace": NAMESPACE, "folderAnnotation": "grafana_folder",
-                                           "provider": {"foldersFromFilesStructure": True}}},
-                "additionalDataSources": [
-                    {"name": "Loki", "type": "loki", "uid": "loki", "url": "http://loki-gateway.monitoring.svc"},
-                    {"name": "Tempo", "type": "tempo", "uid": "tempo", "url": "http://tempo-query-frontend.monitoring.svc:3100"},
-                ],
-            },
         }
 
-    def _release(self, key: str, values: dict) -> k8s.helm.v3.Release:
-        return helm_release(self._name, key, chart=CHARTS[key], namespace=NAMESPACE, values=values,
-                            opts=self._k8s)
+    def _postgres_exporter_values(self) -> dict:
+        a = self._args
+        secret = lambda key: {"name": POSTGRES_SECRET, "key": key}  # noqa: E731
+        return {
+            # The Service, and so the scrape job, is `postgres-exporter` (catalog.SCRAPES).
+            "fullnameOverride": "postgres-exporter",
+            "config": {"datasource": {
+                "host": a.database_address, "port": pulumi.Output.from_input(a.database_port).apply(str),
+                "database": a.database_name, "sslmode": "require",
+                # A login with pg_monitor only (README, "Prerequisites"), never the master user.
+                "userSecret": secret("username"), "passwordSecret": secret("password")}},
+            "serviceMonitor": {"enabled": True},
+            "resources": SMALL,
+        }
+
+    # --- helpers ---------------------------------------------------------------------------
+    def _release(self, key: str, values: dict, after: Sequence[pulumi.Resource] = ()) -> k8s.helm.v3.Release:
+        opts = self._k8s if not after else pulumi.ResourceOptions.merge(
+            self._k8s, pulumi.ResourceOptions(depends_on=list(after)))
+        return helm_release(self._name, key, chart=CHARTS[key], namespace=NAMESPACE, values=values, opts=opts)
 
     def _bucket(self, purpose: str, expire_days: int) -> str:
         return observability_bucket(self, f"{self._name}-{purpose}", kms_key_arn=self.kms_key.arn,
@@ -203,44 +391,75 @@ class Monitoring(pulumi.ComponentResource):
             policy_json=self.kms_key.arn.apply(lambda arn: bucket_policy(bucket, arn)), tags=a.tags),
             opts=pulumi.ResourceOptions(parent=self))
 
+    def _aws_secret(self, purpose: str, secret_name: str, content: str) -> aws.secretsmanager.Secret:
+        # No SecretVersion: the value is a prerequisite, set with `aws secretsmanager put-secret-value`.
+        return aws.secretsmanager.Secret(
+            f"{self._name}-{purpose}", name=secret_name, kms_key_id=self.kms_key.arn,
+            description=f"{content}; set out of band, read by External Secrets",
+            recovery_window_in_days=7, tags=self._args.tags, opts=pulumi.ResourceOptions(parent=self))
+
     def _secret_store(self) -> str:
-        """A namespaced SecretStore whose service account may read only the two secrets."""
-        a, cfg = self._args, self._args.config
-        eso = self._release("external-secrets", {"installCRDs": True})
+        """A namespaced SecretStore whose service account may read only the declared secrets."""
+        a = self._args
+        eso = self._release("external-secrets", {
+            "installCRDs": True,
+            "resources": SMALL,
+            "webhook": {"resources": SMALL},
+            "certController": {"resources": SMALL},
+        })
         crd_opts = pulumi.ResourceOptions.merge(self._k8s, pulumi.ResourceOptions(depends_on=[eso]))
-        self._eso_opts = crd_opts
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
-        arns = pulumi.Output.all(a.region, account).apply(lambda v: secrets_policy([
-            f"arn:aws:secretsmanager:{v[0]}:{v[1]}:secret:{cfg.grafana_secret(a.stack)}-*",
-            f"arn:aws:secretsmanager:{v[0]}:{v[1]}:secret:{cfg.alertmanager_secret(a.stack)}-*"]))
+        policy = pulumi.Output.all(self.kms_key.arn, *(s.arn for s in self.secrets.values())).apply(
+            lambda v: secrets_policy(sorted(v[1:]), v[0]))
         role = IrsaRole(f"{self._name}-secrets", IrsaRoleArgs(
             oidc_provider_arn=a.oidc_provider_arn, oidc_issuer=a.oidc_issuer, namespace=NAMESPACE,
-            service_account="observability-secrets", policy_json=arns, tags=a.tags),
+            service_account="observability-secrets", policy_json=policy, tags=a.tags),
             opts=pulumi.ResourceOptions(parent=self))
-        k8s.core.v1.ServiceAccount(
+        account = k8s.core.v1.ServiceAccount(
             f"{self._name}-secrets-sa",
             metadata={"name": "observability-secrets", "namespace": NAMESPACE,
                       "annotations": {"eks.amazonaws.com/role-arn": role.arn}},
             automount_service_account_token=False, opts=self._k8s)
         store = "aws-secrets-manager"
-        k8s.apiextensions.CustomResource(
-            f"{self._name}-secret-store", api_version="external-secrets.io/v1beta1", kind="SecretStore",
+        self._store = k8s.apiextensions.CustomResource(
+            f"{self._name}-secret-store", api_version=ESO_API, kind="SecretStore",
             metadata={"name": store, "namespace": NAMESPACE},
             spec={"provider": {"aws": {"service": "SecretsManager", "region": a.region, "auth": {
                 "jwt": {"serviceAccountRef": {"name": "observability-secrets"}}}}}},
-            opts=crd_opts)
+            opts=pulumi.ResourceOptions.merge(crd_opts, pulumi.ResourceOptions(depends_on=[eso, account])))
         return store
 
-    def _external_secret(self, name: str, remote: str, keys: dict[str, str], store: str) -> None:
-        k8s.apiextensions.CustomResource(
-            f"{self._name}-{name}", api_version="external-secrets.io/v1beta1", kind="ExternalSecret",
-            metadata={"name": name, "namespace": NAMESPACE},
+    def _external_secret(self, name: str, keys: dict[str, str], store: str) -> k8s.apiextensions.CustomResource:
+        remote = self.secrets[name].name
+        return k8s.apiextensions.CustomResource(
+            f"{self._name}-{name}", api_version=ESO_API, kind="ExternalSecret",
+            # The engine waits until the Secret is synced, so a release that mounts it never
+            # starts against a missing Secret (an unset Secrets Manager value stops the update here).
+            metadata={"name": name, "namespace": NAMESPACE,
+                      "annotations": {"pulumi.com/waitFor": "condition=Ready"}},
             spec={"refreshInterval": "1h",
                   "secretStoreRef": {"name": store, "kind": "SecretStore"},
                   "target": {"name": name, "creationPolicy": "Owner"},
                   "data": [{"secretKey": k, "remoteRef": {"key": remote, "property": prop}}
                            for k, prop in keys.items()]},
-            opts=self._eso_opts)
+            opts=pulumi.ResourceOptions.merge(self._k8s, pulumi.ResourceOptions(depends_on=[self._store])))
+
+    def _egress_policies(self) -> None:
+        """What the namespace's default-deny would otherwise block: the exporter's connection to
+        RDS inside the VPC, and Alertmanager's e-mail to the SMTP relay's port outside it."""
+        a = self._args
+        smtp_port = int(a.config.alerting.smtp_smarthost.rpartition(":")[2])
+        policies = {
+            "allow-postgres-exporter-egress": ({"app.kubernetes.io/name": "prometheus-postgres-exporter"},
+                                               {"ipBlock": {"cidr": a.vpc_cidr}}, a.database_port),
+            "allow-alertmanager-smtp-egress": ({"app.kubernetes.io/name": "alertmanager"},
+                                               {"ipBlock": {"cidr": "0.0.0.0/0", "except": [a.vpc_cidr]}}, smtp_port),
+        }
+        for policy, (pods, peer, port) in policies.items():
+            k8s.networking.v1.NetworkPolicy(
+                f"{self._name}-{policy}", metadata={"name": policy, "namespace": NAMESPACE},
+                spec={"podSelector": {"matchLabels": pods}, "policyTypes": ["Egress"],
+                      "egress": [{"to": [peer], "ports": [{"protocol": "TCP", "port": port}]}]},
+                opts=self._k8s)
 
 
 def observability_bucket(owner: pulumi.Resource, name: str, *, kms_key_arn: pulumi.Input[str],

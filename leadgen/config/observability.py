@@ -1,4 +1,5 @@
-"""Observability (issue 5): SLOs, alert routing, retention, runbook links."""
+"""Observability: SLOs, alert routing and the heartbeat, retention here and in the long-term store,
+replicas and cache sizes that fit the stack's nodes, runbook links."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,6 +33,20 @@ KEYS = [
         "Sender of alert e-mails."),
     Key("observability.smtpSmarthost", "string", "email-smtp.us-east-1.amazonaws.com:587",
         "SMTP relay host:port (SES); its password comes from Secrets Manager."),
+    Key("observability.longTermRetentionDays", "integer", 400, "Days Amazon Managed Service for "
+        "Prometheus keeps the remote-written series (at least a year; the store allows up to 1095)."),
+    Key("observability.replicas", "integer", 2, "Replicas of Prometheus, Alertmanager (clustered), "
+        "Grafana and the OpenTelemetry Collector; 2 survives a node loss, 1 fits a small dev cluster."),
+    Key("observability.lokiChunksCacheMb", "integer", 2048, "Memory of Loki's chunks cache "
+        "(memcached), MiB; the chart's default of 8192 fits no m6i.large node."),
+    Key("observability.lokiResultsCacheMb", "integer", 512, "Memory of Loki's results cache "
+        "(memcached), MiB."),
+    Key("observability.heartbeatUrl", "string", "https://api.opsgenie.com/v2/heartbeats/leadgen-watchdog/ping",
+        "Dead man's switch: Alertmanager posts the always-firing Watchdog alert here every minute; "
+        "the heartbeat service pages when the posts stop."),
+    Key("observability.heartbeatAuthScheme", "string", "GenieKey", "Authorization scheme of the "
+        "heartbeat request (GenieKey for Opsgenie, Bearer for most others, empty for a URL that needs "
+        "none); the credential is the `heartbeat-credentials` key of the receivers secret."),
     Key("observability.maintenanceWindows", "objects", [], "Declared maintenance windows that mute "
         "alerts: list of {name, weekdays, start, end (HH:MM), daysOfMonth, months, years, location, "
         "severities (page|ticket, default both)}."),
@@ -48,6 +63,10 @@ class ObservabilityConfig:
     trace_retention: str
     alerting: AlertingSettings
     maintenance_windows: tuple[MaintenanceWindow, ...]
+    long_term_retention_days: int = 400
+    replicas: int = 2
+    loki_chunks_cache_mb: int = 2048
+    loki_results_cache_mb: int = 512
 
     # Secrets Manager names, beside the runbook's `insurance-lead-gen/<stack>/database`.
     def grafana_secret(self, stack: str) -> str:
@@ -55,6 +74,9 @@ class ObservabilityConfig:
 
     def alertmanager_secret(self, stack: str) -> str:
         return f"insurance-lead-gen/{stack}/alertmanager-receivers"
+
+    def postgres_monitoring_secret(self, stack: str) -> str:
+        return f"insurance-lead-gen/{stack}/postgres-monitoring"
 
 
 def build(values: Values) -> ObservabilityConfig:
@@ -84,10 +106,37 @@ def build(values: Values) -> ObservabilityConfig:
     channel = values.get("observability.slackChannel")
     if not channel.startswith("#"):
         raise values.error("observability.slackChannel", f"({channel!r}) must start with #")
+    smarthost = values.get("observability.smtpSmarthost")
+    host, _, port = smarthost.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise values.error("observability.smtpSmarthost", f"({smarthost!r}) must be host:port, e.g. email-smtp.us-east-1.amazonaws.com:587")
+    days = values.get("observability.longTermRetentionDays")
+    if not 365 <= days <= 1095:
+        raise values.error("observability.longTermRetentionDays",
+                           f"({days}) must be between 365 (a year of history) and 1095 (the store's maximum)")
+    replicas = values.get("observability.replicas")
+    if not 1 <= replicas <= 5:
+        raise values.error("observability.replicas", f"({replicas}) must be between 1 and 5")
+    caches = {}
+    for key in ("observability.lokiChunksCacheMb", "observability.lokiResultsCacheMb"):
+        mb = values.get(key)
+        # The memcached pod asks for the cache plus 20 %; a node of the smallest group has 8 GiB.
+        if not 64 <= mb <= 4096:
+            raise values.error(key, f"({mb}) must be between 64 and 4096 MiB (it must fit one node with room to spare)")
+        caches[key] = mb
+    heartbeat = values.get("observability.heartbeatUrl")
+    if not heartbeat.startswith("https://") or any(c.isspace() for c in heartbeat):
+        raise values.error("observability.heartbeatUrl", f"({heartbeat!r}) must be an https URL")
+    scheme = values.get("observability.heartbeatAuthScheme")
+    if scheme and not scheme.isalnum():
+        raise values.error("observability.heartbeatAuthScheme", f"({scheme!r}) must be one word, e.g. GenieKey or Bearer, or empty")
     alerting = AlertingSettings(slack_channel=channel, email_to=tuple(emails),
                                 email_from=values.get("observability.alertEmailFrom"),
-                                smtp_smarthost=values.get("observability.smtpSmarthost"),
-                                maintenance_windows=windows)
+                                smtp_smarthost=smarthost, heartbeat_url=heartbeat,
+                                heartbeat_auth_scheme=scheme, maintenance_windows=windows)
     return ObservabilityConfig(slos, url.rstrip("/"), values.get("observability.prometheusRetention"),
                                size, values.get("observability.lokiRetention"),
-                               values.get("observability.traceRetention"), alerting, windows)
+                               values.get("observability.traceRetention"), alerting, windows,
+                               long_term_retention_days=days, replicas=replicas,
+                               loki_chunks_cache_mb=caches["observability.lokiChunksCacheMb"],
+                               loki_results_cache_mb=caches["observability.lokiResultsCacheMb"])

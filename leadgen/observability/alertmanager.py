@@ -1,4 +1,7 @@
-"""The Alertmanager configuration: `page` to PagerDuty, `ticket` to Slack and e-mail.
+"""The Alertmanager configuration: `page` (and the chart's `critical`) to PagerDuty, `ticket` (and
+the chart's `warning`) to Slack and e-mail, the always-firing `Watchdog` to a heartbeat service that
+pages when it stops hearing from us, `info` to nobody (kept for the UI and inhibitions, as the chart
+does). The chart's inhibition rules are kept, since this config replaces the chart's default.
 
 Receiver secrets never appear here: the config names files (`*_file`, all accepted by
 Alertmanager 0.25, checked by `amtool check-config`) in a Kubernetes Secret that External
@@ -21,6 +24,10 @@ SECRET_DIR = f"/etc/alertmanager/secrets/{SECRET_NAME}"
 PAGERDUTY_KEY = "pagerduty-routing-key"
 SLACK_KEY = "slack-webhook-url"
 SMTP_KEY = "smtp-password"
+HEARTBEAT_KEY = "heartbeat-credentials"
+RECEIVER_KEYS = (PAGERDUTY_KEY, SLACK_KEY, SMTP_KEY, HEARTBEAT_KEY)
+# Alert severities as kube-prometheus-stack's own rules write them, mapped onto the platform's.
+CHART_SEVERITIES = {"critical": "page", "warning": "ticket"}
 
 WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
@@ -48,6 +55,8 @@ class AlertingSettings:
     email_from: str = "alertmanager@insurance-lead-gen.com"
     smtp_smarthost: str = "email-smtp.us-east-1.amazonaws.com:587"
     smtp_username: str = "alertmanager"
+    heartbeat_url: str = "https://api.opsgenie.com/v2/heartbeats/leadgen-watchdog/ping"
+    heartbeat_auth_scheme: str = "GenieKey"  # "" sends no Authorization header
     maintenance_windows: Sequence[MaintenanceWindow] = field(default_factory=tuple)
 
 
@@ -135,7 +144,8 @@ def _mutes(settings: AlertingSettings, severity: str) -> list[str]:
 
 
 def _route(receiver: str, severity: str, settings: AlertingSettings, **extra: Any) -> dict:
-    route: dict[str, Any] = {"receiver": receiver, "matchers": [f'severity="{severity}"'], **extra}
+    both = "|".join([severity, *(c for c, s in CHART_SEVERITIES.items() if s == severity)])
+    route: dict[str, Any] = {"receiver": receiver, "matchers": [f'severity=~"{both}"'], **extra}
     mutes = _mutes(settings, severity)
     if mutes:
         route["mute_time_intervals"] = mutes
@@ -162,13 +172,26 @@ def alertmanager_config(settings: AlertingSettings) -> dict:
             "group_interval": "5m",
             "repeat_interval": "12h",
             "routes": [
-                # kube-prometheus-stack's always-firing heartbeat and its inhibitor helper.
-                {"receiver": "null", "matchers": ['alertname=~"Watchdog|InfoInhibitor"']},
+                # kube-prometheus-stack's always-firing Watchdog proves the whole alerting path
+                # works; the heartbeat service pages when it stops arriving. Never muted.
+                {"receiver": "heartbeat", "matchers": ['alertname="Watchdog"'], "group_wait": "0s",
+                 "group_interval": "1m", "repeat_interval": "1m"},
+                # The chart's inhibitor helper and its info alerts: seen in the UI, sent to nobody.
+                {"receiver": "null", "matchers": ['alertname="InfoInhibitor"']},
+                {"receiver": "null", "matchers": ['severity="info"']},
                 _route("pagerduty", "page", settings, group_wait="10s", repeat_interval="1h"),
                 _route("ticket", "ticket", settings),
             ],
         },
         "inhibit_rules": [
+            # kube-prometheus-stack's own inhibitions (its default config, which this replaces).
+            {"source_matchers": ['severity="critical"'], "target_matchers": ['severity=~"warning|info"'],
+             "equal": ["namespace", "alertname"]},
+            {"source_matchers": ['severity="warning"'], "target_matchers": ['severity="info"'],
+             "equal": ["namespace", "alertname"]},
+            {"source_matchers": ['alertname="InfoInhibitor"'], "target_matchers": ['severity="info"'],
+             "equal": ["namespace"]},
+            {"target_matchers": ['alertname="InfoInhibitor"']},
             # A page for an SLO already says everything its ticket would. `slo_name=~".+"` on
             # both sides: Alertmanager treats a label missing on both as equal, so without it
             # any page would silence every ticket in the cluster.
@@ -178,6 +201,7 @@ def alertmanager_config(settings: AlertingSettings) -> dict:
         ],
         "receivers": [
             {"name": "null"},
+            {"name": "heartbeat", "webhook_configs": [_heartbeat(settings)]},
             {"name": "pagerduty", "pagerduty_configs": [{
                 "routing_key_file": f"{SECRET_DIR}/{PAGERDUTY_KEY}",
                 "send_resolved": True,
@@ -199,3 +223,11 @@ def alertmanager_config(settings: AlertingSettings) -> dict:
         config["time_intervals"] = [{"name": w.name, "time_intervals": [dict(w.interval)]}
                                     for w in settings.maintenance_windows]
     return config
+
+
+def _heartbeat(settings: AlertingSettings) -> dict:
+    hook: dict[str, Any] = {"url": settings.heartbeat_url, "send_resolved": False}
+    if settings.heartbeat_auth_scheme:
+        hook["http_config"] = {"authorization": {"type": settings.heartbeat_auth_scheme,
+                                                 "credentials_file": f"{SECRET_DIR}/{HEARTBEAT_KEY}"}}
+    return hook

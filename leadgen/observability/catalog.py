@@ -1,12 +1,48 @@
-"""Which series exist, and who exports them.
+"""Which series exist, who exports them, and what makes Prometheus scrape each exporter.
 
 Dashboards and alerts may only read a series listed here or recorded by a generated rule; the
 tests parse every expression (with the `promql-parser` package, Prometheus' own grammar) and
-hold them to that, so a typo in a metric name fails CI instead of drawing an empty panel.
+hold them to that, so a typo in a metric name fails CI instead of drawing an empty panel. Each
+source names the object the program declares to have it scraped (`SCRAPES`), and the tests find
+that object in the rendered program, so a series is only "known" if something really collects it.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable
+
+
+@dataclass(frozen=True)
+class Scrape:
+    """How a source reaches Prometheus: the scrape `job` label of its targets, and the object the
+    program declares for it (`ServiceMonitor`/`PodMonitor` by name in the monitoring namespace, or
+    the Helm release whose chart creates the ServiceMonitor)."""
+
+    jobs: tuple[str, ...]
+    kind: str  # ServiceMonitor | PodMonitor | Release
+    name: str
+    # Absent targets page or ticket through `MetricsSourceDown`; False for sources that may have
+    # no target by design (the canary at zero replicas).
+    watched: bool = True
+
+
+# The prometheus-pushgateway chart names its Service `<release>-prometheus-pushgateway`; the
+# backup job pushes there (components/backup_jobs.py gets the same URL from __main__.py).
+PUSHGATEWAY_JOB = "pushgateway-prometheus-pushgateway"
+
+SCRAPES: dict[str, Scrape] = {
+    # One ServiceMonitor per workload (`workload-<name>`), built from its Service.
+    "application": Scrape(jobs=("api", "backend"), kind="ServiceMonitor", name="workload-api"),
+    "kube-state-metrics": Scrape(jobs=("kube-state-metrics",), kind="Release", name="kube-prometheus-stack"),
+    "cadvisor": Scrape(jobs=("kubelet",), kind="Release", name="kube-prometheus-stack"),
+    "kubelet": Scrape(jobs=("kubelet",), kind="Release", name="kube-prometheus-stack"),
+    "postgres-exporter": Scrape(jobs=("postgres-exporter",), kind="Release", name="postgres-exporter"),
+    "cert-manager": Scrape(jobs=("cert-manager",), kind="ServiceMonitor", name="cert-manager"),
+    "pgbackup": Scrape(jobs=(PUSHGATEWAY_JOB,), kind="Release", name="pushgateway"),
+    # A dead Prometheus cannot report itself: the Watchdog heartbeat stops instead.
+    "prometheus": Scrape(jobs=("kube-prometheus-stack-prometheus",), kind="Release", name="kube-prometheus-stack",
+                         watched=False),
+}
 
 SOURCE_SERIES: dict[str, str] = {
     # The applications (api, backend): Prometheus client conventions, `service` and `code` labels.
@@ -43,10 +79,20 @@ SOURCE_SERIES: dict[str, str] = {
     "pgbackup_bytes": "pgbackup",
     "pgbackup_previous_bytes": "pgbackup",
     "pgbackup_last_run_success": "pgbackup",
+    "pgbackup_suspect_backups": "pgbackup",
+    "pgbackup_last_verified_backup_timestamp_seconds": "pgbackup",
     # Prometheus itself
     "ALERTS": "prometheus",
     "up": "prometheus",
 }
+
+# Scraped only where Envoy Gateway routes `api` (traffic.router gateway-api).
+ENVOY_GATEWAY_SCRAPE = Scrape(jobs=("envoy-gateway",), kind="ServiceMonitor", name="envoy-gateway")
+
+# What the cluster's Prometheus remote-writes to the long-term store: the SLO recordings (the
+# 5m event rates the store's rules sum over the SLO window, and the short windows for a year of
+# burn-rate history). Raw series stay in the cluster for its 15 days.
+REMOTE_WRITE_KEEP = r"slo:.+|slo_.+"
 
 # Grafana's template variables, replaced by representative values before parsing.
 _GRAFANA_VARS = {

@@ -3,13 +3,21 @@ Metrics, SLO Tracking), loaded by the kube-prometheus-stack Grafana sidecar from
 
 UIDs are fixed because the runbook links to them (`/d/slo-tracking`). The SLO Tracking gauges
 colour the remaining budget by the runbook's decision matrix: above 50 % monitor, 30-50 % team
-lead, 10-30 % engineering manager, below 10 % feature freeze.
+lead, 10-30 % engineering manager, below 10 % feature freeze. Each SLO's availability turns green
+at its own objective, and burn-rate texts quote the factors of its own window.
+
+Panels that read an SLO over its window query the long-term store (data source `amp`), the only
+place that holds the whole window; the others query the cluster's Prometheus.
 """
 from __future__ import annotations
 
 from typing import Any, Sequence
 
+from leadgen.observability.slo import BURN_RATE_ALERTS, SLO
+
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+LONG_TERM_UID = "amp"
+LONG_TERM = {"type": "prometheus", "uid": LONG_TERM_UID}
 SCHEMA_VERSION = 39
 # The sidecar in kube-prometheus-stack loads every ConfigMap carrying this label.
 SIDECAR_LABEL = "grafana_dashboard"
@@ -34,7 +42,7 @@ class _Board:
 
     def add(self, kind: str, title: str, targets: Sequence[tuple[str, str]], *, unit: str = "short",
             w: int = 12, h: int = 8, thresholds: dict | None = None, description: str = "",
-            minmax: tuple[float | None, float | None] = (None, None)) -> None:
+            minmax: tuple[float | None, float | None] = (None, None), datasource: dict = DATASOURCE) -> None:
         if self._x + w > 24:
             self._x, self._y, self._row_h = 0, self._y + self._row_h, 0
         defaults: dict[str, Any] = {"unit": unit}
@@ -50,9 +58,9 @@ class _Board:
             "type": kind,
             "title": title,
             "description": description,
-            "datasource": DATASOURCE,
+            "datasource": datasource,
             "gridPos": {"x": self._x, "y": self._y, "w": w, "h": h},
-            "targets": [{"refId": chr(ord("A") + i), "datasource": DATASOURCE, "expr": expr,
+            "targets": [{"refId": chr(ord("A") + i), "datasource": datasource, "expr": expr,
                          "legendFormat": legend, **({"instant": True, "format": "table"} if kind == "table" else {})}
                         for i, (expr, legend) in enumerate(targets)],
             "fieldConfig": {"defaults": defaults, "overrides": []},
@@ -97,7 +105,8 @@ def platform_overview(namespaces: Sequence[str]) -> dict:
     ns = "|".join(namespaces)
     b = _Board()
     b.add("stat", "Nodes Ready", [('sum(kube_node_status_condition{condition="Ready",status="true"})', "ready")], w=6, h=4)
-    b.add("stat", "Nodes Not Ready", [('sum(kube_node_status_condition{condition="Ready",status="true"} == 0) or vector(0)', "not ready")],
+    # Count the nodes whose Ready condition is false: summing them would add up their zeros.
+    b.add("stat", "Nodes Not Ready", [('count(kube_node_status_condition{condition="Ready",status="true"} == 0) or vector(0)', "not ready")],
           w=6, h=4, thresholds=_thresholds([("green", None), ("red", 1)]))
     b.add("stat", "Pods not Running", [(f'sum(kube_pod_status_phase{{namespace=~"{ns}",phase!~"Running|Succeeded"}})', "pods")],
           w=6, h=4, thresholds=_thresholds([("green", None), ("orange", 1)]))
@@ -111,7 +120,7 @@ def platform_overview(namespaces: Sequence[str]) -> dict:
     b.add("timeseries", "Memory working set by namespace", [(f'sum by (namespace) (container_memory_working_set_bytes{{namespace=~"{ns}",container!=""}})', "{{namespace}}")], unit="bytes")
     b.add("timeseries", "Container restarts (1h)", [(f'sum by (namespace, pod) (increase(kube_pod_container_status_restarts_total{{namespace=~"{ns}"}}[1h])) > 0', "{{namespace}}/{{pod}}")])
     b.add("table", "SLO error budget remaining", [("slo_error_budget_remaining", "")], unit="percent",
-          thresholds=_thresholds(BUDGET_STEPS))
+          thresholds=_thresholds(BUDGET_STEPS), datasource=LONG_TERM)
     return _dashboard("platform-overview", "Platform Overview", b, [], "Cluster, workload and SLO health at a glance.")
 
 
@@ -119,6 +128,12 @@ def api_performance() -> dict:
     svc = 'service=~"$service"'
     b = _Board()
     b.add("timeseries", "Requests per second by code", [(f"sum by (code) (rate(http_requests_total{{{svc}}}[$__rate_interval]))", "{{code}}")], unit="reqps")
+    # Stable and canary count against one SLO; split by track to compare a release with the rest.
+    b.add("timeseries", "Requests per second by track", [(f"sum by (service, track) (rate(http_requests_total{{{svc}}}[$__rate_interval]))", "{{service}} {{track}}")], unit="reqps")
+    b.add("timeseries", "5xx ratio by track",
+          [(f'sum by (service, track) (rate(http_requests_total{{{svc},code=~"5.."}}[$__rate_interval]))\n/\n'
+            f"sum by (service, track) (rate(http_requests_total{{{svc}}}[$__rate_interval]))", "{{service}} {{track}}")],
+          unit="percentunit")
     b.add("timeseries", "5xx ratio", [(f'sum by (service) (rate(http_requests_total{{{svc},code=~"5.."}}[$__rate_interval]))\n/\n'
                                        f"sum by (service) (rate(http_requests_total{{{svc}}}[$__rate_interval]))", "{{service}}")],
           unit="percentunit", thresholds=_thresholds([("green", None), ("red", 0.05)]),
@@ -146,6 +161,13 @@ def database_metrics() -> dict:
           unit="h", w=6, h=4, thresholds=_thresholds([("green", None), ("orange", 24), ("red", 26)]))
     b.add("stat", "Last verification", [('min(pgbackup_last_run_success{job="pgbackup",operation="verify"})', "verify")],
           w=6, h=4, thresholds=_thresholds([("red", None), ("green", 1)]))
+    b.add("stat", "Hours since newest verified backup",
+          [('(time() - max by (database) (pgbackup_last_verified_backup_timestamp_seconds{job="pgbackup",operation="verify"})) / 3600', "{{database}}")],
+          unit="h", w=6, h=4, thresholds=_thresholds([("green", None), ("red", 24)]),
+          description="PgBackupNotVerified pages above 24 hours.")
+    b.add("stat", "Suspect backups", [('max by (database) (pgbackup_suspect_backups{job="pgbackup"})', "{{database}}")],
+          w=6, h=4, thresholds=_thresholds([("green", None), ("red", 1)]),
+          description="Backups that disagree with the bucket's clock; `python -m jobs.pgbackup list` shows why.")
     b.add("timeseries", "Connections by state", [("sum by (state) (pg_stat_activity_count)", "{{state}}"), ("max(pg_settings_max_connections)", "max_connections")])
     b.add("timeseries", "Transactions per second", [("sum by (datname) (rate(pg_stat_database_xact_commit[$__rate_interval]))", "{{datname}} commit"),
                                                     ("sum by (datname) (rate(pg_stat_database_xact_rollback[$__rate_interval]))", "{{datname}} rollback")], unit="ops")
@@ -155,28 +177,39 @@ def database_metrics() -> dict:
     return _dashboard("database-metrics", "Database Metrics", b, [], "PostgreSQL load and the backup job's health.")
 
 
-def slo_tracking() -> dict:
+def _factors(slo: SLO) -> str:
+    pairs = ", ".join(f"{slo.burn_factor(p)}x over {p.long_window}" for p in BURN_RATE_ALERTS)
+    return f"{slo.name} ({slo.window}): {pairs}"
+
+
+def slo_tracking(slos: Sequence[SLO]) -> dict:
     sel = 'slo_name=~"$slo_name"'
     b = _Board()
     b.add("gauge", "Error budget remaining", [(f"slo_error_budget_remaining{{{sel}}}", "{{slo_name}}")], unit="percent", w=12, h=6,
-          minmax=(0, 100), thresholds=_thresholds(BUDGET_STEPS),
+          minmax=(0, 100), thresholds=_thresholds(BUDGET_STEPS), datasource=LONG_TERM,
           description="Decision matrix: >50 % monitor; 30-50 % optimise (team lead); 10-30 % mitigate "
                       "(engineering manager); <10 % feature freeze (CTO).")
-    b.add("stat", "Availability over the SLO window", [(f"slo_availability_percentage{{{sel}}}", "{{slo_name}}")], unit="percent", w=12, h=6,
-          thresholds=_thresholds([("red", None), ("green", 99)]))
+    for slo in slos:
+        # Green from the SLO's own objective up: 99 % is a breach of a 99.9 % objective.
+        b.add("stat", f"{slo.name}: good events over {slo.window}",
+              [(f'slo_availability_percentage{{slo_name="{slo.name}"}}', "{{slo_name}}")], unit="percent",
+              w=6, h=6, thresholds=_thresholds([("red", None), ("green", float(slo.objective))]), datasource=LONG_TERM,
+              description=f"Objective {slo.objective} % over {slo.window}.")
     b.add("timeseries", "Error budget remaining over time", [(f"slo_error_budget_remaining{{{sel}}}", "{{slo_name}}")], unit="percent",
-          thresholds=_thresholds(BUDGET_STEPS))
+          thresholds=_thresholds(BUDGET_STEPS), datasource=LONG_TERM)
     b.add("timeseries", "Burn rate (1h, 6h, 1d, 3d)", [(f'slo_error_budget_burn_rate{{{sel},window=~"1h|6h|1d|3d"}}', "{{slo_name}} {{window}}")],
-          description="1 means the budget lasts exactly the SLO window; SLOViolationCritical pages at 14.4x over 1h (30-day window).")
+          datasource=LONG_TERM,
+          description="1 means the budget lasts exactly the SLO window. The alerts fire at: "
+                      + "; ".join(_factors(s) for s in slos) + ".")
     b.add("timeseries", "Error ratio (5m)", [(f"slo:sli_error:ratio_rate5m{{{sel}}}", "{{slo_name}}"),
                                              (f"slo:error_budget:ratio{{{sel}}}", "{{slo_name}} budget")], unit="percentunit")
-    b.add("table", "SLO alerts firing", [(f'ALERTS{{alertstate="firing",alertname=~"SLOViolationCritical|SLOViolationWarning",{sel}}}', "")])
+    b.add("table", "SLO alerts firing", [(f'ALERTS{{alertstate="firing",alertname=~"SLOViolationCritical|SLOViolationWarning|SLOSignalMissing",{sel}}}', "")])
     return _dashboard("slo-tracking", "SLO Tracking", b,
-                      [_query_var("slo_name", "label_values(slo_availability_percentage, slo_name)", "SLO")],
+                      [_query_var("slo_name", "label_values(slo:objective:ratio, slo_name)", "SLO")],
                       "Availability, error budget and burn rates of every SLO from stack config.")
 
 
-def all_dashboards(namespaces: Sequence[str] = ("production", "governance", "monitoring")) -> dict[str, dict]:
+def all_dashboards(slos: Sequence[SLO], namespaces: Sequence[str] = ("production", "governance", "monitoring")) -> dict[str, dict]:
     """uid -> dashboard JSON model."""
-    boards = [platform_overview(namespaces), api_performance(), database_metrics(), slo_tracking()]
+    boards = [platform_overview(namespaces), api_performance(), database_metrics(), slo_tracking(slos)]
     return {d["uid"]: d for d in boards}

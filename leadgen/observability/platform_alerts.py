@@ -7,10 +7,11 @@ knows), a `service` label to group by, a `summary`, and a `runbook_url` to a fil
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
 
 from leadgen.observability import runbooks as rb
+from leadgen.observability.catalog import SCRAPES, Scrape
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,12 @@ class PlatformAlertSettings:
     volume_free_ratio: float = 0.15
     certificate_days: int = 21
     backup_max_age_hours: int = 26  # a daily backup plus two hours of slack
+    verified_max_age_hours: int = 24  # the newest verified backup may be at most a day old
+    # A backup that disagrees with the bucket's clock pages on protected stacks.
+    suspect_severity: str = "ticket"
+    # Sources whose targets must be up: the ones the stack declares a scrape for.
+    sources: Mapping[str, Scrape] = field(default_factory=lambda: dict(SCRAPES))
+    source_down_for: str = "10m"
 
 
 def _alert(name: str, expr: str, for_: str, severity: str, summary: str, description: str,
@@ -139,9 +146,51 @@ def platform_rule_file(s: PlatformAlertSettings) -> dict:
                "or a dump of the wrong database.",
                rb.BACKUP, base, service="backup"),
     ]
+    verify_sel = 'job="pgbackup",operation="verify"'
+    verified = s.verified_max_age_hours
+    backup += [
+        # The value is 0 when no backup was ever verified, which is older than any limit.
+        _alert("PgBackupNotVerified",
+               f"(time() - max by (database) (pgbackup_last_verified_backup_timestamp_seconds{{{verify_sel}}})) / 3600 > {verified}",
+               "", "page",
+               f"No verified backup of {{{{ $labels.database }}}} younger than {verified} hours",
+               'The newest backup whose restore was verified is {{ $value | printf "%.1f" }} hours old; '
+               "a restore today would rely on an unproven dump.",
+               rb.BACKUP, base, service="backup"),
+        _alert("PgBackupNotVerified",
+               f"absent(pgbackup_last_verified_backup_timestamp_seconds{{{verify_sel}}})",
+               f"{verified}h", "page",
+               f"No restore verification has reported in {verified} hours",
+               "Prometheus has no pgbackup_last_verified_backup_timestamp_seconds for operation=verify: "
+               "the verify job never ran or never got as far as verifying.",
+               rb.BACKUP, base, service="backup", extra={"reason": "never-reported"}),
+        _alert("PgBackupSuspect",
+               'max by (database) (pgbackup_suspect_backups{job="pgbackup"}) > 0',
+               "", s.suspect_severity,
+               "{{ $value }} backup(s) of {{ $labels.database }} disagree with the bucket",
+               "A manifest's finish time disagrees with S3's LastModified, its dump was replaced after the "
+               "manifest, or the manifest is unreadable: restore only from backups the TRUST column accepts.",
+               rb.BACKUP, base, service="backup"),
+    ]
+    # One alert per scrape job (cAdvisor and the kubelet share the kubelet's).
+    jobs: dict[str, list[str]] = {}
+    for source, scrape in sorted(s.sources.items()):
+        for job in scrape.jobs if scrape.watched else ():
+            jobs.setdefault(job, []).append(source)
+    sources = [
+        _alert("MetricsSourceDown",
+               f'absent(up{{job="{job}"}} == 1)',
+               s.source_down_for, "ticket",
+               f"No {job} target is up",
+               f"Prometheus has no healthy target with job={job} for {s.source_down_for}: every alert, panel and SLO "
+               f"that reads {', '.join(names)} series is blind.",
+               rb.DATA_MISSING, base, service="monitoring", extra={"scrape_job": job})
+        for job, names in sorted(jobs.items())
+    ]
     return {"groups": [
         {"name": "leadgen-api", "rules": api},
         {"name": "leadgen-kubernetes", "rules": kubernetes},
         {"name": "leadgen-database", "rules": database},
         {"name": "leadgen-backup", "rules": backup},
+        {"name": "leadgen-metrics-sources", "rules": sources},
     ]}

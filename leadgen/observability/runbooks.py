@@ -17,6 +17,7 @@ POSTGRES_CONNECTIONS = "postgres-connections.md"
 VOLUME_FILLING = "persistent-volume-filling.md"
 CERTIFICATE_EXPIRING = "certificate-expiring.md"
 BACKUP = "backup-restore.md"
+DATA_MISSING = "monitoring-data-missing.md"
 
 # Splits a repository URL into its file path: `.../blob/<ref>/docs/runbooks/x.md`.
 _BLOB = re.compile(r"^https?://[^/]+/[^/]+/[^/]+/blob/[^/]+/(?P<path>.+)$")

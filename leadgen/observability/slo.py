@@ -8,6 +8,14 @@ to the SLO window: 2 % of a 30-day budget in 1 h is 14.4x; the same 2 % of a 28-
 13.44x. The runbook's series (`slo_availability_percentage`, `slo_error_budget_remaining`,
 `slo_error_budget_burn_rate`) are recorded from the same ratios, labelled `slo_name` and
 `service`, because the governance gates read them.
+
+Two rule files, because the SLO window is longer than the cluster's Prometheus keeps samples (15
+days against 28): `slo_rule_file` runs in the cluster and records the alert windows (5m to 3d)
+from raw series, plus the SLI's good and total event rates over 5m; those recordings are
+remote-written to the long-term store, whose rule engine runs `slo_window_rule_file`, the window's
+ratio summed from the 5m recordings (as Sloth computes its 30-day ratio: cheap, and exact, because
+the 5m rates are weighted by traffic). The `service` label counts every track of a service
+(`api` and `api-canary` both report `service="api"`), so the canary spends the same budget.
 """
 from __future__ import annotations
 
@@ -18,7 +26,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from leadgen.observability import SpecError
 from leadgen.observability.durations import format_duration, parse_duration
-from leadgen.observability.runbooks import SLO_VIOLATION, runbook_url
+from leadgen.observability.runbooks import DATA_MISSING, SLO_VIOLATION, runbook_url
 
 SLI_KINDS = ("availability", "latency")
 FIELDS = ("name", "service", "objective", "window", "sli", "threshold", "description")
@@ -50,8 +58,10 @@ BURN_RATE_ALERTS = (
     BurnRateAlert("SLOViolationWarning", "ticket", "3d", "6h", Decimal("0.10")),
 )
 ALERT_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
-# The longest alert window must fit in the SLO window, or the ticket alerts mean nothing.
-MIN_WINDOW_SECONDS = parse_duration("3d")
+# The longest alert window must fit in the SLO window, or the ticket alerts mean nothing; and the
+# window's ratio is recorded by the long-term store, the alert windows' in the cluster, so the two
+# never record the same series.
+MIN_WINDOW_SECONDS = parse_duration("3d") + 1
 
 
 @dataclass(frozen=True)
@@ -131,7 +141,7 @@ def _parse_one(item: Any, where: str) -> SLO:
     except ValueError as exc:
         raise SpecError(f"{where}.window", f"({raw_window!r}) {exc}, e.g. 28d") from None
     if window_seconds < MIN_WINDOW_SECONDS:
-        raise SpecError(f"{where}.window", f"({raw_window!r}) must be at least 3d, the longest alert window")
+        raise SpecError(f"{where}.window", f"({raw_window!r}) must be longer than 3d, the longest alert window")
 
     sli = item["sli"]
     if sli not in SLI_KINDS:
@@ -196,25 +206,48 @@ def ratio_record(window: str) -> str:
     return f"slo:sli_error:ratio_rate{window}"
 
 
+# Event rates over the shortest window: what the long-term store keeps and sums over the SLO window.
+ERROR_EVENTS = "slo:sli_error_events:rate5m"
+TOTAL_EVENTS = "slo:sli_events:rate5m"
+EVENTS_WINDOW = ALERT_WINDOWS[0]
+
+
+def event_rate_exprs(slo: SLO) -> tuple[str, str]:
+    """(bad events per second, all events per second) over 5m."""
+    selector = f'service="{slo.service}"'
+    w = EVENTS_WINDOW
+    if slo.sli == "availability":
+        return (f'sum(rate(http_requests_total{{{selector},code=~"5.."}}[{w}])) or vector(0)',
+                f"sum(rate(http_requests_total{{{selector}}}[{w}]))")
+    total = f"sum(rate(http_request_duration_seconds_count{{{selector}}}[{w}]))"
+    good = f"sum(rate(http_request_duration_seconds_bucket{{{selector},{_le_matcher(slo.threshold)}}}[{w}]))"
+    return f"{total}\n-\n{good}", total
+
+
+def signal_series(slo: SLO) -> str:
+    """The raw series whose absence leaves the SLO blind."""
+    metric = "http_requests_total" if slo.sli == "availability" else "http_request_duration_seconds_count"
+    return f'{metric}{{service="{slo.service}"}}'
+
+
 def slo_rule_group(slo: SLO, runbook_base_url: str) -> dict:
     """One rule group per SLO: recordings first, so alerts in the same evaluation see them."""
     labels = {"slo_name": slo.name, "service": slo.service}
     sel = f'{{slo_name="{slo.name}", service="{slo.service}"}}'
     budget = _num(slo.error_budget)
     rules: list[dict] = []
-    for window in slo.windows:
+    alert_windows = list(ALERT_WINDOWS)
+    for window in alert_windows:
         rules.append({"record": ratio_record(window), "expr": error_ratio_expr(slo, window),
                       "labels": dict(labels)})
+    errors, total = event_rate_exprs(slo)
     rules += [
+        {"record": ERROR_EVENTS, "expr": errors, "labels": dict(labels)},
+        {"record": TOTAL_EVENTS, "expr": total, "labels": dict(labels)},
         {"record": "slo:objective:ratio", "expr": f"vector({_num(slo.objective / 100)})", "labels": dict(labels)},
         {"record": "slo:error_budget:ratio", "expr": f"vector({budget})", "labels": dict(labels)},
-        {"record": "slo_availability_percentage",
-         "expr": f"100 * (1 - {ratio_record(slo.window)}{sel})", "labels": dict(labels)},
-        # Percent of the window's budget left: 100 untouched, 0 spent, negative when overspent.
-        {"record": "slo_error_budget_remaining",
-         "expr": f"100 * (1 - {ratio_record(slo.window)}{sel} / {budget})", "labels": dict(labels)},
     ]
-    for window in slo.windows:
+    for window in alert_windows:
         rules.append({"record": "slo_error_budget_burn_rate",
                       "expr": f"{ratio_record(window)}{sel} / {budget}",
                       "labels": {**labels, "window": window}})
@@ -239,9 +272,47 @@ def slo_rule_group(slo: SLO, runbook_base_url: str) -> dict:
                 "runbook_url": url,
             },
         })
+    # Without its raw series the SLO, its alerts and the error-budget gate all go blind.
+    rules.append({
+        "alert": "SLOSignalMissing",
+        "expr": f"absent({signal_series(slo)})",
+        "for": "10m",
+        "labels": {**labels, "severity": "page"},
+        "annotations": {
+            "summary": f"SLO {slo.name} has no data: nothing reports {signal_series(slo)}",
+            "description": (f"For 10 minutes no target has exported {signal_series(slo)}; the SLO, its "
+                            "burn-rate alerts and the error-budget gate cannot see this service."),
+            "runbook_url": runbook_url(runbook_base_url, DATA_MISSING),
+        },
+    })
     return {"name": f"slo-{slo.name}", "rules": rules}
 
 
 def slo_rule_file(slos: Sequence[SLO], runbook_base_url: str) -> dict:
-    """A Prometheus rule file (`groups:`), as promtool and the PrometheusRule spec take it."""
+    """The in-cluster rule file (`groups:`), as promtool and the PrometheusRule spec take it."""
     return {"groups": [slo_rule_group(s, runbook_base_url) for s in slos]}
+
+
+def slo_window_group(slo: SLO) -> dict:
+    """The SLO window's ratio and the runbook's series, summed from the 5m event rates."""
+    labels = {"slo_name": slo.name, "service": slo.service}
+    sel = f'{{slo_name="{slo.name}", service="{slo.service}"}}'
+    budget = _num(slo.error_budget)
+    w = slo.window
+    ratio = ratio_record(w)
+    return {"name": f"slo-{slo.name}-window", "rules": [
+        {"record": ratio,
+         "expr": f"sum_over_time({ERROR_EVENTS}{sel}[{w}])\n/\nsum_over_time({TOTAL_EVENTS}{sel}[{w}])",
+         "labels": dict(labels)},
+        {"record": "slo_availability_percentage", "expr": f"100 * (1 - {ratio}{sel})", "labels": dict(labels)},
+        # Percent of the window's budget left: 100 untouched, 0 spent, negative when overspent.
+        {"record": "slo_error_budget_remaining", "expr": f"100 * (1 - {ratio}{sel} / {budget})",
+         "labels": dict(labels)},
+        {"record": "slo_error_budget_burn_rate", "expr": f"{ratio}{sel} / {budget}",
+         "labels": {**labels, "window": w}},
+    ]}
+
+
+def slo_window_rule_file(slos: Sequence[SLO]) -> dict:
+    """The long-term store's rule file: every SLO over its whole window."""
+    return {"groups": [slo_window_group(s) for s in slos]}

@@ -26,18 +26,48 @@ def config_file(tmp_path_factory):
 def test_amtool_check_config_accepts_it(config_file):
     result = run("amtool", "check-config", str(config_file))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS" in result.stdout and "1 inhibit rules" in result.stdout
+    assert "SUCCESS" in result.stdout and "5 inhibit rules" in result.stdout
 
 
-@pytest.mark.parametrize("labels, receiver", [
-    (["severity=page", "service=api", "alertname=SLOViolationCritical", "slo_name=api-availability"], "pagerduty"),
-    (["severity=page", "service=kubernetes", "alertname=NodeNotReady"], "pagerduty"),
-    (["severity=ticket", "service=api", "alertname=SLOViolationWarning"], "ticket"),
-    (["severity=ticket", "service=backup", "alertname=PgBackupShrank"], "ticket"),
-    # The chart's own rules use warning/critical: they still reach people, as tickets.
-    (["severity=critical", "alertname=KubeAPIDown"], "ticket"),
-    (["severity=none", "alertname=Watchdog"], "null"),
-])
+def _declared_alerts() -> list[tuple[list[str], str]]:
+    """Every alert the program declares, with the labels it fires with and the receiver its
+    severity must reach."""
+    from leadgen.observability.platform_alerts import PlatformAlertSettings, platform_rule_file
+    from leadgen.observability.slo import parse_slos, slo_rule_file
+    from leadgen.config.observability import DEFAULT_SLOS
+    files = [slo_rule_file(parse_slos(DEFAULT_SLOS), "https://x/blob/main/docs/runbooks"),
+             platform_rule_file(PlatformAlertSettings()),
+             platform_rule_file(PlatformAlertSettings(suspect_severity="page"))]
+    seen, out = set(), []
+    for f in files:
+        for g in f["groups"]:
+            for r in g["rules"]:
+                if "alert" not in r:
+                    continue
+                labels = [f"alertname={r['alert']}", *(f"{k}={v}" for k, v in sorted(r["labels"].items()))]
+                if tuple(labels) not in seen:
+                    seen.add(tuple(labels))
+                    out.append((labels, {"page": "pagerduty", "ticket": "ticket"}[r["labels"]["severity"]]))
+    return out
+
+
+# kube-prometheus-stack's own rules: critical ones page, warnings open tickets, info notifies
+# nobody, the Watchdog heartbeat goes to the dead man's switch.
+CHART_ALERTS = [
+    (["alertname=KubeAPIDown", "severity=critical"], "pagerduty"),
+    (["alertname=PrometheusRuleFailures", "severity=critical", "namespace=monitoring"], "pagerduty"),
+    (["alertname=AlertmanagerClusterDown", "severity=critical", "namespace=monitoring"], "pagerduty"),
+    (["alertname=KubeletDown", "severity=critical"], "pagerduty"),
+    (["alertname=TargetDown", "severity=warning", "namespace=production"], "ticket"),
+    (["alertname=KubePodCrashLooping", "severity=warning", "namespace=production"], "ticket"),
+    (["alertname=CPUThrottlingHigh", "severity=info", "namespace=production"], "null"),
+    (["alertname=InfoInhibitor", "severity=none"], "null"),
+    (["alertname=Watchdog", "severity=none"], "heartbeat"),
+]
+
+
+@pytest.mark.parametrize("labels, receiver", _declared_alerts() + CHART_ALERTS,
+                         ids=lambda v: v[0] if isinstance(v, list) else v)
 def test_amtool_routes_each_severity(config_file, labels, receiver):
     result = run("amtool", "config", "routes", "test", f"--config.file={config_file}",
                  f"--verify.receivers={receiver}", *labels)
@@ -48,14 +78,34 @@ def test_amtool_routes_each_severity(config_file, labels, receiver):
 def test_grouping_inhibition_and_mutes():
     route = CONFIG["route"]
     assert route["group_by"] == ["cluster", "service", "alertname"]
-    page, ticket = route["routes"][1], route["routes"][2]
-    assert page["mute_time_intervals"] == ["weekly-db"]
-    assert ticket["mute_time_intervals"] == ["weekly-db", "cr-2026-014"]
+    by_receiver = {r["receiver"]: r for r in route["routes"] if "mute_time_intervals" in r or r["receiver"] != "null"}
+    assert by_receiver["pagerduty"]["mute_time_intervals"] == ["weekly-db"]
+    assert by_receiver["ticket"]["mute_time_intervals"] == ["weekly-db", "cr-2026-014"]
+    # The dead man's switch is never muted: a silent heartbeat must mean a dead pipeline.
+    assert "mute_time_intervals" not in by_receiver["heartbeat"]
     assert [i["name"] for i in CONFIG["time_intervals"]] == ["weekly-db", "cr-2026-014"]
     assert CONFIG["time_intervals"][1]["time_intervals"][0]["location"] == "Europe/London"
-    (inhibit,) = CONFIG["inhibit_rules"]
+    chart = [i for i in CONFIG["inhibit_rules"] if "slo_name" not in i.get("equal", [])]
+    # kube-prometheus-stack's own four, unchanged.
+    assert {"source_matchers": ['severity="critical"'], "target_matchers": ['severity=~"warning|info"'],
+            "equal": ["namespace", "alertname"]} in chart
+    assert {"target_matchers": ['alertname="InfoInhibitor"']} in chart and len(chart) == 4
+    (inhibit,) = [i for i in CONFIG["inhibit_rules"] if "slo_name" in i.get("equal", [])]
     assert 'slo_name=~".+"' in inhibit["source_matchers"] and 'severity="page"' in inhibit["source_matchers"]
     assert 'severity="ticket"' in inhibit["target_matchers"] and "slo_name" in inhibit["equal"]
+
+
+def test_heartbeat_is_configurable_and_its_credential_is_a_file(tmp_path):
+    config = alertmanager_config(AlertingSettings(heartbeat_url="https://hc-ping.example/abc",
+                                                  heartbeat_auth_scheme=""))
+    (hook,) = next(r for r in config["receivers"] if r["name"] == "heartbeat")["webhook_configs"]
+    assert hook == {"url": "https://hc-ping.example/abc", "send_resolved": False}
+    (hook,) = next(r for r in CONFIG["receivers"] if r["name"] == "heartbeat")["webhook_configs"]
+    assert hook["http_config"]["authorization"] == {
+        "type": "GenieKey", "credentials_file": "/etc/alertmanager/secrets/leadgen-alertmanager-receivers/heartbeat-credentials"}
+    path = tmp_path / "am.yaml"
+    path.write_text(dump(config))
+    assert run("amtool", "check-config", str(path)).returncode == 0
 
 
 def test_no_secret_in_the_configuration():

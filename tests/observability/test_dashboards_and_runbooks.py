@@ -1,4 +1,5 @@
-"""Dashboards parse as Grafana JSON and read only series that exist; every runbook_url resolves."""
+"""Dashboards parse as Grafana JSON and read only series that exist where they query; every rule
+reads only series its Prometheus has; every runbook_url resolves to steps that work here."""
 from __future__ import annotations
 
 import json
@@ -6,21 +7,30 @@ import pathlib
 
 import pytest
 
-from leadgen.observability.catalog import SOURCE_SERIES, grafana_to_promql, recorded_series, series_in
-from leadgen.observability.dashboards import BUDGET_STEPS, all_dashboards
+import re
+
+from leadgen.observability.catalog import (REMOTE_WRITE_KEEP, SCRAPES, SOURCE_SERIES, grafana_to_promql,
+                                           recorded_series, series_in)
+from leadgen.observability.dashboards import BUDGET_STEPS, LONG_TERM_UID, all_dashboards
 from leadgen.observability.platform_alerts import PlatformAlertSettings, platform_rule_file
 from leadgen.observability.runbooks import repo_path
-from leadgen.observability.slo import parse_slos, slo_rule_file
+from leadgen.observability.slo import parse_slos, slo_rule_file, slo_window_rule_file
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BASE = "https://github.com/insurance-lead-gen/leadgen-platform/blob/main/docs/runbooks"
-SLO_RULES = slo_rule_file(parse_slos([
+SLOS = parse_slos([
     {"name": "api-availability", "service": "api", "objective": 99.9, "window": "28d", "sli": "availability"},
     {"name": "api-latency", "service": "api", "objective": 99, "window": "28d", "sli": "latency", "threshold": 0.5},
-]), BASE)
+])
+SLO_RULES = slo_rule_file(SLOS, BASE)
+WINDOW_RULES = slo_window_rule_file(SLOS)
 PLATFORM_RULES = platform_rule_file(PlatformAlertSettings(runbook_base_url=BASE))
+# What the cluster's Prometheus holds: scraped series and its own recordings.
 KNOWN = set(SOURCE_SERIES) | recorded_series([SLO_RULES, PLATFORM_RULES])
-DASHBOARDS = all_dashboards()
+# What the long-term store holds: the recordings remote-written to it, and its own.
+WRITTEN = {name for name in KNOWN if re.fullmatch(REMOTE_WRITE_KEEP, name)}
+KNOWN_LONG_TERM = WRITTEN | recorded_series([WINDOW_RULES])
+DASHBOARDS = all_dashboards(SLOS)
 
 
 def _targets(board: dict):
@@ -61,8 +71,61 @@ def test_dashboard_queries_are_promql_over_series_that_exist(uid):
     for panel, target in _targets(DASHBOARDS[uid]):
         names = series_in(grafana_to_promql(target["expr"]))
         assert names, f"{uid}/{panel['title']}: selects no series"
-        unknown = names - KNOWN
-        assert not unknown, f"{uid}/{panel['title']}: no exporter or rule provides {sorted(unknown)}"
+        long_term = target["datasource"]["uid"] == LONG_TERM_UID
+        unknown = names - (KNOWN_LONG_TERM if long_term else KNOWN)
+        where = "the long-term store" if long_term else "the cluster's Prometheus"
+        assert not unknown, f"{uid}/{panel['title']}: nothing in {where} provides {sorted(unknown)}"
+
+
+def test_the_window_series_live_only_in_the_long_term_store():
+    """The cluster keeps 15 days: no in-cluster rule or panel may read a 28-day series."""
+    window_only = recorded_series([WINDOW_RULES]) - KNOWN
+    assert {"slo_error_budget_remaining", "slo_availability_percentage", "slo:sli_error:ratio_rate28d"} <= window_only
+    budget_panels = [(uid, p["title"]) for uid, b in DASHBOARDS.items() for p, t in _targets(b)
+                     if series_in(grafana_to_promql(t["expr"])) & window_only]
+    assert budget_panels and all(p["datasource"]["uid"] == LONG_TERM_UID
+                                 for uid, b in DASHBOARDS.items() for p, t in _targets(b)
+                                 if series_in(grafana_to_promql(t["expr"])) & window_only)
+
+
+def test_the_long_term_rules_read_only_what_is_remote_written():
+    for group in WINDOW_RULES["groups"]:
+        for rule in group["rules"]:
+            unknown = series_in(rule["expr"]) - KNOWN_LONG_TERM
+            assert not unknown, f"{rule['record']}: not remote-written {sorted(unknown)}"
+    # The 5m event rates are what the store sums; raw series stay in the cluster.
+    assert {"slo:sli_error_events:rate5m", "slo:sli_events:rate5m"} <= WRITTEN
+    assert "http_requests_total" not in WRITTEN
+
+
+def test_every_source_names_the_scrape_that_collects_it():
+    assert set(SOURCE_SERIES.values()) <= set(SCRAPES)
+
+
+def test_availability_turns_green_at_each_slos_objective():
+    board = DASHBOARDS["slo-tracking"]
+    for slo in SLOS:
+        (panel,) = [p for p in board["panels"] if p["title"].startswith(f"{slo.name}:")]
+        steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        assert steps == [{"color": "red", "value": None}, {"color": "green", "value": float(slo.objective)}]
+    assert any(s["value"] == 99.9 for p in board["panels"] for s in p["fieldConfig"]["defaults"].get("thresholds", {}).get("steps", []))
+
+
+def test_burn_rate_text_quotes_the_windows_own_factors():
+    (panel,) = [p for p in DASHBOARDS["slo-tracking"]["panels"] if p["title"].startswith("Burn rate")]
+    assert "13.44x over 1h" in panel["description"] and "14.4" not in panel["description"]
+
+
+def test_nodes_not_ready_counts_nodes_instead_of_summing_zeros():
+    (panel,) = [p for p in DASHBOARDS["platform-overview"]["panels"] if p["title"] == "Nodes Not Ready"]
+    expr = panel["targets"][0]["expr"]
+    assert expr.startswith("count(") and "sum(" not in expr
+
+
+def test_api_dashboard_splits_by_track():
+    titles = {p["title"]: p for p in DASHBOARDS["api-performance"]["panels"]}
+    assert "by (service, track)" in titles["Requests per second by track"]["targets"][0]["expr"]
+    assert "by (service, track)" in titles["5xx ratio by track"]["targets"][0]["expr"]
 
 
 def test_slo_tracking_colours_the_decision_matrix():
@@ -74,7 +137,7 @@ def test_slo_tracking_colours_the_decision_matrix():
 
 
 def test_alerts_read_only_series_that_exist():
-    for rule_file in (SLO_RULES, PLATFORM_RULES):
+    for rule_file in (SLO_RULES, PLATFORM_RULES):  # both run in the cluster
         for group in rule_file["groups"]:
             for rule in group["rules"]:
                 unknown = series_in(rule["expr"]) - KNOWN

@@ -96,6 +96,32 @@ CASES = {
         [_s("pgbackup_bytes", BACKUP, "900x10"), _s("pgbackup_previous_bytes", BACKUP, "1000x10")],
         "5m", [(rule("PgBackupShrank"), BACKUP, 0.4)],
     ),
+    # Verified 25 hours before the evaluation (the timestamp is t=0): older than a day. The job
+    # reports 0 when nothing was ever verified, the same input seen from today's clock.
+    "PgBackupNotVerified": (
+        [_s("pgbackup_last_verified_backup_timestamp_seconds", VERIFY, "0x1600")],
+        [_s("pgbackup_last_verified_backup_timestamp_seconds", VERIFY, "0+60x1600")],
+        "25h", [(rule("PgBackupNotVerified"), {"database": "leadgen"}, 25.0)],
+    ),
+    "PgBackupNotVerified (never reported)": (
+        [_s("up", {"job": "prometheus"}, "1x1600")],
+        [_s("pgbackup_last_verified_backup_timestamp_seconds", VERIFY, "0+60x1600")],
+        "24h1m", [(rule("PgBackupNotVerified", 1), {"job": "pgbackup", "operation": "verify"}, 1)],
+    ),
+    "PgBackupSuspect": (
+        [_s("pgbackup_suspect_backups", BACKUP, "2x10")],
+        [_s("pgbackup_suspect_backups", BACKUP, "0x10")],
+        "5m", [(rule("PgBackupSuspect"), {"database": "leadgen"}, 2)],
+    ),
+    # Every other source is up; only the exporter's target is down.
+    "MetricsSourceDown": (
+        [*(_s("up", {"job": r["labels"]["scrape_job"]}, "1x20") for r in ALL_RULES
+           if r["alert"] == "MetricsSourceDown" and r["labels"]["scrape_job"] != "postgres-exporter"),
+         _s("up", {"job": "postgres-exporter"}, "0x20")],
+        [_s("up", {"job": r["labels"]["scrape_job"]}, "1x20") for r in ALL_RULES if r["alert"] == "MetricsSourceDown"],
+        "15m", [(r, {}, 1) for r in ALL_RULES
+                if r["alert"] == "MetricsSourceDown" and r["labels"]["scrape_job"] == "postgres-exporter"],
+    ),
 }
 HEALTHY_EVAL = {"PgBackupMissing": "25h"}
 
@@ -134,6 +160,21 @@ def test_alert_fires_on_its_condition_and_not_when_healthy(case, rule_file, tmp_
     test = {"rule_files": [str(rule_file)], "evaluation_interval": "1m", "tests": tests}
     result = run("promtool", "test", "rules", str(write(tmp_path / "test.yaml", test)))
     assert result.returncode == 0, f"{case}:\n{result.stdout}{result.stderr}"
+
+
+def test_every_declared_source_is_watched_once_per_scrape_job():
+    from leadgen.observability.catalog import SCRAPES
+    jobs = [r["labels"]["scrape_job"] for r in ALL_RULES if r["alert"] == "MetricsSourceDown"]
+    assert len(jobs) == len(set(jobs))
+    assert set(jobs) == {j for s in SCRAPES.values() if s.watched for j in s.jobs}
+    assert {"api", "backend", "postgres-exporter", "cert-manager", "pushgateway-prometheus-pushgateway"} <= set(jobs)
+
+
+def test_suspect_backups_page_on_protected_stacks():
+    protected = platform_rule_file(PlatformAlertSettings(suspect_severity="page"))
+    (suspect,) = [r for g in protected["groups"] for r in g["rules"] if r["alert"] == "PgBackupSuspect"]
+    assert suspect["labels"]["severity"] == "page"
+    assert rule("PgBackupSuspect")["labels"]["severity"] == "ticket"
 
 
 def test_pg_backup_missing_waits_for_its_for_duration(rule_file, tmp_path):

@@ -51,9 +51,11 @@ def test_rendered_rule_files_pass_promtool(rendered):
     result = run("promtool", "check", "rules", "--lint=all", "--lint-fatal", *map(str, files))
     assert result.returncode == 0, result.stdout + result.stderr
     text = (rendered / "rules" / "leadgen-slos.yaml").read_text()
-    for series in ("slo_availability_percentage", "slo_error_budget_remaining", "slo_error_budget_burn_rate",
-                   "SLOViolationCritical", "SLOViolationWarning"):
+    for series in ("slo:sli_error_events:rate5m", "slo:sli_events:rate5m", "slo_error_budget_burn_rate",
+                   "SLOViolationCritical", "SLOViolationWarning", "SLOSignalMissing"):
         assert series in text
+    # The window's series come from the long-term store, never from the cluster's 15 days.
+    assert "slo_error_budget_remaining" not in text
 
 
 def test_rendered_alertmanager_config_passes_amtool(rendered):
@@ -73,7 +75,11 @@ def test_rendered_dashboards_are_the_runbooks_four(rendered):
 def test_releases_are_pinned_with_the_retentions(program):
     releases = {r["inputs"]["name"]: r["inputs"] for r in program.by_type("kubernetes:helm.sh/v3:Release")
                 if r["inputs"].get("namespace") == "monitoring"}
-    assert {"kube-prometheus-stack", "loki", "tempo", "otel-collector", "pushgateway"} <= set(releases)
+    assert {"kube-prometheus-stack", "loki", "tempo", "otel-collector", "pushgateway",
+            "postgres-exporter", "external-secrets"} <= set(releases)
+    # Loki and Tempo from the repository the charts moved to.
+    assert releases["loki"]["repositoryOpts"]["repo"] == releases["tempo"]["repositoryOpts"]["repo"] \
+        == "https://grafana-community.github.io/helm-charts"
     for r in releases.values():
         assert r["version"] and r["repositoryOpts"]["repo"].startswith("https://")
     kps = releases["kube-prometheus-stack"]["values"]
@@ -100,3 +106,253 @@ def test_bad_slo_config_registers_nothing():
         run_program("production", overrides={"leadgen:observability.slos": [
             {"name": "api", "service": "api", "objective": 100, "sli": "availability"}]})
     assert str(err.value).startswith("leadgen:observability.slos[0].objective (100)")
+
+
+# --- what the stack declares around the charts --------------------------------------------------
+import pathlib
+
+import yaml
+
+from components.cluster_addons import STORAGE_CLASS
+from leadgen.observability.catalog import SCRAPES, SOURCE_SERIES
+
+MONITORING_RELEASES = "kubernetes:helm.sh/v3:Release"
+
+
+def _releases(run) -> dict[str, dict]:
+    return {r["inputs"]["name"]: r for r in run.by_type(MONITORING_RELEASES)
+            if r["inputs"].get("namespace") == "monitoring"}
+
+
+def _by_urn(run) -> dict[str, dict]:
+    return {r["urn"]: r for r in run.resources}
+
+
+def _depends_on(run, resource: dict, predicate) -> bool:
+    """True when `resource` waits for something matching `predicate`, directly or through the
+    children of a component it depends on (how the engine orders them)."""
+    by_urn = _by_urn(run)
+    children: dict[str, list[str]] = {}
+    for r in run.resources:
+        children.setdefault(r["parent"], []).append(r["urn"])
+    todo, seen = list(resource["dependencies"]), set()
+    while todo:
+        urn = todo.pop()
+        if urn in seen or urn not in by_urn:
+            continue
+        seen.add(urn)
+        if predicate(by_urn[urn]):
+            return True
+        todo += children.get(urn, [])
+    return False
+
+
+def _is_manifest(kind: str, name: str):
+    return lambda r: r["type"].endswith(f":{kind}") and (r["inputs"].get("metadata") or {}).get("name") == name
+
+
+def _rendered_manifests(rendered_root: pathlib.Path) -> list[dict]:
+    return [yaml.safe_load(p.read_text()) for p in sorted((rendered_root / "manifests").glob("*.yaml"))]
+
+
+def test_workload_service_monitors_match_the_rendered_services(rendered):
+    """From `platformctl render`'s files: each workload's ServiceMonitor selects exactly its
+    Service, on a port that Service has, and labels every track with the service's `app`."""
+    objects = _rendered_manifests(rendered.parent)
+    services = [m for m in objects if m["kind"] == "Service" and m["metadata"]["namespace"] == "production"]
+    deployments = {m["metadata"]["name"]: m for m in objects if m["kind"] == "Deployment"}
+    monitors = {m["metadata"]["name"]: m for m in objects if m["kind"] == "ServiceMonitor"}
+    for workload in ("api", "backend", "api-canary"):
+        monitor = monitors[f"workload-{workload}"]["spec"]
+        assert monitor["namespaceSelector"]["matchNames"] == ["production"]
+        selected = [s for s in services
+                    if monitor["selector"]["matchLabels"].items() <= s["metadata"]["labels"].items()]
+        assert [s["metadata"]["name"] for s in selected] == [workload], workload
+        (endpoint,) = monitor["endpoints"]
+        assert endpoint["port"] in {p["name"] for p in selected[0]["spec"]["ports"]}
+        # The Service's port leads to a container port of the same Deployment's pods.
+        target = next(p["targetPort"] for p in selected[0]["spec"]["ports"] if p["name"] == endpoint["port"])
+        containers = deployments[workload]["spec"]["template"]["spec"]["containers"]
+        assert target in {p["name"] for c in containers for p in c["ports"]}
+        relabel = {r["targetLabel"]: r["sourceLabels"] for r in endpoint["relabelings"]}
+        assert relabel["service"] == ["__meta_kubernetes_service_label_app"]
+        assert selected[0]["metadata"]["labels"]["app"] == "api" if workload != "backend" else "backend"
+
+
+def test_service_monitors_fit_the_crd_schema(program):
+    for m in manifests(program):
+        if m["kind"] in ("ServiceMonitor", "PodMonitor"):
+            schema = _crd_schemas()[(m["apiVersion"], m["kind"])]
+            errors = list(jsonschema.Draft7Validator(schema).iter_errors(m))
+            assert not errors, (m["metadata"]["name"], [e.message for e in errors])
+
+
+def test_every_source_the_rules_read_is_scraped_by_something_declared(program):
+    """The catalogue's sources each name the object that has them scraped; it must exist."""
+    objects = {(m["kind"], m["metadata"]["name"]) for m in manifests(program)
+               if m["metadata"].get("namespace") == "monitoring"}
+    releases = _releases(program)
+    for source in sorted(set(SOURCE_SERIES.values())):
+        scrape = SCRAPES[source]
+        if scrape.kind == "Release":
+            assert scrape.name in releases, source
+            values = releases[scrape.name]["inputs"]["values"]
+            if scrape.name != "kube-prometheus-stack":  # its own ServiceMonitors are on by default
+                assert values["serviceMonitor"]["enabled"] is True, source
+        else:
+            assert (scrape.kind, scrape.name) in objects, source
+    assert ("ServiceMonitor", "cert-manager") in objects and ("ServiceMonitor", "envoy-gateway") in objects
+
+
+def test_secrets_are_declared_encrypted_and_synced_on_the_v1_api(program):
+    secrets = {r["inputs"]["name"]: r for r in program.by_type("aws:secretsmanager/secret:Secret")
+               if "-obs-" in r["name"]}
+    assert set(secrets) == {"insurance-lead-gen/production/grafana-admin",
+                            "insurance-lead-gen/production/alertmanager-receivers",
+                            "insurance-lead-gen/production/postgres-monitoring"}
+    assert all(r["inputs"]["kmsKeyId"] for r in secrets.values())
+    # Values are prerequisites set out of band: no version in the program, so none in state.
+    versions = [r for r in program.by_type("aws:secretsmanager/secretVersion:SecretVersion")
+                if r["inputs"].get("secretId") in {s["id"] for s in secrets.values()}]
+    assert versions == []
+    eso = [m for m in manifests(program) if m["apiVersion"].startswith("external-secrets.io")]
+    assert eso and {m["apiVersion"] for m in eso} == {"external-secrets.io/v1"}
+    remote = {d["remoteRef"]["key"] for m in eso if m["kind"] == "ExternalSecret" for d in m["spec"]["data"]}
+    assert remote == set(secrets)
+
+
+def test_releases_wait_for_their_secrets_crds_nodes_and_storage(program):
+    releases = _releases(program)
+    kps = releases["kube-prometheus-stack"]
+    for release, secret in (("kube-prometheus-stack", "leadgen-grafana-admin"),
+                            ("kube-prometheus-stack", "leadgen-alertmanager-receivers"),
+                            ("postgres-exporter", "leadgen-postgres-monitoring")):
+        assert _depends_on(program, releases[release], _is_manifest("ExternalSecret", secret)), (release, secret)
+    # ServiceMonitors need the monitoring.coreos.com CRDs that kube-prometheus-stack installs.
+    for release in ("pushgateway", "postgres-exporter"):
+        assert _depends_on(program, releases[release], lambda r: r["urn"] == kps["urn"]), release
+    for m in program.resources:
+        if m["type"].split(":")[-1] in ("ServiceMonitor", "PodMonitor", "PrometheusRule"):
+            assert _depends_on(program, m, lambda r: r["urn"] == kps["urn"]), m["urn"]
+    for name, release in releases.items():
+        assert _depends_on(program, release, lambda r: r["type"] == "aws:eks/nodeGroup:NodeGroup"), name
+        assert _depends_on(program, release, _is_manifest("StorageClass", STORAGE_CLASS)), name
+
+
+def _claims(values, path="") -> list[tuple[str, dict]]:
+    """Every volume-claim-like block in chart values: a PVC spec or a chart persistence block."""
+    out = []
+    if isinstance(values, dict):
+        if "volumeClaimTemplate" in values:
+            out.append((path, values["volumeClaimTemplate"]["spec"]))
+        for key in ("persistence", "persistentVolume"):
+            if isinstance(values.get(key), dict) and values[key].get("enabled"):
+                out.append((f"{path}.{key}", values[key]))
+        for k, v in values.items():
+            out += _claims(v, f"{path}.{k}")
+    return out
+
+
+def test_every_volume_claim_names_the_storage_class(program):
+    claims = [(name, where, spec) for name, r in _releases(program).items()
+              for where, spec in _claims(r["inputs"]["values"])]
+    assert {n for n, _, _ in claims} >= {"kube-prometheus-stack", "loki", "tempo", "pushgateway"}
+    for name, where, spec in claims:
+        assert spec.get("storageClassName", spec.get("storageClass")) == STORAGE_CLASS, (name, where)
+
+
+def _resource_blocks(values, path=""):
+    if isinstance(values, dict):
+        if "replicas" in values or "replicaCount" in values or "allocatedMemory" in values:
+            yield path, values
+        for k, v in values.items():
+            yield from _resource_blocks(v, f"{path}.{k}")
+
+
+def test_every_component_has_requests_and_limits(program):
+    for name, r in _releases(program).items():
+        values = r["inputs"]["values"]
+        blocks = [("", values)] if name in ("pushgateway", "postgres-exporter", "external-secrets", "otel-collector") else []
+        blocks += [(w, b) for w, b in _resource_blocks(values) if (b.get("replicas") or b.get("replicaCount") or b.get("allocatedMemory"))]
+        assert blocks, name
+        for where, block in blocks:
+            res = block.get("resources") or block.get("prometheusSpec", {}).get("resources") \
+                or block.get("alertmanagerSpec", {}).get("resources")
+            assert res and res["requests"] and res["limits"], (name, where)
+
+
+def test_production_is_highly_available(program):
+    v = {n: r["inputs"]["values"] for n, r in _releases(program).items()}
+    kps = v["kube-prometheus-stack"]
+    assert kps["prometheus"]["prometheusSpec"]["replicas"] == 2
+    assert kps["alertmanager"]["alertmanagerSpec"]["replicas"] == 2
+    assert kps["alertmanager"]["alertmanagerSpec"]["storage"]["volumeClaimTemplate"]
+    assert kps["grafana"]["replicas"] == 2 and v["otel-collector"]["replicaCount"] == 2
+    assert v["loki"]["singleBinary"]["replicas"] == 3 and v["loki"]["loki"]["commonConfig"]["replication_factor"] == 3
+    assert v["tempo"]["ingester"]["replicas"] == 3 and v["tempo"]["ingester"]["persistence"]["enabled"] is True
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging"])
+def test_loki_caches_fit_the_smaller_stacks_nodes(stack):
+    run = run_program(stack)
+    loki = _releases(run)["loki"]["inputs"]["values"]
+    for cache in ("chunksCache", "resultsCache"):
+        mb = loki[cache]["allocatedMemory"]
+        # The chart's default 8192 MiB chunks cache fits no m6i.large (8 GiB) node; keep a quarter.
+        assert mb <= 2048, (stack, cache, mb)
+        assert loki[cache]["resources"]["limits"]["memory"] == f"{-(-int(mb) * 6 // 5)}Mi"
+
+
+def test_long_term_store_keeps_a_year_and_prometheus_writes_with_sigv4(program):
+    (workspace,) = program.by_type("aws:amp/workspace:Workspace")
+    (retention,) = program.by_type("aws:amp/workspaceConfiguration:WorkspaceConfiguration")
+    assert retention["inputs"]["retentionPeriodInDays"] >= 365
+    (rules,) = program.by_type("aws:amp/ruleGroupNamespace:RuleGroupNamespace")
+    assert "slo_error_budget_remaining" in rules["inputs"]["data"]
+    spec = _releases(program)["kube-prometheus-stack"]["inputs"]["values"]["prometheus"]
+    (remote,) = spec["prometheusSpec"]["remoteWrite"]
+    assert remote["url"].startswith("https://aps-workspaces.us-east-1.amazonaws.com/workspaces/")
+    assert remote["url"].endswith("/api/v1/remote_write") and remote["sigv4"] == {"region": "us-east-1"}
+    role_arn = spec["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"]
+    (role,) = [r for r in program.by_type("aws:iam/role:Role") if r["outputs"].get("arn") == role_arn]
+    assert "system:serviceaccount:monitoring:prometheus" in role["inputs"]["assumeRolePolicy"]
+    policy = next(p for p in program.by_type("aws:iam/rolePolicy:RolePolicy") if p["parent"] == role["parent"])
+    statement = json.loads(policy["inputs"]["policy"])["Statement"]
+    assert statement == [{"Sid": "Workspace", "Effect": "Allow", "Action": ["aps:RemoteWrite"],
+                          "Resource": workspace["outputs"]["arn"]}]
+
+
+def test_production_gate_queries_the_long_term_store(program):
+    """The gate's URL is the workspace's query base (set once AWS has assigned the id), never the
+    in-cluster Prometheus a CI runner cannot reach; CI attaches the exported policy to query it."""
+    import re
+    from platformctl.project import stack_config
+    url = stack_config("production")["leadgen:governance.prometheusUrl"]
+    shape = r"https://aps-workspaces\.us-east-1\.amazonaws\.com/workspaces/ws-[0-9a-f-]+"
+    assert url == "" or re.fullmatch(shape, url), url
+    store = program.outputs["sloStore"]
+    (workspace,) = program.by_type("aws:amp/workspace:Workspace")
+    assert store["queryUrl"] == f"https://aps-workspaces.us-east-1.amazonaws.com/workspaces/{workspace['id']}"
+    (policy,) = [p for p in program.by_type("aws:iam/policy:Policy") if p["outputs"]["arn"] == store["queryPolicyArn"]]
+    actions = json.loads(policy["inputs"]["policy"])["Statement"][0]["Action"]
+    assert "aps:QueryMetrics" in actions and "aps:RemoteWrite" not in actions
+
+
+def test_workloads_export_traces_to_the_collector(program):
+    by_name = {m["metadata"]["name"]: m for m in manifests(program) if m["kind"] == "Deployment"
+               and m["metadata"].get("namespace") == "production"}
+    for workload, service in (("api", "api"), ("backend", "backend"), ("api-canary", "api")):
+        (container,) = by_name[workload]["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e["value"] for e in container["env"]}
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector-opentelemetry-collector.monitoring.svc:4317"
+        assert env["OTEL_SERVICE_NAME"] == service
+
+
+def test_email_and_the_database_can_leave_the_monitoring_namespace(program):
+    policies = {m["metadata"]["name"]: m["spec"] for m in manifests(program)
+                if m["kind"] == "NetworkPolicy" and m["metadata"]["namespace"] == "monitoring"}
+    smtp = policies["allow-alertmanager-smtp-egress"]
+    assert smtp["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "alertmanager"}
+    assert smtp["egress"][0]["ports"] == [{"protocol": "TCP", "port": 587}]
+    db = policies["allow-postgres-exporter-egress"]
+    assert db["egress"][0]["ports"][0]["port"] == 5432

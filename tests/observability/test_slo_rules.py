@@ -10,7 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from leadgen.observability.slo import BURN_RATE_ALERTS, parse_slos, slo_rule_file
+from leadgen.observability.slo import (BURN_RATE_ALERTS, parse_slos, signal_series, slo_rule_file,
+                                      slo_window_rule_file)
 from tests.observability.tools import expected_alert, run, write
 
 BASE = "https://github.com/insurance-lead-gen/leadgen-platform/blob/main/docs/runbooks"
@@ -21,6 +22,7 @@ SLOS = parse_slos([
 ])
 BY_NAME = {s.name: s for s in SLOS}
 RULES = slo_rule_file(SLOS, BASE)
+WINDOW_RULES = slo_window_rule_file(SLOS)
 PER_MINUTE = 10_000
 
 
@@ -111,27 +113,29 @@ SCENARIOS = {
 
 
 @pytest.fixture(scope="module")
-def rule_file(tmp_path_factory):
-    path = write(tmp_path_factory.mktemp("slo") / "slo-rules.yaml", RULES)
-    return path
+def rule_files(tmp_path_factory):
+    """The cluster's rules and the long-term store's, evaluated together as the two stores do."""
+    folder = tmp_path_factory.mktemp("slo")
+    return [str(write(folder / "slo-rules.yaml", RULES)), str(write(folder / "slo-window-rules.yaml", WINDOW_RULES))]
 
 
-def test_promtool_check_rules_accepts_the_slo_rules(rule_file):
-    result = run("promtool", "check", "rules", "--lint=all", "--lint-fatal", str(rule_file))
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert f"SUCCESS: {sum(len(g['rules']) for g in RULES['groups'])} rules found" in result.stdout
+def test_promtool_check_rules_accepts_the_slo_rules(rule_files):
+    for path, rules in zip(rule_files, (RULES, WINDOW_RULES)):
+        result = run("promtool", "check", "rules", "--lint=all", "--lint-fatal", path)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"SUCCESS: {sum(len(g['rules']) for g in rules['groups'])} rules found" in result.stdout
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-def test_burn_rate_alerts(scenario, rule_file, tmp_path):
+def test_burn_rate_alerts(scenario, rule_files, tmp_path):
     series, alert_tests = SCENARIOS[scenario]
-    test = {"rule_files": [str(rule_file)], "evaluation_interval": "1m",
+    test = {"rule_files": rule_files, "evaluation_interval": "1m",
             "tests": [{"interval": "1m", "input_series": series, "alert_rule_test": alert_tests}]}
     result = run("promtool", "test", "rules", str(write(tmp_path / "test.yaml", test)))
     assert result.returncode == 0, f"{scenario}:\n{result.stdout}{result.stderr}"
 
 
-def test_half_burn_for_three_days_fires_nothing_and_records_the_runbook_series(rule_file, tmp_path):
+def test_half_burn_for_three_days_fires_nothing_and_records_the_runbook_series(rule_files, tmp_path):
     """0.5x for three days: no page, no ticket; half the budget is left, availability 99.95 %."""
     series = _availability_series("api", [(0.5, 3 * 24 * 60)])
     checks = [c for t in ("5m", "1h", "6h", "1d", "3d") for c in _check(t, [])]
@@ -147,18 +151,18 @@ def test_half_burn_for_three_days_fires_nothing_and_records_the_runbook_series(r
         {"eval_time": "3d", "expr": f"slo:error_budget:ratio{{{sel}}}",
          "exp_samples": [{"labels": "slo:error_budget:ratio" + _labels(labels), "value": 0.001}]},
     ]
-    test = {"rule_files": [str(rule_file)], "evaluation_interval": "5m",
+    test = {"rule_files": rule_files, "evaluation_interval": "5m",
             "tests": [{"interval": "1m", "input_series": series, "alert_rule_test": checks,
                        "promql_expr_test": exprs}]}
     result = run("promtool", "test", "rules", str(write(tmp_path / "test.yaml", test)))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_overspent_budget_goes_negative(rule_file, tmp_path):
+def test_overspent_budget_goes_negative(rule_files, tmp_path):
     # 2x for the whole (short) history: twice the allowed ratio means minus 100 % left.
     series = _availability_series("api", [(2, 60)])
     sel = 'slo_name="api-availability",service="api"'
-    test = {"rule_files": [str(rule_file)], "evaluation_interval": "1m",
+    test = {"rule_files": rule_files, "evaluation_interval": "1m",
             "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": [
                 {"eval_time": "1h", "expr": f"round(slo_error_budget_remaining{{{sel}}}, 0.001)",
                  "exp_samples": [{"labels": _labels({"slo_name": "api-availability", "service": "api"}),
@@ -173,16 +177,100 @@ def _labels(labels: dict) -> str:
 
 def test_every_slo_gets_the_runbook_series_and_all_windows():
     group = next(g for g in RULES["groups"] if g["name"] == "slo-backend-availability")
+    window = next(g for g in WINDOW_RULES["groups"] if g["name"] == "slo-backend-availability-window")
     records = [(r["record"], r["labels"].get("window")) for r in group["rules"] if "record" in r]
-    for window in ("5m", "30m", "1h", "2h", "6h", "1d", "3d", "28d"):
-        assert (f"slo:sli_error:ratio_rate{window}", None) in records
-        assert ("slo_error_budget_burn_rate", window) in records
+    window_records = [(r["record"], r["labels"].get("window")) for r in window["rules"]]
+    for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d"):
+        assert (f"slo:sli_error:ratio_rate{w}", None) in records
+        assert ("slo_error_budget_burn_rate", w) in records
+    # The 28-day window is summed by the long-term store, which holds 28 days; the cluster holds 15.
+    assert ("slo:sli_error:ratio_rate28d", None) in window_records and ("slo:sli_error:ratio_rate28d", None) not in records
+    assert ("slo_error_budget_burn_rate", "28d") in window_records
     for name in ("slo_availability_percentage", "slo_error_budget_remaining"):
-        assert (name, None) in records
-    for rule in group["rules"]:
+        assert (name, None) in window_records and (name, None) not in records
+    # ... from the 5m event rates, not from raw samples.
+    assert "sum_over_time(slo:sli_error_events:rate5m" in window["rules"][0]["expr"]
+    assert "http_requests_total" not in str(window)
+    for rule in group["rules"] + window["rules"]:
         assert rule["labels"]["slo_name"] == "backend-availability"
         assert rule["labels"]["service"] == "backend"
-    alerts = [(r["alert"], r["labels"]["severity"], r["labels"]["burn_rate"]) for r in group["rules"] if "alert" in r]
+    alerts = [(r["alert"], r["labels"]["severity"], r["labels"].get("burn_rate")) for r in group["rules"] if "alert" in r]
     assert alerts == [("SLOViolationCritical", "page", "13.44"), ("SLOViolationCritical", "page", "5.6"),
-                      ("SLOViolationWarning", "ticket", "2.8"), ("SLOViolationWarning", "ticket", "0.9333")]
+                      ("SLOViolationWarning", "ticket", "2.8"), ("SLOViolationWarning", "ticket", "0.9333"),
+                      ("SLOSignalMissing", "page", None)]
     assert len(BURN_RATE_ALERTS) == 4
+
+
+def _promtool(rule_files, tmp_path, test: dict) -> None:
+    result = run("promtool", "test", "rules", str(write(tmp_path / "test.yaml", {"rule_files": rule_files, **test})))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_absent_sli_pages_after_ten_minutes(rule_files, tmp_path):
+    """The api stops reporting (or was never scraped): the SLO is blind, and that is a page."""
+    slo = BY_NAME["api-availability"]
+    rule = next(r for g in RULES["groups"] if g["name"] == "slo-api-availability"
+                for r in g["rules"] if r.get("alert") == "SLOSignalMissing")
+    series = _availability_series("backend", [(0, 30)])  # another service keeps reporting
+    _promtool(rule_files, tmp_path, {"evaluation_interval": "1m", "tests": [
+        {"interval": "1m", "input_series": series, "alert_rule_test": [
+            # Absent, but not yet for 10 minutes: pending, not firing.
+            {"eval_time": "5m", "alertname": "SLOSignalMissing", "exp_alerts": []},
+            {"eval_time": "15m", "alertname": "SLOSignalMissing", "exp_alerts": [
+                expected_alert(rule, {"service": "api"}, 1),
+                *(expected_alert(r, {"service": "api-gw"}, 1) for g in RULES["groups"] if g["name"] == "slo-api-latency"
+                  for r in g["rules"] if r.get("alert") == "SLOSignalMissing")]},
+        ]},
+        # Once the api reports again, it resolves.
+        {"interval": "1m", "input_series": series + _availability_series("api", [(0, 30)])
+            + [{"series": 'http_request_duration_seconds_count{service="api-gw"}', "values": "0+10x30"}],
+         "alert_rule_test": [{"eval_time": "15m", "alertname": "SLOSignalMissing", "exp_alerts": []}]},
+    ]})
+    assert signal_series(slo) == 'http_requests_total{service="api"}'
+
+
+def test_an_incident_older_than_fifteen_days_still_counts_against_the_28_day_budget(rule_files, tmp_path):
+    """One hour at a 10 % error ratio on day 5, evaluated on day 25: twenty days later, beyond the
+    cluster's 15-day retention, the 28-day budget still carries it. Inputs every 2 minutes,
+    rules every hour, as sparse as promtool allows over 25 days."""
+    step_minutes, rps = 2, 5
+    per_step = rps * 60 * step_minutes
+    before, incident, after = 5 * 24 * 30, 30, 20 * 24 * 30 - 30  # samples (2 min each)
+    errors_per_step = per_step // 10
+    good = f"0+{per_step}x{before + incident + after}"
+    bad = f"0x{before} 0+{errors_per_step}x{incident} {errors_per_step * incident}x{after}"
+    series = [{"series": 'http_requests_total{service="backend",code="200"}', "values": good},
+              {"series": 'http_requests_total{service="backend",code="500"}', "values": bad}]
+    sel = 'slo_name="backend-availability",service="backend"'
+    # The budget spent: errors over all requests in the window, against the 0.1 % budget. The
+    # hourly 5m rates weigh the incident's hour as one sample of 601, as the store sums them.
+    _promtool(rule_files, tmp_path, {"evaluation_interval": "1h", "tests": [
+        {"interval": f"{step_minutes}m", "input_series": series, "promql_expr_test": [
+            # Nothing of the incident is inside the 3-day alert windows any more ...
+            {"eval_time": "25d", "expr": f"slo:sli_error:ratio_rate3d{{{sel}}} == 0",
+             "exp_samples": [{"labels": "slo:sli_error:ratio_rate3d{" + sel.replace(",", ", ") + "}", "value": 0}]},
+            # ... but the 28-day budget remembers it: well below 100 %, still above 0.
+            {"eval_time": "25d", "expr": f"slo_error_budget_remaining{{{sel}}} < bool 95",
+             "exp_samples": [{"labels": _labels({"slo_name": "backend-availability", "service": "backend"}), "value": 1}]},
+            {"eval_time": "25d", "expr": f"slo_error_budget_remaining{{{sel}}} > bool 0",
+             "exp_samples": [{"labels": _labels({"slo_name": "backend-availability", "service": "backend"}), "value": 1}]},
+        ]},
+    ]})
+
+
+def test_canary_errors_count_against_the_services_budget(rule_files, tmp_path):
+    """The canary reports service="api", track="canary" (its ServiceMonitor relabels it): its 5xx
+    burn the api's budget and page like the stable pods' would."""
+    stable = [{"series": 'http_requests_total{service="api",track="stable",code="200"}', "values": "0+9000x20"}]
+    canary = [{"series": 'http_requests_total{service="api",track="canary",code="200"}', "values": "0+850x20"},
+              {"series": 'http_requests_total{service="api",track="canary",code="500"}', "values": "0+150x20"}]
+    # 150 errors in 10,000 a minute: 1.5 %, 15x the 0.1 % budget.
+    _promtool(rule_files, tmp_path, {"evaluation_interval": "1m", "tests": [
+        {"interval": "1m", "input_series": stable + canary,
+         "alert_rule_test": _check("5m", [("api-availability", w, 0.015) for w in ("1h", "6h", "1d", "3d")]),
+         "promql_expr_test": [
+             {"eval_time": "10m", "expr": 'round(slo:sli_error:ratio_rate5m{slo_name="api-availability"}, 0.0001)',
+              "exp_samples": [{"labels": _labels({"slo_name": "api-availability", "service": "api"}), "value": 0.015}]}]},
+        # The stable pods alone are clean: without the canary nothing fires.
+        {"interval": "1m", "input_series": stable, "alert_rule_test": _check("5m", [])},
+    ]})
