@@ -14,7 +14,7 @@ from components.cache import Cache, CacheArgs
 from components.cluster import Cluster, ClusterArgs
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from components.database import Database, DatabaseArgs
-from components.monitoring import Monitoring, MonitoringArgs
+from components.monitoring import Monitoring, MonitoringArgs, otel_env
 from components.namespaces import (GOVERNANCE, MONITORING, POD_SECURITY, PRODUCTION,
                                    PlatformNamespace, PlatformNamespaceArgs,
                                    monitoring_allowances, production_allowances)
@@ -22,10 +22,12 @@ from components.network import Network, NetworkArgs
 from components.node_addons import NodeAddons, NodeAddonsArgs
 from components.node_group import NodeGroup, NodeGroupArgs
 from components.registry import ImageRepositories, ImageRepositoriesArgs
+from components.slo_scraping import ScrapedWorkload
 from components.traffic import Traffic, TrafficArgs, data_plane_allowance
 from components.workload import Workload, WorkloadArgs
 from leadgen.config import ConfigError, load_from_pulumi
 from leadgen.kubeconfig import kubeconfig_json
+from leadgen.traffic import CERT_MANAGER_NAMESPACE, ENVOY_NAMESPACE, GATEWAY_API
 
 cfg = load_from_pulumi()
 tags = cfg.tags
@@ -128,7 +130,8 @@ workloads = {
         namespace=PRODUCTION, image=image(w.image, w.name, w.tag), port=w.port,
         cpu_request=w.cpu_request,
         memory_request=w.memory_request, cpu_limit=w.cpu_limit, memory_limit=w.memory_limit,
-        min_replicas=w.min_replicas, max_replicas=w.max_replicas, target_cpu=w.target_cpu),
+        min_replicas=w.min_replicas, max_replicas=w.max_replicas, target_cpu=w.target_cpu,
+        env=otel_env(w.name)),
         opts=workload_opts)
     for w in (cfg.workloads.api, cfg.workloads.backend)
 }
@@ -139,7 +142,8 @@ api, canary = cfg.workloads.api, cfg.traffic.canary
 api_canary = Workload("api-canary", WorkloadArgs(
     namespace=PRODUCTION, image=image(api.image, api.name, canary.tag or api.tag), port=api.port,
     cpu_request=api.cpu_request, memory_request=api.memory_request, cpu_limit=api.cpu_limit,
-    memory_limit=api.memory_limit, replicas=canary.replicas, app="api", track="canary"),
+    memory_limit=api.memory_limit, replicas=canary.replicas, app="api", track="canary",
+    env=otel_env(api.name, track="canary")),
     opts=workload_opts)
 traffic = Traffic(f"{cfg.prefix}-traffic", TrafficArgs(
     router=cfg.traffic.router, hostname=cfg.traffic.hostname, zone_name=cfg.traffic.zone_name,
@@ -204,9 +208,20 @@ pulumi.export("backupBucket", backup_bucket.bucket_name)
 monitoring = Monitoring(f"{cfg.prefix}-obs", MonitoringArgs(
     stack=cfg.stack, cluster_name=cluster.cluster_name, region=cluster.region,
     oidc_provider_arn=cluster.oidc_provider_arn, oidc_issuer=cluster.oidc_issuer,
-    config=cfg.observability, k8s_provider=k8s_provider,
-    depends_on=[namespaces[MONITORING].namespace], tags=tags))
+    config=cfg.observability, k8s_provider=k8s_provider, vpc_cidr=cfg.network.vpc_cidr,
+    storage_class=addons.storage_class_name, database_address=database.address,
+    database_port=database.port, database_name=database.database_name,
+    # The SLOs read these workloads; their ServiceMonitors are built from their Services.
+    scraped_workloads=[ScrapedWorkload(name=f"workload-{w.name}", service=w.service)
+                       for w in (*workloads.values(), api_canary)],
+    cert_manager_namespace=CERT_MANAGER_NAMESPACE,
+    envoy_gateway_namespace=ENVOY_NAMESPACE if cfg.traffic.router == GATEWAY_API else None,
+    protected=prod,
+    depends_on=[namespaces[MONITORING].namespace, *(n.node_group for n in node_groups),
+                addons.storage_class], tags=tags))
 pulumi.export("observabilityBuckets", {"loki": monitoring.loki_bucket, "tempo": monitoring.tempo_bucket})
+# The long-term store the error-budget gate queries (SigV4, service `aps`), and the policy CI attaches.
+pulumi.export("sloStore", {"queryUrl": monitoring.amp_query_url, "queryPolicyArn": monitoring.amp_query_policy_arn})
 
 # --- governance: the change this update ran under ------------------------------------------------
 pulumi.export("changeRequest", cfg.governance.change_request)
