@@ -145,7 +145,8 @@ class Monitoring(pulumi.ComponentResource):
             GRAFANA_SECRET: self._aws_secret("grafana-admin", cfg.grafana_secret(args.stack),
                                              "Grafana admin login: JSON {admin-user, admin-password}"),
             am.SECRET_NAME: self._aws_secret("alertmanager-receivers", cfg.alertmanager_secret(args.stack),
-                                             "Alertmanager receivers: JSON {" + ", ".join(am.RECEIVER_KEYS) + "}"),
+                                             "Alertmanager receivers: JSON {" + ", ".join(
+                                                 (*am.RECEIVER_KEYS, am.SMTP_USER_KEY)) + "}"),
             POSTGRES_SECRET: self._aws_secret("postgres-monitoring", cfg.postgres_monitoring_secret(args.stack),
                                               "postgres_exporter login (a pg_monitor role): JSON {username, password}"),
         }
@@ -157,6 +158,13 @@ class Monitoring(pulumi.ComponentResource):
             POSTGRES_SECRET: self._external_secret(POSTGRES_SECRET, {"username": "username",
                                                                      "password": "password"}, store),
         }
+        # The whole Alertmanager configuration, with the SMTP user filled in from the receivers'
+        # entry (Alertmanager reads the user from its config file only).
+        self.alertmanager_config = am.alertmanager_config(cfg.alerting)
+        synced[am.CONFIG_SECRET] = self._external_secret(
+            am.CONFIG_SECRET, {am.SMTP_USER_VAR: am.SMTP_USER_KEY}, store, remote=am.SECRET_NAME,
+            template={"engineVersion": "v2",
+                      "data": {am.CONFIG_KEY: am.config_template(self.alertmanager_config)}})
 
         self.slo_rules = slo_rule_file(cfg.slos, cfg.runbook_base_url)
         self.slo_window_rules = slo_window_rule_file(cfg.slos)
@@ -166,7 +174,6 @@ class Monitoring(pulumi.ComponentResource):
         self.platform_rules = platform_rule_file(PlatformAlertSettings(
             runbook_base_url=cfg.runbook_base_url, sources=sources,
             suspect_severity="page" if args.protected else "ticket"))
-        self.alertmanager_config = am.alertmanager_config(cfg.alerting)
         self.dashboards = all_dashboards(cfg.slos)
 
         self.long_term = LongTermMetrics(f"{name}-amp", LongTermMetricsArgs(
@@ -176,7 +183,8 @@ class Monitoring(pulumi.ComponentResource):
             tags=args.tags), opts=pulumi.ResourceOptions(parent=self))
 
         self.prometheus = self._release("kube-prometheus-stack", self._prometheus_values(),
-                                        after=[synced[GRAFANA_SECRET], synced[am.SECRET_NAME]])
+                                        after=[synced[GRAFANA_SECRET], synced[am.SECRET_NAME],
+                                               synced[am.CONFIG_SECRET]])
         crds_ready = pulumi.ResourceOptions.merge(self._k8s, pulumi.ResourceOptions(depends_on=[self.prometheus]))
         for rule_name, rules in (("leadgen-slos", self.slo_rules), ("leadgen-platform-alerts", self.platform_rules)):
             k8s.apiextensions.CustomResource(
@@ -250,8 +258,9 @@ class Monitoring(pulumi.ComponentResource):
                 },
             },
             "alertmanager": {
-                "config": self.alertmanager_config,
                 "alertmanagerSpec": {
+                    # The configuration comes whole from the Secret External Secrets renders.
+                    "useExistingSecret": True, "configSecret": am.CONFIG_SECRET,
                     # Two or more replicas form a cluster (the operator wires the peers); silences
                     # and the notification log live on each replica's volume.
                     "replicas": replicas,
@@ -428,8 +437,12 @@ class Monitoring(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(crd_opts, pulumi.ResourceOptions(depends_on=[eso, account])))
         return store
 
-    def _external_secret(self, name: str, keys: dict[str, str], store: str) -> k8s.apiextensions.CustomResource:
-        remote = self.secrets[name].name
+    def _external_secret(self, name: str, keys: dict[str, str], store: str, *, remote: Optional[str] = None,
+                         template: Optional[dict] = None) -> k8s.apiextensions.CustomResource:
+        """Secret `name` from the Secrets Manager entry declared for `remote` (default: `name`);
+        `keys` maps the Secret's keys (or the template's variables) to the entry's JSON fields."""
+        entry = self.secrets[remote or name].name
+        target = {"name": name, "creationPolicy": "Owner", **({"template": template} if template else {})}
         return k8s.apiextensions.CustomResource(
             f"{self._name}-{name}", api_version=ESO_API, kind="ExternalSecret",
             # The engine waits until the Secret is synced, so a release that mounts it never
@@ -438,8 +451,8 @@ class Monitoring(pulumi.ComponentResource):
                       "annotations": {"pulumi.com/waitFor": "condition=Ready"}},
             spec={"refreshInterval": "1h",
                   "secretStoreRef": {"name": store, "kind": "SecretStore"},
-                  "target": {"name": name, "creationPolicy": "Owner"},
-                  "data": [{"secretKey": k, "remoteRef": {"key": remote, "property": prop}}
+                  "target": target,
+                  "data": [{"secretKey": k, "remoteRef": {"key": entry, "property": prop}}
                            for k, prop in keys.items()]},
             opts=pulumi.ResourceOptions.merge(self._k8s, pulumi.ResourceOptions(depends_on=[self._store])))
 

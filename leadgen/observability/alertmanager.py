@@ -6,9 +6,13 @@ does). The chart's inhibition rules are kept, since this config replaces the cha
 Receiver secrets never appear here: the config names files (`*_file`, all accepted by
 Alertmanager 0.25, checked by `amtool check-config`) in a Kubernetes Secret that External
 Secrets syncs from Secrets Manager and the operator mounts under /etc/alertmanager/secrets/.
+The SMTP user has no `*_file` field in any Alertmanager release, so the whole file is an External
+Secrets template (`config_template`) that fills in the user from the same Secrets Manager entry;
+everything else in it is this module's output, Alertmanager's own `{{ }}` templates escaped.
 """
 from __future__ import annotations
 
+import json
 import re
 import zoneinfo
 from dataclasses import dataclass, field
@@ -24,8 +28,16 @@ SECRET_DIR = f"/etc/alertmanager/secrets/{SECRET_NAME}"
 PAGERDUTY_KEY = "pagerduty-routing-key"
 SLACK_KEY = "slack-webhook-url"
 SMTP_KEY = "smtp-password"
+SMTP_USER_KEY = "smtp-username"
 HEARTBEAT_KEY = "heartbeat-credentials"
+# Mounted as files beside the config.
 RECEIVER_KEYS = (PAGERDUTY_KEY, SLACK_KEY, SMTP_KEY, HEARTBEAT_KEY)
+# The Secret the operator reads the whole configuration from (`alertmanager.yaml`).
+CONFIG_SECRET = "leadgen-alertmanager-config"
+CONFIG_KEY = "alertmanager.yaml"
+# Where the SMTP user goes until External Secrets fills it in, and the template variable it reads.
+SMTP_USER_SLOT = "${smtp-username}"
+SMTP_USER_VAR = "smtp_username"
 # Alert severities as kube-prometheus-stack's own rules write them, mapped onto the platform's.
 CHART_SEVERITIES = {"critical": "page", "warning": "ticket"}
 
@@ -54,7 +66,6 @@ class AlertingSettings:
     email_to: Sequence[str] = ("sre-team@insurance-lead-gen.com",)
     email_from: str = "alertmanager@insurance-lead-gen.com"
     smtp_smarthost: str = "email-smtp.us-east-1.amazonaws.com:587"
-    smtp_username: str = "alertmanager"
     heartbeat_url: str = "https://api.opsgenie.com/v2/heartbeats/leadgen-watchdog/ping"
     heartbeat_auth_scheme: str = "GenieKey"  # "" sends no Authorization header
     maintenance_windows: Sequence[MaintenanceWindow] = field(default_factory=tuple)
@@ -159,7 +170,7 @@ def alertmanager_config(settings: AlertingSettings) -> dict:
             "resolve_timeout": "5m",
             "smtp_smarthost": settings.smtp_smarthost,
             "smtp_from": settings.email_from,
-            "smtp_auth_username": settings.smtp_username,
+            "smtp_auth_username": SMTP_USER_SLOT,
             "smtp_auth_password_file": f"{SECRET_DIR}/{SMTP_KEY}",
             "smtp_require_tls": True,
         },
@@ -231,3 +242,36 @@ def _heartbeat(settings: AlertingSettings) -> dict:
         hook["http_config"] = {"authorization": {"type": settings.heartbeat_auth_scheme,
                                                  "credentials_file": f"{SECRET_DIR}/{HEARTBEAT_KEY}"}}
     return hook
+
+
+# --- the External Secrets template ---------------------------------------------------------------
+_USER_ACTION = f"{{{{ .{SMTP_USER_VAR} | toJson }}}}"
+_ESCAPED_OPEN = '{{ "{{" }}'
+_ACTIONS = re.compile(r"\{\{.*?\}\}")
+
+
+def config_template(config: dict) -> str:
+    """The configuration as an External Secrets (engine v2, Go text/template) template: every
+    `{{` of Alertmanager's own templates becomes a literal, and the SMTP user's slot reads the
+    synced value, JSON-quoted, which is a valid YAML scalar whatever the user contains."""
+    from leadgen.observability.yamlout import dump
+
+    text = dump(config).replace("{{", _ESCAPED_OPEN)
+    slot = [line for line in text.splitlines() if SMTP_USER_SLOT in line]
+    if len(slot) != 1:
+        raise ValueError("the configuration must hold the SMTP user's slot exactly once")
+    prefix = slot[0].split(SMTP_USER_SLOT)[0].rstrip("'\"")
+    return text.replace(slot[0], prefix + _USER_ACTION)
+
+
+def render_template(template: str, values: dict[str, str]) -> str:
+    """What External Secrets writes for `config_template(...)` given the synced values (to check
+    the result with amtool). Any action other than the two the template holds is refused."""
+    def one(match: re.Match) -> str:
+        if match.group(0) == _ESCAPED_OPEN:
+            return "{{"
+        if match.group(0) == _USER_ACTION:
+            return json.dumps(values[SMTP_USER_VAR])
+        raise ValueError(f"unexpected template action {match.group(0)}")
+
+    return _ACTIONS.sub(one, template)

@@ -119,6 +119,28 @@ def test_no_secret_in_the_configuration():
         assert field not in text
 
 
+def test_the_smtp_user_comes_from_the_secret_through_the_template(tmp_path):
+    """Alertmanager has no file field for the SMTP user, so External Secrets renders the whole
+    file: the user is read from the synced secret; Alertmanager's own templates survive."""
+    from leadgen.observability.alertmanager import (SMTP_USER_SLOT, SMTP_USER_VAR, config_template,
+                                                    render_template)
+    import yaml
+    assert CONFIG["global"]["smtp_auth_username"] == SMTP_USER_SLOT
+    template = config_template(CONFIG)
+    assert "smtp_auth_username: {{ .smtp_username | toJson }}" in template
+    # A user that would break naive YAML is quoted.
+    rendered = render_template(template, {SMTP_USER_VAR: 'AKIA: "odd" #user'})
+    loaded = yaml.safe_load(rendered)
+    assert loaded["global"]["smtp_auth_username"] == 'AKIA: "odd" #user'
+    loaded["global"]["smtp_auth_username"] = SMTP_USER_SLOT
+    assert loaded == yaml.safe_load(dump(CONFIG))  # everything else unchanged, {{ }} included
+    path = tmp_path / "am.yaml"
+    path.write_text(rendered)
+    assert run("amtool", "check-config", str(path)).returncode == 0
+    with pytest.raises(ValueError):
+        render_template(template + "{{ .other }}", {SMTP_USER_VAR: "u"})
+
+
 def test_without_windows_there_are_no_mutes(tmp_path):
     config = alertmanager_config(AlertingSettings())
     assert "time_intervals" not in config

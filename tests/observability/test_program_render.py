@@ -58,10 +58,23 @@ def test_rendered_rule_files_pass_promtool(rendered):
     assert "slo_error_budget_remaining" not in text
 
 
-def test_rendered_alertmanager_config_passes_amtool(rendered):
-    path = rendered / "alertmanager.yaml"
+def test_rendered_alertmanager_config_passes_amtool(rendered, tmp_path):
+    """The configuration Alertmanager runs is what External Secrets renders from the
+    ExternalSecret's template; rendered with a sample SMTP user, amtool accepts and routes it."""
+    from leadgen.observability.alertmanager import CONFIG_KEY, SMTP_USER_VAR, render_template
+    import yaml
+    (es,) = [yaml.safe_load(p.read_text()) for p in (rendered.parent / "manifests").glob("externalsecret-*.yaml")
+             if "alertmanager-config" in p.name]
+    template = es["spec"]["target"]["template"]
+    assert template["engineVersion"] == "v2"
+    (user_ref,) = es["spec"]["data"]
+    assert user_ref == {"secretKey": SMTP_USER_VAR, "remoteRef": {
+        "key": "insurance-lead-gen/production/alertmanager-receivers", "property": "smtp-username"}}
+    path = tmp_path / "alertmanager.yaml"
+    path.write_text(render_template(template["data"][CONFIG_KEY], {SMTP_USER_VAR: "AKIAEXAMPLEUSER"}))
+    assert yaml.safe_load(path.read_text())["global"]["smtp_auth_username"] == "AKIAEXAMPLEUSER"
     assert run("amtool", "check-config", str(path)).returncode == 0
-    for severity, receiver in (("page", "pagerduty"), ("ticket", "ticket")):
+    for severity, receiver in (("page", "pagerduty"), ("ticket", "ticket"), ("critical", "pagerduty")):
         result = run("amtool", "config", "routes", "test", f"--config.file={path}",
                      f"--verify.receivers={receiver}", f"severity={severity}")
         assert result.returncode == 0, result.stdout + result.stderr
@@ -226,6 +239,7 @@ def test_releases_wait_for_their_secrets_crds_nodes_and_storage(program):
     kps = releases["kube-prometheus-stack"]
     for release, secret in (("kube-prometheus-stack", "leadgen-grafana-admin"),
                             ("kube-prometheus-stack", "leadgen-alertmanager-receivers"),
+                            ("kube-prometheus-stack", "leadgen-alertmanager-config"),
                             ("postgres-exporter", "leadgen-postgres-monitoring")):
         assert _depends_on(program, releases[release], _is_manifest("ExternalSecret", secret)), (release, secret)
     # ServiceMonitors need the monitoring.coreos.com CRDs that kube-prometheus-stack installs.
