@@ -53,6 +53,8 @@ CHARTS = {
     "external-secrets": versions.EXTERNAL_SECRETS,
 }
 GRAFANA_SECRET = "leadgen-grafana-admin"
+GRAFANA_DB_SECRET = "leadgen-grafana-database"
+GRAFANA_DB = "grafana"
 POSTGRES_SECRET = "leadgen-postgres-monitoring"
 RULES_LABEL = {"leadgen.io/rules": "true"}
 ESO_API = "external-secrets.io/v1"
@@ -144,6 +146,9 @@ class Monitoring(pulumi.ComponentResource):
         self.secrets = {
             GRAFANA_SECRET: self._aws_secret("grafana-admin", cfg.grafana_secret(args.stack),
                                              "Grafana admin login: JSON {admin-user, admin-password}"),
+            # Grafana's replicas share one database (sessions, users, annotations), on the RDS instance.
+            GRAFANA_DB_SECRET: self._aws_secret("grafana-database", cfg.grafana_database_secret(args.stack),
+                                                "Grafana's database login: JSON {GF_DATABASE_USER, GF_DATABASE_PASSWORD}"),
             am.SECRET_NAME: self._aws_secret("alertmanager-receivers", cfg.alertmanager_secret(args.stack),
                                              "Alertmanager receivers: JSON {" + ", ".join(
                                                  (*am.RECEIVER_KEYS, am.SMTP_USER_KEY)) + "}"),
@@ -154,6 +159,8 @@ class Monitoring(pulumi.ComponentResource):
         synced = {
             GRAFANA_SECRET: self._external_secret(GRAFANA_SECRET, {"admin-user": "admin-user",
                                                                    "admin-password": "admin-password"}, store),
+            GRAFANA_DB_SECRET: self._external_secret(GRAFANA_DB_SECRET, {
+                k: k for k in ("GF_DATABASE_USER", "GF_DATABASE_PASSWORD")}, store),
             am.SECRET_NAME: self._external_secret(am.SECRET_NAME, {k: k for k in am.RECEIVER_KEYS}, store),
             POSTGRES_SECRET: self._external_secret(POSTGRES_SECRET, {"username": "username",
                                                                      "password": "password"}, store),
@@ -183,7 +190,7 @@ class Monitoring(pulumi.ComponentResource):
             tags=args.tags), opts=pulumi.ResourceOptions(parent=self))
 
         self.prometheus = self._release("kube-prometheus-stack", self._prometheus_values(),
-                                        after=[synced[GRAFANA_SECRET], synced[am.SECRET_NAME],
+                                        after=[synced[GRAFANA_SECRET], synced[GRAFANA_DB_SECRET], synced[am.SECRET_NAME],
                                                synced[am.CONFIG_SECRET]])
         crds_ready = pulumi.ResourceOptions.merge(self._k8s, pulumi.ResourceOptions(depends_on=[self.prometheus]))
         for rule_name, rules in (("leadgen-slos", self.slo_rules), ("leadgen-platform-alerts", self.platform_rules)):
@@ -276,8 +283,17 @@ class Monitoring(pulumi.ComponentResource):
                 "serviceAccount": {"create": True, "name": GRAFANA_SA, "annotations": {
                     "eks.amazonaws.com/role-arn": self.long_term.reader_role.arn}},
                 "admin": {"existingSecret": GRAFANA_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
-                # SigV4 for the long-term store's data source, signed with the pod's IRSA role.
-                "grafana.ini": {"auth": {"sigv4_auth_enabled": True}, "aws": {"allowed_auth_providers": "default"}},
+                # GF_DATABASE_USER and GF_DATABASE_PASSWORD, from Secrets Manager.
+                "envFromSecret": GRAFANA_DB_SECRET,
+                "grafana.ini": {
+                    # SigV4 for the long-term store's data source, signed with the pod's IRSA role.
+                    "auth": {"sigv4_auth_enabled": True}, "aws": {"allowed_auth_providers": "default"},
+                    # Replicas behind one Service must share sessions and users: a database each
+                    # (the default SQLite) logs users out whenever the next request lands elsewhere.
+                    "database": {"type": "postgres", "name": GRAFANA_DB, "ssl_mode": "require",
+                                 "host": pulumi.Output.concat(a.database_address, ":",
+                                                              pulumi.Output.from_input(a.database_port).apply(str))},
+                },
                 "sidecar": {"resources": SMALL,
                             "dashboards": {"enabled": True, "label": SIDECAR_LABEL, "labelValue": "1",
                                            "searchNamespace": NAMESPACE, "folderAnnotation": "grafana_folder",
@@ -457,13 +473,16 @@ class Monitoring(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(self._k8s, pulumi.ResourceOptions(depends_on=[self._store])))
 
     def _egress_policies(self) -> None:
-        """What the namespace's default-deny would otherwise block: the exporter's connection to
-        RDS inside the VPC, and Alertmanager's e-mail to the SMTP relay's port outside it."""
+        """What the namespace's default-deny would otherwise block: the exporter's and Grafana's
+        connections to RDS inside the VPC, and Alertmanager's e-mail to the SMTP relay's port
+        outside it."""
         a = self._args
         smtp_port = int(a.config.alerting.smtp_smarthost.rpartition(":")[2])
         policies = {
             "allow-postgres-exporter-egress": ({"app.kubernetes.io/name": "prometheus-postgres-exporter"},
                                                {"ipBlock": {"cidr": a.vpc_cidr}}, a.database_port),
+            "allow-grafana-database-egress": ({"app.kubernetes.io/name": "grafana"},
+                                              {"ipBlock": {"cidr": a.vpc_cidr}}, a.database_port),
             "allow-alertmanager-smtp-egress": ({"app.kubernetes.io/name": "alertmanager"},
                                                {"ipBlock": {"cidr": "0.0.0.0/0", "except": [a.vpc_cidr]}}, smtp_port),
         }

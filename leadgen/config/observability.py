@@ -75,6 +75,9 @@ class ObservabilityConfig:
     def alertmanager_secret(self, stack: str) -> str:
         return f"insurance-lead-gen/{stack}/alertmanager-receivers"
 
+    def grafana_database_secret(self, stack: str) -> str:
+        return f"insurance-lead-gen/{stack}/grafana-database"
+
     def postgres_monitoring_secret(self, stack: str) -> str:
         return f"insurance-lead-gen/{stack}/postgres-monitoring"
 

@@ -221,6 +221,7 @@ def test_secrets_are_declared_encrypted_and_synced_on_the_v1_api(program):
     secrets = {r["inputs"]["name"]: r for r in program.by_type("aws:secretsmanager/secret:Secret")
                if "-obs-" in r["name"]}
     assert set(secrets) == {"insurance-lead-gen/production/grafana-admin",
+                            "insurance-lead-gen/production/grafana-database",
                             "insurance-lead-gen/production/alertmanager-receivers",
                             "insurance-lead-gen/production/postgres-monitoring"}
     assert all(r["inputs"]["kmsKeyId"] for r in secrets.values())
@@ -238,6 +239,7 @@ def test_releases_wait_for_their_secrets_crds_nodes_and_storage(program):
     releases = _releases(program)
     kps = releases["kube-prometheus-stack"]
     for release, secret in (("kube-prometheus-stack", "leadgen-grafana-admin"),
+                            ("kube-prometheus-stack", "leadgen-grafana-database"),
                             ("kube-prometheus-stack", "leadgen-alertmanager-receivers"),
                             ("kube-prometheus-stack", "leadgen-alertmanager-config"),
                             ("postgres-exporter", "leadgen-postgres-monitoring")):
@@ -302,6 +304,9 @@ def test_production_is_highly_available(program):
     assert kps["alertmanager"]["alertmanagerSpec"]["replicas"] == 2
     assert kps["alertmanager"]["alertmanagerSpec"]["storage"]["volumeClaimTemplate"]
     assert kps["grafana"]["replicas"] == 2 and v["otel-collector"]["replicaCount"] == 2
+    # Two Grafanas share one database, or every other request lands on a replica without the session.
+    assert kps["grafana"]["grafana.ini"]["database"]["type"] == "postgres"
+    assert kps["grafana"]["envFromSecret"] == "leadgen-grafana-database"
     assert v["loki"]["singleBinary"]["replicas"] == 3 and v["loki"]["loki"]["commonConfig"]["replication_factor"] == 3
     assert v["tempo"]["ingester"]["replicas"] == 3 and v["tempo"]["ingester"]["persistence"]["enabled"] is True
 
@@ -368,5 +373,6 @@ def test_email_and_the_database_can_leave_the_monitoring_namespace(program):
     smtp = policies["allow-alertmanager-smtp-egress"]
     assert smtp["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "alertmanager"}
     assert smtp["egress"][0]["ports"] == [{"protocol": "TCP", "port": 587}]
-    db = policies["allow-postgres-exporter-egress"]
-    assert db["egress"][0]["ports"][0]["port"] == 5432
+    for policy in ("allow-postgres-exporter-egress", "allow-grafana-database-egress"):
+        assert policies[policy]["egress"][0]["ports"][0]["port"] == 5432
+        assert policies[policy]["egress"][0]["to"] == [{"ipBlock": {"cidr": "10.0.0.0/16"}}]
