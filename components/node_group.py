@@ -63,6 +63,8 @@ class NodeGroup(pulumi.ComponentResource):
         self.node_group = aws.eks.NodeGroup(
             f"{name}-ng",
             cluster_name=args.cluster_name,
+            # A fixed name: the runbook (`--nodegroup-name`) and the node label use it. A change
+            # that would replace a group is made as a new group in config, then the old one removed.
             node_group_name=args.node_group_name,
             node_role_arn=args.node_role_arn,
             subnet_ids=list(args.subnet_ids),
