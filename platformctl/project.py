@@ -5,17 +5,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Optional
 
-import yaml
-
+from leadgen import strictread
+from leadgen.strictread import Node, ReadError
 from platformctl.errors import InputError, StackError
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _project(root: Path) -> dict:
+    try:
+        return strictread.load_yaml(root / "Pulumi.yaml", name="Pulumi.yaml",
+                                    single_line=lambda path: path == "name")
+    except ReadError as e:
+        raise StackError(str(e)) from None
+
+
 def project_name(root: Path = ROOT) -> str:
-    return yaml.safe_load((root / "Pulumi.yaml").read_text())["name"]
+    name = _project(root).get("name")
+    if not isinstance(name, str) or not name:
+        raise StackError("Pulumi.yaml: name: must be the project's name")
+    return name
 
 
 def _as_config_string(value: Any) -> str:
@@ -25,22 +36,109 @@ def _as_config_string(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
-        return json.dumps(value)
+        return json.dumps(value, default=str)
     return str(value)
+
+
+def _is_secure(node: Node) -> bool:
+    return node.kind == "map" and "secure" in node.value
+
+
+def _holds_secure(node: Node) -> bool:
+    """A `secure:` value anywhere inside: an object may nest one (`pulumi config set --path --secret`)."""
+    pending = [node]
+    while pending:
+        n = pending.pop()
+        if _is_secure(n):
+            return True
+        if n.kind == "map":
+            pending.extend(n.value.values())
+        elif n.kind == "list":
+            pending.extend(n.value)
+    return False
+
+
+def _string_keys(project: dict, name: str) -> Callable[[str], bool]:
+    """Whether a full config key (or a leaf under an object given for one) is declared as text.
+
+    Pulumi.yaml declares each key's type; keys under a name the stack file chooses
+    (`cluster.nodeGroups.<name>.capacityType`) are declared only in the program's config
+    sections, asked when the project is that program."""
+    declared: dict[str, str] = {}
+    items: dict[str, str] = {}
+    for key, decl in (project.get("config") or {}).items():
+        if isinstance(decl, dict):
+            full = key if ":" in key else f"{name}:{key}"
+            declared[full] = str(decl.get("type", ""))
+            items[full] = str((decl.get("items") or {}).get("type", "")) if isinstance(decl.get("items"), dict) else ""
+    program_key: Callable[[str], Optional[Any]] = lambda path: None
+    if name == "leadgen":
+        from leadgen.config import declared_key
+        program_key = declared_key
+
+    def is_string(full: str) -> bool:
+        if full in declared:
+            return declared[full] == "string"
+        ns, _, path = full.partition(":")
+        key = program_key(path) if ns == name else None
+        return key is not None and key.type == "string"
+
+    def is_string_list(full: str) -> bool:
+        if full in declared:
+            return declared[full] == "array" and items[full] == "string"
+        ns, _, path = full.partition(":")
+        key = program_key(path) if ns == name else None
+        return key is not None and key.type == "array" and key.items == "string"
+
+    is_string.list = is_string_list  # type: ignore[attr-defined]
+    return is_string
+
+
+def _check_value(full: str, node: Node, is_string: Callable[[str], bool]) -> None:
+    """Refuse what YAML would read other than written: a number or date where text is declared
+    (`2.10` becomes 2.1), a list or object for text, a line break or control character in any
+    text. An object given for a subtree is walked to its declared leaves."""
+    if is_string(full):
+        node.string(single_line=True)
+        return
+    if is_string.list(full) and node.kind == "list":  # type: ignore[attr-defined]
+        for item in node.value:
+            item.string(single_line=True)
+        return
+    if node.kind == "map":
+        for key, child in node.value.items():
+            _check_value(f"{full}.{key}", child, is_string)
+    elif node.kind == "list":
+        for child in node.value:
+            _check_value("", child, is_string)
+    elif node.tag == "str":
+        node.string(single_line=True)
+
+
+def _without_secure(node: Node) -> Any:
+    """Plain data with every nested `secure:` value left out."""
+    if node.kind == "map":
+        return {k: _without_secure(v) for k, v in node.value.items() if not _is_secure(v)}
+    if node.kind == "list":
+        return [_without_secure(v) for v in node.value if not _is_secure(v)]
+    return node.value
 
 
 def stack_config(stack: str, root: Path = ROOT, *, missing_ok: bool = False,
                  skip_secrets: bool = False) -> dict[str, str]:
     """Project defaults from Pulumi.yaml overlaid by Pulumi.<stack>.yaml, full keys to strings.
 
-    A run refuses a missing stack file and any `secure:` value; an audit of exported state may
-    have neither the file nor a need for secrets (`missing_ok`, `skip_secrets`)."""
+    Both files go through the strict reader: a duplicate key (a second `config:` block), an alias
+    bomb, deep nesting, a huge integer, bytes that are not UTF-8 or a document that is not a
+    mapping stop the run with one line naming file and key, before the program starts.
+    A run refuses a missing stack file and any `secure:` value (nested ones too); an audit of
+    exported state may have neither the file nor a need for secrets (`missing_ok`, `skip_secrets`)."""
     path = root / f"Pulumi.{stack}.yaml"
     if not path.exists() and not missing_ok:
         known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
         raise StackError(f"unknown stack {stack!r}: no Pulumi.{stack}.yaml (stacks: {', '.join(known)})")
     project_file = root / "Pulumi.yaml"
-    project = yaml.safe_load(project_file.read_text()) if project_file.exists() or not missing_ok else {}
+    project = _project(root) if project_file.exists() or not missing_ok else {}
     name = project.get("name", "leadgen")
     config: dict[str, str] = {}
     for key, decl in (project.get("config") or {}).items():
@@ -50,20 +148,27 @@ def stack_config(stack: str, root: Path = ROOT, *, missing_ok: bool = False,
     if not path.exists():
         return config
     try:
-        doc = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise StackError(f"{path.name}{where} is not valid YAML") from None
-    values = doc.get("config") or {}
-    if not isinstance(values, dict):
-        raise StackError(f"{path.name}: `config` must be a mapping")
-    for key, value in values.items():
-        if isinstance(value, dict) and "secure" in value:
-            if skip_secrets:
-                continue  # encrypted values stay encrypted; no policy needs them
-            raise StackError(f"{path.name}: {key} is a secret; secrets come from AWS Secrets Manager, never config")
-        config[key] = _as_config_string(value)
+        doc = strictread.parse_yaml(path, name=path.name)
+        values = doc.get("config")
+        if values is None:
+            return config
+        if values.kind != "map":
+            raise values.error("expected a mapping of config keys to values")
+        is_string = _string_keys(project, name)
+        for key, node in values.value.items():
+            if _holds_secure(node):
+                if skip_secrets:
+                    if _is_secure(node):
+                        continue  # encrypted values stay encrypted; no policy needs them
+                    _check_value(key, node, is_string)
+                    config[key] = _as_config_string(_without_secure(node))
+                    continue
+                raise StackError(f"{path.name}: config.{strictread.visible(key)}: holds a secret; secrets come from AWS Secrets "
+                                 "Manager, never config")
+            _check_value(key, node, is_string)
+            config[key] = _as_config_string(node.plain())
+    except ReadError as e:
+        raise StackError(str(e)) from None
     return config
 
 
@@ -74,5 +179,5 @@ def pack_config(stack: str, root: Path = ROOT) -> dict[str, str]:
     tolerated and encrypted values are left out (no policy reads a secret)."""
     try:
         return stack_config(stack, root, missing_ok=True, skip_secrets=True)
-    except (StackError, yaml.YAMLError, OSError) as exc:
+    except (StackError, OSError) as exc:
         raise InputError(str(exc)) from None

@@ -12,7 +12,7 @@ from typing import Any, Mapping, Optional
 
 from leadgen.config import cluster, core, governance, network, observability, traffic, workloads
 from leadgen.config import data as data_section
-from leadgen.config.base import NAMESPACE, ConfigError, Key, Values
+from leadgen.config.base import NAMESPACE, ConfigError, Key, Values, _Known
 
 # Every section's keys, in the order Pulumi.yaml and the README list them.
 SECTION_MODULES = {
@@ -53,6 +53,15 @@ class StackConfig:
     def prefix(self) -> str:
         """Physical-name prefix: `leadgen-production`."""
         return f"{self.project}-{self.stack}"
+
+
+def declared_key(path: str) -> Optional[Key]:
+    """The declared key a dotted path (`cluster.nodeGroups.arm.capacityType`) reads, if any."""
+    keys = {k.path: k for k in all_keys()}
+    if path in keys:
+        return keys[path]
+    template = _Known(keys).template_of(path)
+    return keys[template] if template else None
 
 
 def load_values(stack: str, raw: Mapping[str, Any]) -> Values:
@@ -98,4 +107,4 @@ def _unknown_reason(path: str) -> str:
 
 
 __all__ = ["ConfigError", "Key", "StackConfig", "Values", "all_keys", "load", "load_from_pulumi",
-           "load_values", "SECTION_MODULES"]
+           "load_values", "SECTION_MODULES", "declared_key"]

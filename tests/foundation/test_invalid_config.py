@@ -32,7 +32,7 @@ CASES = [
     ({f"{P}network.natGatewayPerAz": "yes"},
      'leadgen:network.natGatewayPerAz ("yes") must be true or false in Pulumi.production.yaml'),
     ({f"{P}cluster.version": "1.27"},
-     'leadgen:cluster.version ("1.27") must be one of: 1.34, 1.35 in Pulumi.production.yaml'),
+     'leadgen:cluster.version ("1.27") must be one of: 1.35, 1.36 in Pulumi.production.yaml'),
     ({f"{P}cluster.endpointPublicAccessCidrs": ["0.0.0.0/0"]},
      "leadgen:cluster.endpointPublicAccessCidrs[0] (0.0.0.0/0) opens the API endpoint to the internet; list your "
      "own ranges in Pulumi.production.yaml"),
