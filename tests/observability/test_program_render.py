@@ -376,3 +376,31 @@ def test_email_and_the_database_can_leave_the_monitoring_namespace(program):
     for policy in ("allow-postgres-exporter-egress", "allow-grafana-database-egress"):
         assert policies[policy]["egress"][0]["ports"][0]["port"] == 5432
         assert policies[policy]["egress"][0]["to"] == [{"ipBlock": {"cidr": "10.0.0.0/16"}}]
+
+
+def test_every_series_the_program_reads_is_scraped_or_recorded_where_it_is_read(program):
+    """The stack's own rules and panels, as declared: the cluster's rules and local panels read
+    scraped or locally recorded series; the store's rules and panels read what is remote-written
+    to it or recorded there."""
+    import re
+    from leadgen.observability.catalog import REMOTE_WRITE_KEEP, grafana_to_promql, recorded_series, series_in
+    from leadgen.observability.dashboards import LONG_TERM_UID
+    local_files = [m["spec"] for m in manifests(program) if m["kind"] == "PrometheusRule"]
+    (namespace,) = program.by_type("aws:amp/ruleGroupNamespace:RuleGroupNamespace")
+    store_file = yaml.safe_load(namespace["inputs"]["data"])
+    local = set(SOURCE_SERIES) | recorded_series(local_files)
+    store = {s for s in local if re.fullmatch(REMOTE_WRITE_KEEP, s)} | recorded_series([store_file])
+    reads = [("cluster", r.get("alert") or r["record"], r["expr"], local)
+             for f in local_files for g in f["groups"] for r in g["rules"]]
+    reads += [("store", r["record"], r["expr"], store) for g in store_file["groups"] for r in g["rules"]]
+    for m in manifests(program):
+        if m["kind"] == "ConfigMap" and (m["metadata"].get("labels") or {}).get("grafana_dashboard") == "1":
+            for body in m["data"].values():
+                for panel in json.loads(body)["panels"]:
+                    for target in panel["targets"]:
+                        where = store if target["datasource"]["uid"] == LONG_TERM_UID else local
+                        reads.append(("panel", panel["title"], grafana_to_promql(target["expr"]), where))
+    assert len(reads) > 60
+    for kind, name, expr, known in reads:
+        unknown = series_in(expr) - known
+        assert not unknown, f"{kind} {name}: nothing declared produces {sorted(unknown)} there"
