@@ -227,7 +227,6 @@ class Monitoring(pulumi.ComponentResource):
         self.tempo_bucket = tempo_bucket
         self.amp_query_url = self.long_term.query_url
         self.amp_query_policy_arn = self.long_term.query_policy.arn
-        self.secret_names = {k: v.name for k, v in self.secrets.items()}
         self.register_outputs({"lokiBucket": loki_bucket, "tempoBucket": tempo_bucket,
                                "kmsKeyArn": self.kms_key.arn, "ampQueryUrl": self.amp_query_url})
 
@@ -307,7 +306,12 @@ class Monitoring(pulumi.ComponentResource):
                                   "sigV4Region": a.region}},
                 ],
             },
-            "prometheusOperator": {"resources": resources("100m", "128Mi", "500m", "256Mi")},
+            "prometheusOperator": {
+                "resources": resources("100m", "128Mi", "500m", "256Mi"),
+                # The sidecar beside every Prometheus and Alertmanager pod, and the certificate job.
+                "prometheusConfigReloader": {"resources": SMALL},
+                "admissionWebhooks": {"patch": {"resources": SMALL}},
+            },
             "kube-state-metrics": {"resources": resources("50m", "128Mi", "200m", "256Mi")},
             "prometheus-node-exporter": {"resources": SMALL},
         }
