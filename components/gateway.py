@@ -42,7 +42,11 @@ class Gateway(pulumi.ComponentResource):
             {"crds": {"gatewayAPI": {"enabled": False}, "envoyGateway": {"enabled": True}}}, base)
         self.controller = self._release(
             "eg", versions.ENVOY_GATEWAY,
-            {"deployment": {"replicas": 2},
+            # gateway-helm carries the CRDs in a `crds` subchart's templates, which skip_crds does not
+            # skip: without `crds.enabled: false` it would install the Gateway API and Envoy
+            # Gateway CRDs a second time, owned by another release, and the install would fail.
+            {"crds": {"enabled": False},
+             "deployment": {"replicas": 2},
              "podDisruptionBudget": {"minAvailable": 1}},
             [self.crds, self.envoy_crds, *base], skip_crds=True)
 

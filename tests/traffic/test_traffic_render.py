@@ -200,6 +200,8 @@ def test_helm_charts_are_pinned_and_external_dns_is_scoped(gateway_run, nginx_ru
     for name in ("eg", "eg-crds", "cert-manager", "external-dns"):
         assert releases[name]["version"] and "latest" not in releases[name]["version"], name
     assert releases["eg"]["skipCrds"] is True
+    # The chart's `crds` subchart renders CRDs as templates: only this value keeps them out.
+    assert releases["eg"]["values"]["crds"] == {"enabled": False}
     dns = releases["external-dns"]["values"]
     assert dns["domainFilters"] == ["insurance-lead-gen.com"]
     assert "--zone-id-filter=Z04517273OQ2DPLA4NHVP" in dns["extraArgs"]
