@@ -10,7 +10,8 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from leadgen.config import cluster, core, governance, network, observability, traffic, workloads
+from leadgen.config import cluster, core, governance, network, observability, traffic, validate, workloads
+from leadgen.config import dr
 from leadgen.config import data as data_section
 from leadgen.config.base import NAMESPACE, ConfigError, Key, Values, _Known
 
@@ -24,6 +25,7 @@ SECTION_MODULES = {
     "governance": governance,
     "data": data_section,
     "observability": observability,
+    "dr": dr,
 }
 
 
@@ -44,6 +46,7 @@ class StackConfig:
     traffic: Any = None
     data: Any = None
     observability: Any = None
+    dr: Any = None
 
     @property
     def tags(self) -> dict[str, str]:
@@ -78,6 +81,12 @@ def load(project: str, stack: str, raw: Mapping[str, Any]) -> StackConfig:
     region = raw.get("aws:region")
     if not region:
         raise ConfigError(f"aws:region is required but not set in {values.stack_file}")
+    why = validate.region_error(str(region))
+    if why:
+        raise ConfigError(f"aws:region {why} in {values.stack_file}")
+    why = validate.stack_name_error(stack)
+    if why:
+        raise ConfigError(f"{why} ({values.stack_file})")
     built: dict[str, Any] = {}
     for name, module in SECTION_MODULES.items():
         built[name] = module.build(values, region) if name == "core" else module.build(values)

@@ -13,11 +13,14 @@ map of named records, like terraform's `map(object)`. The stack file chooses the
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import pulumi
+
+from leadgen.config.validate import first_control, strings_in
 
 NAMESPACE = "leadgen"
 NAME = "<name>"  # the template segment a stack file fills with a name of its choosing
@@ -130,7 +133,10 @@ def _maybe_json(value: Any) -> Any:
     return value
 
 
-_INT = re.compile(r"^-?\d+$")
+_INT = re.compile(r"-?\d+")
+# No config number means more than this; a larger one is a typo, and far past what the value's
+# consumer (a replica count, a port, GiB) could take.
+INT_MAX = 2 ** 53
 
 
 class Values:
@@ -195,6 +201,10 @@ class Values:
             items = _maybe_json(value)
             if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
                 raise self.error(key.path, f"({_show(value)}) must be a list of mappings")
+            for where, text in strings_in(items, key.path):
+                bad = first_control(text)
+                if bad:
+                    raise self.error(where, f"contains the control character {bad}; one line of text is expected")
             return [dict(i) for i in items]
         return self._scalar(key, t, value)
 
@@ -203,7 +213,18 @@ class Values:
         if t == "string":
             if isinstance(value, (dict, list)) or value is None:
                 raise self.error(where, f"({_show(value)}) must be a string")
-            return str(value)
+            if isinstance(value, str) and isinstance(_maybe_json(value), (dict, list)):
+                # The engine hands an object or list as JSON text; a string key never means one.
+                kind = "a list" if isinstance(_maybe_json(value), list) else "an object"
+                raise self.error(where, f"must be text, not {kind}")
+            text = str(value)
+            bad = first_control(text)
+            if bad:
+                # Every string here ends in a tag, a name, a regex-checked field or a URL: a line
+                # break or escape would pass a `$` anchor and reach AWS or the cluster.
+                why = "ends with a line break" if text.rstrip("\r\n") != text else f"contains the control character {bad}"
+                raise self.error(where, f"{why}; one line of text is expected")
+            return text
         if t == "boolean":
             if isinstance(value, bool):
                 return value
@@ -213,24 +234,44 @@ class Values:
         if t == "integer":
             if isinstance(value, bool):
                 raise self.error(where, f"({_show(value)}) must be an integer")
+            number = None
             if isinstance(value, int):
-                return value
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            if isinstance(value, str) and _INT.match(value.strip()):
-                return int(value.strip())
-            raise self.error(where, f"({_show(value)}) must be an integer")
+                number = value
+            elif isinstance(value, float) and value.is_integer():
+                number = int(value)
+            elif isinstance(value, str) and _INT.fullmatch(value.strip()):
+                digits = value.strip().lstrip("-")
+                # int() of thousands of digits is slow and, past 4,300, refused by Python itself.
+                number = int(value.strip()) if len(digits) <= 32 else INT_MAX + 1
+                if number > INT_MAX:
+                    raise self.error(where, f"({_short(value.strip())}) is out of range: at most {INT_MAX}")
+            if number is None:
+                raise self.error(where, f"({_show(value)}) must be an integer")
+            if abs(number) > INT_MAX:
+                raise self.error(where, f"({_short(number)}) is out of range: at most {INT_MAX}")
+            return number
         if t == "number":
             if isinstance(value, bool):
                 raise self.error(where, f"({_show(value)}) must be a number")
             try:
-                return float(value)
-            except (TypeError, ValueError):
+                number = float(value)
+            except (TypeError, ValueError, OverflowError):
                 raise self.error(where, f"({_show(value)}) must be a number") from None
+            if not math.isfinite(number) or abs(number) > INT_MAX:
+                raise self.error(where, f"({_short(value)}) must be a finite number of at most {INT_MAX}")
+            return number
         raise AssertionError(t)
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-8:]} ({len(text)} characters)"
 
 
 def _show(value: Any) -> str:
     if isinstance(value, str):
-        return json.dumps(value)
-    return json.dumps(value, default=str) if isinstance(value, (list, dict)) else str(value)
+        text = json.dumps(value)
+    else:
+        text = json.dumps(value, default=str) if isinstance(value, (list, dict)) else str(value)
+    # A value pasted by mistake can be megabytes: the line names it, it need not repeat it.
+    return text if len(text) <= 120 else f"{text[:60]}...{text[-20:]} ({len(text)} characters)"

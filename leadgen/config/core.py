@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from leadgen.config.base import Key, Values
+from leadgen.config.validate import region_error, tag_value_error
 from leadgen.naming import required_tags
 
 ENVIRONMENTS = ("production", "staging", "dev")
@@ -41,7 +42,17 @@ def build(values: Values, region: str) -> Core:
     owner = values.get("owner")
     if not owner.strip():
         raise values.error("owner", "must not be empty")
+    # Both become tag values on every AWS resource.
+    for key in ("owner", "costCenter"):
+        why = tag_value_error(values.get(key))
+        if why:
+            raise values.error(key, why)
+    if not values.get("costCenter").strip():
+        raise values.error("costCenter", "must not be empty")
     dr = values.get("drRegion")
+    why = region_error(dr)
+    if why:
+        raise values.error("drRegion", why)
     if dr == region:
         raise values.error("drRegion", f"({dr}) must differ from aws:region")
     return Core(values.get("environment"), owner, values.get("costCenter"), region, dr)

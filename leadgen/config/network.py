@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from leadgen.cidr import CidrError, check_disjoint, check_subnets, parse_network, split_subnets
 from leadgen.config.base import Key, Values
+from leadgen.config.validate import subnet_size_error, vpc_range_error
 
 KEYS = [
     Key("network.vpcCidr", "string", "10.0.0.0/16", "IPv4 CIDR of the VPC."),
@@ -41,6 +42,9 @@ def build(values: Values) -> NetworkConfig:
         raise values.error("network.vpcCidr", str(e)) from None
     if not 16 <= net.prefixlen <= 24:
         raise values.error("network.vpcCidr", f"({vpc}) must be between /16 and /24")
+    why = vpc_range_error(net)
+    if why:
+        raise values.error("network.vpcCidr", why)
     azs = values.get("network.azCount")
     if not 2 <= azs <= 6:
         raise values.error("network.azCount", f"({azs}) must be between 2 and 6")
@@ -51,7 +55,10 @@ def build(values: Values) -> NetworkConfig:
         if len(subnets) != azs:
             raise values.error(key, f"has {len(subnets)} subnets but network.azCount is {azs}")
         try:
-            check_subnets(vpc, subnets)
+            for i, subnet in enumerate(check_subnets(vpc, subnets)):
+                why = subnet_size_error(subnet)
+                if why:
+                    raise values.error(f"{key}[{i}]", why)
         except CidrError as e:
             raise values.error(key, str(e)) from None
     try:

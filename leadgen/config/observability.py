@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from leadgen.config.base import Key, Values
 from leadgen.observability import SpecError
-from leadgen.observability.alertmanager import AlertingSettings, MaintenanceWindow, parse_windows
+from leadgen.config.validate import prometheus_duration_ms
+from leadgen.observability.alertmanager import MONTHS, WEEKDAYS, AlertingSettings, MaintenanceWindow, parse_windows
 from leadgen.observability.durations import parse_duration
 from leadgen.observability.runbooks import DEFAULT_BASE_URL
 from leadgen.observability.slo import SLO, parse_slos
@@ -82,7 +83,71 @@ class ObservabilityConfig:
         return f"insurance-lead-gen/{stack}/postgres-monitoring"
 
 
+# The longest SLO window: the long-term store's rule engine evaluates a range this long every
+# minute; a quarter is the longest window SLO practice uses.
+MAX_SLO_WINDOW_MS = 90 * 86400 * 1000
+# EBS gp3 volumes stop at 16 TiB.
+MAX_VOLUME_GB = 16384
+
+
+def _check_slo_windows(values: Values, items: list) -> None:
+    """Each window as promtool parses it, and bounded, before the rules are generated from it."""
+    for i, item in enumerate(items):
+        window = item.get("window") if isinstance(item, dict) else None
+        if window is None:
+            continue
+        where = f"observability.slos[{i}].window"
+        ms = prometheus_duration_ms(window) if isinstance(window, str) else None
+        if ms is None:
+            raise values.error(where, f"({_brief(window)}) is not a duration, e.g. 28d")
+        if ms > MAX_SLO_WINDOW_MS:
+            raise values.error(where, f"({_brief(window)}) must be at most 90d")
+
+
+def _check_intervals(values: Values, items: list) -> None:
+    """What amtool refuses in a time interval and the window parser lets through: day 0, and
+    ranges that end before they start (`31:1`, `friday:monday`, `2027:2026`)."""
+    order = {**{d: i for i, d in enumerate(WEEKDAYS)}, **{m: i for i, m in enumerate(MONTHS)}}
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        for field_ in ("daysOfMonth", "years", "weekdays", "months"):
+            if field_ not in item:
+                continue
+            where = f"observability.maintenanceWindows[{i}].{field_}"
+            entries = item[field_] if isinstance(item[field_], list) else [item[field_]]
+            for entry in entries:
+                text = str(entry).strip().lower()
+                parts = text.split(":")
+                if len(parts) > 2 or any(len(p) > 12 for p in parts):
+                    raise values.error(where, f"({_brief(entry)}) must be a value or a range a:b")
+                if field_ in ("weekdays", "months"):
+                    if all(p in order for p in parts) and order[parts[0]] > order[parts[-1]]:
+                        raise values.error(where, f"({_brief(entry)}) ends before it starts")
+                    continue
+                try:
+                    numbers = [int(p) for p in parts]
+                except ValueError:
+                    continue  # the window parser names what is wrong with it
+                if field_ == "daysOfMonth":
+                    if 0 in numbers:
+                        raise values.error(where, f"({_brief(entry)}) holds day 0: days run 1 to 31, or -1 (the last) to -31")
+                    # amtool counts a negative day from the month's end (-1 is the 31st at most).
+                    begin, end = (n if n > 0 else 32 + n for n in (numbers[0], numbers[-1]))
+                else:
+                    begin, end = numbers[0], numbers[-1]
+                if begin > end:
+                    raise values.error(where, f"({_brief(entry)}) ends before it starts")
+
+
+def _brief(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:24]}...{text[-8:]} ({len(text)} characters)"
+
+
 def build(values: Values) -> ObservabilityConfig:
+    _check_slo_windows(values, values.get("observability.slos"))
+    _check_intervals(values, values.get("observability.maintenanceWindows"))
     try:
         slos = parse_slos(values.get("observability.slos"), "observability.slos")
         windows = parse_windows(values.get("observability.maintenanceWindows"),
@@ -92,6 +157,8 @@ def build(values: Values) -> ObservabilityConfig:
     for key in ("observability.prometheusRetention", "observability.lokiRetention",
                 "observability.traceRetention"):
         text = values.get(key)
+        if prometheus_duration_ms(text) is None:
+            raise values.error(key, f"({_brief(text)}) is not a duration, e.g. 15d")
         try:
             parse_duration(text)
         except ValueError as exc:
@@ -101,8 +168,9 @@ def build(values: Values) -> ObservabilityConfig:
         raise values.error("observability.runbookBaseUrl",
                            f"({url!r}) must be an https repository URL ending in /blob/<ref>/docs/runbooks")
     size = values.get("observability.prometheusStorageGb")
-    if size < 10:
-        raise values.error("observability.prometheusStorageGb", f"({size}) must be at least 10")
+    if not 10 <= size <= MAX_VOLUME_GB:
+        raise values.error("observability.prometheusStorageGb",
+                           f"({size}) must be between 10 and {MAX_VOLUME_GB} (the largest gp3 volume)")
     emails = values.get("observability.alertEmails")
     if not emails or any("@" not in e for e in emails):
         raise values.error("observability.alertEmails", f"({emails!r}) must list at least one e-mail address")

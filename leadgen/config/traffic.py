@@ -73,8 +73,8 @@ class TrafficConfig:
 
 def _hours(values: Values, key: str) -> int:
     v = values.get(key)
-    m = _HOURS.match(v)
-    if not m or int(m.group(1)) < 1:
+    m = _HOURS.fullmatch(v)
+    if not m or len(m.group(1)) > 6 or int(m.group(1)) < 1:
         raise values.error(key, f"({v!r}) must be a whole number of hours, such as \"720h\"")
     return int(m.group(1))
 
@@ -113,19 +113,19 @@ def _canary(values: Values) -> CanaryConfig:
 
 def build(values: Values) -> TrafficConfig:
     zone = values.get("traffic.zoneName").lower().rstrip(".")
-    if not _HOST.match(zone):
+    if not _HOST.fullmatch(zone):
         raise values.error("traffic.zoneName", f"({zone!r}) is not a DNS zone name")
     hostname = values.get("traffic.hostname").lower().rstrip(".")
-    if not _HOST.match(hostname):
+    if not _HOST.fullmatch(hostname):
         raise values.error("traffic.hostname", f"({hostname!r}) is not a DNS hostname")
     if not in_zone(hostname, zone):
         raise values.error("traffic.hostname", f"({hostname!r}) must be inside the zone "
                            f"leadgen:traffic.zoneName ({zone!r})")
     zone_id = values.get("traffic.zoneId")
-    if not _ZONE_ID.match(zone_id):
+    if not _ZONE_ID.fullmatch(zone_id):
         raise values.error("traffic.zoneId", f"({zone_id!r}) is not a Route53 hosted zone ID (Z...)")
     email = values.get("traffic.acmeEmail")
-    if not _EMAIL.match(email):
+    if not _EMAIL.fullmatch(email):
         raise values.error("traffic.acmeEmail", f"({email!r}) is not an email address")
     duration = _hours(values, "traffic.certificateDuration")
     renew = _hours(values, "traffic.certificateRenewBefore")

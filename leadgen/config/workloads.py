@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 
 from leadgen.config.base import Key, Values
+from leadgen.config.validate import CPU_MAX_CORES, MEMORY_MAX_BYTES, cpu_cores, memory_bytes
 
 WORKLOADS = ("api", "backend")
 
@@ -19,8 +20,8 @@ OWN_REPOSITORY = ("empty: the stack's own ECR repository `<account>.dkr.ecr.<reg
                   "<project>-<stack>/{image}`, which the program declares")
 _IMAGE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_CPU = re.compile(r"^(\d+m|\d+(\.\d+)?)$")
-_MEM = re.compile(r"^\d+(Ki|Mi|Gi)$")
+# One Deployment's HPA may not scale past this: more pods than the node groups could ever hold.
+MAX_REPLICAS_CAP = 100
 
 
 def _keys(name: str) -> list[Key]:
@@ -72,7 +73,7 @@ def check_image(values: Values, key: str) -> str:
         return image
     if ":" in image.rsplit("/", 1)[-1] or "@" in image:
         raise values.error(key, f"({image!r}) must not carry a tag or digest; set the tag key")
-    if not _IMAGE.match(image):
+    if not _IMAGE.fullmatch(image):
         raise values.error(key, f"({image!r}) is not an image repository reference")
     return image
 
@@ -81,7 +82,7 @@ def check_tag(values: Values, key: str) -> str:
     tag = values.get(key)
     if tag == "latest":
         raise values.error(key, "(\"latest\") must be a pinned version: `latest` makes rollouts unrepeatable")
-    if not _TAG.match(tag):
+    if not _TAG.fullmatch(tag):
         raise values.error(key, f"({tag!r}) is not a valid image tag")
     return tag
 
@@ -98,17 +99,39 @@ def _workload(values: Values, name: str) -> WorkloadConfig:
         raise values.error(f"{p}.minReplicas", f"({lo}) must be >= 1")
     if hi < lo:
         raise values.error(f"{p}.maxReplicas", f"({hi}) must be >= minReplicas ({lo})")
+    if hi > MAX_REPLICAS_CAP:
+        raise values.error(f"{p}.maxReplicas", f"({hi}) must be at most {MAX_REPLICAS_CAP}")
     cpu = values.get(f"{p}.targetCpuUtilization")
     if not 10 <= cpu <= 95:
         raise values.error(f"{p}.targetCpuUtilization", f"({cpu}) must be between 10 and 95")
-    for f, pattern in (("cpuRequest", _CPU), ("cpuLimit", _CPU), ("memoryRequest", _MEM),
-                       ("memoryLimit", _MEM)):
-        v = values.get(f"{p}.{f}")
-        if not pattern.match(v):
-            raise values.error(f"{p}.{f}", f"({v!r}) is not a Kubernetes quantity")
+    _quantities(values, p)
     return WorkloadConfig(name, image, tag, port, lo, hi, cpu,
                           values.get(f"{p}.cpuRequest"), values.get(f"{p}.memoryRequest"),
                           values.get(f"{p}.cpuLimit"), values.get(f"{p}.memoryLimit"))
+
+
+def _quantities(values: Values, p: str) -> None:
+    """Requests and limits as the API server parses them: a request above its limit, or a limit
+    of zero, is refused by Kubernetes only when the Deployment is applied, mid-update."""
+    parsed = {}
+    for f, parse, most, unit in (("cpuRequest", cpu_cores, CPU_MAX_CORES, "cores"),
+                                 ("cpuLimit", cpu_cores, CPU_MAX_CORES, "cores"),
+                                 ("memoryRequest", memory_bytes, MEMORY_MAX_BYTES, "bytes"),
+                                 ("memoryLimit", memory_bytes, MEMORY_MAX_BYTES, "bytes")):
+        v = values.get(f"{p}.{f}")
+        amount = parse(v)
+        if amount is None:
+            raise values.error(f"{p}.{f}", f"({v!r}) is not a Kubernetes quantity")
+        if amount <= 0:
+            raise values.error(f"{p}.{f}", f"({v!r}) must be more than zero")
+        if amount > most:
+            raise values.error(f"{p}.{f}", f"({v!r}) is more than one container can get "
+                               f"({'64 cores' if unit == 'cores' else '512Gi'})")
+        parsed[f] = amount
+    for request, limit in (("cpuRequest", "cpuLimit"), ("memoryRequest", "memoryLimit")):
+        if parsed[request] > parsed[limit]:
+            raise values.error(f"{p}.{request}", f"({values.get(f'{p}.{request}')!r}) must not exceed "
+                               f"{limit} ({values.get(f'{p}.{limit}')!r})")
 
 
 def build(values: Values) -> WorkloadsConfig:
