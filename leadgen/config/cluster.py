@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from leadgen.cidr import CidrError, parse_network
 from leadgen.config.base import Key, Values
+from leadgen.config.validate import public_access_error
 from leadgen.config.network import LOG_RETENTION_DAYS
 
 # EKS versions in standard support on 2026-11-30 (docs.aws.amazon.com/eks/latest/userguide/
@@ -133,6 +134,7 @@ class ClusterConfig:
 
 def build(values: Values) -> ClusterConfig:
     cidrs = values.get("cluster.endpointPublicAccessCidrs")
+    networks = []
     for i, c in enumerate(cidrs):
         try:
             net = parse_network(c)
@@ -145,11 +147,15 @@ def build(values: Values) -> ClusterConfig:
             raise values.error(f"cluster.endpointPublicAccessCidrs[{i}]",
                                f"({c}) is a documentation, private or reserved range that no client "
                                "reaches the public endpoint from; list your runners' public egress ranges")
+        networks.append(net)
+    why = public_access_error(networks)
+    if why:
+        raise values.error("cluster.endpointPublicAccessCidrs", why)
     deployer = values.get("cluster.deployerRoleArn")
     if not _ROLE_ARN.fullmatch(deployer):
         raise values.error("cluster.deployerRoleArn", f"({deployer!r}) is not an IAM role ARN")
     for i, arn in enumerate(values.get("cluster.adminRoleArns")):
-        if not _ROLE_ARN.match(arn):
+        if not _ROLE_ARN.fullmatch(arn):
             raise values.error(f"cluster.adminRoleArns[{i}]", f"({arn!r}) is not an IAM role ARN")
         if arn == deployer:
             # EKS takes one access entry per principal: a second would fail the update.
@@ -193,7 +199,7 @@ def is_arm(instance_type: str) -> bool:
 
 def _group(values: Values, name: str) -> NodeGroupConfig | None:
     p = f"cluster.nodeGroups.{name}"
-    if not _GROUP_NAME.match(name):
+    if not _GROUP_NAME.fullmatch(name):
         raise values.error(p, "is not a valid node group name: AWS and Kubernetes take letters, digits, "
                            "'-' and '_', starting and ending with a letter or digit, at most 63 characters")
     if not _read(values, name, "enabled"):
@@ -202,7 +208,7 @@ def _group(values: Values, name: str) -> NodeGroupConfig | None:
     if not types:
         raise values.error(f"{p}.instanceTypes", "must list at least one instance type")
     for i, t in enumerate(types):
-        if not _INSTANCE_TYPE.match(t):
+        if not _INSTANCE_TYPE.fullmatch(t):
             raise values.error(f"{p}.instanceTypes[{i}]", f"({t!r}) is not an EC2 instance type")
     capacity = _read(values, name, "capacityType")
     if capacity == "SPOT" and len(set(types)) < 2:
@@ -247,7 +253,7 @@ def _group(values: Values, name: str) -> NodeGroupConfig | None:
     for i, entry in enumerate(_read(values, name, "labels")):
         where = f"{p}.labels[{i}]"
         key, sep, value = entry.partition("=")
-        if not sep or not _LABEL_KEY.match(key) or len(key) > 316 or not _LABEL_VALUE.match(value):
+        if not sep or not _LABEL_KEY.fullmatch(key) or len(key) > 316 or not _LABEL_VALUE.fullmatch(value):
             raise values.error(where, f"({entry!r}) is not a Kubernetes label as key=value")
         if key in labels:
             why = "set by the platform" if key in (GROUP_LABEL, CAPACITY_LABEL, GPU_LABEL) else "given twice"
@@ -262,7 +268,7 @@ def _taint(values: Values, where: str, text: str) -> NodeTaint:
     """`key=value:Effect` or `key:Effect`, as `kubectl taint` writes it."""
     head, _, effect = text.rpartition(":")
     key, sep, value = head.partition("=")
-    if effect not in TAINT_EFFECTS or not _LABEL_KEY.match(key) or (sep and not _LABEL_VALUE.match(value)):
+    if effect not in TAINT_EFFECTS or not _LABEL_KEY.fullmatch(key) or (sep and not _LABEL_VALUE.fullmatch(value)):
         raise values.error(where, f"({text!r}) is not a taint as key=value:Effect (Effect one of "
                            f"{', '.join(TAINT_EFFECTS)})")
     return NodeTaint(key=key, value=value if sep else None, effect=TAINT_EFFECTS[effect])
