@@ -112,10 +112,10 @@ def _production(values: Values) -> bool:
 def _postgres(values: Values) -> PostgresConfig:
     prod = _production(values)
     version = values.get(f"{P}.engineVersion")
-    if not _ENGINE_VERSION.match(version):
+    if not _ENGINE_VERSION.fullmatch(version):
         raise values.error(f"{P}.engineVersion", f"({version!r}) must pin a 17.x or 18.x minor, e.g. 17.9")
     cls = values.get(f"{P}.instanceClass")
-    if not _DB_CLASS.match(cls):
+    if not _DB_CLASS.fullmatch(cls):
         raise values.error(f"{P}.instanceClass", f"({cls!r}) is not an RDS instance class like db.r6g.large")
     if prod and re.match(r"^db\.t\d", cls):
         raise values.error(f"{P}.instanceClass", f"({cls!r}) is burstable: production needs a steady "
@@ -138,11 +138,11 @@ def _postgres(values: Values) -> PostgresConfig:
         raise values.error(f"{P}.backupRetentionDays", f"({retention}) must be at least 7 in production "
                            "(the 7-day point-in-time recovery window)")
     name = values.get(f"{P}.databaseName")
-    if not _IDENT.match(name):
+    if not _IDENT.fullmatch(name):
         raise values.error(f"{P}.databaseName", f"({name!r}) must be a lowercase identifier "
                            "(letters, digits, _; starts with a letter)")
     user = values.get(f"{P}.masterUsername")
-    if not _IDENT.match(user):
+    if not _IDENT.fullmatch(user):
         raise values.error(f"{P}.masterUsername", f"({user!r}) must be a lowercase identifier")
     if user in _RESERVED_USERS:
         raise values.error(f"{P}.masterUsername", f"({user!r}) is reserved by RDS or PostgreSQL")
@@ -161,10 +161,10 @@ def _postgres(values: Values) -> PostgresConfig:
 
 def _redis(values: Values) -> RedisConfig:
     version = values.get(f"{R}.engineVersion")
-    if not _REDIS_VERSION.match(version):
+    if not _REDIS_VERSION.fullmatch(version):
         raise values.error(f"{R}.engineVersion", f"({version!r}) must be a Redis OSS 7.x version like 7.1")
     node = values.get(f"{R}.nodeType")
-    if not _CACHE_NODE.match(node):
+    if not _CACHE_NODE.fullmatch(node):
         raise values.error(f"{R}.nodeType", f"({node!r}) is not an ElastiCache node type like cache.r7g.large")
     replicas = values.get(f"{R}.replicas")
     if not 0 <= replicas <= 5:
@@ -194,7 +194,7 @@ def _backup(values: Values) -> BackupConfig:
     image = check_image(values, f"{B}.image")
     tag = check_tag(values, f"{B}.tag")
     prefix = values.get(f"{B}.prefix")
-    if not _PREFIX.match(prefix):
+    if not _PREFIX.fullmatch(prefix):
         raise values.error(f"{B}.prefix", f"({prefix!r}) must be a relative S3 key prefix like postgres "
                            "(lowercase, no leading or trailing /)")
     lock = values.get(f"{B}.objectLockDays")
