@@ -5,6 +5,7 @@ needs is not known at preview, which the pack turns into a skip.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import Iterator
 
@@ -157,7 +158,30 @@ def eks_endpoint_restricted(r: Resource, ctx: Context) -> list[str]:
     open_ = [c for c in cidrs if c in OPEN_CIDRS]
     if open_:
         return [f"{r.name}: vpcConfig.publicAccessCidrs must not contain {open_[0]}"]
-    return []
+    why = _public_ranges_problem(cidrs)
+    return [f"{r.name}: vpcConfig.publicAccessCidrs {why}"] if why else []
+
+
+# More public addresses than one /8 in all is "the internet", however it is split.
+MAX_PUBLIC_ADDRESSES = {4: 2 ** 24, 6: 2 ** 104}
+
+
+def _public_ranges_problem(cidrs: list) -> str | None:
+    """Judged by the union of the ranges, not by their spelling: 0.0.0.0/1 + 128.0.0.0/1 is 0.0.0.0/0."""
+    networks: dict[int, list] = {4: [], 6: []}
+    for c in cidrs:
+        try:
+            net = ipaddress.ip_network(str(c), strict=False)
+        except ValueError:
+            return f"holds {c!r}, which is not a CIDR"
+        networks[net.version].append(net)
+    for version, nets in networks.items():
+        union = list(ipaddress.collapse_addresses(nets))
+        if any(n.prefixlen == 0 for n in union):
+            return f"together cover every IPv{version} address ({', '.join(map(str, union))})"
+        if sum(n.num_addresses for n in union) > MAX_PUBLIC_ADDRESSES[version]:
+            return f"together cover more than a /{8 if version == 4 else 24} ({', '.join(map(str, union))})"
+    return None
 
 
 def s3_acl_not_public(r: Resource, ctx: Context) -> list[str]:
