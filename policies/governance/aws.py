@@ -25,7 +25,8 @@ S3_BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 S3_SSE_TYPES = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
                 "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2")
 S3_PAB_TYPE = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-S3_ACL_TYPES = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
+# The old provider set `acl` on the bucket itself; newer programs use a BucketAcl resource.
+S3_ACL_TYPES = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2", *S3_BUCKET_TYPES)
 LISTENER_TYPES = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
 IAM_POLICY_TYPES = ("aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy", "aws:iam/userPolicy:UserPolicy",
                     "aws:iam/groupPolicy:GroupPolicy", "aws:iam/role:Role")
@@ -252,49 +253,83 @@ def required_tags(r: Resource, ctx: Context) -> list[str]:
     return []
 
 
+class bucket_index:
+    """S3 sub-resources (encryption, public-access blocks, versioning) grouped once by the bucket
+    they belong to, so a stack check is linear in the stack's size: by dependency (their `bucket`
+    is usually the bucket's id, unknown at preview) or by the bucket's known name."""
+
+    def __init__(self, resources: list[Resource], types: tuple[str, ...] | str):
+        types = (types,) if isinstance(types, str) else tuple(types)
+        self.by_urn: dict[str, list[Resource]] = {}
+        self.by_name: dict[str, list[Resource]] = {}
+        self.pending = False  # a child whose bucket is not known yet may belong to any bucket
+        for child in resources:
+            if child.type not in types:
+                continue
+            for dep in child.dependencies:
+                self.by_urn.setdefault(dep, []).append(child)
+            name = child.props.get("bucket")
+            if is_unknown(name):
+                self.pending = self.pending or not child.dependencies
+            elif isinstance(name, str):
+                self.by_name.setdefault(name, []).append(child)
+
+    def attached(self, bucket: Resource) -> list[Resource] | None:
+        """The bucket's children, or None when there are none yet but an unlinked one may be its."""
+        found: dict[str, Resource] = {c.urn: c for c in self.by_urn.get(bucket.urn, ())}
+        for key in {bucket.props.get("bucket"), bucket.props.get("id"), bucket.name}:
+            if isinstance(key, str):
+                found.update((c.urn, c) for c in self.by_name.get(key, ()))
+        if not found and self.pending:
+            return None
+        return list(found.values())
+
+
+def _sse_problem(rules: list) -> str | None:
+    for rule in rules:
+        algorithm = get(rule, "applyServerSideEncryptionByDefault.sseAlgorithm")
+        if algorithm not in ("aws:kms", "aws:kms:dsse"):
+            return f"sseAlgorithm is {algorithm!r}, must be aws:kms"
+        if not _kms(rule, "applyServerSideEncryptionByDefault.kmsMasterKeyId"):
+            return "kmsMasterKeyId must name the customer-managed KMS key"
+    return None
+
+
 def s3_buckets_kms(resources: list[Resource], ctx: Context) -> Iterator[tuple[str, str]]:
-    """Every bucket has a server-side encryption configuration using aws:kms."""
-    configs = [r for r in resources if r.type in S3_SSE_TYPES]
+    """Every bucket encrypts with aws:kms and our key: through its encryption-configuration
+    resource or the inline `serverSideEncryptionConfiguration` older programs set on the bucket
+    itself (checkov CKV_AWS_145). One finding a bucket."""
+    index = bucket_index(resources, S3_SSE_TYPES)
     for bucket in (r for r in resources if r.type in S3_BUCKET_TYPES):
-        attached = [c for c in configs if _targets(c, bucket)]
-        if not attached:
-            if any(is_unknown(get(c.props, "bucket")) and not c.dependencies for c in configs):
+        inline = get(bucket.props, "serverSideEncryptionConfiguration.rule")
+        rule_sets = [as_list(get(c.props, "rules")) for c in index.attached(bucket) or ()]
+        if inline is not None:
+            rule_sets.append(as_list(inline))
+        if not rule_sets:
+            if index.attached(bucket) is None:
                 continue  # cannot tell which bucket an unlinked config belongs to yet
             yield f"{bucket.name}: no server-side encryption configuration with aws:kms", bucket.urn
             continue
-        for c in attached:
-            for rule in as_list(get(c.props, "rules")):
-                algorithm = get(rule, "applyServerSideEncryptionByDefault.sseAlgorithm")
-                if algorithm not in ("aws:kms", "aws:kms:dsse"):
-                    yield f"{bucket.name}: sseAlgorithm is {algorithm!r}, must be aws:kms", bucket.urn
-                elif not _kms(rule, "applyServerSideEncryptionByDefault.kmsMasterKeyId"):
-                    yield f"{bucket.name}: kmsMasterKeyId must name the customer-managed KMS key", bucket.urn
+        problems = [p for p in (_sse_problem(rules) for rules in rule_sets) if p]
+        if problems:
+            yield f"{bucket.name}: {problems[0]}", bucket.urn
 
 
 PAB_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 
 
 def s3_buckets_public_access_blocked(resources: list[Resource], ctx: Context) -> Iterator[tuple[str, str]]:
-    """Every bucket has a public access block with all four flags on."""
-    blocks = [r for r in resources if r.type == S3_PAB_TYPE]
+    """Every bucket has a public access block with all four flags on (checkov CKV_AWS_53-56,
+    CKV2_AWS_6). One finding a bucket, however many blocks it pairs with."""
+    index = bucket_index(resources, S3_PAB_TYPE)
     for bucket in (r for r in resources if r.type in S3_BUCKET_TYPES):
-        attached = [b for b in blocks if _targets(b, bucket)]
+        attached = index.attached(bucket)
+        if attached is None:
+            continue
         if not attached:
-            if any(is_unknown(get(b.props, "bucket")) and not b.dependencies for b in blocks):
-                continue
             yield f"{bucket.name}: no public access block", bucket.urn
             continue
-        for b in attached:
-            off = [f for f in PAB_FLAGS if not truthy(get(b.props, f, False))]
-            if off:
-                yield f"{bucket.name}: public access block leaves {', '.join(off)} off", bucket.urn
-
-
-def _targets(child: Resource, bucket: Resource) -> bool:
-    """Whether an S3 sub-resource belongs to a bucket: by dependency (its `bucket` is usually the
-    bucket's id, unknown at preview) or by the bucket's known name."""
-    if bucket.urn in child.dependencies:
-        return True
-    name = child.props.get("bucket")
-    return isinstance(name, str) and not is_unknown(name) and name in (
-        bucket.props.get("bucket"), bucket.props.get("id"), bucket.name)
+        # The bucket is as open as its most open block: a flag any block leaves off.
+        off = [f for f in PAB_FLAGS if not all(truthy(get(b.props, f, False)) for b in attached)]
+        if off:
+            yield f"{bucket.name}: public access block leaves {', '.join(off)} off", bucket.urn

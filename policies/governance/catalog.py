@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional
 
-from . import aws, gates, kubernetes as k8s
+from . import aws, aws_data, aws_iam, aws_network as net, aws_s3, gates, helm_values, kubernetes as k8s
+from . import kubernetes_pods as pods
+from . import readiness
 from .model import Context, Resource
 from .values import Unknown
 
@@ -19,6 +21,9 @@ GROUPS = {
     "governance": "the protected stack as a whole, standing or changing: its cost against the budget "
                   "and the pack's own settings",
     "guardrail": "how each resource is built, on every stack",
+    "deploy-readiness": "the whole resource graph as a first `pulumi up` on a fresh account meets it: what "
+                        "must exist before what and what each pod needs; mandatory on protected stacks, "
+                        "a forecast elsewhere",
 }
 
 
@@ -40,6 +45,11 @@ def _r(name, description, severity, types, check, enforcement="mandatory", group
 
 def _s(name, description, severity, check, enforcement="mandatory", group="guardrail") -> Spec:
     return Spec(name, description, severity, enforcement, "stack", check, None, group)
+
+
+def _ready(name, description, severity) -> Spec:
+    """A deploy-readiness rule (governance/readiness.py), mandatory where it reports: protected stacks."""
+    return _s(name, description, severity, readiness.mandatory(name), group="deploy-readiness")
 
 
 WORKLOADS = k8s.WORKLOAD_TYPES
@@ -116,7 +126,93 @@ SPECS: tuple[Spec, ...] = (
     _s("kubernetes-deployment-pod-disruption-budget", "Every production Deployment has a "
        "PodDisruptionBudget.", "high", k8s.production_deployments_disruption_budget),
     _s("kubernetes-listener-tls", "Gateway listeners and Ingresses use TLS.", "high", k8s.listeners_tls),
+    # --- deploy readiness: the stack's graph as a first `pulumi up` meets it
+    _ready("kubernetes-custom-resource-after-crd", "Every custom resource waits for what installs its CRD.", "high"),
+    _ready("kubernetes-references-declared", "Every Secret, ConfigMap, ServiceAccount and Secrets Manager entry "
+           "a pod, Helm release, ExternalSecret or SecretStore refers to is declared in the stack or listed in "
+           "governance/prerequisites.yaml.", "high"),
+    _ready("kubernetes-volume-claim-storage-class", "Every volume claim names a StorageClass the stack declares, "
+           "or a default StorageClass exists.", "high"),
+    _ready("aws-eks-node-group-after-cni", "Node groups wait for the vpc-cni add-on their nodes need.", "high"),
+    _ready("kubernetes-after-cluster-access", "Kubernetes resources wait for the deployer's EKS access entry or "
+           "access policy association.", "critical"),
+    _ready("aws-eks-gpu-node-group-device-plugin", "GPU node groups come with a device plugin.", "medium"),
+    _ready("kubernetes-network-policy-enforced", "NetworkPolicies come with a CNI that enforces them.", "high"),
+    _ready("backup-job-pg-client-supports-server", "The backup job's PostgreSQL client major is at least the "
+           "database's (CronJob annotation leadgen.io/pg-client-major).", "high"),
+    _ready("container-image-registry-owned", "Images come from the stack's own ECR repositories and account, or "
+           "a public registry the pack allows.", "high"),
+    _s(readiness.FORECAST, "On a stack that is not protected: what each deploy-readiness rule says its first "
+       "`pulumi up` would meet.", "medium", readiness.forecast, "advisory", group="deploy-readiness"),
+    # --- guardrails mirroring checkov / AWSGuard checks (the id each mirrors is in its description)
+    _r("aws-ec2-security-group-no-world-ingress", "Security groups open only 80/443 to 0.0.0.0/0 or ::/0 "
+       "(checkov CKV_AWS_24, CKV_AWS_25, CKV_AWS_277; AWSGuard INCOMING_SSH_DISABLED).", "critical",
+       net.SECURITY_GROUP_TYPES, net.security_group_no_world_ingress),
+    _r("aws-ec2-subnet-no-public-ip-on-launch", "Subnets do not give instances public IPs (checkov CKV_AWS_130).",
+       "medium", (net.SUBNET,), net.subnet_no_public_ip),
+    _r("aws-ec2-no-public-ip", "Instances and node launch templates get no public IP (checkov CKV_AWS_88).",
+       "high", (net.LAUNCH_TEMPLATE, net.INSTANCE), net.instance_no_public_ip),
+    _r("aws-eks-node-group-no-remote-access", "Node groups allow no SSH remote access (checkov CKV_AWS_100).",
+       "high", (net.NODE_GROUP,), net.node_group_no_remote_access),
+    _r("aws-eks-cluster-supported-version", "EKS runs a Kubernetes minor in standard support (checkov "
+       "CKV_AWS_339; AWS Config EKS_CLUSTER_SUPPORTED_VERSION).", "high", (net.EKS_CLUSTER,),
+       net.eks_supported_version),
+    _s("aws-ec2-vpc-flow-logs-enabled", "Every VPC has a flow log (checkov CKV2_AWS_11; AWSGuard "
+       "VPC_FLOW_LOGS_ENABLED).", "high", net.vpc_flow_logs),
+    _r("aws-kms-key-rotation-enabled", "Symmetric KMS keys rotate (checkov CKV_AWS_7; AWSGuard "
+       "CMK_BACKING_KEY_ROTATION_ENABLED).", "high", (aws_data.KMS_KEY,), aws_data.kms_rotation),
+    _r("aws-elasticache-transit-encryption", "ElastiCache encrypts in transit, TLS required (checkov CKV_AWS_30).",
+       "high", (aws_data.REPLICATION_GROUP,), aws_data.elasticache_transit),
+    _r("aws-rds-multi-az", "Databases of protected stacks are Multi-AZ (checkov CKV_AWS_157; AWSGuard "
+       "RDS_MULTI_AZ_SUPPORT).", "high", (aws_data.RDS_INSTANCE,), aws_data.rds_multi_az),
+    _r("aws-rds-iam-authentication", "Databases accept IAM authentication (checkov CKV_AWS_161).", "medium",
+       (aws_data.RDS_INSTANCE, aws_data.RDS_CLUSTER), aws_data.rds_iam_auth),
+    _r("aws-rds-performance-insights-encrypted", "Performance Insights data is encrypted with the "
+       "customer-managed key (checkov CKV_AWS_354).", "medium", (aws_data.RDS_INSTANCE, aws_data.RDS_CLUSTER),
+       aws_data.rds_performance_insights_kms),
+    _r("aws-cloudwatch-log-group-encrypted", "Log groups are encrypted with the customer-managed key (checkov "
+       "CKV_AWS_158).", "high", (aws_data.LOG_GROUP,), aws_data.log_group_encrypted),
+    _r("aws-cloudwatch-log-group-retention", "Log groups keep logs at least a year (checkov CKV_AWS_338).",
+       "medium", (aws_data.LOG_GROUP,), aws_data.log_group_retention),
+    _r("aws-secretsmanager-secret-cmk", "Secrets are encrypted with the customer-managed key (checkov "
+       "CKV_AWS_149).", "high", (aws_data.SECRET,), aws_data.secret_cmk),
+    _r("aws-iam-trust-policy-restricted", "No role can be assumed by any principal (checkov CKV_AWS_60, "
+       "CKV_AWS_61).", "critical", (aws_iam.ROLE,), aws_iam.trust_policy_restricted),
+    _r("aws-iam-no-wildcard-actions", "No IAM statement allows service:* on every resource or uses Allow with "
+       "NotAction (checkov CKV_AWS_63, CKV2_AWS_40; AWSGuard IAM_POLICY_NO_STATEMENTS_WITH_FULL_ACCESS).",
+       "critical", aws_iam.POLICY_TYPES, aws_iam.no_wildcard_actions),
+    _r("aws-iam-no-privilege-escalation", "No IAM statement allows privilege-escalation actions on every "
+       "resource, no admin managed policy attached (checkov CKV_AWS_286, CKV_AWS_274).", "critical",
+       aws_iam.POLICY_TYPES + aws_iam.ATTACHMENT_TYPES, aws_iam.no_privilege_escalation),
+    _r("aws-s3-bucket-policy-not-public", "No bucket policy allows any principal (checkov CKV_AWS_70; AWSGuard "
+       "S3_BUCKET_PUBLIC_READ_PROHIBITED).", "critical", (aws_s3.BUCKET_POLICY,), aws_s3.bucket_policy_not_public),
+    _r("aws-s3-object-acl-not-public", "No object ACL makes an object public (checkov CKV_AWS_20 applied to "
+       "objects).", "critical", aws_s3.OBJECT_TYPES, aws_s3.object_acl_not_public),
+    _s("aws-s3-bucket-versioning-enabled", "Every bucket keeps versions (checkov CKV_AWS_21; AWSGuard "
+       "S3_BUCKET_VERSIONING_ENABLED).", "medium", aws_s3.buckets_versioned),
+    _r("kubernetes-pod-no-host-namespaces", "Pods do not share the node's network, PID or IPC namespace "
+       "(checkov CKV_K8S_17, CKV_K8S_18, CKV_K8S_19).", "critical", WORKLOADS, pods.pod_no_host_namespaces),
+    _r("kubernetes-container-no-dangerous-capabilities", "Containers add no SYS_ADMIN, NET_ADMIN or other "
+       "node-level capability (checkov CKV_K8S_39, CKV_K8S_25).", "critical", WORKLOADS,
+       pods.container_no_dangerous_capabilities),
+    _r("kubernetes-service-load-balancer-restricted", "A LoadBalancer Service is internal or limited to listed "
+       "source ranges (CIS EKS 5.4.5; checkov has no equivalent).", "high", (pods.SERVICE,),
+       pods.load_balancer_restricted),
+    _r("helm-release-values-pod-security", "Values handed to a Helm release set no host namespace, privileged, "
+       "root, privilege escalation or dangerous capability (checkov CKV_K8S_16-20, CKV_K8S_23, CKV_K8S_39 "
+       "applied to chart values).", "critical", helm_values.RELEASE_TYPES, helm_values.release_values_pod_security),
 )
+# What each stack policy judges, by type token: with the resource policies' types, the types an
+# audit counts as covered (a resource of any other type is reported as not covered by any policy).
+STACK_POLICY_TYPES = {
+    "aws-s3-bucket-kms-encrypted": aws.S3_BUCKET_TYPES + aws.S3_SSE_TYPES,
+    "aws-s3-bucket-public-access-blocked": aws.S3_BUCKET_TYPES + (aws.S3_PAB_TYPE,),
+    "aws-s3-bucket-versioning-enabled": aws.S3_BUCKET_TYPES + aws_s3.VERSIONING_TYPES,
+    "aws-ec2-vpc-flow-logs-enabled": (net.VPC, net.FLOW_LOG),
+    "kubernetes-deployment-hpa-min-replicas": (k8s.DEPLOYMENT,) + k8s.HPA_TYPES,
+    "kubernetes-deployment-pod-disruption-budget": (k8s.DEPLOYMENT, k8s.PDB_TYPE),
+    "kubernetes-listener-tls": (k8s.GATEWAY_TYPE, k8s.HTTPROUTE_TYPE, k8s.INGRESS_TYPE),
+}
 BY_NAME = {spec.name: spec for spec in SPECS}
 RESOURCE_SPECS = tuple(s for s in SPECS if s.kind == "resource")
 STACK_SPECS = tuple(s for s in SPECS if s.kind == "stack")
@@ -138,6 +234,11 @@ def _index() -> dict[str, tuple[Spec, ...]]:
 
 
 SPECS_BY_TYPE = _index()
+
+
+def covered_types() -> frozenset[str]:
+    """Type tokens at least one guardrail judges."""
+    return frozenset(SPECS_BY_TYPE) | frozenset(t for types in STACK_POLICY_TYPES.values() for t in types)
 
 
 def check_resource(spec: Spec, resource: Resource, ctx: Context) -> list[str]:

@@ -71,7 +71,8 @@ def baseline() -> list[dict]:
         aws("aws:rds/instance:Instance", "leads", {
             "engine": "postgres", "instanceClass": "db.r6g.large", "multiAz": True, "allocatedStorage": 100,
             "storageType": "gp3", "storageEncrypted": True, "kmsKeyId": KMS, "publiclyAccessible": False,
-            "deletionProtection": True, "backupRetentionPeriod": 7}),
+            "deletionProtection": True, "backupRetentionPeriod": 7,
+            "iamDatabaseAuthenticationEnabled": True}),
         aws("aws:elasticache/replicationGroup:ReplicationGroup", "sessions", {
             "nodeType": "cache.r6g.large", "numCacheClusters": 2, "atRestEncryptionEnabled": True,
             "transitEncryptionEnabled": True, "kmsKeyId": KMS}),
@@ -84,6 +85,9 @@ def baseline() -> list[dict]:
         aws("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "leads-exports-pab", {
             "bucket": "04da6b54-80e4-46f7-96ec-b56ff0331ba9", "blockPublicAcls": True, "blockPublicPolicy": True,
             "ignorePublicAcls": True, "restrictPublicBuckets": True}, deps=(bucket["urn"],)),
+        aws("aws:s3/bucketVersioning:BucketVersioning", "leads-exports-versioning", {
+            "bucket": "04da6b54-80e4-46f7-96ec-b56ff0331ba9", "versioningConfiguration": {"status": "Enabled"}},
+            deps=(bucket["urn"],)),
         aws("aws:s3/bucketAcl:BucketAcl", "leads-exports-acl", {"bucket": "leadgen-production-exports", "acl": "private"}),
         aws("aws:iam/rolePolicy:RolePolicy", "exports-writer", {"role": "exports", "policy": (
             '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:PutObject"], '
