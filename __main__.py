@@ -14,6 +14,9 @@ from components.cache import Cache, CacheArgs
 from components.cluster import Cluster, ClusterArgs
 from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from components.database import Database, DatabaseArgs
+from components.dr_alarms import DrAlarms, DrAlarmsArgs
+from components.dr_backup_replica import DrBackupReplica, DrBackupReplicaArgs
+from components.failover_dns import FailoverDns, FailoverDnsArgs
 from components.monitoring import Monitoring, MonitoringArgs, otel_env
 from components.namespaces import (GOVERNANCE, MONITORING, POD_SECURITY, PRODUCTION,
                                    PlatformNamespace, PlatformNamespaceArgs,
@@ -33,6 +36,10 @@ cfg = load_from_pulumi()
 tags = cfg.tags
 prod = cfg.core.is_production
 cluster_name = f"insurance-lead-gen-{cfg.stack}"  # the runbook's `--name insurance-lead-gen-production`
+dr = cfg.dr
+# A recovery site knows the primary only through the primary stack's `dr` output (README: Disaster
+# recovery); in standby it runs at minimum capacity (dr.node_groups, dr.workload).
+primary = pulumi.StackReference(dr.primary_stack).get_output("dr") if dr.is_recovery else None
 
 # --- network -------------------------------------------------------------------------------------
 zones = aws.get_availability_zones(state="available").names
@@ -71,7 +78,7 @@ node_groups = [
         max_size=g.max_size, desired_size=g.desired_size, disk_size_gb=g.disk_size_gb,
         capacity_type=g.capacity_type, ami_type=g.ami_type, labels=g.labels, taints=g.taints,
         depends_on=[node_addons.cni], tags=tags))
-    for g in cfg.cluster.node_groups
+    for g in dr.node_groups(cfg.cluster.node_groups)
 ]
 
 kubeconfig = kubeconfig_json(cluster.cluster_name, cluster.endpoint, cluster.certificate_authority,
@@ -133,7 +140,7 @@ workloads = {
         min_replicas=w.min_replicas, max_replicas=w.max_replicas, target_cpu=w.target_cpu,
         env=otel_env(w.name)),
         opts=workload_opts)
-    for w in (cfg.workloads.api, cfg.workloads.backend)
+    for w in map(dr.workload, (cfg.workloads.api, cfg.workloads.backend))
 }
 
 # --- traffic: `api-canary` beside the stable `api`, and the router that splits requests between them
@@ -176,7 +183,8 @@ database = Database(f"{cfg.prefix}-postgres", DatabaseArgs(
     multi_az=data.postgres.multi_az, slow_query_ms=data.postgres.slow_query_ms,
     performance_insights_retention_days=data.postgres.performance_insights_retention_days,
     log_retention_days=data.postgres.log_retention_days, protect=prod, dr_provider=dr_provider,
-    tags=tags))
+    # A standby replicates the primary's database; `dr.state: active` promotes it.
+    replicate_source_db=primary["databaseArn"] if dr.standby else None, tags=tags))
 cache = Cache(f"{cfg.prefix}-redis", CacheArgs(
     vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
     node_security_group_id=cluster.node_security_group_id,
@@ -185,7 +193,8 @@ cache = Cache(f"{cfg.prefix}-redis", CacheArgs(
     log_retention_days=data.postgres.log_retention_days, protect=prod, tags=tags))
 backup_bucket = BackupBucket(f"{cfg.prefix}-backups", BackupBucketArgs(
     object_lock_days=data.backup.object_lock_days if prod else None, protect=prod, tags=tags))
-backup_jobs = BackupJobs(f"{cfg.prefix}-pgbackup", BackupJobsArgs(
+# A standby's database is a replica of one that is backed up already: it backs up once it is the writer.
+backup_jobs = None if dr.standby else BackupJobs(f"{cfg.prefix}-pgbackup", BackupJobsArgs(
     namespace=PRODUCTION, image=image(data.backup.image, "pgbackup", data.backup.tag),
     schedule=data.backup.schedule,
     verify_schedule=data.backup.verify_schedule, time_zone=data.backup.time_zone,
@@ -203,6 +212,31 @@ backup_jobs = BackupJobs(f"{cfg.prefix}-pgbackup", BackupJobsArgs(
 pulumi.export("database", {"endpoint": database.endpoint, "masterSecretArn": database.master_secret_arn})
 pulumi.export("redis", {"primaryEndpoint": cache.primary_endpoint, "authSecretArn": cache.auth_secret_arn})
 pulumi.export("backupBucket", backup_bucket.bucket_name)
+
+# --- disaster recovery: what a recovery site reads from this stack, and its own standby parts ------
+pulumi.export("dr", {
+    "site": dr.site, "state": dr.state, "region": cfg.core.region, "apiHostname": cfg.traffic.hostname,
+    "databaseArn": database.instance_arn, "backupBucket": backup_bucket.bucket_name,
+    "backupBucketArn": backup_bucket.bucket_arn, "backupKmsKeyArn": backup_bucket.kms_key_arn})
+if dr.is_recovery:
+    primary_region = aws.Provider(f"{cfg.prefix}-primary-region", region=primary["region"])
+    backup_replica = DrBackupReplica(f"{cfg.prefix}-backups-replica", DrBackupReplicaArgs(
+        source_bucket_name=primary["backupBucket"], source_bucket_arn=primary["backupBucketArn"],
+        source_kms_key_arn=primary["backupKmsKeyArn"], source_provider=primary_region,
+        object_lock_days=data.backup.object_lock_days, protect=prod, tags=tags))
+    failover = FailoverDns(f"{cfg.prefix}-failover", FailoverDnsArgs(
+        zone_id=cfg.traffic.zone_id, hostname=dr.public_hostname, primary_origin=primary["apiHostname"],
+        recovery_origin=cfg.traffic.hostname, primary_weight=dr.primary_weight,
+        health_check_path=dr.health_check_path, fail_over_on_health=dr.standby, tags=tags))
+    if dr.standby:
+        # Route53 publishes health-check metrics in us-east-1 only, wherever the stacks run.
+        route53_metrics = aws.Provider(f"{cfg.prefix}-route53-metrics", region="us-east-1")
+        DrAlarms(f"{cfg.prefix}-standby", DrAlarmsArgs(
+            db_instance_identifier=database.instance.identifier,
+            lag_threshold_s=dr.replica_lag_alarm_seconds, health_check_id=failover.health_check_id,
+            health_metrics_provider=route53_metrics, tags=tags))
+    pulumi.export("recovery", {"healthCheckId": failover.health_check_id,
+                               "replicaBucket": backup_replica.bucket_name})
 
 # --- observability -------------------------------------------------------------------------------
 monitoring = Monitoring(f"{cfg.prefix}-obs", MonitoringArgs(

@@ -40,6 +40,9 @@ class DatabaseArgs:
     protect: bool = False
     # A provider for the DR region: automated backups are replicated there when given.
     dr_provider: Optional[aws.Provider] = None
+    # A recovery site's standby: the ARN of the instance this one replicates (cross-region). Setting
+    # it back to None promotes the replica to a standalone, writable instance (RDS PromoteReadReplica).
+    replicate_source_db: Optional[pulumi.Input[str]] = None
     backup_window: str = "00:00-00:30"  # UTC, before the 02:00 pg_dump
     maintenance_window: str = "sun:04:00-sun:05:00"
     tags: dict[str, str] = field(default_factory=dict)
@@ -88,6 +91,10 @@ class Database(pulumi.ComponentResource):
             parameters=postgres_parameters(args.slow_query_ms), tags=args.tags, opts=child)
 
         identifier = name
+        # A replica takes its name, user and password from its source; RDS manages a password
+        # (in this region's Secrets Manager) only once the instance is promoted. A replica has
+        # no final snapshot: its source holds the data.
+        replica = args.replicate_source_db is not None
         # RDS creates these groups on first export with no retention and no key; creating them
         # first sets both.
         log_groups = [
@@ -111,12 +118,13 @@ class Database(pulumi.ComponentResource):
             storage_type="gp3",
             storage_encrypted=True,
             kms_key_id=self.kms_key.arn,
-            db_name=args.database_name,
-            username=args.master_username,
+            replicate_source_db=args.replicate_source_db,
+            db_name=None if replica else args.database_name,
+            username=None if replica else args.master_username,
             # RDS generates the password, keeps it in Secrets Manager under our key and rotates
             # it: it is never in config, in the program or in state.
-            manage_master_user_password=True,
-            master_user_secret_kms_key_id=self.kms_key.arn,
+            manage_master_user_password=None if replica else True,
+            master_user_secret_kms_key_id=None if replica else self.kms_key.arn,
             multi_az=args.multi_az,
             db_subnet_group_name=subnets.name,
             vpc_security_group_ids=[self.security_group.id],
@@ -128,8 +136,8 @@ class Database(pulumi.ComponentResource):
             copy_tags_to_snapshot=True,
             delete_automated_backups=not args.protect,
             deletion_protection=args.protect,
-            skip_final_snapshot=not args.protect,
-            final_snapshot_identifier=f"{identifier}-final" if args.protect else None,
+            skip_final_snapshot=replica or not args.protect,
+            final_snapshot_identifier=f"{identifier}-final" if args.protect and not replica else None,
             performance_insights_enabled=True,
             performance_insights_kms_key_id=self.kms_key.arn,
             performance_insights_retention_period=args.performance_insights_retention_days,
@@ -149,7 +157,9 @@ class Database(pulumi.ComponentResource):
         self.port = self.instance.port
         self.instance_arn = self.instance.arn
         # The Secrets Manager secret RDS manages: {"username": ..., "password": ...}.
-        self.master_secret_arn = self.instance.master_user_secrets.apply(lambda s: s[0].secret_arn)
+        # A replica has none until it is promoted.
+        self.master_secret_arn = self.instance.master_user_secrets.apply(
+            lambda s: s[0].secret_arn if s else "")
         self.database_name = args.database_name
         self.master_username = args.master_username
         self.security_group_id = self.security_group.id

@@ -255,7 +255,8 @@ def _provider(name, inputs, ctx):
 
 # Each domain's mocks register the types that domain adds, on import. Listed here rather than
 # discovered, so a module is a mock because it is named here, not because of its file name.
-DOMAINS = ("platformctl.program.mocks.data", "platformctl.program.mocks.traffic")
+DOMAINS = ("platformctl.program.mocks.data", "platformctl.program.mocks.traffic",
+           "platformctl.program.mocks.dr")
 
 
 def load_domains() -> None:

@@ -1,0 +1,124 @@
+"""Disaster recovery: which site this stack is, and - on the recovery site - the one key that
+takes over from the primary region (`dr.state`) and the one that hands traffic back (`dr.failbackPercent`).
+
+A recovery stack runs the same program as the primary in another region: a warm standby whose
+database is a read replica of the primary's and whose DNS fails over to it when the primary's
+health check fails. Everything it knows about the primary it reads from the primary stack's `dr`
+output through a StackReference, never from values copied into its config.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+from leadgen.config.base import Key, Values
+
+PRIMARY, RECOVERY = "primary", "recovery"
+STANDBY, ACTIVE = "standby", "active"
+# The failback steps: each is held with ten minutes of healthy metrics before the next.
+FAILBACK_STEPS = (0, 10, 50, 100)
+
+KEYS = [
+    Key("dr.site", "string", PRIMARY, "Which site this stack is: `primary` serves the platform; "
+        "`recovery` is the warm standby in another region that can take over from `dr.primaryStack`.",
+        choices=(PRIMARY, RECOVERY)),
+    Key("dr.state", "string", STANDBY, "Recovery site only: `standby` keeps a read replica and minimum "
+        "capacity and lets DNS fail over on the primary's health check; `active` promotes the replica, "
+        "scales up and sends all traffic here (docs/runbooks/disaster-recovery.md).",
+        choices=(STANDBY, ACTIVE)),
+    Key("dr.primaryStack", "string", "production", "Recovery site only: the stack of this project "
+        "whose `dr` output the recovery site reads (database, backup bucket, API origin)."),
+    Key("dr.publicHostname", "string", "", "Recovery site only: the hostname clients use; its "
+        "failover records point at the primary's `traffic.hostname` and this stack's, which must differ "
+        "from it."),
+    Key("dr.healthCheckPath", "string", "/health", "Recovery site only: the path of the primary's API "
+        "that Route53 checks over HTTPS every 30 s (3 failures declare the region down)."),
+    Key("dr.failbackPercent", "integer", 0, "Recovery site, `active` only: the share of traffic sent "
+        "back to the primary during failback, stepped 10, 50, 100.", choices=FAILBACK_STEPS),
+    Key("dr.standbyNodes", "integer", 1, "Recovery site in standby: min and desired size of every "
+        "node group (GPU groups: 0); `active` restores the configured sizes."),
+    Key("dr.standbyReplicas", "integer", 3, "Recovery site in standby: minReplicas of every workload "
+        "(the pack's floor for production is 3); `active` restores the configured minimum."),
+    Key("dr.replicaLagAlarmSeconds", "integer", 5, "Recovery site: the replica lag (CloudWatch "
+        "ReplicaLag) that raises the alarm; the recovery point objective rests on it."),
+]
+
+
+@dataclass(frozen=True)
+class DrConfig:
+    site: str
+    state: str
+    primary_stack: str
+    public_hostname: str
+    health_check_path: str
+    failback_percent: int
+    standby_nodes: int
+    standby_replicas: int
+    replica_lag_alarm_seconds: int
+
+    @property
+    def is_recovery(self) -> bool:
+        return self.site == RECOVERY
+
+    @property
+    def standby(self) -> bool:
+        """A recovery site that has not taken over: replica, minimum capacity."""
+        return self.is_recovery and self.state == STANDBY
+
+    @property
+    def primary_weight(self) -> int:
+        """The primary's share of the public name's traffic: all of it until the recovery site is
+        active, then only what failback has handed back."""
+        return 100 if self.state == STANDBY else self.failback_percent
+
+    def node_groups(self, groups: Sequence) -> list:
+        """The node groups as this site runs them: in standby every group at `standbyNodes` (GPU at 0)."""
+        if not self.standby:
+            return list(groups)
+        out = []
+        for g in groups:
+            size = 0 if g.gpu else min(self.standby_nodes, g.max_size)
+            out.append(replace(g, min_size=size, desired_size=size))
+        return out
+
+    def workload(self, w):
+        """A workload as this site runs it: in standby at `standbyReplicas` minimum."""
+        if not self.standby:
+            return w
+        return replace(w, min_replicas=min(self.standby_replicas, w.max_replicas))
+
+
+_PATH_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/")
+
+
+def build(values: Values) -> DrConfig:
+    cfg = DrConfig(
+        site=values.get("dr.site"), state=values.get("dr.state"),
+        primary_stack=values.get("dr.primaryStack").strip(),
+        public_hostname=values.get("dr.publicHostname").strip().lower().rstrip("."),
+        health_check_path=values.get("dr.healthCheckPath"),
+        failback_percent=values.get("dr.failbackPercent"),
+        standby_nodes=values.get("dr.standbyNodes"), standby_replicas=values.get("dr.standbyReplicas"),
+        replica_lag_alarm_seconds=values.get("dr.replicaLagAlarmSeconds"))
+    if not cfg.is_recovery:
+        for path, value, default in (("dr.state", cfg.state, STANDBY), ("dr.failbackPercent", cfg.failback_percent, 0)):
+            if value != default:
+                raise values.error(path, f"({value}) applies only to a recovery site (leadgen:dr.site: {RECOVERY})")
+        return cfg
+    if cfg.state == STANDBY and cfg.failback_percent:
+        raise values.error("dr.failbackPercent", f"({cfg.failback_percent}) needs leadgen:dr.state: {ACTIVE}: "
+                           "failback hands traffic back from a recovery site that has taken over")
+    if not cfg.primary_stack or cfg.primary_stack == values.stack:
+        raise values.error("dr.primaryStack", f"({cfg.primary_stack!r}) must name another stack")
+    if not cfg.public_hostname:
+        raise values.error("dr.publicHostname", "is required on a recovery site")
+    if not cfg.health_check_path.startswith("/") or not set(cfg.health_check_path) <= _PATH_CHARS:
+        raise values.error("dr.healthCheckPath", f"({cfg.health_check_path!r}) must be a URL path like /health")
+    if cfg.standby_nodes < 1:
+        raise values.error("dr.standbyNodes", f"({cfg.standby_nodes}) must be at least 1: a standby "
+                           "with no node cannot scale its workloads")
+    if cfg.standby_replicas < 1:
+        raise values.error("dr.standbyReplicas", f"({cfg.standby_replicas}) must be at least 1")
+    if not 1 <= cfg.replica_lag_alarm_seconds <= 3600:
+        raise values.error("dr.replicaLagAlarmSeconds", f"({cfg.replica_lag_alarm_seconds}) must be 1-3600")
+    return cfg
