@@ -48,7 +48,9 @@ class NodeGroup(pulumi.ComponentResource):
             description=f"{args.node_group_name} nodes",
             # IMDSv2 only, hop limit 1: the token PUT's reply dies at the pod's extra network hop,
             # so pods cannot read the node role's credentials; they get AWS access through IRSA.
-            # (The node agents that need IMDS run with hostNetwork, one hop away.)
+            # Host-network agents (aws-node, kube-proxy) still reach IMDS; the EBS CSI node plugin
+            # reads its instance from the Kubernetes API instead (its documented fallback), and
+            # the load balancer controller is given its region and VPC rather than asking IMDS.
             metadata_options={"http_endpoint": "enabled", "http_tokens": "required",
                               "http_put_response_hop_limit": 1},
             block_device_mappings=[{
