@@ -73,3 +73,19 @@ def test_bad_bootstrap_config_is_one_line_and_registers_nothing(key, value, mess
         run_program("platform", root=BOOTSTRAP, config=config)
     assert str(e.value) == message
     assert e.value.registered == []
+
+
+# Pulumi module of a resource type -> the IAM service prefix its API calls use.
+_IAM_SERVICE = {"amp": "aps", "cloudwatch": "logs", "vpc": "ec2"}
+
+
+def test_the_deployer_may_use_exactly_the_services_the_program_declares(run):
+    from tests.helpers import run_program as run_leadgen
+
+    policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy", "deployer-production")["inputs"]["policy"])
+    (services,) = [s["Action"] for s in policy["Statement"] if s["Sid"] == "PlatformServicesInItsRegions"]
+    granted = {a.removesuffix(":*") for a in services}
+    modules = {r["type"].split(":")[1].split("/")[0] for stack in ("production", "dev")
+               for r in run_leadgen(stack).resources if r["type"].startswith("aws:")}
+    used = {_IAM_SERVICE.get(m, m) for m in modules} - {"iam"}  # IAM has its own statement
+    assert granted == used
