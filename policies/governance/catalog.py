@@ -8,7 +8,7 @@ from typing import Callable, Iterable, Optional
 
 from . import aws, aws_data, aws_iam, aws_network as net, aws_s3, gates, helm_values, kubernetes as k8s
 from . import kubernetes_pods as pods
-from . import readiness
+from . import promotion, readiness
 from .model import Context, Resource
 from .values import Unknown
 
@@ -72,6 +72,12 @@ SPECS: tuple[Spec, ...] = (
        "high", gates.emergency_in_use, "advisory", group="gate"),
     _s("governance-clock-override", "The change-window clock was fixed through LEADGEN_GOVERNANCE_NOW "
        "(honoured in a preview, ignored by an update).", "medium", gates.clock_override, "advisory", group="gate"),
+    _s("promotion-gate", "A protected stack takes only a program version (git commit) the promotion stack "
+       "applied with its smoke tests passing at least the soak time before, by signed attestation "
+       "(governance/approvers.yaml: promotion).", "high", promotion.promotion_gate, group="gate"),
+    _s("promotion-forecast", "In a preview: what the promotion gate will refuse at update time (no, a stale, "
+       "an unsigned or a too-fresh attestation).", "medium", promotion.promotion_forecast, "advisory",
+       group="gate"),
     _s("governance-config-valid", "The pack's leadgen:governance.* settings are usable.", "high",
        gates.config_valid, group="governance"),
     # --- AWS guardrails (every stack)

@@ -1,0 +1,295 @@
+"""Staging before production: a protected stack takes only a program version that staging applied
+successfully, with its smoke tests passing, at least a soak time before.
+
+The staging pipeline proves it with an attestation, `attestations/<commit>.yaml`: stack, commit,
+time and the smoke tests that passed, SSH-signed (`ssh-keygen -Y sign`, namespace
+`leadgen-promotion-attestation`) by the `pipeline` signer that `governance/approvers.yaml` names
+and `governance/allowed_signers` holds the key of. Attestations live in the repository, like change
+requests: reviewable, in the checkout the update runs from, readable without network or
+credentials. Committing one makes a new commit, so an attestation of commit A also covers a later
+commit C when A is C's ancestor and nothing between them is program: only attestations, change
+requests and stack files (`Pulumi.<stack>.yaml`, each stack's own config, governed by its change
+requests) - otherwise a production-only config change, a failover included, could never ship.
+
+Which version is about to run is read from git in the checkout (`HEAD`, with no uncommitted
+change to the program), never from the stack's config or an environment variable: the thing being
+governed must not hold the switch. In CI, `GITHUB_SHA` must agree with it. The rules (who signs,
+which stack promotes, the soak time, the smoke tests required) live in governance/approvers.yaml,
+changed only through CODEOWNERS review, not in any stack's config.
+
+`judge` is the pure predicate; `promotion_gate` (mandatory, at update time) and
+`promotion_forecast` (advisory, in a preview) are the thin wrappers the catalog lists.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import pathlib
+import re
+import subprocess
+from dataclasses import dataclass
+from typing import Callable, Iterator, Mapping, Optional, Sequence
+
+from . import approvers, changes, signing
+from .model import Context, Resource
+
+FOLDER = "attestations"
+COMMIT = re.compile(r"^[0-9a-f]{40}$")
+FIELDS = ("stack", "commit", "at", "smoke_tests", "by")
+# Paths whose changes do not change the program a stack runs (see the module docstring).
+NOT_PROGRAM = (re.compile(r"^attestations/"), re.compile(r"^changes/"), re.compile(r"^Pulumi\.[^/]+\.yaml$"))
+GIT_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The `promotion:` section of governance/approvers.yaml."""
+    signer: str
+    from_stack: str
+    soak: dt.timedelta
+    smoke_tests: tuple[str, ...]
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Attestation:
+    file: str
+    fields: Mapping  # stack, commit, at, smoke_tests, by
+    signature: str
+    at: Optional[dt.datetime]
+    problem: str = ""  # why the file is not an attestation at all
+
+
+def is_program(path: str) -> bool:
+    return not any(p.match(path) for p in NOT_PROGRAM)
+
+
+# --- the pure predicate --------------------------------------------------------------------
+def judge(commit: str, attestations: Sequence[Attestation], rules: Rules, now: dt.datetime, *,
+          program_changed: Callable[[str], Optional[str]], verify: Callable[[Attestation], str]) -> list[str]:
+    """Why `commit` may not be promoted (empty: it may). `program_changed(a)` says which program
+    file differs between attested commit `a` and `commit` ("" if none, None if `a` is not an
+    ancestor); `verify(att)` is "" for a valid signature, else the reason."""
+    if rules.problems:
+        return [f"promotion rules unusable: {rules.problems[0]}"]
+    short = commit[:12]
+    reasons: list[str] = []
+    for att in attestations:
+        reason = _reason(commit, att, rules, now, program_changed, verify)
+        if not reason:
+            return []
+        reasons.append(f"{att.file}: {reason}")
+    hint = (f"platformctl change attest --stack {rules.from_stack} --commit {commit} --smoke-tests "
+            f"{' '.join(rules.smoke_tests) or '<tests>'} --key <pipeline key>")
+    if not reasons:
+        return [f"commit {short} has no attestation that {rules.from_stack} applied it ({FOLDER}/{commit}.yaml; "
+                f"the {rules.from_stack} pipeline writes it: {hint})"]
+    return [f"commit {short} is not promotable: {'; '.join(reasons)}"]
+
+
+def _reason(commit, att: Attestation, rules: Rules, now, program_changed, verify) -> str:
+    if att.problem:
+        return att.problem
+    f = att.fields
+    if f.get("stack") != rules.from_stack:
+        return f"attests stack {f.get('stack')!r}, promotion is from {rules.from_stack}"
+    if f.get("by") != rules.signer:
+        return f"is signed as {f.get('by')!r}, not the pipeline signer {rules.signer}"
+    why = verify(att)
+    if why:
+        return f"signature {why}"
+    missing = [t for t in rules.smoke_tests if t not in (f.get("smoke_tests") or ())]
+    if missing:
+        return f"smoke tests {', '.join(missing)} did not pass in {rules.from_stack}"
+    if att.at > now:
+        return f"is dated {_fmt(att.at)}, in the future"
+    if now - att.at < rules.soak:
+        ready = att.at + rules.soak
+        return (f"{rules.from_stack} applied it at {_fmt(att.at)}; the soak time of {_minutes(rules.soak)} "
+                f"minutes ends at {_fmt(ready)}")
+    attested = f.get("commit")
+    if attested != commit:
+        changed = program_changed(attested)
+        if changed is None:
+            return f"attests {str(attested)[:12]}, which is not an ancestor of {commit[:12]}"
+        if changed:
+            return f"is stale: it attests {str(attested)[:12]} and the program changed since ({changed})"
+    return ""
+
+
+def _fmt(at: dt.datetime) -> str:
+    return at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _minutes(d: dt.timedelta) -> str:
+    return f"{d.total_seconds() / 60:g}"
+
+
+# --- reading the rules and the attestations ------------------------------------------------
+def load_rules(project_root: pathlib.Path) -> Rules:
+    shown = f"{approvers.FOLDER}/{approvers.APPROVERS}"
+    try:
+        doc = changes.read_document(changes.read_in_repo(project_root, approvers.FOLDER, approvers.APPROVERS), shown)
+    except (changes.RequestUnreadable, changes._Refused) as err:
+        return Rules("", "", dt.timedelta(0), (), (f"{shown}: {err}",))
+    section = doc.get("promotion") if isinstance(doc, dict) else None
+    if not isinstance(section, dict):
+        return Rules("", "", dt.timedelta(0), (), (f"{shown} has no promotion section",))
+    signer, source = section.get("signer"), section.get("from_stack")
+    soak, tests = section.get("soak_minutes"), section.get("smoke_tests", [])
+    problems = []
+    if not isinstance(signer, str) or not changes.EMAIL.match(signer):
+        problems.append(f"{shown}: promotion.signer must be the pipeline's e-mail-style identity")
+    if not isinstance(source, str) or not source:
+        problems.append(f"{shown}: promotion.from_stack must name the stack that soaks a version")
+    if isinstance(soak, bool) or not isinstance(soak, int) or not 0 <= soak <= 7 * 24 * 60:
+        problems.append(f"{shown}: promotion.soak_minutes must be 0-10080")
+        soak = 0
+    if not isinstance(tests, list) or not all(isinstance(t, str) and t for t in tests):
+        problems.append(f"{shown}: promotion.smoke_tests must list test names")
+        tests = []
+    return Rules(signer if isinstance(signer, str) else "", source if isinstance(source, str) else "",
+                 dt.timedelta(minutes=soak), tuple(tests), tuple(problems))
+
+
+def parse(data: bytes, shown: str) -> Attestation:
+    """One attestation file, strictly parsed like a change request."""
+    try:
+        doc = changes.read_document(data, shown)
+    except changes._Refused as err:
+        return Attestation(shown, {}, "", None, str(err))
+    extra = sorted(set(doc) - set(FIELDS) - {"signature"})
+    if extra:
+        return Attestation(shown, {}, "", None, f"has unknown field {extra[0]}")
+    missing = [k for k in (*FIELDS, "signature") if k not in doc]
+    if missing:
+        return Attestation(shown, {}, "", None, f"has no {missing[0]}")
+    try:
+        at = changes.parse_time(doc["at"])
+    except ValueError as err:
+        return Attestation(shown, {}, "", None, f"at {err}")
+    if not isinstance(doc["smoke_tests"], list) or not COMMIT.match(str(doc["commit"])):
+        return Attestation(shown, {}, "", None, "needs a 40-hex commit and a list of smoke tests")
+    fields = {k: doc[k] for k in FIELDS}
+    fields["at"] = at
+    return Attestation(shown, fields, str(doc["signature"]), at)
+
+
+def load_attestations(project_root: pathlib.Path) -> list[Attestation]:
+    folder = pathlib.Path(project_root) / FOLDER
+    out = []
+    names = sorted(p.name for p in folder.glob("*.yaml")) if folder.is_dir() else []
+    for name in names:
+        shown = f"{FOLDER}/{name}"
+        try:
+            out.append(parse(changes.read_in_repo(project_root, FOLDER, name), shown))
+        except changes.RequestUnreadable as err:
+            out.append(Attestation(shown, {}, "", None, str(err)))
+    return out
+
+
+def message(fields: Mapping) -> bytes:
+    """The bytes the pipeline signs: the attestation's fields, times in UTC."""
+    return signing.attestation_message({k: fields[k] for k in FIELDS})
+
+
+def verifier(project_root: pathlib.Path) -> Callable[[Attestation], str]:
+    directory = approvers.load(project_root)
+
+    def verify(att: Attestation) -> str:
+        if directory.signers is None:
+            return f"cannot be verified ({directory.problems[0] if directory.problems else 'no allowed_signers'})"
+        verdict = signing.verify(message(att.fields), att.signature, identity=str(att.fields["by"]),
+                                 allowed_signers=directory.signers, namespace=signing.ATTESTATION_NAMESPACE)
+        return "" if verdict.ok else verdict.reason
+    return verify
+
+
+# --- the version about to run, from git ----------------------------------------------------
+class VersionUnknown(Exception):
+    """Why the program version could not be established (one line)."""
+
+
+def _git(root: pathlib.Path, *argv: str) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(["git", "-C", str(root), *argv], capture_output=True, text=True,
+                              timeout=GIT_TIMEOUT_S)
+    except FileNotFoundError:
+        raise VersionUnknown("git is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise VersionUnknown(f"git did not answer within {GIT_TIMEOUT_S:g} s") from None
+
+
+def current_commit(root: pathlib.Path, env: Mapping[str, str]) -> str:
+    head = _git(root, "rev-parse", "--verify", "HEAD")
+    if head.returncode != 0:
+        raise VersionUnknown(f"{root.name} is not a git checkout with a commit")
+    commit = head.stdout.strip()
+    ci = env.get("GITHUB_SHA", "").strip().lower()
+    if ci and ci != commit:
+        raise VersionUnknown(f"GITHUB_SHA {ci[:12]} is not the checked-out commit {commit[:12]}")
+    status = _git(root, "status", "--porcelain", "--untracked-files=no")
+    dirty = [line[3:].split(" -> ")[-1] for line in status.stdout.splitlines() if line.strip()]
+    program = [p for p in dirty if is_program(p)]
+    if program:
+        raise VersionUnknown(f"the checkout differs from commit {commit[:12]} ({program[0]}): only a committed "
+                             "program can be promoted")
+    return commit
+
+
+def changes_between(root: pathlib.Path, commit: str) -> Callable[[str], Optional[str]]:
+    def program_changed(attested: str) -> Optional[str]:
+        if not COMMIT.match(str(attested)):
+            return None
+        if _git(root, "merge-base", "--is-ancestor", attested, commit).returncode != 0:
+            return None
+        diff = _git(root, "diff", "--name-only", attested, commit)
+        if diff.returncode != 0:
+            return None
+        return next((p for p in diff.stdout.splitlines() if is_program(p)), "")
+    return program_changed
+
+
+# --- the wrappers ----------------------------------------------------------------------------
+def findings(ctx: Context, env: Optional[Mapping[str, str]] = None) -> list[str]:
+    """What stands between this protected stack and the version about to run."""
+    rules = load_rules(ctx.project_root)
+    if not ctx.protected or (not rules.problems and ctx.stack == rules.from_stack):
+        return []
+    if _emergency(ctx):
+        return []  # flagged by governance-emergency-change; the outage does not wait for a soak
+    root = pathlib.Path(ctx.project_root)
+    try:
+        commit = current_commit(root, os.environ if env is None else env)
+    except VersionUnknown as err:
+        return [f"the program version cannot be established: {err}"]
+    return _judged(str(root), commit, rules, ctx.clock.now)
+
+
+def _judged(root: str, commit: str, rules: Rules, now: dt.datetime) -> list[str]:
+    path = pathlib.Path(root)
+    return judge(commit, load_attestations(path), rules, now, program_changed=changes_between(path, commit),
+                 verify=verifier(path))
+
+
+def _emergency(ctx: Context) -> bool:
+    from . import gates  # the change request as the gates judge it, approvals verified
+    try:
+        return gates.assess(ctx).approved_emergency
+    except Exception:  # noqa: BLE001 no usable change request: no emergency
+        return False
+
+
+def promotion_gate(resources: list[Resource], ctx: Context) -> Iterator[str]:
+    """At update time: the version must be one the promotion stack soaked (mandatory)."""
+    if ctx.dry_run:
+        return
+    yield from findings(ctx)
+
+
+def promotion_forecast(resources: list[Resource], ctx: Context) -> Iterator[str]:
+    """In a preview: what the update will find missing, so a pull request shows it (advisory)."""
+    if not ctx.dry_run:
+        return
+    for line in findings(ctx):
+        yield f"the update will be refused: {line}"
