@@ -1,4 +1,5 @@
-"""`platformctl change new|digest|approve|verify`: write, sign and check change requests.
+"""`platformctl change new|digest|approve|verify|attest`: write, sign and check change requests,
+and (the staging pipeline) attest that a commit was applied and passed its smoke tests.
 
 An approval is an SSH signature (`ssh-keygen -Y sign`, namespace `leadgen-change-approval`, the
 format git uses for signed commits) over the request's canonical content plus the approver, role
@@ -231,6 +232,17 @@ def verify(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
     return 0 if not problems else 2
 
 
+# --- attest ---------------------------------------------------------------------------------------
+def attest(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
+    from platformctl.attestation import attest as write
+
+    path = write(root, stack=args.stack, commit=args.commit, smoke_tests=args.smoke_tests,
+                 key=pathlib.Path(args.key), at=_time(args.at, "--at"))
+    print(f"{path.relative_to(root)}: {args.stack} applied {args.commit[:12]}; commit this file so the "
+          "promotion gate finds it")
+    return 0
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = sub.add_parser("new", help="write a change request skeleton to fill in")
@@ -262,6 +274,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--stack", help="judge for this stack only (default: every stack the request names)")
     p.add_argument("--at", metavar="TIME", help="judge as of this time (default: now)")
     p.set_defaults(action_func=verify)
+    p = sub.add_parser("attest", help="sign that a stack applied a commit and its smoke tests passed (the pipeline)")
+    p.add_argument("--stack", required=True)
+    p.add_argument("--commit", required=True, metavar="SHA")
+    p.add_argument("--smoke-tests", required=True, nargs="+", metavar="TEST")
+    p.add_argument("--key", required=True, help="the pipeline's SSH private key file, or its .pub with the key in ssh-agent")
+    p.add_argument("--at", metavar="TIME", help="when the stack applied it (default: now)")
+    p.set_defaults(action_func=attest)
 
 
 def main(args: argparse.Namespace) -> int:
