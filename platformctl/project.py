@@ -172,6 +172,51 @@ def stack_config(stack: str, root: Path = ROOT, *, missing_ok: bool = False,
     return config
 
 
+_CREDENTIAL_PARAMS = ("token", "access_token", "password", "passwd", "secret", "key", "api_key", "apikey",
+                      "signature", "x-amz-signature", "x-amz-credential", "x-amz-security-token", "auth")
+
+
+def config_secrets(config: dict[str, str]) -> list[str]:
+    """Credentials the stack's config carries inside URLs (`governance.prometheusUrl` may hold
+    `https://user:password@host` or `?token=`): what every report made from it must redact.
+    Objects given as JSON are searched too."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    found: list[str] = []
+    pending: list[Any] = list(config.values())
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.values())
+            continue
+        if isinstance(value, list):
+            pending.extend(value)
+            continue
+        if not isinstance(value, str):
+            continue
+        if value[:1] in "[{":
+            try:
+                pending.append(json.loads(value))
+                continue
+            except ValueError:
+                pass
+        if "://" not in value:
+            continue
+        try:
+            parts = urlsplit(value.strip())
+            password = parts.password
+        except ValueError:
+            continue
+        if password:
+            found.append(password)
+        if parts.username and password:
+            found.append(f"{parts.username}:{password}")
+        for name, param in parse_qsl(parts.query, keep_blank_values=False):
+            if name.lower() in _CREDENTIAL_PARAMS and param:
+                found.append(param)
+    return sorted(set(found), key=len, reverse=True)
+
+
 def pack_config(stack: str, root: Path = ROOT) -> dict[str, str]:
     """The stack's config as the CLI hands it to a policy pack.
 

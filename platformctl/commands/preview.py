@@ -59,6 +59,7 @@ def evaluate_policies(run: ProgramRun, exemptions_path: Optional[str] = None):
     from platformctl import policy_client, reports
     from platformctl.costs import cost_view
     from platformctl.pack import PACK_DIR
+    from platformctl.project import config_secrets
 
     violations = policy_client.analyze(run.resources, PACK_DIR, project=run.project, stack=run.stack,
                                        config=run.config, dry_run=run.preview)
@@ -70,14 +71,22 @@ def evaluate_policies(run: ProgramRun, exemptions_path: Optional[str] = None):
         stack=run.stack, project=run.project, kind="preview",
         generated_at=dt.datetime.now(dt.timezone.utc), resource_count=len(run.resources),
         violations=kept + expired, exemptions=exemptions_mod.in_force(exemptions, today),
-        exempted=exempted, cost=cost, source=f"Pulumi.{run.stack}.yaml")
+        exempted=exempted, cost=cost, source=f"Pulumi.{run.stack}.yaml",
+        secrets=config_secrets(run.config))
 
 
 def preview_json(run: ProgramRun, report) -> dict:
+    """The machine-readable preview. Secret inputs appear as the export writes them (ciphertext
+    placeholder), and every string is redacted as the reports are: credentials in URLs, the
+    config's listed secrets and Pulumi ciphertext never reach stdout or a CI log."""
+    from platformctl.program.export import seal
+    from platformctl.project import config_secrets
+    from platformctl.reports.escape import Escaper
+
     doc: dict[str, Any] = {
         "stack": run.stack, "project": run.project,
         "resources": [{"urn": r["urn"], "type": r["type"], "name": r["name"], "parent": r["parent"],
-                       "custom": r["custom"], "inputs": r["inputs"]} for r in run.resources],
+                       "custom": r["custom"], "inputs": seal(r["inputs"])} for r in run.resources],
         "summary": summary(run),
     }
     if report is not None:
@@ -86,7 +95,17 @@ def preview_json(run: ProgramRun, report) -> dict:
                            for v in report.violations],
             "estimatedMonthlyCostUsd": round(report.cost.total_usd, 2) if report.cost else None,
         }
-    return doc
+    return _redacted(doc, Escaper(config_secrets(run.config)))
+
+
+def _redacted(value: Any, esc) -> Any:
+    if isinstance(value, str):
+        return esc.redact(value)
+    if isinstance(value, dict):
+        return {esc.redact(k): _redacted(v, esc) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v, esc) for v in value]
+    return value
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -112,7 +131,8 @@ def main(args: argparse.Namespace) -> int:
         run = run_stack(args.stack)
         export_run = run_stack(args.stack, preview=False) if args.export else None
     except ProgramError as e:
-        print(f"error: {e}", file=sys.stderr)
+        from platformctl.reports.escape import Escaper
+        print(f"error: {Escaper().terminal(str(e))}", file=sys.stderr)
         return 1
 
     if export_run is not None:
