@@ -56,6 +56,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(_command_in(argv))
     args = parser.parse_args(argv)
+    from platformctl.errors import TerminalStream
+
+    # Error lines quote URNs, stack names, keys and paths that may hold control characters.
+    stderr, sys.stderr = sys.stderr, TerminalStream(sys.stderr)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
@@ -67,3 +71,5 @@ def main(argv: Optional[list[str]] = None) -> int:
             raise
         print(f"platformctl {args.command}: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
+    finally:
+        sys.stderr = stderr
