@@ -7,10 +7,18 @@ The database password is never in the spec: an init container reads the RDS-mana
 the pod's IRSA credentials and writes a libpq password file to a memory-backed volume, which the
 tool (libpq, pg_dump, pg_restore) reads through PGPASSFILE.
 
-Verification restores into a scratch database on the same instance, which the tool creates and
-drops (`CREATE DATABASE ... TEMPLATE template0`, `DROP DATABASE ... WITH (FORCE)`): it is the same
-engine version the backup must come back to, needs no second instance or secret, and runs hours
-after the backup, outside business traffic.
+Verification restores into a scratch database on the same instance: the same engine version the
+backup must come back to, with no second instance, hours after the backup, outside business
+traffic. It never restores as the master user (a dump is SQL that pg_restore runs): the verify job
+gets the master login only as SCRATCH_ADMIN_DATABASE_URL, which the tool uses for nothing but
+creating the `pgbackup_verify` role (LOGIN CREATEDB, no other privilege or membership) and giving
+it a fresh password valid for five hours; it then creates, restores into and drops its scratch
+databases as that role (jobs/pgbackup/README.md, "The verify role"). This is the interim the README
+documents: once a DBA has created the role and its password is in Secrets Manager, the job should
+get only SCRATCH_DATABASE_URL for that role and no administrative credential at all.
+
+The jobs' role carries the backup bucket's append-only writer tag, so the bucket's policy denies it
+every delete and overwrite in every environment.
 """
 from __future__ import annotations
 
@@ -20,6 +28,7 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.backup_bucket import BACKUP_WRITER_TAG
 from components.irsa import IrsaRole, IrsaRoleArgs
 from leadgen.data import PGPASS_SCRIPT, backup_job_policy, database_url
 
@@ -27,6 +36,8 @@ APP = "pgbackup"
 RUN_AS_USER = 10001  # the tool image's user
 PUSHGATEWAY_URL = "http://pushgateway.monitoring.svc:9091"  # the observability stack's Pushgateway
 PGPASS_DIR = "/run/pgpass"
+# The least-privilege role verify restores as; the tool provisions it through the admin login.
+VERIFY_ROLE = "pgbackup_verify"
 
 
 # The type token this component had before tokens followed `leadgen:<module>:<Class>`; the alias
@@ -76,7 +87,9 @@ class BackupJobs(pulumi.ComponentResource):
             lambda v: backup_job_policy(v[0], args.prefix, v[1], v[2], v[3]))
         self.role = IrsaRole(f"{name}-irsa", IrsaRoleArgs(
             oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
-            namespace=args.namespace, service_account=APP, policy_json=policy, tags=args.tags),
+            namespace=args.namespace, service_account=APP, policy_json=policy,
+            # The bucket policy denies this tag's bearers every delete and unconditional put.
+            tags={**args.tags, BACKUP_WRITER_TAG[0]: BACKUP_WRITER_TAG[1]}),
             opts=pulumi.ResourceOptions(parent=self))
 
         self.service_account = k8s.core.v1.ServiceAccount(
@@ -87,9 +100,9 @@ class BackupJobs(pulumi.ComponentResource):
 
         url = pulumi.Output.all(args.db_address, args.db_port).apply(
             lambda v: database_url(v[0], int(v[1]), args.db_name, args.db_username))
-        # Verify connects to the server's maintenance database and creates its scratch database
-        # beside the real one.
-        scratch = pulumi.Output.all(args.db_address, args.db_port).apply(
+        # The admin login reaches the maintenance database only to provision the verify role; the
+        # scratch databases are created beside the real one by that role.
+        scratch_admin = pulumi.Output.all(args.db_address, args.db_port).apply(
             lambda v: database_url(v[0], int(v[1]), "postgres", args.db_username))
         common_env = [
             {"name": "BACKUP_BUCKET", "value": args.bucket_name},
@@ -105,7 +118,8 @@ class BackupJobs(pulumi.ComponentResource):
             ["backup"], [{"name": "DATABASE_URL", "value": url}, *common_env], k8s_child)
         self.verify = self._cron_job(
             name, "verify", args, labels, args.verify_schedule, args.verify_deadline_seconds,
-            ["verify"], [{"name": "SCRATCH_DATABASE_URL", "value": scratch}, *common_env], k8s_child)
+            ["verify"], [{"name": "SCRATCH_ADMIN_DATABASE_URL", "value": scratch_admin},
+                         {"name": "VERIFY_ROLE", "value": VERIFY_ROLE}, *common_env], k8s_child)
 
         self.role_arn = self.role.arn
         self.register_outputs({"role_arn": self.role_arn})

@@ -5,10 +5,14 @@ encrypted with SSE-KMS under the caller's customer-managed key, with an S3 bucke
 per bucket, not per object, so far fewer KMS calls); reachable only over TLS 1.2 or later (the
 bucket policy denies plain HTTP and older TLS); and expired by the lifecycle rules its owner passes.
 Object Lock in compliance mode is optional: once set, nobody, root included, can delete or
-overwrite a locked version before its retention ends.
+overwrite a locked version before its retention ends. Writers can also be made append-only by a
+principal tag: the bucket policy then denies any principal carrying it every delete, every rewrite
+of versions, retention, ACLs, policy, versioning or lifecycle, and any PutObject that is not a
+conditional create (`If-None-Match: *`), in every environment, locked or not.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
@@ -53,7 +57,48 @@ class HardenedBucketArgs:
     # Where a part lived before this component owned it (part -> its previous URNs), so a real
     # stack moves the part instead of replacing it.
     previous_urns: Mapping[str, Sequence[pulumi.Input[str]]] = field(default_factory=dict)
+    # (tag key, value): principals carrying this tag may only add new objects (see append_only_denials).
+    append_only_principal_tag: Optional[tuple[str, str]] = None
     tags: dict[str, str] = field(default_factory=dict)
+
+
+# What an append-only writer may never do to the bucket or its objects: remove or replace data,
+# or loosen what protects it (README of jobs/pgbackup: "what the bucket and the job's role must deny").
+APPEND_ONLY_DENIED = (
+    "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging",
+    "s3:PutObjectAcl", "s3:PutObjectVersionAcl", "s3:PutObjectRetention", "s3:PutObjectLegalHold",
+    "s3:BypassGovernanceRetention", "s3:PutLifecycleConfiguration", "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy", "s3:PutBucketVersioning", "s3:PutBucketObjectLockConfiguration",
+    "s3:PutBucketAcl", "s3:DeleteBucket",
+)
+
+
+def append_only_denials(bucket_arn: str, tag: tuple[str, str]) -> list[dict]:
+    """Bucket-policy statements that make every principal tagged `tag` an append-only writer.
+
+    The second statement is AWS's "Enforce conditional writes on Amazon S3 buckets": a PutObject
+    (or CompleteMultipartUpload) that creates an object must carry If-None-Match, so an existing
+    key is never replaced; CreateMultipartUpload and UploadPart are not object-creation operations
+    and stay allowed."""
+    key, value = tag
+    who = {"StringEquals": {f"aws:PrincipalTag/{key}": value}}
+    resources = [bucket_arn, f"{bucket_arn}/*"]
+    return [
+        {"Sid": "DenyAppendOnlyWritersRemoveOrRewrite", "Effect": "Deny", "Principal": "*",
+         "Action": list(APPEND_ONLY_DENIED), "Resource": resources, "Condition": who},
+        {"Sid": "DenyAppendOnlyWritersUnconditionalPut", "Effect": "Deny", "Principal": "*",
+         "Action": "s3:PutObject", "Resource": resources,
+         "Condition": {**who, "Null": {"s3:if-none-match": "true"},
+                       "Bool": {"s3:ObjectCreationOperation": "true"}}},
+    ]
+
+
+def bucket_policy(bucket_arn: str, append_only_tag: Optional[tuple[str, str]] = None) -> str:
+    """TLS only, plus the append-only denials when a writer tag is given."""
+    policy = json.loads(tls_only_bucket_policy(bucket_arn))
+    if append_only_tag is not None:
+        policy["Statement"] += append_only_denials(bucket_arn, append_only_tag)
+    return json.dumps(policy)
 
 
 class HardenedBucket(pulumi.ComponentResource):
@@ -89,7 +134,8 @@ class HardenedBucket(pulumi.ComponentResource):
             opts=part("encryption"))
         # After the public access block: S3 rejects a policy while the block is being applied.
         aws.s3.BucketPolicy(
-            f"{name}-policy", bucket=bucket, policy=self.bucket.arn.apply(tls_only_bucket_policy),
+            f"{name}-policy", bucket=bucket,
+            policy=self.bucket.arn.apply(lambda arn: bucket_policy(arn, args.append_only_principal_tag)),
             opts=part("policy", depends_on=[public]))
 
         self.object_lock: Optional[aws.s3.BucketObjectLockConfiguration] = None
