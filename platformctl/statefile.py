@@ -1,23 +1,35 @@
-"""Reads a `pulumi stack export` file (version 3 or 4, or a checkpoint file) as a stream.
+"""Reads a `pulumi stack export` file (version 3 or 4), a checkpoint file (`.pulumi/stacks/*.json`
+and its history copies) or what older CLIs wrote (versions 1 and 2), as a stream.
 
 An audit must work on exports far larger than the program itself (hundreds of MB once Helm
-releases and kubeconfigs are in state), so the file is never loaded whole: a first, short pass
-reads the header (version, which envelope), then `ijson.items` yields one resource at a time from
-the C backend. The caller analyses each resource as it arrives and keeps only what it needs, so
-the document is held in memory at most once, never as text plus objects.
+releases and kubeconfigs are in state), so the file is never loaded whole: a short header read
+finds the version and the envelope, then the strict reader (`leadgen.strictread`) yields one
+resource at a time while checking the whole file (duplicate keys, depth, huge numbers, UTF-8,
+truncation, trailing garbage). The caller analyses each resource as it arrives and keeps only what
+it needs.
 
-Every problem becomes a `StateError` whose message is one line naming the file and the cause;
-the CLI prints it and exits 1.
+The Pulumi CLI reads state with Go's encoding/json, which matches keys case-insensitively, and
+newer CLIs write checkpoints with `Stack` / `Latest`: the envelope keys are matched the same way,
+so a file the CLI reads is read here. A file the CLI could not deploy from - `deployment: null`,
+`latest: null`, `resources` that is not a list - is refused, never audited as an empty stack.
+
+Every problem becomes a `StateError` whose message is one line naming the file, where in it, and
+the cause; the CLI prints it and exits 1.
 """
 from __future__ import annotations
 
 import dataclasses
 import pathlib
-from typing import Any, Iterator
+import re
+from typing import Any, Iterator, Optional
 
 import ijson
 
-SUPPORTED_VERSIONS = (3, 4)
+from leadgen import strictread
+
+# Every state version the CLI has written: 1 and 2 (before 2020), 3 (checkpoints and exports
+# since), 4 (exports carrying `features`). Resources have kept their shape across them.
+SUPPORTED_VERSIONS = (1, 2, 3, 4)
 
 # How Pulumi marks a secret in state (sdk/go/common/resource/sig: the "special signature" key
 # and the value meaning "secret"). The value beside it is `ciphertext`, or `plaintext` when the
@@ -25,6 +37,8 @@ SUPPORTED_VERSIONS = (3, 4)
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 REDACTED = "[secret]"
+_MAX_DEPTH = strictread.JSON_LIMITS.max_depth
+_PENDING = re.compile(rb'"pending_operations"', re.IGNORECASE)
 
 
 class StateError(Exception):
@@ -37,6 +51,10 @@ class StateHeader:
     envelope: str  # "deployment" or "checkpoint"
     stack: str | None = None
     project: str | None = None
+    # The exact key path of the resources list and of the pending operations beside it, in the
+    # file's own spelling; None when the deployment has no such key (an empty stack).
+    resources_at: Optional[tuple[str, ...]] = None
+    base: tuple[str, ...] = ()
 
 
 def redact(value: Any) -> tuple[Any, int]:
@@ -101,78 +119,87 @@ class StateFile:
     def _fail(self, cause: str) -> StateError:
         return StateError(f"{self.path}: {cause}")
 
-    def _open(self):
-        try:
-            return open(self.path, "rb")
-        except OSError as exc:
-            raise self._fail(exc.strerror or str(exc)) from None
+    def _strict(self, error: strictread.ReadError) -> StateError:
+        return StateError(strictread.visible(str(error)))
 
     def read_header(self) -> StateHeader:
-        """Reads up to the resources array: version, envelope, and the checkpoint's stack name."""
+        """Reads up to the resources list: version, envelope, and the checkpoint's stack name."""
         if self.header is not None:
             return self.header
-        version = None
-        envelope = None
-        stack = None
-        seen_any = False
-        with self._open() as handle:
-            if not handle.read(1):
-                raise self._fail("empty file, expected a `pulumi stack export` document")
-            handle.seek(0)
-            try:
-                for prefix, event, value in ijson.parse(handle, use_float=True):
-                    if not seen_any:
-                        seen_any = True
-                        if event != "start_map":
-                            raise self._fail("not a Pulumi stack export (the document is not a JSON object)")
-                    if prefix == "version" and event in ("number", "string"):
-                        version = value
-                    elif prefix == "" and event == "map_key" and value in ("deployment", "checkpoint"):
-                        envelope = value
-                    elif prefix == "checkpoint.stack" and event == "string":
-                        stack = value
-                    elif prefix in ("deployment.resources", "checkpoint.latest.resources") and version is not None:
-                        break  # the header is known; the resources are streamed by resources()
-            except ijson.JSONError as exc:
-                raise self._fail(_json_cause(exc)) from None
-            except UnicodeDecodeError:
-                raise self._fail("not a Pulumi stack export (not UTF-8 JSON text)") from None
-        if not seen_any:
-            raise self._fail("empty file, expected a `pulumi stack export` document")
+        until = [("deployment", "resources"), ("checkpoint", "latest", "resources"),
+                 ("checkpoint", "Latest", "resources")]
+        try:
+            # Strict and short: stops at the resources list of any real file (version comes first).
+            found, keys = strictread.peek_json(self.path, [("version",)], until=until, name=str(self.path))
+        except strictread.ReadError as exc:
+            raise self._strict(exc) from None
+        scan = _scan(self.path)
+        version = found.get(("version",), scan.version)
         if version is None:
-            raise self._fail('no "version" key: not a `pulumi stack export` or checkpoint file')
+            raise self._fail('$: no "version" key: not a `pulumi stack export` or checkpoint file')
         if isinstance(version, float) and version.is_integer():
             version = int(version)
-        if version not in SUPPORTED_VERSIONS:
-            raise self._fail(f'unsupported export "version" {version!r} (expected 3 or 4)')
-        if envelope is None:
-            raise self._fail('neither "deployment" nor "checkpoint" present: not a stack export')
-        self.header = StateHeader(version=version, envelope=envelope, stack=stack)
+        if isinstance(version, bool) or version not in SUPPORTED_VERSIONS:
+            raise self._fail(f'$.version: unsupported state "version" {version!r} (expected 1 to 4)')
+        envelopes = [k for k in scan.root if k.lower() in ("deployment", "checkpoint")]
+        if not envelopes:
+            raise self._fail('$: neither "deployment" nor "checkpoint": not a stack export or checkpoint')
+        if len(envelopes) > 1:
+            raise self._fail(f"$: both {envelopes[0]!r} and {envelopes[1]!r}: which one is the state is ambiguous")
+        key = envelopes[0]
+        envelope = key.lower()
+        kind, value = scan.root[key]
+        if kind != "object":
+            raise self._fail(f"$.{key}: is {_kind(kind, value)}, expected an object; this file holds no deployment")
+        base: tuple[str, ...] = (key,)
+        stack = None
+        if envelope == "checkpoint":
+            inner = scan.checkpoint
+            stack_key = next((k for k in inner if k.lower() == "stack"), None)
+            if stack_key is not None:
+                kind, value = inner[stack_key]
+                if kind != "string" or not value:
+                    raise self._fail(f"$.{key}.{stack_key}: is {_kind(kind, value)}, expected the stack's name")
+                stack = value
+            latest = next((k for k in inner if k.lower() == "latest"), None)
+            if latest is None:
+                raise self._fail(f"$.{key}: has no latest deployment (the stack was never deployed): nothing to audit")
+            kind, value = inner[latest]
+            if kind != "object":
+                raise self._fail(f"$.{key}.{latest}: is {_kind(kind, value)}, expected the latest deployment")
+            base = (key, latest)
+        resources_key = next((k for k in scan.deployment if k.lower() == "resources"), None)
+        pending_key = next((k for k in scan.deployment if k.lower() == "pending_operations"), "pending_operations")
+        self.header = StateHeader(version=version, envelope=envelope, stack=stack,
+                                  resources_at=base + (resources_key,) if resources_key else None, base=base)
+        self._pending_key = pending_key
+        if stack and stack.count("/") == 2:  # organization/project/stack
+            self.header.project = stack.split("/")[1]
         return self.header
 
-    def _items(self, suffix: str) -> Iterator[Any]:
-        base = "deployment" if self.header.envelope == "deployment" else "checkpoint.latest"
-        with self._open() as handle:
-            try:
-                yield from ijson.items(handle, f"{base}.{suffix}.item", use_float=True)
-            except ijson.JSONError as exc:
-                raise self._fail(_json_cause(exc)) from None
-            except UnicodeDecodeError:
-                raise self._fail("not a Pulumi stack export (not UTF-8 JSON text)") from None
+    def _items(self, at: tuple[str, ...]) -> Iterator[Any]:
+        try:
+            for _, item in strictread.iter_json(self.path, at, name=str(self.path)):
+                yield item
+        except strictread.ReadError as exc:
+            raise self._strict(exc) from None
 
     def resources(self) -> Iterator[dict]:
-        self.read_header()
-        for index, raw in enumerate(self._items("resources")):
+        header = self.read_header()
+        at = header.resources_at or header.base + ("resources",)  # absent: still checks the file
+        for index, raw in enumerate(self._items(at)):
             resource = self._normalise(index, raw)
             if resource is None:
                 continue
             self.resource_count += 1
             yield resource
-        # Pending operations come after the resources in the document; reading them is a second
-        # streamed pass, which also proves the file is complete (a truncated file fails here).
-        for raw in self._items("pending_operations"):
+        # Pending operations come after the resources in the document; a second streamed pass
+        # reads them, only when the file names them at all (a byte search, not a parse).
+        if not _mentions_pending(self.path):
+            return
+        for raw in self._items(header.base + (self._pending_key,)):
             if not isinstance(raw, dict) or not isinstance(raw.get("resource"), dict):
-                raise self._fail("a pending operation has no resource")
+                raise self._fail(f"$.{'.'.join(header.base)}.{self._pending_key}: a pending operation has no resource")
             res = raw["resource"]
             self.pending_operations.append({
                 "type": str(raw.get("type", "unknown")),
@@ -198,6 +225,14 @@ class StateFile:
             self.header.project = project
         if self.header.stack is None:
             self.header.stack = stack
+        for field, types, wanted in (("inputs", (dict,), "an object"), ("outputs", (dict,), "an object"),
+                                     ("dependencies", (list,), "a list"), ("parent", (str,), "a URN"),
+                                     ("provider", (str,), "a provider reference"), ("delete", (bool,), "true or false"),
+                                     ("custom", (bool,), "true or false"), ("protect", (bool,), "true or false"),
+                                     ("ignoreChanges", (list,), "a list")):
+            value = raw.get(field)
+            if value is not None and not isinstance(value, types):
+                raise self._fail(f"{where} ({urn}): {field!r} is {_kind(_json_kind(value), value)}, expected {wanted}")
         inputs, n_in = redact(raw.get("inputs") or {})
         outputs, n_out = redact(raw.get("outputs") or {})
         self.secrets_redacted += n_in + n_out
@@ -230,13 +265,81 @@ class StateFile:
         }
 
 
-def _json_cause(exc: Exception) -> str:
-    # yajl's messages are bytes spanning several lines and quote the offending input; keep the
-    # first line only, so a binary file cannot spray control characters onto the terminal.
-    raw = exc.args[0] if exc.args else ""
-    if isinstance(raw, bytes):
-        raw = raw.decode("utf-8", "replace")
-    text = (str(raw).strip().splitlines() or [type(exc).__name__])[0].strip()
-    if "incomplete" in text.lower() or "premature" in text.lower():
-        return f"truncated JSON ({text})"
-    return f"not valid JSON ({text})"
+def _kind(kind: str, value: Any) -> str:
+    return "null" if kind == "null" else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+
+
+@dataclasses.dataclass
+class _Scan:
+    version: Any = None
+    root: dict = dataclasses.field(default_factory=dict)  # key -> (kind, scalar value or None)
+    checkpoint: dict = dataclasses.field(default_factory=dict)
+    deployment: dict = dataclasses.field(default_factory=dict)  # the deployment's (or latest's) keys
+
+
+def _scan(path: pathlib.Path) -> _Scan:
+    """The shape of the first levels, read event by event up to the resources list. Called after
+    the strict header read accepted what comes before that list; anything odd past it is left to
+    the strict streaming pass, which reports it at its path."""
+    scan = _Scan()
+    keys: list[Optional[str]] = []  # the key path of each open container
+    pending: Optional[str] = None
+    kinds = {"start_map": "object", "start_array": "array", "string": "string", "number": "number",
+             "boolean": "boolean", "null": "null"}
+
+    def record(kind: str, value: Any) -> None:
+        where = [k.lower() if k else k for k in keys]
+        if len(keys) == 1:
+            scan.root[pending] = (kind, value)
+            if pending == "version":
+                scan.version = value
+        elif len(keys) == 2 and where[1] == "checkpoint":
+            scan.checkpoint[pending] = (kind, value)
+        if (len(keys) == 2 and where[1] == "deployment") or (
+                len(keys) == 3 and where[1] == "checkpoint" and where[2] == "latest"):
+            scan.deployment[pending] = (kind, value)
+
+    try:
+        with open(path, "rb") as handle:
+            for event, value in ijson.basic_parse(handle, use_float=True, buf_size=16 * 1024):
+                if event == "map_key":
+                    pending = value
+                elif event in ("start_map", "start_array"):
+                    if keys:
+                        record(kinds[event], None)
+                        if event == "start_array" and (pending or "").lower() == "resources" and len(keys) in (2, 3):
+                            return scan  # the header is known; the resources are streamed later
+                    if len(keys) >= _MAX_DEPTH:
+                        return scan
+                    keys.append(pending if keys else "$")
+                    pending = None
+                elif event in ("end_map", "end_array"):
+                    keys.pop()
+                    if not keys:
+                        return scan
+                elif keys:
+                    record(kinds[event], value)
+                    pending = None
+    except (ijson.JSONError, UnicodeDecodeError, ValueError, OverflowError):
+        pass  # the strict pass names the fault and where it is
+    return scan
+
+
+def _mentions_pending(path: pathlib.Path) -> bool:
+    with open(path, "rb") as handle:
+        tail = b""
+        while chunk := handle.read(1 << 20):
+            if _PENDING.search(tail + chunk):
+                return True
+            tail = chunk[-32:]
+    return False

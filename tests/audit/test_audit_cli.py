@@ -32,10 +32,10 @@ def one_line_error(result, *expected):
 
 @pytest.mark.parametrize("content,expected", [
     ('{"version": 3, "deployment": {"resources": [{"urn": "urn:pulumi:p::l::t::n", "type": "t"', "truncated JSON"),
-    ('{"version": 5, "deployment": {"resources": []}}', 'unsupported export "version" 5'),
+    ('{"version": 5, "deployment": {"resources": []}}', 'unsupported state "version" 5'),
     ('{"version": 3, "deployment": {"resources": [{"urn": "urn:pulumi:p::l::t::n"}]}}', 'has no "type"'),
     ('{"version": 3, "deployment": {"resources": [{"type": "t"}]}}', 'resource #0 has no "urn"'),
-    (b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\xff\xfe\xfd", "not valid JSON"),
+    (b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\xff\xfe\xfd", "not UTF-8 text (byte 0xff at offset 12)"),
 ])
 def test_unreadable_exports_exit_1_with_one_line_and_no_report(tmp_path, content, expected):
     state = write(tmp_path, content)

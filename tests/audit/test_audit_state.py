@@ -120,13 +120,13 @@ def test_streaming_reader_reports_header_and_counts(tmp_path):
 
 @pytest.mark.parametrize("content,expected", [
     ('{"version": 3, "deployment": {"resources": [{"urn": "urn:pulumi:a::b::t::n", "ty', "truncated JSON"),
-    ('{"version": 7, "deployment": {"resources": []}}', 'unsupported export "version" 7 (expected 3 or 4)'),
+    ('{"version": 7, "deployment": {"resources": []}}', '$.version: unsupported state "version" 7 (expected 1 to 4)'),
     ('{"deployment": {"resources": []}}', 'no "version" key'),
     ('{"version": 3, "deployment": {"resources": [{"urn": "urn:pulumi:a::b::t::n"}]}}', 'resource #0 (urn:pulumi:a::b::t::n) has no "type"'),
     ('{"version": 3, "deployment": {"resources": [{"type": "aws:s3/bucket:Bucket"}]}}', 'resource #0 has no "urn"'),
-    ('[1, 2]', "not a Pulumi stack export"),
+    ('[1, 2]', "$: the document is an array; expected an object"),
     ('', "empty file"),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "not valid JSON"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe", "not UTF-8 text (byte 0x89 at offset 0)"),
 ])
 def test_bad_exports_fail_with_one_line(tmp_path, content, expected):
     path = write(tmp_path, content)
