@@ -37,9 +37,11 @@ class Gateway(pulumi.ComponentResource):
         self.crds = k8s.yaml.v2.ConfigFile(
             f"{name}-gateway-api-crds", file=t.GATEWAY_API_CRDS_URL,
             opts=pulumi.ResourceOptions(parent=self, depends_on=base))
-        self.envoy_crds = self._release(
-            "eg-crds", versions.ENVOY_GATEWAY_CRDS,
-            {"crds": {"gatewayAPI": {"enabled": False}, "envoyGateway": {"enabled": True}}}, base)
+        # Envoy Gateway's own CRDs from its release, applied server-side as its install guide
+        # says: rendered into a Helm release they need ~2 MB, past Helm's 1 MiB release Secret.
+        self.envoy_crds = k8s.yaml.v2.ConfigFile(
+            f"{name}-envoy-gateway-crds", file=t.ENVOY_GATEWAY_CRDS_URL,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=base))
         self.controller = self._release(
             "eg", versions.ENVOY_GATEWAY,
             # gateway-helm carries the CRDs in a `crds` subchart's templates, which skip_crds does not

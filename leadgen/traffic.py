@@ -14,6 +14,8 @@ ROUTERS = (GATEWAY_API, INGRESS_NGINX)
 
 # The Gateway API standard-channel CRDs, from the pinned release (leadgen/versions.py).
 GATEWAY_API_CRDS_URL = versions.release_asset_url(versions.GATEWAY_API_CRDS, "standard-install.yaml")
+# Envoy Gateway's own CRDs (EnvoyProxy and its policies), from the controller's release.
+ENVOY_GATEWAY_CRDS_URL = versions.release_asset_url(versions.ENVOY_GATEWAY_CRDS, "envoy-gateway-crds.yaml")
 
 # --- names the runbook and the other domains use ------------------------------------------------
 ENVOY_NAMESPACE = "envoy-gateway-system"

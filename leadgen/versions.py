@@ -68,12 +68,11 @@ NVIDIA_DEVICE_PLUGIN = _chart(
     confirmed_by="https://github.com/NVIDIA/k8s-device-plugin/releases/tag/v0.20.0")
 
 # Traffic (components/{gateway,certificates,external_dns}.py). Envoy Gateway's own CRDs come from
-# its companion chart at the controller's version, so the Gateway API CRDs below stay their only
-# source.
+# its release's `envoy-gateway-crds.yaml` (below) at the controller's version, so the Gateway API
+# CRDs below stay their only source.
 _ENVOY_SEEN = ("v1.9.1 seen in ajaykumar4/cluster-template#457 and helmforgedev/charts#1110 (2026-09-02), "
                "both citing github.com/envoyproxy/gateway/releases/tag/v1.9.1; newest stored tag v1.9.0 "
                "(2026-08-15)")
-ENVOY_GATEWAY_CRDS = _chart("gateway-crds-helm", "v1.9.1", "oci://docker.io/envoyproxy", note=_ENVOY_SEEN)
 ENVOY_GATEWAY = _chart("gateway-helm", "v1.9.1", "oci://docker.io/envoyproxy", note=_ENVOY_SEEN)
 # The CRD schemas in ../shared/crds are this release's (its README lists the tag).
 CERT_MANAGER = _chart(
@@ -118,6 +117,11 @@ EXTERNAL_SECRETS = _chart(
     confirmed_by="https://github.com/external-secrets/external-secrets/releases/tag/helm-chart-2.9.0")
 
 # --- release assets --------------------------------------------------------------------------------
+# Envoy Gateway's CRDs, the release asset `envoy-gateway-crds.yaml` (gateway-crds-helm rendered with
+# only `crds.envoyGateway.enabled`). Applied object by object with server-side apply, as Envoy
+# Gateway's install guide does: as a Helm release they exceed Helm's 1 MiB release Secret.
+ENVOY_GATEWAY_CRDS = Pin(name="envoy-gateway-crds", version="v1.9.1", kind="manifest",
+                         source="https://github.com/envoyproxy/gateway", note=_ENVOY_SEEN)
 # Gateway API standard-channel CRDs, applied from the project's release asset; the schemas the
 # tests validate against are this release's (../shared/crds/README.md).
 GATEWAY_API_CRDS = Pin(name="gateway-api", version="v1.6.1", kind="manifest",

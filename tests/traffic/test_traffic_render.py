@@ -5,6 +5,7 @@ import json
 import kubernetes_validate
 import pytest
 
+from leadgen import versions
 from platformctl.render import is_k8s_object, manifest
 from tests.helpers import CRDS, K8S_VERSION, find_manifest, has_crd, run_program, validate_custom_resource
 
@@ -197,7 +198,7 @@ def test_iam_roles_name_only_the_zone(gateway_run):
 def test_helm_charts_are_pinned_and_external_dns_is_scoped(gateway_run, nginx_run):
     releases = {r["inputs"]["name"]: r["inputs"] for r in gateway_run.resources
                 if r["type"] == "kubernetes:helm.sh/v3:Release"}
-    for name in ("eg", "eg-crds", "cert-manager", "external-dns"):
+    for name in ("eg", "cert-manager", "external-dns"):
         assert releases[name]["version"] and "latest" not in releases[name]["version"], name
     assert releases["eg"]["skipCrds"] is True
     # The chart's `crds` subchart renders CRDs as templates: only this value keeps them out.
@@ -216,10 +217,21 @@ def test_installed_crd_releases_are_the_ones_validated_against(gateway_run):
     # The schemas in ../shared/crds are the releases the cluster gets: the Gateway API file applied
     # and the cert-manager chart (which ships its CRDs) carry the same versions.
     readme = (CRDS / "README.md").read_text()
-    (crds,) = [r for r in gateway_run.resources if r["type"] == "kubernetes:yaml/v2:ConfigFile"]
+    (crds,) = [r for r in gateway_run.resources if r["type"] == "kubernetes:yaml/v2:ConfigFile"
+               and "kubernetes-sigs/gateway-api" in r["inputs"]["file"]]
     version = crds["inputs"]["file"].split("/download/")[1].split("/")[0]
     assert f"kubernetes-sigs/gateway-api | {version} |" in readme
     (cm,) = [r["inputs"] for r in gateway_run.resources if r["type"] == "kubernetes:helm.sh/v3:Release"
              and r["inputs"]["name"] == "cert-manager"]
     assert f"cert-manager/cert-manager | {cm['version']} |" in readme
     assert cm["values"]["crds"] == {"enabled": True, "keep": True}
+
+
+def test_envoy_gateway_crds_are_applied_from_the_controllers_release_not_a_helm_release(gateway_run):
+    # As a Helm release the CRDs would need a ~2 MB release Secret; Kubernetes caps Secrets at 1 MiB.
+    files = {r["inputs"]["file"]: r for r in gateway_run.resources if r["type"] == "kubernetes:yaml/v2:ConfigFile"}
+    eg = versions.ENVOY_GATEWAY.version
+    crds = files[f"https://github.com/envoyproxy/gateway/releases/download/{eg}/envoy-gateway-crds.yaml"]
+    releases = {r["inputs"]["name"]: r for r in gateway_run.resources if r["type"] == "kubernetes:helm.sh/v3:Release"}
+    assert "eg-crds" not in releases
+    assert crds["urn"] in releases["eg"]["dependencies"]
