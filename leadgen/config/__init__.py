@@ -87,6 +87,12 @@ def load(project: str, stack: str, raw: Mapping[str, Any]) -> StackConfig:
     why = validate.stack_name_error(stack)
     if why:
         raise ConfigError(f"{why} ({values.stack_file})")
+    # Every declared key is typed before any section reads it, so a bad value is refused even
+    # where a section reads its key only in some cases (a canary tag at weight 0, a router's
+    # namespace it does not use).
+    for key in all_keys():
+        for path in (values.set_paths(key.path) if key.is_template else [key.path]):
+            values.get(path)
     built: dict[str, Any] = {}
     for name, module in SECTION_MODULES.items():
         built[name] = module.build(values, region) if name == "core" else module.build(values)

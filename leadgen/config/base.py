@@ -165,6 +165,11 @@ class Values:
         rx = re.compile(_template(template).pattern.removesuffix("$") + r"\.")
         return sorted({m.group(1) for p in self._flat if (m := rx.match(p))})
 
+    def set_paths(self, template: str) -> list[str]:
+        """The paths the stack file sets under a template key (`cluster.nodeGroups.<name>.minSize`)."""
+        rx = _template(template)
+        return sorted(p for p in self._flat if rx.match(p))
+
     def _key(self, path: str) -> Key:
         if path in self._keys:
             return self._keys[path]
