@@ -41,7 +41,7 @@ def baseline() -> list[dict]:
     labels = {"app": "api"}
     stack = res("pulumi:pulumi:Stack", f"{PROJECT}-{STACK}", {}, custom=False)
     stack["parent"] = ""
-    return [
+    return deploy_ready([
         stack,
         res("pulumi:providers:aws", "aws-production", {"region": "us-east-1", "defaultTags": {"tags": dict(TAGS)}}),
         aws("aws:kms/key:Key", "platform", {"enableKeyRotation": True, "description": "platform data"}),
@@ -118,7 +118,41 @@ def baseline() -> list[dict]:
             "metadata": {"name": "https-redirect", "namespace": "production"},
             "spec": {"parentRefs": [{"name": "public", "sectionName": "http"}], "rules": [
                 {"filters": [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}]}]}}),
-    ]
+    ])
+
+
+def deploy_ready(resources: list[dict]) -> list[dict]:
+    """What a first `pulumi up` needs around the same stack (the deploy-readiness policies): the CNI
+    before the nodes, the deployer's cluster access before any Kubernetes object, the Gateway API
+    CRDs before the Gateway, a default StorageClass and the GPU device plugin."""
+    cluster = urn("aws:eks/cluster:Cluster", "leadgen")
+    cni = aws("aws:eks/addon:Addon", "vpc-cni", {"clusterName": "leadgen", "addonName": "vpc-cni",
+                                                "configurationValues": '{"enableNetworkPolicy": "true"}'}, deps=(cluster,))
+    access = aws("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "deployer", {
+        "clusterName": "leadgen", "principalArn": "arn:aws:iam::123456789012:role/leadgen-deployer-production",
+        "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+        "accessScope": {"type": "cluster"}}, deps=(cluster,))
+    provider = res("pulumi:providers:kubernetes", "k8s-production", {"kubeconfig": "{}"}, deps=(access["urn"],))
+    ref = f"{provider['urn']}::9c3b1f0e-5d2a-4e7b-8f61-2a4c6d8e0b13"
+    crds = res("kubernetes:yaml/v2:ConfigFile", "gateway-api-crds", {
+        "file": "https://github.com/kubernetes-sigs/gateway-api/releases/download/v1.4.0/standard-install.yaml"},
+        provider=ref, custom=False)
+    added = [cni, access, provider, crds,
+             res("kubernetes:storage.k8s.io/v1:StorageClass", "gp3", {
+                 "metadata": {"name": "gp3", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+                 "provisioner": "ebs.csi.aws.com", "parameters": {"type": "gp3", "encrypted": "true", "kmsKeyId": KMS}},
+                 provider=ref),
+             res("kubernetes:helm.sh/v3:Release", "nvidia-device-plugin", {
+                 "chart": "nvidia-device-plugin", "version": "0.18.0", "namespace": "kube-system", "values": {}},
+                 provider=ref)]
+    for r in resources:
+        if r["type"] == "aws:eks/nodeGroup:NodeGroup":
+            r["dependencies"].append(cni["urn"])
+        elif r["type"].startswith("kubernetes:"):
+            r["provider"] = ref
+            if r["type"].startswith("kubernetes:gateway.networking.k8s.io/"):
+                r["dependencies"].append(crds["urn"])
+    return resources + added
 
 
 def find(resources: list[dict], typ: str, name: str) -> dict:
