@@ -184,7 +184,8 @@ database = Database(f"{cfg.prefix}-postgres", DatabaseArgs(
     performance_insights_retention_days=data.postgres.performance_insights_retention_days,
     log_retention_days=data.postgres.log_retention_days, protect=prod, dr_provider=dr_provider,
     # A standby replicates the primary's database; `dr.state: active` promotes it.
-    replicate_source_db=primary["databaseArn"] if dr.standby else None, tags=tags))
+    replicate_source_db=primary["databaseArn"] if dr.standby else None,
+    promoted_replica=dr.is_recovery and not dr.standby, tags=tags))
 cache = Cache(f"{cfg.prefix}-redis", CacheArgs(
     vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
     node_security_group_id=cluster.node_security_group_id,

@@ -43,6 +43,9 @@ class DatabaseArgs:
     # A recovery site's standby: the ARN of the instance this one replicates (cross-region). Setting
     # it back to None promotes the replica to a standalone, writable instance (RDS PromoteReadReplica).
     replicate_source_db: Optional[pulumi.Input[str]] = None
+    # An instance that began as such a replica and was promoted: its name and master user came
+    # from its source and stay unset here (setting either would replace the instance).
+    promoted_replica: bool = False
     backup_window: str = "00:00-00:30"  # UTC, before the 02:00 pg_dump
     maintenance_window: str = "sun:04:00-sun:05:00"
     tags: dict[str, str] = field(default_factory=dict)
@@ -95,6 +98,7 @@ class Database(pulumi.ComponentResource):
         # (in this region's Secrets Manager) only once the instance is promoted. A replica has
         # no final snapshot: its source holds the data.
         replica = args.replicate_source_db is not None
+        inherited = replica or args.promoted_replica
         # RDS creates these groups on first export with no retention and no key; creating them
         # first sets both.
         log_groups = [
@@ -119,8 +123,8 @@ class Database(pulumi.ComponentResource):
             storage_encrypted=True,
             kms_key_id=self.kms_key.arn,
             replicate_source_db=args.replicate_source_db,
-            db_name=None if replica else args.database_name,
-            username=None if replica else args.master_username,
+            db_name=None if inherited else args.database_name,
+            username=None if inherited else args.master_username,
             # RDS generates the password, keeps it in Secrets Manager under our key and rotates
             # it: it is never in config, in the program or in state.
             manage_master_user_password=None if replica else True,
