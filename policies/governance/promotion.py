@@ -97,7 +97,7 @@ def _reason(commit, att: Attestation, rules: Rules, now, program_changed, verify
         return f"is signed as {f.get('by')!r}, not the pipeline signer {rules.signer}"
     why = verify(att)
     if why:
-        return f"signature {why}"
+        return why
     missing = [t for t in rules.smoke_tests if t not in (f.get("smoke_tests") or ())]
     if missing:
         return f"smoke tests {', '.join(missing)} did not pass in {rules.from_stack}"

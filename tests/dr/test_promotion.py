@@ -1,0 +1,184 @@
+"""Staging before production: a protected stack's update is refused without an attestation, with a
+stale, a forged or a too-fresh one, and allowed with a valid one; a preview says what is missing.
+
+Each test builds a throwaway git repository holding a program file, governance/ (with the pipeline's
+promotion rules and allowed_signers) and attestations written by `platformctl change attest`'s own
+function, signed with keys made here by the real ssh-keygen.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import pathlib
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from governance import clock, config, gates, promotion, signing
+from governance.model import Context
+from platformctl.attestation import attest
+from platformctl.errors import InputError
+from platformctl.project import ROOT
+
+PIPELINE = "pipeline@insurance-lead-gen.com"
+TESTS = ["api-health", "lead-submit"]
+NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc)
+SOAK = 60
+
+
+def git(root: pathlib.Path, *argv: str) -> str:
+    return subprocess.run(["git", "-C", str(root), *argv], check=True, capture_output=True, text=True).stdout.strip()
+
+
+def commit_all(root: pathlib.Path, message: str) -> str:
+    git(root, "add", "-A")
+    git(root, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", message)
+    return git(root, "rev-parse", "HEAD")
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("keys")
+    made = {}
+    for who in ("pipeline", "impostor"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", who, "-f", str(folder / who)],
+                       check=True)
+        made[who] = folder / who
+    return made
+
+
+@pytest.fixture
+def repo(tmp_path, keys):
+    root = tmp_path / "repo"
+    (root / "governance").mkdir(parents=True)
+    (root / "governance" / "approvers.yaml").write_text(yaml.safe_dump({
+        "approvers": {"cto@example.com": ["cto"]},
+        "promotion": {"signer": PIPELINE, "from_stack": "staging", "soak_minutes": SOAK, "smoke_tests": TESTS}}))
+    pub = pathlib.Path(f"{keys['pipeline']}.pub").read_text().strip()
+    (root / "governance" / "allowed_signers").write_text(
+        f'{PIPELINE} namespaces="{signing.ATTESTATION_NAMESPACE}" {pub}\n')
+    (root / "changes").mkdir()
+    (root / "__main__.py").write_text("print('program v1')\n")
+    git(root, "init", "-q")
+    commit_all(root, "v1")
+    return root
+
+
+def ctx_for(root, stack="production", dry_run=False, now=NOW) -> Context:
+    return Context(stack=stack, project="leadgen", config=config.from_mapping({}), project_root=root,
+                   clock=clock.Clock(now), dry_run=dry_run)
+
+
+def sign(root, commit, *, at, key, tests=TESTS, stack="staging"):
+    return attest(root, stack=stack, commit=commit, smoke_tests=tests, key=key, at=at)
+
+
+def gate(root, env=None, **kw) -> list[str]:
+    return promotion.findings(ctx_for(root, **kw), env={} if env is None else env)
+
+
+def test_without_an_attestation_the_update_is_refused_naming_the_command(repo):
+    head = git(repo, "rev-parse", "HEAD")
+    assert gate(repo) == [
+        f"commit {head[:12]} has no attestation that staging applied it (attestations/{head}.yaml; the staging "
+        f"pipeline writes it: platformctl change attest --stack staging --commit {head} --smoke-tests "
+        "api-health lead-submit --key <pipeline key>)"]
+
+
+def test_a_valid_attestation_older_than_the_soak_time_allows_the_update(repo, keys):
+    head = git(repo, "rev-parse", "HEAD")
+    sign(repo, head, at=NOW - dt.timedelta(minutes=SOAK + 1), key=keys["pipeline"])
+    assert gate(repo) == []
+
+
+def test_the_pipelines_own_commit_of_the_attestation_is_still_the_attested_program(repo, keys):
+    head = git(repo, "rev-parse", "HEAD")
+    sign(repo, head, at=NOW - dt.timedelta(hours=2), key=keys["pipeline"])
+    (repo / "Pulumi.production.yaml").write_text("config: {}\n")  # production's own config: not program
+    commit_all(repo, "attestation and a production config change")
+    assert gate(repo) == []
+
+
+def test_a_stale_attestation_of_an_older_program_is_refused(repo, keys):
+    old = git(repo, "rev-parse", "HEAD")
+    sign(repo, old, at=NOW - dt.timedelta(hours=2), key=keys["pipeline"])
+    (repo / "__main__.py").write_text("print('program v2')\n")
+    new = commit_all(repo, "v2, never applied in staging")
+    assert gate(repo) == [f"commit {new[:12]} is not promotable: attestations/{old}.yaml: is stale: it attests "
+                          f"{old[:12]} and the program changed since (__main__.py)"]
+
+
+def test_a_too_fresh_attestation_is_refused_until_the_soak_ends(repo, keys):
+    head = git(repo, "rev-parse", "HEAD")
+    sign(repo, head, at=NOW - dt.timedelta(minutes=10), key=keys["pipeline"])
+    assert gate(repo) == [f"commit {head[:12]} is not promotable: attestations/{head}.yaml: staging applied it at "
+                          "2026-12-01T11:50:00Z; the soak time of 60 minutes ends at 2026-12-01T12:50:00Z"]
+
+
+def test_a_forged_attestation_signed_by_another_key_is_refused(repo, keys):
+    head = git(repo, "rev-parse", "HEAD")
+    sign(repo, head, at=NOW - dt.timedelta(hours=2), key=keys["impostor"])
+    [line] = gate(repo)
+    assert line.startswith(f"commit {head[:12]} is not promotable: attestations/{head}.yaml: signature does not "
+                           f"verify for {PIPELINE}"), line
+
+
+def test_an_attestation_edited_after_signing_is_refused(repo, keys):
+    head = git(repo, "rev-parse", "HEAD")
+    path = sign(repo, head, at=NOW - dt.timedelta(minutes=10), key=keys["pipeline"])
+    # Backdating past the soak time breaks the signature over `at`.
+    path.write_text(path.read_text().replace('at: "2026-12-01T11:50:00Z"', 'at: "2026-12-01T09:00:00Z"'))
+    [line] = gate(repo)
+    assert "signature does not verify" in line, line
+
+
+def test_a_preview_forecasts_what_the_update_will_refuse_and_blocks_nothing(repo):
+    ctx = ctx_for(repo, dry_run=True)
+    assert list(promotion.promotion_gate([], ctx)) == []
+    [line] = promotion.promotion_forecast([], ctx)
+    assert line.startswith("the update will be refused: commit ") and "has no attestation" in line
+    update = ctx_for(repo, dry_run=False)
+    assert list(promotion.promotion_forecast([], update)) == []
+
+
+def test_the_version_comes_from_git_and_ci_cannot_name_another(repo, keys):
+    head = git(repo, "rev-parse", "HEAD")
+    sign(repo, head, at=NOW - dt.timedelta(hours=2), key=keys["pipeline"])
+    assert gate(repo, env={"GITHUB_SHA": "0" * 40}) == [
+        f"the program version cannot be established: GITHUB_SHA 000000000000 is not the checked-out commit {head[:12]}"]
+    (repo / "__main__.py").write_text("print('edited, not committed')\n")
+    assert gate(repo) == [f"the program version cannot be established: the checkout differs from commit "
+                          f"{head[:12]} (__main__.py): only a committed program can be promoted"]
+
+
+def test_staging_itself_and_unprotected_stacks_are_not_gated(repo):
+    assert gate(repo, stack="staging") == []
+    assert gate(repo, stack="dev") == []
+
+
+def test_an_approved_emergency_passes_without_a_soak(repo, monkeypatch):
+    class Verdict:
+        approved_emergency = True
+    monkeypatch.setattr(gates, "assess", lambda ctx: Verdict())
+    assert gate(repo) == []
+
+
+def test_attest_refuses_another_stack_and_missing_smoke_tests(repo, keys):
+    head = git(repo, "rev-parse", "HEAD")
+    with pytest.raises(InputError, match="^--stack production: attestations are made by staging"):
+        sign(repo, head, at=NOW, key=keys["pipeline"], stack="production")
+    with pytest.raises(InputError, match="^--smoke-tests lacks lead-submit: "):
+        sign(repo, head, at=NOW, key=keys["pipeline"], tests=["api-health"])
+    assert not (repo / "attestations" / f"{head}.yaml").exists()
+
+
+def test_the_repository_rules_are_usable_and_the_command_is_registered():
+    rules = promotion.load_rules(ROOT)
+    assert rules.problems == () and rules.from_stack == "staging" and rules.soak >= dt.timedelta(minutes=30)
+    proc = subprocess.run([sys.executable, "-m", "platformctl", "change", "attest", "--stack", "production",
+                           "--commit", "abc", "--smoke-tests", "x", "--key", "/nonexistent"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr == ("platformctl change attest: --stack production: attestations are made by staging, "
+                           "the stack governance/approvers.yaml promotes from\n")
