@@ -104,10 +104,13 @@ CRD_INSTALLERS: tuple[CrdInstaller, ...] = (
     CrdInstaller("gateway.networking.k8s.io", file="kubernetes-sigs/gateway-api/"),
     CrdInstaller("gateway.networking.k8s.io", chart="gateway-crds-helm", switch=("crds.gatewayAPI.enabled",),
                  default=False),
-    CrdInstaller("gateway.networking.k8s.io", chart="gateway-helm", in_crds_dir=True),
+    # gateway-helm renders its CRDs from a `crds` subchart's templates: skipCrds does not skip them.
+    CrdInstaller("gateway.networking.k8s.io", chart="gateway-helm", switch=("crds.enabled",)),
+    # Envoy Gateway's release manifest of its CRDs (applied server-side: too big for a Helm release Secret).
+    CrdInstaller("gateway.envoyproxy.io", file="envoyproxy/gateway/releases/"),
     CrdInstaller("gateway.envoyproxy.io", chart="gateway-crds-helm", switch=("crds.envoyGateway.enabled",),
                  default=False),
-    CrdInstaller("gateway.envoyproxy.io", chart="gateway-helm", in_crds_dir=True),
+    CrdInstaller("gateway.envoyproxy.io", chart="gateway-helm", switch=("crds.enabled",)),
 )
 
 # Registries an image may come from without the stack declaring them: public, and what the
