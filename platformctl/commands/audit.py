@@ -5,11 +5,19 @@ resource's inputs go through Remediate and Analyze as they stream out of the exp
 outputs of all resources go to AnalyzeStack once at the end. Only the outputs are kept for that
 last call (inputs are dropped after Analyze), so the export is never held in memory twice.
 
-Exit codes: 0 clean or advisory only, 2 mandatory violations, 1 unreadable input.
+Every audit says what it could not judge: the resources of a type no policy covers, counted by
+type. A stack whose resources are mostly of such types (another cloud's, say) is "not assessed",
+never a PASS: its own exit code, so CI cannot mistake silence for compliance.
+
+Exit codes: 0 clean or advisory only, 2 mandatory violations, 3 not assessed (no mandatory
+violation, but most resources - or all, or there are none - are of types no policy covers),
+1 unreadable input.
 """
 from __future__ import annotations
 
 import argparse
+import collections
+import dataclasses
 import datetime as dt
 import pathlib
 import sys
@@ -25,6 +33,48 @@ from platformctl.project import ROOT, pack_config
 from platformctl.statefile import StateError, StateFile
 
 PENDING_POLICY = "audit-pending-operation"
+NOT_ASSESSED = 3  # exit code: nothing mandatory found, but too little of the stack was judged
+# A stack is assessed when policies cover more than this share of its resources.
+MIN_COVERED_SHARE = 0.5
+
+
+@dataclasses.dataclass
+class Coverage:
+    """Which of the stack's resources some guardrail judges. Components, providers and the stack
+    itself hold no configuration of their own and are not counted."""
+
+    judged: int = 0
+    uncovered: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+
+    @property
+    def total(self) -> int:
+        return self.judged + sum(self.uncovered.values())
+
+    @property
+    def assessed(self) -> bool:
+        return self.total > 0 and self.judged / self.total > MIN_COVERED_SHARE
+
+    def notes(self) -> list[str]:
+        out = []
+        if self.uncovered:
+            listed = ", ".join(f"{t} ({n})" for t, n in sorted(self.uncovered.items(), key=lambda kv: (-kv[1], kv[0])))
+            out.append(f"not covered by any policy: {sum(self.uncovered.values())} of {self.total} resources: {listed}")
+        if not self.assessed:
+            why = ("the stack has no resources" if self.total == 0 else
+                   f"policies judge only {self.judged} of its {self.total} resources")
+            out.append(f"NOT ASSESSED: {why}; this is not a PASS (exit {NOT_ASSESSED})")
+        return out
+
+
+def covered_types() -> frozenset[str]:
+    from platformctl.pack import catalog
+
+    return catalog.covered_types()
+
+
+def countable(resource: dict) -> bool:
+    rtype = resource["type"]
+    return bool(resource.get("custom")) and not rtype.startswith("pulumi:providers:") and rtype != "pulumi:pulumi:Stack"
 
 
 def update_gates() -> tuple[str, ...]:
@@ -93,6 +143,16 @@ def audit_state(path: str | pathlib.Path, analyzer_factory: AnalyzerFactory,
                 exemptions: Sequence[exemptions_mod.Exemption], today: dt.date,
                 project_root: pathlib.Path = ROOT, with_cost: bool = True,
                 generated_at: Optional[dt.datetime] = None) -> reports.Report:
+    return audit_state_coverage(path, analyzer_factory, exemptions, today, project_root, with_cost, generated_at)[0]
+
+
+def audit_state_coverage(path: str | pathlib.Path, analyzer_factory: AnalyzerFactory,
+                         exemptions: Sequence[exemptions_mod.Exemption], today: dt.date,
+                         project_root: pathlib.Path = ROOT, with_cost: bool = True,
+                         generated_at: Optional[dt.datetime] = None) -> tuple[reports.Report, Coverage]:
+    """The audit of one state file, and how much of it the policies judged."""
+    covered = covered_types()
+    coverage = Coverage()
     state = StateFile(path)
     header = state.read_header()
     stream = state.resources()
@@ -105,6 +165,11 @@ def audit_state(path: str | pathlib.Path, analyzer_factory: AnalyzerFactory,
     kept: list[dict] = []
     try:
         for resource in _chain(first, stream):
+            if countable(resource):
+                if resource["type"] in covered:
+                    coverage.judged += 1
+                else:
+                    coverage.uncovered[resource["type"]] += 1
             violations.extend(analyzer.analyze(resource))
             # Keep what AnalyzeStack and the cost estimate need; drop the inputs.
             slim = dict(resource)
@@ -126,6 +191,7 @@ def audit_state(path: str | pathlib.Path, analyzer_factory: AnalyzerFactory,
         notes.append(f"{state.secrets_redacted} secret value(s) shown as [secret]")
     if state.pending_operations:
         notes.append(f"{len(state.pending_operations)} pending operation(s) in state")
+    notes.extend(coverage.notes())
     cost = None
     if with_cost:
         cost = cost_view(kept, config)
@@ -134,7 +200,7 @@ def audit_state(path: str | pathlib.Path, analyzer_factory: AnalyzerFactory,
         generated_at=generated_at or dt.datetime.now(dt.timezone.utc),
         resource_count=state.resource_count, violations=kept_v + expired,
         exemptions=exemptions_mod.in_force(exemptions, today), exempted=exempted, cost=cost,
-        source=str(path), notes=notes)
+        source=str(path), notes=notes), coverage
 
 
 def _chain(first: Optional[dict], rest: Iterable[dict]) -> Iterable[dict]:
@@ -166,8 +232,10 @@ def run(args: argparse.Namespace, analyzer_factory: AnalyzerFactory = None) -> i
     if args.since and not args.history:
         raise InputError("--since/--until apply to --history; give --history FILE")
     exemptions = exemptions_mod.load(args.exemptions)
+    coverage = None
     if args.state:
-        report = audit_state(args.state, analyzer_factory, exemptions, today, with_cost=not args.no_cost)
+        report, coverage = audit_state_coverage(args.state, analyzer_factory, exemptions, today,
+                                                with_cost=not args.no_cost)
     else:
         report = reports.Report(stack=args.stack or "unknown", project="leadgen", kind="audit",
                                 generated_at=dt.datetime.now(dt.timezone.utc), resource_count=0,
@@ -192,7 +260,11 @@ def run(args: argparse.Namespace, analyzer_factory: AnalyzerFactory = None) -> i
     else:
         from platformctl.reports.text import verdict
         print(f"{args.format} report written to {args.out}: {verdict(report)}", file=sys.stderr)
-    return report.exit_code()
+    code = report.exit_code()
+    if code == 0 and coverage is not None and not coverage.assessed:
+        print(f"platformctl audit: {coverage.notes()[-1]}", file=sys.stderr)
+        return NOT_ASSESSED
+    return code
 
 
 def main(args: argparse.Namespace) -> int:
