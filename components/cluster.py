@@ -31,7 +31,7 @@ class ClusterArgs:
     deployer_role_arn: str
     public_access_cidrs: Sequence[str] = ()
     admin_role_arns: Sequence[str] = ()
-    log_retention_days: int = 90
+    log_retention_days: int = 365
     protect: bool = False  # production: deletion protection on the cluster and Pulumi protect
     tags: dict[str, str] = field(default_factory=dict)
 

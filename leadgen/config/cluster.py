@@ -95,7 +95,8 @@ KEYS = [
         "Documentation, private and reserved ranges are refused.", items="string"),
     Key("cluster.adminRoleArns", "array", [], "IAM roles granted cluster-admin through EKS access "
         "entries.", items="string"),
-    Key("cluster.logRetentionDays", "integer", 90, "Retention of the control-plane log group, days."),
+    # A year: audit logs answer "who changed what" long after the change (checkov CKV_AWS_338).
+    Key("cluster.logRetentionDays", "integer", 365, "Retention of the control-plane log group, days."),
     *[_group_key(f) for f in NODE_GROUP_FIELDS],
 ]
 

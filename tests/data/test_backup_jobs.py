@@ -71,8 +71,13 @@ def test_jobs_run_the_tool_with_its_environment(prod):
         assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"
     assert _env(backup)["DATABASE_URL"] == \
         f"postgresql://leadgen_admin@{db['address']}:5432/insurance_lead_gen?sslmode=require"
-    assert _env(verify)["SCRATCH_DATABASE_URL"] == \
+    # Verify gets the master login only to provision its least-privilege role, and restores as that
+    # role; it never gets SCRATCH_DATABASE_URL as the master user.
+    verify_env = _env(verify)
+    assert verify_env["SCRATCH_ADMIN_DATABASE_URL"] == \
         f"postgresql://leadgen_admin@{db['address']}:5432/postgres?sslmode=require"
+    assert verify_env["VERIFY_ROLE"] == "pgbackup_verify"
+    assert "SCRATCH_DATABASE_URL" not in verify_env
 
 
 def test_no_password_in_the_spec(prod):

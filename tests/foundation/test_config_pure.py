@@ -68,3 +68,11 @@ def test_eks_1_34_is_refused_days_before_it_leaves_standard_support():
         load("leadgen", "production", raw)
     assert str(e.value) == ('leadgen:cluster.version ("1.34") must be one of: 1.35, 1.36 '
                             'in Pulumi.production.yaml')
+
+
+@pytest.mark.parametrize("stack", ["production", "staging", "dev"])
+def test_every_stack_keeps_control_plane_and_database_logs_a_year(stack):
+    # The pack's log-group guardrail (checkov CKV_AWS_338) is mandatory in every stack.
+    cfg = load("leadgen", stack, stack_config(stack))
+    assert cfg.cluster.log_retention_days >= 365
+    assert cfg.data.postgres.log_retention_days >= 365
