@@ -86,7 +86,7 @@ class Cache(pulumi.ComponentResource):
         failover = args.replicas >= 1
         self.replication_group = aws.elasticache.ReplicationGroup(
             f"{name}",
-            replication_group_id=name,
+            replication_group_id=name,  # fixed: runbooks and `aws elasticache` commands name it
             description=f"{name}: sessions, rate limits and caches",
             engine="redis",
             engine_version=args.engine_version,

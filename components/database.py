@@ -87,12 +87,16 @@ class Database(pulumi.ComponentResource):
             from_port=PORT, to_port=PORT, referenced_security_group_id=args.node_security_group_id,
             description="PostgreSQL from EKS nodes", tags=args.tags, opts=child)
 
+        # Named with its family: a major upgrade makes a group of the new family beside the old one,
+        # which the instance leaves as it upgrades, so the two names never collide.
         params = aws.rds.ParameterGroup(
             f"{name}-params", name=f"{name}-{parameter_family(args.engine_version)}",
             family=parameter_family(args.engine_version),
             description=f"{name}: slow queries, connections, TLS only",
             parameters=postgres_parameters(args.slow_query_ms), tags=args.tags, opts=child)
 
+        # A fixed identifier: runbooks and `aws rds` commands name the instance, and it is never
+        # replaced (deletion protection and `protect` in production).
         identifier = name
         # A replica takes its name, user and password from its source; RDS manages a password
         # (in this region's Secrets Manager) only once the instance is promoted. A replica has
