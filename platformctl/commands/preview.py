@@ -122,6 +122,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also write the state after `pulumi up` as a `pulumi stack export` file")
     p.add_argument("--exemptions", metavar="FILE", help="exemptions file (default policies/exemptions.yaml)")
     p.add_argument("--no-policy", action="store_true", help="skip the policy pack")
+    p.add_argument("--waves", action="store_true",
+                   help="print the order a first `pulumi up` could create the resources in (dependency waves) "
+                        "instead of the tree; with --json, add them as `waves`")
     p.add_argument("--look", action="store_true",
                    help="a look, not a gate: exit 0 when the only findings are policy violations")
 
@@ -149,21 +152,46 @@ def main(args: argparse.Namespace) -> int:
             return 1
 
     if args.json:
-        text = json.dumps(preview_json(run, report), indent=2, sort_keys=False) + "\n"
+        doc = preview_json(run, report)
+        if args.waves:
+            doc["waves"] = [[r["urn"] for r in w.resources] for w in _waves(run)]
+        text = json.dumps(doc, indent=2, sort_keys=False) + "\n"
     elif args.format and report is not None:
         from platformctl import reports
         text = reports.render(report, args.format, color=args.out is None and sys.stdout.isatty())
     else:
-        text = _table(run, report)
+        text = _table(run, report, waves=args.waves)
     _emit(text, args.out)
 
     code = report.exit_code() if report is not None else 0
     return 0 if args.look else code
 
 
-def _table(run: ProgramRun, report) -> str:
+def _waves(run: ProgramRun):
+    from platformctl.program.waves import waves
+    return waves(run.resources, run.project)
+
+
+def wave_lines(run: ProgramRun, names_shown: int = 4) -> list[str]:
+    """The dependency waves, one line per type in each: "the CNI, then the nodes, then ..."."""
+    found = _waves(run)
+    prefix = f"{run.project}-{run.stack}-"
+    total = sum(len(w.resources) for w in found)
+    out = [f"First-deploy order: {total} resources in {len(found)} waves. Each starts once its dependencies, "
+           "its parent and its provider exist.", f'Names without "{prefix}".']
+    width = max((len(short_type(r["type"])) for w in found for r in w.resources), default=20)
+    for w in found:
+        out += ["", f"Wave {w.number} ({len(w.resources)})"]
+        for typ, names in w.by_type():
+            shown = [n[len(prefix):] if n.startswith(prefix) else n for n in names[:names_shown]]
+            more = f" and {len(names) - names_shown} more" if len(names) > names_shown else ""
+            out.append(f"    {len(names):>3}  {short_type(typ):<{width}}  {', '.join(shown)}{more}")
+    return out
+
+
+def _table(run: ProgramRun, report, waves: bool = False) -> str:
     out = [f"Previewing update ({run.stack}) offline under the Pulumi mock engine:", ""]
-    out += tree_lines(run)
+    out += wave_lines(run) if waves else tree_lines(run)
     s = summary(run)
     out += ["", "Resources:", f"    + {s['create']} to create", "", "Counts by type:"]
     for typ, n in sorted(s["byType"].items(), key=lambda kv: (-kv[1], kv[0])):
