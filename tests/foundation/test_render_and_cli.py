@@ -133,3 +133,150 @@ def test_pulumi_yaml_declares_every_key_with_type_description_and_default():
         d = declared[key.path]
         assert d["type"] in ("string", "integer", "boolean", "array") and d["description"]
         assert key.required or "default" in d
+
+
+# --- render --out: never deletes what it did not make --------------------------------------------
+def _fake_render(files):
+    def render_all(run, out_dir):
+        written = []
+        for rel, text in files.items():
+            path = out_dir / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            written.append(path)
+        return written
+    return render_all
+
+
+def _fake_run():
+    from platformctl.program.engine import ProgramRun
+    return ProgramRun("leadgen", "dev", True, {})
+
+
+def test_render_writes_a_new_folder_and_marks_it(tmp_path, monkeypatch):
+    from platformctl.commands import render
+    monkeypatch.setattr(render, "render_all", _fake_render({"manifests/a.yaml": "a: 1\n"}))
+    out = tmp_path / "deep" / "out"
+    written = render.write_render(_fake_run(), out)
+    assert written == [out / "manifests" / "a.yaml"] and written[0].read_text() == "a: 1\n"
+    assert (out / render.MARKER).is_file()
+    assert sorted(p.name for p in out.parent.iterdir()) == ["out"]  # no staging folder left
+
+
+def test_render_replaces_only_a_folder_it_marked(tmp_path, monkeypatch):
+    from platformctl.commands import render
+    out = tmp_path / "out"
+    monkeypatch.setattr(render, "render_all", _fake_render({"manifests/old.yaml": "old\n"}))
+    render.write_render(_fake_run(), out)
+    monkeypatch.setattr(render, "render_all", _fake_render({"manifests/new.yaml": "new\n"}))
+    render.write_render(_fake_run(), out)
+    assert sorted(p.name for p in (out / "manifests").iterdir()) == ["new.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_failed_render_leaves_the_previous_one_and_no_staging(tmp_path, monkeypatch):
+    from platformctl.commands import render
+    out = tmp_path / "out"
+    monkeypatch.setattr(render, "render_all", _fake_render({"manifests/old.yaml": "old\n"}))
+    render.write_render(_fake_run(), out)
+
+    def broken(run, out_dir):
+        (out_dir / "half.yaml").write_text("half")
+        raise ValueError("two objects render to x.yaml")
+    monkeypatch.setattr(render, "render_all", broken)
+    with pytest.raises(ValueError):
+        render.write_render(_fake_run(), out)
+    assert sorted(p.name for p in (out / "manifests").iterdir()) == ["old.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize("kind", ["parent", "cwd", "unmarked", "file", "symlink"])
+def test_render_refuses_any_folder_it_did_not_make_and_deletes_nothing(tmp_path, kind):
+    work = tmp_path / "work"
+    (work / "keep").mkdir(parents=True)
+    (work / "keep" / "precious.txt").write_text("mine")
+    (work / "notes.txt").write_text("mine too")
+    cwd, out = {
+        "parent": (work / "keep", ".."),
+        "cwd": (work / "keep", "."),
+        "unmarked": (ROOT, str(work)),
+        "file": (ROOT, str(work / "notes.txt")),
+        "symlink": (ROOT, str(tmp_path / "link")),
+    }[kind]
+    if kind == "symlink":
+        (tmp_path / "link").symlink_to(work / "keep")
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    proc = platformctl("render", "--stack", "dev", "--out", out, cwd=cwd,
+                       env={"PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "--out" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
+    assert (work / "keep" / "precious.txt").read_text() == "mine"
+
+
+def test_render_refuses_a_marker_that_is_a_link(tmp_path):
+    from platformctl.commands import render
+    from platformctl.errors import InputError
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "data.txt").write_text("mine")
+    (tmp_path / "elsewhere").write_text("x")
+    (out / render.MARKER).symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(InputError, match="was not made by platformctl render"):
+        render.check_target(out)
+
+
+# --- what preview and the error lines print -------------------------------------------------------
+def test_preview_json_redacts_secrets_and_url_credentials(repo_copy):
+    f = repo_copy / "Pulumi.dev.yaml"
+    f.write_text(f.read_text() + "  leadgen:governance.prometheusUrl: https://reader:hunter2-pw@prom.example.com/api?token=tok-99\n")
+    proc = platformctl("preview", "--stack", "dev", "--json", "--no-policy", cwd=repo_copy)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert "hunter2-pw" not in proc.stdout and "tok-99" not in proc.stdout
+    from platformctl.program.engine import SECRET_SIG
+    # Secret inputs appear only sealed, as the export writes them: never with their value.
+    sealed, pending = [], [doc]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if SECRET_SIG in node:
+                sealed.append(node)
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    assert sealed, "the dev stack has secret inputs to seal"
+    assert all(set(s) == {SECRET_SIG, "ciphertext"} for s in sealed), sealed
+
+
+def test_a_secure_value_nested_in_an_object_is_refused_without_echoing_it(repo_copy):
+    f = repo_copy / "Pulumi.dev.yaml"
+    f.write_text(f.read_text() + "  leadgen:observability:\n    heartbeatUrl:\n      secure: v1:AAAAsecretcipher:BBBB\n")
+    proc = platformctl("preview", "--stack", "dev", cwd=repo_copy)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "error: Pulumi.dev.yaml: config.leadgen:observability: holds a secret; secrets come from AWS Secrets "
+        "Manager, never config"]
+    assert "secretcipher" not in proc.stdout + proc.stderr
+
+
+def test_pack_config_leaves_nested_secure_values_out(tmp_path):
+    from platformctl.project import pack_config
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "Pulumi.audit.yaml").write_text(
+        "config:\n  leadgen:governance:\n    prometheusUrl: https://prom.example.com\n"
+        "    token:\n      secure: v1:AAAAsecretcipher:BBBB\n")
+    config = pack_config("audit", tmp_path)
+    assert json.loads(config["leadgen:governance"]) == {"prometheusUrl": "https://prom.example.com"}
+    assert "secretcipher" not in json.dumps(config)
+
+
+def test_error_lines_show_control_characters_instead_of_acting(repo_copy):
+    f = repo_copy / "Pulumi.dev.yaml"
+    f.write_text(f.read_text() + '  "leadgen:own\\e[2J\\rer": x\n')
+    proc = platformctl("preview", "--stack", "dev", cwd=repo_copy)
+    assert proc.returncode == 1
+    assert "\x1b" not in proc.stderr and "\r" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "error: leadgen:own\\x1b[2J\\rer is not a known key; did you mean leadgen:owner? in Pulumi.dev.yaml"]
