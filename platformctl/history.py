@@ -6,14 +6,26 @@ other than the requester approved it before it started, whether it carried a rol
 whether it ran inside the request's window. The request is read with the pack's own parser and
 judged by the pack's own rules (`governance.changes`, `governance.compliance`), the ones its gates
 apply before an update, so a stack the gate lets through is one the audit finds compliant.
+
+With a repository (`--repo`), each update is judged against the change request and the approver
+directory as they stood at the commit it ran from (`git.head` in the update's environment, which
+the Pulumi CLI records), not as they stand today: a request edited after the fact, or an approver
+added later, changes nothing in the evidence. Every update in the period is kept, compliant or
+not, so the CSV is the period's audit trail.
 """
 from __future__ import annotations
 
+import csv
+import dataclasses
 import datetime as dt
+import io
 import json
 import pathlib
 import re
-from typing import Any, Iterable
+import shutil
+import subprocess
+import tempfile
+from typing import Any, Iterable, Optional
 
 from platformctl.exemptions import Finding
 from platformctl.pack import approvers, changes, compliance
@@ -28,6 +40,9 @@ EVIDENCE_POLICY = "governance-change-evidence"
 # The pack's ID pattern, unanchored, to find "CR-2026-014: scale api" in an update message.
 _ID_IN_TEXT = re.compile(r"\b" + changes.ID_PATTERN.pattern.strip("^$") + r"\b")
 MAX_HISTORY_BYTES = 256 * 2**20  # a history is small; refuse to read a mistaken huge file whole
+COMMIT_KEY = "git.head"  # where `pulumi up` records the commit it ran from (its update environment)
+_COMMIT = re.compile(r"[0-9a-f]{7,64}")
+_GIT_TIMEOUT_S = 30
 
 
 class HistoryError(Exception):
@@ -95,18 +110,100 @@ def change_request_of(entry: dict) -> tuple[str, str]:
     return (found.group(0), "message") if found else ("", "")
 
 
-def evidence(entry: dict, stack: str, project_root: pathlib.Path) -> ChangeEvidence:
+@dataclasses.dataclass(frozen=True)
+class Judged:
+    """One update of the period and how it was judged: the evidence every report shows, plus what
+    the audit trail adds (the stack, the window, the approvers' roles, where the request was read)."""
+
+    evidence: ChangeEvidence
+    stack: str
+    window: str = ""  # "start - end" of the request's window, "" without a valid request
+    approvals: tuple[tuple[str, str], ...] = ()  # (by, role) of each approval that counted
+    commit: str = ""
+    read_from: str = ""  # "commit <sha>" or "working tree"
+
+    @property
+    def verdict(self) -> str:
+        return "compliant" if self.evidence.compliant else "non-compliant"
+
+
+class Snapshots:
+    """The change requests and approver directory as each commit had them, read with `git show`
+    into one small folder per commit laid out like the repository (so the pack's own readers,
+    with their checks on what a file may be, read them unchanged)."""
+
+    def __init__(self, repo: pathlib.Path):
+        self.repo = pathlib.Path(repo)
+        self._root = pathlib.Path(tempfile.mkdtemp(prefix="platformctl-history-"))
+        self._made: dict[str, pathlib.Path] = {}
+        if not (self.repo / ".git").exists() and self._git("rev-parse", "--git-dir") is None:
+            raise HistoryError(f"--repo {self.repo}: not a git repository")
+
+    def close(self) -> None:
+        shutil.rmtree(self._root, ignore_errors=True)
+
+    def _git(self, *args: str) -> Optional[bytes]:
+        try:
+            done = subprocess.run(["git", "-C", str(self.repo), *args], capture_output=True, timeout=_GIT_TIMEOUT_S)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout if done.returncode == 0 else None
+
+    def at(self, commit: str, change_id: str) -> tuple[Optional[pathlib.Path], str]:
+        """(a project root holding the request and approvers at `commit`, or None; why not)."""
+        if not _COMMIT.fullmatch(commit):
+            return None, f"the update's {COMMIT_KEY} {commit!r} is not a commit id"
+        root = self._made.get(commit)
+        if root is None:
+            if self._git("cat-file", "-e", f"{commit}^{{commit}}") is None:
+                return None, f"commit {commit[:12]} (the update's {COMMIT_KEY}) is not in {self.repo}"
+            root = self._root / commit
+            for folder, name in ((approvers.FOLDER, approvers.APPROVERS), (approvers.FOLDER, approvers.SIGNERS)):
+                data = self._git("show", f"{commit}:{folder}/{name}")
+                if data is not None:
+                    (root / folder).mkdir(parents=True, exist_ok=True)
+                    (root / folder / name).write_bytes(data)
+            (root / "changes").mkdir(parents=True, exist_ok=True)
+            self._made[commit] = root
+        target = root / "changes" / f"{change_id}.yaml"
+        if changes.ID_PATTERN.match(change_id) and not target.exists():
+            data = self._git("show", f"{commit}:changes/{change_id}.yaml")
+            if data is None:
+                return None, f"changes/{change_id}.yaml: not in the repository at commit {commit[:12]}, the update's {COMMIT_KEY}"
+            target.write_bytes(data)
+        return root, ""
+
+
+def evidence(entry: dict, stack: str, project_root: pathlib.Path,
+             snapshots: Optional[Snapshots] = None) -> ChangeEvidence:
+    return judge_entry(entry, stack, project_root, snapshots).evidence
+
+
+def judge_entry(entry: dict, stack: str, project_root: pathlib.Path,
+                snapshots: Optional[Snapshots] = None) -> Judged:
     start, end = entry["_start"], entry["_end"]
     cr_id, _ = change_request_of(entry)
     changes_dir = _config_value(entry, CHANGES_DIR_KEY) or "changes"
+    commit = str((entry.get("environment") or {}).get(COMMIT_KEY) or "").strip()
     base = dict(version=entry.get("version"), kind=str(entry.get("kind")), start=start, end=end,
                 result=str(entry.get("result") or ""), change_request=cr_id)
+    read_from = "working tree"
     if not cr_id:
-        return ChangeEvidence(**base, problems=("no change request: the update named none "
-                                                "(leadgen:changeRequest unset, none in the message)",))
+        return Judged(ChangeEvidence(**base, problems=("no change request: the update named none "
+                                                       "(leadgen:changeRequest unset, none in the message)",)),
+                      stack, commit=commit)
+    if snapshots is not None:
+        if not commit:
+            return Judged(ChangeEvidence(**base, problems=(
+                f"the update records no {COMMIT_KEY}, so the change request in force when it ran cannot be read",)),
+                stack, read_from="")
+        project_root, why = snapshots.at(commit, cr_id)
+        if project_root is None:
+            return Judged(ChangeEvidence(**base, problems=(why,)), stack, commit=commit)
+        read_from = f"commit {commit[:12]}"
     loaded = changes.load(project_root, changes_dir, cr_id)
     if loaded.change is None:
-        return ChangeEvidence(**base, problems=tuple(loaded.problems))
+        return Judged(ChangeEvidence(**base, problems=tuple(loaded.problems)), stack, commit=commit, read_from=read_from)
     # Every changing update of the audited stack is held to the rules, protected or not, and judged
     # as it ran: approvals by its start, the window over its whole run, each approval's signature
     # checked against the approvers and keys the repository lists, as the gate checks them.
@@ -114,11 +211,19 @@ def evidence(entry: dict, stack: str, project_root: pathlib.Path) -> ChangeEvide
     verdict = compliance.assess(loaded, stack=stack, protected=True, at=start, finished=end or start,
                                 signatures=signatures)
     change = verdict.change
-    return ChangeEvidence(**base, requester=change.requested_by,
-                          approver=", ".join(sorted({a.by for a in verdict.approvals})),
-                          independently_approved=bool(verdict.approvals),
-                          rollback_plan=not verdict.messages(compliance.ROLLBACK),
-                          in_window=verdict.in_window, problems=tuple(verdict.messages()))
+    counted = tuple(sorted({(a.by, a.role) for a in verdict.approvals}))
+    return Judged(ChangeEvidence(**base, requester=change.requested_by,
+                                 approver=", ".join(f"{by} ({role})" for by, role in counted),
+                                 independently_approved=bool(verdict.approvals),
+                                 rollback_plan=not verdict.messages(compliance.ROLLBACK),
+                                 in_window=verdict.in_window,
+                                 problems=tuple(verdict.messages())),
+                  stack, window=f"{_iso(change.window_start)} - {_iso(change.window_end)}", approvals=counted,
+                  commit=commit, read_from=read_from)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def in_period(entries: Iterable[dict], since: dt.date, until: dt.date) -> list[dict]:
@@ -128,18 +233,65 @@ def in_period(entries: Iterable[dict], since: dt.date, until: dt.date) -> list[d
     return sorted(chosen, key=lambda e: e["_start"])
 
 
-def audit(path: str | pathlib.Path, stack: str, since: dt.date, until: dt.date,
-          project_root: pathlib.Path = ROOT) -> tuple[list[ChangeEvidence], list[Finding]]:
-    """Evidence for each update in the period, and a mandatory finding per non-compliant one."""
+def judge(path: str | pathlib.Path, stack: str, since: dt.date, until: dt.date,
+          project_root: pathlib.Path = ROOT, repo: Optional[pathlib.Path] = None) -> list[Judged]:
+    """Every changing update of the period, judged; with `repo`, against the requests at its commit."""
     entries = in_period(read(path), since, until)
-    found = [evidence(e, stack, project_root) for e in entries]
-    findings = [Finding(policy=EVIDENCE_POLICY, level="mandatory", severity="high",
-                        urn=f"update/{c.version if c.version is not None else c.start.isoformat()}",
-                        message=f"{c.kind} at {c.start.isoformat()}"
-                                + (f" under {c.change_request}" if c.change_request else "")
-                                + ": " + "; ".join(c.problems))
-                for c in found if not c.compliant]
-    return found, findings
+    snapshots = Snapshots(repo) if repo is not None else None
+    try:
+        return [judge_entry(e, stack, project_root, snapshots) for e in entries]
+    finally:
+        if snapshots is not None:
+            snapshots.close()
+
+
+def findings_of(judged: Iterable[Judged]) -> list[Finding]:
+    """A mandatory finding per non-compliant update."""
+    out = []
+    for j in judged:
+        c = j.evidence
+        if c.compliant:
+            continue
+        out.append(Finding(policy=EVIDENCE_POLICY, level="mandatory", severity="high",
+                           urn=f"update/{c.version if c.version is not None else c.start.isoformat()}",
+                           message=f"{c.kind} at {c.start.isoformat()}"
+                                   + (f" under {c.change_request}" if c.change_request else "")
+                                   + ": " + "; ".join(c.problems)))
+    return out
+
+
+def audit(path: str | pathlib.Path, stack: str, since: dt.date, until: dt.date,
+          project_root: pathlib.Path = ROOT, repo: Optional[pathlib.Path] = None
+          ) -> tuple[list[ChangeEvidence], list[Finding]]:
+    """Evidence for each update in the period, and a mandatory finding per non-compliant one."""
+    judged = judge(path, stack, since, until, project_root, repo)
+    return [j.evidence for j in judged], findings_of(judged)
+
+
+TRAIL_COLUMNS = ("record", "time", "end", "stack", "version", "kind", "result", "change_request", "read_from",
+                 "requester", "approvers", "window", "verdict", "reason", "policy", "level", "severity", "urn")
+
+
+def trail_csv(judged: Iterable[Judged], findings: Iterable[Any], stack: str, cell=str) -> str:
+    """The audit trail: one row per update of the period (compliant ones too) with its time,
+    stack, change request, requester, approvers and their roles, window, verdict and reason; then
+    one row per finding on the standing state. `cell` makes a value safe for a spreadsheet."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(TRAIL_COLUMNS)
+    for j in judged:
+        c = j.evidence
+        writer.writerow(["update", c.start.isoformat(), c.end.isoformat() if c.end else "", cell(j.stack),
+                         "" if c.version is None else c.version, cell(c.kind), cell(c.result),
+                         cell(c.change_request), cell(j.read_from), cell(c.requester),
+                         cell("; ".join(f"{by} ({role})" for by, role in j.approvals)), cell(j.window), j.verdict,
+                         cell("; ".join(c.problems)), EVIDENCE_POLICY if c.problems else "", "", "", ""])
+    for v in findings:
+        if getattr(v, "policy", "") == EVIDENCE_POLICY:
+            continue  # already a row above, as its update
+        writer.writerow(["finding", "", "", cell(stack), "", "", "", "", "", "", "", "", "open", cell(v.message),
+                         cell(v.policy), cell(v.level), cell(str(getattr(v, "severity", "") or "")), cell(v.urn or "")])
+    return buffer.getvalue()
 
 
 def parse_day(text: str, flag: str) -> dt.date:

@@ -215,6 +215,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--history", metavar="FILE", help="`pulumi stack history --json` output")
     parser.add_argument("--since", metavar="DATE", help="first day of the audited period (YYYY-MM-DD)")
     parser.add_argument("--until", metavar="DATE", help="last day of the period (default today)")
+    parser.add_argument("--repo", metavar="DIR", help="the git repository the updates ran from: each update is "
+                        "judged against changes/<ID>.yaml and the approvers as they were at its commit")
     parser.add_argument("--stack", help="stack name (default: read from the export)")
     parser.add_argument("--format", choices=reports.FORMATS, default="table")
     parser.add_argument("--out", metavar="PATH", help="write the report here instead of stdout")
@@ -231,6 +233,8 @@ def run(args: argparse.Namespace, analyzer_factory: AnalyzerFactory = None) -> i
         raise InputError("--history needs --since DATE (the first day of the audited period)")
     if args.since and not args.history:
         raise InputError("--since/--until apply to --history; give --history FILE")
+    if getattr(args, "repo", None) and not args.history:
+        raise InputError("--repo applies to --history; give --history FILE")
     exemptions = exemptions_mod.load(args.exemptions)
     coverage = None
     if args.state:
@@ -248,13 +252,23 @@ def run(args: argparse.Namespace, analyzer_factory: AnalyzerFactory = None) -> i
         until = history.parse_day(args.until, "--until") if args.until else today
         if until < since:
             raise InputError(f"--until {until} is before --since {since}")
-        changes, findings = history.audit(args.history, args.stack or report.stack, since, until)
+        repo = pathlib.Path(args.repo) if getattr(args, "repo", None) else None
+        judged = history.judge(args.history, args.stack or report.stack, since, until, repo=repo)
+        changes, findings = [j.evidence for j in judged], history.findings_of(judged)
         report.changes = changes
         report.violations = list(report.violations) + findings
         report.period = (since, until)
         if not changes:
             report.notes = list(report.notes) + [f"no update in {since}..{until}"]
-    text = reports.write(report, args.format, args.out)
+    if args.format == "csv" and args.history:
+        # With a history the CSV is the period's audit trail: every update, compliant or not.
+        from platformctl.reports.escape import for_report
+
+        text = history.trail_csv(judged, report.violations, report.stack, cell=for_report(report).csv)
+        if args.out is not None:
+            reports.write_atomically(pathlib.Path(args.out), text)
+    else:
+        text = reports.write(report, args.format, args.out)
     if args.out is None:
         sys.stdout.write(text)
     else:

@@ -100,12 +100,21 @@ def sarif(report: Report) -> str:
     everything = [(v, None) for v in sorted_violations(report.violations)] + list(report.exempted)
     rules: dict[str, dict] = {}
     results = []
+    seen: dict[str, int] = {}
     for v, exemption in everything:
         severity = severity_of(v)
         if v.policy not in rules:
+            described = _describe(v.policy)
             rules[v.policy] = {
                 "id": v.policy, "name": v.policy,
                 "shortDescription": {"text": v.policy},
+                # Code scanning shows these on every alert; a rule without them is rejected by GitHub.
+                "fullDescription": {"text": described},
+                "help": {"text": f"{described} Fix the resource or its configuration so it complies; a reviewed "
+                                 "exception goes in policies/exemptions.yaml with a ticket and an expiry date.",
+                         "markdown": f"**{v.policy}**: {described}\n\nFix the resource or its configuration so it "
+                                     "complies; a reviewed exception goes in `policies/exemptions.yaml` with a "
+                                     "ticket and an expiry date."},
                 "defaultConfiguration": {"level": _SARIF_LEVEL.get(v.level, "warning")},
                 "properties": {"tags": ["leadgen-governance", v.level],
                                "security-severity": _SECURITY_SEVERITY.get(severity, "5.5")},
@@ -119,9 +128,9 @@ def sarif(report: Report) -> str:
                 "physicalLocation": {"artifactLocation": {"uri": artifact}, "region": {"startLine": 1}},
                 "logicalLocations": [{"fullyQualifiedName": v.urn or report.stack, "kind": "resource"}],
             }],
-            # A stable identity so code scanning tracks one alert across runs.
-            "partialFingerprints": {"platformctlFinding/v1": hashlib.sha256(
-                f"{report.stack}|{v.policy}|{v.urn}".encode("utf-8", "surrogatepass")).hexdigest()},
+            # A stable identity so code scanning tracks one alert across runs: one per distinct finding
+            # (several findings on one resource, or updates in one history, are each their own alert).
+            "partialFingerprints": {"platformctlFinding/v2": _fingerprint(report.stack, v, seen)},
         }
         if exemption is not None:
             result["suppressions"] = [{"kind": "external", "status": "accepted",
@@ -143,6 +152,30 @@ def sarif(report: Report) -> str:
     # Every string shown as terminal text: code scanning prints messages and names as they are.
     # The schema URI, artifact and fingerprints are ours and stay unchanged by it.
     return json.dumps(esc.deep(document), indent=2) + "\n"
+
+
+def _fingerprint(stack: str, v, seen: dict[str, int]) -> str:
+    digest = hashlib.sha256(f"{stack}|{v.policy}|{v.urn}|{v.message}".encode("utf-8", "surrogatepass")).hexdigest()
+    count = seen.get(digest, 0)
+    seen[digest] = count + 1
+    # The same finding twice in one report (identical text) still gets two identities, in order.
+    return digest if count == 0 else hashlib.sha256(f"{digest}|{count}".encode()).hexdigest()
+
+
+def _describe(policy: str) -> str:
+    """The policy's description from the pack's catalog; platformctl's own findings say theirs here."""
+    own = {"governance-change-evidence": "Every update of the audited period ran under a complete change request, "
+                                         "approved and signed before it started, inside its window.",
+           "audit-pending-operation": "State holds no interrupted operation (a resource that may exist unmanaged).",
+           "governance-exemption-expired": "An exemption past its expiry date no longer covers its violation."}
+    if policy in own:
+        return own[policy]
+    try:
+        from platformctl.pack import catalog
+        spec = catalog.BY_NAME.get(policy)
+    except Exception:  # noqa: BLE001 - a report is still written without the pack's wording
+        spec = None
+    return spec.description if spec is not None else f"The {policy} policy of the leadgen-governance pack."
 
 
 def junit(report: Report) -> str:
