@@ -252,6 +252,11 @@ def _walk(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
             yield from _walk(v, path + (i,))
 
 
+def _some(names: list[str], shown: int = 3) -> str:
+    """A few names for a message, the rest counted: a stack can hold thousands."""
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
 def _major(version: Any) -> Optional[int]:
     if version is None or is_unknown(version):
         return None
@@ -290,7 +295,7 @@ def custom_resources_after_crds(resources: list[Resource], ctx: Context) -> Iter
             yield (f"{_label(r)}: nothing in the stack installs the {group} CRDs{hint}; "
                    "the API server would refuse it"), r.urn
         elif not graph.waits_for_any(r.urn, targets):
-            names = ", ".join(sorted(graph.by_urn[u].name for u in targets))
+            names = _some(sorted(graph.by_urn[u].name for u in targets))
             yield (f"{_label(r)}: does not wait for {names}, which installs the {group} CRDs; "
                    "a first update may send it before the CRD exists"), r.urn
 
@@ -559,7 +564,7 @@ def kubernetes_after_cluster_access(resources: list[Resource], ctx: Context) -> 
             key = matched[0] if len(matched) == 1 else ""
             stranded.setdefault(key, []).append(r)
     for key, items in stranded.items():
-        names = ", ".join(_label(r) for r in items[:3]) + (f" and {len(items) - 3} more" if len(items) > 3 else "")
+        names = _some([_label(r) for r in items])
         if key:
             provider = graph.by_urn[key]
             where = "provider " + ("(default)" if provider.name.startswith("default_") else provider.name)
