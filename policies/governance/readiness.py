@@ -185,14 +185,18 @@ class Graph:
         return found
 
 
-_last: list = [None, None]
+_cached: tuple = (None, -1, None)  # (resources, their count, graph), swapped whole: one read is atomic
 
 
 def _graph(resources: list[Resource]) -> Graph:
-    # The pack's policies of one AnalyzeStack share one list of resources: build its graph once.
-    if _last[0] is not resources:
-        _last[0], _last[1] = resources, Graph(resources)
-    return _last[1]
+    # The pack's policies of one AnalyzeStack share one list of resources (governance/sdk_cache.py):
+    # build its graph once. The held reference keeps the list alive, so identity cannot be reused.
+    global _cached
+    held, count, graph = _cached
+    if held is not resources or count != len(resources):
+        graph = Graph(resources)
+        _cached = (resources, len(resources), graph)
+    return graph
 
 
 # --- small readers -----------------------------------------------------------------------------
