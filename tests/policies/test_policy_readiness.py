@@ -3,7 +3,6 @@ baseline; each case changes one thing a first `pulumi up` depends on (a dependen
 StorageClass removed, an image moved) and asserts that exactly its rule fires, with its message.
 """
 import copy
-import json
 
 import pytest
 
