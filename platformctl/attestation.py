@@ -33,8 +33,9 @@ def attest(root: pathlib.Path, *, stack: str, commit: str, smoke_tests: Sequence
     from platformctl.pack import promotion, signing
 
     rules = promotion.load_rules(root)
-    if rules.problems:
-        raise InputError(rules.problems[0])
+    if rules.problems or not rules.enabled:
+        raise InputError(rules.problems[0] if rules.problems
+                         else "governance/approvers.yaml has no promotion section: nothing to attest for")
     if stack != rules.from_stack:
         raise InputError(f"--stack {stack}: attestations are made by {rules.from_stack}, the stack "
                          "governance/approvers.yaml promotes from")

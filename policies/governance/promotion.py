@@ -15,7 +15,8 @@ Which version is about to run is read from git in the checkout (`HEAD`, with no 
 change to the program), never from the stack's config or an environment variable: the thing being
 governed must not hold the switch. In CI, `GITHUB_SHA` must agree with it. The rules (who signs,
 which stack promotes, the soak time, the smoke tests required) live in governance/approvers.yaml,
-changed only through CODEOWNERS review, not in any stack's config.
+changed only through CODEOWNERS review, not in any stack's config; a repository whose approvers.yaml
+has no `promotion:` section has not adopted promotion and gates nothing.
 
 `judge` is the pure predicate; `promotion_gate` (mandatory, at update time) and
 `promotion_forecast` (advisory, in a preview) are the thin wrappers the catalog lists.
@@ -49,6 +50,7 @@ class Rules:
     soak: dt.timedelta
     smoke_tests: tuple[str, ...]
     problems: tuple[str, ...] = ()
+    enabled: bool = True  # False: the repository's approvers.yaml has no promotion section
 
 
 @dataclass(frozen=True)
@@ -132,9 +134,13 @@ def load_rules(project_root: pathlib.Path) -> Rules:
         doc = changes.read_document(changes.read_in_repo(project_root, approvers.FOLDER, approvers.APPROVERS), shown)
     except (changes.RequestUnreadable, changes._Refused) as err:
         return Rules("", "", dt.timedelta(0), (), (f"{shown}: {err}",))
-    section = doc.get("promotion") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict) or "promotion" not in doc:
+        # A repository that has not adopted promotion (no section) gates nothing; removing the
+        # section is a reviewed change to this file, like setting the soak time to zero.
+        return Rules("", "", dt.timedelta(0), (), enabled=False)
+    section = doc["promotion"]
     if not isinstance(section, dict):
-        return Rules("", "", dt.timedelta(0), (), (f"{shown} has no promotion section",))
+        return Rules("", "", dt.timedelta(0), (), (f"{shown}: promotion must be a mapping",))
     signer, source = section.get("signer"), section.get("from_stack")
     soak, tests = section.get("soak_minutes"), section.get("smoke_tests", [])
     problems = []
@@ -254,7 +260,7 @@ def changes_between(root: pathlib.Path, commit: str) -> Callable[[str], Optional
 def findings(ctx: Context, env: Optional[Mapping[str, str]] = None) -> list[str]:
     """What stands between this protected stack and the version about to run."""
     rules = load_rules(ctx.project_root)
-    if not ctx.protected or (not rules.problems and ctx.stack == rules.from_stack):
+    if not rules.enabled or not ctx.protected or (not rules.problems and ctx.stack == rules.from_stack):
         return []
     if _emergency(ctx):
         return []  # flagged by governance-emergency-change; the outage does not wait for a soak

@@ -182,3 +182,12 @@ def test_the_repository_rules_are_usable_and_the_command_is_registered():
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr == ("platformctl change attest: --stack production: attestations are made by staging, "
                            "the stack governance/approvers.yaml promotes from\n")
+
+
+def test_a_repository_without_promotion_rules_gates_nothing_and_a_broken_section_fails_closed(repo):
+    approvers_file = repo / "governance" / "approvers.yaml"
+    doc = yaml.safe_load(approvers_file.read_text())
+    approvers_file.write_text(yaml.safe_dump({"approvers": doc["approvers"]}))
+    assert gate(repo) == []
+    approvers_file.write_text(yaml.safe_dump({**doc, "promotion": {**doc["promotion"], "soak_minutes": "1h"}}))
+    assert gate(repo) == ["promotion rules unusable: governance/approvers.yaml: promotion.soak_minutes must be 0-10080"]
