@@ -190,4 +190,5 @@ def test_a_repository_without_promotion_rules_gates_nothing_and_a_broken_section
     approvers_file.write_text(yaml.safe_dump({"approvers": doc["approvers"]}))
     assert gate(repo) == []
     approvers_file.write_text(yaml.safe_dump({**doc, "promotion": {**doc["promotion"], "soak_minutes": "1h"}}))
+    commit_all(repo, "a soak time that is not a number of minutes")
     assert gate(repo) == ["promotion rules unusable: governance/approvers.yaml: promotion.soak_minutes must be 0-10080"]
