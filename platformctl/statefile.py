@@ -13,12 +13,19 @@ newer CLIs write checkpoints with `Stack` / `Latest`: the envelope keys are matc
 so a file the CLI reads is read here. A file the CLI could not deploy from - `deployment: null`,
 `latest: null`, `resources` that is not a list - is refused, never audited as an empty stack.
 
+Files up to FAST_MAX_BYTES take a fast path: the C JSON parser reads the whole document with
+hooks that refuse everything the strict reader refuses (duplicate keys, NaN, integers beyond 64
+bits, overlong digit runs, nesting deeper than its limit, bytes that are not UTF-8), about four
+times faster. Anything the fast path does not accept is read again by the strict reader, which
+alone decides what is wrong and words it; larger files always stream.
+
 Every problem becomes a `StateError` whose message is one line naming the file, where in it, and
 the cause; the CLI prints it and exits 1.
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 import pathlib
 import re
 from typing import Any, Iterator, Optional
@@ -39,6 +46,109 @@ SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 REDACTED = "[secret]"
 _MAX_DEPTH = strictread.JSON_LIMITS.max_depth
 _PENDING = re.compile(rb'"pending_operations"', re.IGNORECASE)
+# Whole-document parsing holds the text and its objects (about ten times the file) at once: kept
+# for files where that is a few hundred MB at most; larger ones stream in constant memory.
+FAST_MAX_BYTES = 32 * 2**20
+_DIGITS_AS_ZERO = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+_DIGIT_RUN = b"0" * 4000  # strictread's guard: yajl must never see a run of 4,000 digits
+_MAX_DEPTH_SEEN = strictread.JSON_LIMITS.max_depth - 8  # the fast path accepts clearly shallower files only
+
+
+class _Refused(ValueError):
+    """The fast path declines; the strict reader reads the file and says why."""
+
+
+def _strict_int(text: str) -> int:
+    value = int(text)
+    if not -2**63 <= value < 2**63:
+        raise _Refused(text)
+    return value
+
+
+def _strict_float(text: str) -> float | int:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _Refused(text)
+    # Whole numbers as ints, as the pack sees them after protobuf (values.plain).
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def _refuse_constant(text: str):
+    raise _Refused(text)
+
+
+class _Hooks:
+    def __init__(self) -> None:
+        self.secrets = 0
+
+    def object(self, pairs: list) -> Any:
+        out = dict(pairs)
+        if len(out) != len(pairs):
+            raise _Refused("duplicate key")
+        if out.get(SECRET_SIG_KEY) == SECRET_SIG_VALUE:
+            self.secrets += 1
+            return REDACTED
+        return out
+
+
+def _bounded_depth_parse(text: str, hooks: _Hooks) -> Any:
+    """json.loads with nesting bounded below the strict limit: the C scanner counts each level
+    against the recursion limit, lowered for the call to what the stack now holds plus that bound."""
+    import inspect
+    import sys
+
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack(0)) + _MAX_DEPTH_SEEN)
+    try:
+        return json.loads(text, object_pairs_hook=hooks.object, parse_int=_strict_int,
+                          parse_float=_strict_float, parse_constant=_refuse_constant)
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def _depth_is_bounded() -> bool:
+    """Whether lowering the recursion limit bounds the C scanner's nesting here (CPython 3.11 does;
+    a runtime that counts C recursion apart would not): without it there is no fast path."""
+    try:
+        _bounded_depth_parse("[" * (_MAX_DEPTH_SEEN + 40) + "]" * (_MAX_DEPTH_SEEN + 40), _Hooks())
+    except RecursionError:
+        return True
+    return False
+
+
+_FAST = _depth_is_bounded()
+
+
+def _fast_document(path: pathlib.Path) -> Optional[tuple[dict, int]]:
+    """(the whole document, secrets replaced) when the fast path accepts the file, else None."""
+    if not _FAST:
+        return None
+    try:
+        if path.stat().st_size > FAST_MAX_BYTES:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if _DIGIT_RUN in data.translate(_DIGITS_AS_ZERO):
+        return None
+    hooks = _Hooks()
+    try:
+        document = _bounded_depth_parse(data.decode("utf-8"), hooks)
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, _Refused
+        return None
+    return (document, hooks.secrets) if isinstance(document, dict) else None
+
+
+_MISSING = object()
+
+
+def _at(document: dict, path: tuple[str, ...]) -> Any:
+    node: Any = document
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return _MISSING
+        node = node[key]
+    return node
 
 
 class StateError(Exception):
@@ -58,7 +168,10 @@ class StateHeader:
 
 
 def redact(value: Any) -> tuple[Any, int]:
-    """Returns `value` with every secret replaced by "[secret]", and how many were replaced."""
+    """Returns `value` with every secret replaced by "[secret]", and how many were replaced.
+    Whole numbers read as floats become ints, as the pack sees them after protobuf (`values.plain`)."""
+    if isinstance(value, float):
+        return (int(value) if value.is_integer() and abs(value) < 2**53 else value), 0
     if isinstance(value, dict):
         if value.get(SECRET_SIG_KEY) == SECRET_SIG_VALUE:
             return REDACTED, 1
@@ -115,6 +228,7 @@ class StateFile:
         self.resource_count = 0
         self.pending_operations: list[dict] = []
         self._providers: dict[str, dict] = {}
+        self._document: Any = None  # the whole document on the fast path, False when streaming
 
     def _fail(self, cause: str) -> StateError:
         return StateError(f"{self.path}: {cause}")
@@ -178,6 +292,19 @@ class StateFile:
         return self.header
 
     def _items(self, at: tuple[str, ...]) -> Iterator[Any]:
+        if self._document is None:
+            fast = _fast_document(self.path)
+            self._document = False if fast is None else fast[0]
+            if fast is not None:
+                self.secrets_redacted = fast[1]
+        if self._document is not False:
+            items = _at(self._document, at)
+            if isinstance(items, list):
+                yield from items
+                return
+            if items is _MISSING:
+                return
+            # Not a list: the strict reader names the path and what is there instead.
         try:
             for _, item in strictread.iter_json(self.path, at, name=str(self.path)):
                 yield item
@@ -195,7 +322,7 @@ class StateFile:
             yield resource
         # Pending operations come after the resources in the document; a second streamed pass
         # reads them, only when the file names them at all (a byte search, not a parse).
-        if not _mentions_pending(self.path):
+        if self._document is False and not _mentions_pending(self.path):
             return
         for raw in self._items(header.base + (self._pending_key,)):
             if not isinstance(raw, dict) or not isinstance(raw.get("resource"), dict):
@@ -233,9 +360,12 @@ class StateFile:
             value = raw.get(field)
             if value is not None and not isinstance(value, types):
                 raise self._fail(f"{where} ({urn}): {field!r} is {_kind(_json_kind(value), value)}, expected {wanted}")
-        inputs, n_in = redact(raw.get("inputs") or {})
-        outputs, n_out = redact(raw.get("outputs") or {})
-        self.secrets_redacted += n_in + n_out
+        if self._document is False:
+            inputs, n_in = redact(raw.get("inputs") or {})
+            outputs, n_out = redact(raw.get("outputs") or {})
+            self.secrets_redacted += n_in + n_out
+        else:  # secrets were replaced, and whole numbers made ints, as the document was parsed
+            inputs, outputs = raw.get("inputs") or {}, raw.get("outputs") or {}
         if rtype.startswith("pulumi:providers:"):
             # Providers precede their users in state (it is topologically sorted), so a map
             # filled while streaming resolves every later `provider` reference.

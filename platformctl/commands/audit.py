@@ -139,6 +139,56 @@ def pack_analyzer(stack: str, project: str, config: dict) -> Analyzer:
     return PackAnalyzer(stack, project, config)
 
 
+class CatalogAnalyzer:
+    """The pack's catalog run in this process: the same predicates, specs, levels and severities
+    the pack's thin pulumi_policy wrappers run (policies/__main__.py), without a gRPC round trip
+    and a protobuf copy per resource, so an audit keeps pace with a large export. Resource policies
+    judge each resource's inputs as it streams by; stack policies judge every resource's outputs
+    once at the end, as AnalyzeStack does. `--engine pack` runs the real pack instead; the two
+    give the same findings (tests/audit/test_audit_engines.py)."""
+
+    def __init__(self, stack: str, project: str, config: dict):
+        from platformctl.pack import catalog, clock, config as gconfig, model
+
+        self._catalog, self._model = catalog, model
+        skip = set(update_gates())
+        self._by_type = {t: tuple(s for s in specs if s.name not in skip) for t, specs in catalog.SPECS_BY_TYPE.items()}
+        self._stack_specs = tuple(s for s in catalog.STACK_SPECS if s.name not in skip)
+        self._ctx = model.Context(stack, project, gconfig.from_mapping(config), ROOT,
+                                  clock.read(honour_override=False))
+        self._providers: dict[str, dict] = {}
+
+    def _resource(self, r: dict, props: dict):
+        provider = r.get("provider")
+        return self._model.Resource(r["type"], r["urn"], r["name"], props,
+                                    provider.get("properties") if isinstance(provider, dict) else None,
+                                    tuple(r.get("dependencies") or ()), r.get("parent") or "")
+
+    def analyze(self, resource: dict) -> Sequence[Any]:
+        specs = self._by_type.get(resource["type"])
+        if not specs:
+            return []
+        model = self._resource(resource, resource.get("inputs") or {})
+        return [Finding(policy=spec.name, level=spec.enforcement, severity=spec.severity, urn=resource["urn"],
+                        message=message)
+                for spec in specs for message in self._catalog.check_resource(spec, model, self._ctx)]
+
+    def analyze_stack(self, resources: list[dict]) -> Sequence[Any]:
+        models = [self._resource(r, r.get("outputs") or {}) for r in resources]
+        return [Finding(policy=spec.name, level=spec.enforcement, severity=spec.severity, urn=urn, message=message)
+                for spec in self._stack_specs for message, urn in self._catalog.check_stack(spec, models, self._ctx)]
+
+    def close(self) -> None:
+        pass
+
+
+def catalog_analyzer(stack: str, project: str, config: dict) -> Analyzer:
+    return CatalogAnalyzer(stack, project, config)
+
+
+ENGINES = {"catalog": catalog_analyzer, "pack": pack_analyzer}
+
+
 def audit_state(path: str | pathlib.Path, analyzer_factory: AnalyzerFactory,
                 exemptions: Sequence[exemptions_mod.Exemption], today: dt.date,
                 project_root: pathlib.Path = ROOT, with_cost: bool = True,
@@ -222,10 +272,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="PATH", help="write the report here instead of stdout")
     parser.add_argument("--exemptions", metavar="FILE", default=str(exemptions_mod.DEFAULT_PATH))
     parser.add_argument("--no-cost", action="store_true", help="leave the cost estimate out")
+    parser.add_argument("--engine", choices=tuple(ENGINES), default="catalog",
+                        help="catalog: the pack's policies in this process (default, fast); pack: the pack "
+                             "started over gRPC as `pulumi policy analyze` starts it")
 
 
 def run(args: argparse.Namespace, analyzer_factory: AnalyzerFactory = None) -> int:
-    analyzer_factory = analyzer_factory or pack_analyzer
+    analyzer_factory = analyzer_factory or ENGINES[getattr(args, "engine", None) or "catalog"]
     today = dt.datetime.now(dt.timezone.utc).date()
     if not args.state and not args.history:
         raise InputError("audit needs --state FILE, --history FILE, or both")

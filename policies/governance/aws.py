@@ -6,6 +6,7 @@ needs is not known at preview, which the pack turns into a skip.
 from __future__ import annotations
 
 import ipaddress
+import functools
 import json
 from typing import Iterator
 
@@ -207,14 +208,20 @@ def listener_tls(r: Resource, ctx: Context) -> list[str]:
     return [f"{r.name}: protocol {protocol} must be HTTPS or TLS (HTTP only to redirect to HTTPS)"]
 
 
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str) -> object:
+    """A policy document parsed once: several IAM rules read the same document."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
 def _statements(document: object) -> Iterator[dict]:
     if isinstance(document, str):
         if is_unknown(document):
             raise Unknown("policy")
-        try:
-            document = json.loads(document)
-        except ValueError:
-            return
+        document = _parsed(document)
     if isinstance(document, dict):
         statements = document.get("Statement", [])
         for s in statements if isinstance(statements, list) else [statements]:

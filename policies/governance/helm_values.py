@@ -19,6 +19,8 @@ from .values import get, is_unknown
 
 RELEASE_TYPES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")
 MAX_DEPTH = 64  # values are config, not data: deeper than this is not a chart's shape
+_KEYS = frozenset(HOST_NAMESPACES) | {"privileged", "allowPrivilegeEscalation", "runAsNonRoot", "runAsUser",
+                                      "runAsGroup", "add"}
 
 
 def _walk(value: Any, path: str, depth: int = 0) -> Iterator[tuple[str, str, Any]]:
@@ -42,7 +44,7 @@ def _true(value: Any) -> bool:
 def value_problems(values: Any) -> list[str]:
     out = []
     for path, key, value in _walk(values, ""):
-        if is_unknown(value):
+        if key not in _KEYS or is_unknown(value):
             continue
         if key in HOST_NAMESPACES and _true(value):
             out.append(f"{path}: true shares the node's namespaces")
