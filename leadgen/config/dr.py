@@ -112,6 +112,9 @@ def build(values: Values) -> DrConfig:
         raise values.error("dr.primaryStack", f"({cfg.primary_stack!r}) must name another stack")
     if not cfg.public_hostname:
         raise values.error("dr.publicHostname", "is required on a recovery site")
+    if cfg.public_hostname == values.get("traffic.hostname").strip().lower().rstrip("."):
+        raise values.error("dr.publicHostname", f"({cfg.public_hostname!r}) must differ from "
+                           "leadgen:traffic.hostname, this region's origin,")
     if not cfg.health_check_path.startswith("/") or not set(cfg.health_check_path) <= _PATH_CHARS:
         raise values.error("dr.healthCheckPath", f"({cfg.health_check_path!r}) must be a URL path like /health")
     if cfg.standby_nodes < 1:

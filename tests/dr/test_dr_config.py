@@ -1,0 +1,62 @@
+"""The dr.* keys: a recovery site's state and failback are checked before anything is registered,
+and standby sizing is a pure function of the configured sizes."""
+from __future__ import annotations
+
+import pytest
+
+from leadgen.config import ConfigError, load
+from platformctl.project import stack_config
+
+
+def cfg(stack="production-dr", **overrides):
+    raw = stack_config(stack)
+    raw.update({f"leadgen:{k}": str(v) for k, v in overrides.items()})
+    return load("leadgen", stack, raw)
+
+
+def test_the_recovery_stack_is_a_standby_of_production_in_another_region():
+    c = cfg()
+    assert (c.dr.site, c.dr.state, c.dr.primary_stack, c.core.region) == ("recovery", "standby", "production", "us-west-2")
+    assert c.core.is_production and c.dr.standby and c.dr.primary_weight == 100
+
+
+def test_standby_runs_every_group_at_standby_size_and_active_restores_the_configured_sizes():
+    standby = cfg()
+    sizes = {g.name: (g.min_size, g.desired_size, g.max_size) for g in standby.dr.node_groups(standby.cluster.node_groups)}
+    assert sizes == {"general": (1, 1, 10), "spot": (1, 1, 10), "gpu": (0, 0, 4)}
+    active = cfg(**{"dr.state": "active"})
+    assert active.dr.node_groups(active.cluster.node_groups) == list(active.cluster.node_groups)
+    assert active.dr.primary_weight == 0
+    assert standby.dr.workload(standby.workloads.api).min_replicas == 3
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"dr.failbackPercent": 10}, "leadgen:dr.failbackPercent (10) needs leadgen:dr.state: active: failback hands "
+                                 "traffic back from a recovery site that has taken over in Pulumi.production-dr.yaml"),
+    ({"dr.state": "active", "dr.failbackPercent": 20}, "leadgen:dr.failbackPercent (20) must be one of: 0, 10, 50, 100 "
+                                                       "in Pulumi.production-dr.yaml"),
+    ({"dr.state": "failed-over"}, "leadgen:dr.state (\"failed-over\") must be one of: standby, active in "
+                                  "Pulumi.production-dr.yaml"),
+    ({"dr.primaryStack": "production-dr"}, "leadgen:dr.primaryStack ('production-dr') must name another stack in "
+                                           "Pulumi.production-dr.yaml"),
+    ({"dr.publicHostname": ""}, "leadgen:dr.publicHostname is required on a recovery site in Pulumi.production-dr.yaml"),
+    ({"dr.publicHostname": "api-usw2.insurance-lead-gen.com"},
+     "leadgen:dr.publicHostname ('api-usw2.insurance-lead-gen.com') must differ from leadgen:traffic.hostname, "
+     "this region's origin, in Pulumi.production-dr.yaml"),
+    ({"dr.standbyNodes": 0}, "leadgen:dr.standbyNodes (0) must be at least 1: a standby with no node cannot scale its "
+                             "workloads in Pulumi.production-dr.yaml"),
+    ({"dr.healthCheckPath": "health"}, "leadgen:dr.healthCheckPath ('health') must be a URL path like /health in "
+                                       "Pulumi.production-dr.yaml"),
+])
+def test_each_bad_value_is_one_line_naming_key_and_file(overrides, message):
+    with pytest.raises(ConfigError) as err:
+        cfg(**overrides)
+    assert str(err.value) == message
+
+
+def test_a_primary_site_refuses_the_recovery_keys():
+    with pytest.raises(ConfigError) as err:
+        cfg("production", **{"dr.state": "active"})
+    assert str(err.value) == ("leadgen:dr.state (active) applies only to a recovery site (leadgen:dr.site: recovery) "
+                              "in Pulumi.production.yaml")
+    assert not cfg("production").dr.is_recovery
