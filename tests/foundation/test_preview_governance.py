@@ -38,7 +38,10 @@ def test_make_preview_is_a_look_and_exits_0():
 def test_approved_in_window_change_with_healthy_budget_exits_0(repo_copy, healthy_prometheus):
     shutil.copytree(ROOT / "policies", repo_copy / "policies", dirs_exist_ok=True)
     f = repo_copy / "Pulumi.production.yaml"
-    f.write_text(f.read_text() + "  leadgen:changeRequest: CR-2026-014\n"
+    # The stack file already names a (long-term) Prometheus: this one replaces it, not repeats it.
+    kept = [line for line in f.read_text().splitlines(keepends=True)
+            if not line.lstrip().startswith("leadgen:governance.prometheusUrl:")]
+    f.write_text("".join(kept) + "  leadgen:changeRequest: CR-2026-014\n"
                  f"  leadgen:governance.prometheusUrl: {healthy_prometheus}\n")
     # Inside CR-2026-014's window (2026-12-15T02:00Z for 1h); the pack reports the fixed clock.
     proc = platformctl("preview", "--stack", "production", "--json", cwd=repo_copy,
