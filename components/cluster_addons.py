@@ -44,9 +44,9 @@ class ClusterAddonsArgs:
     vpc_id: pulumi.Input[str]  # the load balancer controller does not read it from IMDS (hop limit 1)
     # Add-ons like coredns only turn healthy once nodes exist.
     node_groups: Sequence[pulumi.Resource] = ()
-    # The taints of the node groups with GPUs; none means no device plugin.
-    gpu_taints: Sequence[NodeTaint] = ()
+    # A node group has GPUs: install the NVIDIA device plugin, tolerating those groups' taints.
     gpu: bool = False
+    gpu_taints: Sequence[NodeTaint] = ()
     tags: dict[str, str] = field(default_factory=dict)
 
 
