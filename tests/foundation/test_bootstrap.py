@@ -52,12 +52,8 @@ def test_deployer_permissions_are_region_scoped_and_protect_themselves(run):
                    for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
 
 
-def test_the_leadgen_stacks_name_the_roles_the_bootstrap_declares(run):
-    declared = set(_roles(run))
-    for stack in ("dev", "staging", "production"):
-        arn = stack_config(stack)["leadgen:cluster.deployerRoleArn"]
-        assert arn.rsplit("/", 1)[1] in declared, stack
-    assert set(run.outputs["deployerRoleArns"]) == {"dev", "staging", "production"}
+def test_one_deployer_role_per_leadgen_stack_is_an_output(run):
+    assert set(run.outputs["deployerRoleArns"]) == set(_leadgen_stacks())
 
 
 @pytest.mark.parametrize("key, value, message", [
@@ -75,8 +71,24 @@ def test_bad_bootstrap_config_is_one_line_and_registers_nothing(key, value, mess
     assert e.value.registered == []
 
 
-# Pulumi module of a resource type -> the IAM service prefix its API calls use.
-_IAM_SERVICE = {"amp": "aps", "cloudwatch": "logs", "vpc": "ec2"}
+# A resource type's IAM service prefix, where it is not the Pulumi module's name.
+_IAM_SERVICE = {"amp": "aps", "vpc": "ec2", "cloudwatch/logGroup": "logs"}
+
+
+def _service(typ: str) -> str:
+    module, rest = typ.split(":")[1].split("/")
+    return _IAM_SERVICE.get(f"{module}/{rest}", _IAM_SERVICE.get(module, module))
+
+
+def _leadgen_stacks() -> list[str]:
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
+
+
+def test_every_leadgen_stack_has_its_deployer_role(run):
+    declared = set(_roles(run))
+    for stack in _leadgen_stacks():
+        arn = stack_config(stack)["leadgen:cluster.deployerRoleArn"]
+        assert arn.rsplit("/", 1)[1] in declared, stack
 
 
 def test_the_deployer_may_use_exactly_the_services_the_program_declares(run):
@@ -85,7 +97,6 @@ def test_the_deployer_may_use_exactly_the_services_the_program_declares(run):
     policy = json.loads(run.one("aws:iam/rolePolicy:RolePolicy", "deployer-production")["inputs"]["policy"])
     (services,) = [s["Action"] for s in policy["Statement"] if s["Sid"] == "PlatformServicesInItsRegions"]
     granted = {a.removesuffix(":*") for a in services}
-    modules = {r["type"].split(":")[1].split("/")[0] for stack in ("production", "dev")
-               for r in run_leadgen(stack).resources if r["type"].startswith("aws:")}
-    used = {_IAM_SERVICE.get(m, m) for m in modules} - {"iam"}  # IAM has its own statement
+    used = {_service(r["type"]) for stack in _leadgen_stacks() for r in run_leadgen(stack).resources
+            if r["type"].startswith("aws:")} - {"iam"}  # IAM has its own statement
     assert granted == used
