@@ -22,7 +22,9 @@ every delete and overwrite in every environment.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 import pulumi
@@ -36,6 +38,21 @@ APP = "pgbackup"
 RUN_AS_USER = 10001  # the tool image's user
 PUSHGATEWAY_URL = "http://pushgateway.monitoring.svc:9091"  # the observability stack's Pushgateway
 PGPASS_DIR = "/run/pgpass"
+# Which PostgreSQL client the tool's image installs: the Dockerfile's `ARG PG_CLIENT_MAJOR=` line,
+# the one place it is written (jobs/pgbackup/client.py `image_client_major` reads the same line; it
+# is not imported here because it brings psycopg, which the program does not install). The CronJobs
+# carry it as an annotation so the pack can compare it with the database's engine major.
+PG_CLIENT_MAJOR_ANNOTATION = "leadgen.io/pg-client-major"
+DOCKERFILE = Path(__file__).resolve().parents[1] / "jobs" / "pgbackup" / "Dockerfile"
+
+
+def image_client_major(dockerfile: Path = DOCKERFILE) -> str:
+    match = re.search(r"^ARG PG_CLIENT_MAJOR=(\d+)\s*$", dockerfile.read_text(), re.M)
+    if not match:
+        raise ValueError(f"{dockerfile}: no 'ARG PG_CLIENT_MAJOR=<major>' line")
+    return match.group(1)
+
+
 # The least-privilege role verify restores as; the tool provisions it through the admin login.
 VERIFY_ROLE = "pgbackup_verify"
 
@@ -128,12 +145,14 @@ class BackupJobs(pulumi.ComponentResource):
                   schedule: str, deadline: int, command_args: list, env: list,
                   opts: pulumi.ResourceOptions) -> k8s.batch.v1.CronJob:
         job_labels = {**labels, "app.kubernetes.io/component": operation}
+        annotations = {PG_CLIENT_MAJOR_ANNOTATION: image_client_major()}
         hardened = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                     "privileged": False, "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}}
         pgpass_mount = {"name": "pgpass", "mountPath": PGPASS_DIR}
         return k8s.batch.v1.CronJob(
             f"{name}-{operation}",
-            metadata={"name": f"{APP}-{operation}", "namespace": args.namespace, "labels": job_labels},
+            metadata={"name": f"{APP}-{operation}", "namespace": args.namespace, "labels": job_labels,
+                      "annotations": annotations},
             spec={
                 "schedule": schedule,
                 "timeZone": args.time_zone,
