@@ -204,8 +204,10 @@ def _table(run: ProgramRun, report, waves: bool = False) -> str:
 
 def _emit(text: str, out: Optional[str]) -> None:
     if out:
+        from platformctl.reports import write_atomically
+
         path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        write_atomically(path, text)  # a reader (the PR-comment job) never sees half a report
     else:
         sys.stdout.write(text)
