@@ -101,3 +101,12 @@ def test_the_command_refuses_a_primary_stack_in_one_line(capsys):
     assert captured.out == ""
     assert captured.err == ("platformctl dr check: --stack production is not a recovery site "
                             "(leadgen:dr.site: primary in Pulumi.production.yaml)\n")
+
+
+def test_the_command_prints_one_line_per_check_and_exits_2_when_not_ready(capsys):
+    assert dr_command.check("production-dr") == 2
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "ok   site", "ok   replica", "ok   replica-lag", "ok   health-check", "FAIL records", "ok   capacity",
+        "ok   backups", "production-dr"]
+    assert lines[-1] == "production-dr: NOT ready: records"
