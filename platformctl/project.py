@@ -58,59 +58,53 @@ def _holds_secure(node: Node) -> bool:
     return False
 
 
-def _string_keys(project: dict, name: str) -> Callable[[str], bool]:
-    """Whether a full config key (or a leaf under an object given for one) is declared as text.
+class _Declared:
+    """The declared type of a full config key, or of a leaf under an object given for one.
 
     Pulumi.yaml declares each key's type; keys under a name the stack file chooses
     (`cluster.nodeGroups.<name>.capacityType`) are declared only in the program's config
     sections, asked when the project is that program."""
-    declared: dict[str, str] = {}
-    items: dict[str, str] = {}
-    for key, decl in (project.get("config") or {}).items():
-        if isinstance(decl, dict):
-            full = key if ":" in key else f"{name}:{key}"
-            declared[full] = str(decl.get("type", ""))
-            items[full] = str((decl.get("items") or {}).get("type", "")) if isinstance(decl.get("items"), dict) else ""
-    program_key: Callable[[str], Optional[Any]] = lambda path: None
-    if name == "leadgen":
-        from leadgen.config import declared_key
-        program_key = declared_key
 
-    def is_string(full: str) -> bool:
-        if full in declared:
-            return declared[full] == "string"
+    def __init__(self, project: dict, name: str):
+        self.name = name
+        self.types: dict[str, tuple[str, str]] = {}
+        for key, decl in (project.get("config") or {}).items():
+            if isinstance(decl, dict):
+                items = decl.get("items")
+                self.types[key if ":" in key else f"{name}:{key}"] = (
+                    str(decl.get("type", "")), str(items.get("type", "")) if isinstance(items, dict) else "")
+        self.program_key: Callable[[str], Optional[Any]] = lambda path: None
+        if name == "leadgen":
+            from leadgen.config import declared_key
+            self.program_key = declared_key
+
+    def type_of(self, full: str) -> tuple[str, str]:
+        """(type, items type), ("", "") when undeclared."""
+        if full in self.types:
+            return self.types[full]
         ns, _, path = full.partition(":")
-        key = program_key(path) if ns == name else None
-        return key is not None and key.type == "string"
-
-    def is_string_list(full: str) -> bool:
-        if full in declared:
-            return declared[full] == "array" and items[full] == "string"
-        ns, _, path = full.partition(":")
-        key = program_key(path) if ns == name else None
-        return key is not None and key.type == "array" and key.items == "string"
-
-    is_string.list = is_string_list  # type: ignore[attr-defined]
-    return is_string
+        key = self.program_key(path) if ns == self.name else None
+        return (key.type, key.items or "") if key is not None else ("", "")
 
 
-def _check_value(full: str, node: Node, is_string: Callable[[str], bool]) -> None:
+def _check_value(full: str, node: Node, declared: _Declared) -> None:
     """Refuse what YAML would read other than written: a number or date where text is declared
     (`2.10` becomes 2.1), a list or object for text, a line break or control character in any
     text. An object given for a subtree is walked to its declared leaves."""
-    if is_string(full):
+    kind, items = declared.type_of(full) if full else ("", "")
+    if kind == "string":
         node.string(single_line=True)
         return
-    if is_string.list(full) and node.kind == "list":  # type: ignore[attr-defined]
+    if kind == "array" and items == "string" and node.kind == "list":
         for item in node.value:
             item.string(single_line=True)
         return
     if node.kind == "map":
         for key, child in node.value.items():
-            _check_value(f"{full}.{key}", child, is_string)
+            _check_value(f"{full}.{key}", child, declared)
     elif node.kind == "list":
         for child in node.value:
-            _check_value("", child, is_string)
+            _check_value("", child, declared)
     elif node.tag == "str":
         node.string(single_line=True)
 
@@ -154,18 +148,18 @@ def stack_config(stack: str, root: Path = ROOT, *, missing_ok: bool = False,
             return config
         if values.kind != "map":
             raise values.error("expected a mapping of config keys to values")
-        is_string = _string_keys(project, name)
+        declared = _Declared(project, name)
         for key, node in values.value.items():
             if _holds_secure(node):
                 if skip_secrets:
                     if _is_secure(node):
                         continue  # encrypted values stay encrypted; no policy needs them
-                    _check_value(key, node, is_string)
+                    _check_value(key, node, declared)
                     config[key] = _as_config_string(_without_secure(node))
                     continue
                 raise StackError(f"{path.name}: config.{strictread.visible(key)}: holds a secret; secrets come from AWS Secrets "
                                  "Manager, never config")
-            _check_value(key, node, is_string)
+            _check_value(key, node, declared)
             config[key] = _as_config_string(node.plain())
     except ReadError as e:
         raise StackError(str(e)) from None
