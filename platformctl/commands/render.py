@@ -37,6 +37,11 @@ def check_target(out: Path) -> bool:
     if out.is_symlink():
         raise InputError(f"--out {out}: is a symbolic link; give the folder itself")
     if not out.exists():
+        ancestor = out.parent
+        while not ancestor.exists() and ancestor != ancestor.parent:
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise InputError(f"--out {out}: {ancestor} is not a folder")
         return False
     if not out.is_dir():
         raise InputError(f"--out {out}: exists and is not a folder")
@@ -88,6 +93,9 @@ def main(args: argparse.Namespace) -> int:
         written = write_render(run, out)
     except (ProgramError, InputError) as e:
         print(f"error: {term(str(e))}", file=sys.stderr)
+        return 1
+    except OSError as e:  # the folder cannot be made or swapped: nothing was replaced
+        print(f"error: --out {term(str(out))}: {term(e.strerror or type(e).__name__)}", file=sys.stderr)
         return 1
     kinds: dict[str, int] = {}
     for p in written:

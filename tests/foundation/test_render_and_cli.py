@@ -190,7 +190,7 @@ def test_a_failed_render_leaves_the_previous_one_and_no_staging(tmp_path, monkey
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-@pytest.mark.parametrize("kind", ["parent", "cwd", "unmarked", "file", "symlink"])
+@pytest.mark.parametrize("kind", ["parent", "cwd", "unmarked", "file", "symlink", "under-a-file"])
 def test_render_refuses_any_folder_it_did_not_make_and_deletes_nothing(tmp_path, kind):
     work = tmp_path / "work"
     (work / "keep").mkdir(parents=True)
@@ -202,6 +202,7 @@ def test_render_refuses_any_folder_it_did_not_make_and_deletes_nothing(tmp_path,
         "unmarked": (ROOT, str(work)),
         "file": (ROOT, str(work / "notes.txt")),
         "symlink": (ROOT, str(tmp_path / "link")),
+        "under-a-file": (ROOT, str(work / "notes.txt" / "out")),
     }[kind]
     if kind == "symlink":
         (tmp_path / "link").symlink_to(work / "keep")
