@@ -11,6 +11,7 @@ RDS_CLUSTER = "aws:rds/cluster:Cluster"
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 SECRET = "aws:secretsmanager/secret:Secret"
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
 MIN_LOG_RETENTION_DAYS = 365  # checkov CKV_AWS_338; the runbook keeps audit evidence a year
 
 
@@ -83,3 +84,17 @@ def secret_cmk(r: Resource, ctx: Context) -> list[str]:
     if not _named(get(r.props, "kmsKeyId")):
         return [f"{r.name}: kmsKeyId must name the customer-managed KMS key (not aws/secretsmanager)"]
     return []
+
+
+def ecr_repository_hardened(r: Resource, ctx: Context) -> list[str]:
+    """checkov CKV_AWS_163 (scan on push), CKV_AWS_51 (immutable tags), CKV_AWS_136 (KMS)."""
+    out = []
+    if not truthy(get(r.props, "imageScanningConfiguration.scanOnPush", False)):
+        out.append(f"{r.name}: imageScanningConfiguration.scanOnPush must be true")
+    if get(r.props, "imageTagMutability", "MUTABLE") != "IMMUTABLE":
+        out.append(f"{r.name}: imageTagMutability must be IMMUTABLE, so a tag names one image for good")
+    configs = get(r.props, "encryptionConfigurations") or []
+    config = configs[0] if isinstance(configs, list) and configs else {}
+    if get(config, "encryptionType") != "KMS" or not _named(get(config, "kmsKey")):
+        out.append(f"{r.name}: encryptionConfigurations must use KMS with the customer-managed key")
+    return out

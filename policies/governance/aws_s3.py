@@ -11,6 +11,7 @@ from .values import get, truthy
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 VERSIONING_TYPES = ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2")
 OBJECT_TYPES = ("aws:s3/bucketObject:BucketObject", "aws:s3/bucketObjectv2:BucketObjectv2")
+OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
 PUBLIC_ACLS = ("public-read", "public-read-write", "authenticated-read")
 
 
@@ -57,3 +58,11 @@ def buckets_versioned(resources: list[Resource], ctx: Context) -> Iterator[tuple
             yield f"{bucket.name}: versioning is not enabled (no BucketVersioning)", bucket.urn
         elif "Enabled" not in statuses:
             yield f"{bucket.name}: versioning is {statuses[0]}; it must be Enabled", bucket.urn
+
+
+def ownership_enforced(r: Resource, ctx: Context) -> list[str]:
+    """checkov CKV2_AWS_65 / AWSGuard S3_BUCKET_ACL_PROHIBITED: ACLs disabled (BucketOwnerEnforced)."""
+    owner = get(r.props, "rule.objectOwnership")
+    if owner != "BucketOwnerEnforced":
+        return [f"{r.name}: rule.objectOwnership is {owner}; BucketOwnerEnforced turns every ACL off"]
+    return []

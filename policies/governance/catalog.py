@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Optional
 
 from . import aws, aws_data, aws_iam, aws_network as net, aws_s3, gates, helm_values, kubernetes as k8s
-from . import kubernetes_pods as pods
+from . import kubernetes_cluster as cluster, kubernetes_pods as pods
 from . import promotion, readiness
 from .model import Context, Resource
 from .values import Unknown
@@ -207,6 +207,21 @@ SPECS: tuple[Spec, ...] = (
     _r("helm-release-values-pod-security", "Values handed to a Helm release set no host namespace, privileged, "
        "root, privilege escalation or dangerous capability (checkov CKV_K8S_16-20, CKV_K8S_23, CKV_K8S_39 "
        "applied to chart values).", "critical", helm_values.RELEASE_TYPES, helm_values.release_values_pod_security),
+    _r("aws-s3-bucket-ownership-enforced", "Bucket ACLs are disabled: objects are owned by the bucket owner "
+       "(checkov CKV2_AWS_65; AWSGuard S3_BUCKET_ACL_PROHIBITED).", "high", (aws_s3.OWNERSHIP,),
+       aws_s3.ownership_enforced),
+    _r("aws-ecr-repository-hardened", "Image repositories scan on push, keep tags immutable and encrypt with "
+       "the customer-managed key (checkov CKV_AWS_163, CKV_AWS_51, CKV_AWS_136).", "medium",
+       (aws_data.ECR_REPOSITORY,), aws_data.ecr_repository_hardened),
+    _r("kubernetes-namespace-pod-security", "Each namespace enforces a Pod Security level; a privileged one still "
+       "audits at baseline or restricted (CIS EKS 4.2).", "high", (cluster.NAMESPACE,), cluster.namespace_pod_security),
+    _r("kubernetes-service-account-no-token-automount", "Service accounts mount no API token unless a pod asks "
+       "(checkov CKV_K8S_38).", "medium", (cluster.SERVICE_ACCOUNT,), cluster.service_account_no_automount),
+    _r("kubernetes-storage-class-encrypted", "EBS storage classes encrypt volumes with the customer-managed key "
+       "(checkov CKV_AWS_3 / CKV_AWS_189 for the volumes they create).", "high", (cluster.STORAGE_CLASS,),
+       cluster.storage_class_encrypted),
+    _s("kubernetes-namespace-default-deny", "Every namespace the stack creates has a default-deny NetworkPolicy "
+       "(CIS Kubernetes 5.3.2).", "high", cluster.namespaces_default_deny),
 )
 # What each stack policy judges, by type token: with the resource policies' types, the types an
 # audit counts as covered (a resource of any other type is reported as not covered by any policy).
@@ -218,6 +233,7 @@ STACK_POLICY_TYPES = {
     "kubernetes-deployment-hpa-min-replicas": (k8s.DEPLOYMENT,) + k8s.HPA_TYPES,
     "kubernetes-deployment-pod-disruption-budget": (k8s.DEPLOYMENT, k8s.PDB_TYPE),
     "kubernetes-listener-tls": (k8s.GATEWAY_TYPE, k8s.HTTPROUTE_TYPE, k8s.INGRESS_TYPE),
+    "kubernetes-namespace-default-deny": (cluster.NAMESPACE, cluster.NETWORK_POLICY),
 }
 BY_NAME = {spec.name: spec for spec in SPECS}
 RESOURCE_SPECS = tuple(s for s in SPECS if s.kind == "resource")

@@ -19,6 +19,11 @@ ROLE, RP, ATT = "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:iam/r
 BP, VER, OBJ = ("aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucketVersioning:BucketVersioning",
                 "aws:s3/bucketObject:BucketObject")
 DEP, SVC, HELM = "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service", "kubernetes:helm.sh/v3:Release"
+NS, NP, SA = ("kubernetes:core/v1:Namespace", "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+              "kubernetes:core/v1:ServiceAccount")
+SC, OWN, ECR = ("kubernetes:storage.k8s.io/v1:StorageClass", "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+                "aws:ecr/repository:Repository")
+PSA = {"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/audit": "restricted"}
 POD = "spec.template.spec"
 C0 = f"{POD}.containers.0"
 TRUST = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": '
@@ -57,6 +62,18 @@ def checks_baseline() -> list[dict]:
         res(SVC, "internal-lb", {"metadata": {"name": "internal-lb", "namespace": "production", "annotations": {
             "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}},
             "spec": {"type": "LoadBalancer", "ports": [{"port": 443}]}}),
+        res(NS, "production-ns", {"metadata": {"name": "production", "labels": dict(PSA)}}),
+        res(NP, "default-deny", {"metadata": {"name": "default-deny", "namespace": "production"},
+                                 "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}),
+        res(SA, "api-sa", {"metadata": {"name": "api", "namespace": "production"},
+                           "automountServiceAccountToken": False}),
+        res(SC, "gp3", {"metadata": {"name": "gp3"}, "provisioner": "ebs.csi.aws.com",
+                        "parameters": {"type": "gp3", "encrypted": "true", "kmsKeyId": KMS}}),
+        aws(OWN, "leads-exports-ownership", {"bucket": "leadgen-production-exports",
+                                             "rule": {"objectOwnership": "BucketOwnerEnforced"}}),
+        aws(ECR, "api-images", {"name": "leadgen/api", "imageTagMutability": "IMMUTABLE",
+                                "imageScanningConfiguration": {"scanOnPush": True},
+                                "encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": KMS}]}),
         res(HELM, "external-dns", {"chart": "external-dns", "values": {
             "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
                                 "capabilities": {"drop": ["ALL"]}},
@@ -145,6 +162,23 @@ CASES = [
      "external-dns (external-dns): values podSecurityContext.runAsUser: 0 runs as root"),
     ("helm-release-values-pod-security", HELM, "external-dns", "values.hostNetwork", True, None,
      "external-dns (external-dns): values hostNetwork: true shares the node's namespaces"),
+    ("aws-s3-bucket-ownership-enforced", OWN, "leads-exports-ownership", "rule.objectOwnership", "ObjectWriter", None,
+     "leads-exports-ownership: rule.objectOwnership is ObjectWriter; BucketOwnerEnforced turns every ACL off"),
+    ("aws-ecr-repository-hardened", ECR, "api-images", "imageTagMutability", "MUTABLE", None,
+     "api-images: imageTagMutability must be IMMUTABLE, so a tag names one image for good"),
+    ("aws-ecr-repository-hardened", ECR, "api-images", "imageScanningConfiguration.scanOnPush", False, None,
+     "api-images: imageScanningConfiguration.scanOnPush must be true"),
+    ("kubernetes-namespace-pod-security", NS, "production-ns", "metadata.labels",
+     {"pod-security.kubernetes.io/enforce": "privileged"}, None,
+     "production: enforces privileged without pod-security.kubernetes.io/audit at baseline or restricted"),
+    ("kubernetes-namespace-pod-security", NS, "production-ns", "metadata.labels", {}, None,
+     "production: label pod-security.kubernetes.io/enforce must be one of privileged, baseline, restricted"),
+    ("kubernetes-service-account-no-token-automount", SA, "api-sa", "automountServiceAccountToken", True, None,
+     "api: automountServiceAccountToken must be false; a pod that calls the API asks for it"),
+    ("kubernetes-storage-class-encrypted", SC, "gp3", "parameters.encrypted", "false", None,
+     'gp3: parameters.encrypted must be "true"'),
+    ("kubernetes-namespace-default-deny", NP, "default-deny", "spec.policyTypes", ["Ingress"], (NS, "production-ns"),
+     "production: no default-deny NetworkPolicy (all pods, Ingress and Egress) in this namespace"),
 ]
 CASES[6] = CASES[6][:6] + ("main: no flow log records this VPC's traffic",)
 
@@ -211,5 +245,5 @@ def test_values_unknown_at_preview_skip_never_fail(typ, name, path):
 
 
 def test_every_new_guardrail_has_a_failing_case():
-    new = {s.name for s in catalog.SPECS if "checkov" in s.description or "CIS EKS" in s.description}
+    new = {s.name for s in catalog.SPECS if "checkov" in s.description or "CIS " in s.description}
     assert new and new <= {c[0] for c in CASES}
