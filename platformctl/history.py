@@ -121,10 +121,13 @@ class Judged:
     approvals: tuple[tuple[str, str], ...] = ()  # (by, role) of each approval that counted
     commit: str = ""
     read_from: str = ""  # "commit <sha>" or "working tree"
+    emergency: str = ""  # "" | "emergency change" | "emergency change, ran outside its window on a cto approval"
 
     @property
     def verdict(self) -> str:
-        return "compliant" if self.evidence.compliant else "non-compliant"
+        verdict = "compliant" if self.evidence.compliant else "non-compliant"
+        # An emergency is named in the trail whatever its verdict: auditors sample every one.
+        return f"{verdict} ({self.emergency})" if self.emergency else verdict
 
 
 class Snapshots:
@@ -219,7 +222,9 @@ def judge_entry(entry: dict, stack: str, project_root: pathlib.Path,
                                  in_window=verdict.in_window,
                                  problems=tuple(verdict.messages())),
                   stack, window=f"{_iso(change.window_start)} - {_iso(change.window_end)}", approvals=counted,
-                  commit=commit, read_from=read_from)
+                  commit=commit, read_from=read_from,
+                  emergency=("emergency change, ran outside its window on a cto approval" if verdict.emergency_override
+                             else "emergency change" if change.emergency else ""))
 
 
 def _iso(moment: dt.datetime) -> str:

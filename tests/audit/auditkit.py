@@ -126,7 +126,8 @@ class RecordingAnalyzer:
 
 # The approvers the audit tests' change requests name, with the roles governance/approvers.yaml gives them.
 APPROVERS = {"alice@insurance-lead-gen.com": ["team-lead"],
-             "bob@insurance-lead-gen.com": ["team-lead", "engineering-manager", "cab"]}
+             "bob@insurance-lead-gen.com": ["team-lead", "engineering-manager", "cab"],
+             "carol@insurance-lead-gen.com": ["cto"]}
 
 
 @lru_cache(maxsize=None)
@@ -138,7 +139,7 @@ def keyring() -> Keyring:
 def change_request(root: pathlib.Path, cr_id: str, requested_by="alice@insurance-lead-gen.com",
                    approvals=(("bob@insurance-lead-gen.com", "team-lead", "2026-03-01T10:00:00Z"),),
                    window_start="2026-03-02T02:00:00Z", duration="2h", rollback=True, stacks=("production",),
-                   risk="low", signed=True):
+                   risk="low", signed=True, change_type="normal"):
     """changes/<cr_id>.yaml under `root`, every approval signed by its approver's key (unless not
     `signed`) as `platformctl change approve` signs it, with governance/ (approvers, allowed signers)
     beside it."""
@@ -149,7 +150,7 @@ def change_request(root: pathlib.Path, cr_id: str, requested_by="alice@insurance
         title: API Service Scaling
         description: Increase API replicas from 3 to 5
         service: api-service
-        change_type: normal
+        change_type: {change_type}
         risk_level: {risk}
         impact_analysis: Minimal impact, gradual scale up
         requested_by: {requested_by}

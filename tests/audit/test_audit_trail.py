@@ -173,3 +173,19 @@ def test_two_findings_on_one_resource_are_two_alerts():
     (rule,) = sarif["runs"][0]["tool"]["driver"]["rules"]
     assert rule["fullDescription"]["text"] == "Containers run as non-root."
     jsonschema.validate(sarif, json.loads((SCHEMAS / "sarif-2.1.0.json").read_text()))
+
+
+def test_an_emergency_outside_its_window_on_a_cto_approval_is_compliant_and_named(repo, tmp_path):
+    root, _, _ = repo
+    change_request(root, "CR-2026-009", change_type="emergency",
+                   approvals=(("carol@insurance-lead-gen.com", "cto", "2026-03-02T05:30:00Z"),))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "emergency")
+    head = git(root, "rev-parse", "HEAD")
+    late, expired = judge(root, [entry(1, "2026-03-02T06:00:00Z", "2026-03-02T06:10:00Z", "CR-2026-009", head),
+                                 entry(2, "2026-03-02T10:00:00Z", "2026-03-02T10:10:00Z", "CR-2026-009", head)],
+                          tmp_path)
+    assert late.evidence.compliant and not late.evidence.in_window
+    assert late.verdict == "compliant (emergency change, ran outside its window on a cto approval)"
+    assert expired.verdict == "non-compliant (emergency change)"
+    assert any("the emergency change expired" in p for p in expired.evidence.problems)
