@@ -118,6 +118,35 @@ def _make_monitor(mocks, stack: str, project: str):
                 "retain_on_delete": bool(request.retainOnDelete),
                 "delete_before_replace": bool(request.deleteBeforeReplace),
                 "additional_secret_outputs": list(request.additionalSecretOutputs),
+                "aliases": [self._alias_urn(a, request) for a in request.aliases],
+            })
+            return response
+
+        def _alias_urn(self, alias, request) -> str:
+            # What the engine resolves an alias to: a URN given as is, or the spec's fields laid
+            # over the resource's own (the same URN scheme as every other URN here).
+            if alias.HasField("urn"):
+                return alias.urn
+            spec = alias.spec
+            parent = "" if spec.noParent else (spec.parentUrn or request.parent)
+            return new_urn(spec.stack or stack, spec.project or project, parent,
+                           spec.type or request.type, spec.name or request.name)
+
+        def ReadResource(self, request):
+            # Reads (`get` functions, StackReference) are in state too, marked external: the
+            # engine records them so an audit or a reviewer sees what the stack depends on.
+            response = super().ReadResource(request)
+            registration = self.resources[response.urn]  # the read's state; its id is the one asked for
+            self.records.append({
+                "urn": response.urn, "type": request.type, "name": request.name,
+                "parent": request.parent, "custom": True, "external": True, "id": request.id,
+                "inputs": _plain(rpc.deserialize_properties(request.properties, keep_unknowns=True)),
+                "outputs": _plain(registration.state), "provider": request.provider,
+                "protect": False, "ignore_changes": [], "dependencies": list(request.dependencies),
+                "property_dependencies": {}, "retain_on_delete": False,
+                "delete_before_replace": False,
+                "additional_secret_outputs": list(request.additionalSecretOutputs),
+                "aliases": [],
             })
             return response
 

@@ -82,6 +82,10 @@ def to_export(project: str, stack: str, resources: Iterable[dict], outputs: dict
             entry["parent"] = r["parent"]
         if r.get("protect"):
             entry["protect"] = True
+        if r.get("external"):
+            entry["external"] = True
+        if r.get("aliases"):
+            entry["aliases"] = list(r["aliases"])
         provider = r.get("provider") or ""
         if entry["custom"] and not r["type"].startswith("pulumi:providers:"):
             if not provider:
