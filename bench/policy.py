@@ -32,6 +32,8 @@ def resources(n: int) -> list[dict]:
     base = [r for r in baseline() if r["type"] != "pulumi:pulumi:Stack"]
     stack = baseline()[0]
     out = [stack]
+    # Each copy depends on its own copies, so graph rules (deploy readiness) see a whole graph.
+    renamed = {r["urn"] for r in base if not r["type"].startswith("pulumi:providers:")}
     i = 0
     while len(out) < n:
         for r in base:
@@ -41,6 +43,9 @@ def resources(n: int) -> list[dict]:
             if not c["type"].startswith("pulumi:providers:"):
                 c["name"] = f"{r['name']}-{i}"
                 c["urn"] = f"{r['urn']}-{i}"
+            c["dependencies"] = [f"{d}-{i}" if d in renamed else d for d in c.get("dependencies") or []]
+            if c.get("parent") in renamed:
+                c["parent"] = f"{c['parent']}-{i}"
             out.append(c)
         i += 1
     return out
