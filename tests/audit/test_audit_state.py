@@ -24,9 +24,15 @@ def run_audit(path, exemptions=(), with_cost=True):
     return report, RecordingAnalyzer.instances[-1]
 
 
-@pytest.mark.parametrize("version,checkpoint", [(3, False), (4, False), (3, True), (4, True)])
-def test_every_export_version_gives_the_same_verdict(tmp_path, version, checkpoint):
-    path = write(tmp_path, export(baseline_resources(), version=version, checkpoint=checkpoint))
+@pytest.mark.parametrize("version,checkpoint,capitalised", [
+    (3, False, False), (4, False, False), (3, True, False), (4, True, False),
+    # Older CLIs (state versions 1 and 2) and the `Stack` / `Latest` keys newer CLIs write.
+    (1, True, False), (2, False, False), (3, True, True)])
+def test_every_export_version_gives_the_same_verdict(tmp_path, version, checkpoint, capitalised):
+    doc = export(baseline_resources(), version=version, checkpoint=checkpoint)
+    if capitalised:
+        doc["checkpoint"] = {"Stack": doc["checkpoint"]["stack"], "Latest": doc["checkpoint"]["latest"]}
+    path = write(tmp_path, doc)
     report, analyzer = run_audit(path)
     assert (report.stack, report.project) == ("production", "leadgen")
     assert report.resource_count == 7
@@ -135,3 +141,25 @@ def test_bad_exports_fail_with_one_line(tmp_path, content, expected):
     message = str(caught.value)
     assert expected in message and str(path) in message
     assert "\n" not in message and len(message) < 300
+
+
+def test_the_fast_path_and_the_streaming_reader_read_the_same(tmp_path, monkeypatch):
+    from platformctl import statefile
+
+    resources = baseline_resources()
+    resources[3]["inputs"]["port"] = 443.0  # whole numbers become ints on both paths
+    pending = [{"type": "creating", "resource": {"urn": resources[3]["urn"], "type": "aws:s3/bucket:Bucket"}}]
+    path = write(tmp_path, export(resources, pending=pending))
+
+    def read():
+        state = StateFile(path)
+        return list(state.resources()), state.secrets_redacted, state.pending_operations, state._document is False
+
+    fast = read()
+    monkeypatch.setattr(statefile, "FAST_MAX_BYTES", 0)
+    streamed = read()
+    assert fast[3] is False and streamed[3] is True  # each path was really taken
+    assert fast[:3] == streamed[:3]
+    assert fast[0][3]["inputs"]["port"] == 443 and isinstance(fast[0][3]["inputs"]["port"], int)
+    assert fast[1] == 3 and fast[2] == [{"type": "creating", "urn": resources[3]["urn"],
+                                         "resource_type": "aws:s3/bucket:Bucket"}]
