@@ -9,8 +9,9 @@ Every audit says what it could not judge: the resources of a type no policy cove
 type. A stack whose resources are mostly of such types (another cloud's, say) is "not assessed",
 never a PASS: its own exit code, so CI cannot mistake silence for compliance.
 
-Exit codes: 0 clean or advisory only, 2 mandatory violations, 3 not assessed (no mandatory
-violation, but most resources - or all, or there are none - are of types no policy covers),
+Exit codes: 0 clean or advisory only, 2 mandatory violations, 3 not assessed (no other mandatory
+violation, but half the resources or more - or all, or there are none - are of types no policy
+covers: reported as the mandatory finding `audit-not-assessed`, so no format says PASS),
 1 unreadable input.
 """
 from __future__ import annotations
@@ -34,6 +35,7 @@ from platformctl.statefile import StateError, StateFile
 
 PENDING_POLICY = "audit-pending-operation"
 NOT_ASSESSED = 3  # exit code: nothing mandatory found, but too little of the stack was judged
+COVERAGE_POLICY = "audit-not-assessed"
 # A stack is assessed when policies cover more than this share of its resources.
 MIN_COVERED_SHARE = 0.5
 
@@ -55,15 +57,20 @@ class Coverage:
         return self.total > 0 and self.judged / self.total > MIN_COVERED_SHARE
 
     def notes(self) -> list[str]:
-        out = []
-        if self.uncovered:
-            listed = ", ".join(f"{t} ({n})" for t, n in sorted(self.uncovered.items(), key=lambda kv: (-kv[1], kv[0])))
-            out.append(f"not covered by any policy: {sum(self.uncovered.values())} of {self.total} resources: {listed}")
-        if not self.assessed:
-            why = ("the stack has no resources" if self.total == 0 else
-                   f"policies judge only {self.judged} of its {self.total} resources")
-            out.append(f"NOT ASSESSED: {why}; this is not a PASS (exit {NOT_ASSESSED})")
-        return out
+        if not self.uncovered:
+            return []
+        listed = ", ".join(f"{t} ({n})" for t, n in sorted(self.uncovered.items(), key=lambda kv: (-kv[1], kv[0])))
+        return [f"not covered by any policy: {sum(self.uncovered.values())} of {self.total} resources: {listed}"]
+
+    def finding(self, stack_urn: str) -> Optional[Finding]:
+        """A mandatory finding when the stack is not assessed: every format then says so where it
+        gives its verdict (never "PASS"), and the exit code is NOT_ASSESSED when it is the only one."""
+        if self.assessed:
+            return None
+        why = ("the stack has no resources" if self.total == 0 else
+               f"policies judge only {self.judged} of its {self.total} resources (more than half are needed)")
+        return Finding(policy=COVERAGE_POLICY, level="mandatory", severity="high", urn=stack_urn,
+                       message=f"NOT ASSESSED: {why}; this is not a PASS (exit {NOT_ASSESSED})")
 
 
 def covered_types() -> frozenset[str]:
@@ -233,6 +240,9 @@ def audit_state_coverage(path: str | pathlib.Path, analyzer_factory: AnalyzerFac
             policy=PENDING_POLICY, level="advisory", severity="high", urn=op["urn"],
             message=(f"interrupted {op['type']} operation on {op['resource_type']}: the resource may "
                      "exist unmanaged; run `pulumi refresh` and clear it before the next update")))
+    unassessed = coverage.finding(f"urn:pulumi:{stack}::{project}::pulumi:pulumi:Stack::{project}-{stack}")
+    if unassessed is not None:
+        violations.append(unassessed)
     kept_v, exempted, expired = exemptions_mod.apply(violations, exemptions, today)
     notes = []
     if state.skipped_deleted:
@@ -327,11 +337,16 @@ def run(args: argparse.Namespace, analyzer_factory: AnalyzerFactory = None) -> i
     else:
         from platformctl.reports.text import verdict
         print(f"{args.format} report written to {args.out}: {verdict(report)}", file=sys.stderr)
-    code = report.exit_code()
-    if code == 0 and coverage is not None and not coverage.assessed:
-        print(f"platformctl audit: {coverage.notes()[-1]}", file=sys.stderr)
+    return exit_code(report)
+
+
+def exit_code(report: reports.Report) -> int:
+    """2 on a mandatory finding, 3 when the only mandatory finding is that the stack was not
+    assessed, else 0."""
+    mandatory = [v for v in report.violations if v.level == "mandatory"]
+    if mandatory and all(v.policy == COVERAGE_POLICY for v in mandatory):
         return NOT_ASSESSED
-    return code
+    return report.exit_code()
 
 
 def main(args: argparse.Namespace) -> int:

@@ -167,6 +167,8 @@ def _describe(policy: str) -> str:
     own = {"governance-change-evidence": "Every update of the audited period ran under a complete change request, "
                                          "approved and signed before it started, inside its window.",
            "audit-pending-operation": "State holds no interrupted operation (a resource that may exist unmanaged).",
+           "audit-not-assessed": "Policies cover more than half of the stack's resources, so the audit can "
+                                 "vouch for it; otherwise it is not assessed.",
            "governance-exemption-expired": "An exemption past its expiry date no longer covers its violation."}
     if policy in own:
         return own[policy]

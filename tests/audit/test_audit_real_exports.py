@@ -65,18 +65,21 @@ def test_a_public_read_bucket_object_is_public(tmp_path):
 
 def test_azure_resources_no_policy_covers_are_not_assessed(tmp_path):
     code, report, stderr = audit("azure-rmq-dev-1631458244.checkpoint.json", tmp_path)
-    assert report["resource_count"] == 27 and report["violations"] == []
+    assert report["resource_count"] == 27
     assert "15 resource(s) marked for deletion skipped" in report["notes"]
     note = uncovered_note(report)
     assert note.startswith("not covered by any policy: 25 of 25 resources: azure:core/resourceGroup:ResourceGroup (6)")
-    assert any(n.startswith("NOT ASSESSED: policies judge only 0 of its 25 resources") for n in report["notes"])
-    assert code == 3 and "NOT ASSESSED" in stderr
+    (only,) = report["violations"]
+    assert only["policy"] == "audit-not-assessed" and only["message"].startswith(
+        "NOT ASSESSED: policies judge only 0 of its 25 resources")
+    assert code == 3 and "FAIL" in stderr and "PASS" not in stderr
 
 
 def test_gcp_resources_are_counted_as_not_covered(tmp_path):
     code, report, _ = audit("gcp-gke-dev-1614771120.checkpoint.json", tmp_path)
     assert "gcp:container/cluster:Cluster (1)" in uncovered_note(report)
     found = policies(report)
+    assert "audit-not-assessed" not in found  # its Kubernetes objects and namespace are judged
     # Its Kubernetes objects are judged: a root nginx:latest behind a world-open LoadBalancer.
     assert "kubernetes-service-load-balancer-restricted" in found and "kubernetes-container-non-root" in found
     assert code == 2
@@ -85,7 +88,8 @@ def test_gcp_resources_are_counted_as_not_covered(tmp_path):
 def test_the_capitalised_checkpoint_is_read_not_an_empty_pass(tmp_path):
     code, report, stderr = audit("azenv-dev.json", tmp_path)
     assert (report["project"], report["stack"], report["resource_count"]) == ("dev", "dev", 0)
-    assert "NOT ASSESSED: the stack has no resources; this is not a PASS (exit 3)" in report["notes"]
+    assert [v["message"] for v in report["violations"]] == [
+        "NOT ASSESSED: the stack has no resources; this is not a PASS (exit 3)"]
     assert code == 3
 
 

@@ -10,7 +10,7 @@ from auditkit import (NETWORK_URN, PROVIDER_URN, RecordingAnalyzer, baseline_res
                       resource, write)
 from platformctl import reports
 from platformctl.commands import audit
-from platformctl.exemptions import Exemption
+from platformctl.exemptions import Exemption, Finding
 from platformctl.statefile import REDACTED, StateError, StateFile
 
 TODAY = dt.date(2026, 3, 15)
@@ -163,3 +163,18 @@ def test_the_fast_path_and_the_streaming_reader_read_the_same(tmp_path, monkeypa
     assert fast[0][3]["inputs"]["port"] == 443 and isinstance(fast[0][3]["inputs"]["port"], int)
     assert fast[1] == 3 and fast[2] == [{"type": "creating", "urn": resources[3]["urn"],
                                          "resource_type": "aws:s3/bucket:Bucket"}]
+
+
+def test_a_stack_mostly_of_uncovered_types_is_not_assessed_unless_something_else_fails(tmp_path):
+    tags = {"environment": "production", "owner": "platform", "cost-center": "cc-1"}
+    others = [resource("azure:core/resourceGroup:ResourceGroup", f"rg-{i}", {"location": "westeurope"})
+              for i in range(3)]
+    report, _ = run_audit(write(tmp_path, export(baseline_resources()[:2] + others + [
+        resource("aws:s3/bucket:Bucket", "logs", {"bucket": "logs", "tags": tags})])), with_cost=False)
+    (finding,) = [v for v in report.violations if v.policy == audit.COVERAGE_POLICY]
+    assert finding.message == ("NOT ASSESSED: policies judge only 1 of its 4 resources (more than half are needed); "
+                               "this is not a PASS (exit 3)")
+    assert "not covered by any policy: 3 of 4 resources: azure:core/resourceGroup:ResourceGroup (3)" in report.notes
+    assert audit.exit_code(report) == 3
+    report.violations = list(report.violations) + [Finding("aws-s3-bucket-require-tags", "mandatory", "urn", "m")]
+    assert audit.exit_code(report) == 2
