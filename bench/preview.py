@@ -54,7 +54,7 @@ code = real_main.read_text() + '''
 from components.workload import Workload as _W, WorkloadArgs as _WA
 for _i in range(1, %d):
     for _w in (cfg.workloads.api, cfg.workloads.backend):
-        _W(f"{_w.name}-{_i}", _WA(namespace=PRODUCTION, image=_w.image_ref, port=_w.port), opts=workload_opts)
+        _W(f"{_w.name}-{_i}", _WA(namespace=PRODUCTION, image=image(_w.image, _w.name, _w.tag), port=_w.port), opts=workload_opts)
 ''' % factor
 scaled = ROOT / "build" / "bench-main" / "__main__.py"
 scaled.parent.mkdir(parents=True, exist_ok=True)
