@@ -161,8 +161,8 @@ class StateHeader:
     envelope: str  # "deployment" or "checkpoint"
     stack: str | None = None
     project: str | None = None
-    # The exact key path of the resources list and of the pending operations beside it, in the
-    # file's own spelling; None when the deployment has no such key (an empty stack).
+    # The exact key path of the resources list, in the file's own spelling; None when the
+    # deployment has no such key (an empty stack). `base`: the deployment's own path.
     resources_at: Optional[tuple[str, ...]] = None
     base: tuple[str, ...] = ()
 
@@ -231,7 +231,8 @@ class StateFile:
         self._document: Any = None  # the whole document on the fast path, False when streaming
 
     def _fail(self, cause: str) -> StateError:
-        return StateError(f"{self.path}: {cause}")
+        # Keys and URNs come from the file: their control characters are shown, never sent to a terminal.
+        return StateError(strictread.visible(f"{self.path}: {cause}"))
 
     def _strict(self, error: strictread.ReadError) -> StateError:
         return StateError(strictread.visible(str(error)))
@@ -244,7 +245,7 @@ class StateFile:
                  ("checkpoint", "Latest", "resources")]
         try:
             # Strict and short: stops at the resources list of any real file (version comes first).
-            found, keys = strictread.peek_json(self.path, [("version",)], until=until, name=str(self.path))
+            found, _ = strictread.peek_json(self.path, [("version",)], until=until, name=str(self.path))
         except strictread.ReadError as exc:
             raise self._strict(exc) from None
         scan = _scan(self.path)

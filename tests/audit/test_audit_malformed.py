@@ -124,3 +124,11 @@ def test_the_cli_exits_1_and_writes_no_report(tmp_path, shape):
     assert result.returncode == 1 and result.stdout == "" and not out.exists()
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("platformctl audit: ") and "PASS" not in lines[0]
+
+
+def test_control_characters_from_the_file_never_reach_the_terminal(tmp_path):
+    path = write(tmp_path, json.dumps({"version": 3, "deployment": {"resources": [
+        {"urn": "urn:pulumi:p::l::t::\x1b[2Jname", "type": "t", "inputs": "x"}]}}))
+    with pytest.raises(StateError) as caught:
+        list(StateFile(path).resources())
+    assert "\x1b" not in str(caught.value) and "\\x1b[2Jname" in str(caught.value)
