@@ -187,7 +187,8 @@ def judge_entry(entry: dict, stack: str, project_root: pathlib.Path,
     start, end = entry["_start"], entry["_end"]
     cr_id, _ = change_request_of(entry)
     changes_dir = _config_value(entry, CHANGES_DIR_KEY) or "changes"
-    commit = str((entry.get("environment") or {}).get(COMMIT_KEY) or "").strip()
+    environment = entry.get("environment")
+    commit = str((environment if isinstance(environment, dict) else {}).get(COMMIT_KEY) or "").strip()
     base = dict(version=entry.get("version"), kind=str(entry.get("kind")), start=start, end=end,
                 result=str(entry.get("result") or ""), change_request=cr_id)
     read_from = "working tree"
