@@ -6,7 +6,7 @@ In every environment, locked or not, the bucket policy makes the backup jobs' ro
 BACKUP_WRITER_TAG) append-only: it cannot delete a version, replace an object (every write must be
 a conditional create), or touch retention, versioning, lifecycle or the policy itself. A version
 that does become noncurrent (an administrator's delete or overwrite, or expiry) stays recoverable
-for NONCURRENT_DAYS."""
+for leadgen.data.NONCURRENT_DAYS."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -24,20 +24,6 @@ PREVIOUS_TYPE = "leadgen:backup:BackupBucket"
 
 # The principal tag that marks an append-only backup writer (the pgbackup jobs' role carries it).
 BACKUP_WRITER_TAG = ("backup-writer", "append-only")
-# How long a noncurrent version is kept. One day left a mistaken delete or overwrite of an unlocked
-# (dev, staging) backup unrecoverable by the next morning; 90 days outlasts any incident review and
-# equals Glacier Instant Retrieval's minimum charge, while a version the 7-year expiry retires still
-# goes within a quarter instead of living a second retention.
-NONCURRENT_DAYS = 90
-
-
-def backup_lifecycle_rules() -> list[dict]:
-    """The data domain's tiers, with noncurrent versions kept NONCURRENT_DAYS."""
-    rules = lifecycle_rules()
-    for rule in rules:
-        if "noncurrent_version_expiration" in rule:
-            rule["noncurrent_version_expiration"] = {"noncurrent_days": NONCURRENT_DAYS}
-    return rules
 
 
 @dataclass(kw_only=True)
@@ -71,7 +57,7 @@ class BackupBucket(pulumi.ComponentResource):
             # Bucket names are global: the account id keeps ours from colliding with anyone's.
             bucket_name=account.account_id.apply(lambda a: f"{name}-{a}"),
             kms_key_arn=self.kms_key.arn,
-            lifecycle_rules=backup_lifecycle_rules(),
+            lifecycle_rules=lifecycle_rules(),
             append_only_principal_tag=BACKUP_WRITER_TAG,
             # Objects under 128 KB (manifest.json, verification.json) never transition, so
             # `pgbackup list` can always read them without a Deep Archive restore.

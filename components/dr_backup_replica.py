@@ -16,8 +16,8 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from components.backup_bucket import backup_lifecycle_rules
 from components.hardened_bucket import HardenedBucket, HardenedBucketArgs
+from leadgen.data import lifecycle_rules
 
 # S3 Replication Time Control: 99.99 % of objects within 15 minutes, with metrics to prove it.
 REPLICATION_MINUTES = 15
@@ -74,7 +74,7 @@ class DrBackupReplica(pulumi.ComponentResource):
         self.hardened = HardenedBucket(name, HardenedBucketArgs(
             bucket_name=account.account_id.apply(lambda a: f"{name}-{a}"),
             # The copy ages like the original: the same tiers and noncurrent-version retention.
-            kms_key_arn=self.kms_key.arn, lifecycle_rules=backup_lifecycle_rules(),
+            kms_key_arn=self.kms_key.arn, lifecycle_rules=lifecycle_rules(),
             transition_default_minimum_object_size="all_storage_classes_128K",
             object_lock_days=args.object_lock_days, protect=args.protect, tags=args.tags), opts=child)
 

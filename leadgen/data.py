@@ -20,6 +20,11 @@ ARCHIVE_UNTIL_DAYS = 2555  # 7 x 365
 # like Standard). Its 90-day minimum charge is the price of keeping the runbook's 7-day boundary.
 WARM_CLASS = "GLACIER_IR"
 ARCHIVE_CLASS = "DEEP_ARCHIVE"
+# How long a noncurrent version is kept. One day left a mistaken delete or overwrite of an unlocked
+# (dev, staging) backup unrecoverable by the next morning; 90 days outlasts any incident review and
+# equals Glacier Instant Retrieval's minimum charge, while a version the 7-year expiry retires still
+# goes within a quarter instead of living a second retention.
+NONCURRENT_DAYS = 90
 
 
 def lifecycle_rules(prefix: Optional[str] = None) -> list[dict]:
@@ -36,8 +41,8 @@ def lifecycle_rules(prefix: Optional[str] = None) -> list[dict]:
             ],
             "expiration": {"days": ARCHIVE_UNTIL_DAYS},
             # Versioning keeps an overwritten or expired object as a noncurrent version; it goes
-            # a day later (Object Lock still holds any version whose retention has not ended).
-            "noncurrent_version_expiration": {"noncurrent_days": 1},
+            # NONCURRENT_DAYS later (Object Lock still holds any version whose retention has not ended).
+            "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_DAYS},
         },
         {
             # A dump that died mid-upload leaves parts that are billed but never listed.

@@ -48,6 +48,13 @@ def test_lifecycle_is_the_diagrams_tiers():
     assert data.lifecycle_rules("postgres/")[0]["filter"] == {"prefix": "postgres/"}
 
 
+def test_lifecycle_keeps_a_noncurrent_version_past_any_incident_review():
+    # The rules as stated here are the rules every backup bucket gets: no component overrides them.
+    tiers, _ = data.lifecycle_rules()
+    assert tiers["noncurrent_version_expiration"] == {"noncurrent_days": data.NONCURRENT_DAYS}
+    assert data.NONCURRENT_DAYS == 90
+
+
 def test_bucket_policy_denies_plain_http_and_old_tls():
     doc = json.loads(data.tls_only_bucket_policy(BUCKET))
     assert {s["Effect"] for s in doc["Statement"]} == {"Deny"}

@@ -14,10 +14,11 @@ from platformctl.pack import PACK_DIR
 if str(PACK_DIR) not in sys.path:
     sys.path.insert(0, str(PACK_DIR))
 
-from components.backup_bucket import BACKUP_WRITER_TAG, NONCURRENT_DAYS, backup_lifecycle_rules
+from components.backup_bucket import BACKUP_WRITER_TAG
 from components.hardened_bucket import APPEND_ONLY_DENIED, bucket_policy
 from governance import aws
 from governance.model import Resource
+from leadgen.data import NONCURRENT_DAYS, lifecycle_rules
 from tests.policies.policy_baseline import context  # noqa: E402
 
 EKS = "aws:eks/cluster:Cluster"
@@ -77,7 +78,7 @@ def test_bucket_policy_denies_the_writer_every_delete_and_rewrite():
 
 
 def test_noncurrent_versions_outlive_a_mistake():
-    rules = {r["id"]: r for r in backup_lifecycle_rules()}
+    rules = {r["id"]: r for r in lifecycle_rules()}
     assert rules["backup-tiers"]["noncurrent_version_expiration"] == {"noncurrent_days": NONCURRENT_DAYS}
     assert NONCURRENT_DAYS >= 30
 
