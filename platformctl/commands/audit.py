@@ -34,8 +34,8 @@ from platformctl.project import ROOT, pack_config
 from platformctl.statefile import StateError, StateFile
 
 PENDING_POLICY = "audit-pending-operation"
-NOT_ASSESSED = 3  # exit code: nothing mandatory found, but too little of the stack was judged
-COVERAGE_POLICY = "audit-not-assessed"
+NOT_ASSESSED = reports.EXIT_NOT_ASSESSED  # nothing mandatory found, but too little was judged
+COVERAGE_POLICY = reports.NOT_ASSESSED_POLICY
 # A stack is assessed when policies cover more than this share of its resources.
 MIN_COVERED_SHARE = 0.5
 
@@ -343,9 +343,6 @@ def run(args: argparse.Namespace, analyzer_factory: AnalyzerFactory = None) -> i
 def exit_code(report: reports.Report) -> int:
     """2 on a mandatory finding, 3 when the only mandatory finding is that the stack was not
     assessed, else 0."""
-    mandatory = [v for v in report.violations if v.level == "mandatory"]
-    if mandatory and all(v.policy == COVERAGE_POLICY for v in mandatory):
-        return NOT_ASSESSED
     return report.exit_code()
 
 

@@ -12,8 +12,9 @@ import sys
 import tempfile
 from typing import Optional
 
-from platformctl.reports.model import (ChangeEvidence, CostItem, CostView, Report,  # noqa: F401
-                                       severity_of, sorted_violations)
+from platformctl.reports.model import (EXIT_NOT_ASSESSED, NOT_ASSESSED_POLICY,  # noqa: F401
+                                       ChangeEvidence, CostItem, CostView, Report, severity_of,
+                                       sorted_violations)
 
 FORMATS = ("table", "json", "markdown", "html", "csv", "sarif", "junit")
 

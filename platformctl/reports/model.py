@@ -12,6 +12,9 @@ from typing import Any, Optional, Sequence
 
 LEVELS = ("mandatory", "advisory")
 SEVERITIES = ("critical", "high", "medium", "low")
+# An audit that could judge too little of a stack says so as this mandatory finding, never PASS.
+NOT_ASSESSED_POLICY = "audit-not-assessed"
+EXIT_NOT_ASSESSED = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,8 +111,13 @@ class Report:
         return sum(1 for c in self.changes if not c.compliant)
 
     def exit_code(self) -> int:
-        """`pulumi policy analyze` semantics: 2 on mandatory violations, else 0 (advisory is fine)."""
-        return 2 if self.mandatory else 0
+        """`pulumi policy analyze` semantics: 2 on mandatory violations, else 0 (advisory is fine);
+        3 when the only mandatory finding is that too little of the stack was judged, so every
+        format (the JSON summary included) and the process agree on "not assessed"."""
+        mandatory = [v for v in self.violations if v.level == "mandatory"]
+        if mandatory and all(v.policy == NOT_ASSESSED_POLICY for v in mandatory):
+            return EXIT_NOT_ASSESSED
+        return 2 if mandatory else 0
 
     def by_policy(self) -> list[tuple[str, str, str, int]]:
         """(policy, level, severity, count), worst first."""

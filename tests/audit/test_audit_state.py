@@ -176,5 +176,8 @@ def test_a_stack_mostly_of_uncovered_types_is_not_assessed_unless_something_else
                                "this is not a PASS (exit 3)")
     assert "not covered by any policy: 3 of 4 resources: azure:core/resourceGroup:ResourceGroup (3)" in report.notes
     assert audit.exit_code(report) == 3
+    # The JSON summary and the process say the same: not assessed, not "2 mandatory findings".
+    assert json.loads(reports.render(report, "json"))["summary"]["exit_code"] == 3
     report.violations = list(report.violations) + [Finding("aws-s3-bucket-require-tags", "mandatory", "urn", "m")]
     assert audit.exit_code(report) == 2
+    assert json.loads(reports.render(report, "json"))["summary"]["exit_code"] == 2
