@@ -15,6 +15,7 @@ from platformctl import reports
 from platformctl.costs import cost_view
 from platformctl.errors import InputError, ProgramError
 from platformctl.program.engine import run_stack
+from platformctl.project import config_secrets
 from platformctl.statefile import StateError, StateFile
 
 FORMATS = ("table", "json", "markdown")
@@ -48,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
     view = cost_view(program.resources, config, baseline=baseline, baseline_source=args.against or "")
     report = reports.Report(stack=args.stack, project=program.project, kind="cost",
                             generated_at=dt.datetime.now(dt.timezone.utc),
-                            resource_count=len(program.resources), cost=view)
+                            resource_count=len(program.resources), cost=view,
+                            secrets=config_secrets(config))
     text = reports.write(report, args.format, args.out)
     if args.out is None:
         sys.stdout.write(text)

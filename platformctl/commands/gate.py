@@ -16,7 +16,7 @@ import sys
 from platformctl import reports
 from platformctl.errors import InputError
 from platformctl.exemptions import Finding
-from platformctl.project import ROOT, pack_config
+from platformctl.project import ROOT, config_secrets, pack_config
 
 CHANGE_KEY = "leadgen:changeRequest"
 
@@ -45,7 +45,7 @@ def evaluate(stack: str, change_request: str | None = None, project_root: pathli
         notes.append(f"stack {stack} is not protected (leadgen:governance.protectedStacks): gates pass")
     return reports.Report(stack=stack, project=project, kind="gate",
                           generated_at=dt.datetime.now(dt.timezone.utc), resource_count=0,
-                          violations=violations, notes=notes,
+                          violations=violations, notes=notes, secrets=config_secrets(raw),
                           source=f"changes/{settings.change_request}.yaml" if settings.change_request else "")
 
 
