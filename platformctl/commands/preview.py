@@ -26,17 +26,28 @@ def short_type(typ: str) -> str:
     return typ
 
 
+def _terminal(run: ProgramRun):
+    """What every name and type passes through before it reaches the terminal or a CI log: a
+    program's names are the program's (or its config's) to choose, so an ANSI escape or a CR in
+    one is shown, never acted on, and the config's credentials are redacted as reports do."""
+    from platformctl.project import config_secrets
+    from platformctl.reports.escape import Escaper
+
+    return Escaper(config_secrets(run.config)).terminal
+
+
 def tree_lines(run: ProgramRun) -> list[str]:
+    shown = _terminal(run)
     children: dict[str, list[dict]] = collections.defaultdict(list)
     for r in run.resources[1:]:
         children[r["parent"]].append(r)
-    width = max((len(short_type(r["type"])) for r in run.resources), default=20) + 8
+    width = max((len(shown(short_type(r["type"]))) for r in run.resources), default=20) + 8
     lines = [f"     {'Type':<{width}} {'Name':<40} Plan"]
 
     def walk(r: dict, prefix: str, last: bool, depth: int) -> None:
         branch = "" if depth == 0 else prefix + ("└─ " if last else "├─ ")
-        label = branch + short_type(r["type"])
-        lines.append(f" +   {label:<{width}} {r['name']:<40} create")
+        label = branch + shown(short_type(r["type"]))
+        lines.append(f" +   {label:<{width}} {shown(r['name']):<40} create")
         kids = children.get(r["urn"], [])
         for i, k in enumerate(kids):
             walk(k, "" if depth == 0 else prefix + ("   " if last else "│  "), i == len(kids) - 1, depth + 1)
@@ -174,28 +185,30 @@ def _waves(run: ProgramRun):
 
 def wave_lines(run: ProgramRun, names_shown: int = 4) -> list[str]:
     """The dependency waves, one line per type in each: "the CNI, then the nodes, then ..."."""
+    shown = _terminal(run)
     found = _waves(run)
     prefix = f"{run.project}-{run.stack}-"
     total = sum(len(w.resources) for w in found)
     out = [f"First-deploy order: {total} resources in {len(found)} waves. Each starts once its dependencies, "
-           "its parent and its provider exist.", f'Names without "{prefix}".']
-    width = max((len(short_type(r["type"])) for w in found for r in w.resources), default=20)
+           "its parent and its provider exist.", f'Names without "{shown(prefix)}".']
+    width = max((len(shown(short_type(r["type"]))) for w in found for r in w.resources), default=20)
     for w in found:
         out += ["", f"Wave {w.number} ({len(w.resources)})"]
         for typ, names in w.by_type():
-            shown = [n[len(prefix):] if n.startswith(prefix) else n for n in names[:names_shown]]
+            kept = [shown(n[len(prefix):] if n.startswith(prefix) else n) for n in names[:names_shown]]
             more = f" and {len(names) - names_shown} more" if len(names) > names_shown else ""
-            out.append(f"    {len(names):>3}  {short_type(typ):<{width}}  {', '.join(shown)}{more}")
+            out.append(f"    {len(names):>3}  {shown(short_type(typ)):<{width}}  {', '.join(kept)}{more}")
     return out
 
 
 def _table(run: ProgramRun, report, waves: bool = False) -> str:
-    out = [f"Previewing update ({run.stack}) offline under the Pulumi mock engine:", ""]
+    shown = _terminal(run)
+    out = [f"Previewing update ({shown(run.stack)}) offline under the Pulumi mock engine:", ""]
     out += wave_lines(run) if waves else tree_lines(run)
     s = summary(run)
     out += ["", "Resources:", f"    + {s['create']} to create", "", "Counts by type:"]
     for typ, n in sorted(s["byType"].items(), key=lambda kv: (-kv[1], kv[0])):
-        out.append(f"    {n:>4}  {short_type(typ)}")
+        out.append(f"    {n:>4}  {shown(short_type(typ))}")
     if report is not None:
         from platformctl import reports
         out += ["", reports.render(report, "table", color=sys.stdout.isatty()).rstrip()]
