@@ -45,9 +45,10 @@ def test_prometheus_rules_fit_the_crd_schema(program):
         assert list(jsonschema.Draft7Validator(schema).iter_errors(broken)), "schema must catch a rule without expr"
 
 
-def test_rendered_rule_files_pass_promtool(rendered):
+def test_rendered_rule_files_pass_promtool(rendered, program):
     files = sorted((rendered / "rules").glob("*.yaml"))
-    assert [f.name for f in files] == ["leadgen-platform-alerts.yaml", "leadgen-slos.yaml"]
+    # The cluster's two PrometheusRules and the long-term store's rule group namespace.
+    assert [f.name for f in files] == ["leadgen-platform-alerts.yaml", "leadgen-slos.yaml", "slo-window.yaml"]
     result = run("promtool", "check", "rules", "--lint=all", "--lint-fatal", *map(str, files))
     assert result.returncode == 0, result.stdout + result.stderr
     text = (rendered / "rules" / "leadgen-slos.yaml").read_text()
@@ -56,6 +57,10 @@ def test_rendered_rule_files_pass_promtool(rendered):
         assert series in text
     # The window's series come from the long-term store, never from the cluster's 15 days.
     assert "slo_error_budget_remaining" not in text
+    # The store's file is the rule group namespace's `data` as Amazon Managed Prometheus receives it.
+    (namespace,) = program.by_type("aws:amp/ruleGroupNamespace:RuleGroupNamespace")
+    assert (rendered / "rules" / "slo-window.yaml").read_text() == namespace["inputs"]["data"]
+    assert "slo_error_budget_remaining" in namespace["inputs"]["data"]
 
 
 def test_rendered_alertmanager_config_passes_amtool(rendered, tmp_path):
@@ -78,6 +83,25 @@ def test_rendered_alertmanager_config_passes_amtool(rendered, tmp_path):
         result = run("amtool", "config", "routes", "test", f"--config.file={path}",
                      f"--verify.receivers={receiver}", f"severity={severity}")
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_render_writes_the_alertmanager_config_external_secrets_makes(rendered):
+    """`observability/alertmanager.yaml` is the ExternalSecret's template as External Secrets
+    renders it, a placeholder for the SMTP user: the file amtool checks is the one Alertmanager runs."""
+    from leadgen.observability.alertmanager import CONFIG_KEY, SMTP_USER_VAR, render_template
+    import yaml
+    path = rendered / "alertmanager.yaml"
+    assert path.is_file(), sorted(p.name for p in rendered.iterdir())
+    (es,) = [yaml.safe_load(p.read_text()) for p in (rendered.parent / "manifests").glob("externalsecret-*.yaml")
+             if p.name == "externalsecret-monitoring-leadgen-alertmanager-config.yaml"]
+    template = es["spec"]["target"]["template"]["data"][CONFIG_KEY]
+    assert path.read_text() == render_template(template, {SMTP_USER_VAR: "<smtp-user>"})
+    assert yaml.safe_load(path.read_text())["global"]["smtp_auth_username"] == "<smtp-user>"
+    result = run("amtool", "check-config", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = run("amtool", "config", "routes", "test", f"--config.file={path}", "--verify.receivers=pagerduty",
+                 "severity=page")
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_rendered_dashboards_are_the_runbooks_four(rendered):
