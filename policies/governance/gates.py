@@ -207,6 +207,8 @@ def _as_dicts(resources: list[Resource]) -> list[dict]:
 
 
 def clock_override(resources: list[Resource], ctx: Context) -> Iterator[str]:
+    if not ctx.protected:
+        return  # only the gates of a protected stack read the clock
     clock = ctx.clock
     if clock.ignored:
         yield f"{NOW_ENV}={clock.override} is ignored: an update reads the real clock"

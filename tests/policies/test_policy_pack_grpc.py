@@ -1,9 +1,10 @@
 """The whole pack over the analyzer gRPC protocol, started as the CLI starts it, and over the
-real program's production preview."""
+real program's previews of every stack."""
 import copy
 import http.server
 import json
 import pathlib
+import shutil
 import threading
 
 import pytest
@@ -45,8 +46,22 @@ def config(url, **extra):
 
 
 @pytest.fixture(scope="module")
-def pack(prometheus_77):
-    with PolicyClient(PACK, project=PROJECT, stack=STACK, config=config(prometheus_77), env=IN_WINDOW) as client:
+def signed_project(tmp_path_factory, keyring):
+    """A copy of the pack beside a changes/CR-2026-014.yaml signed by its approver (the repository's
+    own requests carry no real signature): the legitimate change a preview should pass clean."""
+    import yaml
+
+    root = tmp_path_factory.mktemp("signed-project")
+    shutil.copytree(PACK, root / "policies", ignore=shutil.ignore_patterns("__pycache__", "venv"))
+    document = yaml.safe_load((PACK.parent / "changes" / "CR-2026-014.yaml").read_text())
+    keyring.write(root, document)
+    return root
+
+
+@pytest.fixture(scope="module")
+def pack(prometheus_77, signed_project):
+    with PolicyClient(signed_project / "policies", project=PROJECT, stack=STACK, config=config(prometheus_77),
+                      env=IN_WINDOW) as client:
         yield client
 
 
@@ -107,7 +122,7 @@ def test_gates_fail_closed_outside_the_window_and_on_bad_config(prometheus_77):
     assert ("change-window", "mandatory", "changes/CR-2026-014.yaml: now (2026-12-16T09:00:00Z) is outside the window "
             "2026-12-15T02:00:00Z - 2026-12-15T03:00:00Z") in got
     assert ("governance-config-valid", "mandatory",
-            "leadgen:governance.monthlyBudgetUsd must be a number, got 'lots'") in got
+            'leadgen:governance.monthlyBudgetUsd ("lots") must be an integer') in got
 
 
 def test_config_env_is_a_json_object_of_strings():
@@ -127,15 +142,35 @@ def test_a_broken_pack_is_one_line_error(tmp_path):
         PolicyClient(tmp_path / "nowhere", project=PROJECT, stack=STACK).__enter__()
 
 
-def test_real_program_production_preview(prometheus_77):
-    """The program as the lead builds it: which policies fire on its production preview."""
+def test_the_repositorys_unsigned_request_previews_with_advisories_and_blocks_the_update(prometheus_77):
+    """changes/CR-2026-014.yaml carries no real signature (no private key belongs in a repository):
+    a preview forecasts what the update will meet, the update is refused."""
+    with PolicyClient(PACK, project=PROJECT, stack=STACK, config=config(prometheus_77), env=IN_WINDOW) as client:
+        preview = client.analyze(baseline())
+    assert [v for v in preview if v.level == "mandatory"] == []
+    assert {"update-forecast", "governance-clock-override"} <= {v.policy for v in preview}
+    assert [v.message for v in preview if v.policy == "update-forecast"][0] == (
+        "changes/CR-2026-014.yaml: approvals[0] (team-lead, team-lead@example.com) does not count: is not signed "
+        "(platformctl change approve CR-2026-014 --role team-lead --key <your ssh key>); the update will be blocked "
+        "until it is given (platformctl change approve)")
+    with PolicyClient(PACK, project=PROJECT, stack=STACK, config=config(prometheus_77), dry_run=False) as client:
+        update = {v.policy for v in client.analyze(baseline()) if v.level == "mandatory"}
+    # (The promotion gate, another control, also holds an update of production here.)
+    assert {"change-request-required", "change-window"} <= update
+    assert "error-budget-gate" not in update  # the budget is healthy (77 %): only the signatures are missing
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "production"])
+def test_real_program_previews_clean_with_a_legitimate_change(stack, prometheus_77, signed_project):
+    """The program as the lead builds it, each stack previewed with the pack as the CLI runs it:
+    dev and staging are not gated; production carries a signed change request in its window."""
     from platformctl.program.engine import run_program
 
-    run = run_program("production")
-    cfg = dict(run.config, **config(prometheus_77))
-    with PolicyClient(PACK, project=run.project, stack="production", config=cfg, env=IN_WINDOW) as client:
+    run = run_program(stack)
+    cfg = dict(run.config, **config(prometheus_77)) if stack == "production" else dict(run.config)
+    with PolicyClient(signed_project / "policies", project=run.project, stack=stack, config=cfg,
+                      env=IN_WINDOW) as client:
         violations = client.analyze(run.resources)
-    # Reported to the lead, not waived: the canary Deployment in production has no HPA of its own.
-    assert sorted((v.policy, v.message) for v in violations if v.level == "mandatory") == [
-        ("kubernetes-deployment-hpa-min-replicas", "api-canary: no HorizontalPodAutoscaler targets this production Deployment")]
-    assert {v.policy for v in violations if v.level == "advisory"} == {"governance-clock-override"}
+    # The canary is recognised by its track label, so production's only finding is the fixed clock.
+    assert [(v.policy, v.message) for v in violations if v.level == "mandatory"] == []
+    assert {v.policy for v in violations} == ({"governance-clock-override"} if stack == "production" else set())
