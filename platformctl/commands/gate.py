@@ -41,8 +41,11 @@ def evaluate(stack: str, change_request: str | None = None, project_root: pathli
             violations.append(Finding(policy=name, level=spec.enforcement, urn=urn, message=message,
                                       severity=spec.severity))
     notes = [f"{problem}" for problem in settings.problems]
-    if stack not in settings.protected_stacks:
-        notes.append(f"stack {stack} is not protected (leadgen:governance.protectedStacks): gates pass")
+    # The pack's own rule (its list, the stack's additions, a production environment under any name),
+    # so this note never calls a stack unprotected that the gates below just judged.
+    if not ctx.protected:
+        notes.append(f"stack {stack} is not protected (not a protected stack, environment not "
+                     f"{gconfig.PROTECTED_ENVIRONMENT}): gates pass")
     return reports.Report(stack=stack, project=project, kind="gate",
                           generated_at=dt.datetime.now(dt.timezone.utc), resource_count=0,
                           violations=violations, notes=notes, secrets=config_secrets(raw),

@@ -1,0 +1,34 @@
+"""`platformctl gate` decides protection as the pack does: a stack of the production environment is
+gated under any name, and the report does not call it unprotected."""
+from __future__ import annotations
+
+import shutil
+
+from auditkit import change_request
+from platformctl.commands import gate
+
+ROOT = gate.ROOT
+NOW_IN = {"LEADGEN_GOVERNANCE_NOW": "2026-03-02T02:30:00+00:00"}
+
+
+def project(tmp_path, environment: str):
+    (tmp_path / "policies").symlink_to(ROOT / "policies")
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    # Nothing lists prod-eu as protected: its environment alone must gate it.
+    (tmp_path / "Pulumi.prod-eu.yaml").write_text(
+        f"config:\n  leadgen:environment: {environment}\n  leadgen:governance.protectedStacks: []\n")
+    change_request(tmp_path, "CR-2026-001", window_start="2026-03-02T02:00:00Z", duration="2h")
+    return tmp_path
+
+
+def test_a_production_environment_stack_under_another_name_is_gated(tmp_path):
+    report = gate.evaluate("prod-eu", None, project(tmp_path, "production"), env=NOW_IN)
+    assert {"change-request-required", "change-window", "error-budget-gate"} <= {v.policy for v in report.violations}
+    assert report.exit_code() == 2
+    assert not any("not protected" in note for note in report.notes), report.notes
+
+
+def test_a_staging_environment_stack_is_not_gated_and_says_so(tmp_path):
+    report = gate.evaluate("prod-eu", None, project(tmp_path, "staging"), env=NOW_IN)
+    assert [v.policy for v in report.violations if v.level == "mandatory"] == []
+    assert any("stack prod-eu is not protected" in note for note in report.notes), report.notes
