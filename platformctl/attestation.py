@@ -5,13 +5,12 @@ what the promotion gate verifies."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import pathlib
 import re
-import tempfile
 from typing import Sequence
 
 from platformctl.errors import InputError
+from platformctl.files import write_atomically
 
 TEST_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -60,18 +59,7 @@ def attest(root: pathlib.Path, *, stack: str, commit: str, smoke_tests: Sequence
     folder = root / promotion.FOLDER
     folder.mkdir(exist_ok=True)
     path = folder / f"{commit}.yaml"
-    _write_atomically(path, render(fields, signature))
+    write_atomically(path, render(fields, signature))
     return path
 
 
-def _write_atomically(path: pathlib.Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

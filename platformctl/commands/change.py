@@ -22,9 +22,9 @@ import os
 import pathlib
 import subprocess
 import sys
-import tempfile
 
 from platformctl.errors import InputError
+from platformctl.files import write_atomically
 from platformctl.project import ROOT
 
 SKELETON = """\
@@ -155,7 +155,7 @@ def approve(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
             check.change.approvals[-1].signature != signature.strip():
         raise InputError(f"changes/{args.id}.yaml: could not add the approval without changing the request "
                          "(is `approvals:` a top-level list?)")
-    _write_atomically(path, updated)
+    write_atomically(path, updated)
     verdict = approvers.check(check.change, approvers.load(root))[-1]
     note = "verified against governance/allowed_signers" if not verdict else f"written, but it does not verify: {verdict}"
     print(f"changes/{args.id}.yaml: approval by {by} as {args.role} at {_fmt(at)} {note}")
@@ -182,19 +182,6 @@ def _with_approval(text: str, *, by: str, role: str, at: dt.datetime, signature:
             raise InputError("approvals is written inline; write it as a block list (one `- ` entry per line) "
                              "before adding a signed approval")
     return text.rstrip("\n") + "\napprovals:\n" + "\n".join(item) + "\n"
-
-
-def _write_atomically(path: pathlib.Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _fmt(moment: dt.datetime) -> str:

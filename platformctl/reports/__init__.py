@@ -6,12 +6,11 @@ format escapes what it prints for where it lands and redacts secrets (`reports.e
 """
 from __future__ import annotations
 
-import os
 import pathlib
 import sys
-import tempfile
 from typing import Optional
 
+from platformctl.files import write_atomically  # noqa: F401 (reports and commands write through it)
 from platformctl.reports.model import (EXIT_NOT_ASSESSED, NOT_ASSESSED_POLICY,  # noqa: F401
                                        ChangeEvidence, CostItem, CostView, Report, severity_of,
                                        sorted_violations)
@@ -43,22 +42,3 @@ def write(report: Report, fmt: str, out: Optional[str | pathlib.Path] = None) ->
     if out is not None:
         write_atomically(pathlib.Path(out), text)
     return text
-
-
-def write_atomically(path: pathlib.Path, text: str) -> None:
-    """Write to a unique temporary file beside `path`, flush it to disk, then rename it over
-    `path`: a reader sees the old report or the new one, never half of one, and two runs writing
-    the same report cannot interleave."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", newline="", dir=path.parent,
-                                         prefix=f".{path.name}.", suffix=".tmp", delete=False)
-    try:
-        with handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(handle.name, 0o644)  # a report is for reading; mkstemp's 0600 would hide it from CI
-        os.replace(handle.name, path)
-    except BaseException:
-        pathlib.Path(handle.name).unlink(missing_ok=True)
-        raise
