@@ -2,6 +2,7 @@
 holding a write token, `up` only from main through protected environments, applying the plan
 that was previewed with the policy pack."""
 import pathlib
+import re
 
 import yaml
 
@@ -55,6 +56,39 @@ def test_up_runs_only_from_main_through_a_protected_environment_and_applies_the_
     assert "GITHUB_STEP_SUMMARY" in plan and "platformctl change verify" in plan and "platformctl gate" in plan
     assert "--policy-pack policies --plan plan.json" in up
     assert "policies/venv/bin/pip install" in plan and "policies/venv/bin/pip install" in up
+
+
+def _credentials(job) -> dict:
+    steps = [s for s in job["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")]
+    assert len(steps) == 1
+    return steps[0]
+
+
+def test_up_reaches_the_private_cluster_from_the_runner_in_the_vpc_as_the_deployer():
+    doc, jobs = load("up.yml")
+    runner = ["self-hosted", "linux", "leadgen-${{ inputs.stack }}"]
+    # The bootstrap project's deployer role trusts only jobs in the environment named for the stack.
+    trust = (WORKFLOWS.parents[1] / "bootstrap" / "__main__.py").read_text()
+    assert 'f"repo:{repository}:environment:{environment}"' in trust
+    for name in ("gate", "up"):  # the gate's real preview talks to the private API as much as the update
+        job = jobs[name]
+        assert job["runs-on"] == runner, name
+        assert job["environment"] == "${{ inputs.stack }}", name
+        assert job["permissions"] == {"id-token": "write", "contents": "read"}, name
+        step = _credentials(job)
+        assert step["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}", name
+        assert "aws-access-key-id" not in step["with"] and "secrets." not in str(step["with"]), name
+    assert _credentials(jobs["up"])["with"]["role-duration-seconds"] == "10800"  # a first update runs past 1 h
+    assert int(jobs["up"]["timeout-minutes"]) <= 10800 // 60  # the job never outlives its credentials
+    assert set(doc["on"]["workflow_dispatch"]["inputs"]["stack"]["options"]) == {
+        p.name[len("Pulumi."):-len(".yaml")] for p in WORKFLOWS.parents[1].glob("Pulumi.*.yaml")}
+
+
+def test_third_party_actions_that_receive_cloud_credentials_are_pinned_by_commit():
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for line in path.read_text().splitlines():
+            if "aws-actions/configure-aws-credentials@" in line:
+                assert re.search(r"@[0-9a-f]{40}\s+# v\d+\.\d+\.\d+$", line), f"{path.name}: {line.strip()}"
 
 
 def test_the_pack_declares_the_virtualenv_the_workflows_create():
