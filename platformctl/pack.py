@@ -17,10 +17,9 @@ from types import ModuleType
 from platformctl.project import ROOT
 
 PACK_DIR = ROOT / "policies"
-EXEMPTIONS = PACK_DIR / "exemptions.yaml"
 # The pack's modules platformctl may use; anything else is the pack's own business.
-MODULES = ("approvers", "catalog", "changes", "clock", "compliance", "config", "cost", "model", "promotion",
-           "signing")
+MODULES = ("approvers", "catalog", "changes", "clock", "compliance", "config", "cost", "exemptions", "model",
+           "promotion", "signing")
 
 if str(PACK_DIR) not in sys.path:
     # Appended, not prepended: the pack folder must not shadow anything already importable.

@@ -4,8 +4,9 @@
 `policy` on resources whose URN matches `urn` (an fnmatch pattern) are not reported until the end
 of `expires` (a quoted date, "YYYY-MM-DD", the last day it applies). Before, only platformctl
 applied them, so `pulumi up --policy-pack policies` blocked on what `platformctl preview` passed.
-platformctl keeps listing the exemptions in force and the expired ones in its reports; an expired
-exemption covers nothing here, so its violation is back at its own level.
+platformctl reads the file with this module too (it has no reader of its own) and keeps listing the
+exemptions in force and the expired ones in its reports; an expired exemption covers nothing here,
+so its violation is back at its own level.
 
 The file ships inside the pack (a policy group publishes the folder); it is read strictly, and a
 file the pack cannot read exempts nothing.
@@ -24,6 +25,8 @@ from . import changes
 
 FILE = pathlib.Path(__file__).resolve().parent.parent / "exemptions.yaml"
 FIELDS = ("policy", "urn", "reason", "ticket", "expires")
+# How every problem ends in the pack, which carries on without the file; platformctl refuses the file.
+NONE_APPLIES = "; no exemption applies"
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,14 @@ class Exemption:
     expires: dt.date
 
     def covers(self, policy: str, urn: str, today: dt.date) -> bool:
-        return today <= self.expires and policy == self.policy and fnmatch.fnmatchcase(urn or "", self.urn)
+        return not self.expired(today) and policy == self.policy and fnmatch.fnmatchcase(urn or "", self.urn)
+
+    def expired(self, today: dt.date) -> bool:
+        return today > self.expires  # `expires` is the last day it applies
+
+    def as_dict(self) -> dict:
+        return {"policy": self.policy, "urn": self.urn, "reason": self.reason, "ticket": self.ticket,
+                "expires": self.expires.isoformat()}
 
 
 @dataclass(frozen=True)
@@ -65,15 +75,18 @@ def _load(path: str, version: tuple) -> Exemptions:
     try:
         doc = changes.read_document(changes.read_in_repo(file.parent, ".", file.name), shown)
     except changes.RequestUnreadable as err:
-        return Exemptions((), (f"{shown}: {err}; no exemption applies",))
+        return Exemptions((), (f"{shown}: {err}{NONE_APPLIES}",))
     except changes._Refused as err:
-        return Exemptions((), (f"{shown}: {err}; no exemption applies",))
+        return Exemptions((), (f"{shown}: {err}{NONE_APPLIES}",))
     listed = doc.get("exemptions") or []
     if not isinstance(listed, list):
-        return Exemptions((), (f"{shown}: exemptions must be a list; no exemption applies",))
+        return Exemptions((), (f"{shown}: exemptions must be a list{NONE_APPLIES}",))
     entries, problems = [], []
     for i, entry in enumerate(listed):
-        where = f"{shown}: exemptions[{i}]"
+        # Numbered from 1 and named by its policy, as a reviewer counts entries in the file.
+        where = f"{shown}: exemption #{i + 1}"
+        if isinstance(entry, dict) and isinstance(entry.get("policy"), str):
+            where += f" ({entry['policy'][:80]})"
         if not isinstance(entry, dict) or set(entry) != set(FIELDS):
             problems.append(f"{where} must have exactly {', '.join(FIELDS)}")
             continue
@@ -83,10 +96,10 @@ def _load(path: str, version: tuple) -> Exemptions:
         try:
             expires = dt.date.fromisoformat(entry["expires"])
         except ValueError:
-            problems.append(f"{where}.expires ({entry['expires']!r}) must be a date YYYY-MM-DD")
+            problems.append(f"{where}: \"expires\" ({entry['expires'][:40]!r}) must be a date YYYY-MM-DD")
             continue
         if not (entry["urn"].startswith("urn:pulumi:") or entry["urn"].startswith("*")):
-            problems.append(f"{where}.urn must be a URN pattern starting urn:pulumi:")
+            problems.append(f"{where}: \"urn\" must be a URN pattern starting urn:pulumi:")
             continue
         entries.append(Exemption(entry["policy"], entry["urn"], entry["reason"], entry["ticket"], expires))
     return Exemptions(tuple(entries), tuple(problems))
