@@ -97,3 +97,15 @@ def test_a_binary_history_fails_with_one_line(tmp_path):
     path.write_bytes(b"\x00\xff\xfe\x89binary")
     with pytest.raises(history.HistoryError, match="not a `pulumi stack history --json` file"):
         history.read(path)
+
+
+def test_an_approval_whose_signature_no_longer_verifies_is_not_evidence(project):
+    # Signed, then edited: the audit checks each signature as the gate does, so the approval that
+    # was given for other content counts for nothing.
+    path = project / "changes" / "CR-2026-001.yaml"
+    path.write_text(path.read_text().replace("Increase API replicas from 3 to 5", "Increase API replicas from 3 to 50"))
+    found, findings = audit(project, [history_entry(18, "2026-03-02T02:10:00Z", "2026-03-02T02:25:00Z", "CR-2026-001")])
+    (c,) = found
+    assert not c.compliant and not c.independently_approved and c.approver == ""
+    assert any("approvals[0] (team-lead, bob@insurance-lead-gen.com) does not count" in p for p in c.problems), c.problems
+    assert [f.level for f in findings] == ["mandatory"]
