@@ -153,7 +153,8 @@ api_canary = Workload("api-canary", WorkloadArgs(
     env=otel_env(api.name, track="canary")),
     opts=workload_opts)
 traffic = Traffic(f"{cfg.prefix}-traffic", TrafficArgs(
-    router=cfg.traffic.router, hostname=cfg.traffic.hostname, zone_name=cfg.traffic.zone_name,
+    router=cfg.traffic.router, hostname=cfg.traffic.hostname, public_hostname=dr.public_hostname or None,
+    zone_name=cfg.traffic.zone_name,
     zone_id=cfg.traffic.zone_id, issuer=cfg.traffic.issuer, acme_email=cfg.traffic.acme_email,
     certificate_duration=cfg.traffic.certificate_duration,
     certificate_renew_before=cfg.traffic.certificate_renew_before, weight=canary.weight,
@@ -217,6 +218,7 @@ pulumi.export("backupBucket", backup_bucket.bucket_name)
 # --- disaster recovery: what a recovery site reads from this stack, and its own standby parts ------
 pulumi.export("dr", {
     "site": dr.site, "state": dr.state, "region": cfg.core.region, "apiHostname": cfg.traffic.hostname,
+    "publicHostname": dr.public_hostname,
     "databaseArn": database.instance_arn, "backupBucket": backup_bucket.bucket_name,
     "backupBucketArn": backup_bucket.bucket_arn, "backupKmsKeyArn": backup_bucket.kms_key_arn})
 if dr.is_recovery:

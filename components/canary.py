@@ -17,6 +17,8 @@ class CanaryRouteArgs:
     namespace: str
     port: int
     weight: int
+    # The name clients use, answered beside `hostname` when a failover pair points it here.
+    public_hostname: Optional[str] = None
     # The stable and canary Deployments: the provider waits for their rollouts, so weight only
     # moves once the pods that will receive it are Ready.
     depends_on: Sequence[pulumi.Resource] = ()
@@ -29,7 +31,7 @@ class CanaryRoute(pulumi.ComponentResource):
             f"{name}-route", api_version="gateway.networking.k8s.io/v1", kind="HTTPRoute",
             metadata={"name": t.STABLE, "namespace": args.namespace,
                       "annotations": {"leadgen.io/canary-weight": str(args.weight)}},
-            spec=t.canary_route_spec(args.hostname, args.port, args.weight),
+            spec=t.canary_route_spec(args.hostname, args.port, args.weight, args.public_hostname),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
         self.weight = args.weight
         self.register_outputs({"weight": self.weight})

@@ -32,6 +32,8 @@ class CertificatesArgs:
     duration: str
     renew_before: str
     namespace: str  # where `api-tls` lives: the namespace of the Gateway or Ingress using it
+    # The name clients use, in the certificate beside `hostname` when a failover pair points it here.
+    public_hostname: Optional[str] = None
     depends_on: Sequence[pulumi.Resource] = ()  # nodes and the target namespace
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -76,7 +78,8 @@ class Certificates(pulumi.ComponentResource):
         self.certificate = k8s.apiextensions.CustomResource(
             f"{name}-api-tls", api_version="cert-manager.io/v1", kind="Certificate",
             metadata={"name": t.TLS_SECRET, "namespace": args.namespace},
-            spec=t.certificate_spec(args.hostname, args.issuer, args.duration, args.renew_before),
+            spec=t.certificate_spec(args.hostname, args.issuer, args.duration, args.renew_before,
+                                    args.public_hostname),
             opts=pulumi.ResourceOptions(parent=self,
                                         depends_on=[self.issuers[args.issuer], *args.depends_on]))
         self.secret_name = t.TLS_SECRET

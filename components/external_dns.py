@@ -25,6 +25,9 @@ class ExternalDnsArgs:
     zone_name: str
     router: str
     owner_id: str  # the TXT ownership marker: this cluster never touches another's records
+    # Names the router answers for whose records belong to someone else (the failover pair of the
+    # public name): external-dns neither creates nor changes them, nor anything under them.
+    exclude_hostnames: Sequence[str] = ()
     depends_on: Sequence[pulumi.Resource] = ()
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -44,7 +47,8 @@ class ExternalDns(pulumi.ComponentResource):
                 "provider": {"name": "aws"},
                 "sources": SOURCES[args.router],
                 "domainFilters": [args.zone_name],
-                "extraArgs": [f"--zone-id-filter={args.zone_id}", "--aws-zone-type=public"],
+                "extraArgs": [f"--zone-id-filter={args.zone_id}", "--aws-zone-type=public",
+                              *(f"--exclude-domains={h}" for h in args.exclude_hostnames)],
                 # upsert-only: a deleted route never deletes a record someone else relies on.
                 "policy": "upsert-only",
                 "registry": "txt",

@@ -4,7 +4,8 @@ Why Envoy Gateway: ingress-nginx was retired in March 2026 (no more security fix
 Gateway is a CNCF Envoy project that implements the Gateway API's standard channel, publishes a
 compatibility matrix and a dated end of life for every minor, and ships a pinned OCI Helm chart.
 The Gateway has an HTTPS listener for the API hostname (certificate `api-tls`) and an HTTP listener
-whose one route redirects to HTTPS; Envoy's Service is an internet-facing AWS NLB.
+whose one route redirects to HTTPS, and the same pair for the public name when the region sits
+behind a failover pair; Envoy's Service is an internet-facing AWS NLB.
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from leadgen import versions
 class GatewayArgs:
     hostname: str
     namespace: str  # the Gateway lives beside `api` and `api-tls`: no cross-namespace grants
+    # The name clients use, answered beside `hostname` when a failover pair points it here.
+    public_hostname: Optional[str] = None
     proxy_replicas: int = 2
     depends_on: Sequence[pulumi.Resource] = ()
 
@@ -64,12 +67,12 @@ class Gateway(pulumi.ComponentResource):
         self.gateway = k8s.apiextensions.CustomResource(
             f"{name}-gateway", api_version="gateway.networking.k8s.io/v1", kind="Gateway",
             metadata={"name": t.GATEWAY_NAME, "namespace": args.namespace},
-            spec=t.gateway_spec(args.hostname),
+            spec=t.gateway_spec(args.hostname, args.public_hostname),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.gateway_class]))
         self.redirect = k8s.apiextensions.CustomResource(
             f"{name}-https-redirect", api_version="gateway.networking.k8s.io/v1", kind="HTTPRoute",
             metadata={"name": "api-https-redirect", "namespace": args.namespace},
-            spec=t.redirect_route_spec(args.hostname),
+            spec=t.redirect_route_spec(args.hostname, args.public_hostname),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.gateway]))
         self.gateway_name = t.GATEWAY_NAME
         self.register_outputs({"gatewayName": self.gateway_name})

@@ -24,6 +24,8 @@ class NginxCanaryIngressArgs:
     namespace: str
     port: int
     weight: int
+    # The name clients use, answered beside `hostname` when a failover pair points it here.
+    public_hostname: Optional[str] = None
     paths: list[str] = field(default_factory=lambda: ["/"])
     depends_on: Sequence[pulumi.Resource] = ()
 
@@ -45,7 +47,7 @@ class NginxCanaryIngress(pulumi.ComponentResource):
                 metadata={"name": t.CANARY if i == 0 else f"{t.CANARY}-{i}",
                           "namespace": args.namespace,
                           "annotations": t.canary_ingress_annotations(args.weight)},
-                spec=t.ingress_spec(args.hostname, t.CANARY, args.port, path),
+                spec=t.ingress_spec(args.hostname, t.CANARY, args.port, path, args.public_hostname),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.stable, *args.depends_on]))
             for i, path in enumerate(args.paths)
         ]
@@ -53,8 +55,9 @@ class NginxCanaryIngress(pulumi.ComponentResource):
 
 
 def _spec(args: NginxCanaryIngressArgs, service: str) -> dict:
-    spec = t.ingress_spec(args.hostname, service, args.port, args.paths[0])
+    spec = t.ingress_spec(args.hostname, service, args.port, args.paths[0], args.public_hostname)
     for path in args.paths[1:]:
-        spec["rules"][0]["http"]["paths"].append(
-            t.ingress_spec(args.hostname, service, args.port, path)["rules"][0]["http"]["paths"][0])
+        extra = t.ingress_spec(args.hostname, service, args.port, path, args.public_hostname)
+        for rule, more in zip(spec["rules"], extra["rules"]):
+            rule["http"]["paths"].append(more["http"]["paths"][0])
     return spec

@@ -37,6 +37,9 @@ class TrafficArgs:
     oidc_provider_arn: pulumi.Input[str]
     oidc_issuer: pulumi.Input[str]
     region: pulumi.Input[str]
+    # The name clients use when a failover pair (components/failover_dns.py) points it at each
+    # region's `hostname`: the router and certificate answer for it too, external-dns leaves it alone.
+    public_hostname: Optional[str] = None
     # Nodes and the namespace: Helm releases wait for their pods.
     depends_on: Sequence[pulumi.Resource] = ()
     # The stable and canary Deployments: weights move only after both have rolled out.
@@ -51,13 +54,16 @@ class Traffic(pulumi.ComponentResource):
         self.dns = ExternalDns(f"{name}-external-dns", ExternalDnsArgs(
             oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer, region=args.region,
             zone_id=args.zone_id, zone_name=args.zone_name, router=args.router,
-            owner_id=args.cluster_name, depends_on=args.depends_on, tags=args.tags),
+            owner_id=args.cluster_name,
+            exclude_hostnames=[args.public_hostname] if args.public_hostname else [],
+            depends_on=args.depends_on, tags=args.tags),
             opts=child)
         self.certificates = Certificates(f"{name}-certificates", CertificatesArgs(
             oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer, region=args.region,
             zone_id=args.zone_id, zone_name=args.zone_name, hostname=args.hostname,
             issuer=args.issuer, acme_email=args.acme_email, duration=args.certificate_duration,
             renew_before=args.certificate_renew_before, namespace=args.namespace,
+            public_hostname=args.public_hostname,
             depends_on=args.depends_on, tags=args.tags), opts=child)
         backends = [*args.backends, self.certificates.certificate]
         self.gateway: Optional[Gateway] = None
@@ -65,18 +71,20 @@ class Traffic(pulumi.ComponentResource):
         self.ingress: Optional[NginxCanaryIngress] = None
         if args.router == t.GATEWAY_API:
             self.gateway = Gateway(f"{name}-gateway", GatewayArgs(
-                hostname=args.hostname, namespace=args.namespace, depends_on=args.depends_on),
+                hostname=args.hostname, public_hostname=args.public_hostname, namespace=args.namespace,
+                depends_on=args.depends_on),
                 opts=child)
             self.route = CanaryRoute(f"{name}-canary", CanaryRouteArgs(
-                hostname=args.hostname, namespace=args.namespace, port=args.port, weight=args.weight,
-                depends_on=[*backends, self.gateway.gateway]), opts=child)
+                hostname=args.hostname, public_hostname=args.public_hostname, namespace=args.namespace,
+                port=args.port, weight=args.weight, depends_on=[*backends, self.gateway.gateway]), opts=child)
         else:
             self.ingress = NginxCanaryIngress(f"{name}-ingress", NginxCanaryIngressArgs(
-                hostname=args.hostname, namespace=args.namespace, port=args.port,
-                weight=args.weight, depends_on=backends),
+                hostname=args.hostname, public_hostname=args.public_hostname, namespace=args.namespace,
+                port=args.port, weight=args.weight, depends_on=backends),
                 opts=child)
         self.hostname = args.hostname
-        self.url = f"https://{args.hostname}"
+        # What clients use: the public name where a failover pair fronts the regions.
+        self.url = f"https://{args.public_hostname or args.hostname}"
         self.register_outputs({"url": self.url})
 
 

@@ -6,6 +6,7 @@ these; tests read them without the mock engine. Nothing here touches Pulumi.
 from __future__ import annotations
 
 import json
+from typing import Optional
 
 from leadgen import versions
 
@@ -114,10 +115,18 @@ def cluster_issuer_spec(name: str, email: str, region: str, zone_id: str, zone_n
     }}
 
 
-def certificate_spec(hostname: str, issuer: str, duration: str, renew_before: str) -> dict:
+def hostnames(hostname: str, public_hostname: Optional[str] = None) -> list[str]:
+    """The names the router answers for: this region's own origin, and the public name clients use
+    when a failover pair points it at the regions' origins (DNS for the public name is the
+    failover records', never external-dns's)."""
+    return [hostname, public_hostname] if public_hostname and public_hostname != hostname else [hostname]
+
+
+def certificate_spec(hostname: str, issuer: str, duration: str, renew_before: str,
+                     public_hostname: Optional[str] = None) -> dict:
     return {
         "secretName": TLS_SECRET,
-        "dnsNames": [hostname],
+        "dnsNames": hostnames(hostname, public_hostname),
         "issuerRef": {"group": "cert-manager.io", "kind": "ClusterIssuer", "name": issuer},
         "duration": duration,
         "renewBefore": renew_before,
@@ -156,23 +165,40 @@ def gateway_class_spec() -> dict:
                               "name": ENVOY_PROXY_NAME, "namespace": ENVOY_NAMESPACE}}
 
 
-def gateway_spec(hostname: str) -> dict:
+# The listeners of the public name carry this suffix; the origin's keep the plain names.
+PUBLIC_LISTENER_SUFFIX = "-public"
+
+
+def _sections(protocol: str, hostname: str, public_hostname: Optional[str]) -> list[str]:
+    """The listener names of one protocol (`https`, `http`): one per hostname the Gateway answers."""
+    return [protocol + ("" if i == 0 else PUBLIC_LISTENER_SUFFIX)
+            for i, _ in enumerate(hostnames(hostname, public_hostname))]
+
+
+def gateway_spec(hostname: str, public_hostname: Optional[str] = None) -> dict:
+    """A listener hostname is one name, so each name gets its HTTPS and HTTP pair."""
     same = {"namespaces": {"from": "Same"}}
-    return {"gatewayClassName": GATEWAY_CLASS, "listeners": [
-        {"name": "https", "protocol": "HTTPS", "port": 443, "hostname": hostname,
-         "tls": {"mode": "Terminate",
-                 "certificateRefs": [{"group": "", "kind": "Secret", "name": TLS_SECRET}]},
-         "allowedRoutes": {**same, "kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}]}},
-        {"name": "http", "protocol": "HTTP", "port": 80, "hostname": hostname,
-         "allowedRoutes": {**same, "kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}]}},
-    ]}
+    routes = {**same, "kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}]}
+    names = hostnames(hostname, public_hostname)
+    https = [{"name": section, "protocol": "HTTPS", "port": 443, "hostname": name,
+              "tls": {"mode": "Terminate",
+                      "certificateRefs": [{"group": "", "kind": "Secret", "name": TLS_SECRET}]},
+              "allowedRoutes": routes}
+             for section, name in zip(_sections("https", hostname, public_hostname), names)]
+    http = [{"name": section, "protocol": "HTTP", "port": 80, "hostname": name, "allowedRoutes": routes}
+            for section, name in zip(_sections("http", hostname, public_hostname), names)]
+    return {"gatewayClassName": GATEWAY_CLASS, "listeners": [*https, *http]}
 
 
-def redirect_route_spec(hostname: str) -> dict:
-    """The HTTP listener's only route: a permanent redirect to HTTPS, no backend at all."""
+def _parents(protocol: str, hostname: str, public_hostname: Optional[str]) -> list[dict]:
+    return [{"name": GATEWAY_NAME, "sectionName": s} for s in _sections(protocol, hostname, public_hostname)]
+
+
+def redirect_route_spec(hostname: str, public_hostname: Optional[str] = None) -> dict:
+    """The HTTP listeners' only route: a permanent redirect to HTTPS, no backend at all."""
     return {
-        "parentRefs": [{"name": GATEWAY_NAME, "sectionName": "http"}],
-        "hostnames": [hostname],
+        "parentRefs": _parents("http", hostname, public_hostname),
+        "hostnames": hostnames(hostname, public_hostname),
         "rules": [{"filters": [{"type": "RequestRedirect",
                                 "requestRedirect": {"scheme": "https", "statusCode": 301}}]}],
     }
@@ -182,14 +208,14 @@ def _backend(name: str, port: int, weight: int) -> dict:
     return {"group": "", "kind": "Service", "name": name, "port": port, "weight": weight}
 
 
-def canary_route_spec(hostname: str, port: int, weight: int) -> dict:
+def canary_route_spec(hostname: str, port: int, weight: int, public_hostname: Optional[str] = None) -> dict:
     """Testers' `x-canary: always` always reaches the canary; every other request splits by weight.
     Gateway API gives the match with more header matches precedence, whatever the rule order."""
     stable, canary = split_weight(weight)
     prefix = {"type": "PathPrefix", "value": "/"}
     return {
-        "parentRefs": [{"name": GATEWAY_NAME, "sectionName": "https"}],
-        "hostnames": [hostname],
+        "parentRefs": _parents("https", hostname, public_hostname),
+        "hostnames": hostnames(hostname, public_hostname),
         "rules": [
             {"matches": [{"path": prefix, "headers": [
                 {"type": "Exact", "name": CANARY_HEADER, "value": CANARY_HEADER_VALUE}]}],
@@ -201,13 +227,15 @@ def canary_route_spec(hostname: str, port: int, weight: int) -> dict:
 
 
 # --- ingress-nginx (retired upstream; kept for clusters still moving off it) -------------------
-def ingress_spec(hostname: str, service: str, port: int, path: str = "/") -> dict:
+def ingress_spec(hostname: str, service: str, port: int, path: str = "/",
+                 public_hostname: Optional[str] = None) -> dict:
+    names = hostnames(hostname, public_hostname)
     return {
         "ingressClassName": NGINX_CLASS,
-        "tls": [{"hosts": [hostname], "secretName": TLS_SECRET}],
-        "rules": [{"host": hostname, "http": {"paths": [{
+        "tls": [{"hosts": names, "secretName": TLS_SECRET}],
+        "rules": [{"host": name, "http": {"paths": [{
             "path": path, "pathType": "Prefix",
-            "backend": {"service": {"name": service, "port": {"number": port}}}}]}}],
+            "backend": {"service": {"name": service, "port": {"number": port}}}}]}} for name in names],
     }
 
 

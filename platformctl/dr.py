@@ -21,6 +21,7 @@ NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
 OBJECT_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate"
 
 INTERVAL_S, FAILURE_THRESHOLD, TTL_S, MAX_LAG_S = 30, 3, 60, 5
 
@@ -102,6 +103,15 @@ def records(run: ProgramRun, cfg, primary: dict) -> Check:
     if loops:
         return Check("records", False, f"the {loops[0]} origin is the public name {public} itself: each region must "
                                        "publish its API under its own traffic.hostname")
+    # A region the records send the public name to must answer for it (listener and certificate):
+    # the primary says so in its `dr` output, this region in its own certificate.
+    if primary.get("publicHostname") != public:
+        return Check("records", False, f"{cfg.dr.primary_stack} answers for {primary.get('publicHostname') or 'no public name'}, "
+                                       f"not {public}: set its leadgen:dr.publicHostname to {public}")
+    names = [n for c in run.by_type(CERTIFICATE) for n in (c["inputs"].get("spec") or {}).get("dnsNames") or []]
+    if public not in names:
+        return Check("records", False, f"this region's certificate names {sorted(names)}, not {public}: "
+                                       "its gateway would refuse the public name")
     recs = [r["inputs"] for r in run.by_type(RECORD)]
     by_id = {r.get("setIdentifier"): r for r in recs}
     failover = {r.get("setIdentifier"): (r.get("failoverRoutingPolicies") or [{}])[0].get("type")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 from leadgen.config.base import Key, Values
+from leadgen.traffic import in_zone
 
 PRIMARY, RECOVERY = "primary", "recovery"
 STANDBY, ACTIVE = "standby", "active"
@@ -28,9 +29,11 @@ KEYS = [
         choices=(STANDBY, ACTIVE)),
     Key("dr.primaryStack", "string", "production", "Recovery site only: the stack of this project "
         "whose `dr` output the recovery site reads (database, backup bucket, API origin)."),
-    Key("dr.publicHostname", "string", "", "Recovery site only: the hostname clients use; its "
-        "failover records point at the primary's `traffic.hostname` and this stack's, which must differ "
-        "from it."),
+    Key("dr.publicHostname", "string", "", "The hostname clients use when a recovery site exists "
+        "(required there): the recovery site's failover records point it at the primary's "
+        "`traffic.hostname` and its own, each region's own origin, which must differ from it. Every "
+        "site that sets it also answers for it (gateway listeners, certificate); external-dns never "
+        "publishes it."),
     Key("dr.healthCheckPath", "string", "/health", "Recovery site only: the path of the primary's API "
         "that Route53 checks over HTTPS every 30 s (3 failures declare the region down)."),
     Key("dr.failbackPercent", "integer", 0, "Recovery site, `active` only: the share of traffic sent "
@@ -100,6 +103,14 @@ def build(values: Values) -> DrConfig:
         failback_percent=values.get("dr.failbackPercent"),
         standby_nodes=values.get("dr.standbyNodes"), standby_replicas=values.get("dr.standbyReplicas"),
         replica_lag_alarm_seconds=values.get("dr.replicaLagAlarmSeconds"))
+    if cfg.public_hostname and cfg.public_hostname == values.get("traffic.hostname").strip().lower().rstrip("."):
+        raise values.error("dr.publicHostname", f"({cfg.public_hostname!r}) must differ from "
+                           "leadgen:traffic.hostname, this region's origin,")
+    zone = values.get("traffic.zoneName").strip().lower().rstrip(".")
+    if cfg.public_hostname and not in_zone(cfg.public_hostname, zone):
+        # The certificate's DNS-01 challenge for it is answered in that zone, and only there.
+        raise values.error("dr.publicHostname", f"({cfg.public_hostname!r}) must be inside the zone "
+                           f"leadgen:traffic.zoneName ({zone!r})")
     if not cfg.is_recovery:
         for path, value, default in (("dr.state", cfg.state, STANDBY), ("dr.failbackPercent", cfg.failback_percent, 0)):
             if value != default:
@@ -112,9 +123,6 @@ def build(values: Values) -> DrConfig:
         raise values.error("dr.primaryStack", f"({cfg.primary_stack!r}) must name another stack")
     if not cfg.public_hostname:
         raise values.error("dr.publicHostname", "is required on a recovery site")
-    if cfg.public_hostname == values.get("traffic.hostname").strip().lower().rstrip("."):
-        raise values.error("dr.publicHostname", f"({cfg.public_hostname!r}) must differ from "
-                           "leadgen:traffic.hostname, this region's origin,")
     if not cfg.health_check_path.startswith("/") or not set(cfg.health_check_path) <= _PATH_CHARS:
         raise values.error("dr.healthCheckPath", f"({cfg.health_check_path!r}) must be a URL path like /health")
     if cfg.standby_nodes < 1:

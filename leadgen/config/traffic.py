@@ -20,8 +20,9 @@ KEYS = [
     Key("traffic.router", "string", GATEWAY_API, "What routes requests to `api`: the Gateway API "
         "(Envoy Gateway), or the retired ingress-nginx for clusters still moving off it.",
         choices=ROUTERS),
-    Key("traffic.hostname", "string", "api.insurance-lead-gen.com", "Public hostname of the API; "
-        "must lie inside `traffic.zoneName`."),
+    Key("traffic.hostname", "string", "api.insurance-lead-gen.com", "Hostname this region publishes "
+        "the API under (external-dns writes its record); must lie inside `traffic.zoneName`. Where a "
+        "recovery site exists it is the region's own origin and clients use `dr.publicHostname`."),
     Key("traffic.zoneName", "string", "insurance-lead-gen.com", "Route53 public hosted zone that "
         "holds the hostname."),
     Key("traffic.zoneId", "string", None, "ID of that hosted zone (`Z...`); external-dns and "

@@ -54,6 +54,27 @@ def test_each_bad_value_is_one_line_naming_key_and_file(overrides, message):
     assert str(err.value) == message
 
 
+def test_each_region_has_its_own_origin_and_both_answer_the_public_name():
+    primary, recovery = cfg("production"), cfg()
+    assert primary.dr.public_hostname == recovery.dr.public_hostname == "api.insurance-lead-gen.com"
+    assert (primary.traffic.hostname, recovery.traffic.hostname) == (
+        "api-use1.insurance-lead-gen.com", "api-usw2.insurance-lead-gen.com")
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"dr.publicHostname": "api-use1.insurance-lead-gen.com"},
+     "leadgen:dr.publicHostname ('api-use1.insurance-lead-gen.com') must differ from leadgen:traffic.hostname, "
+     "this region's origin, in Pulumi.production.yaml"),
+    ({"dr.publicHostname": "api.example.com"},
+     "leadgen:dr.publicHostname ('api.example.com') must be inside the zone leadgen:traffic.zoneName "
+     "('insurance-lead-gen.com') in Pulumi.production.yaml"),
+])
+def test_a_primary_public_name_is_checked_too(overrides, message):
+    with pytest.raises(ConfigError) as err:
+        cfg("production", **overrides)
+    assert str(err.value) == message
+
+
 def test_a_primary_site_refuses_the_recovery_keys():
     with pytest.raises(ConfigError) as err:
         cfg("production", **{"dr.state": "active"})

@@ -13,6 +13,8 @@ P = "leadgen:"
 RELEASE = {f"{P}canary.tag": "2.15.0", f"{P}canary.weight": "10"}
 NGINX = {f"{P}traffic.router": "ingress-nginx", f"{P}canary.tag": "2.15.0", f"{P}canary.weight": "50"}
 CR_KINDS = {"Gateway", "GatewayClass", "HTTPRoute", "Certificate", "ClusterIssuer"}
+# Production's own origin, and the public name the recovery stack's failover records point at it.
+ORIGIN, PUBLIC = "api-use1.insurance-lead-gen.com", "api.insurance-lead-gen.com"
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +93,8 @@ def test_route_carries_the_configured_weight_and_tester_header(gateway_run):
     header, split = route["spec"]["rules"]
     assert [(b["name"], b["weight"]) for b in split["backendRefs"]] == [("api", 90), ("api-canary", 10)]
     assert header["matches"][0]["headers"] == [{"type": "Exact", "name": "x-canary", "value": "always"}]
-    assert route["spec"]["hostnames"] == ["api.insurance-lead-gen.com"]
+    assert route["spec"]["hostnames"] == [ORIGIN, PUBLIC]
+    assert [p["sectionName"] for p in route["spec"]["parentRefs"]] == ["https", "https-public"]
 
 
 def test_gateway_listeners_https_and_redirect_only_http(gateway_run):
@@ -100,9 +103,15 @@ def test_gateway_listeners_https_and_redirect_only_http(gateway_run):
     assert listeners["https"]["port"] == 443 and listeners["https"]["protocol"] == "HTTPS"
     assert listeners["https"]["tls"]["certificateRefs"] == [{"group": "", "kind": "Secret", "name": "api-tls"}]
     assert listeners["http"]["port"] == 80 and "tls" not in listeners["http"]
+    # One HTTPS and HTTP pair per name: the region's origin, and the public name it also answers.
+    assert {n: (l["hostname"], l["port"]) for n, l in listeners.items()} == {
+        "https": (ORIGIN, 443), "https-public": (PUBLIC, 443), "http": (ORIGIN, 80), "http-public": (PUBLIC, 80)}
+    assert listeners["https-public"]["tls"] == listeners["https"]["tls"]
     http_routes = [m for m in traffic_manifests(gateway_run) if m["kind"] == "HTTPRoute"
-                   and any(p.get("sectionName") == "http" for p in m["spec"]["parentRefs"])]
+                   and any(p.get("sectionName", "").startswith("http") and not p["sectionName"].startswith("https")
+                           for p in m["spec"]["parentRefs"])]
     assert len(http_routes) == 1
+    assert [p["sectionName"] for p in http_routes[0]["spec"]["parentRefs"]] == ["http", "http-public"]
     assert all("backendRefs" not in rule for rule in http_routes[0]["spec"]["rules"])
     proxy = find_manifest(gateway_run, "EnvoyProxy", "api-nlb", "envoy-gateway-system")
     svc = proxy["spec"]["provider"]["kubernetes"]["envoyService"]
@@ -116,7 +125,7 @@ def test_certificate_is_explicit_and_production_uses_the_production_issuer(gatew
     cert = find_manifest(gateway_run, "Certificate", "api-tls", "production")["spec"]
     assert cert["issuerRef"]["name"] == "letsencrypt-production"
     assert (cert["duration"], cert["renewBefore"]) == ("2160h", "720h")
-    assert cert["dnsNames"] == ["api.insurance-lead-gen.com"] and cert["secretName"] == "api-tls"
+    assert cert["dnsNames"] == [ORIGIN, PUBLIC] and cert["secretName"] == "api-tls"
     issuer = find_manifest(gateway_run, "ClusterIssuer", "letsencrypt-staging")["spec"]["acme"]
     assert issuer["server"].startswith("https://acme-staging-v02.")
     assert issuer["solvers"][0]["dns01"]["route53"]["hostedZoneID"] == "Z04517273OQ2DPLA4NHVP"
@@ -127,6 +136,12 @@ def test_non_production_uses_the_staging_issuer():
     cert = find_manifest(run, "Certificate", "api-tls", "production")["spec"]
     assert cert["issuerRef"]["name"] == "letsencrypt-staging"
     assert cert["dnsNames"] == ["api.staging.insurance-lead-gen.com"]
+    # No recovery site, no public name apart from the origin: one listener pair, nothing excluded.
+    gw = find_manifest(run, "Gateway", "api", "production")
+    assert [l["name"] for l in gw["spec"]["listeners"]] == ["https", "http"]
+    (dns,) = [r["inputs"]["values"] for r in run.by_type("kubernetes:helm.sh/v3:Release")
+              if r["inputs"]["name"] == "external-dns"]
+    assert not [a for a in dns["extraArgs"] if a.startswith("--exclude-domains")]
 
 
 def test_canary_workload_is_small_and_has_its_own_budget(gateway_run):
@@ -162,10 +177,10 @@ def test_nginx_canary_ingress_annotations(nginx_run):
     assert a["nginx.ingress.kubernetes.io/canary-by-header"] == "x-canary"
     assert "nginx.ingress.kubernetes.io/canary" not in stable["metadata"]["annotations"]
     # Same host and path, same certificate; only the backend differs.
-    assert canary["spec"]["rules"][0]["host"] == stable["spec"]["rules"][0]["host"]
-    assert canary["spec"]["tls"] == stable["spec"]["tls"] == [
-        {"hosts": ["api.insurance-lead-gen.com"], "secretName": "api-tls"}]
-    assert canary["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] == "api-canary"
+    assert [r["host"] for r in canary["spec"]["rules"]] == [r["host"] for r in stable["spec"]["rules"]] == [ORIGIN, PUBLIC]
+    assert canary["spec"]["tls"] == stable["spec"]["tls"] == [{"hosts": [ORIGIN, PUBLIC], "secretName": "api-tls"}]
+    for rule in canary["spec"]["rules"]:
+        assert rule["http"]["paths"][0]["backend"]["service"]["name"] == "api-canary"
 
 
 @pytest.mark.parametrize("fixture,namespace", [("gateway_run", "envoy-gateway-system"),
@@ -206,6 +221,13 @@ def test_helm_charts_are_pinned_and_external_dns_is_scoped(gateway_run, nginx_ru
     dns = releases["external-dns"]["values"]
     assert dns["domainFilters"] == ["insurance-lead-gen.com"]
     assert "--zone-id-filter=Z04517273OQ2DPLA4NHVP" in dns["extraArgs"]
+    # The public name's records are the failover pair's (Pulumi's): external-dns publishes only the
+    # region's origin and never fights them. An excluded domain also covers the names under it
+    # (`pool.<public name>`), and external-dns' exclusion applies to every source.
+    for run in (gateway_run, nginx_run):
+        (values,) = [r["inputs"]["values"] for r in run.by_type("kubernetes:helm.sh/v3:Release")
+                     if r["inputs"]["name"] == "external-dns"]
+        assert [a for a in values["extraArgs"] if a.startswith("--exclude-domains")] == [f"--exclude-domains={PUBLIC}"]
     assert dns["sources"] == ["gateway-httproute"]
     nginx_releases = {r["inputs"]["name"]: r["inputs"] for r in nginx_run.resources
                       if r["type"] == "kubernetes:helm.sh/v3:Release"}
