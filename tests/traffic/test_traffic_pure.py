@@ -106,3 +106,15 @@ def test_versions_are_pinned():
     assert versions.ENVOY_GATEWAY.version == versions.ENVOY_GATEWAY_CRDS.version
     assert t.GATEWAY_API_CRDS_URL == ("https://github.com/kubernetes-sigs/gateway-api/releases/download/"
                                       f"{versions.GATEWAY_API_CRDS.version}/standard-install.yaml")
+
+
+def test_every_path_is_routed_for_the_origin_and_the_public_name():
+    from components.ingress import NginxCanaryIngressArgs, _spec
+    args = NginxCanaryIngressArgs(hostname="api-use1.insurance-lead-gen.com", namespace="production", port=8080,
+                                  weight=0, paths=["/", "/v2"], public_hostname="api.insurance-lead-gen.com")
+    spec = _spec(args, "api")
+    assert {r["host"]: [p["path"] for p in r["http"]["paths"]] for r in spec["rules"]} == {
+        "api-use1.insurance-lead-gen.com": ["/", "/v2"], "api.insurance-lead-gen.com": ["/", "/v2"]}
+    # The public name equal to the origin adds nothing: one rule, one listener pair.
+    assert t.hostnames("api.x.com", "api.x.com") == t.hostnames("api.x.com") == ["api.x.com"]
+    assert [l["name"] for l in t.gateway_spec("api.x.com")["listeners"]] == ["https", "http"]
