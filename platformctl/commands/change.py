@@ -1,4 +1,4 @@
-"""`platformctl change new|digest|approve|verify|attest`: write, sign and check change requests,
+"""`platformctl change new|show|digest|approve|verify|attest`: write, read, sign and check change requests,
 and (the staging pipeline) attest that a commit was applied and passed its smoke tests.
 
 An approval is an SSH signature (`ssh-keygen -Y sign`, namespace `leadgen-change-approval`, the
@@ -10,6 +10,7 @@ modules, so the two cannot disagree:
     platformctl change digest CR-2026-017 --by lead@example.com --role team-lead   # the bytes signed
     platformctl change approve CR-2026-017 --role team-lead --key ~/.ssh/id_ed25519 --by lead@example.com
     platformctl change verify CR-2026-017 --stack production
+    platformctl change show CR-2026-017 --field database_migration                    # true or false
 
 No private key is read here: `ssh-keygen` uses the key file (or the running agent) given.
 Exit codes: 0 done / every approval valid, 2 `verify` found problems, 1 bad input.
@@ -43,6 +44,7 @@ requested_by: {requested_by}
 approvals: []
 window: {{start: "{start}", duration: {duration}}}
 stacks: [{stacks}]
+database_migration: false       # true: the update changes the schema; a pgbackup backup runs first
 """
 
 
@@ -106,6 +108,32 @@ def new(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
         handle.write(text)
     print(f"wrote changes/{args.id}.yaml: fill in description, impact_analysis and rollback_plan, then ask for "
           "approvals (platformctl change approve)")
+    return 0
+
+
+# --- show ---------------------------------------------------------------------------------------
+# What a pipeline step or a reviewer asks of a request, as the pack parsed it (a request that does
+# not parse is refused, so a step never acts on half of one).
+SHOWN = ("id", "title", "service", "change_type", "risk_level", "requested_by", "stacks", "window",
+         "database_migration")
+
+
+def _shown(change, field: str) -> str:
+    if field == "window":
+        return f"{_fmt(change.window_start)} to {_fmt(change.window_end)}"
+    value = getattr(change, field)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return ", ".join(value) if isinstance(value, tuple) else str(value)
+
+
+def show(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
+    change = _load(root, args.id)
+    if args.field:
+        print(_shown(change, args.field))
+    else:
+        for field in SHOWN:
+            print(f"{field}: {_shown(change, field)}")
     return 0
 
 
@@ -243,6 +271,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", default="1h")
     p.add_argument("--stacks", nargs="+", default=["production"])
     p.set_defaults(action_func=new)
+    p = sub.add_parser("show", help="print the request's fields as the policy pack reads them")
+    p.add_argument("id", metavar="CR-ID")
+    p.add_argument("--field", choices=SHOWN, help="print this field's value only (booleans: true or false)")
+    p.set_defaults(action_func=show)
     p = sub.add_parser("digest", help="print the exact bytes an approval signs")
     p.add_argument("id", metavar="CR-ID")
     p.add_argument("--by", metavar="EMAIL")

@@ -38,7 +38,9 @@ REQUIRED_TEXT = ("id", "title", "description", "service", "impact_analysis", "re
 MAX_BYTES = 64 * 1024
 MAX_DEPTH = 8  # the deepest real field is approvals[i].by (3 levels)
 KNOWN_FIELDS = frozenset(REQUIRED_TEXT + ("change_type", "risk_level", "rollback_plan", "approvals",
-                                          "window", "stacks"))
+                                          "window", "stacks", "database_migration"))
+# The only spellings of a boolean: YAML 1.1 also reads yes/no/on/off/True as one, a reader does not.
+BOOLEAN_SPELLINGS = {"true": True, "false": False}
 APPROVAL_FIELDS = ("by", "role", "at", "signature")
 # An address a person reads mail at: local part, @, a dotted domain. `@` alone is not an approver.
 EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -75,6 +77,8 @@ class ChangeRequest:
     file: str
     # The document without its approvals as sorted compact JSON: what every approval signs.
     canonical: bytes = b""
+    # The update changes the database schema: the pipeline takes a backup before `pulumi up`.
+    database_migration: bool = False
 
     @property
     def window_end(self) -> dt.datetime:
@@ -216,6 +220,7 @@ class _Loader(yaml.SafeLoader):
         super().__init__(stream)
         self.depth = 0
         self.anchored: set[int] = set()
+        self.booleans: dict[str, str] = {}  # field path -> how a boolean was written
 
     def compose_node(self, parent, index):
         event = self.peek_event()
@@ -256,6 +261,8 @@ def _plain(node: yaml.Node, path: str, loader: _Loader, seen: set[int]) -> Any:
             raise _Refused(_field(path), f"is an unquoted date or time ({node.value}); quote it: \"{node.value}\"")
         if node.tag.endswith(":str"):
             return node.value
+        if node.tag.endswith(":bool"):
+            loader.booleans[path] = node.value
         try:
             return loader.construct_object(node, deep=True)
         except (ValueError, OverflowError, yaml.YAMLError):
@@ -289,6 +296,11 @@ def _plain(node: yaml.Node, path: str, loader: _Loader, seen: set[int]) -> Any:
 
 def read_document(data: bytes | str, display: str) -> dict:
     """The change request's fields as plain data, or `_Refused` naming the field and the cause."""
+    return _read(data)[0]
+
+
+def _read(data: bytes | str) -> tuple[dict, dict[str, str]]:
+    """The fields, and how each boolean among them was spelled."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     if len(data) > MAX_BYTES:
@@ -304,6 +316,7 @@ def read_document(data: bytes | str, display: str) -> dict:
         if node is None:
             raise _Refused("", "is empty; it must be a mapping of change request fields")
         doc = _plain(node, "", loader, set())
+        booleans = dict(loader.booleans)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -321,7 +334,7 @@ def read_document(data: bytes | str, display: str) -> dict:
             loader.dispose()
     if not isinstance(doc, dict):
         raise _Refused("", "must be a mapping of change request fields")
-    return doc
+    return doc, booleans
 
 
 def _text(value: Any) -> Optional[str]:
@@ -330,7 +343,7 @@ def _text(value: Any) -> Optional[str]:
 
 def parse(text: bytes | str, display: str, expected_id: Optional[str] = None) -> Loaded:
     try:
-        doc = read_document(text, display)
+        doc, booleans = _read(text)
     except _Refused as err:
         return Loaded(display, None, (f"{display}: {err}",), expected_id or "")
 
@@ -441,6 +454,12 @@ def parse(text: bytes | str, display: str, expected_id: Optional[str] = None) ->
         bad("stacks", "must list the stacks this change may touch")
         stacks = []
 
+    migration = doc.get("database_migration", False)
+    if "database_migration" in doc and (not isinstance(migration, bool) or
+                                        booleans.get("database_migration") not in BOOLEAN_SPELLINGS):
+        written = booleans.get("database_migration", repr(migration))
+        bad("database_migration", f"must be true or false, unquoted, got {written}")
+
     if problems:
         return Loaded(display, None, tuple(problems), expected_id or "")
     change = ChangeRequest(
@@ -449,7 +468,7 @@ def parse(text: bytes | str, display: str, expected_id: Optional[str] = None) ->
         impact_analysis=text_fields["impact_analysis"], rollback_plan=tuple(s.strip() for s in rollback),
         requested_by=text_fields["requested_by"], approvals=tuple(approvals), window_start=start,
         window_duration=duration, stacks=tuple(s.strip() for s in stacks), file=display,
-        canonical=canonical(doc))
+        canonical=canonical(doc), database_migration=migration)
     return Loaded(display, change, (), expected_id or change.id)
 
 

@@ -211,3 +211,21 @@ def test_a_stale_emergency_is_blocked_by_the_update(project_with_pack, keyring):
     assert len(window) == 1 and "the emergency change expired" in window[0]
     # Without a fresh emergency, a broken Prometheus blocks too.
     assert any(p == "error-budget-gate" and level == "mandatory" for p, level, _ in got)
+
+
+def test_show_answers_whether_a_request_declares_a_database_migration(project):
+    """What the `up` workflow asks before `pulumi up`: `true` means a pgbackup backup runs first."""
+    run(project, "new", "CR-2026-105", "--title", "Add the quotes index", "--requested-by", "requester@example.com")
+    path = project / "changes" / "CR-2026-105.yaml"
+    fill(path, dt.datetime(2026, 12, 15, 2, tzinfo=UTC))
+    assert run(project, "show", "CR-2026-105", "--field", "database_migration") == (0, "false\n", "")
+    path.write_text(path.read_text().replace("database_migration: false", "database_migration: true"))
+    assert run(project, "show", "CR-2026-105", "--field", "database_migration") == (0, "true\n", "")
+    code, out, _ = run(project, "show", "CR-2026-105")
+    assert code == 0 and out.splitlines()[0] == "id: CR-2026-105"
+    assert "window: 2026-12-15T02:00:00Z to 2026-12-15T04:00:00Z" in out.splitlines()
+    # A request the pack would refuse answers nothing: the workflow step fails instead of guessing.
+    path.write_text(path.read_text().replace("database_migration: true", "database_migration: yes"))
+    assert run(project, "show", "CR-2026-105", "--field", "database_migration") == (
+        1, "", "platformctl change show: changes/CR-2026-105.yaml: database_migration must be true or false, "
+               "unquoted, got yes\n")

@@ -114,3 +114,22 @@ def test_deep_nesting_and_size_are_capped():
     assert problems("a: " + "[" * 5000 + "]" * 5000 + "\n") == (f"{F}: nests deeper than 8 levels (line 1)",)
     assert problems(BASE + "#" * changes.MAX_BYTES) == (
         f"{F}: is larger than 64 KiB; a change request is a short document",)
+
+
+def test_a_database_migration_is_declared_with_a_real_boolean_and_defaults_to_none():
+    assert changes.parse(BASE, F, "CR-2026-014").change.database_migration is False
+    for written, value in (("true", True), ("false", False)):
+        loaded = changes.parse(BASE + f"database_migration: {written}\n", F, "CR-2026-014")
+        assert loaded.problems == () and loaded.change.database_migration is value
+    # What an approval signs includes the declaration: adding it after approval invalidates them.
+    assert changes.parse(BASE + "database_migration: true\n", F).change.canonical != \
+        changes.parse(BASE, F).change.canonical
+
+
+@pytest.mark.parametrize("written,shown", [
+    ('"true"', "'true'"), ("yes", "yes"), ("on", "on"), ("True", "True"), ("FALSE", "FALSE"),
+    ("1", "1"), ("", "None"), ("[true]", "[True]"),
+])
+def test_a_database_migration_that_is_not_unquoted_true_or_false_is_named(written, shown):
+    assert problems(BASE + f"database_migration: {written}\n") == (
+        f"{F}: database_migration must be true or false, unquoted, got {shown}",)

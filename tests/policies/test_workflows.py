@@ -84,6 +84,33 @@ def test_up_reaches_the_private_cluster_from_the_runner_in_the_vpc_as_the_deploy
         p.name[len("Pulumi."):-len(".yaml")] for p in WORKFLOWS.parents[1].glob("Pulumi.*.yaml")}
 
 
+def test_up_takes_a_backup_before_a_declared_database_migration_and_links_it():
+    import shlex
+
+    from components import backup_jobs, namespaces
+    from jobs.pgbackup import cli as pgbackup
+
+    _, jobs = load("up.yml")
+    names = [step.get("name", step.get("uses")) for step in jobs["up"]["steps"]]
+    backup = next(s for s in jobs["up"]["steps"] if "backup first" in s.get("name", ""))
+    assert names.index(backup["name"]) == names.index("pulumi up, exactly the plan reviewed, with the policy pack") - 1
+    run = backup["run"]
+    # The question is asked of the request as the pack parses it, not of the file by hand.
+    assert 'platformctl change show "$CHANGE_REQUEST" --field database_migration' in run
+    assert 'if [ "$migration" != "true" ]' in run and "python -c" not in run and "python3 -c" not in run
+    # The nightly CronJob the program declares, in the namespace it declares it in.
+    assert backup["env"]["CRONJOB"] == f"{backup_jobs.APP}-backup"
+    assert backup["env"]["NAMESPACE"] == namespaces.PRODUCTION
+    assert 'create job "$job" --from="cronjob/$CRONJOB"' in run and 'job="pre-migration-$GITHUB_RUN_ID"' in run
+    assert 'wait --for=condition=complete --timeout=45m "job/$job"' in run
+    # `pgbackup list` exactly as the tool's own parser reads it: no invented flag.
+    line = next(line for line in run.splitlines() if "-m jobs.pgbackup list" in line)
+    argv = shlex.split(line.split("-m jobs.pgbackup ", 1)[1].removesuffix(')"'))
+    parsed = pgbackup._parser().parse_args([a if not a.startswith("$") else "x" for a in argv])
+    assert (parsed.command, parsed.bucket, parsed.prefix) == ("list", "x", "x")
+    assert "GITHUB_STEP_SUMMARY" in run and "$id" in run
+
+
 def test_third_party_actions_that_receive_cloud_credentials_are_pinned_by_commit():
     for path in sorted(WORKFLOWS.glob("*.yml")):
         for line in path.read_text().splitlines():
