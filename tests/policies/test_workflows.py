@@ -111,6 +111,26 @@ def test_up_takes_a_backup_before_a_declared_database_migration_and_links_it():
     assert "GITHUB_STEP_SUMMARY" in run and "$id" in run
 
 
+def test_the_audit_judges_each_update_against_the_request_at_its_commit_and_names_not_assessed():
+    from platformctl.reports.model import EXIT_NOT_ASSESSED
+
+    _, jobs = load("audit.yml")
+    steps = jobs["audit"]["steps"]
+    checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == "0"  # `git show <commit>:changes/<ID>.yaml` needs the history
+    audit = next(s for s in steps if s.get("id") == "audit")["run"]
+    assert audit.count("platformctl audit") == 1 and "--repo . " in audit
+    for fmt in ("html", "csv", "sarif", "junit", "markdown"):
+        assert fmt in audit.split("for fmt in ", 1)[1].splitlines()[0]
+    verdict = next(s for s in steps if s.get("if") == "steps.audit.outputs.status != '0'")
+    assert verdict["env"] == {"STATUS": "${{ steps.audit.outputs.status }}"}  # not spliced into the script
+    cases = {line.strip().split(")", 1)[0]: line for line in verdict["run"].splitlines()
+             if line.strip()[:2] in ("1)", "2)", "3)", "*)")}
+    assert f"exit {EXIT_NOT_ASSESSED}: not assessed" in cases[str(EXIT_NOT_ASSESSED)]
+    assert "this is not a pass" in cases["3"] and "mandatory findings" in cases["2"]
+    assert verdict["run"].rstrip().endswith("exit 1")
+
+
 def test_third_party_actions_that_receive_cloud_credentials_are_pinned_by_commit():
     for path in sorted(WORKFLOWS.glob("*.yml")):
         for line in path.read_text().splitlines():
