@@ -14,6 +14,7 @@ from platformctl import cli
 from platformctl.commands import change as command
 from platformctl.policy_client import PolicyClient
 from policy_baseline import PROJECT, baseline
+from prometheus_stub import answering
 
 from governance import approvers, changes, signing
 
@@ -121,27 +122,8 @@ def project_with_pack(project):
 
 @pytest.fixture()
 def healthy_prometheus():
-    import http.server
-    import json
-    import threading
-
-    body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": [
-        {"metric": {"slo_name": "api_availability", "service": "api-service"}, "value": [0, "77"]}]}}).encode()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with answering("77", slo_name="api_availability", service="api-service") as url:
+        yield url
 
 
 def update(root, *, dry_run, change_id="CR-2026-104", env=None, prometheus=""):

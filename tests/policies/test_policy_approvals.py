@@ -8,23 +8,14 @@ import pathlib
 import pytest
 import yaml
 
+from crs import F, IN_WINDOW, good
 from policy_baseline import context
 
 from governance import approvers, gates
 
 UTC = dt.timezone.utc
-F = "changes/CR-2026-014.yaml"
-NOW = dt.datetime(2026, 12, 15, 2, 30, tzinfo=UTC)
-GOOD = {
-    "id": "CR-2026-014", "title": "API service scaling", "description": "Increase API replicas from 3 to 5",
-    "service": "api-service", "change_type": "standard", "risk_level": "low",
-    "impact_analysis": "Minimal impact, gradual scale up",
-    "rollback_plan": ["pulumi config set --path workloads.api.minReplicas 3 && pulumi up"],
-    "requested_by": "requester@example.com",
-    "approvals": [{"by": "team-lead@example.com", "role": "team-lead", "at": "2026-11-20T10:00:00Z"}],
-    "window": {"start": "2026-12-15T02:00:00Z", "duration": "1h"},
-    "stacks": ["production"],
-}
+NOW = IN_WINDOW
+GOOD = good()
 CRITICAL = {**GOOD, "risk_level": "critical", "approvals": [
     {"by": "engineering-manager@example.com", "role": "engineering-manager", "at": "2026-11-20T10:00:00Z"},
     {"by": "cab-chair@example.com", "role": "cab", "at": "2026-11-21T10:00:00Z"}]}

@@ -6,23 +6,14 @@ import pathlib
 import pytest
 import yaml
 
+from crs import F, IN_WINDOW, good
 from policy_baseline import context
 
 from governance import changes, gates
 
 UTC = dt.timezone.utc
 REPO = pathlib.Path(__file__).resolve().parents[2]
-GOOD = {
-    "id": "CR-2026-014", "title": "API service scaling", "description": "Increase API replicas from 3 to 5",
-    "service": "api-service", "change_type": "standard", "risk_level": "low",
-    "impact_analysis": "Minimal impact, gradual scale up",
-    "rollback_plan": ["pulumi config set --path workloads.api.minReplicas 3 && pulumi up"],
-    "requested_by": "requester@example.com",
-    "approvals": [{"by": "team-lead@example.com", "role": "team-lead", "at": "2026-11-20T10:00:00Z"}],
-    "window": {"start": "2026-12-15T02:00:00Z", "duration": "1h"},
-    "stacks": ["production"],
-}
-F = "changes/CR-2026-014.yaml"
+GOOD = good()
 
 
 KEYRING = []
@@ -42,7 +33,7 @@ def write(root: pathlib.Path, doc, name: str = "CR-2026-014") -> None:
         KEYRING[0].write(root, doc, name=name)
 
 
-def ctx_for(root, now=dt.datetime(2026, 12, 15, 2, 30, tzinfo=UTC), cr="CR-2026-014", stack="production", **cfg):
+def ctx_for(root, now=IN_WINDOW, cr="CR-2026-014", stack="production", **cfg):
     ctx = context(stack, now=now, changeRequest=cr, **cfg)
     return dataclasses.replace(ctx, project_root=root)
 

@@ -5,23 +5,13 @@ import datetime as dt
 import pytest
 import yaml
 
+from crs import F, IN_WINDOW, good
 from policy_baseline import context
 
 from governance import changes, compliance, gates
 
 UTC = dt.timezone.utc
-F = "changes/CR-2026-014.yaml"
-GOOD = {
-    "id": "CR-2026-014", "title": "API service scaling", "description": "Increase API replicas from 3 to 5",
-    "service": "api-service", "change_type": "standard", "risk_level": "low",
-    "impact_analysis": "Minimal impact, gradual scale up",
-    "rollback_plan": ["pulumi config set --path workloads.api.minReplicas 3 && pulumi up"],
-    "requested_by": "requester@example.com",
-    "approvals": [{"by": "team-lead@example.com", "role": "team-lead", "at": "2026-11-20T10:00:00Z"}],
-    "window": {"start": "2026-12-15T02:00:00Z", "duration": "1h"},
-    "stacks": ["production"],
-}
-IN_WINDOW = dt.datetime(2026, 12, 15, 2, 30, tzinfo=UTC)
+GOOD = good()
 
 
 def loaded(**fields) -> changes.Loaded:

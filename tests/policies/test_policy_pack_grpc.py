@@ -1,15 +1,14 @@
 """The whole pack over the analyzer gRPC protocol, started as the CLI starts it, and over the
 real program's previews of every stack."""
 import copy
-import http.server
 import json
 import pathlib
 import shutil
-import threading
 
 import pytest
 
 from policy_baseline import PROJECT, STACK, baseline, set_path, urn
+from prometheus_stub import answering
 
 from platformctl.policy_client import PolicyClient, PolicyPackError, Violation, config_env
 
@@ -22,22 +21,8 @@ CLOCK = Violation("governance-clock-override", "advisory", STACK_URN,
 
 @pytest.fixture(scope="module")
 def prometheus_77():
-    body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": [
-        {"metric": {"slo_name": "api_availability"}, "value": [0, "77"]}]}}).encode()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with answering("77", slo_name="api_availability") as url:
+        yield url
 
 
 def config(url, **extra):

@@ -8,22 +8,13 @@ import pathlib
 import pytest
 import yaml
 
+from crs import F, good
 from policy_baseline import context
 
 from governance import clock, config, gates, pack_settings
 
 UTC = dt.timezone.utc
-F = "changes/CR-2026-014.yaml"
-GOOD = {
-    "id": "CR-2026-014", "title": "API service scaling", "description": "Increase API replicas from 3 to 5",
-    "service": "api-service", "change_type": "standard", "risk_level": "low",
-    "impact_analysis": "Minimal impact, gradual scale up",
-    "rollback_plan": ["pulumi config set --path workloads.api.minReplicas 3 && pulumi up"],
-    "requested_by": "requester@example.com",
-    "approvals": [{"by": "team-lead@example.com", "role": "team-lead", "at": "2026-11-20T10:00:00Z"}],
-    "window": {"start": "2026-12-15T02:00:00Z", "duration": "1h"},
-    "stacks": ["production", "prod-eu"],
-}
+GOOD = good(stacks=["production", "prod-eu"])
 
 
 def ctx_for(root, stack="production", pack_stacks=None, **cfg):

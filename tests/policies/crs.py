@@ -1,0 +1,25 @@
+"""The change request the governance tests start from: the repository's CR-2026-014 as a compliant
+standard, low-risk change with one team-lead approval, in a window that opens 2026-12-15 02:00Z.
+Each test changes one thing of it; `good()` gives every module its own copy to change."""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+
+F = "changes/CR-2026-014.yaml"
+IN_WINDOW = dt.datetime(2026, 12, 15, 2, 30, tzinfo=dt.timezone.utc)  # half an hour into its window
+_GOOD = {
+    "id": "CR-2026-014", "title": "API service scaling", "description": "Increase API replicas from 3 to 5",
+    "service": "api-service", "change_type": "standard", "risk_level": "low",
+    "impact_analysis": "Minimal impact, gradual scale up",
+    "rollback_plan": ["pulumi config set --path workloads.api.minReplicas 3 && pulumi up"],
+    "requested_by": "requester@example.com",
+    "approvals": [{"by": "team-lead@example.com", "role": "team-lead", "at": "2026-11-20T10:00:00Z"}],
+    "window": {"start": "2026-12-15T02:00:00Z", "duration": "1h"},
+    "stacks": ["production"],
+}
+
+
+def good(**fields) -> dict:
+    """A fresh copy of the compliant request, with `fields` replaced."""
+    return {**copy.deepcopy(_GOOD), **copy.deepcopy(fields)}

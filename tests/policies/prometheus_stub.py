@@ -1,0 +1,35 @@
+"""A Prometheus that answers every query with one error-budget sample, for tests of the pack over
+its own process boundary (the real Prometheus, backfilled, is in tests/helpers.py)."""
+from __future__ import annotations
+
+import contextlib
+import http.server
+import json
+import threading
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def answering(remaining_percent: str, **labels: str) -> Iterator[str]:
+    """The URL of a server whose every answer is `slo_error_budget_remaining` = `remaining_percent`
+    for the series with `labels`."""
+    body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": [
+        {"metric": labels, "value": [0, remaining_percent]}]}}).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
