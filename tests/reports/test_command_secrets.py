@@ -30,11 +30,11 @@ def _assert_no_credentials(text: str, where: str) -> None:
 def gated_root(tmp_path):
     """The project files a gate reads, with production's Prometheus URL carrying credentials."""
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    stack = (ROOT / "Pulumi.production.yaml").read_text()
-    assert '  leadgen:governance.prometheusUrl: ""\n' in stack
+    # The stack file's own Prometheus is replaced, not repeated (the strict reader refuses a repeat).
+    kept = [line for line in (ROOT / "Pulumi.production.yaml").read_text().splitlines(keepends=True)
+            if not line.lstrip().startswith("leadgen:governance.prometheusUrl:")]
     (tmp_path / "Pulumi.production.yaml").write_text(
-        stack.replace('  leadgen:governance.prometheusUrl: ""\n',
-                      f'  leadgen:governance.prometheusUrl: "{PROM_URL}"\n'))
+        "".join(kept) + f'  leadgen:governance.prometheusUrl: "{PROM_URL}"\n')
     return tmp_path
 
 
