@@ -39,6 +39,10 @@ DEFAULT_PROTECTED_STACKS = ("production",)
 # "approved" requests its gates read, so the folder is a fact of the repository, not of the stack.
 CHANGES_DIR = "changes"
 DEFAULT_CHANGES_DIR = CHANGES_DIR
+# `governance.prometheusUrl` may name, instead of a URL, the Amazon Managed Prometheus workspace the
+# stack itself declares: AWS assigns its id at creation, so no URL can be written before the first
+# update. The gate reads the workspace's `prometheusEndpoint` from the stack (see gates.py).
+STACK_AMP_WORKSPACE = "amp:stack"
 # The stack environment that is always protected, whatever the stack is called.
 PROTECTED_ENVIRONMENT = "production"
 ENVIRONMENT_KEY = "leadgen:environment"
@@ -54,10 +58,11 @@ def _stack_names(value: tuple) -> Optional[str]:
 
 
 def _http_url(value: str) -> Optional[str]:
-    if not value:
+    if not value or value == STACK_AMP_WORKSPACE:
         return None
     parsed = urllib.parse.urlparse(value)
-    return None if parsed.scheme in ("http", "https") and parsed.netloc else "must be an http(s) URL"
+    return (None if parsed.scheme in ("http", "https") and parsed.netloc
+            else f"must be an http(s) URL or {STACK_AMP_WORKSPACE} (the stack's own AMP workspace)")
 
 
 def _changes_folder(value: str) -> Optional[str]:

@@ -17,6 +17,13 @@ lead may). The whole exchange with Prometheus (connect, request, headers, body) 
 deadline of `TIMEOUT_SECONDS`: a server that answers one byte a second cannot hold the gate. An
 answer is read strictly (a sample value must be the decimal text Prometheus writes; `true`, NaN,
 duplicate keys are refused). Anything the gate cannot establish fails closed.
+
+The SLO store CI reaches is an Amazon Managed Service for Prometheus workspace, which answers only
+SigV4-signed requests. A URL whose host is exactly `aps-workspaces.<region>.amazonaws.com` is
+queried over https and signed (service `aps`, the region from the host) with the standard AWS
+credential chain (environment, profile, container or instance role); any other URL is queried
+unsigned, as a self-hosted Prometheus expects. Signing happens inside the deadline, before the
+connection opens.
 """
 from __future__ import annotations
 
@@ -29,7 +36,10 @@ import socket
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
+
+from .config import STACK_AMP_WORKSPACE
+from .values import is_unknown
 
 METRIC = "slo_error_budget_remaining"
 TIMEOUT_SECONDS = 3.0
@@ -40,6 +50,11 @@ SERVICE_LABELS = ("service", "slo_name", "slo")
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$")
 # An overspent budget goes below zero; a value beyond this is a broken exporter, not a budget.
 _LOWEST = -1000.0
+# Amazon Managed Service for Prometheus: the query host of a region, matched whole (a host that only
+# starts or ends like it is someone else's server, and gets no signed request).
+AMP_SERVICE = "aps"
+AMP_WORKSPACE = "aws:amp/workspace:Workspace"
+_AMP_HOST = re.compile(r"aps-workspaces\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com")
 
 
 @dataclass(frozen=True)
@@ -135,6 +150,43 @@ class _DeadlineSocket:
         return getattr(self._sock, name)
 
 
+def amp_region(base_url: str) -> Optional[str]:
+    """The region of an Amazon Managed Prometheus query URL, or None for any other URL."""
+    try:
+        host = urllib.parse.urlparse(base_url).hostname or ""
+    except ValueError:
+        return None
+    found = _AMP_HOST.fullmatch(host)
+    return found.group(1) if found else None
+
+
+def _signed_headers(url: str, headers: dict, region: str, base_url: str) -> dict:
+    """`headers` plus SigV4's (Authorization, X-Amz-Date, X-Amz-Security-Token) for a GET of `url`."""
+    try:
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.exceptions import BotoCoreError
+        from botocore.session import get_session
+    except ImportError:
+        raise BudgetUnavailable(f"Prometheus at {base_url} needs botocore to sign the query (SigV4, service "
+                                f"{AMP_SERVICE}): install policies/requirements.txt") from None
+    try:
+        found = get_session().get_credentials()
+        credentials = found.get_frozen_credentials() if found is not None else None
+    except (BotoCoreError, OSError, ValueError) as err:
+        raise BudgetUnavailable(f"Prometheus at {base_url} needs AWS credentials to sign the query (SigV4, "
+                                f"service {AMP_SERVICE}): {str(err).splitlines()[0][:200]}") from None
+    if credentials is None or not credentials.access_key or not credentials.secret_key:
+        raise BudgetUnavailable(f"Prometheus at {base_url} needs AWS credentials to sign the query (SigV4, "
+                                f"service {AMP_SERVICE}): none found")
+    request = AWSRequest(method="GET", url=url, headers=headers)
+    SigV4Auth(credentials, AMP_SERVICE, region).add_auth(request)
+    return dict(request.headers.items())
+
+
+Transport = Callable[[urllib.parse.ParseResult, float], http.client.HTTPConnection]
+
+
 def _connection(parsed: urllib.parse.ParseResult, deadline: float) -> http.client.HTTPConnection:
     base = http.client.HTTPSConnection if parsed.scheme == "https" else http.client.HTTPConnection
 
@@ -146,9 +198,48 @@ def _connection(parsed: urllib.parse.ParseResult, deadline: float) -> http.clien
     return Bounded(parsed.hostname, parsed.port, timeout=max(0.001, deadline - time.monotonic()))
 
 
-def query(base_url: str, timeout: float = TIMEOUT_SECONDS, services: Sequence[str] = ()) -> Budget:
+def store_url(resources: Sequence, url: str) -> str:
+    """The Prometheus the gate queries for a stack of `resources` (AnalyzeStack's): the configured
+    `url` (`leadgen:governance.prometheusUrl`), or, when it is `amp:stack`, the query base of the
+    one Amazon Managed Prometheus workspace this stack declares (its `prometheusEndpoint`, which
+    AWS fixes when it creates the workspace).
+
+    The stack is the thing being governed, so it must never hold the switch: what it declares
+    can only take the budget away, never hand the gate a better one. A change that deletes the
+    workspace leaves none to read; one that replaces it leaves an endpoint unknown at preview and,
+    at the update, a new workspace with no `slo_error_budget_remaining` series; two workspaces
+    leave the gate no way to choose. Each fails closed like an unreachable Prometheus."""
+    if url != STACK_AMP_WORKSPACE:
+        return url
+    key = f"leadgen:governance.prometheusUrl is {STACK_AMP_WORKSPACE}"
+    workspaces = [r for r in resources if r.type == AMP_WORKSPACE]
+    if not workspaces:
+        raise BudgetUnavailable(f"the SLO store does not exist: {key}, and the stack declares no "
+                                f"{AMP_WORKSPACE}")
+    if len(workspaces) > 1:
+        names = ", ".join(sorted(f"'{w.name}'" for w in workspaces))
+        raise BudgetUnavailable(f"{key}, but the stack declares {len(workspaces)} {AMP_WORKSPACE} "
+                                f"({names}); it must declare exactly one")
+    workspace = workspaces[0]
+    endpoint = workspace.props.get("prometheusEndpoint") if isinstance(workspace.props, dict) else None
+    if not isinstance(endpoint, str) or not endpoint or is_unknown(endpoint):
+        raise BudgetUnavailable(f"the SLO store does not exist yet: {key}, and the {AMP_WORKSPACE} "
+                                f"'{workspace.name}' has no prometheusEndpoint until it is created")
+    base = endpoint.strip().rstrip("/")
+    if amp_region(base) is None:
+        # Only an AMP endpoint, which is queried signed, is taken from the stack's own resources.
+        raise BudgetUnavailable(f"{key}, but the {AMP_WORKSPACE} '{workspace.name}' has "
+                                f"prometheusEndpoint {endpoint[:120]!r}, not an Amazon Managed "
+                                f"Prometheus query URL")
+    return base
+
+
+def query(base_url: str, timeout: float = TIMEOUT_SECONDS, services: Sequence[str] = (), *,
+          transport: Transport = _connection) -> Budget:
     """The budget of `services` (or the lowest of all) from `slo_error_budget_remaining`, within
-    one deadline of `timeout` seconds for the whole exchange."""
+    one deadline of `timeout` seconds for the whole exchange (signing included). `transport` opens
+    the connection (a test gives one to a loopback server; the URL, its host and the signature
+    stay the real ones)."""
     if not base_url:
         raise BudgetUnavailable("Prometheus is not configured (leadgen:governance.prometheusUrl is empty)")
     parsed = urllib.parse.urlparse(base_url)
@@ -156,9 +247,19 @@ def query(base_url: str, timeout: float = TIMEOUT_SECONDS, services: Sequence[st
         raise BudgetUnavailable(f"leadgen:governance.prometheusUrl {base_url!r} is not an http(s) URL")
     path = (parsed.path.rstrip("/") + "/api/v1/query?" + urllib.parse.urlencode({"query": METRIC}))
     deadline = time.monotonic() + timeout
-    conn = _connection(parsed, deadline)
+    headers = {"Accept": "application/json"}
+    region = amp_region(base_url)
+    if region is not None:
+        if parsed.scheme != "https":
+            raise BudgetUnavailable(f"Prometheus at {base_url}: Amazon Managed Prometheus is queried over https only")
+        # The Host header is set here, so the one signed is the one sent.
+        headers = _signed_headers(f"https://{parsed.netloc}{path}", {**headers, "Host": parsed.netloc},
+                                  region, base_url)
+        if time.monotonic() >= deadline:
+            raise BudgetUnavailable(f"Prometheus at {base_url} did not answer within {timeout:g} s")
+    conn = transport(parsed, deadline)
     try:
-        conn.request("GET", path, headers={"Accept": "application/json"})
+        conn.request("GET", path, headers=headers)
         response = conn.getresponse()
         body = response.read(MAX_BODY + 1)
         status = response.status
@@ -176,11 +277,14 @@ def query(base_url: str, timeout: float = TIMEOUT_SECONDS, services: Sequence[st
 
 
 def _error_text(body: bytes) -> str:
+    # Prometheus words its errors under `error`; AMP under `message` (e.g. "User: ... is not
+    # authorized to perform: aps:QueryMetrics"): a 403 is an answer, shown as one.
     try:
-        error = json.loads(body)["error"]
-    except (ValueError, KeyError, TypeError):
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return ""
-    return f": {error[:200]}" if isinstance(error, str) else ""
+    error = next((doc[k] for k in ("error", "message") if isinstance(doc, dict) and isinstance(doc.get(k), str)), None)
+    return f": {' '.join(error.split())[:200]}" if error else ""
 
 
 def _strict_pairs(pairs):

@@ -18,7 +18,7 @@ from typing import Iterator
 
 from . import approvers, changes, compliance, cost, error_budget, exemptions, pack_settings, sdk_cache
 from .clock import NOW_ENV
-from .config import CHANGES_DIR
+from .config import CHANGES_DIR, STACK_AMP_WORKSPACE
 from .model import Context, Resource
 
 
@@ -77,7 +77,7 @@ def update_forecast(resources: list[Resource], ctx: Context) -> Iterator[str]:
     if not (ctx.dry_run and ctx.protected):
         return
     yield from assess(ctx).forecasts()
-    for finding in _budget_findings(ctx, error_budget.query):
+    for finding in _budget_findings(resources, ctx, error_budget.query):
         if finding.deferrable:
             yield finding.forecast
 
@@ -100,18 +100,18 @@ def emergency_in_use(resources: list[Resource], ctx: Context) -> Iterator[str]:
 
 def error_budget_gate(resources: list[Resource], ctx: Context,
                       query=error_budget.query) -> Iterator[str]:
-    for finding in _budget_findings(ctx, query):
+    for finding in _budget_findings(resources, ctx, query):
         if not (finding.deferrable and ctx.dry_run):
             yield finding.message
 
 
-def _budget_findings(ctx: Context, query) -> list[compliance.Finding]:
+def _budget_findings(resources: list[Resource], ctx: Context, query) -> list[compliance.Finding]:
     if not ctx.protected:
         return []
     verdict = assess(ctx)
     cr = verdict.change
     try:
-        budget = _query(ctx, query, cr)
+        budget = _query(error_budget.store_url(resources, ctx.config.prometheus_url), query, cr)
     except error_budget.BudgetUnavailable as err:
         if verdict.approved_emergency:
             return []  # an approved, fresh emergency must not wait for a broken monitoring stack
@@ -121,6 +121,9 @@ def _budget_findings(ctx: Context, query) -> list[compliance.Finding]:
         if not ctx.config.prometheus_url:
             return [_deferred(line, f"{err}: the update will be blocked unless it names the Prometheus that "
                                     f"holds {error_budget.METRIC}")]
+        if ctx.config.prometheus_url == STACK_AMP_WORKSPACE:
+            return [_deferred(line, f"{err}: the update will read the workspace again and is blocked unless "
+                                    f"it exists and answers {error_budget.METRIC}")]
         return [_deferred(line, f"{err}: the update will query it again and is blocked unless it answers")]
     band = error_budget.band(budget.remaining)
     if band.role is None:
@@ -145,9 +148,9 @@ def _deferred(message: str, forecast: str) -> compliance.Finding:
     return compliance.Finding(compliance.APPROVAL, message, True, forecast)
 
 
-def _query(ctx: Context, query, cr) -> error_budget.Budget:
+def _query(url: str, query, cr) -> error_budget.Budget:
     services = (cr.service,) if cr is not None else ()
-    return _cached_query(query, ctx.config.prometheus_url, services)
+    return _cached_query(query, url, services)
 
 
 def _cached_query(query, url: str, services: tuple) -> error_budget.Budget:
