@@ -1,14 +1,21 @@
-"""Issue 6's definition of done, through the command line a pipeline runs:
-`platformctl preview --stack production` exits 2 naming change-request-required without a change
-request, and 0 with a valid, approved, in-window one and a healthy error budget (real Prometheus)."""
+"""Governance through the command line a pipeline runs: `platformctl preview --stack production`
+exits 2 naming change-request-required without a change request; a legitimate change (a signed
+approval in its window, a healthy error budget from a real Prometheus, a committed program that
+staging attested) passes the preview and the update; the same change edited after its approval
+is blocked."""
+import datetime as dt
 import json
-import shutil
+import os
+import subprocess
 
 import pytest
+import yaml
 
-from platformctl.project import ROOT
+from platformctl.attestation import attest
+from platformctl.pack import signing
 from tests.helpers import PROMETHEUS, PROMTOOL, start_prometheus, wait_ready
-from tests.foundation.test_render_and_cli import platformctl, repo_copy  # noqa: F401 (fixture)
+from tests.foundation.test_render_and_cli import PY, platformctl, repo_copy  # noqa: F401 (fixture)
+from tests.policies.signed import Keyring
 
 @pytest.fixture(scope="module")
 def healthy_prometheus(tmp_path_factory):
@@ -35,19 +42,91 @@ def test_make_preview_is_a_look_and_exits_0():
     assert proc.returncode == 0 and "change-request-required" in proc.stdout
 
 
-def test_approved_in_window_change_with_healthy_budget_exits_0(repo_copy, healthy_prometheus):
-    shutil.copytree(ROOT / "policies", repo_copy / "policies", dirs_exist_ok=True)
+UPDATE = """
+import json, sys
+from platformctl.commands.preview import evaluate_policies
+from platformctl.program.engine import run_stack
+report = evaluate_policies(run_stack("production", preview=False))
+print(json.dumps([{"policy": v.policy, "level": v.level, "message": v.message} for v in report.violations]))
+sys.exit(report.exit_code())
+"""
+
+
+def git(root, *argv):
+    return subprocess.run(["git", "-C", str(root), "-c", "user.email=ci@example.com", "-c", "user.name=ci", *argv],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def legitimate_production_change(root, keys):
+    """The copy made into what a legitimate production change looks like: a change request in its
+    window, approved by a team lead whose signature verifies against the approver directory, the
+    program committed, and a signed staging attestation of that commit older than the soak time."""
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    stamp = lambda moment: moment.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    keyring = Keyring(keys)
+    pipeline = keys / "pipeline"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pipeline", "-f", str(pipeline)], check=True)
+    directory = yaml.safe_load((root / "governance" / "approvers.yaml").read_text())
+    rules = directory["promotion"]  # the repository's own promotion rules, unchanged
+    (root / "governance" / "approvers.yaml").write_text(yaml.safe_dump({"approvers": keyring.people,
+                                                                        "promotion": rules}))
+    (root / "governance" / "allowed_signers").write_text(
+        keyring.signers_text() + f'{rules["signer"]} namespaces="{signing.ATTESTATION_NAMESPACE}" '
+        f'{pipeline.with_suffix(".pub").read_text().strip()}\n')
+    cr = yaml.safe_load((root / "changes" / "CR-2026-014.yaml").read_text())
+    cr["window"] = {"start": stamp(now - dt.timedelta(minutes=30)), "duration": "2h"}
+    cr["approvals"] = [{"by": "team-lead@example.com", "role": "team-lead", "at": stamp(now - dt.timedelta(hours=1))}]
+    keyring.write(root, cr)
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "the program staging applied")
+    head = git(root, "rev-parse", "HEAD")
+    attest(root, stack=rules["from_stack"], commit=head, smoke_tests=rules["smoke_tests"], key=pipeline,
+           at=now - dt.timedelta(minutes=rules["soak_minutes"] + 30))
+    git(root, "add", "attestations")
+    git(root, "commit", "-q", "-m", "staging's attestation")  # not program: the attestation still covers it
+    return git(root, "rev-parse", "HEAD")
+
+
+def test_approved_in_window_change_with_healthy_budget_exits_0(repo_copy, healthy_prometheus, tmp_path):
     f = repo_copy / "Pulumi.production.yaml"
-    # The stack file already names a (long-term) Prometheus: this one replaces it, not repeats it.
+    # The stack file already names the long-term store: this Prometheus replaces it, not repeats it.
     kept = [line for line in f.read_text().splitlines(keepends=True)
             if not line.lstrip().startswith("leadgen:governance.prometheusUrl:")]
     f.write_text("".join(kept) + "  leadgen:changeRequest: CR-2026-014\n"
                  f"  leadgen:governance.prometheusUrl: {healthy_prometheus}\n")
-    # Inside CR-2026-014's window (2026-12-15T02:00Z for 1h); the pack reports the fixed clock.
-    proc = platformctl("preview", "--stack", "production", "--json", cwd=repo_copy,
-                       env={"LEADGEN_GOVERNANCE_NOW": "2026-12-15T02:30:00Z"})
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    head = legitimate_production_change(repo_copy, keys)
+    # The real clock, no override: what CI's checkout of that commit would run.
+    env = {"GITHUB_SHA": head, "LEADGEN_GOVERNANCE_NOW": ""}
+    proc = platformctl("preview", "--stack", "production", "--json", cwd=repo_copy, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     policy = json.loads(proc.stdout)["policy"]
     assert [v for v in policy["violations"] if v["level"] == "mandatory"] == []
-    assert {v["policy"] for v in policy["violations"]} <= {"governance-clock-override", "cost-budget-warning"}
+    assert {v["policy"] for v in policy["violations"]} <= {"cost-budget-warning"}, policy["violations"]
     assert 0 < policy["estimatedMonthlyCostUsd"] < 25000
+    # The update (PULUMI_DRY_RUN=false): every gate mandatory, the promotion gate included.
+    update = subprocess.run([PY, "-c", UPDATE], cwd=repo_copy, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, **env})
+    assert update.returncode == 0, update.stdout[-3000:] + update.stderr
+    assert {v["policy"] for v in json.loads(update.stdout)} <= {"cost-budget-warning"}, update.stdout
+
+
+def test_the_same_change_without_its_signature_is_blocked_at_update(repo_copy, healthy_prometheus, tmp_path):
+    f = repo_copy / "Pulumi.production.yaml"
+    kept = [line for line in f.read_text().splitlines(keepends=True)
+            if not line.lstrip().startswith("leadgen:governance.prometheusUrl:")]
+    f.write_text("".join(kept) + "  leadgen:changeRequest: CR-2026-014\n"
+                 f"  leadgen:governance.prometheusUrl: {healthy_prometheus}\n")
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    legitimate_production_change(repo_copy, keys)
+    cr = repo_copy / "changes" / "CR-2026-014.yaml"
+    cr.write_text(cr.read_text().replace("Increase API replicas from 3 to 5", "Increase API replicas from 3 to 50"))
+    update = subprocess.run([PY, "-c", UPDATE], cwd=repo_copy, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "GITHUB_SHA": "", "LEADGEN_GOVERNANCE_NOW": ""})
+    assert update.returncode == 2, update.stdout[-3000:] + update.stderr
+    found = json.loads(update.stdout)
+    assert any(v["policy"] == "change-request-required" and v["level"] == "mandatory"
+               and "does not count" in v["message"] for v in found), found
