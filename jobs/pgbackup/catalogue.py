@@ -34,8 +34,11 @@ def parse_time(text) -> datetime | None:
     return moment if moment.tzinfo else None
 
 
-def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+def iso(moment: datetime, *, precise: bool = False) -> str:
+    """UTC ISO 8601. Manifests record times to the microsecond (`precise`): two backups that
+    finish in the same second must still have an order, or "latest" would be a coin toss."""
+    spec = "microseconds" if precise else "seconds"
+    return moment.astimezone(timezone.utc).isoformat(timespec=spec).replace("+00:00", "Z")
 
 
 def check_manifest(store: Store, backup_id: str, manifest) -> dict:

@@ -126,3 +126,17 @@ def test_client_version_parsing(text, major):
 def test_client_version_parsing_refuses_other_output():
     with pytest.raises(ValueError):
         parse_client_version("command not found")
+
+
+def test_manifest_times_order_two_backups_finished_in_the_same_second():
+    # "latest" and verify's cycle sort by the recorded finish time: at one-second resolution two
+    # backups of the same second tied, and the random id suffix decided which was "latest".
+    from datetime import datetime, timezone
+
+    from jobs.pgbackup.catalogue import iso, parse_time
+
+    first = datetime(2026, 11, 30, 2, 0, 0, 120_000, tzinfo=timezone.utc)
+    second = first.replace(microsecond=870_000)
+    assert parse_time(iso(first, precise=True)) < parse_time(iso(second, precise=True))
+    assert iso(first, precise=True) == "2026-11-30T02:00:00.120000Z"
+    assert iso(first) == iso(second) == "2026-11-30T02:00:00Z"  # messages stay readable
