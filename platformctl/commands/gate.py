@@ -19,6 +19,7 @@ from platformctl.exemptions import Finding
 from platformctl.project import ROOT, config_secrets, pack_config
 
 CHANGE_KEY = "leadgen:changeRequest"
+BUDGET_GATE = "error-budget-gate"
 
 
 def evaluate(stack: str, change_request: str | None = None, project_root: pathlib.Path = ROOT,
@@ -35,12 +36,23 @@ def evaluate(stack: str, change_request: str | None = None, project_root: pathli
     ctx = model.Context(stack=stack, project=project, config=settings, project_root=project_root,
                         clock=clock.read(env if env is not None else os.environ))
     violations = []
+    notes = [f"{problem}" for problem in settings.problems]
+    # With `amp:stack` the SLO store is the workspace the stack declares, known only from the stack's
+    # resources, which this pre-flight does not have (it runs no program): judged here against no
+    # resources it would always block. The pack judges it in `pulumi preview` and, mandatory, in
+    # `pulumi up`, against the real workspace; this report says so instead of guessing.
+    from_stack = settings.prometheus_url == gconfig.STACK_AMP_WORKSPACE and ctx.protected
+    if from_stack:
+        notes.append(f"{BUDGET_GATE}: leadgen:governance.prometheusUrl is {gconfig.STACK_AMP_WORKSPACE}, the stack's "
+                     "own Managed Prometheus workspace; the policy pack checks the error budget against it in "
+                     "pulumi preview and pulumi up")
     for name in catalog.names_in_group("gate"):
+        if from_stack and name == BUDGET_GATE:
+            continue
         spec = catalog.BY_NAME[name]
         for message, urn in catalog.check_stack(spec, [], ctx):
             violations.append(Finding(policy=name, level=spec.enforcement, urn=urn, message=message,
                                       severity=spec.severity))
-    notes = [f"{problem}" for problem in settings.problems]
     # The pack's own rule (its list, the stack's additions, a production environment under any name),
     # so this note never calls a stack unprotected that the gates below just judged.
     if not ctx.protected:

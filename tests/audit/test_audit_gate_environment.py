@@ -32,3 +32,15 @@ def test_a_staging_environment_stack_is_not_gated_and_says_so(tmp_path):
     report = gate.evaluate("prod-eu", None, project(tmp_path, "staging"), env=NOW_IN)
     assert [v.policy for v in report.violations if v.level == "mandatory"] == []
     assert any("stack prod-eu is not protected" in note for note in report.notes), report.notes
+
+
+def test_the_stacks_own_workspace_is_left_to_the_pack_and_said_so(tmp_path):
+    # `amp:stack` needs the stack's resources, which the pre-flight does not run the program for:
+    # the budget is the pack's to judge at preview and update; every other gate still runs here.
+    root = project(tmp_path, "production")
+    stack_file = root / "Pulumi.prod-eu.yaml"
+    stack_file.write_text(stack_file.read_text() + "  leadgen:governance.prometheusUrl: amp:stack\n")
+    report = gate.evaluate("prod-eu", None, root, env=NOW_IN)
+    policies = {v.policy for v in report.violations}
+    assert "error-budget-gate" not in policies and {"change-request-required", "change-window"} <= policies
+    assert any(note.startswith("error-budget-gate: leadgen:governance.prometheusUrl is amp:stack") for note in report.notes)
