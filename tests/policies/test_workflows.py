@@ -32,10 +32,20 @@ def test_every_job_asks_for_its_own_permissions_and_the_default_is_none():
 def test_the_job_that_runs_pull_request_code_can_write_nothing():
     _, jobs = load("preview.yml")
     assert jobs["preview"]["permissions"] == {"contents": "read"}
-    for name in ("sarif", "cloud-preview"):
-        assert "github.event.pull_request.head.repo.full_name == github.repository" in jobs[name]["if"]
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in jobs["sarif"]["if"]
     assert "upload-artifact" in steps_text(jobs["preview"])
     assert "failed (exit $status)" in steps_text(jobs["preview"])  # a failed program still gets its comment
+
+
+def test_pull_request_code_never_gets_cloud_credentials():
+    # The cluster's API is private and only the deployer role can use it; a pull request's code
+    # with any AWS role would be a way around the protected environment. Pull requests get the
+    # offline preview (the same program and pack); the real `pulumi preview` against the cluster
+    # runs in up.yml's gate job, on the runner inside the VPC, before anything is applied.
+    _, jobs = load("preview.yml")
+    for name, job in jobs.items():
+        assert "id-token" not in (job.get("permissions") or {}), name
+        assert "configure-aws-credentials" not in steps_text(job), name
 
 
 def test_the_comment_is_written_without_running_pull_request_code():
