@@ -242,8 +242,12 @@ def query(base_url: str, timeout: float = TIMEOUT_SECONDS, services: Sequence[st
     stay the real ones)."""
     if not base_url:
         raise BudgetUnavailable("Prometheus is not configured (leadgen:governance.prometheusUrl is empty)")
-    parsed = urllib.parse.urlparse(base_url)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    try:
+        parsed = urllib.parse.urlparse(base_url)
+        parsed.port  # noqa: B018  (raises on a port that is not a number, before anything is sent)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise BudgetUnavailable(f"leadgen:governance.prometheusUrl {base_url!r} is not an http(s) URL")
     path = (parsed.path.rstrip("/") + "/api/v1/query?" + urllib.parse.urlencode({"query": METRIC}))
     deadline = time.monotonic() + timeout
@@ -252,9 +256,9 @@ def query(base_url: str, timeout: float = TIMEOUT_SECONDS, services: Sequence[st
     if region is not None:
         if parsed.scheme != "https":
             raise BudgetUnavailable(f"Prometheus at {base_url}: Amazon Managed Prometheus is queried over https only")
-        # The Host header is set here, so the one signed is the one sent.
-        headers = _signed_headers(f"https://{parsed.netloc}{path}", {**headers, "Host": parsed.netloc},
-                                  region, base_url)
+        # The Host header is set here, so the one signed is the one sent (never a URL's user:password@).
+        host = parsed.hostname + (f":{parsed.port}" if parsed.port else "")
+        headers = _signed_headers(f"https://{host}{path}", {**headers, "Host": host}, region, base_url)
         if time.monotonic() >= deadline:
             raise BudgetUnavailable(f"Prometheus at {base_url} did not answer within {timeout:g} s")
     conn = transport(parsed, deadline)

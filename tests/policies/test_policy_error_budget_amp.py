@@ -258,3 +258,14 @@ def test_at_preview_a_workspace_not_created_yet_is_the_updates_forecast(aws_env,
 ])
 def test_the_setting_accepts_the_stacks_workspace_literal(value, problems):
     assert config.from_mapping({"leadgen:governance.prometheusUrl": value}).problems == problems
+
+
+def test_user_info_in_an_amp_url_is_neither_signed_nor_sent(aws_env, workspace):
+    error_budget.query(AMP.replace("https://", "https://reader:pw@"), transport=workspace.transport)
+    assert workspace.seen[0]["headers"]["host"] == "aps-workspaces.us-east-1.amazonaws.com"
+    assert "pw" not in workspace.seen[0]["headers"]["authorization"]
+
+
+def test_a_port_that_is_not_a_number_is_one_line_not_a_crash():
+    with pytest.raises(error_budget.BudgetUnavailable, match="is not an http.s. URL"):
+        error_budget.query("https://aps-workspaces.us-east-1.amazonaws.com:x/workspaces/ws-1")
