@@ -113,7 +113,9 @@ SETTINGS: tuple[Setting, ...] = (
             "budget.",
             items="string", normalize=lambda stacks: tuple(s.strip() for s in stacks), check=_stack_names),
     Setting("governance.prometheusUrl", "prometheus_url", "string", "",
-            "Prometheus the error-budget gate queries for slo_error_budget_remaining.",
+            "Where the error-budget gate reads slo_error_budget_remaining: an http(s) Prometheus "
+            "URL, or `amp:stack` for the Amazon Managed Prometheus workspace the stack declares "
+            "(queried with SigV4).",
             normalize=lambda url: url.strip().rstrip("/"), check=_http_url, fallback=False),
     Setting("governance.monthlyBudgetUsd", "monthly_budget_usd", "integer", 25000,
             "Monthly cost budget, USD; the cost gate blocks above it and warns from 80 %.",
