@@ -1,4 +1,4 @@
-"""Benchmark for jobs/pgbackup (issue 4, item 7): the tool against the bare libpq tools, same run.
+"""Benchmark for jobs/pgbackup: the tool against the bare libpq tools, same run, so its overhead is a ratio.
 
     .venv/bin/python bench/backup.py [--random-mib N] [--rounds N]
 

@@ -1,5 +1,5 @@
 """Work around pulumi_policy's per-policy repetition, so the pack keeps up with 10,000 resources
-(issue 6, item 6). Nothing here changes what a policy sees or reports.
+(the throughput `bench/policy.py` measures). Nothing here changes what a policy sees or reports.
 
 Why: pulumi_policy 1.21.0 (`pulumi_policy/policy.py`, `_PolicyAnalyzerServicer`) does per-resource
 work inside its loop over policies:
