@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from leadgen import strictread
-from leadgen.strictread import Node, ReadError
+from policies.governance import strictread
+from policies.governance.strictread import Node, ReadError
 from platformctl.errors import InputError, StackError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -176,7 +176,7 @@ def number(text: object) -> Optional[Decimal]:
 
 def first_control(text: str) -> Optional[str]:
     """The first line break or other control/invisible character in `text`, shown visibly."""
-    from leadgen.strictread import visible
+    from policies.governance.strictread import visible
 
     for char in text:
         if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):

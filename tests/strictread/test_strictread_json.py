@@ -12,8 +12,8 @@ import tracemalloc
 
 import pytest
 
-from leadgen import strictread
-from leadgen.strictread import Limits, ReadError, Stats
+from policies.governance import strictread
+from policies.governance.strictread import Limits, ReadError, Stats
 
 REAL_EXPORTS = pathlib.Path("/work/shared/real-exports")
 NAME = "production.json"

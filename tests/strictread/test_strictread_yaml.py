@@ -11,8 +11,8 @@ import tracemalloc
 
 import pytest
 
-from leadgen import strictread
-from leadgen.strictread import Limits, ReadError, Stats
+from policies.governance import strictread
+from policies.governance.strictread import Limits, ReadError, Stats
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NAME = "Pulumi.production.yaml"

@@ -16,7 +16,10 @@ in quadratic memory. This module reads the same documents with every one of thos
   yajl2_c crashes the interpreter (SIGSEGV) on an integer over Python's 4,300-digit limit.
 
 Every problem is a `ReadError` whose str() is one line: the file, the key or JSON path, the cause.
-Nothing here imports the rest of the project, so any layer may use it.
+Nothing here imports the rest of the project, so any layer may use it. It lives in the pack because
+the pack runs under the Pulumi CLI with only `policies/` importable (as `governance.strictread`);
+the program and platformctl import the same file as `policies.governance.strictread`, so the pack
+and the CLI refuse the same files with the same words.
 """
 from __future__ import annotations
 
