@@ -9,6 +9,8 @@ then `risk_level: low`), anchors and aliases repeat content the reader does not 
 into gigabytes), an unquoted `2026-12-15T02:00:00Z` becomes whatever the parser's date rules make
 of it (or a crash for `2026-13-45`). So: one document, no duplicate keys, no anchors, aliases,
 merge keys or tags, times quoted, at most `MAX_BYTES`, and every refusal one line with the field.
+The reading is the project's one strict reader (`strictread`, the same that reads stack files and
+exports), capped tighter here, so the pack and the CLI refuse a file the same way.
 """
 from __future__ import annotations
 
@@ -22,8 +24,7 @@ import stat
 from dataclasses import dataclass
 from typing import Any, Optional
 
-import yaml
-
+from . import strictread
 from .config import CHANGE_REQUEST_ID, CHANGES_DIR
 
 CHANGE_TYPES = ("standard", "normal", "emergency")
@@ -212,129 +213,62 @@ class _Refused(Exception):
         super().__init__(f"{where} {why}" if where else why)
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that composes nodes only (no construction, so no alias expansion), stops at a
-    nesting depth no change request needs, and remembers which nodes carried an anchor."""
-
-    def __init__(self, stream):
-        super().__init__(stream)
-        self.depth = 0
-        self.anchored: set[int] = set()
-        self.booleans: dict[str, str] = {}  # field path -> how a boolean was written
-
-    def compose_node(self, parent, index):
-        event = self.peek_event()
-        if isinstance(event, yaml.AliasEvent):
-            return super().compose_node(parent, index)  # the same node again: refused by _plain
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise _Refused("", f"nests deeper than {MAX_DEPTH} levels (line {event.start_mark.line + 1})")
-        try:
-            node = super().compose_node(parent, index)
-        finally:
-            self.depth -= 1
-        if getattr(event, "anchor", None):
-            self.anchored.add(id(node))
-        return node
-
-
-_SCALAR_TAGS = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
-                "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:timestamp"}
+# The one strict reader's caps, tightened to a change request: a page of text, nested no deeper
+# than a real field needs, and no aliases (so no anchors either: every value is written out once).
+LIMITS = strictread.Limits(max_bytes=MAX_BYTES, max_depth=MAX_DEPTH, max_aliases=0, max_nodes=10_000,
+                           max_int_digits=32)
 
 
 def _field(path: str) -> str:
     return path or "the document"
 
 
-def _plain(node: yaml.Node, path: str, loader: _Loader, seen: set[int]) -> Any:
-    """Plain data from a composed node, refusing every construct an auditor would not accept."""
-    if id(node) in seen:
-        raise _Refused(_field(path), "repeats another node through an alias (*name); write the value out")
-    seen.add(id(node))
-    if id(node) in loader.anchored:
-        raise _Refused(_field(path), "carries an anchor (&name); write every value out, once")
-    line = node.start_mark.line + 1
-    if isinstance(node, yaml.ScalarNode):
-        if node.tag not in _SCALAR_TAGS:
-            raise _Refused(_field(path), f"uses the tag {node.tag} (line {line}); only plain values are read")
-        if node.tag.endswith(":timestamp"):
-            raise _Refused(_field(path), f"is an unquoted date or time ({node.value}); quote it: \"{node.value}\"")
-        if node.tag.endswith(":str"):
-            return node.value
-        if node.tag.endswith(":bool"):
-            loader.booleans[path] = node.value
-        try:
-            return loader.construct_object(node, deep=True)
-        except (ValueError, OverflowError, yaml.YAMLError):
-            raise _Refused(_field(path), f"({node.value[:40]}) is not a usable value") from None
-    if isinstance(node, yaml.SequenceNode):
-        if node.tag != "tag:yaml.org,2002:seq":
-            raise _Refused(_field(path), f"uses the tag {node.tag} (line {line}); only plain lists are read")
-        return [_plain(item, f"{path}[{i}]", loader, seen) for i, item in enumerate(node.value)]
-    if node.tag != "tag:yaml.org,2002:map":
-        raise _Refused(_field(path), f"uses the tag {node.tag} (line {line}); only plain mappings are read")
-    out: dict[str, Any] = {}
-    lines: dict[str, int] = {}
-    for key_node, value_node in node.value:
-        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
-            shown = getattr(key_node, "value", "?")
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                raise _Refused(_field(path), f"uses a merge key (<<, line {key_node.start_mark.line + 1}); "
-                                             "write every field out")
-            raise _Refused(_field(path), f"has a key that is not text ({str(shown)[:40]}, line "
-                                         f"{key_node.start_mark.line + 1})")
-        key = key_node.value
-        child = f"{path}.{key}" if path else key
-        key_line = key_node.start_mark.line + 1
-        if key in out:
-            raise _Refused(child, f"appears twice (lines {lines[key]} and {key_line}); the second would "
-                                  "silently replace the first")
-        lines[key] = key_line
-        out[key] = _plain(value_node, child, loader, seen)
-    return out
+def _refused(err: strictread.ReadError) -> _Refused:
+    """The reader's one line without the file name, which every caller puts first itself."""
+    text, prefix = str(err), strictread.visible(f"{err.source}: ")
+    return _Refused("", text[len(prefix):] if text.startswith(prefix) else text)
+
+
+def _check(node: strictread.Node, booleans: dict[str, str]) -> None:
+    """What the strict reader accepts in a stack file but an auditor does not in a request: an
+    unquoted date or time (YAML's date rules decide what it means). Records how booleans were
+    written, since YAML 1.1 also reads yes/no/on/off/True as one."""
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if current.kind == "scalar":
+            if current.tag == "timestamp":
+                raise _Refused(_field(current.path), f"is an unquoted date or time ({current.text}); "
+                                                     f"quote it: \"{current.text}\"")
+            if current.tag == "bool":
+                booleans[current.path] = current.text
+        else:
+            children = current.value if current.kind == "list" else list(current.value.values())
+            pending.extend(reversed(children))
 
 
 def read_document(data: bytes | str, display: str) -> dict:
-    """The change request's fields as plain data, or `_Refused` naming the field and the cause."""
-    return _read(data)[0]
+    """The document's fields as plain data, or `_Refused` naming the field and the cause."""
+    return _read(data, display)[0]
 
 
-def _read(data: bytes | str) -> tuple[dict, dict[str, str]]:
+def _read(data: bytes | str, display: str = "") -> tuple[dict, dict[str, str]]:
     """The fields, and how each boolean among them was spelled."""
     if isinstance(data, str):
         data = data.encode("utf-8")
     if len(data) > MAX_BYTES:
         raise _Refused("", f"is larger than {MAX_BYTES // 1024} KiB; a change request is a short document")
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise _Refused("", f"is not UTF-8 (byte {err.start})") from None
-    loader = None
-    try:
-        loader = _Loader(text)
-        node = loader.get_single_node()
-        if node is None:
-            raise _Refused("", "is empty; it must be a mapping of change request fields")
-        doc = _plain(node, "", loader, set())
-        booleans = dict(loader.booleans)
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = (err.problem or err.context or "malformed").split("\n")[0]
-        raise _Refused("", f"is not valid YAML{where} ({problem})") from None
-    except yaml.reader.ReaderError as err:
-        raise _Refused("", f"is not valid YAML (character U+{err.character:04X} at offset {err.position}: "
-                           f"{err.reason})") from None
-    except yaml.YAMLError as err:
-        raise _Refused("", f"is not valid YAML ({str(err).splitlines()[0]})") from None
-    except RecursionError:
-        raise _Refused("", "nests too deeply to be a change request") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
-    if not isinstance(doc, dict):
+        root = strictread.parse_yaml(data, name=display or "document", limits=LIMITS, expect=None)
+    except strictread.ReadError as err:
+        raise _refused(err) from None
+    if root.kind != "map":
         raise _Refused("", "must be a mapping of change request fields")
-    return doc, booleans
+    if not root.value:
+        raise _Refused("", "is empty; it must be a mapping of change request fields")
+    booleans: dict[str, str] = {}
+    _check(root, booleans)
+    return root.plain(), booleans
 
 
 def _text(value: Any) -> Optional[str]:
@@ -343,7 +277,7 @@ def _text(value: Any) -> Optional[str]:
 
 def parse(text: bytes | str, display: str, expected_id: Optional[str] = None) -> Loaded:
     try:
-        doc, booleans = _read(text)
+        doc, booleans = _read(text, display)
     except _Refused as err:
         return Loaded(display, None, (f"{display}: {err}",), expected_id or "")
 

@@ -278,6 +278,12 @@ class _YamlBuilder:
 
     def feed(self, event: Any) -> None:
         line = event.start_mark.line + 1 if event.start_mark is not None else 0
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None and self.limits.max_aliases == 0 and not isinstance(event, yaml.AliasEvent):
+            # A file that takes no aliases has no use for an anchor; say so where it is defined.
+            where = self.stack[-1].node.path if self._awaiting_key() else self._next_path()
+            raise self.fail(where, line, f"carries an anchor (&{anchor}); this file takes no aliases: "
+                                         "write every value out, once")
         if isinstance(event, yaml.DocumentStartEvent):
             self.documents += 1
             if self.documents > 1:
@@ -466,7 +472,7 @@ def parse_yaml(source: Source, *, name: Optional[str] = None, limits: Limits = Y
         raise _yaml_error(name, text, exc) from None
     root = builder.root
     if root is None or (root.kind == "scalar" and root.tag == "null" and not root.text.strip()):
-        root = Node("map" if expect == "map" else "list", "", 1, name, {} if expect != "list" else [])
+        root = Node("list" if expect == "list" else "map", "", 1, name, [] if expect == "list" else {})
     if expect is not None and root.kind != expect:
         got = {"map": "a mapping", "list": "a list"}.get(root.kind, f"a single {root.tag} value")
         raise ReadError(name, "", f"the document is {got}; expected {'a mapping' if expect == 'map' else 'a list'}")

@@ -68,7 +68,7 @@ def test_the_issue_example_passes_both_gates(tmp_path):
 
 
 MALFORMED = [
-    ("not: [valid", f"{F}: is not valid YAML at line 1 (expected ',' or ']', but got '<stream end>')"),
+    ("not: [valid", f"{F}: line 2, column 1: not valid YAML (did not find expected ',' or ']')"),
     ("- just\n- a list\n", f"{F}: must be a mapping of change request fields"),
     ("", f"{F}: is empty; it must be a mapping of change request fields"),
     (changed(impact_analysis=...), f"{F}: impact_analysis is missing or empty"),

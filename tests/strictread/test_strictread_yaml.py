@@ -228,3 +228,12 @@ def test_a_key_holding_escape_sequences_is_shown_visibly():
 def test_every_file_the_project_takes_in_today_passes(relative):
     data = strictread.load_yaml(ROOT / relative, name=relative)
     assert isinstance(data, dict) and data
+
+
+def test_a_file_that_takes_no_aliases_refuses_an_anchor_where_it_is_defined():
+    # Change requests and exemptions are read with max_aliases=0: an anchor there could only be
+    # meant for an alias, so it is named at its own line, before any alias is reached.
+    with pytest.raises(ReadError) as err:
+        strictread.load_yaml(b"a: 1\nb: &x [1]\nc: *x\n", name=NAME, limits=Limits(max_aliases=0))
+    assert str(err.value) == f"{NAME}: b: carries an anchor (&x); this file takes no aliases: write every value out, once"
+    assert strictread.load_yaml(b"b: &x [1]\nc: *x\n", name=NAME) == {"b": [1], "c": [1]}
