@@ -157,11 +157,19 @@ def verification_order(backups: list[Backup], count: int) -> list[Backup]:
         picks.append(trusted[-1])
     epoch = datetime.min.replace(tzinfo=timezone.utc)
     rest = sorted((b for b in trusted if b not in picks),
-                  key=lambda b: (b.last_verification is not None,
-                                 b.last_verification[0] if b.last_verification else epoch,
+                  key=lambda b: (b.last_verification is not None, _verified_when(b, epoch),
                                  b.finished or epoch))
     picks.extend(rest)
     return picks[:count]
+
+
+def _verified_when(backup: Backup, never: datetime) -> tuple[datetime, str]:
+    """When the backup was last verified: the bucket's time, then the record's own stamp (its
+    file name, to the microsecond), since S3 keeps whole seconds and verify may run twice in one."""
+    if backup.last_verification is None:
+        return never, ""
+    modified, key = backup.last_verification
+    return modified, key.rsplit("/", 1)[-1]
 
 
 def last_record(store: Store, backup: Backup) -> dict | None:

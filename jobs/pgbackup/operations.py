@@ -21,7 +21,7 @@ from jobs.pgbackup.catalogue import (DEFAULT_CLOCK_TOLERANCE_SECONDS, MANIFEST_F
 from jobs.pgbackup.db import DatabaseUrl
 from jobs.pgbackup.errors import PgBackupError
 from jobs.pgbackup.log import StepLog, Timer
-from jobs.pgbackup.store import DUMP, MANIFEST, Store, backup_id_at, s3_errors
+from jobs.pgbackup.store import DUMP, MANIFEST, Store, backup_id_at, record_stamp, s3_errors
 
 READ_CHUNK = 1024 * 1024
 DEFAULT_VERIFY_COUNT = 2
@@ -401,7 +401,7 @@ def verify(store: Store, scratch_url: DatabaseUrl, log: StepLog, requested: str 
                 "role": prepared["role"],
                 "seconds": one_timer.seconds(),
             }
-            key = store.verification_key(chosen.backup_id, backup_id_at(verified_at), token())
+            key = store.verification_key(chosen.backup_id, record_stamp(verified_at), token())
             store.put_json(key, record)
             outcome[chosen.backup_id] = not problems
             log.step("record", status=record["status"], backup_id=chosen.backup_id, key=store.url(key))

@@ -43,6 +43,12 @@ def backup_id_at(moment: datetime, suffix: str | None = None) -> str:
     return f"{stamp}-{suffix}" if suffix is not None else stamp
 
 
+def record_stamp(moment: datetime) -> str:
+    """A verification record's time in its key, to the microsecond: records sort by key, and two
+    verifications in one second (S3 keeps whole seconds) must still sort in the order they ran."""
+    return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
 def is_backup_id(text: str) -> bool:
     match = _ID.fullmatch(text)
     if not match:
@@ -153,6 +159,7 @@ class Store:
                     elif name == VERIFICATION or (name.startswith(VERIFICATIONS + "/") and name.endswith(".json")):
                         entry.verifications.append((modified, obj["Key"]))
         for entry in found.values():
+            # The bucket's time, then the record's stamp: one backup's keys differ only in it.
             entry.verifications.sort()
         return [found[k] for k in sorted(found)]
 

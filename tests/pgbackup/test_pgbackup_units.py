@@ -140,3 +140,19 @@ def test_manifest_times_order_two_backups_finished_in_the_same_second():
     assert parse_time(iso(first, precise=True)) < parse_time(iso(second, precise=True))
     assert iso(first, precise=True) == "2026-11-30T02:00:00.120000Z"
     assert iso(first) == iso(second) == "2026-11-30T02:00:00Z"  # messages stay readable
+
+
+def test_verification_records_of_one_second_sort_in_the_order_they_ran():
+    # The newest record is the last key: at whole seconds two verifications tied and the random
+    # suffix decided which one was "last".
+    from datetime import datetime, timezone
+
+    from jobs.pgbackup.store import record_stamp
+
+    first = datetime(2026, 11, 30, 5, 0, 0, 900_000, tzinfo=timezone.utc)
+    second = first.replace(microsecond=100_000).replace(second=1)
+    earlier_in_second = first.replace(microsecond=100_000)
+    assert sorted([f"{record_stamp(first)}-ffff", f"{record_stamp(earlier_in_second)}-0000"]) == [
+        f"{record_stamp(earlier_in_second)}-0000", f"{record_stamp(first)}-ffff"]
+    assert record_stamp(first) < record_stamp(second)
+    assert record_stamp(first) == "20261130T050000.900000Z"
