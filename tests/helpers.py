@@ -5,6 +5,7 @@ The program runs in a fresh subprocess-free state each call (`set_root_resource(
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import socket
@@ -125,3 +126,16 @@ def wait_ready(url: str, proc) -> None:
         assert proc.poll() is None, "prometheus exited"
         time.sleep(0.1)
     raise AssertionError(f"prometheus at {url} never became ready")
+
+
+@contextlib.contextmanager
+def running_prometheus(workdir, lowest: float):
+    """`start_prometheus`, ready, stopped on exit: the URL of a Prometheus whose lowest SLO is `lowest`."""
+    assert PROMETHEUS and PROMTOOL, "install Debian's prometheus (scripts/install-system-deps.sh)"
+    proc, url = start_prometheus(workdir, lowest)
+    try:
+        wait_ready(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -13,21 +13,15 @@ import yaml
 
 from platformctl.attestation import attest
 from platformctl.pack import signing
-from tests.helpers import PROMETHEUS, PROMTOOL, start_prometheus, wait_ready
+from tests.helpers import running_prometheus
 from tests.foundation.test_render_and_cli import PY, platformctl, repo_copy  # noqa: F401 (fixture)
 from tests.policies.signed import Keyring
 
 @pytest.fixture(scope="module")
 def healthy_prometheus(tmp_path_factory):
     """Debian's Prometheus, backfilled by promtool; every SLO's budget is above 50 % (lowest 81.5)."""
-    assert PROMETHEUS and PROMTOOL, "install Debian's prometheus (scripts/install-system-deps.sh)"
-    proc, url = start_prometheus(tmp_path_factory.mktemp("prom"), 81.5)
-    try:
-        wait_ready(url, proc)
+    with running_prometheus(tmp_path_factory.mktemp("prom"), 81.5) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_production_without_a_change_request_exits_2_naming_the_policy():

@@ -17,7 +17,7 @@ from governance import gates
 from leadgen.config import ConfigError, governance as program_governance, load, load_values
 from platformctl.policy_client import PolicyClient
 from policy_baseline import PROJECT, STACK, baseline, context
-from tests.helpers import PROMETHEUS, PROMTOOL, start_prometheus, wait_ready
+from tests.helpers import running_prometheus
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 URL = "http://prometheus.monitoring.svc:9090"
@@ -131,14 +131,8 @@ def test_the_pack_keeps_going_on_bad_values_with_safe_settings():
 @pytest.fixture(scope="module")
 def prometheus_12(tmp_path_factory):
     """A Prometheus whose lowest SLO has 12 % left: the mitigate band, engineering-manager approval."""
-    assert PROMETHEUS and PROMTOOL, "install the Debian package prometheus (scripts/install-system-deps.sh)"
-    proc, url = start_prometheus(tmp_path_factory.mktemp("prom12"), 12.0)
-    try:
-        wait_ready(url, proc)
+    with running_prometheus(tmp_path_factory.mktemp("prom12"), 12.0) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 # changes/CR-2026-014.yaml carries a team-lead approval only (and unsigned here): not enough at 12 %.
