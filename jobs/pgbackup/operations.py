@@ -59,15 +59,6 @@ def _collect(stream, into: list[str]) -> threading.Thread:
     return thread
 
 
-def _collect(stream, into: list[str]) -> threading.Thread:
-    def run():
-        for raw in stream:
-            into.append(raw.decode(errors="replace").rstrip("\n"))
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
-
-
 # -- choosing a backup ------------------------------------------------------------------------------
 def _base_url(store: Store) -> str:
     return store.url(store.key("", "").rstrip("/") + "/")
