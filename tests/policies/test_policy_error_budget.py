@@ -1,16 +1,14 @@
 """The error-budget gate against a real Prometheus (Debian's) loaded with series at each band of
 the runbook's matrix, and against servers that hang, drip, refuse or answer garbage."""
 import dataclasses
-import http.server
-import os
 import socket
 import threading
 import time
 
 import pytest
-import yaml
 
 from policy_baseline import context
+from prometheus_stub import serving
 
 from governance import error_budget, gates
 from tests.helpers import PROMETHEUS, PROMTOOL, free_port, start_prometheus, wait_ready
@@ -64,23 +62,8 @@ def hanging_server():
 @pytest.fixture()
 def answering_server():
     """Serves whatever body/status the test sets."""
-    reply = {"status": 200, "body": b""}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(reply["status"])
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(reply["body"])
-
-        def log_message(self, *args):
-            pass
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield reply, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving() as stub:
+        yield stub.reply, stub.url
 
 
 def change(tmp_path, change_type="standard", roles=("team-lead",), service="api-service"):

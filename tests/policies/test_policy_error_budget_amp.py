@@ -9,15 +9,14 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
-import http.server
 import json
 import re
-import threading
 import urllib.parse
 
 import pytest
 
 from policy_baseline import context
+from prometheus_stub import serving
 
 from governance import config, error_budget, gates
 from governance.model import Resource
@@ -54,33 +53,16 @@ def aws_env(monkeypatch, tmp_path):
 @pytest.fixture()
 def workspace():
     """A loopback HTTP server answering as AMP does; records each request it gets."""
-    seen: list[dict] = []
-    reply = {"status": 200, "body": HEALTHY}
+    with serving(body=HEALTHY) as stub:
+        loopback = urllib.parse.urlparse(stub.url)
+        opened: list[str] = []
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            seen.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}})
-            self.send_response(reply["status"])
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(reply["body"])
-
-        def log_message(self, *args):
-            pass
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    loopback = urllib.parse.urlparse(f"http://127.0.0.1:{server.server_address[1]}")
-    opened: list[str] = []
-
-    def transport(parsed, deadline):
-        # The gate's own bounded connection, opened to the loopback server instead of AWS.
-        opened.append(parsed.hostname)
-        return error_budget._connection(loopback, deadline)
-    yield type("Workspace", (), {"seen": seen, "reply": reply, "transport": staticmethod(transport),
-                                 "opened": opened, "url": loopback.geturl()})
-    server.shutdown()
-    server.server_close()
+        def transport(parsed, deadline):
+            # The gate's own bounded connection, opened to the loopback server instead of AWS.
+            opened.append(parsed.hostname)
+            return error_budget._connection(loopback, deadline)
+        yield type("Workspace", (), {"seen": stub.seen, "reply": stub.reply, "transport": staticmethod(transport),
+                                     "opened": opened, "url": loopback.geturl()})
 
 
 def expected_signature(request: dict, region: str, service: str = "aps") -> str:
