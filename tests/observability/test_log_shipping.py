@@ -14,6 +14,7 @@ import copy
 import ipaddress
 import json
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -26,6 +27,7 @@ from platformctl.render import render_all
 from tests.helpers import manifests, run_program
 
 NAMESPACE = "monitoring"
+ROOT = Path(__file__).resolve().parents[2]
 TENANT_HEADER = "X-Scope-OrgID"
 
 # loki 18.11.0 values.yaml, the keys the push path depends on.
@@ -313,6 +315,13 @@ def _loki_targets(rendered):
                     yield board, panel, target
 
 
+def _readme_queries() -> list[str]:
+    """The LogQL queries README's "Logs." paragraph tells operators to type."""
+    text = (ROOT / "README.md").read_text()
+    paragraph = text[text.index("**Logs.**"):].split("\n\n", 1)[0]
+    return re.findall(r"`(\{[^`]*)`", paragraph)
+
+
 def test_the_labels_grafana_selects_are_shipped_and_indexed(rendered):
     config = _logs_config(_helm(rendered, RELEASE)["values"])
     shipped = {_loki_label(a) for a in shipped_attributes(config)}
@@ -320,14 +329,18 @@ def test_the_labels_grafana_selects_are_shipped_and_indexed(rendered):
     assert {"k8s_namespace_name", "k8s_pod_name", "k8s_container_name", "app"} <= shipped & indexed
     targets = list(_loki_targets(rendered))
     assert targets, "no dashboard reads Loki"
+    queries = [(f"{board['uid']}/{panel['title']}", target["expr"], {v["name"] for v in board["templating"]["list"]})
+               for board, panel, target in targets]
+    queries += [("README", q, set()) for q in _readme_queries()]
+    assert len(queries) > len(targets), "README shows no query"
     for board, panel, target in targets:
         assert target["datasource"]["uid"] == panel["datasource"]["uid"] == "loki"
-        for label, value in stream_labels(target["expr"]).items():
-            where = f"{board['uid']}/{panel['title']}: {label}"
-            assert label in shipped, f"{where} is not on any shipped record"
-            assert label in indexed, f"{where} is not a Loki index label (only structured metadata)"
+    for where, query, variables in queries:
+        for label, value in stream_labels(query).items():
+            assert label in shipped, f"{where}: {label} is not on any shipped record"
+            assert label in indexed, f"{where}: {label} is not a Loki index label (only structured metadata)"
             for var in re.findall(r"\$(\w+)", value):
-                assert var in {v["name"] for v in board["templating"]["list"]}, f"{where} uses ${var}"
+                assert var in variables, f"{where}: {label} uses ${var}, which is not a variable there"
 
 
 def test_a_query_on_a_label_nobody_ships_would_be_caught(rendered):
