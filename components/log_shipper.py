@@ -105,7 +105,7 @@ def collector_config(*, namespace: str, loki_otlp_endpoint: str) -> dict:
                             "labels": [{"tag_name": APP_ATTRIBUTE, "key": APP_LABEL, "from": "pod"}]},
             },
             # Bounded batches: at ordinary line lengths a gzipped request stays far below the Loki
-            # gateway's 4 MB body limit (a 413 there would be retried, never stored).
+            # gateway's 4 MB body limit (the exporter drops a batch refused with 413).
             "batch": {"send_batch_size": 1024, "send_batch_max_size": 1024, "timeout": "5s"},
         },
         "exporters": {"otlp_http/loki": {"endpoint": loki_otlp_endpoint}},
