@@ -31,13 +31,14 @@ from components.hardened_bucket import PARTS, HardenedBucket, HardenedBucketArgs
 from components.helm import helm_release
 from components.amp import LongTermMetrics, LongTermMetricsArgs
 from components.irsa import IrsaRole, IrsaRoleArgs
+from components.log_shipper import APP_ATTRIBUTE, LogShipper, LogShipperArgs
 from components.slo_scraping import ScrapedWorkload, SloScraping, SloScrapingArgs
 from leadgen import versions
 from leadgen.config.observability import ObservabilityConfig
 from leadgen.naming import child_urn
 from leadgen.observability import alertmanager as am
 from leadgen.observability.catalog import ENVOY_GATEWAY_SCRAPE, REMOTE_WRITE_KEEP, SCRAPES
-from leadgen.observability.dashboards import FOLDER, LONG_TERM_UID, SIDECAR_LABEL, all_dashboards
+from leadgen.observability.dashboards import FOLDER, LOKI_UID, LONG_TERM_UID, SIDECAR_LABEL, all_dashboards
 from leadgen.observability.platform_alerts import PlatformAlertSettings, platform_rule_file
 from leadgen.observability.slo import slo_rule_file, slo_window_rule_file
 
@@ -62,6 +63,9 @@ ESO_API = "external-secrets.io/v1"
 PROMETHEUS_SA, GRAFANA_SA = "prometheus", "grafana"
 # The OTLP endpoint workloads send traces to (the collector chart's Service `<release>-opentelemetry-collector`).
 OTLP_ENDPOINT = f"http://otel-collector-opentelemetry-collector.{NAMESPACE}.svc:4317"
+# Loki's gateway: the chart's `<release>-gateway` Service on `gateway.service.port` (80). Grafana
+# queries through it and the log shipper pushes OTLP to it (`/otlp/v1/logs`).
+LOKI_URL = f"http://loki-gateway.{NAMESPACE}.svc:80"
 
 
 def otel_env(service_name: str, track: str = "stable") -> dict[str, str]:
@@ -211,6 +215,12 @@ class Monitoring(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": args.k8s_provider}))
 
         self._release("loki", self._loki_values(loki_bucket, loki_role))
+        # Every pod's logs, from every node, into Loki; like every release it waits for the
+        # namespace and the nodes, and its ServiceMonitor for the CRDs.
+        self.log_shipper = LogShipper(f"{name}-logs", LogShipperArgs(
+            namespace=NAMESPACE, loki_otlp_endpoint=f"{LOKI_URL}/otlp",
+            depends_on=[*args.depends_on, self.prometheus]),
+            opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": args.k8s_provider}))
         self._release("tempo", self._tempo_values(tempo_bucket, tempo_role))
         self._release("otel-collector", self._collector_values())
         # honorLabels keeps the pusher's job="pgbackup" instead of the scrape's own job label.
@@ -298,7 +308,7 @@ class Monitoring(pulumi.ComponentResource):
                                            "searchNamespace": NAMESPACE, "folderAnnotation": "grafana_folder",
                                            "provider": {"foldersFromFilesStructure": True}}},
                 "additionalDataSources": [
-                    {"name": "Loki", "type": "loki", "uid": "loki", "url": "http://loki-gateway.monitoring.svc"},
+                    {"name": "Loki", "type": "loki", "uid": LOKI_UID, "url": LOKI_URL},
                     {"name": "Tempo", "type": "tempo", "uid": "tempo", "url": "http://tempo-query-frontend.monitoring.svc:3100"},
                     {"name": "Long-term (AMP)", "type": "prometheus", "uid": LONG_TERM_UID,
                      "url": self.long_term.query_url,
@@ -330,7 +340,10 @@ class Monitoring(pulumi.ComponentResource):
                 "storage": {"type": "s3", "bucketNames": {"chunks": bucket, "ruler": bucket, "admin": bucket},
                             "s3": {"region": a.region, "sse": {"type": "SSE-KMS", "kms_key_id": self.kms_key.arn}}},
                 # The runbook's 720 h; the compactor deletes, the bucket lifecycle is the backstop.
-                "limits_config": {"retention_period": cfg.loki_retention},
+                # OTLP resource attributes Loki indexes: its defaults (namespace, pod, container,
+                # service) plus the shipper's `app`, which dashboards select streams by.
+                "limits_config": {"retention_period": cfg.loki_retention, "otlp_config": {"resource_attributes": {
+                    "attributes_config": [{"action": "index_label", "attributes": [APP_ATTRIBUTE]}]}}},
                 "compactor": {"retention_enabled": True, "delete_request_store": "s3"},
             },
             "serviceAccount": {"name": "loki", "annotations": {"eks.amazonaws.com/role-arn": role.arn}},

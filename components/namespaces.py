@@ -7,6 +7,8 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.log_shipper import POD_LABELS as LOG_SHIPPER_PODS
+
 # The platform's namespaces and the Pod Security level each enforces. Production runs only the
 # platform's own hardened workloads; monitoring hosts node-exporter, which needs the host's PID
 # and network namespaces, so it may only be audited and warned against `restricted`.
@@ -113,7 +115,9 @@ def production_allowances(vpc_cidr: str, app_ports: list[int]) -> dict[str, dict
 
 
 def monitoring_allowances(vpc_cidr: str) -> dict[str, dict]:
-    """Prometheus must reach every pod and node it scrapes and the API server it discovers from."""
+    """Prometheus must reach every pod and node it scrapes and the API server it discovers from;
+    the log shipper must reach the API server for its pods' metadata (Loki, in this namespace, is
+    reached through allow-same-namespace)."""
     return {
         "allow-scrape-egress": {
             "podSelector": {}, "policyTypes": ["Egress"],
@@ -123,4 +127,9 @@ def monitoring_allowances(vpc_cidr: str) -> dict[str, dict]:
                         "ports": [{"protocol": "TCP", "port": p} for p in (443, 10250, 9100)]}]},
         "allow-from-production": from_namespace(PRODUCTION, [4317, 4318, 9091]),
         "allow-egress-aws-apis": egress_https_outside(vpc_cidr),
+        # Its own rule, so narrowing the scrape rule to Prometheus cannot cut the shipper off:
+        # the API server's ENIs are in the VPC, on 443.
+        "allow-log-shipper-egress": {
+            "podSelector": {"matchLabels": dict(LOG_SHIPPER_PODS)}, "policyTypes": ["Egress"],
+            "egress": [{"to": [{"ipBlock": {"cidr": vpc_cidr}}], "ports": [{"protocol": "TCP", "port": 443}]}]},
     }

@@ -104,6 +104,13 @@ OPENTELEMETRY_COLLECTOR = _chart(
     "opentelemetry-collector", "0.170.0", "https://open-telemetry.github.io/opentelemetry-helm-charts",
     released="2026-08-14",
     confirmed_by="https://github.com/open-telemetry/opentelemetry-helm-charts/releases/tag/opentelemetry-collector-0.170.0")
+# The log shipper's image (components/log_shipper.py): the collector's Kubernetes distribution
+# (file_log, k8s_attributes, otlp_http, file_storage), at the appVersion of the chart above.
+OPENTELEMETRY_COLLECTOR_K8S = Pin(
+    name="opentelemetry-collector-k8s", version="0.158.0", kind="image",
+    source="docker.io/otel/opentelemetry-collector-k8s", released="2026-08-04",
+    confirmed_by="https://github.com/open-telemetry/opentelemetry-collector-releases/releases/tag/v0.158.0",
+    note="v0.159.0 (2026-08-18) exists; it moves with the chart's appVersion")
 PROMETHEUS_PUSHGATEWAY = _chart(
     "prometheus-pushgateway", "3.8.0", "https://prometheus-community.github.io/helm-charts", released="2026-08-07",
     confirmed_by="https://github.com/prometheus-community/helm-charts/releases/tag/prometheus-pushgateway-3.8.0")
@@ -187,6 +194,7 @@ KUBERNETES_MINORS = tuple(sorted({p.kubernetes for p in EKS_ADDON_PINS}))
 PINS: tuple[Pin, ...] = (
     CLUSTER_AUTOSCALER, METRICS_SERVER, AWS_LOAD_BALANCER_CONTROLLER, NVIDIA_DEVICE_PLUGIN,
     ENVOY_GATEWAY_CRDS, ENVOY_GATEWAY, CERT_MANAGER, EXTERNAL_DNS,
-    KUBE_PROMETHEUS_STACK, LOKI, TEMPO_DISTRIBUTED, OPENTELEMETRY_COLLECTOR, PROMETHEUS_PUSHGATEWAY,
+    KUBE_PROMETHEUS_STACK, LOKI, TEMPO_DISTRIBUTED, OPENTELEMETRY_COLLECTOR, OPENTELEMETRY_COLLECTOR_K8S,
+    PROMETHEUS_PUSHGATEWAY,
     PROMETHEUS_POSTGRES_EXPORTER, EXTERNAL_SECRETS, GATEWAY_API_CRDS, *EKS_ADDON_PINS, *CLUSTER_AUTOSCALER_IMAGES,
 )

@@ -29,6 +29,8 @@ class Scrape:
 # The prometheus-pushgateway chart names its Service `<release>-prometheus-pushgateway`; the
 # backup job pushes there (components/backup_jobs.py gets the same URL from __main__.py).
 PUSHGATEWAY_JOB = "pushgateway-prometheus-pushgateway"
+# The node log shipper's release, and so its Service and scrape job (components/log_shipper.py).
+LOG_SHIPPER_JOB = "log-shipper"
 
 SCRAPES: dict[str, Scrape] = {
     # One ServiceMonitor per workload (`workload-<name>`), built from its Service.
@@ -39,6 +41,8 @@ SCRAPES: dict[str, Scrape] = {
     "postgres-exporter": Scrape(jobs=("postgres-exporter",), kind="Release", name="postgres-exporter"),
     "cert-manager": Scrape(jobs=("cert-manager",), kind="ServiceMonitor", name="cert-manager"),
     "pgbackup": Scrape(jobs=(PUSHGATEWAY_JOB,), kind="Release", name="pushgateway"),
+    # The node log shipper's own metrics (components/log_shipper.py): with none up, Loki gets no logs.
+    "log-shipper": Scrape(jobs=(LOG_SHIPPER_JOB,), kind="Release", name=LOG_SHIPPER_JOB),
     # A dead Prometheus cannot report itself: the Watchdog heartbeat stops instead.
     "prometheus": Scrape(jobs=("kube-prometheus-stack-prometheus",), kind="Release", name="kube-prometheus-stack",
                          watched=False),

@@ -18,6 +18,9 @@ from leadgen.observability.slo import BURN_RATE_ALERTS, SLO
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 LONG_TERM_UID = "amp"
 LONG_TERM = {"type": "prometheus", "uid": LONG_TERM_UID}
+# Grafana's Loki data source (components/monitoring.py declares it with this uid).
+LOKI_UID = "loki"
+LOKI = {"type": "loki", "uid": LOKI_UID}
 SCHEMA_VERSION = 39
 # The sidecar in kube-prometheus-stack loads every ConfigMap carrying this label.
 SIDECAR_LABEL = "grafana_dashboard"
@@ -146,6 +149,10 @@ def api_performance() -> dict:
           [(f'sum by (horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas{{namespace="production"}})', "{{horizontalpodautoscaler}} current"),
            (f'sum by (horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{{namespace="production"}})', "{{horizontalpodautoscaler}} max")])
     b.add("timeseries", "Available replicas", [('sum by (deployment) (kube_deployment_status_replicas_available{namespace="production"})', "{{deployment}}")])
+    # Loki's index labels: the namespace from the log file's path, `app` from the pod's
+    # app.kubernetes.io/name (the log shipper, components/log_shipper.py).
+    b.add("logs", "Logs", [('{k8s_namespace_name="production", app=~"$service"}', "")], w=24, h=10, datasource=LOKI,
+          description="Every container of the selected services, stable and canary, as the log shipper sends them to Loki.")
     return _dashboard("api-performance", "API Performance", b,
                       [_query_var("service", "label_values(http_requests_total, service)", "Service")],
                       "Traffic, errors and latency of the HTTP services.")

@@ -312,7 +312,8 @@ def _resource_blocks(values, path=""):
 def test_every_component_has_requests_and_limits(program):
     for name, r in _releases(program).items():
         values = r["inputs"]["values"]
-        blocks = [("", values)] if name in ("pushgateway", "postgres-exporter", "external-secrets", "otel-collector") else []
+        blocks = [("", values)] if name in ("pushgateway", "postgres-exporter", "external-secrets", "otel-collector",
+                                             "log-shipper") else []
         blocks += [(w, b) for w, b in _resource_blocks(values) if (b.get("replicas") or b.get("replicaCount") or b.get("allocatedMemory"))]
         assert blocks, name
         for where, block in blocks:
@@ -420,6 +421,8 @@ def test_every_series_the_program_reads_is_scraped_or_recorded_where_it_is_read(
             for body in m["data"].values():
                 for panel in json.loads(body)["panels"]:
                     for target in panel["targets"]:
+                        if target["datasource"]["type"] != "prometheus":
+                            continue  # LogQL: tests/observability/test_log_shipping.py
                         where = store if target["datasource"]["uid"] == LONG_TERM_UID else local
                         reads.append(("panel", panel["title"], grafana_to_promql(target["expr"]), where))
     assert len(reads) > 60
