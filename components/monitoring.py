@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -32,15 +32,16 @@ from components.helm import helm_release
 from components.amp import LongTermMetrics, LongTermMetricsArgs
 from components.irsa import IrsaRole, IrsaRoleArgs
 from components.log_shipper import APP_ATTRIBUTE, LogShipper, LogShipperArgs
-from components.slo_scraping import ScrapedWorkload, SloScraping, SloScrapingArgs
+from components.slo_scraping import SloScraping, SloScrapingArgs
 from leadgen import versions
 from leadgen.config.observability import ObservabilityConfig
 from leadgen.naming import child_urn
 from leadgen.observability import alertmanager as am
-from leadgen.observability.catalog import ENVOY_GATEWAY_SCRAPE, REMOTE_WRITE_KEEP, SCRAPES
+from leadgen.observability.catalog import REMOTE_WRITE_KEEP, Scrape, sources as scrape_sources
 from leadgen.observability.dashboards import FOLDER, LOKI_UID, LONG_TERM_UID, SIDECAR_LABEL, all_dashboards
 from leadgen.observability.platform_alerts import PlatformAlertSettings, platform_rule_file
-from leadgen.observability.slo import slo_rule_file, slo_window_rule_file
+from leadgen.observability.slo import SLO, slo_rule_file, slo_window_rule_file
+from leadgen.workloads import Monitor
 
 NAMESPACE = "monitoring"
 # Release name to the pinned chart it installs.
@@ -61,18 +62,9 @@ RULES_LABEL = {"leadgen.io/rules": "true"}
 ESO_API = "external-secrets.io/v1"
 # Service accounts the long-term store's roles trust.
 PROMETHEUS_SA, GRAFANA_SA = "prometheus", "grafana"
-# The OTLP endpoint workloads send traces to (the collector chart's Service `<release>-opentelemetry-collector`).
-OTLP_ENDPOINT = f"http://otel-collector-opentelemetry-collector.{NAMESPACE}.svc:4317"
 # Loki's gateway: the chart's `<release>-gateway` Service on `gateway.service.port` (80). Grafana
 # queries through it and the log shipper pushes OTLP to it (`/otlp/v1/logs`).
 LOKI_URL = f"http://loki-gateway.{NAMESPACE}.svc:80"
-
-
-def otel_env(service_name: str, track: str = "stable") -> dict[str, str]:
-    """The environment a workload needs to export traces to the collector (OpenTelemetry SDKs read
-    these variables); the canary reports its service's name and its own track."""
-    return {"OTEL_EXPORTER_OTLP_ENDPOINT": OTLP_ENDPOINT, "OTEL_SERVICE_NAME": service_name,
-            "OTEL_RESOURCE_ATTRIBUTES": f"deployment.track={track}"}
 
 
 def resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict:
@@ -103,7 +95,13 @@ class MonitoringArgs:
     database_address: pulumi.Input[str]
     database_port: pulumi.Input[int]
     database_name: pulumi.Input[str]
-    scraped_workloads: Sequence[ScrapedWorkload] = ()
+    # What the workloads map derives for this stack (leadgen/workloads.py): the ServiceMonitors
+    # of every workload track, their scrape sources (watched by MetricsSourceDown), every SLO
+    # (the workloads' own and observability.slos) and a dashboard row per workload.
+    workload_monitors: Sequence[Monitor] = ()
+    workload_scrapes: Mapping[str, Scrape] = field(default_factory=dict)
+    slos: Sequence[SLO] = ()
+    dashboard_rows: Mapping[str, Sequence[tuple[str, str, str]]] = field(default_factory=dict)
     cert_manager_namespace: str = "cert-manager"
     envoy_gateway_namespace: Optional[str] = None
     protected: bool = False
@@ -177,15 +175,14 @@ class Monitoring(pulumi.ComponentResource):
             template={"engineVersion": "v2",
                       "data": {am.CONFIG_KEY: am.config_template(self.alertmanager_config)}})
 
-        self.slo_rules = slo_rule_file(cfg.slos, cfg.runbook_base_url)
-        self.slo_window_rules = slo_window_rule_file(cfg.slos)
-        sources = dict(SCRAPES)
-        if args.envoy_gateway_namespace:
-            sources["envoy-gateway"] = ENVOY_GATEWAY_SCRAPE
+        slos = tuple(args.slos)
+        self.slo_rules = slo_rule_file(slos, cfg.runbook_base_url)
+        self.slo_window_rules = slo_window_rule_file(slos)
+        sources = scrape_sources(dict(args.workload_scrapes), envoy_gateway=bool(args.envoy_gateway_namespace))
         self.platform_rules = platform_rule_file(PlatformAlertSettings(
             runbook_base_url=cfg.runbook_base_url, sources=sources,
             suspect_severity="page" if args.protected else "ticket"))
-        self.dashboards = all_dashboards(cfg.slos)
+        self.dashboards = all_dashboards(slos, workload_rows=args.dashboard_rows)
 
         self.long_term = LongTermMetrics(f"{name}-amp", LongTermMetricsArgs(
             region=args.region, oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
@@ -209,7 +206,7 @@ class Monitoring(pulumi.ComponentResource):
                           "labels": {SIDECAR_LABEL: "1"}, "annotations": {"grafana_folder": FOLDER}},
                 data={f"{uid}.json": json.dumps(board, indent=1, sort_keys=True)}, opts=self._k8s)
         self.scraping = SloScraping(f"{name}-scrape", SloScrapingArgs(
-            namespace=NAMESPACE, workloads=list(args.scraped_workloads),
+            namespace=NAMESPACE, workloads=list(args.workload_monitors),
             cert_manager_namespace=args.cert_manager_namespace,
             envoy_gateway_namespace=args.envoy_gateway_namespace, depends_on=[self.prometheus]),
             opts=pulumi.ResourceOptions(parent=self, providers={"kubernetes": args.k8s_provider}))
@@ -449,6 +446,8 @@ class Monitoring(pulumi.ComponentResource):
             "webhook": {"resources": SMALL},
             "certController": {"resources": SMALL},
         })
+        # The workloads' SecretStores and ExternalSecrets wait for it too (domains/workloads.py).
+        self.external_secrets = eso
         crd_opts = pulumi.ResourceOptions.merge(self._k8s, pulumi.ResourceOptions(depends_on=[eso]))
         policy = pulumi.Output.all(self.kms_key.arn, *(s.arn for s in self.secrets.values())).apply(
             lambda v: secrets_policy(sorted(v[1:]), v[0]))

@@ -7,6 +7,7 @@ from typing import Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.backup_jobs import APP as BACKUP_APP
 from components.log_shipper import POD_LABELS as LOG_SHIPPER_PODS
 
 # The platform's namespaces and the Pod Security level each enforces. Production runs only the
@@ -97,20 +98,23 @@ class PlatformNamespace(pulumi.ComponentResource):
         self.register_outputs({"name": self.name})
 
 
-def production_allowances(vpc_cidr: str, app_ports: list[int]) -> dict[str, dict]:
-    """What the production workloads need beyond their own namespace."""
+def production_allowances(vpc_cidr: str) -> dict[str, dict]:
+    """What the backup jobs need beyond their own namespace. Each workload's own allowances (its
+    database, cache, buckets, collector and scrape port) are its `workload-<name>` policy
+    (leadgen/workloads.py), so no pod gets another's reach."""
+    backup = {"matchLabels": {"app": BACKUP_APP}}
     return {
-        # Prometheus scrapes the services' metrics from the monitoring namespace.
-        "allow-from-monitoring": from_namespace(MONITORING, sorted(set(app_ports))),
-        # PostgreSQL and Redis live in the VPC's private subnets.
-        "allow-egress-datastores": egress_to_cidr(vpc_cidr, [5432, 6379]),
-        # Traces (OTLP) and backup metrics (Pushgateway) go to the monitoring namespace.
+        # PostgreSQL lives in the VPC's private subnets.
+        "allow-egress-datastores": {**egress_to_cidr(vpc_cidr, [5432]), "podSelector": backup},
+        # Backup metrics go to the Pushgateway in the monitoring namespace.
         "allow-egress-monitoring": {
-            "podSelector": {}, "policyTypes": ["Egress"],
+            "podSelector": backup, "policyTypes": ["Egress"],
             "egress": [{"to": [{"namespaceSelector": {"matchLabels": {
                 "kubernetes.io/metadata.name": MONITORING}}}],
-                "ports": [{"protocol": "TCP", "port": p} for p in (4317, 4318, 9091)]}]},
-        "allow-egress-aws-apis": egress_https_outside(vpc_cidr),
+                "ports": [{"protocol": "TCP", "port": 9091}]}]},
+        # S3 (gateway endpoint) and Secrets Manager outside the VPC, STS inside it.
+        "allow-egress-aws-apis": {**egress_https_outside(vpc_cidr), "podSelector": backup},
+        "allow-egress-aws-endpoints": {**egress_to_cidr(vpc_cidr, [443]), "podSelector": backup},
     }
 
 
@@ -125,7 +129,8 @@ def monitoring_allowances(vpc_cidr: str) -> dict[str, dict]:
                        # kubelet, node-exporter and the API server's ENIs inside the VPC.
                        {"to": [{"ipBlock": {"cidr": vpc_cidr}}],
                         "ports": [{"protocol": "TCP", "port": p} for p in (443, 10250, 9100)]}]},
-        "allow-from-production": from_namespace(PRODUCTION, [4317, 4318, 9091]),
+        # Traces (OTLP gRPC, leadgen/workloads.py) and the backup jobs' Pushgateway metrics.
+        "allow-from-production": from_namespace(PRODUCTION, [4317, 9091]),
         "allow-egress-aws-apis": egress_https_outside(vpc_cidr),
         # Its own rule, so narrowing the scrape rule to Prometheus cannot cut the shipper off:
         # the API server's ENIs are in the VPC, on 443.

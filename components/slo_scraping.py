@@ -1,8 +1,8 @@
 """What Prometheus scrapes beyond kube-prometheus-stack's own targets: the workloads the SLOs read,
 cert-manager (certificate expiry) and Envoy Gateway (the router in front of `api`).
 
-A workload's ServiceMonitor is built from the workload's own Service object: its labels become
-the selector and its port's name the endpoint, so renaming a label or a port in the workload
+A workload's ServiceMonitor comes from the same derivation as its Service (leadgen/workloads.py:
+the labels become the selector, the `metrics` port the endpoint), so renaming a label or a port
 cannot leave the SLOs silently empty. Every track of a service reports the same `service` label
 (the Service's `app` label: `api` for both `api` and `api-canary`) plus its `track`, so the SLO
 counts canary traffic against the same budget and dashboards can still split by track.
@@ -15,21 +15,17 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from leadgen.workloads import Monitor
+
 API_VERSION = "monitoring.coreos.com/v1"
 METRICS_PATH = "/metrics"
 SCRAPE_INTERVAL = "30s"
 
 
 @dataclass(kw_only=True)
-class ScrapedWorkload:
-    name: str  # the ServiceMonitor's name; its targets' `job` label is the Service's name
-    service: k8s.core.v1.Service
-
-
-@dataclass(kw_only=True)
 class SloScrapingArgs:
     namespace: str  # where the ServiceMonitors live (Prometheus selects them in every namespace)
-    workloads: Sequence[ScrapedWorkload]
+    workloads: Sequence[Monitor]
     cert_manager_namespace: str
     # The Envoy Gateway controller's namespace, or None when another router serves `api`.
     envoy_gateway_namespace: Optional[str] = None
@@ -37,24 +33,6 @@ class SloScrapingArgs:
     # What installs the monitoring.coreos.com CRDs (kube-prometheus-stack): a ServiceMonitor
     # applied before it fails.
     depends_on: Sequence[pulumi.Resource] = ()
-
-
-def _get(obj, key: str):
-    """Read a field of an SDK output object or of a plain mapping (what the mock engine returns)."""
-    if isinstance(obj, dict):
-        return obj.get(key)
-    return getattr(obj, key, None)
-
-
-def service_selector(metadata) -> dict[str, str]:
-    return dict(_get(metadata, "labels") or {})
-
-
-def service_port_name(spec) -> str:
-    ports = _get(spec, "ports") or []
-    if not ports or not _get(ports[0], "name"):
-        raise ValueError("a scraped Service needs a named port")
-    return _get(ports[0], "name")
 
 
 def track_relabelings() -> list[dict]:
@@ -72,11 +50,11 @@ class SloScraping(pulumi.ComponentResource):
         self._prefix = name
         self.monitors: dict[str, k8s.apiextensions.CustomResource] = {}
 
-        for w in args.workloads:
-            self._monitor(w.name, child, kind="ServiceMonitor", spec={
-                "namespaceSelector": {"matchNames": [w.service.metadata.apply(lambda m: _get(m, "namespace"))]},
-                "selector": {"matchLabels": w.service.metadata.apply(service_selector)},
-                "endpoints": [{"port": w.service.spec.apply(service_port_name), "path": METRICS_PATH,
+        for m in args.workloads:
+            self._monitor(m.name, child, kind="ServiceMonitor", spec={
+                "namespaceSelector": {"matchNames": [m.namespace]},
+                "selector": {"matchLabels": dict(m.selector)},
+                "endpoints": [{"port": m.port, "path": m.path,
                                "interval": SCRAPE_INTERVAL, "relabelings": track_relabelings()}],
             }, namespace=args.namespace, labels=args.labels)
 

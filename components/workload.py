@@ -6,10 +6,12 @@ as drift. Object names are the runbook's (`deployment/api`), set explicitly.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+from leadgen.workloads import HTTP_PORT_NAME, METRICS_PORT_NAME, labels as workload_labels, selector as workload_selector
 
 RUN_AS_USER = 10001
 
@@ -23,6 +25,8 @@ class WorkloadArgs:
     namespace: str
     image: pulumi.Input[str]  # repository:tag, never latest (config validation)
     port: int
+    # /metrics on its own port, a second Service port the public route never serves.
+    metrics_port: Optional[int] = None
     cpu_request: str = "500m"
     memory_request: str = "512Mi"
     cpu_limit: str = "1000m"
@@ -35,7 +39,16 @@ class WorkloadArgs:
     app: Optional[str] = None  # the `app` label the runbook selects on; defaults to the name
     track: str = "stable"
     env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    # variable -> (Secret, key): credentials the container reads from a Secret, never a value.
+    secret_env: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # The PodDisruptionBudget's spec without its selector; None: no budget.
+    disruption_budget: Optional[dict] = field(default_factory=lambda: {"maxUnavailable": 1})
+    # What the pods need before they can start (the ExternalSecrets their variables read).
+    deployment_depends_on: Sequence[pulumi.Resource] = ()
     service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    # Run as another workload's ServiceAccount (and so its IAM role) instead of one of its own:
+    # a canary track is the same service, with the same grants.
+    service_account_name: Optional[str] = None
     health_path: str = "/health"
 
 
@@ -45,14 +58,18 @@ class Workload(pulumi.ComponentResource):
             pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=PREVIOUS_TYPE)]), opts))
         child = pulumi.ResourceOptions(parent=self)
         app = args.app or name
-        labels = {"app": app, "track": args.track, "app.kubernetes.io/name": app,
-                  "app.kubernetes.io/part-of": "leadgen"}
-        selector = {"app": app, "track": args.track}
+        labels = workload_labels(app, args.track)
+        selector = workload_selector(app, args.track)
+        ports = [(HTTP_PORT_NAME, args.port)]
+        if args.metrics_port is not None:
+            ports.append((METRICS_PORT_NAME, args.metrics_port))
         meta = lambda: {"name": name, "namespace": args.namespace, "labels": labels}  # noqa: E731
 
-        self.service_account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata={**meta(), "annotations": args.service_account_annotations},
-            automount_service_account_token=False, opts=child)
+        self.service_account = None
+        if args.service_account_name is None:
+            self.service_account = k8s.core.v1.ServiceAccount(
+                f"{name}-sa", metadata={**meta(), "annotations": args.service_account_annotations},
+                automount_service_account_token=False, opts=child)
 
         probe = lambda delay, period, failures: {  # noqa: E731
             "httpGet": {"path": args.health_path, "port": "http"},
@@ -66,7 +83,7 @@ class Workload(pulumi.ComponentResource):
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {
-                    "serviceAccountName": name,
+                    "serviceAccountName": args.service_account_name or name,
                     "automountServiceAccountToken": False,
                     "securityContext": {"runAsNonRoot": True, "runAsUser": RUN_AS_USER,
                                         "runAsGroup": RUN_AS_USER, "fsGroup": RUN_AS_USER,
@@ -83,8 +100,10 @@ class Workload(pulumi.ComponentResource):
                         "name": app,
                         "image": args.image,
                         "imagePullPolicy": "IfNotPresent",
-                        "ports": [{"name": "http", "containerPort": args.port, "protocol": "TCP"}],
-                        "env": [{"name": k, "value": v} for k, v in args.env.items()],
+                        "ports": [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in ports],
+                        "env": [*({"name": k, "value": v} for k, v in args.env.items()),
+                                *({"name": k, "valueFrom": {"secretKeyRef": {"name": s, "key": key}}}
+                                  for k, (s, key) in args.secret_env.items())],
                         "resources": {
                             "requests": {"cpu": args.cpu_request, "memory": args.memory_request},
                             "limits": {"cpu": args.cpu_limit, "memory": args.memory_limit},
@@ -105,13 +124,14 @@ class Workload(pulumi.ComponentResource):
         }
         if args.replicas is not None:
             spec["replicas"] = args.replicas
-        self.deployment = k8s.apps.v1.Deployment(f"{name}-deployment", metadata=meta(), spec=spec,
-                                                 opts=child)
+        self.deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment", metadata=meta(), spec=spec,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(args.deployment_depends_on))))
 
         self.service = k8s.core.v1.Service(
             f"{name}-service", metadata=meta(),
             spec={"type": "ClusterIP", "selector": selector,
-                  "ports": [{"name": "http", "port": args.port, "targetPort": "http", "protocol": "TCP"}]},
+                  "ports": [{"name": n, "port": p, "targetPort": n, "protocol": "TCP"} for n, p in ports]},
             opts=child)
 
         self.hpa = None
@@ -128,9 +148,11 @@ class Workload(pulumi.ComponentResource):
                 opts=child)
 
         # One pod at a time may be evicted: node drains and upgrades never take the service down.
-        self.pdb = k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb", metadata=meta(),
-            spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}}, opts=child)
+        self.pdb = None
+        if args.disruption_budget is not None:
+            self.pdb = k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-pdb", metadata=meta(),
+                spec={**args.disruption_budget, "selector": {"matchLabels": selector}}, opts=child)
 
         self.name = name
         self.service_name = name

@@ -10,6 +10,11 @@ def is_dns_label(name: str) -> bool:
     return len(name) <= 63 and bool(_DNS.match(name))
 
 
+def cluster_name(stack: str) -> str:
+    """The EKS cluster's name: the runbook's `--name insurance-lead-gen-production`."""
+    return f"insurance-lead-gen-{stack}"
+
+
 def required_tags(environment: str, owner: str, cost_center: str) -> dict[str, str]:
     """The tags every taggable AWS resource carries (the governance pack checks them)."""
     return {"environment": environment, "owner": owner, "cost-center": cost_center}

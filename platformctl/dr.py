@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional
 
+from leadgen import workloads as derived
 from platformctl.program.engine import ProgramRun
 
 RDS = "aws:rds/instance:Instance"
@@ -142,17 +143,20 @@ def capacity(run: ProgramRun, cfg, primary_cfg) -> Check:
         if have < g.desired_size:
             short.append(f"node group {g.name} max {have:g} < primary's {g.desired_size}")
     hpas = {h["inputs"]["metadata"]["name"]: _num(h["inputs"]["spec"].get("maxReplicas")) or 0 for h in run.by_type(HPA)}
-    for w in (primary_cfg.workloads.api, primary_cfg.workloads.backend):
-        if hpas.get(w.name, 0) < w.min_replicas:
-            short.append(f"workload {w.name} max {hpas.get(w.name, 0):g} < primary's minimum {w.min_replicas}")
+    # Every workload the primary declares (leadgen/workloads.py), including one this site lacks.
+    need = {w.name: n for w in primary_cfg.workloads if (n := derived.derive("dr_capacity", w)) is not None}
+    for name, minimum in need.items():
+        if hpas.get(name, 0) < minimum:
+            short.append(f"workload {name} max {hpas.get(name, 0):g} < primary's minimum {minimum}")
     db = (run.by_type(RDS) or [{"inputs": {}}])[0]["inputs"]
     if db.get("instanceClass") != primary_cfg.data.postgres.instance_class:
         short.append(f"database {db.get('instanceClass')} is not the primary's {primary_cfg.data.postgres.instance_class}")
     if short:
         return Check("capacity", False, "; ".join(short))
     now = ", ".join(f"{k} {_num(v.get('desiredSize')):g}/{_num(v.get('maxSize')):g}" for k, v in sorted(groups.items()))
-    return Check("capacity", True, f"can carry the primary's load (nodes desired/max: {now}; database "
-                                   f"{db.get('instanceClass')})")
+    apps = ", ".join(f"{k} max {hpas.get(k, 0):g} >= {v}" for k, v in sorted(need.items()))
+    return Check("capacity", True, f"can carry the primary's load (nodes desired/max: {now}; workloads: "
+                                   f"{apps or 'none'}; database {db.get('instanceClass')})")
 
 
 def backups(run: ProgramRun, primary: dict) -> Check:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from leadgen.config import cluster, core, governance, network, observability, traffic, validate, workloads
+from leadgen import naming
 from leadgen.config import dr
 from leadgen.config import data as data_section
 from leadgen.config.base import NAMESPACE, ConfigError, Key, Values, _Known
@@ -33,7 +34,7 @@ def all_keys() -> list[Key]:
     return [k for m in SECTION_MODULES.values() for k in m.KEYS]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class StackConfig:
     project: str
     stack: str
@@ -51,6 +52,10 @@ class StackConfig:
     @property
     def tags(self) -> dict[str, str]:
         return self.core.tags
+
+    @property
+    def cluster_name(self) -> str:
+        return naming.cluster_name(self.stack)
 
     @property
     def prefix(self) -> str:
@@ -115,6 +120,9 @@ def _unknown_reason(path: str) -> str:
     if path.startswith("cluster.nodeGroups.") and len(parts) >= 3:
         # Any name declares a group, so only the field can be wrong.
         return f"is not a node group field (known: {', '.join(cluster.NODE_GROUP_FIELDS)})"
+    if path.startswith("workloads.") and len(parts) >= 3:
+        # Any name declares a workload, so only the field can be wrong.
+        return f"is not a workload field (known: {', '.join(workloads.WORKLOAD_FIELDS)})"
     known = [k.path for k in all_keys()]
     close = difflib.get_close_matches(path, known, n=1)
     hint = f"; did you mean {NAMESPACE}:{close[0]}?" if close else ""

@@ -35,7 +35,7 @@ class ConfigError(pulumi.RunError):
     """
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Key:
     """One declared config leaf."""
 

@@ -79,36 +79,36 @@ def _group_key(field_: str) -> Key:
     built_in = [f"{g} `{json.dumps(d[field_])}`" for g, d in BUILT_IN.items() if field_ in d]
     if built_in:
         what += " Built in: " + ", ".join(built_in) + "."
-    return Key(f"{GROUPS}.{field_}", t, default, what, items=items, choices=choices,
+    return Key(path=f"{GROUPS}.{field_}", type=t, default=default, description=what, items=items, choices=choices,
                required=default is None)
 
 
 KEYS = [
-    Key("cluster.version", "string", DEFAULT_VERSION, "Kubernetes version of the EKS control "
+    Key(path="cluster.version", type="string", default=DEFAULT_VERSION, description="Kubernetes version of the EKS control "
         "plane, pinned to one in EKS standard support (1.34 leaves it on 2026-12-02 and is refused).",
         choices=SUPPORTED_VERSIONS),
-    Key("cluster.deployerRoleArn", "string", None, "IAM role `pulumi up` runs as (the bootstrap "
+    Key(path="cluster.deployerRoleArn", type="string", default=None, description="IAM role `pulumi up` runs as (the bootstrap "
         "project's `deployerRoleArns.<env>` output): granted cluster-admin through an EKS access entry, "
         "which every Kubernetes resource waits for.", required=True),
-    Key("cluster.endpointPublicAccessCidrs", "array", [], "Public CIDRs allowed to reach the public API "
+    Key(path="cluster.endpointPublicAccessCidrs", type="array", default=[], description="Public CIDRs allowed to reach the public API "
         "endpoint; empty keeps the endpoint private only (CI reaches it from a runner inside the VPC). "
         "Documentation, private and reserved ranges are refused.", items="string"),
-    Key("cluster.adminRoleArns", "array", [], "IAM roles granted cluster-admin through EKS access "
+    Key(path="cluster.adminRoleArns", type="array", default=[], description="IAM roles granted cluster-admin through EKS access "
         "entries.", items="string"),
     # A year: audit logs answer "who changed what" long after the change (checkov CKV_AWS_338).
-    Key("cluster.logRetentionDays", "integer", 365, "Retention of the control-plane log group, days."),
+    Key(path="cluster.logRetentionDays", type="integer", default=365, description="Retention of the control-plane log group, days."),
     *[_group_key(f) for f in NODE_GROUP_FIELDS],
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NodeTaint:
     key: str
     value: str | None
     effect: str  # as EKS spells it: NO_SCHEDULE | PREFER_NO_SCHEDULE | NO_EXECUTE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NodeGroupConfig:
     name: str  # the EKS node group name (the runbook's --nodegroup-name) and its label
     instance_types: tuple[str, ...]
@@ -123,7 +123,7 @@ class NodeGroupConfig:
     labels: dict[str, str]  # every label the nodes carry: the platform's and the declared ones
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClusterConfig:
     version: str
     deployer_role_arn: str
@@ -171,8 +171,10 @@ def build(values: Values) -> ClusterConfig:
     if not any(g.name == "general" for g in groups):
         raise values.error("cluster.nodeGroups.general.enabled", "must be true: the platform's "
                            "system pods run on the general group")
-    return ClusterConfig(values.get("cluster.version"), deployer, tuple(cidrs),
-                         tuple(values.get("cluster.adminRoleArns")), days, groups)
+    return ClusterConfig(version=values.get("cluster.version"), deployer_role_arn=deployer,
+                         public_access_cidrs=tuple(cidrs),
+                         admin_role_arns=tuple(values.get("cluster.adminRoleArns")), log_retention_days=days,
+                         node_groups=groups)
 
 
 # EKS node group names: alphanumerics, '-' and '_', up to 63 (CreateNodegroup); the name is also a

@@ -10,18 +10,18 @@ from leadgen.naming import required_tags
 ENVIRONMENTS = ("production", "staging", "dev")
 
 KEYS = [
-    Key("environment", "string", "dev", "Environment class of the stack; production turns on "
+    Key(path="environment", type="string", default="dev", description="Environment class of the stack; production turns on "
         "Multi-AZ, protection and the stricter Pod Security profile.", choices=ENVIRONMENTS),
-    Key("owner", "string", "platform-team@insurance-lead-gen.com",
-        "Owning team, written to the `owner` tag of every AWS resource."),
-    Key("costCenter", "string", "leadgen-platform",
-        "Cost center, written to the `cost-center` tag of every AWS resource."),
-    Key("drRegion", "string", "us-west-2",
-        "Disaster-recovery region: automated RDS backups are replicated there in production."),
+    Key(path="owner", type="string", default="platform-team@insurance-lead-gen.com",
+        description="Owning team, written to the `owner` tag of every AWS resource."),
+    Key(path="costCenter", type="string", default="leadgen-platform",
+        description="Cost center, written to the `cost-center` tag of every AWS resource."),
+    Key(path="drRegion", type="string", default="us-west-2",
+        description="Disaster-recovery region: automated RDS backups are replicated there in production."),
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Core:
     environment: str
     owner: str
@@ -55,4 +55,5 @@ def build(values: Values, region: str) -> Core:
         raise values.error("drRegion", why)
     if dr == region:
         raise values.error("drRegion", f"({dr}) must differ from aws:region")
-    return Core(values.get("environment"), owner, values.get("costCenter"), region, dr)
+    return Core(environment=values.get("environment"), owner=owner, cost_center=values.get("costCenter"),
+                region=region, dr_region=dr)

@@ -27,44 +27,44 @@ _RESERVED_USERS = {"postgres", "rdsadmin", "rdsrepladmin", "admin", "root", "use
 P, R, B = "data.postgres", "data.redis", "data.backup"
 
 KEYS = [
-    Key(f"{P}.engineVersion", "string", "17.9", "RDS PostgreSQL engine version, pinned to a 17.x or "
+    Key(path=f"{P}.engineVersion", type="string", default="17.9", description="RDS PostgreSQL engine version, pinned to a 17.x or "
         "18.x minor (the backup image's pg_dump must be at least its major)."),
-    Key(f"{P}.instanceClass", "string", "db.t4g.medium", "RDS instance class of the leads database."),
-    Key(f"{P}.allocatedStorageGb", "integer", 50, "Initial gp3 storage of the database, GiB."),
-    Key(f"{P}.maxAllocatedStorageGb", "integer", 200, "Storage autoscaling ceiling, GiB (>= allocated)."),
-    Key(f"{P}.multiAz", "boolean", False, "Synchronous standby in a second AZ; required in production."),
-    Key(f"{P}.backupRetentionDays", "integer", 7, "Automated backup (point-in-time recovery) retention, "
+    Key(path=f"{P}.instanceClass", type="string", default="db.t4g.medium", description="RDS instance class of the leads database."),
+    Key(path=f"{P}.allocatedStorageGb", type="integer", default=50, description="Initial gp3 storage of the database, GiB."),
+    Key(path=f"{P}.maxAllocatedStorageGb", type="integer", default=200, description="Storage autoscaling ceiling, GiB (>= allocated)."),
+    Key(path=f"{P}.multiAz", type="boolean", default=False, description="Synchronous standby in a second AZ; required in production."),
+    Key(path=f"{P}.backupRetentionDays", type="integer", default=7, description="Automated backup (point-in-time recovery) retention, "
         "days (1-35; at least 7 in production)."),
-    Key(f"{P}.databaseName", "string", "insurance_lead_gen", "Database created on the instance (the "
+    Key(path=f"{P}.databaseName", type="string", default="insurance_lead_gen", description="Database created on the instance (the "
         "runbook's `insurance_lead_gen`)."),
-    Key(f"{P}.masterUsername", "string", "leadgen_admin", "Master user; its password is generated and "
+    Key(path=f"{P}.masterUsername", type="string", default="leadgen_admin", description="Master user; its password is generated and "
         "rotated by RDS in Secrets Manager."),
-    Key(f"{P}.slowQueryMs", "integer", 500, "Statements slower than this are logged "
+    Key(path=f"{P}.slowQueryMs", type="integer", default=500, description="Statements slower than this are logged "
         "(log_min_duration_statement), ms."),
-    Key(f"{P}.performanceInsightsRetentionDays", "integer", 7, "Performance Insights retention, days "
+    Key(path=f"{P}.performanceInsightsRetentionDays", type="integer", default=7, description="Performance Insights retention, days "
         "(7, or a multiple of 31 up to 731)."),
-    Key(f"{P}.logRetentionDays", "integer", 365, "Retention of the exported PostgreSQL log groups, days."),
-    Key(f"{R}.engineVersion", "string", "7.1", "ElastiCache Redis OSS engine version (7.x)."),
-    Key(f"{R}.nodeType", "string", "cache.t4g.small", "ElastiCache node type."),
-    Key(f"{R}.replicas", "integer", 1, "Read replicas beside the primary (0-5); production needs at "
+    Key(path=f"{P}.logRetentionDays", type="integer", default=365, description="Retention of the exported PostgreSQL log groups, days."),
+    Key(path=f"{R}.engineVersion", type="string", default="7.1", description="ElastiCache Redis OSS engine version (7.x)."),
+    Key(path=f"{R}.nodeType", type="string", default="cache.t4g.small", description="ElastiCache node type."),
+    Key(path=f"{R}.replicas", type="integer", default=1, description="Read replicas beside the primary (0-5); production needs at "
         "least 1 for automatic failover."),
-    Key(f"{R}.authTokenVersion", "integer", 1, "Raise by one to rotate the Redis auth token (a new "
+    Key(path=f"{R}.authTokenVersion", type="integer", default=1, description="Raise by one to rotate the Redis auth token (a new "
         "random token goes to Secrets Manager and ElastiCache in the same update)."),
-    Key(f"{B}.schedule", "string", "0 2 * * *", "Cron schedule of the pg_dump backup CronJob."),
-    Key(f"{B}.verifySchedule", "string", "0 5 * * *", "Cron schedule of the restore-verification "
+    Key(path=f"{B}.schedule", type="string", default="0 2 * * *", description="Cron schedule of the pg_dump backup CronJob."),
+    Key(path=f"{B}.verifySchedule", type="string", default="0 5 * * *", description="Cron schedule of the restore-verification "
         "CronJob."),
-    Key(f"{B}.timeZone", "string", "Etc/UTC", "IANA time zone the two schedules are read in."),
-    Key(f"{B}.image", "string", "", "Image repository of the pgbackup tool (no tag); "
+    Key(path=f"{B}.timeZone", type="string", default="Etc/UTC", description="IANA time zone the two schedules are read in."),
+    Key(path=f"{B}.image", type="string", default="", description="Image repository of the pgbackup tool (no tag); "
         + OWN_REPOSITORY.format(image="pgbackup") + "."),
-    Key(f"{B}.tag", "string", "1.0.0", "Image tag of the pgbackup tool; never `latest`."),
-    Key(f"{B}.prefix", "string", "postgres", "Key prefix of the backups in the bucket; the jobs' IAM "
+    Key(path=f"{B}.tag", type="string", default="1.0.0", description="Image tag of the pgbackup tool; never `latest`."),
+    Key(path=f"{B}.prefix", type="string", default="postgres", description="Key prefix of the backups in the bucket; the jobs' IAM "
         "role reaches nothing outside it."),
-    Key(f"{B}.objectLockDays", "integer", ARCHIVE_UNTIL_DAYS, "Object Lock (compliance mode, "
+    Key(path=f"{B}.objectLockDays", type="integer", default=ARCHIVE_UNTIL_DAYS, description="Object Lock (compliance mode, "
         "production) retention of each backup object, days; at most the 2,555-day archive."),
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PostgresConfig:
     engine_version: str
     instance_class: str
@@ -79,7 +79,7 @@ class PostgresConfig:
     log_retention_days: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RedisConfig:
     engine_version: str
     node_type: str
@@ -87,7 +87,7 @@ class RedisConfig:
     auth_token_version: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BackupConfig:
     schedule: str
     verify_schedule: str
@@ -98,7 +98,7 @@ class BackupConfig:
     object_lock_days: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DataConfig:
     postgres: PostgresConfig
     redis: RedisConfig
@@ -156,7 +156,11 @@ def _postgres(values: Values) -> PostgresConfig:
     logs = values.get(f"{P}.logRetentionDays")
     if logs not in LOG_RETENTION_DAYS:
         raise values.error(f"{P}.logRetentionDays", f"({logs}) is not a CloudWatch retention period")
-    return PostgresConfig(version, cls, size, ceiling, multi_az, retention, name, user, slow, pi, logs)
+    return PostgresConfig(engine_version=version, instance_class=cls, allocated_storage_gb=size,
+                          max_allocated_storage_gb=ceiling, multi_az=multi_az,
+                          backup_retention_days=retention, database_name=name, master_username=user,
+                          slow_query_ms=slow, performance_insights_retention_days=pi,
+                          log_retention_days=logs)
 
 
 def _redis(values: Values) -> RedisConfig:
@@ -175,7 +179,7 @@ def _redis(values: Values) -> RedisConfig:
     version_no = values.get(f"{R}.authTokenVersion")
     if version_no < 1:
         raise values.error(f"{R}.authTokenVersion", f"({version_no}) must be >= 1")
-    return RedisConfig(version, node, replicas, version_no)
+    return RedisConfig(engine_version=version, node_type=node, replicas=replicas, auth_token_version=version_no)
 
 
 def _backup(values: Values) -> BackupConfig:
@@ -201,8 +205,9 @@ def _backup(values: Values) -> BackupConfig:
     if not 1 <= lock <= ARCHIVE_UNTIL_DAYS:
         raise values.error(f"{B}.objectLockDays", f"({lock}) must be between 1 and {ARCHIVE_UNTIL_DAYS}: "
                            "a lock past the archive's expiry keeps objects the lifecycle must delete")
-    return BackupConfig(schedules[0], schedules[1], tz, image, tag, prefix, lock)
+    return BackupConfig(schedule=schedules[0], verify_schedule=schedules[1], time_zone=tz, image=image,
+                        tag=tag, prefix=prefix, object_lock_days=lock)
 
 
 def build(values: Values) -> DataConfig:
-    return DataConfig(_postgres(values), _redis(values), _backup(values))
+    return DataConfig(postgres=_postgres(values), redis=_redis(values), backup=_backup(values))

@@ -20,34 +20,34 @@ STANDBY, ACTIVE = "standby", "active"
 FAILBACK_STEPS = (0, 10, 50, 100)
 
 KEYS = [
-    Key("dr.site", "string", PRIMARY, "Which site this stack is: `primary` serves the platform; "
+    Key(path="dr.site", type="string", default=PRIMARY, description="Which site this stack is: `primary` serves the platform; "
         "`recovery` is the warm standby in another region that can take over from `dr.primaryStack`.",
         choices=(PRIMARY, RECOVERY)),
-    Key("dr.state", "string", STANDBY, "Recovery site only: `standby` keeps a read replica and minimum "
+    Key(path="dr.state", type="string", default=STANDBY, description="Recovery site only: `standby` keeps a read replica and minimum "
         "capacity and lets DNS fail over on the primary's health check; `active` promotes the replica, "
         "scales up and sends all traffic here (docs/runbooks/disaster-recovery.md).",
         choices=(STANDBY, ACTIVE)),
-    Key("dr.primaryStack", "string", "production", "Recovery site only: the stack of this project "
+    Key(path="dr.primaryStack", type="string", default="production", description="Recovery site only: the stack of this project "
         "whose `dr` output the recovery site reads (database, backup bucket, API origin)."),
-    Key("dr.publicHostname", "string", "", "The hostname clients use when a recovery site exists "
+    Key(path="dr.publicHostname", type="string", default="", description="The hostname clients use when a recovery site exists "
         "(required there): the recovery site's failover records point it at the primary's "
         "`traffic.hostname` and its own, each region's own origin, which must differ from it. Every "
         "site that sets it also answers for it (gateway listeners, certificate); external-dns never "
         "publishes it."),
-    Key("dr.healthCheckPath", "string", "/health", "Recovery site only: the path of the primary's API "
+    Key(path="dr.healthCheckPath", type="string", default="/health", description="Recovery site only: the path of the primary's API "
         "that Route53 checks over HTTPS every 30 s (3 failures declare the region down)."),
-    Key("dr.failbackPercent", "integer", 0, "Recovery site, `active` only: the share of traffic sent "
+    Key(path="dr.failbackPercent", type="integer", default=0, description="Recovery site, `active` only: the share of traffic sent "
         "back to the primary during failback, stepped 10, 50, 100.", choices=FAILBACK_STEPS),
-    Key("dr.standbyNodes", "integer", 1, "Recovery site in standby: min and desired size of every "
+    Key(path="dr.standbyNodes", type="integer", default=1, description="Recovery site in standby: min and desired size of every "
         "node group (GPU groups: 0); `active` restores the configured sizes."),
-    Key("dr.standbyReplicas", "integer", 3, "Recovery site in standby: minReplicas of every workload "
+    Key(path="dr.standbyReplicas", type="integer", default=3, description="Recovery site in standby: minReplicas of every workload "
         "(the pack's floor for production is 3); `active` restores the configured minimum."),
-    Key("dr.replicaLagAlarmSeconds", "integer", 5, "Recovery site: the replica lag (CloudWatch "
+    Key(path="dr.replicaLagAlarmSeconds", type="integer", default=5, description="Recovery site: the replica lag (CloudWatch "
         "ReplicaLag) that raises the alarm; the recovery point objective rests on it."),
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DrConfig:
     site: str
     state: str

@@ -11,7 +11,7 @@ from policies.governance import config as schema
 
 GovernanceConfig = schema.GovernanceConfig
 
-KEYS = [Key(s.path, s.type, s.default, s.description, items=s.items) for s in schema.SETTINGS]
+KEYS = [Key(path=s.path, type=s.type, default=s.default, description=s.description, items=s.items) for s in schema.SETTINGS]
 
 
 def build(values: Values) -> GovernanceConfig:

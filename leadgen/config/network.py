@@ -8,15 +8,15 @@ from leadgen.config.base import Key, Values
 from leadgen.config.validate import subnet_size_error, vpc_range_error
 
 KEYS = [
-    Key("network.vpcCidr", "string", "10.0.0.0/16", "IPv4 CIDR of the VPC."),
-    Key("network.azCount", "integer", 3, "Number of availability zones the VPC spans (2-6)."),
-    Key("network.privateSubnetCidrs", "array", [], "Private subnet CIDRs, one per AZ; empty derives "
+    Key(path="network.vpcCidr", type="string", default="10.0.0.0/16", description="IPv4 CIDR of the VPC."),
+    Key(path="network.azCount", type="integer", default=3, description="Number of availability zones the VPC spans (2-6)."),
+    Key(path="network.privateSubnetCidrs", type="array", default=[], description="Private subnet CIDRs, one per AZ; empty derives "
         "/19s from the VPC CIDR.", items="string"),
-    Key("network.publicSubnetCidrs", "array", [], "Public subnet CIDRs, one per AZ; empty derives "
+    Key(path="network.publicSubnetCidrs", type="array", default=[], description="Public subnet CIDRs, one per AZ; empty derives "
         "/22s from the VPC CIDR after the private ones.", items="string"),
-    Key("network.natGatewayPerAz", "boolean", False, "One NAT gateway per AZ (production) instead of "
+    Key(path="network.natGatewayPerAz", type="boolean", default=False, description="One NAT gateway per AZ (production) instead of "
         "a single shared one (dev)."),
-    Key("network.flowLogRetentionDays", "integer", 365, "Retention of the VPC flow log group, days."),
+    Key(path="network.flowLogRetentionDays", type="integer", default=365, description="Retention of the VPC flow log group, days."),
 ]
 
 # CloudWatch Logs accepts only these retention periods.
@@ -24,7 +24,7 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
                       2192, 2557, 2922, 3288, 3653)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NetworkConfig:
     vpc_cidr: str
     az_count: int
@@ -70,8 +70,9 @@ def build(values: Values) -> NetworkConfig:
     if days not in LOG_RETENTION_DAYS:
         raise values.error("network.flowLogRetentionDays",
                            f"({days}) is not a CloudWatch retention period")
-    return NetworkConfig(vpc, azs, tuple(private), tuple(public),
-                         values.get("network.natGatewayPerAz"), days)
+    return NetworkConfig(vpc_cidr=vpc, az_count=azs, private_subnets=tuple(private),
+                         public_subnets=tuple(public), nat_per_az=values.get("network.natGatewayPerAz"),
+                         flow_log_retention_days=days)
 
 
 def _derive_private(values: Values, vpc: str, azs: int) -> list[str]:

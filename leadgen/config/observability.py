@@ -10,51 +10,52 @@ from leadgen.config.validate import prometheus_duration_ms
 from leadgen.observability.alertmanager import MONTHS, WEEKDAYS, AlertingSettings, MaintenanceWindow, parse_windows
 from leadgen.observability.durations import parse_duration
 from leadgen.observability.runbooks import DEFAULT_BASE_URL
-from leadgen.observability.slo import SLO, parse_slos
+from leadgen.config.workloads import WORKLOADS
+from leadgen.observability.slo import SLI_KINDS, SLO, parse_slos
 
-DEFAULT_SLOS = [
-    {"name": "api-availability", "service": "api", "objective": 99.9, "window": "28d", "sli": "availability"},
-    {"name": "api-latency", "service": "api", "objective": 99, "window": "28d", "sli": "latency", "threshold": 0.5},
-]
+# Every workload has its availability and latency SLOs from its own entry (leadgen/workloads.py);
+# this list holds SLOs beyond those.
+DEFAULT_SLOS: list = []
 
 KEYS = [
-    Key("observability.slos", "objects", DEFAULT_SLOS, "SLOs: list of {name, service, objective "
+    Key(path="observability.slos", type="objects", default=DEFAULT_SLOS, description="SLOs beyond each workload's own "
+        "`<workload>-availability` and `<workload>-latency` (leadgen:workloads.<name>.slo.*): list of {name, service, objective "
         "(percent, below 100), window (e.g. 28d), sli (availability|latency), threshold (seconds, "
         "latency only)}; each gets recording rules and SLOViolation* burn-rate alerts."),
-    Key("observability.runbookBaseUrl", "string", DEFAULT_BASE_URL, "Base URL of docs/runbooks/ "
+    Key(path="observability.runbookBaseUrl", type="string", default=DEFAULT_BASE_URL, description="Base URL of docs/runbooks/ "
         "in this repository; every alert's runbook_url is <base>/<file>.md."),
-    Key("observability.prometheusRetention", "string", "15d", "How long Prometheus keeps samples."),
-    Key("observability.prometheusStorageGb", "integer", 100, "Prometheus volume size, GiB."),
-    Key("observability.lokiRetention", "string", "720h", "How long Loki keeps logs (S3, KMS)."),
-    Key("observability.traceRetention", "string", "336h", "How long Tempo keeps traces (S3, KMS)."),
-    Key("observability.slackChannel", "string", "#alerts", "Slack channel for ticket alerts."),
-    Key("observability.alertEmails", "array", ["sre-team@insurance-lead-gen.com"],
-        "Addresses that receive ticket alerts by e-mail.", items="string"),
-    Key("observability.alertEmailFrom", "string", "alertmanager@insurance-lead-gen.com",
-        "Sender of alert e-mails."),
-    Key("observability.smtpSmarthost", "string", "email-smtp.us-east-1.amazonaws.com:587",
-        "SMTP relay host:port (SES); its password comes from Secrets Manager."),
-    Key("observability.longTermRetentionDays", "integer", 400, "Days Amazon Managed Service for "
+    Key(path="observability.prometheusRetention", type="string", default="15d", description="How long Prometheus keeps samples."),
+    Key(path="observability.prometheusStorageGb", type="integer", default=100, description="Prometheus volume size, GiB."),
+    Key(path="observability.lokiRetention", type="string", default="720h", description="How long Loki keeps logs (S3, KMS)."),
+    Key(path="observability.traceRetention", type="string", default="336h", description="How long Tempo keeps traces (S3, KMS)."),
+    Key(path="observability.slackChannel", type="string", default="#alerts", description="Slack channel for ticket alerts."),
+    Key(path="observability.alertEmails", type="array", default=["sre-team@insurance-lead-gen.com"],
+        description="Addresses that receive ticket alerts by e-mail.", items="string"),
+    Key(path="observability.alertEmailFrom", type="string", default="alertmanager@insurance-lead-gen.com",
+        description="Sender of alert e-mails."),
+    Key(path="observability.smtpSmarthost", type="string", default="email-smtp.us-east-1.amazonaws.com:587",
+        description="SMTP relay host:port (SES); its password comes from Secrets Manager."),
+    Key(path="observability.longTermRetentionDays", type="integer", default=400, description="Days Amazon Managed Service for "
         "Prometheus keeps the remote-written series (at least a year; the store allows up to 1095)."),
-    Key("observability.replicas", "integer", 2, "Replicas of Prometheus, Alertmanager (clustered), "
+    Key(path="observability.replicas", type="integer", default=2, description="Replicas of Prometheus, Alertmanager (clustered), "
         "Grafana and the OpenTelemetry Collector; 2 survives a node loss, 1 fits a small dev cluster."),
-    Key("observability.lokiChunksCacheMb", "integer", 2048, "Memory of Loki's chunks cache "
+    Key(path="observability.lokiChunksCacheMb", type="integer", default=2048, description="Memory of Loki's chunks cache "
         "(memcached), MiB; the chart's default of 8192 fits no m6i.large node."),
-    Key("observability.lokiResultsCacheMb", "integer", 512, "Memory of Loki's results cache "
+    Key(path="observability.lokiResultsCacheMb", type="integer", default=512, description="Memory of Loki's results cache "
         "(memcached), MiB."),
-    Key("observability.heartbeatUrl", "string", "https://api.opsgenie.com/v2/heartbeats/leadgen-watchdog/ping",
-        "Dead man's switch: Alertmanager posts the always-firing Watchdog alert here every minute; "
+    Key(path="observability.heartbeatUrl", type="string", default="https://api.opsgenie.com/v2/heartbeats/leadgen-watchdog/ping",
+        description="Dead man's switch: Alertmanager posts the always-firing Watchdog alert here every minute; "
         "the heartbeat service pages when the posts stop."),
-    Key("observability.heartbeatAuthScheme", "string", "GenieKey", "Authorization scheme of the "
+    Key(path="observability.heartbeatAuthScheme", type="string", default="GenieKey", description="Authorization scheme of the "
         "heartbeat request (GenieKey for Opsgenie, Bearer for most others, empty for a URL that needs "
         "none); the credential is the `heartbeat-credentials` key of the receivers secret."),
-    Key("observability.maintenanceWindows", "objects", [], "Declared maintenance windows that mute "
+    Key(path="observability.maintenanceWindows", type="objects", default=[], description="Declared maintenance windows that mute "
         "alerts: list of {name, weekdays, start, end (HH:MM), daysOfMonth, months, years, location, "
         "severities (page|ticket, default both)}."),
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ObservabilityConfig:
     slos: tuple[SLO, ...]
     runbook_base_url: str
@@ -154,6 +155,11 @@ def build(values: Values) -> ObservabilityConfig:
                                 "observability.maintenanceWindows")
     except SpecError as exc:
         raise values.error(exc.path, exc.message) from None
+    derived = {f"{n}-{kind}" for n in values.names(WORKLOADS) for kind in SLI_KINDS}
+    for i, slo in enumerate(slos):
+        if slo.name in derived:
+            raise values.error(f"observability.slos[{i}].name", f"({slo.name!r}) is a workload's own SLO; set "
+                               f"leadgen:workloads.{slo.name.rsplit('-', 1)[0]}.slo.* instead")
     for key in ("observability.prometheusRetention", "observability.lokiRetention",
                 "observability.traceRetention"):
         text = values.get(key)
@@ -205,9 +211,11 @@ def build(values: Values) -> ObservabilityConfig:
                                 email_from=values.get("observability.alertEmailFrom"),
                                 smtp_smarthost=smarthost, heartbeat_url=heartbeat,
                                 heartbeat_auth_scheme=scheme, maintenance_windows=windows)
-    return ObservabilityConfig(slos, url.rstrip("/"), values.get("observability.prometheusRetention"),
-                               size, values.get("observability.lokiRetention"),
-                               values.get("observability.traceRetention"), alerting, windows,
+    return ObservabilityConfig(slos=slos, runbook_base_url=url.rstrip("/"),
+                               prometheus_retention=values.get("observability.prometheusRetention"),
+                               prometheus_storage_gb=size, loki_retention=values.get("observability.lokiRetention"),
+                               trace_retention=values.get("observability.traceRetention"), alerting=alerting,
+                               maintenance_windows=windows,
                                long_term_retention_days=days, replicas=replicas,
                                loki_chunks_cache_mb=caches["observability.lokiChunksCacheMb"],
                                loki_results_cache_mb=caches["observability.lokiResultsCacheMb"])

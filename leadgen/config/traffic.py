@@ -10,38 +10,41 @@ from dataclasses import dataclass
 from typing import Optional
 
 from leadgen.config.base import Key, Values
-from leadgen.config.workloads import check_tag
+from leadgen.config.workloads import WORKLOADS, check_tag
 from leadgen.naming import is_dns_label
 from leadgen.traffic import GATEWAY_API, ROUTERS, in_zone, issuer_for
+
+# The workload the public route (and its canary track, `api-canary`) serves: the runbook's `api`.
+ROUTED_WORKLOAD = "api"
 
 DEFAULT_STEPS = [0, 10, 50, 100]
 
 KEYS = [
-    Key("traffic.router", "string", GATEWAY_API, "What routes requests to `api`: the Gateway API "
+    Key(path="traffic.router", type="string", default=GATEWAY_API, description="What routes requests to `api`: the Gateway API "
         "(Envoy Gateway), or the retired ingress-nginx for clusters still moving off it.",
         choices=ROUTERS),
-    Key("traffic.hostname", "string", "api.insurance-lead-gen.com", "Hostname this region publishes "
+    Key(path="traffic.hostname", type="string", default="api.insurance-lead-gen.com", description="Hostname this region publishes "
         "the API under (external-dns writes its record); must lie inside `traffic.zoneName`. Where a "
         "recovery site exists it is the region's own origin and clients use `dr.publicHostname`."),
-    Key("traffic.zoneName", "string", "insurance-lead-gen.com", "Route53 public hosted zone that "
+    Key(path="traffic.zoneName", type="string", default="insurance-lead-gen.com", description="Route53 public hosted zone that "
         "holds the hostname."),
-    Key("traffic.zoneId", "string", None, "ID of that hosted zone (`Z...`); external-dns and "
+    Key(path="traffic.zoneId", type="string", default=None, description="ID of that hosted zone (`Z...`); external-dns and "
         "cert-manager may change records in this zone only.", required=True),
-    Key("traffic.acmeEmail", "string", "platform-team@insurance-lead-gen.com", "Contact address "
+    Key(path="traffic.acmeEmail", type="string", default="platform-team@insurance-lead-gen.com", description="Contact address "
         "of the Let's Encrypt account (expiry and revocation notices)."),
-    Key("traffic.certificateDuration", "string", "2160h", "Requested lifetime of `api-tls`, hours "
+    Key(path="traffic.certificateDuration", type="string", default="2160h", description="Requested lifetime of `api-tls`, hours "
         "(Let's Encrypt issues 90 days)."),
-    Key("traffic.certificateRenewBefore", "string", "720h", "How long before expiry cert-manager "
+    Key(path="traffic.certificateRenewBefore", type="string", default="720h", description="How long before expiry cert-manager "
         "renews `api-tls`, hours."),
-    Key("traffic.ingressNginxNamespace", "string", "ingress-nginx", "Namespace of the existing "
+    Key(path="traffic.ingressNginxNamespace", type="string", default="ingress-nginx", description="Namespace of the existing "
         "ingress-nginx controller (router `ingress-nginx` only); it is let through to `api`."),
-    Key("canary.weight", "integer", 0, "Percent of requests the canary receives; one of "
+    Key(path="canary.weight", type="integer", default=0, description="Percent of requests the canary receives; one of "
         "`canary.steps`. 0 is a rollback, 100 a blue-green switch."),
-    Key("canary.steps", "array", DEFAULT_STEPS, "The weights a release may use, ascending from 0 "
+    Key(path="canary.steps", type="array", default=DEFAULT_STEPS, description="The weights a release may use, ascending from 0 "
         "to 100.", items="integer"),
-    Key("canary.tag", "string", "", "Image tag of `api-canary` (the `workloads.api.image` "
+    Key(path="canary.tag", type="string", default="", description="Image tag of `api-canary` (the `workloads.api.image` "
         "repository); empty runs the stable tag. Required when the weight is above 0."),
-    Key("canary.replicas", "integer", 1, "Fixed replica count of `api-canary` (no HPA)."),
+    Key(path="canary.replicas", type="integer", default=1, description="Fixed replica count of `api-canary` (no HPA)."),
 ]
 
 _ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
@@ -50,7 +53,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _HOURS = re.compile(r"^(\d+)h$")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CanaryConfig:
     weight: int
     steps: tuple[int, ...]
@@ -58,7 +61,7 @@ class CanaryConfig:
     replicas: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TrafficConfig:
     router: str
     hostname: str
@@ -102,17 +105,20 @@ def _canary(values: Values) -> CanaryConfig:
                            "weight above 0 sends requests to the canary image")
     if tag is not None:
         check_tag(values, "canary.tag")
-        stable = values.get("workloads.api.tag")
+        stable = values.get(f"workloads.{ROUTED_WORKLOAD}.tag")
         if tag == stable:
             raise values.error("canary.tag", f"({tag!r}) must differ from leadgen:workloads.api.tag;"
                                " after a promote remove it with `pulumi config rm canary.tag`")
     replicas = values.get("canary.replicas")
     if not 1 <= replicas <= 10:
         raise values.error("canary.replicas", f"({replicas}) must be between 1 and 10")
-    return CanaryConfig(weight, steps, tag, replicas)
+    return CanaryConfig(weight=weight, steps=steps, tag=tag, replicas=replicas)
 
 
 def build(values: Values) -> TrafficConfig:
+    if ROUTED_WORKLOAD not in values.names(WORKLOADS):
+        raise values.error(f"workloads.{ROUTED_WORKLOAD}.tag", f"is required: the public route and its canary "
+                           f"serve workload {ROUTED_WORKLOAD!r} (set its tag and port)")
     zone = values.get("traffic.zoneName").lower().rstrip(".")
     if not _HOST.fullmatch(zone):
         raise values.error("traffic.zoneName", f"({zone!r}) is not a DNS zone name")

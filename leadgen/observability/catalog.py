@@ -29,12 +29,17 @@ class Scrape:
 # The prometheus-pushgateway chart names its Service `<release>-prometheus-pushgateway`; the
 # backup job pushes there (components/backup_jobs.py gets the same URL from __main__.py).
 PUSHGATEWAY_JOB = "pushgateway-prometheus-pushgateway"
+# Where the backup jobs push: that Service, in the monitoring namespace (tests/data checks the two agree).
+PUSHGATEWAY_URL = f"http://{PUSHGATEWAY_JOB}.monitoring.svc:9091"
 # The node log shipper's release, and so its Service and scrape job (components/log_shipper.py).
 LOG_SHIPPER_JOB = "log-shipper"
 
+# The workloads' own series. Each workload is its own source (`workload-<name>`, job `<name>`),
+# derived from the workloads map by leadgen/workloads.py, so a new workload is scraped and
+# watched by `MetricsSourceDown` without an edit here.
+APPLICATION = "application"
+
 SCRAPES: dict[str, Scrape] = {
-    # One ServiceMonitor per workload (`workload-<name>`), built from its Service.
-    "application": Scrape(jobs=("api", "backend"), kind="ServiceMonitor", name="workload-api"),
     "kube-state-metrics": Scrape(jobs=("kube-state-metrics",), kind="Release", name="kube-prometheus-stack"),
     "cadvisor": Scrape(jobs=("kubelet",), kind="Release", name="kube-prometheus-stack"),
     "kubelet": Scrape(jobs=("kubelet",), kind="Release", name="kube-prometheus-stack"),
@@ -49,7 +54,7 @@ SCRAPES: dict[str, Scrape] = {
 }
 
 SOURCE_SERIES: dict[str, str] = {
-    # The applications (api, backend): Prometheus client conventions, `service` and `code` labels.
+    # Every workload (docs/app-contract.md): Prometheus client conventions, `service` and `code` labels.
     "http_requests_total": "application",
     "http_request_duration_seconds_bucket": "application",
     "http_request_duration_seconds_count": "application",
@@ -89,6 +94,11 @@ SOURCE_SERIES: dict[str, str] = {
     "ALERTS": "prometheus",
     "up": "prometheus",
 }
+
+def sources(workload_scrapes: dict[str, Scrape], envoy_gateway: bool = False) -> dict[str, Scrape]:
+    """Every scrape source of a stack: the platform's, its workloads' and the router's."""
+    return {**SCRAPES, **workload_scrapes, **({"envoy-gateway": ENVOY_GATEWAY_SCRAPE} if envoy_gateway else {})}
+
 
 # Scraped only where Envoy Gateway routes `api` (traffic.router gateway-api).
 ENVOY_GATEWAY_SCRAPE = Scrape(jobs=("envoy-gateway",), kind="ServiceMonitor", name="envoy-gateway")

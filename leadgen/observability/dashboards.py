@@ -11,7 +11,7 @@ place that holds the whole window; the others query the cluster's Prometheus.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from leadgen.observability.slo import BURN_RATE_ALERTS, SLO
 
@@ -216,7 +216,19 @@ def slo_tracking(slos: Sequence[SLO]) -> dict:
                       "Availability, error budget and burn rates of every SLO from stack config.")
 
 
-def all_dashboards(slos: Sequence[SLO], namespaces: Sequence[str] = ("production", "governance", "monitoring")) -> dict[str, dict]:
+def workloads_board(rows: Mapping[str, Sequence[tuple[str, str, str]]]) -> dict:
+    """One row per workload (leadgen/workloads.py derives each row from the workload's entry)."""
+    b = _Board()
+    for name, panels in rows.items():
+        b.add("row", name, [], w=24, h=1)
+        for title, expr, unit in panels:
+            b.add("timeseries", title, [(expr, "{{track}}" if "by (track)" in expr else name)], unit=unit, w=8)
+    return _dashboard("workloads", "Workloads", b, [], "Traffic, errors and latency of every workload, one row each.")
+
+
+def all_dashboards(slos: Sequence[SLO], namespaces: Sequence[str] = ("production", "governance", "monitoring"),
+                   workload_rows: Mapping[str, Sequence[tuple[str, str, str]]] | None = None) -> dict[str, dict]:
     """uid -> dashboard JSON model."""
-    boards = [platform_overview(namespaces), api_performance(), database_metrics(), slo_tracking(slos)]
+    boards = [platform_overview(namespaces), api_performance(), database_metrics(), slo_tracking(slos),
+              workloads_board(workload_rows or {})]
     return {d["uid"]: d for d in boards}

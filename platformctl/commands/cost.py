@@ -12,7 +12,8 @@ import datetime as dt
 import sys
 
 from platformctl import reports
-from platformctl.costs import cost_view
+from leadgen.config import load
+from platformctl.costs import allocate_to_workloads, cost_view
 from platformctl.errors import InputError, ProgramError
 from platformctl.program.engine import run_stack
 from platformctl.project import config_secrets
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     config = dict(program.config)
     baseline = baseline_total(args.against, config) if args.against else None
     view = cost_view(program.resources, config, baseline=baseline, baseline_source=args.against or "")
+    view = allocate_to_workloads(view, program.resources, load(program.project, args.stack, config).workloads)
     report = reports.Report(stack=args.stack, project=program.project, kind="cost",
                             generated_at=dt.datetime.now(dt.timezone.utc),
                             resource_count=len(program.resources), cost=view,

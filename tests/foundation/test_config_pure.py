@@ -26,7 +26,7 @@ def test_flatten_accepts_path_objects_and_prefers_them_over_flat_defaults():
 
 
 def test_values_types_and_error_line():
-    v = Values("production", {"leadgen:n": "three"}, [Key("n", "integer", 1, "a number")])
+    v = Values("production", {"leadgen:n": "three"}, [Key(path="n", type="integer", default=1, description="a number")])
     with pytest.raises(ConfigError) as e:
         v.get("n")
     assert str(e.value) == 'leadgen:n ("three") must be an integer in Pulumi.production.yaml'
@@ -44,7 +44,7 @@ def test_production_is_sized_as_the_runbook_says():
     assert (general.min_size, general.max_size) == (3, 10)
     assert cfg.network.nat_per_az and cfg.core.region == "us-east-1"
     assert {g.name for g in cfg.cluster.node_groups} == {"general", "spot", "gpu"}
-    api = cfg.workloads.api
+    api = cfg.workloads["api"]
     assert (api.min_replicas, api.max_replicas, api.target_cpu) == (3, 10, 70)
     assert (api.cpu_request, api.memory_request, api.cpu_limit, api.memory_limit) == ("500m", "512Mi", "1000m", "1Gi")
 

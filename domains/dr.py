@@ -1,0 +1,51 @@
+"""Disaster recovery: what a recovery site reads from this stack, and its own standby parts.
+
+A recovery site knows the primary only through the primary stack's `dr` output (README: Disaster
+recovery); in standby it runs at minimum capacity (dr.node_groups, dr.workload).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from components.dr_alarms import DrAlarms, DrAlarmsArgs
+from components.dr_backup_replica import DrBackupReplica, DrBackupReplicaArgs
+from components.failover_dns import FailoverDns, FailoverDnsArgs
+from domains.data import DataParts
+from leadgen.config import StackConfig
+
+
+def primary_outputs(cfg: StackConfig) -> Optional[Any]:
+    """The primary stack's `dr` output, on a recovery site."""
+    return pulumi.StackReference(cfg.dr.primary_stack).get_output("dr") if cfg.dr.is_recovery else None
+
+
+def build(cfg: StackConfig, data: DataParts, primary: Optional[Any]) -> None:
+    dr, prod, tags = cfg.dr, cfg.core.is_production, cfg.tags
+    pulumi.export("dr", {
+        "site": dr.site, "state": dr.state, "region": cfg.core.region, "apiHostname": cfg.traffic.hostname,
+        "publicHostname": dr.public_hostname,
+        "databaseArn": data.database.instance_arn, "backupBucket": data.backup_bucket.bucket_name,
+        "backupBucketArn": data.backup_bucket.bucket_arn, "backupKmsKeyArn": data.backup_bucket.kms_key_arn})
+    if not dr.is_recovery:
+        return
+    primary_region = aws.Provider(f"{cfg.prefix}-primary-region", region=primary["region"])
+    backup_replica = DrBackupReplica(f"{cfg.prefix}-backups-replica", DrBackupReplicaArgs(
+        source_bucket_name=primary["backupBucket"], source_bucket_arn=primary["backupBucketArn"],
+        source_kms_key_arn=primary["backupKmsKeyArn"], source_provider=primary_region,
+        object_lock_days=cfg.data.backup.object_lock_days, protect=prod, tags=tags))
+    failover = FailoverDns(f"{cfg.prefix}-failover", FailoverDnsArgs(
+        zone_id=cfg.traffic.zone_id, hostname=dr.public_hostname, primary_origin=primary["apiHostname"],
+        recovery_origin=cfg.traffic.hostname, primary_weight=dr.primary_weight,
+        health_check_path=dr.health_check_path, fail_over_on_health=dr.standby, tags=tags))
+    if dr.standby:
+        # Route53 publishes health-check metrics in us-east-1 only, wherever the stacks run.
+        route53_metrics = aws.Provider(f"{cfg.prefix}-route53-metrics", region="us-east-1")
+        DrAlarms(f"{cfg.prefix}-standby", DrAlarmsArgs(
+            db_instance_identifier=data.database.instance.identifier,
+            lag_threshold_s=dr.replica_lag_alarm_seconds, health_check_id=failover.health_check_id,
+            health_metrics_provider=route53_metrics, tags=tags))
+    pulumi.export("recovery", {"healthCheckId": failover.health_check_id,
+                               "replicaBucket": backup_replica.bucket_name})

@@ -1,0 +1,28 @@
+"""The stack's own ECR repositories: one per workload (leadgen/workloads.py) and the backup tool's."""
+from __future__ import annotations
+
+import pulumi
+
+from components.registry import ImageRepositories, ImageRepositoriesArgs
+from leadgen import workloads as derived
+from leadgen.config import StackConfig
+
+BACKUP_IMAGE = "pgbackup"
+
+
+class Images:
+    """`repository:tag` for an image: the configured repository, else the stack's own."""
+
+    def __init__(self, cfg: StackConfig):
+        self.registry = ImageRepositories(f"{cfg.prefix}-images", ImageRepositoriesArgs(
+            prefix=cfg.prefix, images=(*derived.images(cfg.workloads), BACKUP_IMAGE), tags=cfg.tags))
+        pulumi.export("imageRepositories", self.registry.urls)
+
+    def image(self, repository: str, own: str, tag: str) -> pulumi.Input[str]:
+        if repository:
+            return f"{repository}:{tag}"
+        return pulumi.Output.concat(self.registry.urls[own], ":", tag)
+
+
+def build(cfg: StackConfig) -> Images:
+    return Images(cfg)
