@@ -25,8 +25,10 @@ class WorkloadArgs:
     namespace: str
     image: pulumi.Input[str]  # repository:tag, never latest (config validation)
     port: int
-    # /metrics on its own port, a second Service port the public route never serves.
+    # /metrics on its own port, which the public route never serves.
     metrics_port: Optional[int] = None
+    # The Service's ports (leadgen/workloads.py: `http` and `metrics`); empty: no Service.
+    service_ports: Sequence[dict] = ()
     cpu_request: str = "500m"
     memory_request: str = "512Mi"
     cpu_limit: str = "1000m"
@@ -128,11 +130,12 @@ class Workload(pulumi.ComponentResource):
             f"{name}-deployment", metadata=meta(), spec=spec,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(args.deployment_depends_on))))
 
-        self.service = k8s.core.v1.Service(
-            f"{name}-service", metadata=meta(),
-            spec={"type": "ClusterIP", "selector": selector,
-                  "ports": [{"name": n, "port": p, "targetPort": n, "protocol": "TCP"} for n, p in ports]},
-            opts=child)
+        self.service = None
+        if args.service_ports:
+            self.service = k8s.core.v1.Service(
+                f"{name}-service", metadata=meta(),
+                spec={"type": "ClusterIP", "selector": selector, "ports": [dict(p) for p in args.service_ports]},
+                opts=child)
 
         self.hpa = None
         if args.replicas is None:

@@ -217,12 +217,13 @@ def slo_tracking(slos: Sequence[SLO]) -> dict:
 
 
 def workloads_board(rows: Mapping[str, Sequence[tuple[str, str, str]]]) -> dict:
-    """One row per workload (leadgen/workloads.py derives each row from the workload's entry)."""
+    """One row of panels per workload (leadgen/workloads.py derives each from the workload's entry),
+    every title starting with the workload's name."""
     b = _Board()
     for name, panels in rows.items():
-        b.add("row", name, [], w=24, h=1)
         for title, expr, unit in panels:
-            b.add("timeseries", title, [(expr, "{{track}}" if "by (track)" in expr else name)], unit=unit, w=8)
+            b.add("timeseries", title, [(expr, "{{track}}" if "by (track)" in expr else name)], unit=unit,
+                  w=24 // max(1, len(panels)))
     return _dashboard("workloads", "Workloads", b, [], "Traffic, errors and latency of every workload, one row each.")
 
 
