@@ -21,6 +21,9 @@ class Images:
     def image(self, repository: str, own: str, tag: str) -> pulumi.Input[str]:
         if repository:
             return f"{repository}:{tag}"
+        if own not in self.registry.urls:
+            raise ValueError(f"workload {own} has no image repository: set leadgen:workloads.{own}.image "
+                             "or let the stack own one")
         return pulumi.Output.concat(self.registry.urls[own], ":", tag)
 
 

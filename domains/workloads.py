@@ -34,7 +34,8 @@ def workload_args(w: WorkloadConfig, images: Images, ends: Endpoints, *, track: 
         namespace=PRODUCTION, image=images.image(w.image, w.name, w.tag), port=spec.port,
         metrics_port=spec.metrics_port, cpu_request=spec.cpu_request, memory_request=spec.memory_request,
         cpu_limit=spec.cpu_limit, memory_limit=spec.memory_limit, env=spec.env, secret_env=spec.secret_env,
-        disruption_budget=derived.derive("disruption_budget", w))
+        disruption_budget=derived.derive("disruption_budget", w), track=track,
+        service_ports=derived.derive("service", w) or [])
     if scale:
         kwargs.update(min_replicas=scale["min_replicas"], max_replicas=scale["max_replicas"],
                       target_cpu=scale["target_cpu"])
@@ -64,10 +65,10 @@ def build(cfg: StackConfig, k8s: ClusterParts, data: DataParts, images: Images,
         spec = derived.derive("deployment", w, ends)
         secrets = [SyncedSecret(name=secret, key=key, remote=data.cache.auth_secret.name)
                    for secret, key in spec.secret_env.values()]
-        access = None
-        if derived.derive("iam_role", w):
+        access, account_name = None, derived.derive("service_account", w)
+        if derived.derive("iam_role", w) and account_name:
             access = WorkloadAccess(f"{cfg.prefix}-{w.name}", WorkloadAccessArgs(
-                namespace=PRODUCTION, service_account=derived.derive("service_account", w) or w.name,
+                namespace=PRODUCTION, service_account=account_name,
                 oidc_provider_arn=cluster.oidc_provider_arn, oidc_issuer=cluster.oidc_issuer,
                 region=cluster.region, policy_json=policy,
                 network_policy=derived.derive("network_policy", w, where),
@@ -77,5 +78,7 @@ def build(cfg: StackConfig, k8s: ClusterParts, data: DataParts, images: Images,
         annotations = {"eks.amazonaws.com/role-arn": access.role_arn} if access else {}
         built[w.name] = Workload(w.name, workload_args(
             w, images, ends, service_account_annotations=annotations,
+            # Without its own account the pods would run as the namespace's `default`, with no role.
+            service_account_name=None if account_name else "default",
             deployment_depends_on=access.external_secrets if access else []), opts=opts)
     return built
