@@ -42,29 +42,21 @@ print(json.dumps(mods))
 
 SCALED = """
 import sys, time
-import pulumi
 from platformctl.program.engine import run_program
-from platformctl.project import ROOT
+from platformctl.project import stack_config
 
-# Extra services are more Workload components in the same program run: the program's per-service
-# cost is what grows with the number of services.
+# Extra services are more entries of the workloads map (leadgen:workloads), each deriving its own
+# Deployment, role, policies, monitors and rules: the program's per-service cost is what grows.
 factor = int(sys.argv[1])
-real_main = ROOT / "__main__.py"
-code = real_main.read_text() + '''
-from components.workload import Workload as _W, WorkloadArgs as _WA
-for _i in range(1, %d):
-    for _w in (cfg.workloads.api, cfg.workloads.backend):
-        _W(f"{_w.name}-{_i}", _WA(namespace=PRODUCTION, image=image(_w.image, _w.name, _w.tag), port=_w.port), opts=workload_opts)
-''' % factor
-scaled = ROOT / "build" / "bench-main" / "__main__.py"
-scaled.parent.mkdir(parents=True, exist_ok=True)
-scaled.write_text(code)
-import runpy
-orig = runpy.run_path
-runpy.run_path = lambda path, run_name=None: orig(str(scaled), run_name=run_name)
-run_program("production")          # warm: imports and the first run
+config = stack_config("production")
+for _i in range(1, factor):
+    for _name, _port in (("api", 3000), ("backend", 8080)):
+        config[f"leadgen:workloads.{_name}-{_i}.tag"] = "1.0.0"
+        config[f"leadgen:workloads.{_name}-{_i}.port"] = str(_port)
+        config[f"leadgen:workloads.{_name}-{_i}.uses"] = '["postgres", "redis"]'
+run_program("production", config=config)          # warm: imports and the first run
 t = time.perf_counter()
-run = run_program("production")
+run = run_program("production", config=config)
 print(time.perf_counter() - t, len(run.resources))
 """
 
