@@ -27,7 +27,7 @@ def test_standby_runs_every_group_at_standby_size_and_active_restores_the_config
     active = cfg(**{"dr.state": "active"})
     assert active.dr.node_groups(active.cluster.node_groups) == list(active.cluster.node_groups)
     assert active.dr.primary_weight == 0
-    assert standby.dr.workload(standby.workloads.api).min_replicas == 3
+    assert standby.dr.workload(standby.workloads["api"]).min_replicas == 3
 
 
 @pytest.mark.parametrize("overrides, message", [

@@ -17,7 +17,14 @@ def build(**overrides):
 
 def test_defaults_build_the_runbook_slos():
     cfg = build()
-    assert [s.name for s in cfg.slos] == ["api-availability", "api-latency"]
+    # Each workload's own SLOs come from its entry (leadgen/workloads.py); none beyond them by default.
+    assert cfg.slos == ()
+    from leadgen import workloads as derived
+    from leadgen.config import load
+    from platformctl.project import stack_config
+    slos = derived.all_slos(load("leadgen", "production", stack_config("production")).workloads)
+    assert [(s.name, str(s.objective), s.window, str(s.threshold)) for s in slos[:2]] == [
+        ("api-availability", "99.9", "28d", "None"), ("api-latency", "99", "28d", "0.5")]
     assert cfg.prometheus_retention == "15d" and cfg.loki_retention == "720h"
     assert cfg.alerting.slack_channel == "#alerts"
     assert cfg.grafana_secret("production") == "insurance-lead-gen/production/grafana-admin"

@@ -9,7 +9,10 @@ import pytest
 
 import re
 
-from leadgen.observability.catalog import (REMOTE_WRITE_KEEP, SCRAPES, SOURCE_SERIES, grafana_to_promql,
+from leadgen import workloads as derived
+from leadgen.config import load
+from platformctl.project import stack_config
+from leadgen.observability.catalog import (APPLICATION, REMOTE_WRITE_KEEP, SCRAPES, SOURCE_SERIES, grafana_to_promql,
                                            recorded_series, series_in)
 from leadgen.observability.dashboards import BUDGET_STEPS, LONG_TERM_UID, all_dashboards
 from leadgen.observability.platform_alerts import PlatformAlertSettings, platform_rule_file
@@ -30,7 +33,8 @@ KNOWN = set(SOURCE_SERIES) | recorded_series([SLO_RULES, PLATFORM_RULES])
 # What the long-term store holds: the recordings remote-written to it, and its own.
 WRITTEN = {name for name in KNOWN if re.fullmatch(REMOTE_WRITE_KEEP, name)}
 KNOWN_LONG_TERM = WRITTEN | recorded_series([WINDOW_RULES])
-DASHBOARDS = all_dashboards(SLOS)
+DASHBOARDS = all_dashboards(SLOS, workload_rows=derived.dashboard_rows(
+    load("leadgen", "production", stack_config("production")).workloads))
 
 
 def _targets(board: dict):
@@ -45,8 +49,9 @@ def _promql_targets(board: dict):
 
 
 def test_the_runbooks_four_dashboards_with_stable_uids():
+    # The runbook's four, and a row per workload on one more.
     assert {d["title"] for d in DASHBOARDS.values()} == {
-        "Platform Overview", "API Performance", "Database Metrics", "SLO Tracking"}
+        "Platform Overview", "API Performance", "Database Metrics", "SLO Tracking", "Workloads"}
     # The runbook opens http://localhost:3000/d/slo-tracking.
     assert "slo-tracking" in DASHBOARDS
 
@@ -104,7 +109,8 @@ def test_the_long_term_rules_read_only_what_is_remote_written():
 
 
 def test_every_source_names_the_scrape_that_collects_it():
-    assert set(SOURCE_SERIES.values()) <= set(SCRAPES)
+    # The workloads' series are scraped per workload (leadgen/workloads.py), the rest here.
+    assert set(SOURCE_SERIES.values()) <= set(SCRAPES) | {APPLICATION}
 
 
 def test_availability_turns_green_at_each_slos_objective():

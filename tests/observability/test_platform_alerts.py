@@ -163,11 +163,21 @@ def test_alert_fires_on_its_condition_and_not_when_healthy(case, rule_file, tmp_
 
 
 def test_every_declared_source_is_watched_once_per_scrape_job():
-    from leadgen.observability.catalog import SCRAPES
-    jobs = [r["labels"]["scrape_job"] for r in ALL_RULES if r["alert"] == "MetricsSourceDown"]
+    from leadgen import workloads as derived
+    from leadgen.config import load
+    from leadgen.observability.catalog import sources
+    from platformctl.project import stack_config
+
+    # Every workload of the stack is a source of its own (leadgen/workloads.py).
+    scrapes = sources(derived.all_scrapes(load("leadgen", "production", stack_config("production")).workloads,
+                                          canary_of="api"))
+    rules = platform_rule_file(PlatformAlertSettings(sources=scrapes))
+    jobs = [r["labels"]["scrape_job"] for g in rules["groups"] for r in g["rules"] if r["alert"] == "MetricsSourceDown"]
     assert len(jobs) == len(set(jobs))
-    assert set(jobs) == {j for s in SCRAPES.values() if s.watched for j in s.jobs}
+    assert set(jobs) == {j for s in scrapes.values() if s.watched for j in s.jobs}
     assert {"api", "backend", "postgres-exporter", "cert-manager", "pushgateway-prometheus-pushgateway"} <= set(jobs)
+    # The canary track may have no pods by design: not watched.
+    assert "api-canary" not in jobs
 
 
 def test_suspect_backups_page_on_protected_stacks():

@@ -106,7 +106,9 @@ def test_render_writes_the_alertmanager_config_external_secrets_makes(rendered):
 
 def test_rendered_dashboards_are_the_runbooks_four(rendered):
     boards = {p.stem: json.loads(p.read_text()) for p in (rendered / "dashboards").glob("*.json")}
-    assert set(boards) == {"platform-overview", "api-performance", "database-metrics", "slo-tracking"}
+    assert set(boards) == {"platform-overview", "api-performance", "database-metrics", "slo-tracking", "workloads"}
+    rows = sorted({p["title"].split(":")[0] for p in boards["workloads"]["panels"]})
+    assert rows == ["api", "backend"]
 
 
 def test_releases_are_pinned_with_the_retentions(program):
@@ -151,7 +153,9 @@ import pathlib
 import yaml
 
 from components.cluster_addons import STORAGE_CLASS
-from leadgen.observability.catalog import SCRAPES, SOURCE_SERIES
+from leadgen import workloads as derived
+from leadgen.config import load
+from leadgen.observability.catalog import APPLICATION, SCRAPES, SOURCE_SERIES
 
 MONITORING_RELEASES = "kubernetes:helm.sh/v3:Release"
 
@@ -229,16 +233,23 @@ def test_every_source_the_rules_read_is_scraped_by_something_declared(program):
     objects = {(m["kind"], m["metadata"]["name"]) for m in manifests(program)
                if m["metadata"].get("namespace") == "monitoring"}
     releases = _releases(program)
+    workload_scrapes = [s for s in derived.all_scrapes(load("leadgen", "production", program.config).workloads).values()]
+    assert [s.jobs for s in workload_scrapes] == [("api",), ("backend",)]
     for source in sorted(set(SOURCE_SERIES.values())):
-        scrape = SCRAPES[source]
-        if scrape.kind == "Release":
-            assert scrape.name in releases, source
-            values = releases[scrape.name]["inputs"]["values"]
-            if scrape.name != "kube-prometheus-stack":  # its own ServiceMonitors are on by default
-                assert values["serviceMonitor"]["enabled"] is True, source
-        else:
-            assert (scrape.kind, scrape.name) in objects, source
+        for scrape in workload_scrapes if source == APPLICATION else [SCRAPES[source]]:
+            _assert_declared(scrape, source, objects, releases)
     assert ("ServiceMonitor", "cert-manager") in objects and ("ServiceMonitor", "envoy-gateway") in objects
+
+
+def _assert_declared(scrape, source, objects, releases):
+    """The object that has `scrape` collected is declared."""
+    if scrape.kind == "Release":
+        assert scrape.name in releases, source
+        values = releases[scrape.name]["inputs"]["values"]
+        if scrape.name != "kube-prometheus-stack":  # its own ServiceMonitors are on by default
+            assert values["serviceMonitor"]["enabled"] is True, source
+    else:
+        assert (scrape.kind, scrape.name) in objects, source
 
 
 def test_secrets_are_declared_encrypted_and_synced_on_the_v1_api(program):
@@ -255,7 +266,8 @@ def test_secrets_are_declared_encrypted_and_synced_on_the_v1_api(program):
     assert versions == []
     eso = [m for m in manifests(program) if m["apiVersion"].startswith("external-secrets.io")]
     assert eso and {m["apiVersion"] for m in eso} == {"external-secrets.io/v1"}
-    remote = {d["remoteRef"]["key"] for m in eso if m["kind"] == "ExternalSecret" for d in m["spec"]["data"]}
+    remote = {d["remoteRef"]["key"] for m in eso if m["kind"] == "ExternalSecret"
+              and m["metadata"]["namespace"] == "monitoring" for d in m["spec"]["data"]}
     assert remote == set(secrets)
 
 
@@ -385,8 +397,10 @@ def test_workloads_export_traces_to_the_collector(program):
                and m["metadata"].get("namespace") == "production"}
     for workload, service in (("api", "api"), ("backend", "backend"), ("api-canary", "api")):
         (container,) = by_name[workload]["spec"]["template"]["spec"]["containers"]
-        env = {e["name"]: e["value"] for e in container["env"]}
+        env = {e["name"]: e.get("value") for e in container["env"]}
         assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector-opentelemetry-collector.monitoring.svc:4317"
+        # gRPC, said out loud: an SDK defaulting to http/protobuf would send HTTP to the gRPC port.
+        assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc"
         assert env["OTEL_SERVICE_NAME"] == service
 
 

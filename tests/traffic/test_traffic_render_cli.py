@@ -13,8 +13,8 @@ def production():
 def test_render_writes_and_validates_both_routers(production, tmp_path, capsys):
     written = render_traffic.render(production.resources, tmp_path)
     out = capsys.readouterr().out
-    assert "traffic: gateway-api (this stack's router) validated: 7 by crd-schema, 5 by kubernetes-validate" in out
-    assert "traffic: ingress-nginx validated: 3 by crd-schema, 7 by kubernetes-validate" in out
+    assert "traffic: gateway-api (this stack's router) validated: 7 by crd-schema, 4 by kubernetes-validate" in out
+    assert "traffic: ingress-nginx validated: 3 by crd-schema, 6 by kubernetes-validate" in out
     names = {p.relative_to(tmp_path).as_posix() for p in written}
     assert "traffic/gateway-api/httproute-production-api.yaml" in names
     assert "traffic/ingress-nginx/ingress-production-api-canary.yaml" in names
