@@ -105,8 +105,8 @@ CASES = [
      "general: networkInterfaces[0].associatePublicIpAddress must be false; nodes stay in the private subnets"),
     ("aws-eks-node-group-no-remote-access", NG, "general", "remoteAccess", {"ec2SshKey": "ops"}, None,
      "general: remoteAccess opens SSH to the nodes; remove it (use SSM Session Manager)"),
-    ("aws-eks-cluster-supported-version", EKS, "leadgen", "version", "1.23", None,
-     "leadgen: Kubernetes 1.23 is past EKS standard support; run 1.34 or newer"),
+    ("aws-eks-cluster-supported-version", EKS, "leadgen", "version", "1.23", None,  # judged on 2026-12-15 (the context clock): 1.34 left on 12-02
+     "leadgen: Kubernetes 1.23 is past EKS standard support; run 1.35 or newer"),
     ("aws-ec2-vpc-flow-logs-enabled", FLOW, "main", "vpcId", "vpc-other", (VPC, "main"), None),
     ("aws-kms-key-rotation-enabled", KEY, "platform", "enableKeyRotation", False, None,
      "platform: enableKeyRotation must be true"),

@@ -8,7 +8,8 @@ import pytest
 
 from policy_baseline import context
 
-from governance import catalog, readiness
+from governance import catalog
+from governance.readiness import rules as readiness
 from governance.model import Resource
 
 GROUP = "deploy-readiness"
@@ -342,9 +343,9 @@ def test_every_listed_prerequisite_is_still_needed(previews):
         needed = False
         for stack, records in previews.items():
             m = model(records)
-            declared = readiness._declared(m)[kind]
+            declared = readiness.declared_objects(m)[kind]
             for r in m:
-                for ref_kind, ns, name in readiness._references(r):
+                for ref_kind, ns, name in readiness.references_of(r):
                     key = name if kind == "Secrets Manager entry" else f"{ns}/{name}"
                     if ref_kind == kind and readiness.Prerequisites(**{
                             {"Secret": "secrets", "ConfigMap": "config_maps", "ServiceAccount": "service_accounts",

@@ -7,21 +7,21 @@ import pytest
 
 from policy_baseline import context
 
-from governance import kubernetes as k8s
+from governance.kubernetes import deployments, objects, traffic
 from governance.model import Resource
 from governance.values import UNKNOWN, Unknown, as_list, get
 
-DEP, HPA, GW, ROUTE = k8s.DEPLOYMENT, k8s.HPA_TYPES[0], k8s.GATEWAY_TYPE, k8s.HTTPROUTE_TYPE
+DEP, HPA, GW, ROUTE = objects.DEPLOYMENT, deployments.HPA_TYPES[0], traffic.GATEWAY_TYPE, traffic.HTTPROUTE_TYPE
 
 
 def scan_autoscaled(resources):
-    hpas = [r for r in resources if r.type in k8s.HPA_TYPES]
-    for d in k8s._production_deployments(resources):
-        name, ns = k8s._name(d), k8s._namespace(d)
+    hpas = [r for r in resources if r.type in deployments.HPA_TYPES]
+    for d in deployments.production_deployments(resources):
+        name, ns = objects.name_of(d), objects.namespace_of(d)
         targeting = []
         for h in hpas:
             try:
-                if (k8s._namespace(h) == ns and get(h.props, "spec.scaleTargetRef.kind") == "Deployment"
+                if (objects.namespace_of(h) == ns and get(h.props, "spec.scaleTargetRef.kind") == "Deployment"
                         and get(h.props, "spec.scaleTargetRef.name") == name):
                     targeting.append(h)
             except Unknown:
@@ -35,19 +35,19 @@ def scan_autoscaled(resources):
                 minimum = get(h.props, "spec.minReplicas", 1)
             except Unknown:
                 continue
-            if float(minimum) < k8s.MIN_REPLICAS:
+            if float(minimum) < deployments.MIN_REPLICAS:
                 lows.append((h, minimum))
         if lows and len(lows) == len(targeting):
             h, minimum = lows[0]
-            yield (f"{name}: HorizontalPodAutoscaler {k8s._name(h)} has minReplicas {minimum:g}, "
-                   f"needs at least {k8s.MIN_REPLICAS}"), d.urn
+            yield (f"{name}: HorizontalPodAutoscaler {objects.name_of(h)} has minReplicas {minimum:g}, "
+                   f"needs at least {deployments.MIN_REPLICAS}"), d.urn
 
 
 def scan_only_redirects(routes, gateway, listener):
     attached = []
     for route in routes:
         for ref in as_list(get(route.props, "spec.parentRefs")):
-            if get(ref, "name") == k8s._name(gateway) and get(ref, "sectionName") in (None, listener):
+            if get(ref, "name") == objects.name_of(gateway) and get(ref, "sectionName") in (None, listener):
                 attached.append(route)
     if not attached:
         return False
@@ -71,7 +71,7 @@ def scan_listeners(resources):
                         continue
                     if protocol == "HTTP" and scan_only_redirects(routes, r, get(listener, "name")):
                         continue
-                    yield (f"{k8s._name(r)}: listener {get(listener, 'name')} speaks {protocol}; use HTTPS or TLS "
+                    yield (f"{objects.name_of(r)}: listener {get(listener, 'name')} speaks {protocol}; use HTTPS or TLS "
                            "(HTTP only with routes that redirect to https)"), r.urn
         except Unknown:
             continue
@@ -124,7 +124,7 @@ def test_indexed_checks_match_the_scans_on_random_stacks(seed):
     for _ in range(500):
         stack = random_stack(rng)
         expected = list(scan_autoscaled(stack)) + list(scan_listeners(stack))
-        got = list(k8s.production_deployments_autoscaled(stack, ctx)) + list(k8s.listeners_tls(stack, ctx))
+        got = list(deployments.production_deployments_autoscaled(stack, ctx)) + list(traffic.listeners_tls(stack, ctx))
         assert got == expected, stack
         fired += bool(expected)
     assert 50 < fired < 490  # the random stacks both pass and fail
@@ -137,8 +137,8 @@ def test_one_low_hpa_beside_a_sufficient_one_passes_and_all_low_names_the_first(
         return Resource(HPA, f"urn:{name}", name, {"metadata": {"name": name, "namespace": "production"}, "spec": {
             "scaleTargetRef": {"kind": "Deployment", "name": "api"}, "minReplicas": minimum}})
     ctx = context()
-    assert list(k8s.production_deployments_autoscaled([dep, hpa("a", 1), hpa("b", 3)], ctx)) == []
-    assert list(k8s.production_deployments_autoscaled([dep, hpa("a", 2), hpa("b", 1)], ctx)) == [
+    assert list(deployments.production_deployments_autoscaled([dep, hpa("a", 1), hpa("b", 3)], ctx)) == []
+    assert list(deployments.production_deployments_autoscaled([dep, hpa("a", 2), hpa("b", 1)], ctx)) == [
         ("api: HorizontalPodAutoscaler a has minReplicas 2, needs at least 3", "urn:d")]
 
 
@@ -146,6 +146,6 @@ def test_an_unknown_route_parent_skips_http_listeners_rather_than_failing_them()
     gw = Resource(GW, "urn:gw", "public", {"metadata": {"name": "public"},
                                             "spec": {"listeners": [{"name": "http", "protocol": "HTTP"}]}})
     route = Resource(ROUTE, "urn:r", "r", {"spec": {"parentRefs": UNKNOWN}})
-    assert list(k8s.listeners_tls([gw, route], context())) == []
-    assert list(k8s.listeners_tls([gw], context())) == [
+    assert list(traffic.listeners_tls([gw, route], context())) == []
+    assert list(traffic.listeners_tls([gw], context())) == [
         ("public: listener http speaks HTTP; use HTTPS or TLS (HTTP only with routes that redirect to https)", "urn:gw")]

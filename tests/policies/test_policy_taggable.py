@@ -1,5 +1,5 @@
 """The required-tags guardrail's list of taggable types matches the installed pulumi_aws."""
-from governance import taggable
+from governance.aws import tags as taggable
 
 
 def test_taggable_list_matches_the_sdk():

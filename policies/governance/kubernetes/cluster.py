@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from .kubernetes import _name
-from .model import Context, Resource
-from .values import Unknown, as_list, get, is_unknown
+from ..model import Context, Resource
+from ..values import Unknown, as_list, get, is_unknown
+from .objects import name_of
+
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
@@ -26,16 +27,16 @@ def namespace_pod_security(r: Resource, ctx: Context) -> list[str]:
     if is_unknown(enforce):
         raise Unknown("labels")
     if enforce not in PSA_LEVELS:
-        return [f"{_name(r)}: label {PSA}enforce must be one of {', '.join(PSA_LEVELS)}"]
+        return [f"{name_of(r)}: label {PSA}enforce must be one of {', '.join(PSA_LEVELS)}"]
     if enforce == "privileged" and labels.get(PSA + "audit") not in ("baseline", "restricted"):
-        return [f"{_name(r)}: enforces privileged without {PSA}audit at baseline or restricted"]
+        return [f"{name_of(r)}: enforces privileged without {PSA}audit at baseline or restricted"]
     return []
 
 
 def service_account_no_automount(r: Resource, ctx: Context) -> list[str]:
     """checkov CKV_K8S_38 (tokens mounted only where needed), at the service account."""
     if get(r.props, "automountServiceAccountToken") is not False:
-        return [f"{_name(r)}: automountServiceAccountToken must be false; a pod that calls the API asks for it"]
+        return [f"{name_of(r)}: automountServiceAccountToken must be false; a pod that calls the API asks for it"]
     return []
 
 
@@ -45,9 +46,9 @@ def storage_class_encrypted(r: Resource, ctx: Context) -> list[str]:
     if get(r.props, "provisioner") not in EBS_PROVISIONERS:
         return []
     if str(get(r.props, "parameters.encrypted", "")).lower() != "true":
-        return [f"{_name(r)}: parameters.encrypted must be \"true\""]
+        return [f"{name_of(r)}: parameters.encrypted must be \"true\""]
     if not get(r.props, "parameters.kmsKeyId"):
-        return [f"{_name(r)}: parameters.kmsKeyId must name the customer-managed KMS key"]
+        return [f"{name_of(r)}: parameters.kmsKeyId must name the customer-managed KMS key"]
     return []
 
 

@@ -1,13 +1,17 @@
-"""Network guardrails: who can reach what. Pure predicates over a resource's inputs, the same
-shape as `aws.py`; each names the public check it mirrors so an auditor can map it."""
+"""EC2 and VPC guardrails: encrypted volumes, IMDSv2, no public addresses, security groups open to
+the world only on 80/443, flow logs on every VPC. Pure predicates; each names the public check it
+mirrors."""
 from __future__ import annotations
 
 from typing import Iterator
 
-from .model import Context, Resource
-from .values import Unknown, as_list, get, is_unknown, truthy
+from ..cidrs import OPEN_CIDRS
+from ..model import Context, Resource
+from ..values import Unknown, as_list, get, is_unknown, truthy
+from .keys import names_key
 
-OPEN_CIDRS = ("0.0.0.0/0", "::/0")
+
+EBS_VOLUME = "aws:ebs/volume:Volume"
 # Ports the world may reach through a security group: the public load balancers' web ports.
 # Everything else open to 0.0.0.0/0 (SSH 22, RDP 3389, databases, all ports) is a finding.
 WORLD_PORTS = frozenset({80, 443})
@@ -20,11 +24,32 @@ FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 SUBNET = "aws:ec2/subnet:Subnet"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 INSTANCE = "aws:ec2/instance:Instance"
-NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-EKS_CLUSTER = "aws:eks/cluster:Cluster"
-# The oldest EKS minor still in standard support on 2026-11-30 (1.34 until 2026-12-02, when EKS
-# upgrades it unattended; leadgen/versions.py pins 1.35 and 1.36). Raise it as AWS retires minors.
-OLDEST_SUPPORTED_EKS = (1, 34)
+
+
+def ebs_encrypted(r: Resource, ctx: Context) -> list[str]:
+    if not truthy(get(r.props, "encrypted", False)):
+        return [f"{r.name}: encrypted must be true"]
+    if not names_key(r.props):
+        return [f"{r.name}: kmsKeyId must name the customer-managed KMS key"]
+    return []
+
+
+def launch_template_imdsv2(r: Resource, ctx: Context) -> list[str]:
+    if get(r.props, "metadataOptions.httpTokens") != "required":
+        return [f"{r.name}: metadataOptions.httpTokens must be \"required\" (IMDSv2 only)"]
+    return []
+
+
+def launch_template_ebs_encrypted(r: Resource, ctx: Context) -> list[str]:
+    out = []
+    for i, mapping in enumerate(as_list(get(r.props, "blockDeviceMappings"))):
+        if get(mapping, "ebs") is None:
+            continue
+        if not truthy(get(mapping, "ebs.encrypted", False)):
+            out.append(f"{r.name}: blockDeviceMappings[{i}].ebs.encrypted must be true")
+        elif not names_key(mapping, "ebs.kmsKeyId"):
+            out.append(f"{r.name}: blockDeviceMappings[{i}].ebs.kmsKeyId must name the customer-managed KMS key")
+    return out
 
 
 def _ports(rule: dict, protocol_key: str) -> tuple[str, int, int]:
@@ -91,36 +116,6 @@ def instance_no_public_ip(r: Resource, ctx: Context) -> list[str]:
             out.append(f"{r.name}: networkInterfaces[{i}].associatePublicIpAddress must be false; "
                        "nodes stay in the private subnets")
     return out
-
-
-def node_group_no_remote_access(r: Resource, ctx: Context) -> list[str]:
-    """checkov CKV_AWS_100: EKS node groups allow no SSH (remoteAccess); nodes are reached with SSM."""
-    access = get(r.props, "remoteAccess")
-    if access:
-        return [f"{r.name}: remoteAccess opens SSH to the nodes; remove it (use SSM Session Manager)"]
-    return []
-
-
-def _minor(version: object) -> tuple[int, int] | None:
-    try:
-        major, minor = str(version).strip().split(".")[:2]
-        return int(major), int(minor)
-    except ValueError:
-        return None
-
-
-def eks_supported_version(r: Resource, ctx: Context) -> list[str]:
-    """checkov CKV_AWS_339 / AWS Config EKS_CLUSTER_SUPPORTED_VERSION: a supported Kubernetes minor."""
-    version = get(r.props, "version")
-    if version is None:
-        return []  # EKS picks its current default minor, which is supported
-    minor = _minor(version)
-    oldest = ".".join(map(str, OLDEST_SUPPORTED_EKS))
-    if minor is None:
-        return [f"{r.name}: version {version!r} is not a Kubernetes minor such as {oldest}"]
-    if minor < OLDEST_SUPPORTED_EKS:
-        return [f"{r.name}: Kubernetes {version} is past EKS standard support; run {oldest} or newer"]
-    return []
 
 
 def vpc_flow_logs(resources: list[Resource], ctx: Context) -> Iterator[tuple[str, str]]:

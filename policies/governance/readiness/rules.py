@@ -1,4 +1,5 @@
-"""Deploy readiness: the resource graph judged as a first `pulumi up` on a fresh account meets it.
+"""Deploy readiness rules: the resource graph (`graph.py`) judged as a first `pulumi up` on a fresh
+account meets it.
 
 Every object the program emits can be valid on its own and the first update still fail: a custom
 resource sent before its CRD exists, nodes that join before their CNI has permissions, a volume
@@ -17,20 +18,20 @@ import json
 import pathlib
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Iterator, Optional
 
 import yaml
 
-from .aws import is_gpu_instance
-from .kubernetes import POD_SPEC_PATHS
-from .model import Context, Resource
-from .values import UNKNOWN_VALUES, Unknown, as_list, get, is_unknown, truthy
+from ..aws.eks import is_gpu_instance
+from ..aws.rds import POSTGRES_ENGINES
+from ..kubernetes.objects import POD_SPEC_PATHS
+from ..model import Context, Resource
+from ..values import UNKNOWN_VALUES, Unknown, as_list, get, is_unknown, truthy
+from .graph import (CONFIG_FILE_TYPES, HELM_TYPES, api_group, chart_name, config_files, graph_of,
+                    is_custom_resource, label, major_version, meta, release_namespace, safe, some, walk)
 
-PREREQUISITES_FILE = pathlib.Path(__file__).with_name("prerequisites.yaml")
+PREREQUISITES_FILE = pathlib.Path(__file__).parent.parent / "prerequisites.yaml"
 
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
-HELM_TYPES = (HELM_RELEASE, "kubernetes:helm.sh/v4:Chart")
-CONFIG_FILE_TYPES = ("kubernetes:yaml/v2:ConfigFile", "kubernetes:yaml:ConfigFile")
 CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -47,21 +48,8 @@ SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 SM_SECRET = "aws:secretsmanager/secret:Secret"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
 RDS_TYPES = ("aws:rds/instance:Instance", "aws:rds/cluster:Cluster")
-POSTGRES_ENGINES = ("postgres", "aurora-postgresql")
 DEFAULT_CLASS_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class",
                              "storageclass.beta.kubernetes.io/is-default-class")
-
-# API groups the API server serves itself, plus the pseudo-groups of the Kubernetes provider's
-# own components (`helm.sh/v3:Release`, `yaml/v2:ConfigFile`): any other group is a custom resource.
-BUILTIN_GROUPS = frozenset({
-    "core", "apps", "batch", "autoscaling", "policy", "networking.k8s.io", "storage.k8s.io",
-    "rbac.authorization.k8s.io", "admissionregistration.k8s.io", "apiextensions.k8s.io",
-    "apiregistration.k8s.io", "authentication.k8s.io", "authorization.k8s.io", "certificates.k8s.io",
-    "coordination.k8s.io", "discovery.k8s.io", "events.k8s.io", "flowcontrol.apiserver.k8s.io",
-    "internal.apiserver.k8s.io", "node.k8s.io", "resource.k8s.io", "scheduling.k8s.io",
-    "storagemigration.k8s.io", "extensions",
-    "helm.sh", "yaml", "kustomize",
-})
 
 
 @dataclass(frozen=True)
@@ -79,7 +67,7 @@ class CrdInstaller:
 
     def installs(self, r: Resource) -> bool:
         if self.file:
-            return r.type in CONFIG_FILE_TYPES and self.file in str(_config_files(r))
+            return r.type in CONFIG_FILE_TYPES and self.file in str(config_files(r))
         if r.type not in HELM_TYPES or chart_name(r) != self.chart:
             return False
         if self.in_crds_dir and truthy(get(r.props, "skipCrds", False)):
@@ -133,144 +121,10 @@ DEVICE_PLUGIN_IMAGES = ("k8s-device-plugin", "nvidia-device-plugin", "neuron-dev
 ENFORCING_CNI_CHARTS = ("cilium", "tigera-operator", "calico", "antrea")
 
 
-# --- the graph ---------------------------------------------------------------------------------
-class Graph:
-    """Dependencies and parents of a stack, and what each resource waits for."""
-
-    def __init__(self, resources: list[Resource]):
-        self.resources = resources
-        self.by_urn = {r.urn: r for r in resources}
-        self._memo: dict[tuple[str, frozenset], bool] = {}
-
-    def edges(self, r: Resource) -> Iterator[str]:
-        yield from r.dependencies
-        if r.parent:
-            yield r.parent
-
-    def waits_for_any(self, urn: str, targets: frozenset[str]) -> bool:
-        """Whether `urn` is created after one of `targets` (through dependencies and parents)."""
-        if not targets:
-            return False
-        # Iterative, memoised per target set: thousands of resources share the same ancestors.
-        stack, path = [urn], []
-        seen: set[str] = set()
-        found = False
-        while stack:
-            u = stack.pop()
-            if u in seen:
-                continue
-            seen.add(u)
-            known = self._memo.get((u, targets))
-            if known is not None:
-                if known:
-                    found = True
-                    break
-                continue
-            r = self.by_urn.get(u)
-            if r is None:
-                continue
-            path.append(u)
-            for v in self.edges(r):
-                if v in targets:
-                    found = True
-                    break
-                stack.append(v)
-            if found:
-                break
-        if found:
-            self._memo[(urn, targets)] = True
-        else:
-            for u in path:  # nothing reachable from any of them is a target
-                self._memo[(u, targets)] = False
-        return found
-
-
-_cached: tuple = (None, -1, None)  # (resources, their count, graph), swapped whole: one read is atomic
-
-
-def _graph(resources: list[Resource]) -> Graph:
-    # The pack's policies of one AnalyzeStack share one list of resources (governance/sdk_cache.py):
-    # build its graph once. The held reference keeps the list alive, so identity cannot be reused.
-    global _cached
-    held, count, graph = _cached
-    if held is not resources or count != len(resources):
-        graph = Graph(resources)
-        _cached = (resources, len(resources), graph)
-    return graph
-
-
-# --- small readers -----------------------------------------------------------------------------
-def api_group(typ: str) -> Optional[str]:
-    """`kubernetes:monitoring.coreos.com/v1:ServiceMonitor` -> `monitoring.coreos.com`."""
-    parts = typ.split(":")
-    if len(parts) != 3 or parts[0] != "kubernetes" or "/" not in parts[1]:
-        return None
-    return parts[1].split("/", 1)[0]
-
-
-def is_custom_resource(typ: str) -> bool:
-    group = api_group(typ)
-    return group is not None and group not in BUILTIN_GROUPS
-
-
-def chart_name(r: Resource) -> str:
-    chart = get(r.props, "chart") or ""
-    return str(chart).rstrip("/").rsplit("/", 1)[-1]
-
-
-def _config_files(r: Resource) -> list:
-    return [get(r.props, "file"), *as_list(get(r.props, "files"))]
-
-
-def _meta(r: Resource) -> tuple[str, str]:
-    ns = get(r.props, "metadata.namespace") or "default"
-    return str(ns), str(get(r.props, "metadata.name") or r.name)
-
-
-def _label(r: Resource) -> str:
-    kind = r.type.rsplit(":", 1)[-1]
-    ns, name = _meta(r)
-    return f"{kind} {ns}/{name}" if r.type.startswith("kubernetes:") and "helm.sh" not in r.type else f"{kind} {r.name}"
-
-
-def _release_namespace(r: Resource) -> str:
-    return str(get(r.props, "namespace") or "default")
-
-
-def _safe(items: Iterable[Resource], fn):
-    """fn(r) for each resource, skipping the ones whose needed values are unknown."""
-    for r in items:
-        try:
-            yield r, fn(r)
-        except Unknown:
-            continue
-
-
-def _walk(value: Any, path: tuple = ()) -> Iterator[tuple[tuple, Any]]:
-    yield path, value
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _walk(v, path + (k,))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _walk(v, path + (i,))
-
-
-def _some(names: list[str], shown: int = 3) -> str:
-    """A few names for a message, the rest counted: a stack can hold thousands."""
-    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
-
-
-def _major(version: Any) -> Optional[int]:
-    if version is None or is_unknown(version):
-        return None
-    match = re.match(r"^\s*(\d+)", str(version))
-    return int(match.group(1)) if match else None
-
 
 # --- 1. custom resources after their CRDs -------------------------------------------------------
 def custom_resources_after_crds(resources: list[Resource], ctx: Context) -> Iterator[tuple[str, str]]:
-    graph = _graph(resources)
+    graph = graph_of(resources)
     installers: dict[str, set[str]] = {}
     for r in resources:
         if r.type == CRD_TYPE:
@@ -296,11 +150,11 @@ def custom_resources_after_crds(resources: list[Resource], ctx: Context) -> Iter
         if not targets:
             known = sorted({i.chart or i.file for i in CRD_INSTALLERS if i.group == group})
             hint = f" (known installers: {', '.join(known)})" if known else ""
-            yield (f"{_label(r)}: nothing in the stack installs the {group} CRDs{hint}; "
+            yield (f"{label(r)}: nothing in the stack installs the {group} CRDs{hint}; "
                    "the API server would refuse it"), r.urn
         elif not graph.waits_for_any(r.urn, targets):
-            names = _some(sorted(graph.by_urn[u].name for u in targets))
-            yield (f"{_label(r)}: does not wait for {names}, which installs the {group} CRDs; "
+            names = some(sorted(graph.by_urn[u].name for u in targets))
+            yield (f"{label(r)}: does not wait for {names}, which installs the {group} CRDs; "
                    "a first update may send it before the CRD exists"), r.urn
 
 
@@ -337,23 +191,23 @@ _VALUES_REFS = {
 }
 
 
-def _declared(resources: list[Resource]) -> dict[str, set]:
+def declared_objects(resources: list[Resource]) -> dict[str, set]:
     out: dict[str, set] = {"Secret": set(), "ConfigMap": set(), "ServiceAccount": set(), "Secrets Manager entry": set()}
     kinds = {SECRET: "Secret", CONFIG_MAP: "ConfigMap", SERVICE_ACCOUNT: "ServiceAccount"}
     for r in resources:
         try:
             if r.type in kinds:
-                out[kinds[r.type]].add(_meta(r))
+                out[kinds[r.type]].add(meta(r))
             elif r.type.startswith("kubernetes:external-secrets.io/") and r.type.endswith(":ExternalSecret"):
-                ns, name = _meta(r)
+                ns, name = meta(r)
                 out["Secret"].add((ns, get(r.props, "spec.target.name") or name))
             elif r.type.startswith("kubernetes:cert-manager.io/") and r.type.endswith(":Certificate"):
-                ns, _ = _meta(r)
+                ns, _ = meta(r)
                 if get(r.props, "spec.secretName"):
                     out["Secret"].add((ns, get(r.props, "spec.secretName")))
             elif r.type in HELM_TYPES:
-                ns = _release_namespace(r)
-                for path, sa in _walk(get(r.props, "values") or {}):
+                ns = release_namespace(r)
+                for path, sa in walk(get(r.props, "values") or {}):
                     if path and path[-1] == "serviceAccount" and isinstance(sa, dict) \
                             and sa.get("create", True) is not False and isinstance(sa.get("name"), str):
                         out["ServiceAccount"].add((ns, sa["name"]))
@@ -401,7 +255,7 @@ def _pod_refs(spec: dict) -> Iterator[tuple[str, Any]]:
 
 
 def _values_refs(values: Any) -> Iterator[tuple[str, Any]]:
-    for path, value in _walk(values):
+    for path, value in walk(values):
         for suffix, kind in _VALUES_REFS.items():
             if path[-len(suffix):] == suffix and isinstance(value, str) and value:
                 yield kind, value
@@ -415,19 +269,19 @@ def _values_refs(values: Any) -> Iterator[tuple[str, Any]]:
                 yield ("Secret" if path[-1] == "secrets" else "ConfigMap"), name
 
 
-def _references(r: Resource) -> Iterator[tuple[str, str, Any]]:
+def references_of(r: Resource) -> Iterator[tuple[str, str, Any]]:
     """(kind, namespace, name) of what one resource refers to."""
     if r.type in POD_SPEC_PATHS:
-        ns, _ = _meta(r)
+        ns, _ = meta(r)
         spec = get(r.props, POD_SPEC_PATHS[r.type]) or {}
         for kind, name in _pod_refs(spec if isinstance(spec, dict) else {}):
             yield kind, ns, name
     elif r.type in HELM_TYPES:
-        ns = _release_namespace(r)
+        ns = release_namespace(r)
         for kind, name in _values_refs(get(r.props, "values") or {}):
             yield kind, ns, name
     elif r.type.startswith("kubernetes:external-secrets.io/"):
-        ns, _ = _meta(r)
+        ns, _ = meta(r)
         if r.type.endswith(":ExternalSecret"):
             for d in as_list(get(r.props, "spec.data")):
                 yield "Secrets Manager entry", "", get(d, "remoteRef.key")
@@ -453,10 +307,10 @@ def _sm_name(ref: str) -> str:
 def references_declared(resources: list[Resource], ctx: Context,
                         prerequisites: Optional[Prerequisites] = None) -> Iterator[tuple[str, str]]:
     prerequisites = prerequisites or load_prerequisites()
-    declared = _declared(resources)
+    declared = declared_objects(resources)
     for r in resources:
         try:
-            refs = list(_references(r))
+            refs = list(references_of(r))
         except Unknown:
             continue
         reported = set()
@@ -475,7 +329,7 @@ def references_declared(resources: list[Resource], ctx: Context,
             if found or listed or (kind, where) in reported:
                 continue
             reported.add((kind, where))
-            yield (f"{_label(r)}: refers to {kind} {where}, which the stack does not declare and "
+            yield (f"{label(r)}: refers to {kind} {where}, which the stack does not declare and "
                    f"{PREREQUISITES_FILE.name} does not list as a prerequisite"), r.urn
 
 
@@ -488,7 +342,7 @@ def _claims(r: Resource) -> Iterator[tuple[str, Any]]:
         for t in as_list(get(r.props, "spec.volumeClaimTemplates")):
             yield f" volumeClaimTemplate {get(t, 'metadata.name') or '?'}", get(t, "spec.storageClassName")
     elif r.type in HELM_TYPES:
-        for path, value in _walk(get(r.props, "values") or {}):
+        for path, value in walk(get(r.props, "values") or {}):
             if not isinstance(value, dict) or not path:
                 continue
             where = " values " + ".".join(str(p) for p in path)
@@ -504,7 +358,7 @@ def _claims(r: Resource) -> Iterator[tuple[str, Any]]:
 
 def volume_claims_have_storage_class(resources: list[Resource], ctx: Context) -> Iterator[tuple[str, str]]:
     classes, default = set(), False
-    for r, name in _safe((r for r in resources if r.type == STORAGE_CLASS), lambda r: _meta(r)[1]):
+    for r, name in safe((r for r in resources if r.type == STORAGE_CLASS), lambda r: meta(r)[1]):
         classes.add(name)
         annotations = get(r.props, "metadata.annotations") or {}
         default = default or any(str(annotations.get(a, "")).lower() == "true" for a in DEFAULT_CLASS_ANNOTATIONS)
@@ -517,24 +371,24 @@ def volume_claims_have_storage_class(resources: list[Resource], ctx: Context) ->
             if is_unknown(cls) or cls in ("", "-"):
                 continue  # decided later, or a claim that binds a pre-made volume on purpose
             if cls is None and not default:
-                yield (f"{_label(r)}{where}: claims a volume without a StorageClass and the stack declares no "
+                yield (f"{label(r)}{where}: claims a volume without a StorageClass and the stack declares no "
                        "default StorageClass (EKS has none since 1.30); it would stay Pending"), r.urn
             elif cls is not None and cls not in classes:
-                yield (f"{_label(r)}{where}: claims StorageClass {cls}, which the stack does not declare; "
+                yield (f"{label(r)}{where}: claims StorageClass {cls}, which the stack does not declare; "
                        "it would stay Pending"), r.urn
 
 
 # --- 4. node groups after the CNI ---------------------------------------------------------------
 def _addons(resources: list[Resource], name: str) -> list[Resource]:
     out = []
-    for r, addon in _safe((r for r in resources if r.type == ADDON), lambda r: get(r.props, "addonName")):
+    for r, addon in safe((r for r in resources if r.type == ADDON), lambda r: get(r.props, "addonName")):
         if addon == name:
             out.append(r)
     return out
 
 
 def node_groups_after_cni(resources: list[Resource], ctx: Context) -> Iterator[tuple[str, str]]:
-    graph = _graph(resources)
+    graph = graph_of(resources)
     cni = frozenset(r.urn for r in _addons(resources, "vpc-cni"))
     for r in resources:
         if r.type != NODE_GROUP:
@@ -549,7 +403,7 @@ def node_groups_after_cni(resources: list[Resource], ctx: Context) -> Iterator[t
 
 # --- 5. Kubernetes resources after the deployer's cluster access --------------------------------
 def kubernetes_after_cluster_access(resources: list[Resource], ctx: Context) -> Iterator[tuple[str, str]]:
-    graph = _graph(resources)
+    graph = graph_of(resources)
     access = frozenset(r.urn for r in resources if r.type in ACCESS_TYPES)
     providers = [r for r in resources if r.type == K8S_PROVIDER]
     provider_ready = {p.urn: graph.waits_for_any(p.urn, access) for p in providers}
@@ -568,7 +422,7 @@ def kubernetes_after_cluster_access(resources: list[Resource], ctx: Context) -> 
             key = matched[0] if len(matched) == 1 else ""
             stranded.setdefault(key, []).append(r)
     for key, items in stranded.items():
-        names = _some([_label(r) for r in items])
+        names = some([label(r) for r in items])
         if key:
             provider = graph.by_urn[key]
             where = "provider " + ("(default)" if provider.name.startswith("default_") else provider.name)
@@ -609,7 +463,7 @@ def gpu_node_groups_have_device_plugin(resources: list[Resource], ctx: Context) 
             continue
     if plugin:
         return
-    for r, gpu in _safe((r for r in resources if r.type == NODE_GROUP), _is_gpu_group):
+    for r, gpu in safe((r for r in resources if r.type == NODE_GROUP), _is_gpu_group):
         if gpu:
             yield (f"{r.name}: a GPU node group without a device plugin (the NVIDIA device plugin chart or "
                    "DaemonSet): its nodes advertise no nvidia.com/gpu and GPU pods stay Pending"), r.urn
@@ -652,13 +506,13 @@ def network_policies_enforced(resources: list[Resource], ctx: Context) -> Iterat
 # --- 8. the backup client is at least the server's major ---------------------------------------
 def backup_client_supports_server(resources: list[Resource], ctx: Context) -> Iterator[tuple[str, str]]:
     servers = []
-    for r, engine in _safe((r for r in resources if r.type in RDS_TYPES), lambda r: get(r.props, "engine")):
+    for r, engine in safe((r for r in resources if r.type in RDS_TYPES), lambda r: get(r.props, "engine")):
         if engine in POSTGRES_ENGINES:
             try:
                 version = get(r.props, "engineVersion")
             except Unknown:
                 continue
-            major = _major(version)
+            major = major_version(version)
             if major is not None:
                 servers.append((major, str(version), r.name))
     if not servers:
@@ -677,12 +531,12 @@ def backup_client_supports_server(resources: list[Resource], ctx: Context) -> It
         declared = annotations.get(PG_CLIENT_MAJOR_ANNOTATION)
         if is_unknown(declared):
             continue
-        client = _major(declared)
+        client = major_version(declared)
         if client is None:
-            yield (f"{_label(r)}: does not say which PostgreSQL client its image installs (annotation "
+            yield (f"{label(r)}: does not say which PostgreSQL client its image installs (annotation "
                    f"{PG_CLIENT_MAJOR_ANNOTATION}); {db} runs PostgreSQL {version}"), r.urn
         elif client < major:
-            yield (f"{_label(r)}: its PostgreSQL client is {client} ({PG_CLIENT_MAJOR_ANNOTATION}) but {db} runs "
+            yield (f"{label(r)}: its PostgreSQL client is {client} ({PG_CLIENT_MAJOR_ANNOTATION}) but {db} runs "
                    f"{version}: pg_dump refuses a newer server, so every backup would fail"), r.urn
 
 
@@ -708,7 +562,7 @@ def _allowed_public(host: str, path: str) -> bool:
 
 def _helm_images(values: Any) -> Iterator[str]:
     """Images a release's values set explicitly: `image: "repo:tag"` or `image: {registry, repository, tag}`."""
-    for path, value in _walk(values):
+    for path, value in walk(values):
         if not path or path[-1] != "image":
             continue
         if isinstance(value, str) and value and not is_unknown(value):
@@ -744,7 +598,7 @@ def _stack_accounts(resources: list[Resource]) -> set[str]:
 
 def images_from_owned_registries(resources: list[Resource], ctx: Context) -> Iterator[tuple[str, str]]:
     repositories = set()
-    for r, name in _safe((r for r in resources if r.type == ECR_REPOSITORY), lambda r: get(r.props, "name")):
+    for r, name in safe((r for r in resources if r.type == ECR_REPOSITORY), lambda r: get(r.props, "name")):
         if isinstance(name, str):
             repositories.add(name)
     accounts = _stack_accounts(resources)
@@ -766,13 +620,13 @@ def images_from_owned_registries(resources: list[Resource], ctx: Context) -> Ite
             if ecr:
                 account = ecr.group(1)
                 if accounts and account not in accounts:
-                    yield (f"{_label(r)}: image {image} is in account {account}, not this stack's "
+                    yield (f"{label(r)}: image {image} is in account {account}, not this stack's "
                            f"({', '.join(sorted(accounts))})"), r.urn
                 elif path not in repositories:
-                    yield (f"{_label(r)}: image {image} names ECR repository {path}, which the stack does not "
+                    yield (f"{label(r)}: image {image} names ECR repository {path}, which the stack does not "
                            "declare: the image would not exist"), r.urn
             elif not _allowed_public(host, path):
-                yield (f"{_label(r)}: image {image} comes from {host}, which is neither the stack's ECR nor a "
+                yield (f"{label(r)}: image {image} comes from {host}, which is neither the stack's ECR nor a "
                        "public registry the pack allows (PUBLIC_REGISTRIES)"), r.urn
 
 

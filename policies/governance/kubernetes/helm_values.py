@@ -1,7 +1,7 @@
 """The pod security rules applied to the values handed to every Helm release.
 
 A chart renders its pods from values the program passes, and those pods never appear in state as
-Deployments of their own, so the container rules in `kubernetes.py` never see them. This walks a
+Deployments of their own, so the container rules in `pods.py` never see them. This walks a
 release's values as data and flags the settings that give a pod the node: host namespaces,
 privileged, root, privilege escalation and dangerous capabilities - checkov CKV_K8S_16 (privileged),
 CKV_K8S_17/18/19 (hostPID/IPC/Network), CKV_K8S_20 (allowPrivilegeEscalation), CKV_K8S_23 (root),
@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any, Iterator
 
-from .kubernetes_pods import DANGEROUS_CAPABILITIES, HOST_NAMESPACES
-from .model import Context, Resource
-from .values import get, is_unknown
+from .pods import DANGEROUS_CAPABILITIES, HOST_NAMESPACES
+from ..model import Context, Resource
+from ..values import get, is_unknown
 
 RELEASE_TYPES = ("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart")
 MAX_DEPTH = 64  # values are config, not data: deeper than this is not a chart's shape

@@ -1,13 +1,14 @@
-"""IAM guardrails beyond "*" on "*": who may assume a role, service-wide wildcards, NotAction,
-and the actions that let a principal grant itself more. Pure predicates over a resource's inputs;
-each names the public check it mirrors."""
+"""IAM guardrails: no "*" on "*", who may assume a role, service-wide wildcards, NotAction, and the
+actions that let a principal grant itself more. Pure predicates over a resource's inputs; each
+names the public check it mirrors."""
 from __future__ import annotations
 
 from typing import Iterator
 
-from .aws import _statements
-from .model import Context, Resource
-from .values import as_list, get
+from ..model import Context, Resource
+from ..values import as_list, get
+from .documents import is_star, statements
+
 
 ROLE = "aws:iam/role:Role"
 POLICY_TYPES = ("aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy", "aws:iam/userPolicy:UserPolicy",
@@ -36,6 +37,15 @@ def _documents(r: Resource) -> Iterator[tuple[str, object]]:
         yield "policy", get(r.props, "policy")
 
 
+def iam_no_admin(r: Resource, ctx: Context) -> list[str]:
+    out = []
+    for where, doc in _documents(r):
+        for s in statements(doc):
+            if s.get("Effect", "Allow") == "Allow" and is_star(s.get("Action")) and is_star(s.get("Resource")):
+                out.append(f"{r.name}: {where} allows \"*\" on \"*\"; grant the actions on the resources it needs")
+    return out
+
+
 def _strings(value: object) -> list[str]:
     return [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
 
@@ -51,7 +61,7 @@ def _any_principal(principal: object) -> bool:
 def trust_policy_restricted(r: Resource, ctx: Context) -> list[str]:
     """checkov CKV_AWS_60 / CKV_AWS_61, prancer PR-AWS-CFR-IAM-003: no role assumable by anyone."""
     out = []
-    for i, s in enumerate(_statements(get(r.props, "assumeRolePolicy"))):
+    for i, s in enumerate(statements(get(r.props, "assumeRolePolicy"))):
         if s.get("Effect", "Allow") != "Allow" or s.get("Condition"):
             continue
         if _any_principal(s.get("Principal")) or "NotPrincipal" in s:
@@ -70,7 +80,7 @@ def no_wildcard_actions(r: Resource, ctx: Context) -> list[str]:
     NotAction (which grants everything it does not name)."""
     out = []
     for where, doc in _documents(r):
-        for i, s in enumerate(_statements(doc)):
+        for i, s in enumerate(statements(doc)):
             if s.get("Effect", "Allow") != "Allow":
                 continue
             resources = _strings(s.get("Resource"))
@@ -94,7 +104,7 @@ def no_privilege_escalation(r: Resource, ctx: Context) -> list[str]:
         return []
     out = []
     for where, doc in _documents(r):
-        for i, s in enumerate(_statements(doc)):
+        for i, s in enumerate(statements(doc)):
             if s.get("Effect", "Allow") != "Allow" or "*" not in _strings(s.get("Resource")):
                 continue
             risky = sorted(a for a in _strings(s.get("Action")) if a.lower() in ESCALATION_ACTIONS)
