@@ -3,7 +3,7 @@ and its history copies) or what older CLIs wrote (versions 1 and 2), as a stream
 
 An audit must work on exports far larger than the program itself (hundreds of MB once Helm
 releases and kubeconfigs are in state), so the file is never loaded whole: a short header read
-finds the version and the envelope, then the strict reader (`policies/governance/strictread.py`) yields one
+finds the version and the envelope, then the strict reader (`policies/governance/strictread/`) yields one
 resource at a time while checking the whole file (duplicate keys, depth, huge numbers, UTF-8,
 truncation, trailing garbage). The caller analyses each resource as it arrives and keeps only what
 it needs.

@@ -49,7 +49,7 @@ def _s(name, description, severity, check, enforcement="mandatory", group="guard
 
 
 def _ready(name, description, severity) -> Spec:
-    """A deploy-readiness rule (governance/readiness.py), mandatory where it reports: protected stacks."""
+    """A deploy-readiness rule (governance/readiness/rules.py), mandatory where it reports: protected stacks."""
     return _s(name, description, severity, readiness.mandatory(name), group="deploy-readiness")
 
 
