@@ -204,7 +204,7 @@ def main(args: argparse.Namespace) -> int:
         from platformctl import reports
         text = reports.render(report, args.format, color=args.out is None and sys.stdout.isatty())
         if changes is not None and args.format == "markdown":
-            text = _markdown_diff(changes) + "\n" + text
+            text = text.rstrip("\n") + "\n\n" + _markdown_diff(changes)
     else:
         text = _table(run, report, waves=args.waves, changes=changes)
     _emit(text, args.out)

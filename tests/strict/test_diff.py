@@ -110,3 +110,13 @@ def test_preview_update_hands_the_pack_an_update(monkeypatch):
     args.update = False
     assert preview.main(args) == 0
     assert seen == [False, True]
+
+
+def test_the_pull_request_comment_shows_the_diff_against_the_base_branch():
+    import yaml
+
+    doc = yaml.safe_load((ROOT / ".github" / "workflows" / "preview.yml").read_text())
+    steps = "\n".join(str(s.get("run", "")) for s in doc["jobs"]["preview"]["steps"])
+    assert '--no-policy \\\n' in steps and '--export "$GITHUB_WORKSPACE/build/base-state.json"' in steps
+    assert 'against=(--against build/base-state.json)' in steps
+    assert '"${against[@]}" --format markdown --out build/report/preview.md' in steps

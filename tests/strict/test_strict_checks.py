@@ -153,3 +153,13 @@ def test_no_two_stacks_share_an_address_range():
         ranges[stack] = ipaddress.ip_network(config.get("leadgen:network.vpcCidr", "10.0.0.0/16"))
     overlapping = [(a, b) for a, b in itertools.combinations(ranges, 2) if ranges[a].overlaps(ranges[b])]
     assert overlapping == []
+
+
+def test_bootstrap_exports_the_service_linked_role_arn_the_cluster_key_names():
+    from leadgen.iam import cluster_key_policy
+
+    run = run_program("platform", root=ROOT / "bootstrap")
+    (arn,) = run.outputs["serviceLinkedRoleArns"].values()
+    named = {p for s in json.loads(cluster_key_policy(ACCOUNT_ID, "us-east-1"))["Statement"]
+             for p in [s["Principal"].get("AWS")] if p and "aws-service-role" in p}
+    assert named == {arn}
