@@ -12,7 +12,7 @@ import datetime as dt
 import sys
 
 from platformctl import reports
-from leadgen.config import load
+from leadgen.config import ConfigError, load
 from platformctl.costs import allocate_to_workloads, cost_view
 from platformctl.errors import InputError, ProgramError
 from platformctl.program.engine import run_stack
@@ -32,6 +32,15 @@ def baseline_total(path: str, config: dict) -> float:
     return cost_view(slim, config).total_usd
 
 
+def _workloads(project: str, stack: str, config: dict):
+    """The stack's workloads; none for a program whose config is not the platform's (the program
+    ran, so the platform's own config has already been validated)."""
+    try:
+        return load(project, stack, config).workloads
+    except ConfigError:
+        return ()
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", required=True)
     parser.add_argument("--against", metavar="FILE", help="a `pulumi stack export` to compare with")
@@ -48,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     config = dict(program.config)
     baseline = baseline_total(args.against, config) if args.against else None
     view = cost_view(program.resources, config, baseline=baseline, baseline_source=args.against or "")
-    view = allocate_to_workloads(view, program.resources, load(program.project, args.stack, config).workloads)
+    view = allocate_to_workloads(view, program.resources, _workloads(program.project, args.stack, config))
     report = reports.Report(stack=args.stack, project=program.project, kind="cost",
                             generated_at=dt.datetime.now(dt.timezone.utc),
                             resource_count=len(program.resources), cost=view,
