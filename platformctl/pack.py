@@ -18,8 +18,8 @@ from platformctl.project import ROOT
 
 PACK_DIR = ROOT / "policies"
 # The pack's modules platformctl may use; anything else is the pack's own business.
-MODULES = ("approvers", "catalog", "changes", "clock", "compliance", "config", "cost", "exemptions", "model",
-           "promotion", "signing")
+MODULES = ("approvers", "catalog", "changes", "clock", "compliance", "config", "cost", "exemptions",
+           "gate_settings", "model", "pack_settings", "promotion", "signing")
 
 if str(PACK_DIR) not in sys.path:
     # Appended, not prepended: the pack folder must not shadow anything already importable.

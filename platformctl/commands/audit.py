@@ -155,13 +155,14 @@ class CatalogAnalyzer:
     give the same findings (tests/audit/test_audit_engines.py)."""
 
     def __init__(self, stack: str, project: str, config: dict):
-        from platformctl.pack import catalog, clock, config as gconfig, model
+        from platformctl.pack import catalog, clock, config as gconfig, gate_settings, model
 
         self._catalog, self._model = catalog, model
         skip = set(update_gates())
         self._by_type = {t: tuple(s for s in specs if s.name not in skip) for t, specs in catalog.SPECS_BY_TYPE.items()}
         self._stack_specs = tuple(s for s in catalog.STACK_SPECS if s.name not in skip)
-        self._ctx = model.Context(stack, project, gconfig.from_mapping(config), ROOT,
+        settings = gate_settings.apply(gconfig.from_mapping(config), stack, gate_settings.load(ROOT))
+        self._ctx = model.Context(stack, project, settings, ROOT,
                                   clock.read(honour_override=False))
         self._providers: dict[str, dict] = {}
 

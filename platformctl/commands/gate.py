@@ -24,17 +24,20 @@ BUDGET_GATE = "error-budget-gate"
 
 def evaluate(stack: str, change_request: str | None = None, project_root: pathlib.Path = ROOT,
              env=None) -> reports.Report:
-    from platformctl.pack import catalog, clock, config as gconfig, model
+    from platformctl.pack import catalog, clock, config as gconfig, gate_settings, model, pack_settings
 
     if not (project_root / f"Pulumi.{stack}.yaml").exists():
         raise InputError(f"--stack {stack}: no Pulumi.{stack}.yaml in {project_root}")
     raw = pack_config(stack, project_root)
     if change_request:
         raw[CHANGE_KEY] = change_request  # what `pulumi config set leadgen:changeRequest` will record
-    settings = gconfig.from_mapping(raw)
+    settings = gate_settings.apply(gconfig.from_mapping(raw), stack, gate_settings.load(project_root),
+                                   pack_settings.stacks())
     project = "leadgen"
+    # The real clock, as the update reads it: a pre-flight that honoured LEADGEN_GOVERNANCE_NOW
+    # passed a closed window that `pulumi up` then refused (the variable is reported as ignored).
     ctx = model.Context(stack=stack, project=project, config=settings, project_root=project_root,
-                        clock=clock.read(env if env is not None else os.environ))
+                        clock=clock.read(env if env is not None else os.environ, honour_override=False))
     violations = []
     notes = [f"{problem}" for problem in settings.problems]
     # With `amp:stack` the SLO store is the workspace the stack declares, known only from the stack's

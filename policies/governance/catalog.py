@@ -72,6 +72,9 @@ SPECS: tuple[Spec, ...] = (
        "high", gates.emergency_in_use, "advisory", group="gate"),
     _s("governance-clock-override", "The change-window clock was fixed through LEADGEN_GOVERNANCE_NOW "
        "(honoured in a preview, ignored by an update).", "medium", gates.clock_override, "advisory", group="gate"),
+    _s("governance-gate-settings", "A protected stack's gate settings (SLO store, budgets, protection) come from "
+       "governance/gates.yaml; its own stack file sets none of them.", "high", gates.gate_settings_owned,
+       group="gate"),
     _s("promotion-gate", "A protected stack takes only a program version (git commit) the promotion stack "
        "applied with its smoke tests passing at least the soak time before, by signed attestation "
        "(governance/approvers.yaml: promotion).", "high", promotion.promotion_gate, group="gate"),

@@ -32,7 +32,9 @@ from typing import Any, Callable, Mapping, Optional
 
 NAMESPACE = "leadgen"
 # The shape of a change request ID (changes/<ID>.yaml); checked before the ID is joined to a path.
-CHANGE_REQUEST_ID = re.compile(r"^CR-\d{4}-\d{3,}$")
+# ASCII digits only, and nothing after them (`$` would also match before a final newline):
+# `\d` matches any Unicode digit, so "CR-٢٠٢٦-014" would name a file nobody can find by eye.
+CHANGE_REQUEST_ID = re.compile(r"^CR-[0-9]{4}-[0-9]{3,}\Z")
 DEFAULT_PROTECTED_STACKS = ("production",)
 # Change requests live in the repository's own `changes/` folder and nowhere else. It used to be a
 # stack setting; a stack that names its own folder (absolute, `..`, a symlink) chooses which
@@ -142,6 +144,12 @@ class GovernanceConfig:
     # `leadgen:environment`, read beside the settings (the program declares the key): a stack whose
     # environment is production is protected whatever its name and its protectedStacks say.
     environment: str = ""
+    # Stacks and environments governance/gates.yaml protects (the CAB's file, never the stack's);
+    # these defaults hold when the file is not there: production and its recovery stack.
+    governed_stacks: tuple[str, ...] = ("production", "production-dr")
+    protected_environments: tuple[str, ...] = (PROTECTED_ENVIRONMENT,)
+    # Gate settings a protected stack's file sets, and a gates.yaml that cannot be used (gate_settings).
+    gate_problems: tuple[str, ...] = ()
     # One line per unusable key, e.g. 'leadgen:governance.monthlyBudgetUsd (-5) must be positive'.
     problems: tuple[str, ...] = field(default=())
 
@@ -215,8 +223,8 @@ def protected_stacks(settings: GovernanceConfig, pack_stacks: Optional[tuple[str
 def is_protected(stack: str, settings: GovernanceConfig, pack_stacks: Optional[tuple[str, ...]] = None) -> bool:
     """Whether an update of `stack` goes through the gates: listed by the pack or the stack, or a
     stack of the production environment under any name."""
-    return (stack in protected_stacks(settings, pack_stacks)
-            or settings.environment.strip().lower() == PROTECTED_ENVIRONMENT)
+    return (stack in protected_stacks(settings, pack_stacks) or stack in settings.governed_stacks
+            or settings.environment.strip().lower() in settings.protected_environments)
 
 
 def _leaves(config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:

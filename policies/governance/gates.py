@@ -221,6 +221,11 @@ def clock_override(resources: list[Resource], ctx: Context) -> Iterator[str]:
         yield f"{NOW_ENV}={clock.override} fixes the change-window clock; unset it outside tests"
 
 
+def gate_settings_owned(resources: list[Resource], ctx: Context) -> Iterator[str]:
+    """A protected stack's gate settings are governance/gates.yaml's; its own file sets none."""
+    yield from ctx.config.gate_problems
+
+
 def config_valid(resources: list[Resource], ctx: Context) -> Iterator[str]:
     yield from ctx.config.problems
     if pack_settings.problem():

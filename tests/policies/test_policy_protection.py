@@ -49,10 +49,12 @@ def test_a_production_environment_is_protected_under_any_name(tmp_path):
 
 def test_the_pack_config_decides_and_the_default_protects_production(tmp_path):
     assert ctx_for(tmp_path, stack="prod-eu", pack_stacks=("production", "prod-eu")).protected
-    # An organisation may replace the default list in its policy group; a stack that then empties
-    # its own list is unprotected only if it is not of the production environment.
+    # An organisation may replace the default list in its policy group, and a stack may empty its
+    # own: production and production-dr stay protected by name (governance/gates.yaml's defaults).
     empty = {"governance.protectedStacks": []}
-    assert not ctx_for(tmp_path, stack="production", pack_stacks=("prod-eu",), **empty).protected
+    assert ctx_for(tmp_path, stack="production", pack_stacks=("prod-eu",), **empty).protected
+    assert ctx_for(tmp_path, stack="production-dr", pack_stacks=("prod-eu",), **empty).protected
+    assert not ctx_for(tmp_path, stack="staging", pack_stacks=("prod-eu",), **empty).protected
     settings = config.from_mapping({"leadgen:environment": "production", "leadgen:governance.protectedStacks": []})
     assert dataclasses.replace(ctx_for(tmp_path, pack_stacks=("prod-eu",)), config=settings).protected
 
