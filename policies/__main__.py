@@ -114,7 +114,8 @@ def _applies(policy, resource_type: str) -> bool:
 
 # Before the PolicyPack exists: it builds and registers the SDK's servicer in its constructor.
 sdk_cache.install(_applies)
-pack_settings.install()
+# The gates and the governance checks stay mandatory whatever a policy config asks (pack_settings).
+pack_settings.install(catalog.LOCKED)
 # An AnalyzeStack allocates millions of short-lived objects (the SDK rebuilds the stack's
 # PolicyResources for each of the 12 stack policies). With CPython's default gen-0 threshold of 700
 # the collector ran thousands of times per call, each pass walking the live stack: half of

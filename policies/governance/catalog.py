@@ -239,6 +239,9 @@ STACK_POLICY_TYPES = {
     "kubernetes-namespace-default-deny": (cluster.NAMESPACE, cluster.NETWORK_POLICY),
 }
 BY_NAME = {spec.name: spec for spec in SPECS}
+# Mandatory policies no policy config may lower (policies/__main__.py restores them in Configure):
+# what decides whether an update of a protected stack may run at all.
+LOCKED = frozenset(s.name for s in SPECS if s.group in ("gate", "governance") and s.enforcement == "mandatory")
 RESOURCE_SPECS = tuple(s for s in SPECS if s.kind == "resource")
 STACK_SPECS = tuple(s for s in SPECS if s.kind == "stack")
 

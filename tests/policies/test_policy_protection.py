@@ -207,3 +207,23 @@ def test_an_update_of_production_that_unprotects_itself_is_still_gated_over_grpc
             got = {(v.policy, v.level) for v in client.analyze(baseline())}
         assert {("change-request-required", "mandatory"), ("change-window", "mandatory"),
                 ("error-budget-gate", "mandatory"), ("governance-config-valid", "mandatory")} <= got
+
+
+def test_a_policy_config_cannot_lower_the_gates_of_a_protected_stack():
+    # `--policy-pack-config` setting the gates to disabled updated production with no change request,
+    # window, attestation or budget check (0 mandatory findings). The pack's Configure hook restores
+    # mandatory for every gate; the guardrails stay the policy group's to tune.
+    import governance.catalog as catalog
+    from platformctl.policy_client import PolicyClient
+    from policy_baseline import PROJECT, baseline
+
+    assert {"change-request-required", "change-window", "error-budget-gate", "promotion-gate",
+            "governance-gate-settings", "cost-budget-gate"} <= catalog.LOCKED
+    lowered = {name: "disabled" for name in catalog.LOCKED}
+    lowered["aws-rds-not-publicly-accessible"] = "disabled"
+    pack_dir = pathlib.Path(__file__).resolve().parents[2] / "policies"
+    with PolicyClient(pack_dir, project=PROJECT, stack="production", dry_run=False, levels=lowered,
+                      config={"aws:region": "us-east-1"}) as client:
+        got = {(v.policy, v.level) for v in client.analyze(baseline())}
+    assert {("change-request-required", "mandatory"), ("change-window", "mandatory")} <= got
+    assert not any(policy == "aws-rds-not-publicly-accessible" for policy, _ in got)
