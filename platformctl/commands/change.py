@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import pathlib
 import subprocess
@@ -33,13 +34,13 @@ SKELETON = """\
 # Times are quoted, in UTC: "2026-12-15T02:00:00Z". The window is at most 24h.
 id: {id}
 title: {title}
-description: What changes, in one or two sentences
+description: {description}
 service: {service}
 change_type: {change_type}          # standard | normal | emergency
 risk_level: {risk_level}             # low | medium | high | critical
-impact_analysis: Who or what notices, and for how long
+impact_analysis: {impact_analysis}
 rollback_plan:                  # concrete steps, in order
-  - Replace this line with the first command or action that undoes the change
+  - {rollback_plan}
 requested_by: {requested_by}
 approvals: []
 window: {{start: "{start}", duration: {duration}}}
@@ -52,6 +53,10 @@ def _pack():
     # The pack's modules through platformctl's one door to them, loaded only when a subcommand runs.
     from platformctl.pack import approvers, changes, compliance, signing
     return approvers, changes, compliance, signing
+
+
+def changes_module():
+    return _pack()[1]
 
 
 def _path(root: pathlib.Path, change_id: str) -> pathlib.Path:
@@ -99,8 +104,14 @@ def new(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
         raise InputError("--requested-by is required (no git user.email to default to)")
     start = _time(args.start, "--start") if args.start else (
         dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=7)).replace(hour=2, minute=0, second=0, microsecond=0)
-    text = SKELETON.format(id=args.id, title=args.title, service=args.service, change_type=args.change_type,
-                           risk_level=args.risk_level, requested_by=requested_by,
+    if not changes_module().EMAIL.match(requested_by):
+        raise InputError(f"--requested-by {requested_by!r} must be an e-mail address")
+    # Every free text as a JSON string, which is a YAML double-quoted scalar: `--title "A: B"` once
+    # wrote a mapping where a title belongs, and the tool then refused its own file.
+    quoted = {k: json.dumps(v) for k, v in {"title": args.title, "service": args.service,
+                                            "requested_by": requested_by,
+                                            **changes_module().TEMPLATE_TEXT}.items()}
+    text = SKELETON.format(id=args.id, change_type=args.change_type, risk_level=args.risk_level, **quoted,
                            start=start.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                            duration=args.duration, stacks=", ".join(args.stacks))
     path.parent.mkdir(exist_ok=True)
@@ -161,8 +172,20 @@ def approve(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
         raise InputError(f"--by {by!r} must be the approver's e-mail address (as in governance/approvers.yaml)")
     if args.role not in changes.ROLES:
         raise InputError(f"--role {args.role!r} must be one of {', '.join(changes.ROLES)}")
-    if by.lower() == change.requested_by.lower():
+    if by.casefold() == change.requested_by.casefold():
         raise InputError(f"{by} requested {change.id}; the requester approves nothing")
+    directory = approvers.load(root)
+    if directory.problems:
+        raise InputError(directory.problems[0])
+    held = directory.roles.get(by.casefold())
+    if held is None:
+        raise InputError(f"--by {by} is not an approver in governance/approvers.yaml; nothing was written")
+    if args.role not in held:
+        raise InputError(f"--by {by} does not hold the role {args.role} in governance/approvers.yaml; nothing was "
+                         "written")
+    same = next((a for a in change.approvals if a.by.casefold() == by.casefold() and a.role == args.role), None)
+    if same is not None:
+        raise InputError(f"approvals[{same.index}] is already {by}'s {args.role} approval; nothing was written")
     at = _time(args.at, "--at")
     if at > dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=1):
         raise InputError(f"--at {args.at} is in the future; an approval is dated when it is given")
@@ -183,11 +206,14 @@ def approve(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
             check.change.approvals[-1].signature != signature.strip():
         raise InputError(f"changes/{args.id}.yaml: could not add the approval without changing the request "
                          "(is `approvals:` a top-level list?)")
+    verdict = approvers.check(check.change, directory)[-1]
+    if verdict:
+        # A signature that does not verify is not an approval: nothing is written.
+        raise InputError(f"the signature by {args.key} does not verify for {by}: {verdict}; nothing was written")
     write_atomically(path, updated)
-    verdict = approvers.check(check.change, approvers.load(root))[-1]
-    note = "verified against governance/allowed_signers" if not verdict else f"written, but it does not verify: {verdict}"
-    print(f"changes/{args.id}.yaml: approval by {by} as {args.role} at {_fmt(at)} {note}")
-    return 0 if not verdict else 2
+    print(f"changes/{args.id}.yaml: approval by {by} as {args.role} at {_fmt(at)} verified against "
+          "governance/allowed_signers")
+    return 0
 
 
 def _with_approval(text: str, *, by: str, role: str, at: dt.datetime, signature: str) -> str:
@@ -234,7 +260,9 @@ def verify(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
     loaded = pack_changes.Loaded(change.file, change, (), change.id)
     problems: list[str] = []
     for stack in stacks:
-        verdict = compliance.assess(loaded, stack=stack, protected=True, at=_time(args.at, "--at"),
+        # Judged as the gate judges the stack: dev and staging are not protected and need no
+        # signed approval (this command once held every stack a request names to production's rules).
+        verdict = compliance.assess(loaded, stack=stack, protected=_protected(root, stack), at=_time(args.at, "--at"),
                                     signatures=reasons)
         # A window still ahead is not a problem of the request: the update waits for it.
         ahead = [f for f in verdict.findings if f.rule == compliance.WINDOW and f.deferrable]
@@ -245,6 +273,15 @@ def verify(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
         print(f"  - {line}")
     print(f"{change.id}: " + ("ready" if not problems else f"{len(problems)} problem(s)"))
     return 0 if not problems else 2
+
+
+def _protected(root: pathlib.Path, stack: str) -> bool:
+    from platformctl.pack import config, gate_settings
+    from platformctl.project import pack_config
+
+    raw = pack_config(stack, root) if (root / f"Pulumi.{stack}.yaml").exists() else {}
+    settings = gate_settings.apply(config.from_mapping(raw), stack, gate_settings.load(root))
+    return config.is_protected(stack, settings)
 
 
 # --- attest ---------------------------------------------------------------------------------------

@@ -72,7 +72,12 @@ def _load(root: str, *_versions: tuple) -> Directory:
         if not isinstance(held, list) or not held or not all(r in changes.ROLES for r in held):
             problems.append(f"{where} must list roles from {', '.join(changes.ROLES)}")
             continue
-        roles[address.lower()] = frozenset(held)
+        key = address.casefold()
+        if key in roles:
+            # Two spellings of one address once merged silently; the file must say it once.
+            problems.append(f"{where} repeats an address listed above (addresses are compared case-folded)")
+            continue
+        roles[key] = frozenset(held)
     signers: Optional[pathlib.Path] = None
     try:
         changes.read_in_repo(project_root, FOLDER, SIGNERS, max_bytes=1024 * 1024)
@@ -105,7 +110,7 @@ def _reason(change, approval, signers, held, problems) -> str:
                 "<your ssh key>)")
     if problems:
         return f"cannot be verified ({problems[0]})"
-    roles = held.get(approval.by.lower())
+    roles = held.get(approval.by.casefold())
     if roles is None:
         return f"{approval.by} is not an approver in {FOLDER}/{APPROVERS}"
     if approval.role not in roles:

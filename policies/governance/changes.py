@@ -46,6 +46,13 @@ APPROVAL_FIELDS = ("by", "role", "at", "signature")
 # An address a person reads mail at: local part, @, a dotted domain. `@` alone is not an approver.
 EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+# What `platformctl change new` writes into the fields the requester must fill in: left as they are,
+# the request says nothing, so the parser refuses them (`verify` once called such a request ready).
+TEMPLATE_TEXT = {
+    "description": "What changes, in one or two sentences",
+    "impact_analysis": "Who or what notices, and for how long",
+    "rollback_plan": "Replace this line with the first command or action that undoes the change",
+}
 # Rollback "plans" that say there is none.
 PLACEHOLDER = re.compile(r"^\s*(?:n\.?\s*/?\s*a\.?|none|nil|null|nothing|no|-+|_+|\.+|\?+|tbd|tba|todo|"
                          r"wip|later|see above|revert|rollback|roll back|undo)\s*\.?\s*$", re.IGNORECASE)
@@ -297,6 +304,9 @@ def parse(text: bytes | str, display: str, expected_id: Optional[str] = None) ->
             bad(key, f"must be text, got {value!r}")
         else:
             text_fields[key] = value.strip()
+    for key in ("description", "impact_analysis"):
+        if text_fields.get(key) == TEMPLATE_TEXT[key]:
+            bad(key, "is still the template's placeholder text; say what this change does")
     if "id" in text_fields:
         if not ID_PATTERN.match(text_fields["id"]):
             bad("id", f"must look like CR-2026-014, got {text_fields['id']!r}")
@@ -322,7 +332,7 @@ def parse(text: bytes | str, display: str, expected_id: Optional[str] = None) ->
         for i, step in enumerate(rollback):
             if not isinstance(step, str) or not step.strip():
                 bad(f"rollback_plan[{i}]", "must be a non-empty step")
-            elif PLACEHOLDER.match(step):
+            elif PLACEHOLDER.match(step) or step.strip() == TEMPLATE_TEXT["rollback_plan"]:
                 bad(f"rollback_plan[{i}]", f"({step.strip()!r}) is a placeholder, not a concrete step")
 
     approvals = []
@@ -357,6 +367,12 @@ def parse(text: bytes | str, display: str, expected_id: Optional[str] = None) ->
             bad(f"{field}.at", str(err))
             ok = False
         if ok:
+            # Addresses are compared case-folded everywhere; the same person in the same role twice
+            # is one approval written twice (the same signature appended 29 times once counted).
+            same = next((a for a in approvals if a.by.casefold() == by.strip().casefold() and a.role == role), None)
+            if same is not None:
+                bad(field, f"repeats approvals[{same.index}] ({role} by {same.by}); one approval per person and role")
+                continue
             approvals.append(Approval(by.strip(), role, at, signature.strip(), i))
 
     window = doc.get("window")

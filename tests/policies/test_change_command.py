@@ -127,8 +127,9 @@ def healthy_prometheus():
 
 
 def update(root, *, dry_run, change_id="CR-2026-104", env=None, prometheus=""):
-    cfg = {"aws:region": "us-east-1", "leadgen:changeRequest": change_id,
-           "leadgen:governance.prometheusUrl": prometheus}
+    cfg = {"aws:region": "us-east-1", "leadgen:changeRequest": change_id}
+    # production's SLO store is the CAB's setting (governance/gates.yaml), not its stack config's.
+    (root / "governance" / "gates.yaml").write_text(f"stacks:\n  production:\n    prometheus_url: '{prometheus}'\n")
     with PolicyClient(root / "policies", project=PROJECT, stack="production", config=cfg, dry_run=dry_run,
                       env=env or {}) as client:
         return [(v.policy, v.level, v.message) for v in client.analyze(baseline())]
