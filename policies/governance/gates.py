@@ -111,7 +111,8 @@ def _budget_findings(resources: list[Resource], ctx: Context, query) -> list[com
     verdict = assess(ctx)
     cr = verdict.change
     try:
-        budget = _query(error_budget.store_url(resources, ctx.config.prometheus_url), query, cr)
+        budget = _query(error_budget.store_url(resources, ctx.config.prometheus_url), query, cr,
+                        error_budget.services_of(resources))
     except error_budget.BudgetUnavailable as err:
         if verdict.approved_emergency:
             return []  # an approved, fresh emergency must not wait for a broken monitoring stack
@@ -125,6 +126,8 @@ def _budget_findings(resources: list[Resource], ctx: Context, query) -> list[com
             return [_deferred(line, f"{err}: the update will read the workspace again and is blocked unless "
                                     f"it exists and answers {error_budget.METRIC}")]
         return [_deferred(line, f"{err}: the update will query it again and is blocked unless it answers")]
+    if budget.remaining is None:
+        return []  # no SLO the change touches had traffic in its window: no budget was spent
     band = error_budget.band(budget.remaining)
     if band.role is None:
         return []
@@ -148,8 +151,10 @@ def _deferred(message: str, forecast: str) -> compliance.Finding:
     return compliance.Finding(compliance.APPROVAL, message, True, forecast)
 
 
-def _query(url: str, query, cr) -> error_budget.Budget:
-    services = (cr.service,) if cr is not None else ()
+def _query(url: str, query, cr, touched: tuple[str, ...] = ()) -> error_budget.Budget:
+    # Every service the change touches, the lowest budget among them: the request's own `service`
+    # is free text and once chose a healthy service's budget while the one deployed was frozen.
+    services = tuple(sorted(set(touched) | ({cr.service} if cr is not None else set())))
     return _cached_query(query, url, services)
 
 
