@@ -7,9 +7,17 @@ time and the smoke tests that passed, SSH-signed (`ssh-keygen -Y sign`, namespac
 and `governance/allowed_signers` holds the key of. Attestations live in the repository, like change
 requests: reviewable, in the checkout the update runs from, readable without network or
 credentials. Committing one makes a new commit, so an attestation of commit A also covers a later
-commit C when A is C's ancestor and nothing between them is program: only attestations, change
-requests and stack files (`Pulumi.<stack>.yaml`, each stack's own config, governed by its change
-requests) - otherwise a production-only config change, a failover included, could never ship.
+commit C when A is C's ancestor and nothing between them is program: only attestations and change
+requests. A stack file (`Pulumi.<stack>.yaml`) is program: it picks the image tags a release ships,
+and exempting it once let an image staging never ran reach production unsoaked. A production-only
+config change is soaked like any other (staging applies the same commit); an outage that cannot
+wait ships as an approved emergency change.
+
+The soak is measured, not claimed: an attestation's `at` must lie after the attested commit's
+committer time (staging cannot have applied a commit before it existed) and no later than the
+commit that added the attestation to the repository (a date after it was written down is not when
+it happened), and the attestation must be committed: `change attest --at 2026-01-01T00:00:00Z` for
+a commit made today was once accepted.
 
 Which version is about to run is read from git in the checkout (`HEAD`, with no uncommitted
 change to the program), never from the stack's config or an environment variable: the thing being
@@ -38,7 +46,7 @@ FOLDER = "attestations"
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
 FIELDS = ("stack", "commit", "at", "smoke_tests", "by")
 # Paths whose changes do not change the program a stack runs (see the module docstring).
-NOT_PROGRAM = (re.compile(r"^attestations/"), re.compile(r"^changes/"), re.compile(r"^Pulumi\.[^/]+\.yaml$"))
+NOT_PROGRAM = (re.compile(r"^attestations/"), re.compile(r"^changes/"))
 GIT_TIMEOUT_S = 10.0
 
 
@@ -68,16 +76,18 @@ def is_program(path: str) -> bool:
 
 # --- the pure predicate --------------------------------------------------------------------
 def judge(commit: str, attestations: Sequence[Attestation], rules: Rules, now: dt.datetime, *,
-          program_changed: Callable[[str], Optional[str]], verify: Callable[[Attestation], str]) -> list[str]:
+          program_changed: Callable[[str], Optional[str]], verify: Callable[[Attestation], str],
+          measured: Callable[[Attestation], str] = lambda att: "") -> list[str]:
     """Why `commit` may not be promoted (empty: it may). `program_changed(a)` says which program
     file differs between attested commit `a` and `commit` ("" if none, None if `a` is not an
-    ancestor); `verify(att)` is "" for a valid signature, else the reason."""
+    ancestor); `verify(att)` is "" for a valid signature, else the reason; `measured(att)` is ""
+    when the attestation's time lies between its program's commit and its own, else the reason."""
     if rules.problems:
         return [f"promotion rules unusable: {rules.problems[0]}"]
     short = commit[:12]
     reasons: list[str] = []
     for att in attestations:
-        reason = _reason(commit, att, rules, now, program_changed, verify)
+        reason = _reason(commit, att, rules, now, program_changed, verify, measured)
         if not reason:
             return []
         reasons.append(f"{att.file}: {reason}")
@@ -89,7 +99,7 @@ def judge(commit: str, attestations: Sequence[Attestation], rules: Rules, now: d
     return [f"commit {short} is not promotable: {'; '.join(reasons)}"]
 
 
-def _reason(commit, att: Attestation, rules: Rules, now, program_changed, verify) -> str:
+def _reason(commit, att: Attestation, rules: Rules, now, program_changed, verify, measured) -> str:
     if att.problem:
         return att.problem
     f = att.fields
@@ -105,6 +115,9 @@ def _reason(commit, att: Attestation, rules: Rules, now, program_changed, verify
         return f"smoke tests {', '.join(missing)} did not pass in {rules.from_stack}"
     if att.at > now:
         return f"is dated {_fmt(att.at)}, in the future"
+    why = measured(att)
+    if why:
+        return why
     if now - att.at < rules.soak:
         ready = att.at + rules.soak
         return (f"{rules.from_stack} applied it at {_fmt(att.at)}; the soak time of {_minutes(rules.soak)} "
@@ -243,6 +256,36 @@ def current_commit(root: pathlib.Path, env: Mapping[str, str]) -> str:
     return commit
 
 
+def _commit_time(root: pathlib.Path, *argv: str) -> Optional[dt.datetime]:
+    out = _git(root, "log", "-1", "--format=%cI", *argv)
+    text = out.stdout.strip() if out.returncode == 0 else ""
+    try:
+        return dt.datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def measured_in(root: pathlib.Path, commit: str) -> Callable[[Attestation], str]:
+    """The soak as git measures it (see the module docstring), for attestations read at `commit`."""
+    def measured(att: Attestation) -> str:
+        attested = str(att.fields.get("commit"))
+        program_time = _commit_time(root, attested, "--") if COMMIT.match(attested) else None
+        if program_time is None:
+            return f"attests {attested[:12]}, which is not a commit of this repository"
+        if att.at < program_time:
+            return (f"is dated {_fmt(att.at)}, before {attested[:12]} was committed ({_fmt(program_time)}): "
+                    "staging cannot have applied it then")
+        path = att.file
+        own = _commit_time(root, "--diff-filter=A", commit, "--", path)
+        if own is None:
+            return f"is not committed at {commit[:12]}; the soak is measured against the commit that records it"
+        if att.at > own:
+            return (f"is dated {_fmt(att.at)}, after the commit that records it ({_fmt(own)}): the time is "
+                    "claimed, not measured")
+        return ""
+    return measured
+
+
 def changes_between(root: pathlib.Path, commit: str) -> Callable[[str], Optional[str]]:
     def program_changed(attested: str) -> Optional[str]:
         if not COMMIT.match(str(attested)):
@@ -275,7 +318,7 @@ def findings(ctx: Context, env: Optional[Mapping[str, str]] = None) -> list[str]
 def _judged(root: str, commit: str, rules: Rules, now: dt.datetime) -> list[str]:
     path = pathlib.Path(root)
     return judge(commit, load_attestations(path), rules, now, program_changed=changes_between(path, commit),
-                 verify=verifier(path))
+                 verify=verifier(path), measured=measured_in(path, commit))
 
 
 def _emergency(ctx: Context) -> bool:
