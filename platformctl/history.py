@@ -38,7 +38,8 @@ CHANGE_KEY = "leadgen:changeRequest"
 CHANGES_DIR_KEY = "leadgen:governance.changesDir"
 EVIDENCE_POLICY = "governance-change-evidence"
 # The pack's ID pattern, unanchored, to find "CR-2026-014: scale api" in an update message.
-_ID_IN_TEXT = re.compile(r"\b" + changes.ID_PATTERN.pattern.strip("^$") + r"\b")
+_ID_IN_TEXT = re.compile(r"\b" + changes.ID_PATTERN.pattern.removeprefix("^").removesuffix("\\Z").removesuffix("$")
+                         + r"\b")
 MAX_HISTORY_BYTES = 256 * 2**20  # a history is small; refuse to read a mistaken huge file whole
 COMMIT_KEY = "git.head"  # where `pulumi up` records the commit it ran from (its update environment)
 _COMMIT = re.compile(r"[0-9a-f]{7,64}")
@@ -211,9 +212,10 @@ def judge_entry(entry: dict, stack: str, project_root: pathlib.Path,
     # Every changing update of the audited stack is held to the rules, protected or not, and judged
     # as it ran: approvals by its start, the window over its whole run, each approval's signature
     # checked against the approvers and keys the repository lists, as the gate checks them.
-    signatures = approvers.check(loaded.change, approvers.load(project_root))
+    directory = approvers.load(project_root)
+    signatures = approvers.check(loaded.change, directory)
     verdict = compliance.assess(loaded, stack=stack, protected=True, at=start, finished=end or start,
-                                signatures=signatures)
+                                signatures=signatures, keys=approvers.fingerprints(loaded.change, directory))
     change = verdict.change
     counted = tuple(sorted({(a.by, a.role) for a in verdict.approvals}))
     return Judged(ChangeEvidence(**base, requester=change.requested_by,

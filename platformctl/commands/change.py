@@ -263,7 +263,7 @@ def verify(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
         # Judged as the gate judges the stack: dev and staging are not protected and need no
         # signed approval (this command once held every stack a request names to production's rules).
         verdict = compliance.assess(loaded, stack=stack, protected=_protected(root, stack), at=_time(args.at, "--at"),
-                                    signatures=reasons)
+                                    signatures=reasons, keys=approvers.fingerprints(change, directory))
         # A window still ahead is not a problem of the request: the update waits for it.
         ahead = [f for f in verdict.findings if f.rule == compliance.WINDOW and f.deferrable]
         problems += [f.message for f in verdict.findings if f not in ahead and f.message not in problems]

@@ -49,11 +49,13 @@ def assess(ctx: Context) -> compliance.Assessment:
     """The update about to run, judged by the same rules as a history audit of past updates, with
     every approval's signature checked against governance/approvers.yaml and allowed_signers."""
     loaded = load_change(ctx)
-    signatures = None
+    signatures = keys = None
     if loaded.change is not None and ctx.protected:
-        signatures = approvers.check(loaded.change, approvers.load(ctx.project_root))
+        directory = approvers.load(ctx.project_root)
+        signatures = approvers.check(loaded.change, directory)
+        keys = approvers.fingerprints(loaded.change, directory)
     return compliance.assess(loaded, stack=ctx.stack, protected=ctx.protected, at=ctx.clock.now,
-                             signatures=signatures)
+                             signatures=signatures, keys=keys)
 
 
 def _held(verdict: compliance.Assessment, ctx: Context, *rules: str) -> list[str]:

@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import os
 import pathlib
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ ATTESTATION_NAMESPACE = "leadgen-promotion-attestation"
 # ssh-keygen answers in milliseconds; a hung agent or a prompt for a passphrase must not hold the gate.
 TIMEOUT_S = 10.0
 SIGNATURE_HEADER = "-----BEGIN SSH SIGNATURE-----"
+# `Good "<namespace>" signature for <principal> with <TYPE> key SHA256:<fingerprint>`
+_FINGERPRINT = re.compile(r" key (SHA256:[A-Za-z0-9+/=]+)")
 
 
 class SigningError(Exception):
@@ -37,6 +40,7 @@ class SigningError(Exception):
 class Verdict:
     ok: bool
     reason: str  # "" when ok
+    fingerprint: str = ""  # SHA256 fingerprint of the key that made a good signature
 
 
 def _plain(value: Any) -> Any:
@@ -130,7 +134,8 @@ def verify(message: bytes, signature: str, *, identity: str, allowed_signers: pa
         except SigningError as err:
             return Verdict(False, str(err))
     if proc.returncode == 0:
-        return Verdict(True, "")
+        found = _FINGERPRINT.search(proc.stdout.decode("utf-8", "replace"))
+        return Verdict(True, "", found.group(1) if found else "")
     return Verdict(False, f"signature does not verify for {identity} ({_first_line(proc.stderr)})")
 
 

@@ -25,13 +25,18 @@ def prometheus_77():
         yield url
 
 
-def config(url, **extra):
-    return {"aws:region": "us-east-1", "leadgen:changeRequest": "CR-2026-014",
-            "leadgen:governance.prometheusUrl": url, **extra}
+def config(url=None, **extra):
+    # production's SLO store is governance/gates.yaml's (slo_store), never the stack config's.
+    return {"aws:region": "us-east-1", "leadgen:changeRequest": "CR-2026-014", **extra}
+
+
+def slo_store(root, url):
+    (root / "governance").mkdir(exist_ok=True)
+    (root / "governance" / "gates.yaml").write_text(f"stacks:\n  production:\n    prometheus_url: {url}\n")
 
 
 @pytest.fixture(scope="module")
-def signed_project(tmp_path_factory, keyring):
+def signed_project(tmp_path_factory, keyring, prometheus_77):
     """A copy of the pack beside a changes/CR-2026-014.yaml signed by its approver (the repository's
     own requests carry no real signature): the legitimate change a preview should pass clean."""
     import yaml
@@ -40,6 +45,17 @@ def signed_project(tmp_path_factory, keyring):
     shutil.copytree(PACK, root / "policies", ignore=shutil.ignore_patterns("__pycache__", "venv"))
     document = yaml.safe_load((PACK.parent / "changes" / "CR-2026-014.yaml").read_text())
     keyring.write(root, document)
+    slo_store(root, prometheus_77)
+    return root
+
+
+@pytest.fixture(scope="module")
+def repo_project(tmp_path_factory, prometheus_77):
+    """The repository's pack, change requests and governance/ as they are, its SLO store the stub."""
+    root = tmp_path_factory.mktemp("repo-project")
+    for folder in ("policies", "changes", "governance"):
+        shutil.copytree(PACK.parent / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__", "venv"))
+    slo_store(root, prometheus_77)
     return root
 
 
@@ -127,10 +143,11 @@ def test_a_broken_pack_is_one_line_error(tmp_path):
         PolicyClient(tmp_path / "nowhere", project=PROJECT, stack=STACK).__enter__()
 
 
-def test_the_repositorys_unsigned_request_previews_with_advisories_and_blocks_the_update(prometheus_77):
+def test_the_repositorys_unsigned_request_previews_with_advisories_and_blocks_the_update(repo_project):
     """changes/CR-2026-014.yaml carries no real signature (no private key belongs in a repository):
     a preview forecasts what the update will meet, the update is refused."""
-    with PolicyClient(PACK, project=PROJECT, stack=STACK, config=config(prometheus_77), env=IN_WINDOW) as client:
+    pack_dir = repo_project / "policies"
+    with PolicyClient(pack_dir, project=PROJECT, stack=STACK, config=config(), env=IN_WINDOW) as client:
         preview = client.analyze(baseline())
     assert [v for v in preview if v.level == "mandatory"] == []
     assert {"update-forecast", "governance-clock-override"} <= {v.policy for v in preview}
@@ -138,7 +155,7 @@ def test_the_repositorys_unsigned_request_previews_with_advisories_and_blocks_th
         "changes/CR-2026-014.yaml: approvals[0] (team-lead, team-lead@example.com) does not count: is not signed "
         "(platformctl change approve CR-2026-014 --role team-lead --key <your ssh key>); the update will be blocked "
         "until it is given (platformctl change approve)")
-    with PolicyClient(PACK, project=PROJECT, stack=STACK, config=config(prometheus_77), dry_run=False) as client:
+    with PolicyClient(pack_dir, project=PROJECT, stack=STACK, config=config(), dry_run=False) as client:
         update = {v.policy for v in client.analyze(baseline()) if v.level == "mandatory"}
     # (The promotion gate, another control, also holds an update of production here.)
     assert {"change-request-required", "change-window"} <= update
