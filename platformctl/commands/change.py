@@ -155,12 +155,39 @@ def digest(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
     if args.by is None and args.role is None:
         data = change.canonical + b"\n"
     elif args.by and args.role:
-        data = signing.approval_message_for(change.canonical, by=args.by, role=args.role, at=_time(args.at, "--at"))
+        commit, config = _binding(root, change, args.commit)
+        data = signing.approval_message_for(change.canonical, by=args.by, role=args.role, at=_time(args.at, "--at"),
+                                            commit=commit, config=config)
     else:
         raise InputError("--by and --role go together (the message names the approver and the role)")
     sys.stdout.buffer.write(data)
     sys.stdout.flush()
     return 0
+
+
+# --- what an approval binds ---------------------------------------------------------------------------
+def _binding(root: pathlib.Path, change, commit: str | None) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The program commit an approval signs (`--commit`, default the checkout's HEAD) and the digest
+    of the resolved config of each stack the request names that has a stack file here."""
+    from platformctl.pack import config
+    from platformctl.project import pack_config
+
+    if commit is None:
+        try:
+            done = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "HEAD"], capture_output=True,
+                                  text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            done = None
+        if done is None or done.returncode != 0:
+            raise InputError(f"{root} is not a git checkout with a commit: name the program commit you approve "
+                             "with --commit")
+        commit = done.stdout.strip()
+    commit = commit.strip().lower()
+    if not changes_module().COMMIT.match(commit):
+        raise InputError(f"--commit {commit!r} must be a full 40-hex git commit")
+    digests = tuple(sorted((stack, config.config_digest(pack_config(stack, root))) for stack in change.stacks
+                           if (root / f"Pulumi.{stack}.yaml").exists()))
+    return commit, digests
 
 
 # --- approve --------------------------------------------------------------------------------------
@@ -192,14 +219,17 @@ def approve(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
     key = pathlib.Path(os.path.expanduser(args.key))
     if not key.exists():
         raise InputError(f"--key {args.key}: no such key file")
-    message = signing.approval_message_for(change.canonical, by=by, role=args.role, at=at)
+    commit, config = _binding(root, change, args.commit)
+    message = signing.approval_message_for(change.canonical, by=by, role=args.role, at=at, commit=commit,
+                                           config=config)
     try:
         signature = signing.sign(message, key_file=key, namespace=signing.APPROVAL_NAMESPACE)
     except signing.SigningError as err:
         raise InputError(str(err)) from None
     path = _path(root, args.id)
     original = path.read_text(encoding="utf-8")
-    updated = _with_approval(original, by=by, role=args.role, at=at, signature=signature)
+    updated = _with_approval(original, by=by, role=args.role, at=at, signature=signature, commit=commit,
+                             config=config)
     # The request's content must be exactly what was signed, and the new approval must parse.
     check = changes.parse(updated, f"changes/{args.id}.yaml", args.id)
     if check.change is None or check.change.canonical != change.canonical or \
@@ -216,10 +246,17 @@ def approve(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
     return 0
 
 
-def _with_approval(text: str, *, by: str, role: str, at: dt.datetime, signature: str) -> str:
+def _with_approval(text: str, *, by: str, role: str, at: dt.datetime, signature: str, commit: str = "",
+                   config: tuple = ()) -> str:
     """`text` with one approval appended to its top-level `approvals:` list, leaving every other
     line (and comment) as it was, so the canonical content does not move."""
-    item = [f"  - by: {by}", f"    role: {role}", f'    at: "{_fmt(at)}"', "    signature: |"]
+    item = [f"  - by: {by}", f"    role: {role}", f'    at: "{_fmt(at)}"']
+    if commit:
+        item.append(f'    commit: "{commit}"')
+    if config:
+        item.append("    config:")
+        item += [f'      {json.dumps(stack)}: "{digest}"' for stack, digest in config]
+    item.append("    signature: |")
     item += [f"      {line}" for line in signature.strip().splitlines()]
     lines = text.splitlines()
     for i, line in enumerate(lines):
@@ -317,6 +354,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--by", metavar="EMAIL")
     p.add_argument("--role")
     p.add_argument("--at", metavar="TIME", help="approval time (default: now)")
+    p.add_argument("--commit", metavar="SHA", help="the program commit approved (default: the checkout's HEAD)")
     p.set_defaults(action_func=digest)
     p = sub.add_parser("approve", help="sign the request with your SSH key and add the approval")
     p.add_argument("id", metavar="CR-ID")
@@ -324,6 +362,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--key", required=True, help="your SSH private key file, or its .pub with the key in ssh-agent")
     p.add_argument("--by", metavar="EMAIL", help="your address in governance/approvers.yaml (default: git user.email)")
     p.add_argument("--at", metavar="TIME", help="approval time (default: now)")
+    p.add_argument("--commit", metavar="SHA", help="the program commit approved (default: the checkout's HEAD); "
+                   "the update must run it, or a descendant that changes only changes/ and attestations/")
     p.set_defaults(action_func=approve)
     p = sub.add_parser("verify", help="check every approval's signature and the CAB rules")
     p.add_argument("id", metavar="CR-ID")

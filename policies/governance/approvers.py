@@ -128,7 +128,8 @@ def _why_not(change, approval, signers, held, problems):
         return f"{approval.by} is not an approver in {FOLDER}/{APPROVERS}"
     if approval.role not in roles:
         return f"{approval.by} does not hold the role {approval.role} in {FOLDER}/{APPROVERS}"
-    message = signing.approval_message_for(change.canonical, by=approval.by, role=approval.role, at=approval.at)
+    message = signing.approval_message_for(change.canonical, by=approval.by, role=approval.role, at=approval.at,
+                                           commit=approval.commit, config=approval.config)
     verdict = signing.verify(message, approval.signature, identity=approval.by, allowed_signers=signers,
                              namespace=signing.APPROVAL_NAMESPACE)
     return ("", verdict.fingerprint) if verdict.ok else verdict.reason

@@ -8,7 +8,7 @@ from typing import Callable, Iterable, Optional
 
 from . import aws, aws_data, aws_iam, aws_network as net, aws_s3, gates, helm_values, kubernetes as k8s
 from . import kubernetes_cluster as cluster, kubernetes_pods as pods
-from . import promotion, readiness
+from . import binding, promotion, readiness
 from .model import Context, Resource
 from .values import Unknown
 
@@ -75,6 +75,11 @@ SPECS: tuple[Spec, ...] = (
     _s("governance-gate-settings", "A protected stack's gate settings (SLO store, budgets, protection) come from "
        "governance/gates.yaml; its own stack file sets none of them.", "high", gates.gate_settings_owned,
        group="gate"),
+    _s("approval-binding", "Every approval that counts signed the commit that runs (or an ancestor changed only "
+       "in changes/ and attestations/) and the stack's resolved config.", "high", binding.binding_gate,
+       group="gate"),
+    _s("approval-binding-forecast", "In a preview: what approval-binding will refuse at update time.", "medium",
+       binding.binding_forecast, "advisory", group="gate"),
     _s("promotion-gate", "A protected stack takes only a program version (git commit) the promotion stack "
        "applied with its smoke tests passing at least the soak time before, by signed attestation "
        "(governance/approvers.yaml: promotion).", "high", promotion.promotion_gate, group="gate"),

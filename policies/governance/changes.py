@@ -42,7 +42,10 @@ KNOWN_FIELDS = frozenset(REQUIRED_TEXT + ("change_type", "risk_level", "rollback
                                           "window", "stacks", "database_migration"))
 # The only spellings of a boolean: YAML 1.1 also reads yes/no/on/off/True as one, a reader does not.
 BOOLEAN_SPELLINGS = {"true": True, "false": False}
-APPROVAL_FIELDS = ("by", "role", "at", "signature")
+APPROVAL_FIELDS = ("by", "role", "at", "signature", "commit", "config")
+# What an approval binds (binding.py): the program commit and each stack's config digest.
+COMMIT = re.compile(r"^[0-9a-f]{40}\Z")
+CONFIG_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 # An address a person reads mail at: local part, @, a dotted domain. `@` alone is not an approver.
 EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
@@ -65,6 +68,8 @@ class Approval:
     at: dt.datetime
     signature: str = ""  # armored `ssh-keygen -Y sign` output, namespace leadgen-change-approval
     index: int = 0  # position in `approvals`, for messages
+    commit: str = ""  # the program commit the approver signed (binding.py)
+    config: tuple[tuple[str, str], ...] = ()  # (stack, digest of its resolved config), sorted
 
 
 @dataclass(frozen=True)
@@ -366,6 +371,14 @@ def parse(text: bytes | str, display: str, expected_id: Optional[str] = None) ->
         except ValueError as err:
             bad(f"{field}.at", str(err))
             ok = False
+        commit, config = entry.get("commit", ""), entry.get("config", {})
+        if commit != "" and (not isinstance(commit, str) or not COMMIT.match(commit)):
+            bad(f"{field}.commit", f"must be the 40-hex program commit signed, got {commit!r}")
+            ok = False
+        if not isinstance(config, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) and CONFIG_DIGEST.match(v) for k, v in config.items()):
+            bad(f"{field}.config", "must map each stack to the sha256: digest of its resolved config")
+            ok = False
         if ok:
             # Addresses are compared case-folded everywhere; the same person in the same role twice
             # is one approval written twice (the same signature appended 29 times once counted).
@@ -373,7 +386,8 @@ def parse(text: bytes | str, display: str, expected_id: Optional[str] = None) ->
             if same is not None:
                 bad(field, f"repeats approvals[{same.index}] ({role} by {same.by}); one approval per person and role")
                 continue
-            approvals.append(Approval(by.strip(), role, at, signature.strip(), i))
+            approvals.append(Approval(by.strip(), role, at, signature.strip(), i, commit,
+                                      tuple(sorted(config.items()))))
 
     window = doc.get("window")
     start = duration = None

@@ -148,6 +148,8 @@ class GovernanceConfig:
     # these defaults hold when the file is not there: production and its recovery stack.
     governed_stacks: tuple[str, ...] = ("production", "production-dr")
     protected_environments: tuple[str, ...] = (PROTECTED_ENVIRONMENT,)
+    # Digest of the stack's whole resolved config (binding.py), what an approval signs; "" unknown.
+    config_digest: str = ""
     # Gate settings a protected stack's file sets, and a gates.yaml that cannot be used (gate_settings).
     gate_problems: tuple[str, ...] = ()
     # One line per unusable key, e.g. 'leadgen:governance.monthlyBudgetUsd (-5) must be positive'.
@@ -208,7 +210,27 @@ def from_mapping(config: Mapping[str, Any]) -> GovernanceConfig:
     environment = config.get(ENVIRONMENT_KEY)
     if isinstance(environment, str) and environment.strip():
         settings = dataclasses.replace(settings, environment=environment.strip())
-    return settings
+    return dataclasses.replace(settings, config_digest=config_digest(config))
+
+
+CHANGE_REQUEST_KEY = f"{NAMESPACE}:changeRequest"
+
+
+def config_digest(config: Mapping[str, Any]) -> str:
+    """`sha256:<hex>` of a stack's resolved config (`{"ns:key": value}`, as PULUMI_CONFIG carries
+    it or platformctl resolves it), what an approval binds. Values are compared as the CLI hands
+    them to the pack (strings; objects and lists as JSON, re-serialised canonically so spacing does
+    not matter). `leadgen:changeRequest` is left out: it is set after the approval, to name it."""
+    import hashlib
+
+    def canonical(value: Any) -> str:
+        decoded = _maybe_json(value)
+        if isinstance(decoded, (dict, list)):
+            return json.dumps(decoded, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return value if isinstance(value, str) else json.dumps(value)
+    body = {str(k): canonical(v) for k, v in config.items() if k != CHANGE_REQUEST_KEY}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def protected_stacks(settings: GovernanceConfig, pack_stacks: Optional[tuple[str, ...]] = None

@@ -76,10 +76,17 @@ def approval_message(document: Mapping[str, Any], *, by: str, role: str, at: dt.
     return approval_message_for(canonical_json(document, drop=("approvals",)), by=by, role=role, at=at)
 
 
-def approval_message_for(canonical: bytes, *, by: str, role: str, at: dt.datetime) -> bytes:
-    """The same bytes from a request's canonical content (`changes.ChangeRequest.canonical`)."""
-    return (b"leadgen change approval v1\n" + canonical
-            + f"\nby={by}\nrole={role}\nat={_utc(at)}\n".encode("utf-8"))
+def approval_message_for(canonical: bytes, *, by: str, role: str, at: dt.datetime, commit: str = "",
+                         config: tuple[tuple[str, str], ...] = ()) -> bytes:
+    """The same bytes from a request's canonical content (`changes.ChangeRequest.canonical`), and,
+    when the approval binds them, the program commit and each stack's config digest: so neither
+    another commit nor an edited stack file can ship under the signature (binding.py)."""
+    message = (b"leadgen change approval v1\n" + canonical
+               + f"\nby={by}\nrole={role}\nat={_utc(at)}\n".encode("utf-8"))
+    if commit or config:
+        message += f"commit={commit}\n".encode("ascii")
+        message += "".join(f"config.{stack}={digest}\n" for stack, digest in sorted(config)).encode("utf-8")
+    return message
 
 
 def attestation_message(fields: Mapping[str, Any]) -> bytes:

@@ -81,16 +81,22 @@ def legitimate_production_change(root, keys):
         f'{pipeline.with_suffix(".pub").read_text().strip()}\n')
     cr = yaml.safe_load((root / "changes" / "CR-2026-014.yaml").read_text())
     cr["window"] = {"start": stamp(now - dt.timedelta(minutes=30)), "duration": "2h"}
-    cr["approvals"] = [{"by": "team-lead@example.com", "role": "team-lead", "at": stamp(now - dt.timedelta(hours=1))}]
+    cr["approvals"] = []
     keyring.write(root, cr)
     soaked = now - dt.timedelta(minutes=rules["soak_minutes"] + 30)
     git(root, "init", "-q")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "the program staging applied", when=soaked - dt.timedelta(minutes=30))
     head = git(root, "rev-parse", "HEAD")
+    # The team lead approves through the documented command: it signs the request, this commit and
+    # production's resolved config.
+    approved = platformctl("change", "approve", "CR-2026-014", "--role", "team-lead", "--by", "team-lead@example.com",
+                           "--key", str(keyring.keys["team-lead@example.com"]), "--at",
+                           stamp(now - dt.timedelta(hours=1)), cwd=root)
+    assert approved.returncode == 0, approved.stderr
     attest(root, stack=rules["from_stack"], commit=head, smoke_tests=rules["smoke_tests"], key=pipeline, at=soaked)
-    git(root, "add", "attestations")
-    # Not program: the attestation still covers it; committed right after staging signed it.
+    git(root, "add", "attestations", "changes")
+    # Not program: the attestation and the approval still cover it; committed right after staging signed.
     git(root, "commit", "-q", "-m", "staging's attestation", when=soaked + dt.timedelta(minutes=1))
     return git(root, "rev-parse", "HEAD")
 

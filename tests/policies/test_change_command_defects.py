@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 import yaml
 
-from test_change_command import fill, key, run
+from test_change_command import fill, init_repo, key, run
 
 from governance import approvers, changes, config
 
@@ -14,6 +14,7 @@ UTC = dt.timezone.utc
 @pytest.fixture()
 def project(tmp_path, keyring):
     keyring.install(tmp_path)
+    init_repo(tmp_path)
     return tmp_path
 
 
