@@ -18,7 +18,7 @@ from platformctl.project import ROOT
 
 PACK_DIR = ROOT / "policies"
 # The pack's modules platformctl may use; anything else is the pack's own business.
-MODULES = ("approvers", "catalog", "changes", "clock", "compliance", "config", "cost", "exemptions",
+MODULES = ("approvers", "binding", "catalog", "changes", "clock", "compliance", "config", "cost", "exemptions",
            "gate_settings", "model", "pack_settings", "promotion", "signing")
 
 if str(PACK_DIR) not in sys.path:

@@ -325,6 +325,11 @@ def run(args: argparse.Namespace, analyzer_factory: AnalyzerFactory = None) -> i
         report.changes = changes
         report.violations = list(report.violations) + findings
         report.period = (since, until)
+        from platformctl import history_checks
+        # What neither the history nor the repository can show, said in every report of a period.
+        unchecked = sorted({line for j in judged for line in j.unchecked})
+        report.notes = list(report.notes) + list(history_checks.NOT_RECHECKED) + [
+            f"not re-checked for some updates: {line}" for line in unchecked]
         if not changes:
             report.notes = list(report.notes) + [f"no update in {since}..{until}"]
     if args.format == "csv" and args.history:

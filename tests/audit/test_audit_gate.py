@@ -5,11 +5,12 @@ import datetime as dt
 import http.server
 import json
 import shutil
+import subprocess
 import threading
 
 import pytest
 
-from auditkit import change_request
+from auditkit import change_request, keyring
 from platformctl.commands import gate
 from platformctl.pack import clock
 
@@ -49,8 +50,14 @@ def project(tmp_path, prometheus):
     url = f"http://127.0.0.1:{prometheus.server_address[1]}"
     # The SLO store of a protected stack is the CAB's setting (governance/gates.yaml), not the stack's.
     (tmp_path / "Pulumi.production.yaml").write_text("config:\n  aws:region: us-east-1\n")
-    change_request(tmp_path, "CR-2026-001", window_start="2026-03-02T02:00:00Z", duration="2h")
+    keyring().install(tmp_path)
     (tmp_path / "governance" / "gates.yaml").write_text(f"stacks:\n  production:\n    prometheus_url: {url}\n")
+    # A checkout with the program committed: the approvals bind that commit and production's config.
+    git = ["git", "-C", str(tmp_path), "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "the program"], check=True)
+    change_request(tmp_path, "CR-2026-001", window_start="2026-03-02T02:00:00Z", duration="2h")
     return tmp_path
 
 
