@@ -72,5 +72,7 @@ def rechecks(*, repo: pathlib.Path, snapshot: pathlib.Path, commit: str, stack: 
         problems += promotion.judge(commit, promotion.load_attestations(snapshot), rules, start,
                                     program_changed=promotion.changes_between(repo, commit),
                                     verify=promotion.verifier(snapshot),
-                                    measured=measured or promotion.measured_in(repo, commit))
+                                    measured=measured or promotion.measured_in(repo, commit),
+                                    images=(dict(gconfig.images_of(resolved_config)) if resolved_config is not None
+                                            else None), stack=stack)
     return problems

@@ -332,6 +332,27 @@ def attest(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
     return 0
 
 
+# --- smoke ---------------------------------------------------------------------------------------
+def smoke(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
+    """Run governance/smoke-tests.yaml against the stack's public name; print one line per test and,
+    last, the names that passed (what `change attest --smoke-tests` takes). 0 all passed, 2 not."""
+    from platformctl import smoke as runner
+    from platformctl.project import pack_config
+
+    tests = runner.load(root)
+    if not (root / f"Pulumi.{args.stack}.yaml").exists():
+        raise InputError(f"--stack {args.stack}: no Pulumi.{args.stack}.yaml")
+    host = pack_config(args.stack, root).get("leadgen:traffic.hostname", "")
+    if not host and not args.base_url:
+        raise InputError(f"Pulumi.{args.stack}.yaml has no leadgen:traffic.hostname to test against")
+    results = runner.run_all(tests, host, args.base_url)
+    for name, why in results:
+        print(f"  {'ok' if not why else 'FAIL'} {name}" + (f": {why}" if why else ""))
+    passed = [name for name, why in results if not why]
+    print(" ".join(passed))
+    return 0 if len(passed) == len(results) else 2
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = sub.add_parser("new", help="write a change request skeleton to fill in")
@@ -370,6 +391,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--stack", help="judge for this stack only (default: every stack the request names)")
     p.add_argument("--at", metavar="TIME", help="judge as of this time (default: now)")
     p.set_defaults(action_func=verify)
+    p = sub.add_parser("smoke", help="run the smoke tests (governance/smoke-tests.yaml) against a stack's public name")
+    p.add_argument("--stack", required=True)
+    p.add_argument("--base-url", metavar="URL", help="test this URL's scheme and host instead (e.g. a local server)")
+    p.set_defaults(action_func=smoke)
     p = sub.add_parser("attest", help="sign that a stack applied a commit and its smoke tests passed (the pipeline)")
     p.add_argument("--stack", required=True)
     p.add_argument("--commit", required=True, metavar="SHA")

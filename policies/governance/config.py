@@ -150,6 +150,9 @@ class GovernanceConfig:
     protected_environments: tuple[str, ...] = (PROTECTED_ENVIRONMENT,)
     # Digest of the stack's whole resolved config (binding.py), what an approval signs; "" unknown.
     config_digest: str = ""
+    # The image tags the stack's config resolves to (`leadgen:<...>.tag`), as (key, tag), sorted:
+    # what a promoted stack must share with what staging ran (promotion.py).
+    images: tuple[tuple[str, str], ...] = ()
     # Gate settings a protected stack's file sets, and a gates.yaml that cannot be used (gate_settings).
     gate_problems: tuple[str, ...] = ()
     # One line per unusable key, e.g. 'leadgen:governance.monthlyBudgetUsd (-5) must be positive'.
@@ -210,7 +213,16 @@ def from_mapping(config: Mapping[str, Any]) -> GovernanceConfig:
     environment = config.get(ENVIRONMENT_KEY)
     if isinstance(environment, str) and environment.strip():
         settings = dataclasses.replace(settings, environment=environment.strip())
-    return dataclasses.replace(settings, config_digest=config_digest(config))
+    return dataclasses.replace(settings, config_digest=config_digest(config), images=images_of(config))
+
+
+IMAGE_TAG = re.compile(r"^leadgen:[A-Za-z0-9_.-]+\.tag\Z")
+
+
+def images_of(config: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The image tags a stack's resolved config sets (empty ones, an unused canary, left out)."""
+    return tuple(sorted((k, v.strip()) for k, v in config.items()
+                        if isinstance(k, str) and IMAGE_TAG.match(k) and isinstance(v, str) and v.strip()))
 
 
 CHANGE_REQUEST_KEY = f"{NAMESPACE}:changeRequest"

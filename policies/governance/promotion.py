@@ -44,7 +44,7 @@ from .model import Context, Resource
 
 FOLDER = "attestations"
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
-FIELDS = ("stack", "commit", "at", "smoke_tests", "by")
+FIELDS = ("stack", "commit", "at", "smoke_tests", "by", "images")
 # Paths whose changes do not change the program a stack runs (see the module docstring).
 NOT_PROGRAM = (re.compile(r"^attestations/"), re.compile(r"^changes/"))
 GIT_TIMEOUT_S = 10.0
@@ -77,17 +77,20 @@ def is_program(path: str) -> bool:
 # --- the pure predicate --------------------------------------------------------------------
 def judge(commit: str, attestations: Sequence[Attestation], rules: Rules, now: dt.datetime, *,
           program_changed: Callable[[str], Optional[str]], verify: Callable[[Attestation], str],
-          measured: Callable[[Attestation], str] = lambda att: "") -> list[str]:
+          measured: Callable[[Attestation], str] = lambda att: "",
+          images: Optional[Mapping[str, str]] = None, stack: str = "") -> list[str]:
     """Why `commit` may not be promoted (empty: it may). `program_changed(a)` says which program
     file differs between attested commit `a` and `commit` ("" if none, None if `a` is not an
     ancestor); `verify(att)` is "" for a valid signature, else the reason; `measured(att)` is ""
-    when the attestation's time lies between its program's commit and its own, else the reason."""
+    when the attestation's time lies between its program's commit and its own, else the reason;
+    `images` are the tags the promoted `stack` would run, which must be the ones staging ran."""
     if rules.problems:
         return [f"promotion rules unusable: {rules.problems[0]}"]
     short = commit[:12]
     reasons: list[str] = []
     for att in attestations:
-        reason = _reason(commit, att, rules, now, program_changed, verify, measured)
+        reason = _reason(commit, att, rules, now, program_changed, verify, measured) or \
+            _images(att, images, stack, rules)
         if not reason:
             return []
         reasons.append(f"{att.file}: {reason}")
@@ -129,6 +132,18 @@ def _reason(commit, att: Attestation, rules: Rules, now, program_changed, verify
             return f"attests {str(attested)[:12]}, which is not an ancestor of {commit[:12]}"
         if changed:
             return f"is stale: it attests {str(attested)[:12]} and the program changed since ({changed})"
+    return ""
+
+
+def _images(att: Attestation, images: Optional[Mapping[str, str]], stack: str, rules: Rules) -> str:
+    """"" when the promoted stack runs exactly the image tags staging ran, else the first difference."""
+    if images is None:
+        return ""
+    ran = att.fields.get("images") or {}
+    for key in sorted(set(images) | set(ran)):
+        if images.get(key) != ran.get(key):
+            return (f"{rules.from_stack} ran {key} {ran.get(key, '(none)')}; {stack or 'this stack'} would run "
+                    f"{images.get(key, '(none)')}: only images {rules.from_stack} ran and soaked ship")
     return ""
 
 
@@ -189,6 +204,9 @@ def parse(data: bytes, shown: str) -> Attestation:
         return Attestation(shown, {}, "", None, f"at {err}")
     if not isinstance(doc["smoke_tests"], list) or not COMMIT.match(str(doc["commit"])):
         return Attestation(shown, {}, "", None, "needs a 40-hex commit and a list of smoke tests")
+    if not isinstance(doc["images"], dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                      for k, v in doc["images"].items()):
+        return Attestation(shown, {}, "", None, "images must map each image tag key to the tag the stack ran")
     fields = {k: doc[k] for k in FIELDS}
     fields["at"] = at
     return Attestation(shown, fields, str(doc["signature"]), at)
@@ -312,13 +330,14 @@ def findings(ctx: Context, env: Optional[Mapping[str, str]] = None) -> list[str]
         commit = current_commit(root, os.environ if env is None else env)
     except VersionUnknown as err:
         return [f"the program version cannot be established: {err}"]
-    return _judged(str(root), commit, rules, ctx.clock.now)
+    return _judged(str(root), commit, rules, ctx.clock.now, dict(ctx.config.images), ctx.stack)
 
 
-def _judged(root: str, commit: str, rules: Rules, now: dt.datetime) -> list[str]:
+def _judged(root: str, commit: str, rules: Rules, now: dt.datetime, images: Optional[Mapping[str, str]] = None,
+            stack: str = "") -> list[str]:
     path = pathlib.Path(root)
     return judge(commit, load_attestations(path), rules, now, program_changed=changes_between(path, commit),
-                 verify=verifier(path), measured=measured_in(path, commit))
+                 verify=verifier(path), measured=measured_in(path, commit), images=images, stack=stack)
 
 
 def _emergency(ctx: Context) -> bool:

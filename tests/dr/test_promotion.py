@@ -7,6 +7,7 @@ function, signed with keys made here by the real ssh-keygen.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import pathlib
@@ -238,3 +239,22 @@ def test_a_repository_without_promotion_rules_gates_nothing_and_a_broken_section
     approvers_file.write_text(yaml.safe_dump({**doc, "promotion": {**doc["promotion"], "soak_minutes": "1h"}}))
     commit_all(repo, "a soak time that is not a number of minutes")
     assert gate(repo) == ["promotion rules unusable: governance/approvers.yaml: promotion.soak_minutes must be 0-10080"]
+
+
+def test_production_runs_only_the_image_tags_staging_ran(repo, keys):
+    # An image tag staging never ran once shipped unsoaked: the attestation records the tags staging's
+    # config resolved to, and the promoted stack must run exactly those.
+    (repo / "Pulumi.staging.yaml").write_text("config:\n  leadgen:workloads.api.tag: 2.15.0\n")
+    head = commit_all(repo, "staging runs 2.15.0")
+    sign(repo, head, at=NOW - dt.timedelta(hours=2), key=keys["pipeline"])
+    text = (repo / "attestations" / f"{head}.yaml").read_text()
+    assert 'images:\n  "leadgen:workloads.api.tag": "2.15.0"\n' in text
+    top = git(repo, "rev-parse", "HEAD")
+
+    def promoted(tag):
+        ctx = dataclasses.replace(ctx_for(repo), config=config.from_mapping({"leadgen:workloads.api.tag": tag}))
+        return promotion.findings(ctx, env={})
+    assert promoted("2.15.0") == []
+    assert promoted("9.9.9") == [f"commit {top[:12]} is not promotable: attestations/{head}.yaml: staging ran "
+                                 "leadgen:workloads.api.tag 2.15.0; production would run 9.9.9: only images staging "
+                                 "ran and soaked ship"]

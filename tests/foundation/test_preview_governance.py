@@ -84,6 +84,9 @@ def legitimate_production_change(root, keys):
     cr["approvals"] = []
     keyring.write(root, cr)
     soaked = now - dt.timedelta(minutes=rules["soak_minutes"] + 30)
+    # The release staging soaked: production ships exactly the image tags staging ran (promotion.py).
+    staging = root / "Pulumi.staging.yaml"
+    staging.write_text(staging.read_text().replace("2.15.0-rc.1", "2.14.0"))
     git(root, "init", "-q")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "the program staging applied", when=soaked - dt.timedelta(minutes=30))

@@ -60,8 +60,9 @@ def program_reads(config: dict):
     return program_governance.build(load_values(STACK, config))
 
 
-# Decided by governance/gates.yaml (gate_settings.apply), not by any form of the stack's config.
-FROM_GATES_FILE = ("governed_stacks", "protected_environments", "gate_problems")
+# Decided by governance/gates.yaml (gate_settings.apply), or facts of the whole config the pack reads
+# (its digest, its image tags), not settings the program's reader declares.
+FROM_GATES_FILE = ("governed_stacks", "protected_environments", "gate_problems", "config_digest", "images")
 
 
 def fields(settings) -> dict:
