@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from leadgen.iam import logs_key_policy
+from leadgen.kms import KEY_DEFAULTS
 
 PORT = 6379
 
@@ -42,7 +43,7 @@ class Cache(pulumi.ComponentResource):
 
         self.kms_key = aws.kms.Key(
             f"{name}-key", description=f"ElastiCache {name}: data at rest, auth token, slow log",
-            enable_key_rotation=True, deletion_window_in_days=30,
+            **KEY_DEFAULTS,
             policy=pulumi.Output.all(account.account_id, region.region).apply(
                 lambda v: logs_key_policy(v[0], v[1])),
             tags=args.tags, opts=pulumi.ResourceOptions(parent=self, protect=args.protect))

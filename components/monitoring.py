@@ -35,6 +35,7 @@ from components.log_shipper import APP_ATTRIBUTE, LogShipper, LogShipperArgs
 from components.slo_scraping import ScrapedWorkload, SloScraping, SloScrapingArgs
 from leadgen import versions
 from leadgen.config.observability import ObservabilityConfig
+from leadgen.kms import KEY_DEFAULTS
 from leadgen.naming import child_urn
 from leadgen.observability import alertmanager as am
 from leadgen.observability.catalog import ENVOY_GATEWAY_SCRAPE, REMOTE_WRITE_KEEP, SCRAPES
@@ -138,7 +139,7 @@ class Monitoring(pulumi.ComponentResource):
         self._k8s = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=args.depends_on)
 
         self.kms_key = aws.kms.Key(f"{name}-kms", description=f"{name} logs, traces and secrets",
-                                   enable_key_rotation=True, deletion_window_in_days=30, tags=args.tags,
+                                   **KEY_DEFAULTS, tags=args.tags,
                                    opts=pulumi.ResourceOptions(parent=self))
         retention_days = lambda text: max(1, -(-_seconds(text) // 86400))  # noqa: E731 - round up
         loki_bucket = self._bucket("loki", retention_days(cfg.loki_retention))

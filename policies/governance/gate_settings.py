@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 import pathlib
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from . import changes
 from .config import BY_PATH, NAMESPACE, GovernanceConfig, is_protected
+from .files import file_version as _version
 
 FOLDER = "governance"
 FILE = "gates.yaml"
@@ -49,14 +49,6 @@ class Gates:
     protected_environments: tuple[str, ...] = DEFAULT_ENVIRONMENTS
     stacks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
-
-
-def _version(path: pathlib.Path) -> tuple:
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return (-1,)
-    return (info.st_ino, info.st_mtime_ns, info.st_size, info.st_mode)
 
 
 def load(project_root: pathlib.Path) -> Gates:
