@@ -8,7 +8,8 @@ request, the program commit it was shown (`commit`) and the digest of each stack
 - the commit the update runs (`promotion.current_commit`: git HEAD with no uncommitted program
   change, GITHUB_SHA agreeing) is that commit, or a descendant that changes only `changes/` and
   `attestations/` (committing the approvals and staging's attestation makes new commits);
-- the stack's resolved config is the one signed.
+- the stack's resolved config is the one signed;
+- the key that verified it was in allowed_signers before the request's first commit (key_history).
 
 A preview forecasts what the update will refuse (advisory); the update holds it (mandatory).
 `judge` is the pure predicate; `binding_gate` the thin wrapper the catalog lists.
@@ -87,8 +88,14 @@ def findings(ctx: Context, env: Optional[Mapping[str, str]] = None) -> list[str]
         running = promotion.current_commit(root, os.environ if env is None else env)
     except promotion.VersionUnknown as err:
         return [f"the commit the approvals bind cannot be compared: {err}"]
-    return judge(verdict.change.file, ctx.stack, verdict.approvals, running, ctx.config.config_digest,
-                 changes_between(root, running))
+    out = judge(verdict.change.file, ctx.stack, verdict.approvals, running, ctx.config.config_digest,
+                changes_between(root, running))
+    # Every counted approval's key was on main before the request existed (key_history).
+    from . import approvers, key_history
+
+    keys = approvers.fingerprints(verdict.change, approvers.load(ctx.project_root))
+    return out + key_history.judge(root, running, verdict.change.file, verdict.approvals,
+                                   {a.index: k for a, k in zip(verdict.change.approvals, keys)})
 
 
 def binding_gate(resources: list[Resource], ctx: Context) -> Iterator[str]:

@@ -238,7 +238,7 @@ def config_digest(config: Mapping[str, Any]) -> str:
     import hashlib
 
     def canonical(value: Any) -> str:
-        decoded = _maybe_json(value)
+        decoded = stackconfig.maybe_json(value)
         if isinstance(decoded, (dict, list)):
             return json.dumps(decoded, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return value if isinstance(value, str) else json.dumps(value)

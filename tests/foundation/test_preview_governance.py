@@ -89,7 +89,11 @@ def legitimate_production_change(root, keys):
     staging.write_text(staging.read_text().replace("2.15.0-rc.1", "2.14.0"))
     git(root, "init", "-q")
     git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "the program staging applied", when=soaked - dt.timedelta(minutes=30))
+    git(root, "reset", "-q", "changes")
+    # The approver directory is on main before the request is written (key_history.py).
+    git(root, "commit", "-q", "-m", "the program and its approvers", when=soaked - dt.timedelta(minutes=40))
+    git(root, "add", "changes")
+    git(root, "commit", "-q", "-m", "the request", when=soaked - dt.timedelta(minutes=30))
     head = git(root, "rev-parse", "HEAD")
     # The team lead approves through the documented command: it signs the request, this commit and
     # production's resolved config.

@@ -81,3 +81,25 @@ def test_an_approval_that_binds_no_commit_is_refused(approved, keyring):
         ("mandatory", "changes/CR-2026-301.yaml: approvals[0] (team-lead, team-lead@example.com) binds no program "
                       "commit; sign it with platformctl change approve, which records the commit and the stack's "
                       "config digest")]
+
+
+def test_a_key_added_with_the_request_it_approves_counts_for_nothing(tmp_path, keyring):
+    # Whoever can commit could list a key of their own for an approver's address and sign as them.
+    keyring.install(tmp_path)
+    signers = tmp_path / "governance" / "allowed_signers"
+    others = [a for a in keyring.people if a != "team-lead@example.com"]
+    signers.write_text(keyring.signers_text(others))  # main knows no team-lead key yet
+    init_repo(tmp_path)
+    shutil.copytree(REPO / "policies", tmp_path / "policies", ignore=shutil.ignore_patterns("__pycache__", "venv"))
+    (tmp_path / ".git" / "info" / "exclude").write_text("policies/\n")
+    signers.write_text(keyring.signers_text())  # ...and the request's commit adds one
+    run(tmp_path, "new", "CR-2026-302", "--title", "API scaling", "--requested-by", "requester@example.com")
+    fill(tmp_path / "changes" / "CR-2026-302.yaml", (dt.datetime.now(UTC) - dt.timedelta(minutes=5)).replace(microsecond=0))
+    commit(tmp_path, "request and a key for its approver", "changes", "governance")
+    assert run(tmp_path, "approve", "CR-2026-302", "--role", "team-lead", "--by", "team-lead@example.com",
+               "--key", key(keyring, "team-lead@example.com"))[0] == 0
+    commit(tmp_path, "the approval", "changes")
+    got = binding(update(tmp_path, dry_run=False, change_id="CR-2026-302"))
+    assert len(got) == 1 and got[0][0] == "mandatory", got
+    assert "was not in governance/allowed_signers for team-lead@example.com at the parent of the request's first " \
+           "commit" in got[0][1] and got[0][1].endswith("a key must be on main before the request it approves")
