@@ -63,7 +63,9 @@ def evaluate(stack: str, change_request: str | None = None, project_root: pathli
                      f"{gconfig.PROTECTED_ENVIRONMENT}): gates pass")
     return reports.Report(stack=stack, project=project, kind="gate",
                           generated_at=dt.datetime.now(dt.timezone.utc), resource_count=0,
-                          violations=violations, notes=notes, secrets=config_secrets(raw),
+                          violations=violations, notes=notes,
+                          # The SLO store's URL may come from governance/gates.yaml: redacted like the stack's.
+                          secrets=config_secrets({**raw, "gates:prometheus_url": settings.prometheus_url}),
                           source=f"changes/{settings.change_request}.yaml" if settings.change_request else "")
 
 

@@ -41,11 +41,30 @@ def signed_project(tmp_path_factory, keyring, prometheus_77):
     own requests carry no real signature): the legitimate change a preview should pass clean."""
     import yaml
 
-    root = tmp_path_factory.mktemp("signed-project")
+    return signed(tmp_path_factory.mktemp("signed-project"), keyring, prometheus_77, config())
+
+
+def signed(root, keyring, prometheus, stack_config):
+    """The pack and approvers committed in a git checkout, then the request, its approval binding that
+    commit and production's config `stack_config` (binding.py): what `platformctl change approve` writes."""
+    import subprocess
+
+    import yaml
+
+    from governance import config as gconfig
+
     shutil.copytree(PACK, root / "policies", ignore=shutil.ignore_patterns("__pycache__", "venv"))
+    keyring.install(root)
+    slo_store(root, prometheus)
+    git = ["git", "-C", str(root), "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "the program and its approvers"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
     document = yaml.safe_load((PACK.parent / "changes" / "CR-2026-014.yaml").read_text())
+    document["approvals"] = [{**a, "commit": head, "config": {"production": gconfig.config_digest(stack_config)}}
+                             for a in document["approvals"]]
     keyring.write(root, document)
-    slo_store(root, prometheus_77)
     return root
 
 
@@ -163,14 +182,16 @@ def test_the_repositorys_unsigned_request_previews_with_advisories_and_blocks_th
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "production"])
-def test_real_program_previews_clean_with_a_legitimate_change(stack, prometheus_77, signed_project):
+def test_real_program_previews_clean_with_a_legitimate_change(stack, prometheus_77, signed_project, keyring, tmp_path):
     """The program as the lead builds it, each stack previewed with the pack as the CLI runs it:
     dev and staging are not gated; production carries a signed change request in its window."""
     from platformctl.program.engine import run_program
 
     run = run_program(stack)
     cfg = dict(run.config, **config(prometheus_77)) if stack == "production" else dict(run.config)
-    with PolicyClient(signed_project / "policies", project=run.project, stack=stack, config=cfg,
+    # Approved for production's config as the program resolves it.
+    project = signed(tmp_path / "project", keyring, prometheus_77, cfg) if stack == "production" else signed_project
+    with PolicyClient(project / "policies", project=run.project, stack=stack, config=cfg,
                       env=IN_WINDOW) as client:
         violations = client.analyze(run.resources)
     # The canary is recognised by its track label, so production's only finding is the fixed clock.
