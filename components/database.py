@@ -79,7 +79,8 @@ class Database(pulumi.ComponentResource):
             # A prefix, not a name: a replaced group is created before the old one is deleted,
             # and two groups of one name cannot exist in a VPC.
             f"{name}-sg", name_prefix=f"{name}-", vpc_id=args.vpc_id,
-            description=f"{name}: PostgreSQL from the cluster's nodes only",
+            # No apostrophe: EC2 refuses one in a VPC group's description (InvalidParameterValue).
+            description=f"{name}: PostgreSQL from the cluster nodes only",
             tags={**args.tags, "Name": name}, opts=child)
         # Separate rule resources: inline rules and rule resources on one group fight each other.
         # No egress rule: the database starts no connections.
