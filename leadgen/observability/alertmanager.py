@@ -19,9 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from leadgen.observability import SpecError
+from leadgen.observability.platform_alerts import HIGH_API_ERROR_RATE
+from leadgen.observability.slo import BURN_RATE_ALERTS
 
 SEVERITIES = ("page", "ticket")
-GROUP_BY = ("cluster", "service", "alertname")
+# slo_name splits the alerts of two SLOs of one service (both going blind at once) into two pages.
+GROUP_BY = ("cluster", "service", "slo_name", "alertname")
+# Maintenance windows mute tickets unless they name `page`: a change window is when outages
+# happen, and a muted page is an outage nobody hears about.
+DEFAULT_WINDOW_SEVERITIES = ("ticket",)
 SECRET_NAME = "leadgen-alertmanager-receivers"
 SECRET_DIR = f"/etc/alertmanager/secrets/{SECRET_NAME}"
 # Keys of that Secret (and of the Secrets Manager JSON it is synced from).
@@ -57,7 +63,7 @@ class MaintenanceWindow:
 
     name: str
     interval: Mapping[str, Any]
-    severities: tuple[str, ...] = SEVERITIES
+    severities: tuple[str, ...] = DEFAULT_WINDOW_SEVERITIES
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,7 @@ def parse_windows(items: Sequence[Any], key: str = "observability.maintenanceWin
         except (ValueError, KeyError, zoneinfo.ZoneInfoNotFoundError):
             raise SpecError(f"{where}.location", f"({location!r}) is not an IANA time zone") from None
         interval["location"] = location
-        severities = item.get("severities", list(SEVERITIES))
+        severities = item.get("severities", list(DEFAULT_WINDOW_SEVERITIES))
         if (not isinstance(severities, list) or not severities
                 or any(s not in SEVERITIES for s in severities)):
             raise SpecError(f"{where}.severities", f"({severities!r}) must be a list of: {', '.join(SEVERITIES)}")
@@ -163,8 +169,30 @@ def _route(receiver: str, severity: str, settings: AlertingSettings, **extra: An
     return route
 
 
+SLO_PAGE = next(p.alert for p in BURN_RATE_ALERTS if p.severity == "page")
+
+# One line that names what fired, for every receiver (PagerDuty's summary, Slack's title, the
+# e-mail's subject). `.CommonAnnotations.summary` alone is empty as soon as the alerts of a group
+# differ (both burn-rate pairs of an SLO, several nodes), and PagerDuty Events v2 refuses or
+# mangles an event without a summary; so the line always starts with the status, the count and
+# the alert name(s), then the common summary or, when there is none, each alert's own (its name
+# when it has no summary). Alertmanager cuts PagerDuty's summary at 1024 characters.
+TITLE = (
+    "[{{ .Status | toUpper }}:{{ len .Alerts }}] "
+    "{{ if .CommonLabels.alertname }}{{ .CommonLabels.alertname }}"
+    "{{ else }}{{ range $i, $a := .Alerts }}{{ if $i }}, {{ end }}{{ $a.Labels.alertname }}{{ end }}{{ end }}"
+    "{{ with .CommonLabels.slo_name }} {{ . }}{{ else }}{{ with .CommonLabels.service }} {{ . }}{{ end }}{{ end }}"
+    ": {{ if .CommonAnnotations.summary }}{{ .CommonAnnotations.summary }}"
+    "{{ else }}{{ range $i, $a := .Alerts }}{{ if $i }}; {{ end }}"
+    "{{ or $a.Annotations.summary $a.Labels.alertname }}{{ end }}{{ end }}"
+)
+# One line per alert, so a grouped notification says which node, which window, which SLO.
+DETAILS = ("{{ range .Alerts }}- {{ .Labels.alertname }}: {{ or .Annotations.summary .Annotations.description }}\n"
+           "{{ with .Annotations.runbook_url }}  Runbook: {{ . }}\n{{ end }}{{ end }}")
+RUNBOOK = "{{ or .CommonAnnotations.runbook_url (index .Alerts 0).Annotations.runbook_url }}"
+
+
 def alertmanager_config(settings: AlertingSettings) -> dict:
-    summary = "{{ .CommonAnnotations.summary }}"
     config: dict[str, Any] = {
         "global": {
             "resolve_timeout": "5m",
@@ -209,6 +237,12 @@ def alertmanager_config(settings: AlertingSettings) -> dict:
             {"source_matchers": ['severity="page"', 'slo_name=~".+"'],
              "target_matchers": ['severity="ticket"', 'slo_name=~".+"'],
              "equal": ["cluster", "slo_name"]},
+            # A burning SLO already paged for the service; HighAPIErrorRate (the runbook's 5xx
+            # above 5 %) would open a second incident for the same failure. It still pages for a
+            # service whose SLO is not paging. `service=~".+"` for the same reason as above.
+            {"source_matchers": [f'alertname="{SLO_PAGE}"', 'service=~".+"'],
+             "target_matchers": [f'alertname="{HIGH_API_ERROR_RATE}"', 'service=~".+"'],
+             "equal": ["cluster", "service"]},
         ],
         "receivers": [
             {"name": "null"},
@@ -216,18 +250,19 @@ def alertmanager_config(settings: AlertingSettings) -> dict:
             {"name": "pagerduty", "pagerduty_configs": [{
                 "routing_key_file": f"{SECRET_DIR}/{PAGERDUTY_KEY}",
                 "send_resolved": True,
-                "description": summary,
-                "links": [{"href": "{{ .CommonAnnotations.runbook_url }}", "text": "Runbook"}],
+                "description": TITLE,
+                "links": [{"href": RUNBOOK, "text": "Runbook"}],
             }]},
             {"name": "ticket",
              "slack_configs": [{
                  "api_url_file": f"{SECRET_DIR}/{SLACK_KEY}",
                  "channel": settings.slack_channel,
                  "send_resolved": True,
-                 "title": "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} {{ .CommonLabels.service }}",
-                 "text": "{{ range .Alerts }}{{ .Annotations.summary }}\nRunbook: {{ .Annotations.runbook_url }}\n{{ end }}",
+                 "title": TITLE,
+                 "text": DETAILS,
              }],
-             "email_configs": [{"to": ", ".join(settings.email_to), "send_resolved": True}]},
+             "email_configs": [{"to": ", ".join(settings.email_to), "send_resolved": True,
+                                "headers": {"Subject": TITLE}}]},
         ],
     }
     if settings.maintenance_windows:

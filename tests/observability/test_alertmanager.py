@@ -26,7 +26,7 @@ def config_file(tmp_path_factory):
 def test_amtool_check_config_accepts_it(config_file):
     result = run("amtool", "check-config", str(config_file))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS" in result.stdout and "5 inhibit rules" in result.stdout
+    assert "SUCCESS" in result.stdout and "6 inhibit rules" in result.stdout
 
 
 def _declared_alerts() -> list[tuple[list[str], str]]:
@@ -77,15 +77,17 @@ def test_amtool_routes_each_severity(config_file, labels, receiver):
 
 def test_grouping_inhibition_and_mutes():
     route = CONFIG["route"]
-    assert route["group_by"] == ["cluster", "service", "alertname"]
+    # Two SLOs of one service going blind at once are two pages, each with its own summary.
+    assert route["group_by"] == ["cluster", "service", "slo_name", "alertname"]
     by_receiver = {r["receiver"]: r for r in route["routes"] if "mute_time_intervals" in r or r["receiver"] != "null"}
-    assert by_receiver["pagerduty"]["mute_time_intervals"] == ["weekly-db"]
+    # A window mutes pages only when it says so: outages happen during changes.
+    assert "mute_time_intervals" not in by_receiver["pagerduty"]
     assert by_receiver["ticket"]["mute_time_intervals"] == ["weekly-db", "cr-2026-014"]
     # The dead man's switch is never muted: a silent heartbeat must mean a dead pipeline.
     assert "mute_time_intervals" not in by_receiver["heartbeat"]
     assert [i["name"] for i in CONFIG["time_intervals"]] == ["weekly-db", "cr-2026-014"]
     assert CONFIG["time_intervals"][1]["time_intervals"][0]["location"] == "Europe/London"
-    chart = [i for i in CONFIG["inhibit_rules"] if "slo_name" not in i.get("equal", [])]
+    chart = [i for i in CONFIG["inhibit_rules"] if not {"slo_name", "service"} & set(i.get("equal", []))]
     # kube-prometheus-stack's own four, unchanged.
     assert {"source_matchers": ['severity="critical"'], "target_matchers": ['severity=~"warning|info"'],
             "equal": ["namespace", "alertname"]} in chart
@@ -171,3 +173,15 @@ def test_duplicate_window_names_are_rejected():
     with pytest.raises(SpecError) as err:
         parse_windows([{"name": "a", "weekdays": ["sunday"]}, {"name": "a", "weekdays": ["monday"]}])
     assert err.value.path == "observability.maintenanceWindows[1].name"
+
+
+def test_a_window_mutes_pages_only_when_it_names_them():
+    (default, paged) = parse_windows([
+        {"name": "release", "weekdays": ["tuesday"], "start": "10:00", "end": "12:00"},
+        {"name": "dc-move", "years": [2027], "months": ["march"], "daysOfMonth": [6], "severities": ["page", "ticket"]},
+    ])
+    assert default.severities == ("ticket",) and paged.severities == ("page", "ticket")
+    routes = {r["receiver"]: r for r in alertmanager_config(AlertingSettings(
+        maintenance_windows=(default,)))["route"]["routes"]}
+    assert "mute_time_intervals" not in routes["pagerduty"]
+    assert routes["ticket"]["mute_time_intervals"] == ["release"]
