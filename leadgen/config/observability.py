@@ -50,7 +50,7 @@ KEYS = [
         "none); the credential is the `heartbeat-credentials` key of the receivers secret."),
     Key("observability.maintenanceWindows", "objects", [], "Declared maintenance windows that mute "
         "alerts: list of {name, weekdays, start, end (HH:MM), daysOfMonth, months, years, location, "
-        "severities (page|ticket, default both)}."),
+        "severities (page|ticket, default ticket only: a change window is when outages happen)}."),
 ]
 
 
