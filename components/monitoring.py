@@ -37,10 +37,10 @@ from leadgen import versions
 from leadgen.config.observability import ObservabilityConfig
 from leadgen.naming import child_urn
 from leadgen.observability import alertmanager as am
-from leadgen.observability.catalog import ENVOY_GATEWAY_SCRAPE, REMOTE_WRITE_KEEP, SCRAPES
+from leadgen.observability.catalog import ENVOY_GATEWAY_SCRAPE, SCRAPES
 from leadgen.observability.dashboards import FOLDER, LOKI_UID, LONG_TERM_UID, SIDECAR_LABEL, all_dashboards
 from leadgen.observability.platform_alerts import PlatformAlertSettings, platform_rule_file
-from leadgen.observability.slo import slo_rule_file, slo_window_rule_file
+from leadgen.observability.slo import remote_write_relabelings, slo_rule_file, slo_window_rule_file
 
 NAMESPACE = "monitoring"
 # Release name to the pinned chart it installs.
@@ -178,7 +178,7 @@ class Monitoring(pulumi.ComponentResource):
                       "data": {am.CONFIG_KEY: am.config_template(self.alertmanager_config)}})
 
         self.slo_rules = slo_rule_file(cfg.slos, cfg.runbook_base_url)
-        self.slo_window_rules = slo_window_rule_file(cfg.slos)
+        self.slo_window_rules = slo_window_rule_file(cfg.slos, cfg.runbook_base_url)
         sources = dict(SCRAPES)
         if args.envoy_gateway_namespace:
             sources["envoy-gateway"] = ENVOY_GATEWAY_SCRAPE
@@ -191,7 +191,7 @@ class Monitoring(pulumi.ComponentResource):
             region=args.region, oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
             retention_days=cfg.long_term_retention_days, window_rules=self.slo_window_rules,
             namespace=NAMESPACE, prometheus_service_account=PROMETHEUS_SA, grafana_service_account=GRAFANA_SA,
-            tags=args.tags), opts=pulumi.ResourceOptions(parent=self))
+            ticket_emails=tuple(cfg.alerting.email_to), tags=args.tags), opts=pulumi.ResourceOptions(parent=self))
 
         self.prometheus = self._release("kube-prometheus-stack", self._prometheus_values(),
                                         after=[synced[GRAFANA_SECRET], synced[GRAFANA_DB_SECRET], synced[am.SECRET_NAME],
@@ -268,8 +268,8 @@ class Monitoring(pulumi.ComponentResource):
                     "remoteWrite": [{
                         "url": self.long_term.remote_write_url,
                         "sigv4": {"region": a.region},
-                        "writeRelabelConfigs": [{"sourceLabels": ["__name__"], "regex": REMOTE_WRITE_KEEP,
-                                                 "action": "keep"}],
+                        # The SLO recordings, and the raw counters the store counts the window from.
+                        "writeRelabelConfigs": remote_write_relabelings(cfg.slos),
                     }],
                 },
             },

@@ -310,3 +310,31 @@ def render_template(template: str, values: dict[str, str]) -> str:
         raise ValueError(f"unexpected template action {match.group(0)}")
 
     return _ACTIONS.sub(one, template)
+
+
+# --- the long-term store's Alertmanager ------------------------------------------------------------
+# Amazon Managed Service for Prometheus runs the window's budget alerts and can only notify an SNS
+# topic (https://docs.aws.amazon.com/prometheus/latest/userguide/AMP-alertmanager-receiver.html);
+# the topic e-mails the ticket addresses. SNS subjects stop at 100 characters.
+STORE_SUBJECT = "[{{ .Status | toUpper }}:{{ len .Alerts }}] {{ .CommonLabels.alertname }} {{ .CommonLabels.slo_name }}"
+
+
+def store_alertmanager_config(topic_arn: str, region: str) -> dict:
+    return {
+        "route": {"receiver": "ticket", "group_by": ["slo_name", "alertname"],
+                  "group_wait": "1m", "group_interval": "5m", "repeat_interval": "24h"},
+        # An exhausted budget says everything the low one would.
+        "inhibit_rules": [{"source_matchers": ['alertname="SLOErrorBudgetExhausted"'],
+                           "target_matchers": ['alertname="SLOErrorBudgetLow"'], "equal": ["slo_name"]}],
+        "receivers": [{"name": "ticket", "sns_configs": [{
+            "topic_arn": topic_arn, "sigv4": {"region": region}, "send_resolved": True,
+            "subject": STORE_SUBJECT, "message": TITLE + "\n\n" + DETAILS,
+            "attributes": {"severity": "ticket"}}]}],
+    }
+
+
+def store_alertmanager_definition(topic_arn: str, region: str) -> str:
+    """The workspace's Alertmanager definition: the configuration under `alertmanager_config`."""
+    from leadgen.observability.yamlout import dump
+
+    return dump({"alertmanager_config": dump(store_alertmanager_config(topic_arn, region))})

@@ -185,3 +185,25 @@ def test_a_window_mutes_pages_only_when_it_names_them():
         maintenance_windows=(default,)))["route"]["routes"]}
     assert "mute_time_intervals" not in routes["pagerduty"]
     assert routes["ticket"]["mute_time_intervals"] == ["release"]
+
+
+def test_the_long_term_stores_alertmanager_tickets_through_sns(tmp_path):
+    """Amazon Managed Prometheus notifies SNS only: the budget tickets go to the topic (which
+    e-mails the ticket addresses), named and counted like every other notification."""
+    import yaml
+    from leadgen.observability.alertmanager import TITLE, store_alertmanager_definition
+    topic = "arn:aws:sns:us-east-1:123456789012:leadgen-production-amp-alerts"
+    definition = yaml.safe_load(store_alertmanager_definition(topic, "us-east-1"))
+    config = yaml.safe_load(definition["alertmanager_config"])
+    (receiver,) = config["receivers"]
+    (sns,) = receiver["sns_configs"]
+    assert sns["topic_arn"] == topic and sns["sigv4"] == {"region": "us-east-1"}
+    assert sns["message"].startswith(TITLE)
+    path = tmp_path / "store.yaml"
+    path.write_text(definition["alertmanager_config"])
+    result = run("amtool", "check-config", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for alert in ("SLOErrorBudgetLow", "SLOErrorBudgetExhausted", "SLORemoteWriteGap"):
+        routed = run("amtool", "config", "routes", "test", f"--config.file={path}", "--verify.receivers=ticket",
+                     f"alertname={alert}", "slo_name=api-availability", "severity=ticket")
+        assert routed.returncode == 0, routed.stdout + routed.stderr
