@@ -53,6 +53,20 @@ CHARTS = {
     "postgres-exporter": versions.PROMETHEUS_POSTGRES_EXPORTER,
     "external-secrets": versions.EXTERNAL_SECRETS,
 }
+# EKS runs the control plane out of reach: no controller-manager, scheduler or etcd pods to
+# scrape, and the chart's `absent(up{job=...})` rules for them page every hour, forever
+# (prometheus-community/helm-charts#4106). EKS's kube-proxy add-on serves its metrics on
+# 127.0.0.1:10249 only (kube-proxy's default; the add-on's config map is EKS's to overwrite), so a
+# scrape would open `TargetDown` tickets that never close: its scrape and rules are off too, and
+# a broken kube-proxy shows as the SLOs' burn. Scrape and rules go together in the chart's values.
+EKS_COMPONENTS = {
+    "kubeControllerManager": {"enabled": False},
+    "kubeScheduler": {"enabled": False},
+    "kubeEtcd": {"enabled": False},
+    "kubeProxy": {"enabled": False},
+    "defaultRules": {"rules": {"kubeControllerManager": False, "kubeSchedulerAlerting": False,
+                               "kubeSchedulerRecording": False, "etcd": False, "kubeProxy": False}},
+}
 GRAFANA_SECRET = "leadgen-grafana-admin"
 GRAFANA_DB_SECRET = "leadgen-grafana-database"
 GRAFANA_DB = "grafana"
@@ -322,6 +336,7 @@ class Monitoring(pulumi.ComponentResource):
                 "prometheusConfigReloader": {"resources": SMALL},
                 "admissionWebhooks": {"patch": {"resources": SMALL}},
             },
+            **EKS_COMPONENTS,
             "kube-state-metrics": {"resources": resources("50m", "128Mi", "200m", "256Mi")},
             "prometheus-node-exporter": {"resources": SMALL},
         }
