@@ -30,6 +30,7 @@ import pulumi_kubernetes as k8s
 from components.hardened_bucket import PARTS, HardenedBucket, HardenedBucketArgs, moved_parts
 from components.helm import helm_release
 from components.amp import LongTermMetrics, LongTermMetricsArgs
+from components.heartbeat import Heartbeat, HeartbeatArgs
 from components.irsa import IrsaRole, IrsaRoleArgs
 from components.log_shipper import APP_ATTRIBUTE, LogShipper, LogShipperArgs
 from components.slo_scraping import ScrapedWorkload, SloScraping, SloScrapingArgs
@@ -75,6 +76,8 @@ RULES_LABEL = {"leadgen.io/rules": "true"}
 ESO_API = "external-secrets.io/v1"
 # Service accounts the long-term store's roles trust.
 PROMETHEUS_SA, GRAFANA_SA = "prometheus", "grafana"
+# Alertmanager's: its IRSA role publishes the Watchdog heartbeat to SNS.
+ALERTMANAGER_SA = "alertmanager"
 # The OTLP endpoint workloads send traces to (the collector chart's Service `<release>-opentelemetry-collector`).
 OTLP_ENDPOINT = f"http://otel-collector-opentelemetry-collector.{NAMESPACE}.svc:4317"
 # Loki's gateway: the chart's `<release>-gateway` Service on `gateway.service.port` (80). Grafana
@@ -183,13 +186,22 @@ class Monitoring(pulumi.ComponentResource):
             POSTGRES_SECRET: self._external_secret(POSTGRES_SECRET, {"username": "username",
                                                                      "password": "password"}, store),
         }
+        # The dead man's switch: Watchdog to an SNS topic whose silence pages through PagerDuty.
+        self.heartbeat = Heartbeat(f"{name}-heartbeat", HeartbeatArgs(
+            oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer, namespace=NAMESPACE,
+            service_account=ALERTMANAGER_SA, tags=args.tags), opts=pulumi.ResourceOptions(parent=self))
+        # Alertmanager's e-mail sender, verified in SES (the address confirms once; README).
+        self.alert_sender = aws.sesv2.EmailIdentity(
+            f"{name}-alert-sender", email_identity=cfg.alerting.email_from, tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self))
         # The whole Alertmanager configuration, with the SMTP user filled in from the receivers'
         # entry (Alertmanager reads the user from its config file only).
-        self.alertmanager_config = am.alertmanager_config(cfg.alerting)
+        self.alertmanager_config = pulumi.Output.all(self.heartbeat.topic.arn, args.region).apply(
+            lambda v: am.alertmanager_config(cfg.alerting, am.HeartbeatTarget(topic_arn=v[0], region=v[1])))
         synced[am.CONFIG_SECRET] = self._external_secret(
             am.CONFIG_SECRET, {am.SMTP_USER_VAR: am.SMTP_USER_KEY}, store, remote=am.SECRET_NAME,
             template={"engineVersion": "v2",
-                      "data": {am.CONFIG_KEY: am.config_template(self.alertmanager_config)}})
+                      "data": {am.CONFIG_KEY: self.alertmanager_config.apply(am.config_template)}})
 
         self.slo_rules = slo_rule_file(cfg.slos, cfg.runbook_base_url)
         self.slo_window_rules = slo_window_rule_file(cfg.slos, cfg.runbook_base_url)
@@ -288,6 +300,8 @@ class Monitoring(pulumi.ComponentResource):
                 },
             },
             "alertmanager": {
+                "serviceAccount": {"create": True, "name": ALERTMANAGER_SA, "annotations": {
+                    "eks.amazonaws.com/role-arn": self.heartbeat.role.arn}},
                 "alertmanagerSpec": {
                     # The configuration comes whole from the Secret External Secrets renders.
                     "useExistingSecret": True, "configSecret": am.CONFIG_SECRET,

@@ -1,6 +1,7 @@
 """The Alertmanager configuration: `page` (and the chart's `critical`) to PagerDuty, `ticket` (and
-the chart's `warning`) to Slack and e-mail, the always-firing `Watchdog` to a heartbeat service that
-pages when it stops hearing from us, `info` to nobody (kept for the UI and inhibitions, as the chart
+the chart's `warning`) to Slack and e-mail, the always-firing `Watchdog` to the heartbeat topic
+whose CloudWatch alarm pages through PagerDuty when it stops arriving (components/heartbeat.py),
+`info` to nobody (kept for the UI and inhibitions, as the chart
 does). The chart's inhibition rules are kept, since this config replaces the chart's default.
 
 Receiver secrets never appear here: the config names files (`*_file`, all accepted by
@@ -35,9 +36,8 @@ PAGERDUTY_KEY = "pagerduty-routing-key"
 SLACK_KEY = "slack-webhook-url"
 SMTP_KEY = "smtp-password"
 SMTP_USER_KEY = "smtp-username"
-HEARTBEAT_KEY = "heartbeat-credentials"
 # Mounted as files beside the config.
-RECEIVER_KEYS = (PAGERDUTY_KEY, SLACK_KEY, SMTP_KEY, HEARTBEAT_KEY)
+RECEIVER_KEYS = (PAGERDUTY_KEY, SLACK_KEY, SMTP_KEY)
 # The Secret the operator reads the whole configuration from (`alertmanager.yaml`).
 CONFIG_SECRET = "leadgen-alertmanager-config"
 CONFIG_KEY = "alertmanager.yaml"
@@ -72,8 +72,6 @@ class AlertingSettings:
     email_to: Sequence[str] = ("sre-team@insurance-lead-gen.com",)
     email_from: str = "alertmanager@insurance-lead-gen.com"
     smtp_smarthost: str = "email-smtp.us-east-1.amazonaws.com:587"
-    heartbeat_url: str = "https://api.opsgenie.com/v2/heartbeats/leadgen-watchdog/ping"
-    heartbeat_auth_scheme: str = "GenieKey"  # "" sends no Authorization header
     maintenance_windows: Sequence[MaintenanceWindow] = field(default_factory=tuple)
 
 
@@ -192,7 +190,15 @@ DETAILS = ("{{ range .Alerts }}- {{ .Labels.alertname }}: {{ or .Annotations.sum
 RUNBOOK = "{{ or .CommonAnnotations.runbook_url (index .Alerts 0).Annotations.runbook_url }}"
 
 
-def alertmanager_config(settings: AlertingSettings) -> dict:
+@dataclass(frozen=True)
+class HeartbeatTarget:
+    """Where Alertmanager publishes Watchdog: an SNS topic, signed with the pod's IRSA role."""
+
+    topic_arn: str
+    region: str
+
+
+def alertmanager_config(settings: AlertingSettings, heartbeat: HeartbeatTarget) -> dict:
     config: dict[str, Any] = {
         "global": {
             "resolve_timeout": "5m",
@@ -212,7 +218,7 @@ def alertmanager_config(settings: AlertingSettings) -> dict:
             "repeat_interval": "12h",
             "routes": [
                 # kube-prometheus-stack's always-firing Watchdog proves the whole alerting path
-                # works; the heartbeat service pages when it stops arriving. Never muted.
+                # works; the heartbeat alarm pages when it stops arriving. Never muted.
                 {"receiver": "heartbeat", "matchers": ['alertname="Watchdog"'], "group_wait": "0s",
                  "group_interval": "1m", "repeat_interval": "1m"},
                 # The chart's inhibitor helper and its info alerts: seen in the UI, sent to nobody.
@@ -246,7 +252,9 @@ def alertmanager_config(settings: AlertingSettings) -> dict:
         ],
         "receivers": [
             {"name": "null"},
-            {"name": "heartbeat", "webhook_configs": [_heartbeat(settings)]},
+            {"name": "heartbeat", "sns_configs": [{
+                "topic_arn": heartbeat.topic_arn, "sigv4": {"region": heartbeat.region},
+                "send_resolved": False, "subject": "Watchdog", "message": "{{ len .Alerts }} Watchdog"}]},
             {"name": "pagerduty", "pagerduty_configs": [{
                 "routing_key_file": f"{SECRET_DIR}/{PAGERDUTY_KEY}",
                 "send_resolved": True,
@@ -269,14 +277,6 @@ def alertmanager_config(settings: AlertingSettings) -> dict:
         config["time_intervals"] = [{"name": w.name, "time_intervals": [dict(w.interval)]}
                                     for w in settings.maintenance_windows]
     return config
-
-
-def _heartbeat(settings: AlertingSettings) -> dict:
-    hook: dict[str, Any] = {"url": settings.heartbeat_url, "send_resolved": False}
-    if settings.heartbeat_auth_scheme:
-        hook["http_config"] = {"authorization": {"type": settings.heartbeat_auth_scheme,
-                                                 "credentials_file": f"{SECRET_DIR}/{HEARTBEAT_KEY}"}}
-    return hook
 
 
 # --- the External Secrets template ---------------------------------------------------------------

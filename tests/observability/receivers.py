@@ -13,6 +13,7 @@ import email
 import email.header
 import http.server
 import json
+import os
 import pathlib
 import socket
 import socketserver
@@ -20,6 +21,7 @@ import subprocess
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any, Callable, Iterator
 
@@ -55,15 +57,26 @@ class Captured:
             time.sleep(0.2)
 
 
+SNS_PUBLISHED = (b'<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult>'
+                 b'<MessageId>00000000-0000-0000-0000-000000000000</MessageId></PublishResult>'
+                 b'<ResponseMetadata><RequestId>x</RequestId></ResponseMetadata></PublishResponse>')
+
+
 def _http_server(captured: Captured) -> socketserver.BaseServer:
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            captured.add(self.path.strip("/"), {"json": json.loads(body), "headers": dict(self.headers)})
-            reply = b'{"status":"success","message":"Event processed","dedup_key":"x"}'
-            # PagerDuty answers 202; Slack and webhooks 200.
+            kind = self.path.strip("/")
+            if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+                # SNS's query API: answered as SNS does, or the SDK retries.
+                captured.add(kind, {"form": urllib.parse.parse_qs(body.decode()), "headers": dict(self.headers)})
+                reply, content_type = SNS_PUBLISHED, "text/xml"
+            else:
+                captured.add(kind, {"json": json.loads(body), "headers": dict(self.headers)})
+                reply, content_type = b'{"status":"success","message":"Event processed","dedup_key":"x"}', "application/json"
+            # PagerDuty answers 202; Slack, webhooks and SNS 200.
             self.send_response(202 if self.path.startswith("/pagerduty") else 200)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(reply)))
             self.end_headers()
             self.wfile.write(reply)
@@ -128,8 +141,8 @@ def loopback_copy(config: dict, tmp: pathlib.Path, http_port: int, smtp_port: in
             slack["api_url_file"] = str(slack_url)
         for hook in receiver.get("webhook_configs", []):
             hook["url"] = f"{base}/{receiver['name']}"
-            if "http_config" in hook:
-                hook["http_config"]["authorization"]["credentials_file"] = str(secret)
+        for sns in receiver.get("sns_configs", []):
+            sns["api_url"] = f"{base}/{receiver['name']}"
 
     def shorten(route: dict) -> None:
         if "group_wait" in route or route is config["route"]:
@@ -156,7 +169,10 @@ def alertmanager(config: dict, tmp: pathlib.Path) -> Iterator[tuple[str, Capture
     process = subprocess.Popen(
         [tool("prometheus-alertmanager"), f"--config.file={path}", f"--storage.path={tmp / 'data'}",
          f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-        stdout=subprocess.DEVNULL, stderr=(tmp / "alertmanager.log").open("w"))
+        stdout=subprocess.DEVNULL, stderr=(tmp / "alertmanager.log").open("w"),
+        # SigV4 for the SNS receiver: the pod's IRSA role in the cluster, dummy keys here.
+        env={**os.environ, "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "example",
+             "AWS_EC2_METADATA_DISABLED": "true"})
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

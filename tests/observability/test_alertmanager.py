@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from leadgen.observability import SpecError
-from leadgen.observability.alertmanager import AlertingSettings, alertmanager_config, parse_windows
+from leadgen.observability.alertmanager import AlertingSettings, HeartbeatTarget, alertmanager_config, parse_windows
 from leadgen.observability.yamlout import dump
 from tests.observability.tools import run
 
@@ -13,7 +13,9 @@ WINDOWS = parse_windows([
     {"name": "cr-2026-014", "years": [2026], "months": ["december"], "daysOfMonth": [15],
      "start": "02:00", "end": "03:00", "location": "Europe/London", "severities": ["ticket"]},
 ])
-CONFIG = alertmanager_config(AlertingSettings(maintenance_windows=WINDOWS))
+HEARTBEAT = HeartbeatTarget(topic_arn="arn:aws:sns:us-east-1:123456789012:leadgen-production-obs-heartbeat-watchdog",
+                            region="us-east-1")
+CONFIG = alertmanager_config(AlertingSettings(maintenance_windows=WINDOWS), HEARTBEAT)
 
 
 @pytest.fixture(scope="module")
@@ -97,17 +99,15 @@ def test_grouping_inhibition_and_mutes():
     assert 'severity="ticket"' in inhibit["target_matchers"] and "slo_name" in inhibit["equal"]
 
 
-def test_heartbeat_is_configurable_and_its_credential_is_a_file(tmp_path):
-    config = alertmanager_config(AlertingSettings(heartbeat_url="https://hc-ping.example/abc",
-                                                  heartbeat_auth_scheme=""))
-    (hook,) = next(r for r in config["receivers"] if r["name"] == "heartbeat")["webhook_configs"]
-    assert hook == {"url": "https://hc-ping.example/abc", "send_resolved": False}
-    (hook,) = next(r for r in CONFIG["receivers"] if r["name"] == "heartbeat")["webhook_configs"]
-    assert hook["http_config"]["authorization"] == {
-        "type": "GenieKey", "credentials_file": "/etc/alertmanager/secrets/leadgen-alertmanager-receivers/heartbeat-credentials"}
-    path = tmp_path / "am.yaml"
-    path.write_text(dump(config))
-    assert run("amtool", "check-config", str(path)).returncode == 0
+def test_the_heartbeat_is_an_sns_topic_signed_by_the_pods_role(tmp_path):
+    """No vendor URL or credential: Watchdog goes to the declared topic, signed with SigV4 from
+    Alertmanager's IRSA role; the topic's CloudWatch alarm pages when it goes quiet."""
+    (sns,) = next(r for r in CONFIG["receivers"] if r["name"] == "heartbeat")["sns_configs"]
+    assert sns["topic_arn"] == HEARTBEAT.topic_arn and sns["sigv4"] == {"region": "us-east-1"}
+    assert "opsgenie" not in dump(CONFIG).lower()
+    (route,) = [r for r in CONFIG["route"]["routes"] if r["receiver"] == "heartbeat"]
+    # Every minute: the alarm counts minutes without one.
+    assert route["repeat_interval"] == "1m" and route["group_interval"] == "1m"
 
 
 def test_no_secret_in_the_configuration():
@@ -144,7 +144,7 @@ def test_the_smtp_user_comes_from_the_secret_through_the_template(tmp_path):
 
 
 def test_without_windows_there_are_no_mutes(tmp_path):
-    config = alertmanager_config(AlertingSettings())
+    config = alertmanager_config(AlertingSettings(), HEARTBEAT)
     assert "time_intervals" not in config
     assert all("mute_time_intervals" not in r for r in config["route"]["routes"])
     path = tmp_path / "am.yaml"
@@ -182,7 +182,7 @@ def test_a_window_mutes_pages_only_when_it_names_them():
     ])
     assert default.severities == ("ticket",) and paged.severities == ("page", "ticket")
     routes = {r["receiver"]: r for r in alertmanager_config(AlertingSettings(
-        maintenance_windows=(default,)))["route"]["routes"]}
+        maintenance_windows=(default,)), HEARTBEAT)["route"]["routes"]}
     assert "mute_time_intervals" not in routes["pagerduty"]
     assert routes["ticket"]["mute_time_intervals"] == ["release"]
 

@@ -13,8 +13,8 @@ import re
 import pytest
 import yaml
 
-from leadgen.observability.alertmanager import (SMTP_USER_VAR, AlertingSettings, alertmanager_config,
-                                                config_template, render_template)
+from leadgen.observability.alertmanager import (SMTP_USER_VAR, AlertingSettings, HeartbeatTarget,
+                                                alertmanager_config, config_template, render_template)
 from tests.observability.receivers import alertmanager, alerts_in, post_alerts
 
 CLUSTER = "leadgen-production"
@@ -63,7 +63,8 @@ PAGES = 7  # two burn pairs as one, two SLOSignalMissing, the nodes as one, Kube
 @pytest.fixture(scope="module")
 def delivered(tmp_path_factory):
     # What External Secrets writes into the Secret Alertmanager reads.
-    rendered = render_template(config_template(alertmanager_config(AlertingSettings())),
+    heartbeat = HeartbeatTarget(topic_arn="arn:aws:sns:us-east-1:123456789012:heartbeat", region="us-east-1")
+    rendered = render_template(config_template(alertmanager_config(AlertingSettings(), heartbeat)),
                                {SMTP_USER_VAR: "AKIAEXAMPLE"})
     with alertmanager(yaml.safe_load(rendered), tmp_path_factory.mktemp("am")) as (url, captured):
         post_alerts(url, ALERTS)
@@ -141,7 +142,11 @@ def test_tickets_reach_slack_and_email_with_a_complete_title(delivered):
 
 
 def test_the_watchdog_reaches_the_heartbeat_and_nothing_else(delivered):
+    """An SNS Publish to the heartbeat topic, SigV4-signed (the pod's role in the cluster)."""
     captured, _ = delivered
-    assert captured.of("heartbeat")
+    publish = captured.of("heartbeat")[0]
+    assert publish["form"]["Action"] == ["Publish"]
+    assert publish["form"]["TopicArn"] == ["arn:aws:sns:us-east-1:123456789012:heartbeat"]
+    assert publish["headers"]["Authorization"].startswith("AWS4-HMAC-SHA256 ")
     summaries = _summaries(delivered)
     assert not any("Watchdog" in s for s in summaries)

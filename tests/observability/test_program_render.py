@@ -451,3 +451,27 @@ def test_every_series_the_program_reads_is_scraped_or_recorded_where_it_is_read(
     for kind, name, expr, known in reads:
         unknown = series_in(expr) - known
         assert not unknown, f"{kind} {name}: nothing declared produces {sorted(unknown)} there"
+
+
+def test_the_heartbeat_is_declared_and_pages_through_pagerduty(program):
+    """Watchdog to a declared topic, Alertmanager's own role the only publisher; five silent
+    minutes (missing data counts as silent) publish to the page topic PagerDuty subscribes to."""
+    topics = {t["inputs"].get("name"): t for t in program.by_type("aws:sns/topic:Topic")}
+    watchdog, page = topics["leadgen-production-obs-heartbeat-watchdog"], topics["leadgen-production-obs-heartbeat-page"]
+    (alarm,) = [a for a in program.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+                if a["inputs"]["name"] == "leadgen-production-obs-heartbeat-silent"]
+    a = alarm["inputs"]
+    assert (a["namespace"], a["metricName"], a["dimensions"]) == (
+        "AWS/SNS", "NumberOfMessagesPublished", {"TopicName": watchdog["outputs"]["name"]})
+    assert (a["period"], a["evaluationPeriods"], a["datapointsToAlarm"]) == (60, 5, 5)
+    assert (a["comparisonOperator"], a["threshold"], a["treatMissingData"]) == ("LessThanThreshold", 1, "breaching")
+    assert a["alarmActions"] == [page["outputs"]["arn"]]
+    values = _releases(program)["kube-prometheus-stack"]["inputs"]["values"]["alertmanager"]
+    role_arn = values["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"]
+    (role,) = [r for r in program.by_type("aws:iam/role:Role") if r["outputs"].get("arn") == role_arn]
+    assert "system:serviceaccount:monitoring:alertmanager" in role["inputs"]["assumeRolePolicy"]
+    policy = next(p for p in program.by_type("aws:iam/rolePolicy:RolePolicy") if p["parent"] == role["parent"])
+    (publish, _) = json.loads(policy["inputs"]["policy"])["Statement"]
+    assert publish["Action"] == "sns:Publish" and publish["Resource"] == watchdog["outputs"]["arn"]
+    (sender,) = program.by_type("aws:sesv2/emailIdentity:EmailIdentity")
+    assert sender["inputs"]["emailIdentity"] == "alertmanager@insurance-lead-gen.com"
