@@ -26,7 +26,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 from leadgen.observability import SpecError
 from leadgen.observability.durations import format_duration, parse_duration
-from leadgen.observability.runbooks import DATA_MISSING, DEFAULT_BASE_URL, SLO_VIOLATION, runbook_url
+from leadgen.observability.runbooks import (DATA_MISSING, DEFAULT_BASE_URL, SLO_VIOLATION, runbook_url,
+                                           HIGH_API_ERROR_RATE as HIGH_API_ERROR_RATE_RUNBOOK)
 
 SLI_KINDS = ("availability", "latency")
 FIELDS = ("name", "service", "objective", "window", "sli", "threshold", "description")
@@ -321,9 +322,45 @@ def slo_rule_group(slo: SLO, runbook_base_url: str) -> dict:
     return {"name": f"slo-{slo.name}", "rules": rules}
 
 
+# An edge failure (load balancer, gateway, route, certificate) never reaches the pods: their
+# ratio is 0/0 and no burn-rate alert can fire. What they do see is their traffic vanish, so a
+# service whose requests fall below this share of the same minutes a week earlier pages, once
+# last week had enough traffic to judge by (no pages for a quiet night).
+TRAFFIC_DROP_RATIO = Decimal("0.5")
+TRAFFIC_DROP_MIN_RPS = Decimal("1")
+TRAFFIC_DROP_WINDOW = "10m"
+
+
+def traffic_drop_rule(service: str, metric: str, runbook_base_url: str) -> dict:
+    now = f'sum(rate({metric}{{service="{service}"}}[{TRAFFIC_DROP_WINDOW}]))'
+    week = f'sum(rate({metric}{{service="{service}"}}[{TRAFFIC_DROP_WINDOW}] offset 1w))'
+    ratio = _num(TRAFFIC_DROP_RATIO)
+    return {
+        "alert": "SLOTrafficDrop",
+        # `or 0 * week`: a service whose series vanished entirely has dropped to zero too.
+        "expr": (f"({now} or 0 * {week})\n< {ratio} * {week}\nand\n{week} > {_num(TRAFFIC_DROP_MIN_RPS)}"),
+        "for": "5m",
+        "labels": {"service": service, "severity": "page"},
+        "annotations": {
+            "summary": (f"{service} receives less than {_num(TRAFFIC_DROP_RATIO * 100)} % of its traffic of a week "
+                        "ago: users may not reach it (load balancer, gateway, route, certificate, DNS)"),
+            "description": ("{{ $value | printf \"%.2f\" }} requests per second now; the SLOs only see requests "
+                            "that reach the pods, so an outage in front of them burns no budget."),
+            "runbook_url": runbook_url(runbook_base_url, HIGH_API_ERROR_RATE_RUNBOOK),
+        },
+    }
+
+
 def slo_rule_file(slos: Sequence[SLO], runbook_base_url: str) -> dict:
     """The in-cluster rule file (`groups:`), as promtool and the PrometheusRule spec take it."""
-    return {"groups": [slo_rule_group(s, runbook_base_url) for s in slos]}
+    services: dict[str, str] = {}
+    for slo in slos:
+        metric = signal_series(slo).split("{")[0]
+        if services.get(slo.service) != "http_requests_total":
+            services[slo.service] = metric
+    drops = [traffic_drop_rule(service, metric, runbook_base_url) for service, metric in services.items()]
+    return {"groups": [*(slo_rule_group(s, runbook_base_url) for s in slos),
+                       *([{"name": "slo-traffic", "rules": drops}] if drops else [])]}
 
 
 # The error-budget matrix of the runbook (docs/runbooks/slo-violation.md): below 10 % left the

@@ -388,3 +388,35 @@ def test_a_renamed_status_label_pages_instead_of_reading_perfect(rule_files, tmp
         {"interval": "1m", "input_series": _availability_series("api", [(1000, 30)]), "alert_rule_test": [
             {"eval_time": "20m", "alertname": "SLOErrorLabelMissing", "exp_alerts": []}]},
     ]})
+
+
+def _traffic(per_minute_before: int, per_minute_after: int, days_before: int = 8) -> list[dict]:
+    """api's counters every 5 minutes: `per_minute_before` for `days_before` days, then `after`."""
+    steps = days_before * 24 * 12
+    total = per_minute_before * 5 * steps
+    values = f"0+{per_minute_before * 5}x{steps} {total}+{per_minute_after * 5}x12"
+    return [{"series": 'http_requests_total{service="api",code="200",pod="api-1"}', "values": values}]
+
+
+def test_an_edge_outage_pages_within_the_fast_burn_window(tmp_path):
+    """The load balancer or gateway fails: the pods see no request at all, the SLO's ratio is
+    0/0 and burns nothing. The traffic against the same minutes a week ago pages in 15 minutes,
+    before the 1h fast-burn window would; a service that was quiet a week ago does not page."""
+    rules = slo_rule_file(SLOS, BASE)
+    (group,) = [g for g in rules["groups"] if g["name"] == "slo-traffic"]
+    rule = next(r for r in group["rules"] if r["labels"]["service"] == "api")
+    path = write(tmp_path / "traffic.yaml", {"groups": [group]})
+    api = {"service": "api"}
+    _promtool([str(path)], tmp_path, {"evaluation_interval": "5m", "tests": [
+        {"interval": "5m", "input_series": _traffic(1200, 0), "alert_rule_test": [
+            {"eval_time": "7d12h", "alertname": "SLOTrafficDrop", "exp_alerts": []},
+            {"eval_time": "8d5m", "alertname": "SLOTrafficDrop", "exp_alerts": []},
+            {"eval_time": "8d15m", "alertname": "SLOTrafficDrop", "exp_alerts": [expected_alert(rule, api, 0)]}]},
+        # 30 requests a minute a week ago (0.5 per second): below the floor, nothing to judge by.
+        {"interval": "5m", "input_series": _traffic(30, 0), "alert_rule_test": [
+            {"eval_time": "8d30m", "alertname": "SLOTrafficDrop", "exp_alerts": []}]},
+        # A third less than last week is a slow day, not an outage.
+        {"interval": "5m", "input_series": _traffic(1200, 800), "alert_rule_test": [
+            {"eval_time": "8d30m", "alertname": "SLOTrafficDrop", "exp_alerts": []}]},
+    ]})
+    assert [r["labels"]["service"] for r in group["rules"]] == ["api", "backend", "api-gw"]
