@@ -2,8 +2,9 @@
 recordings for a year or more and evaluates every SLO over its whole window.
 
 The cluster's Prometheus keeps 15 days; an SLO window is 28. The cluster remote-writes its SLO
-recordings here (SigV4, signed with an IRSA role that may only write to this workspace), and the
-workspace's rule engine sums them over the window (`slo_window_rule_file`), so the budget the
+recordings and the SLIs' raw counters here (SigV4, signed with an IRSA role that may only write to
+this workspace), and the workspace's rule engine counts the window from the counters
+(`slo_window_rule_file`), so the budget the
 dashboards and the error-budget gate read covers the whole window. Grafana and the gate query the
 workspace with SigV4 too (service `aps`): Grafana through its own IRSA role, CI through the policy
 exported here, which its deploy role attaches.

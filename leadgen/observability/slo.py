@@ -11,10 +11,11 @@ to the SLO window: 2 % of a 30-day budget in 1 h is 14.4x; the same 2 % of a 28-
 
 Two rule files, because the SLO window is longer than the cluster's Prometheus keeps samples (15
 days against 28): `slo_rule_file` runs in the cluster and records the alert windows (5m to 3d)
-from raw series, plus the SLI's good and total event rates over 5m; those recordings are
-remote-written to the long-term store, whose rule engine runs `slo_window_rule_file`, the window's
-ratio summed from the 5m recordings (as Sloth computes its 30-day ratio: cheap, and exact, because
-the 5m rates are weighted by traffic). The `service` label counts every track of a service
+from raw series, plus the SLI's good and total event rates over 5m (a year of history in the
+long-term store). The long-term store's rule engine runs `slo_window_rule_file`: the window's
+ratio from the increase of the SLIs' raw counters, remote-written for the SLOs' services. Summing
+the 5m recordings instead (as Sloth does) is exact only while every recording arrives: a hole in
+remote write would erase the errors in it, where a counter carries them across. The `service` label counts every track of a service
 (`api` and `api-canary` both report `service="api"`), so the canary spends the same budget.
 """
 from __future__ import annotations
