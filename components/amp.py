@@ -24,6 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.irsa import IrsaRole, IrsaRoleArgs
+from leadgen.kms import KEY_DEFAULTS
 from leadgen.observability.alertmanager import store_alertmanager_definition
 from leadgen.observability.yamlout import dump
 
@@ -108,7 +109,7 @@ class LongTermMetrics(pulumi.ComponentResource):
     def _alerts(self, name: str, args: LongTermMetricsArgs, child: pulumi.ResourceOptions) -> None:
         account = aws.get_caller_identity_output().account_id
         key = aws.kms.Key(f"{name}-alerts-kms", description=f"{name}: budget alerts topic",
-                          enable_key_rotation=True, deletion_window_in_days=30, tags=args.tags,
+                          **KEY_DEFAULTS, tags=args.tags,
                           policy=pulumi.Output.all(account, self.workspace.arn).apply(
                               lambda v: alerts_key_policy(*v)), opts=child)
         self.alerts_topic = aws.sns.Topic(f"{name}-alerts", kms_master_key_id=key.arn, tags=args.tags, opts=child)

@@ -22,6 +22,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.irsa import IrsaRole, IrsaRoleArgs
+from leadgen.kms import KEY_DEFAULTS
 
 # CloudWatch's smallest standard period; the alarm needs this many silent ones in a row.
 PERIOD_SECONDS = 60
@@ -70,8 +71,8 @@ class Heartbeat(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         account = aws.get_caller_identity_output().account_id
         region = aws.get_region_output().region
-        key = aws.kms.Key(f"{name}-kms", description=f"{name}: heartbeat topics", enable_key_rotation=True,
-                          deletion_window_in_days=30, policy=account.apply(key_policy), tags=args.tags, opts=child)
+        key = aws.kms.Key(f"{name}-kms", description=f"{name}: heartbeat topics", **KEY_DEFAULTS,
+                          policy=account.apply(key_policy), tags=args.tags, opts=child)
         self.topic = aws.sns.Topic(f"{name}-watchdog", name=f"{name}-watchdog", kms_master_key_id=key.arn,
                                    tags=args.tags, opts=child)
         # Named, so the README's check can spell it: PagerDuty's CloudWatch integration subscribes here.
