@@ -16,9 +16,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from leadgen.workloads import Monitor
+from leadgen.traffic import METRICS_PATH
 
 API_VERSION = "monitoring.coreos.com/v1"
-METRICS_PATH = "/metrics"
 SCRAPE_INTERVAL = "30s"
 
 
