@@ -4,12 +4,14 @@ The NetworkPolicies and Namespaces are the manifests `platformctl render` writes
 library's `manifest`); addresses and security groups come from the stack's subnets, VPC endpoints,
 node groups, cluster, database and cache as the program declares them. `check` returns one line
 per flow that does not get through, and per webhook with no flow; nothing means all are proven.
+As a render extension it writes every flow with its verdict to `network/flows.txt`.
 """
 from __future__ import annotations
 
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable, Optional
 
 from leadgen import flows as spec
@@ -260,3 +262,20 @@ def check(resources: list[dict], specs: Iterable[spec.FlowSpec] = spec.FLOWS) ->
         if not verdict.allowed:
             lines.append(f"blocked: {f.label}: {verdict.reason}")
     return lines + unflowed_webhooks(model, specs)
+
+
+def render(resources: list[dict], out_dir: Path) -> list[Path]:
+    """`network/flows.txt`: every declared flow of the stack with its verdict, for a reviewer to
+    read beside the NetworkPolicies it was decided against."""
+    model = build(resources)
+    concrete, problems = flows(model)
+    lines = [f"unresolved: {p}" for p in problems]
+    for f in concrete:
+        verdict = decide(f, model.policies, model.namespace_labels, model.groups)
+        lines.append(f"allowed: {f.label}" if verdict.allowed else f"blocked: {f.label}: {verdict.reason}")
+    lines += unflowed_webhooks(model)
+    target = out_dir / "network"
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / "flows.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return [path]

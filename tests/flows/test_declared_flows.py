@@ -110,3 +110,13 @@ def test_webhook_catalog_names_served_pods():
         for h in hooks:
             pod = spec.CHART_PODS[f"{chart}/{h.component}"]
             assert h.port in pod.ports.values(), f"{chart}: webhook port {h.port} is not a port of {h.component}"
+
+
+def test_render_writes_every_flow_with_its_verdict(tmp_path):
+    from platformctl.render import flows as extension
+
+    (path,) = extension.render(resources(), tmp_path)
+    lines = path.read_text().splitlines()
+    assert path == tmp_path / "network" / "flows.txt"
+    assert len(lines) == len(flows(build(resources()))[0]) and all(line.startswith("allowed: ") for line in lines)
+    assert "allowed: api-server -> external-secrets webhook:10250/TCP" in "\n".join(lines)
