@@ -248,6 +248,8 @@ def _flows() -> tuple[FlowSpec, ...]:
         FlowSpec(source=_PROMETHEUS, destination="pod:prometheus-postgres-exporter/exporter", port=9187,
                  why="postgres_exporter"),
         FlowSpec(source=_PROMETHEUS, destination="pod:cert-manager/controller", port=9402, why="cert-manager"),
+        FlowSpec(source=_PROMETHEUS, destination="pod:gateway-helm/envoy-gateway", port=19001,
+                 why="Envoy Gateway's controller"),
     ]
     # The API server to every webhook and aggregated API the charts register.
     for chart, hooks in WEBHOOKS.items():
