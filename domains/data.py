@@ -68,7 +68,8 @@ def build(cfg: StackConfig, network: Network, k8s: ClusterParts, images: Images,
             db_kms_key_arn=database.kms_key.arn, oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer=cluster.oidc_issuer, region=cluster.region, pushgateway_url=PUSHGATEWAY_URL, tags=tags),
             opts=pulumi.ResourceOptions(providers={"kubernetes": k8s.k8s_provider},
-                                        depends_on=[k8s.namespaces[PRODUCTION].namespace]))
+                                        depends_on=[k8s.namespaces[PRODUCTION].namespace,
+                                                    *(n.node_group for n in k8s.node_groups)]))
     pulumi.export("database", {"endpoint": database.endpoint, "masterSecretArn": database.master_secret_arn})
     pulumi.export("redis", {"primaryEndpoint": cache.primary_endpoint, "authSecretArn": cache.auth_secret_arn})
     pulumi.export("backupBucket", backup_bucket.bucket_name)

@@ -25,7 +25,8 @@ def build(cfg: StackConfig, k8s: ClusterParts, data: DataParts, images: Images,
         image=images.image(routed.image, routed.name, canary.tag or routed.tag),
         service_account_name=routed.name),
         opts=pulumi.ResourceOptions(provider=k8s.k8s_provider, depends_on=[
-            k8s.namespaces[PRODUCTION].namespace, workloads[routed.name].deployment]))
+            k8s.namespaces[PRODUCTION].namespace, *(n.node_group for n in k8s.node_groups),
+            workloads[routed.name].deployment]))
     traffic = Traffic(f"{cfg.prefix}-traffic", TrafficArgs(
         router=cfg.traffic.router, hostname=cfg.traffic.hostname,
         public_hostname=cfg.dr.public_hostname or None, zone_name=cfg.traffic.zone_name,

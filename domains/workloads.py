@@ -49,7 +49,10 @@ def build(cfg: StackConfig, k8s: ClusterParts, data: DataParts, images: Images,
           monitoring: Monitoring) -> dict[str, Workload]:
     cluster, where, ends = k8s.cluster, site(cfg), endpoints(data, k8s)
     account = aws.get_caller_identity_output().account_id
-    opts = pulumi.ResourceOptions(provider=k8s.k8s_provider, depends_on=[k8s.namespaces[PRODUCTION].namespace])
+    # Pods are asked for once a node group exists: on a first update their readiness waits would
+    # otherwise run out while the nodes are still joining.
+    opts = pulumi.ResourceOptions(provider=k8s.k8s_provider, depends_on=[
+        k8s.namespaces[PRODUCTION].namespace, *(n.node_group for n in k8s.node_groups)])
     built: dict[str, Workload] = {}
     for w in map(cfg.dr.workload, cfg.workloads):
         if derived.derive("deployment", w, ends) is None:
