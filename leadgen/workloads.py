@@ -217,8 +217,8 @@ def network_policy(w: WorkloadConfig, site: Site) -> Optional[dict]:
     the data subnets, HTTPS to the VPC's interface endpoints (STS for its role) and to S3 through
     the gateway endpoint. Ingress: Prometheus on the metrics port. DNS and the namespace's own
     pods come from the namespace's policies."""
-    egress = [{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MONITORING_NAMESPACE}},
-                       "podSelector": {"matchLabels": dict(COLLECTOR_PODS)}}],
+    # The collector's OTLP port in the monitoring namespace (its pods' labels are the chart's to change).
+    egress = [{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": MONITORING_NAMESPACE}}}],
                "ports": _tcp(site.otlp_port)}]
     data = [{"ipBlock": {"cidr": c}} for c in site.data_subnets]
     if w.uses_postgres:
