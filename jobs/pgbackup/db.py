@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from jobs.pgbackup import log
 from jobs.pgbackup.errors import PgBackupError, UsageError
 
 # A wrong host must fail in seconds, not hang the CronJob until its deadline.
@@ -56,12 +57,23 @@ class DatabaseUrl:
     def parse(cls, url: str, flag: str) -> "DatabaseUrl":
         if not url:
             raise UsageError(f"{flag} is empty")
+        # Whatever the parser makes of it, the text between "user:" and the last "@" is the
+        # password the operator meant (an unencoded "@" in it moves libpq's split to the first one).
+        scheme, sep, rest = url.partition("://")
+        if sep and "@" in rest.split("/", 1)[0]:
+            userinfo = rest.split("/", 1)[0].rpartition("@")[0]
+            log.secret(userinfo.partition(":")[2])
+            log.secret(userinfo)
         try:
             params = conninfo_to_dict(url)
         except psycopg.ProgrammingError as exc:
             # libpq's own message may quote the string, password included: say only what is wrong.
             reason = "unknown query parameter" if "query parameter" in str(exc) else "not a postgresql:// URL or libpq connection string"
             raise UsageError(f"{flag} is invalid: {reason}") from None
+        log.secret(params.get("password"))
+        if "@" in str(params.get("host") or "") or "@" in str(params.get("port") or ""):
+            raise UsageError(f"{flag} is invalid: its host contains '@', so the password holds an unencoded '@' "
+                             "(percent-encode it as %40)")
         port = params.get("port")
         if port is not None and not str(port).isdigit():
             raise UsageError(f"{flag} is invalid: port {port!r} is not a number")
