@@ -139,6 +139,10 @@ _INT = re.compile(r"-?\d+")
 INT_MAX = 2 ** 53
 
 
+# scheme://user[:password]@host...: the userinfo part of any URL-shaped string value.
+_URL_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]*@")
+
+
 class Values:
     """Typed access to one stack's flattened config, with errors that name key and file."""
 
@@ -229,6 +233,11 @@ class Values:
                 # break or escape would pass a `$` anchor and reach AWS or the cluster.
                 why = "ends with a line break" if text.rstrip("\r\n") != text else f"contains the control character {bad}"
                 raise self.error(where, f"{why}; one line of text is expected")
+            if _URL_USERINFO.match(text):
+                # Config reaches state, rendered files and logs in plaintext; the value is not
+                # repeated here for the same reason.
+                raise self.error(where, "holds a user name or password in its URL; credentials belong in AWS "
+                                        "Secrets Manager (the component's secret), not in stack config")
             return text
         if t == "boolean":
             if isinstance(value, bool):
