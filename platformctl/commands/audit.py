@@ -280,7 +280,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", help="stack name (default: read from the export)")
     parser.add_argument("--format", choices=reports.FORMATS, default="table")
     parser.add_argument("--out", metavar="PATH", help="write the report here instead of stdout")
-    parser.add_argument("--exemptions", metavar="FILE", default=str(exemptions_mod.DEFAULT_PATH))
+    parser.add_argument("--exemptions", metavar="FILE",
+                        help=f"exemptions file (default {exemptions_mod.DEFAULT_PATH.relative_to(ROOT)})")
     parser.add_argument("--no-cost", action="store_true", help="leave the cost estimate out")
     parser.add_argument("--engine", choices=tuple(ENGINES), default="catalog",
                         help="catalog: the pack's policies in this process (default, fast); pack: the pack "
@@ -298,7 +299,7 @@ def run(args: argparse.Namespace, analyzer_factory: AnalyzerFactory = None) -> i
         raise InputError("--since/--until apply to --history; give --history FILE")
     if getattr(args, "repo", None) and not args.history:
         raise InputError("--repo applies to --history; give --history FILE")
-    exemptions = exemptions_mod.load(args.exemptions)
+    exemptions = exemptions_mod.load(args.exemptions, named=True) if args.exemptions else exemptions_mod.load()
     coverage = None
     if args.state:
         report, coverage = audit_state_coverage(args.state, analyzer_factory, exemptions, today,
