@@ -147,3 +147,31 @@ def test_every_command_refuses_a_hostile_stack_file_in_one_line(repo_copy, tmp_p
     assert f"Pulumi.{name}.yaml: " in lines[0] and HOSTILE[name][1] in lines[0]
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("stack", ["x/../../../outside", "../Pulumi", "a b", "prod\x1b[2J", "", "s" * 101])
+def test_a_stack_name_pulumi_would_refuse_is_refused_before_any_file_is_read(tmp_path, stack):
+    from platformctl.errors import StackError
+    from platformctl.project import stack_config
+    root = tmp_path / "repo"
+    (root / "Pulumi.x").mkdir(parents=True)  # the folder that let "x/../.." reach outside
+    (root / "Pulumi.yaml").write_text("name: leadgen\nruntime: python\n")
+    (tmp_path / "outside.yaml").write_text("config:\n  leadgen:environment: production\n")
+    with pytest.raises(StackError) as err:
+        stack_config(stack, root)
+    message = str(err.value)
+    assert "is not a stack name" in message and "Pulumi's rule" in message
+    assert "\x1b" not in message and "\n" not in message
+
+
+def test_a_stack_file_linked_outside_the_repository_is_refused(tmp_path):
+    from platformctl.errors import StackError
+    from platformctl.project import stack_config
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "Pulumi.yaml").write_text("name: leadgen\nruntime: python\n")
+    (tmp_path / "elsewhere.yaml").write_text("config:\n  leadgen:environment: production\n")
+    (root / "Pulumi.evil.yaml").symlink_to(tmp_path / "elsewhere.yaml")
+    with pytest.raises(StackError, match="Pulumi.evil.yaml resolves outside the repository"):
+        stack_config("evil", root)
+    assert stack_config("fine.name_1-2", root, missing_ok=True) == {}
