@@ -226,6 +226,7 @@ class StateFile:
         self.path = pathlib.Path(path)
         self.header: StateHeader | None = None
         self.skipped_deleted = 0
+        self.deleted_urns: list[str] = []  # the URNs of those, in state order
         self.secrets_redacted = 0
         self.resource_count = 0
         self.pending_operations: list[dict] = []
@@ -379,6 +380,7 @@ class StateFile:
         if raw.get("delete"):
             # `pulumi policy analyze` skips resources pending deletion: they are on their way out.
             self.skipped_deleted += 1
+            self.deleted_urns.append(urn)
             return None
         prov_urn = provider_urn(raw.get("provider"))
         provider = self._providers.get(prov_urn) if prov_urn else None

@@ -246,7 +246,10 @@ def audit_state_coverage(path: str | pathlib.Path, analyzer_factory: AnalyzerFac
     kept_v, exempted, expired = exemptions_mod.apply(violations, exemptions, today)
     notes = []
     if state.skipped_deleted:
+        # By URN: "2 skipped" leaves the reader to guess which, and an old copy of a replaced
+        # resource (the database, a bucket) is exactly what someone must look at.
         notes.append(f"{state.skipped_deleted} resource(s) marked for deletion skipped")
+        notes.extend(f"pending deletion (not assessed): {urn}" for urn in state.deleted_urns)
     if state.secrets_redacted:
         notes.append(f"{state.secrets_redacted} secret value(s) shown as [secret]")
     if state.pending_operations:
