@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="largest gap between a manifest's recorded finish time and S3's LastModified of it "
                              "before the backup is suspect (env BACKUP_CLOCK_TOLERANCE_SECONDS; default "
                              f"{DEFAULT_CLOCK_TOLERANCE_SECONDS})")
+    common.add_argument("--rds-iam-region", default=os.environ.get("PGBACKUP_RDS_IAM_REGION"),
+                        help="log in to the database with an RDS IAM token made with the pod's role in this "
+                             "region instead of a password (env PGBACKUP_RDS_IAM_REGION)")
     pushgateway = argparse.ArgumentParser(add_help=False)
     pushgateway.add_argument("--pushgateway", default=os.environ.get("PUSHGATEWAY_URL"),
                              help="Pushgateway base URL (env PUSHGATEWAY_URL); no push when unset")
@@ -149,7 +152,8 @@ def _run(args, log: StepLog) -> int:
         return 0
 
     if args.command == "restore":
-        target = DatabaseUrl.parse(_required(args.target_url, "--target-url", "RESTORE_TARGET_URL"), "--target-url")
+        target = DatabaseUrl.parse(_required(args.target_url, "--target-url", "RESTORE_TARGET_URL"),
+                                   "--target-url").with_iam(args.rds_iam_region)
         result = operations.restore(_store(args), target, log, _backup_id(args), args.force, args.no_owner,
                                     args.clock_tolerance_seconds)
         log.step("done", **result)
@@ -160,7 +164,8 @@ def _run(args, log: StepLog) -> int:
     facts: dict = {"database": None}
     try:
         if args.command == "backup":
-            source = DatabaseUrl.parse(_required(args.database_url, "--database-url", "DATABASE_URL"), "--database-url")
+            source = DatabaseUrl.parse(_required(args.database_url, "--database-url", "DATABASE_URL"),
+                                       "--database-url").with_iam(args.rds_iam_region)
             facts["database"] = source.dbname
             if args.part_size_mib * 1024 * 1024 < MIN_PART_SIZE:
                 raise UsageError(f"--part-size-mib {args.part_size_mib} is below S3's minimum part size of 5")
@@ -187,7 +192,7 @@ def _run(args, log: StepLog) -> int:
                 log.step("verify-role", role=args.verify_role, server=admin.where, provisioned=True)
             else:
                 scratch_url = DatabaseUrl.parse(_required(args.scratch_url, "--scratch-url", "SCRATCH_DATABASE_URL"),
-                                                "--scratch-url")
+                                                "--scratch-url").with_iam(args.rds_iam_region)
                 store = _store(args)
                 backup_id = _backup_id(args)
             result = operations.verify(store, scratch_url, log, backup_id, facts, args.count,

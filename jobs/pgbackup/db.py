@@ -48,10 +48,15 @@ SELECT
 
 @dataclass(frozen=True)
 class DatabaseUrl:
-    """A parsed libpq connection string; ``str()`` of it is safe to print."""
+    """A parsed libpq connection string; ``str()`` of it is safe to print.
+
+    ``iam_region``: log in with an RDS IAM authentication token (the pod's IRSA role signs it; it
+    is valid 15 minutes, so a fresh one is made for every connection) instead of a password: the
+    job then holds no database password at all."""
 
     params: dict
     flag: str
+    iam_region: str | None = None
 
     @classmethod
     def parse(cls, url: str, flag: str) -> "DatabaseUrl":
@@ -102,19 +107,41 @@ class DatabaseUrl:
         return f"{self.where}/{self.dbname}"
 
     def with_dbname(self, dbname: str) -> "DatabaseUrl":
-        return DatabaseUrl(params={**self.params, "dbname": dbname}, flag=self.flag)
+        return DatabaseUrl(params={**self.params, "dbname": dbname}, flag=self.flag, iam_region=self.iam_region)
+
+    def with_iam(self, region: str | None) -> "DatabaseUrl":
+        if region and self.params.get("password"):
+            raise UsageError(f"{self.flag} has a password; with RDS IAM authentication the token is the password")
+        return DatabaseUrl(params=self.params, flag=self.flag, iam_region=region or None)
+
+    def password(self) -> str | None:
+        if self.iam_region is None:
+            return self.params.get("password")
+        import boto3  # only for IAM authentication: no cost to the others
+        try:
+            token = boto3.client("rds", region_name=self.iam_region).generate_db_auth_token(
+                DBHostname=self.host, Port=int(self.port), DBUsername=self.params.get("user") or "",
+                Region=self.iam_region)
+        except Exception as exc:  # botocore: no credentials, bad region
+            raise PgBackupError(f"cannot make an RDS IAM token for {self.where} ({type(exc).__name__})") from None
+        log.secret(token)
+        return token
 
     def libpq_args(self) -> tuple[str, dict]:
         """(conninfo without the password for ``--dbname``, environment for the subprocess)."""
         public = {k: v for k, v in self.params.items() if k != "password"}
         env = dict(os.environ)
-        if self.params.get("password") is not None:
-            env["PGPASSWORD"] = self.params["password"]
+        password = self.password()
+        if password is not None:
+            env["PGPASSWORD"] = password
         return make_conninfo(**public), env
 
     def connect(self, autocommit: bool = True) -> psycopg.Connection:
+        params = dict(self.params)
+        if self.iam_region is not None:
+            params["password"] = self.password()
         try:
-            return psycopg.connect(**self.params, autocommit=autocommit, application_name="pgbackup")
+            return psycopg.connect(**params, autocommit=autocommit, application_name="pgbackup")
         except psycopg.Error as exc:
             raise PgBackupError(f"cannot connect to database at {self.where} ({connection_reason(exc)})") from None
 

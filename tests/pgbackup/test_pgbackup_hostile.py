@@ -281,3 +281,36 @@ def test_no_credential_reaches_any_line(pg, s3, small_url, run, pushgateway):
     _one_line(err)
     assert "unencoded '@'" in err and "--database-url" in err
     assert "ssw0rdTail" not in err + json.dumps(logs)
+
+
+def test_rds_iam_login_uses_a_fresh_token_as_the_password_and_never_prints_it(monkeypatch):
+    from jobs.pgbackup import log
+    from jobs.pgbackup.errors import UsageError
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example-secret")
+    url = DatabaseUrl.parse("postgresql://pgbackup_verify@db.example.internal:5432/postgres?sslmode=require",
+                            "--scratch-url").with_iam("eu-west-1")
+    _, env = url.libpq_args()
+    token = env["PGPASSWORD"]
+    assert token.startswith("db.example.internal:5432/?Action=connect&DBUser=pgbackup_verify")
+    assert "X-Amz-Signature=" in token
+    assert log.redact(f"connect with {token}") == "connect with ***"
+    assert url.with_dbname("scratch").iam_region == "eu-west-1"
+    with pytest.raises(UsageError, match="has a password; with RDS IAM authentication"):
+        DatabaseUrl.parse("postgresql://u:secretpw@h/db", "--scratch-url").with_iam("eu-west-1")
+
+
+def test_a_verify_role_in_rds_iam_is_still_least_privilege(pg, s3, small_url, run):
+    """On RDS the verify role logs in by IAM token: membership of rds_iam grants nothing else."""
+    with pg.connect() as conn:
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam'").fetchone():
+            conn.execute("CREATE ROLE rds_iam NOLOGIN")
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'pgbackup_verify_iam'").fetchone():
+            conn.execute("CREATE ROLE pgbackup_verify_iam LOGIN CREATEDB PASSWORD 'Verify-Iam-Pw'")
+        conn.execute("GRANT rds_iam TO pgbackup_verify_iam")
+    prefix = f"iamrole/{uuid.uuid4().hex[:8]}"
+    _backup(s3, prefix, small_url)
+    url = pg.url("postgres", user="pgbackup_verify_iam", password="Verify-Iam-Pw")
+    code, logs, err = run("verify", "--scratch-url", url, "--bucket", BUCKET, "--prefix", prefix)
+    assert code == 0, err
+    assert next(l for l in logs if l["step"] == "plan")["role"] == "pgbackup_verify_iam"
