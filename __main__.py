@@ -204,7 +204,8 @@ backup_jobs = None if dr.standby else BackupJobs(f"{cfg.prefix}-pgbackup", Backu
     bucket_kms_key_arn=backup_bucket.kms_key_arn, prefix=data.backup.prefix,
     db_address=database.address, db_port=database.port, db_name=database.database_name,
     db_username=database.master_username, db_secret_arn=database.master_secret_arn,
-    db_kms_key_arn=database.kms_key.arn, oidc_provider_arn=cluster.oidc_provider_arn,
+    db_kms_key_arn=database.kms_key.arn, db_instance_arn=database.instance_arn,
+    db_resource_id=database.resource_id, oidc_provider_arn=cluster.oidc_provider_arn,
     oidc_issuer=cluster.oidc_issuer, region=cluster.region,
     # The Service the monitoring stack's `pushgateway` release of the prometheus-pushgateway chart
     # creates (`<release>-<chart>`); tests/data checks the two agree.
