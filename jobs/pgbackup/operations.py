@@ -132,17 +132,25 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int, fact
         snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
         log.step("connect", server=source.where, database=source.dbname, server_version=version, **versions)
 
-        backups = read_catalogue(store, tolerance)
-        facts["suspect_backups"] = report_suspects(backups, log)
-        # The previous size feeds pgbackup_previous_bytes only: a suspect backup is not "previous".
-        previous = catalogue.newest(backups)
+        # The bucket is read while pg_dump runs: it only names the previous backup and the suspects,
+        # and its round trips need not delay the dump.
+        listed: dict = {}
+
+        def list_bucket():
+            try:
+                listed["backups"] = read_catalogue(store, tolerance)
+            except BaseException as exc:  # noqa: BLE001 re-raised in the main thread below
+                listed["error"] = exc
+
+        lister = threading.Thread(target=list_bucket, name="catalogue", daemon=True)
+        lister.start()
         # The random suffix keeps two runs in the same second apart; the conditional writes below
         # make sure that even a repeated id can never replace what another run wrote.
         backup_id = backup_id_at(started, token())
         dump_key = store.key(backup_id, DUMP)
 
         conninfo, env = source.libpq_args()
-        pg_dump_version = subprocess.run(["pg_dump", "--version"], capture_output=True, text=True).stdout.strip()
+        pg_dump_version = client.version_text("pg_dump").strip()  # the run require_client made
         proc = subprocess.Popen(
             ["pg_dump", "--format=custom", f"--snapshot={snapshot}", "--no-password", f"--dbname={conninfo}"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -187,11 +195,21 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int, fact
                 counter.join()
                 if "error" in counted:
                     raise PgBackupError(f"counting rows failed: {counted['error']}")
+                lister.join()
+                if "error" in listed:
+                    raise listed["error"]
                 upload.complete()
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            if "backups" in listed and "suspect_backups" not in facts:
+                # A failed run still reports the suspects, once the bucket was read.
+                facts["suspect_backups"] = sum(1 for b in listed["backups"] if not b.trusted)
+        backups = listed["backups"]
+        facts["suspect_backups"] = report_suspects(backups, log)
+        # The previous size feeds pgbackup_previous_bytes only: a suspect backup is not "previous".
+        previous = catalogue.newest(backups)
         log.step("dump", key=store.url(dump_key), bytes=size, parts=parts, sha256=sha.hexdigest(),
                  seconds=dump_timer.seconds())
 
