@@ -28,9 +28,8 @@ import tempfile
 from typing import Any, Iterable, Optional
 
 from platformctl.exemptions import Finding
-from platformctl.pack import approvers, changes, compliance
+from platformctl.pack import approvers, capped, changes, compliance
 from platformctl.project import ROOT
-from policies.governance import capped
 from platformctl.reports.model import ChangeEvidence
 
 # Kinds of history entry that change what runs in the account; previews and refreshes do not.

@@ -9,9 +9,10 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from policies.governance import strictread
-from policies.governance.strictread import Node, ReadError
 from platformctl.errors import InputError, StackError
+from platformctl.pack import escape, strictread
+
+Node, ReadError = strictread.Node, strictread.ReadError
 
 ROOT = Path(__file__).resolve().parents[1]
 # Pulumi's own rule for a stack name (sdk/go/common/tokens: `^[A-Za-z0-9_.-]{1,100}$`); with it no
@@ -23,7 +24,7 @@ def stack_file(stack: str, root: Path = ROOT) -> Path:
     """`Pulumi.<stack>.yaml` in the project folder; StackError for a name Pulumi would refuse, or a
     file (a symbolic link) that resolves outside the project folder."""
     if not isinstance(stack, str) or not STACK_NAME.fullmatch(stack):
-        raise StackError(f"--stack {strictread.visible(repr(stack))[:120]} is not a stack name: 1 to 100 letters, "
+        raise StackError(f"--stack {escape.visible(repr(stack))[:120]} is not a stack name: 1 to 100 letters, "
                          "digits, '-', '_' or '.' (Pulumi's rule)")
     path = root / f"Pulumi.{stack}.yaml"
     if os.path.lexists(path):
@@ -176,7 +177,7 @@ def stack_config(stack: str, root: Path = ROOT, *, missing_ok: bool = False,
                     _check_value(key, node, declared)
                     config[key] = _as_config_string(_without_secure(node))
                     continue
-                raise StackError(f"{path.name}: config.{strictread.visible(key)}: holds a secret; secrets come from AWS Secrets "
+                raise StackError(f"{path.name}: config.{escape.visible(key)}: holds a secret; secrets come from AWS Secrets "
                                  "Manager, never config")
             _check_value(key, node, declared)
             config[key] = _as_config_string(node.plain())
