@@ -44,9 +44,13 @@ def test_failover_promotes_scales_up_starts_backups_and_sends_traffic_here(dr_ru
         f"{jobs}$kubernetes:batch/v1:CronJob::leadgen-production-dr-pgbackup-backup",
         f"{jobs}$kubernetes:batch/v1:CronJob::leadgen-production-dr-pgbackup-verify",
         f"{jobs}$kubernetes:core/v1:ServiceAccount::leadgen-production-dr-pgbackup-sa",
+        f"{jobs}$kubernetes:core/v1:ServiceAccount::leadgen-production-dr-pgbackup-verify-sa",
         f"{jobs}$leadgen:irsa:IrsaRole$aws:iam/role:Role::leadgen-production-dr-pgbackup-irsa-role",
+        f"{jobs}$leadgen:irsa:IrsaRole$aws:iam/role:Role::leadgen-production-dr-pgbackup-verify-irsa-role",
         f"{jobs}$leadgen:irsa:IrsaRole$aws:iam/rolePolicy:RolePolicy::leadgen-production-dr-pgbackup-irsa-policy",
+        f"{jobs}$leadgen:irsa:IrsaRole$aws:iam/rolePolicy:RolePolicy::leadgen-production-dr-pgbackup-verify-irsa-policy",
         f"{jobs}$leadgen:irsa:IrsaRole::leadgen-production-dr-pgbackup-irsa",
+        f"{jobs}$leadgen:irsa:IrsaRole::leadgen-production-dr-pgbackup-verify-irsa",
         f"{jobs}::leadgen-production-dr-pgbackup"])
     alarms = f"{P}leadgen:dr_alarms:DrAlarms"
     assert deleted == sorted([

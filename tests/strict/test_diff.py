@@ -51,6 +51,8 @@ def test_a_failover_promotes_the_replica_moves_the_weights_and_starts_backups(tm
         ("update", f"{p}-failover-primary"),
         ("create", f"{p}-pgbackup"), ("create", f"{p}-pgbackup-irsa"), ("create", f"{p}-pgbackup-irsa-role"),
         ("create", f"{p}-pgbackup-irsa-policy"), ("create", f"{p}-pgbackup-sa"),
+        ("create", f"{p}-pgbackup-verify-irsa"), ("create", f"{p}-pgbackup-verify-irsa-role"),
+        ("create", f"{p}-pgbackup-verify-irsa-policy"), ("create", f"{p}-pgbackup-verify-sa"),
         ("create", f"{p}-pgbackup-backup"), ("create", f"{p}-pgbackup-verify"),
         ("delete", f"{p}-standby"), ("delete", f"{p}-standby-alerts"), ("delete", f"{p}-standby-health-alerts"),
         ("delete", f"{p}-standby-primary-health"), ("delete", f"{p}-standby-replica-lag")}
