@@ -41,7 +41,7 @@ render: dev-deps
 	$(PY) -m platformctl render --stack $(STACK) --out build/render/$(STACK)
 
 test: dev-deps system-deps checkov
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n auto
 
 bench: dev-deps system-deps checkov
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
