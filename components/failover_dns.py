@@ -9,8 +9,8 @@ alarm in the recovery region that the runbook sets (`aws cloudwatch put-metric-d
 SECONDARY, with nothing in the primary's region and no Route53 control-plane call involved. The
 alarm ignores missing data, so a decision holds until the runbook reverses it (`--value 0`).
 
-The primary's API is still checked over HTTPS (every 30 s, 3 failures): that check only alerts
-(components/dr_alarms.py). Failover itself changes no record; the pool's weights are the only
+The primary's API is probed from the recovery region (components/dr_probe.py); that probe only
+pages. Failover itself changes no record; the pool's weights are the only
 thing failback changes (10, 50, 100), after the decision is reversed. Record types and routing
 policies never change, so no step deletes a record another still needs.
 """
@@ -23,8 +23,6 @@ import pulumi
 import pulumi_aws as aws
 
 TTL_S = 60
-INTERVAL_S = 30
-FAILURE_THRESHOLD = 3
 DECISION_NAMESPACE, DECISION_METRIC = "Leadgen/DR", "FailoverDecision"
 
 
@@ -37,7 +35,6 @@ class FailoverDnsArgs:
     primary_weight: int  # 0-100: the primary's share of the pool
     # The recovery region, where the decision alarm lives and the runbook sets it.
     decision_region: str
-    health_check_path: str = "/health"
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -47,12 +44,6 @@ class FailoverDns(pulumi.ComponentResource):
             raise ValueError(f"primary_weight {args.primary_weight} is outside 0-100")
         super().__init__("leadgen:failover_dns:FailoverDns", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-
-        self.health_check = aws.route53.HealthCheck(
-            f"{name}-primary", type="HTTPS", fqdn=args.primary_origin, port=443,
-            resource_path=args.health_check_path, request_interval=INTERVAL_S,
-            failure_threshold=FAILURE_THRESHOLD, enable_sni=True, measure_latency=True,
-            tags={**args.tags, "Name": f"{name}-primary"}, opts=child)
 
         # The decision: 1 sends clients to the recovery region, 0 back to the pool. "ignore" keeps
         # the alarm's state while no datapoint arrives, so one put-metric-data holds until reversed.
@@ -91,6 +82,5 @@ class FailoverDns(pulumi.ComponentResource):
         self.secondary = record("secondary", args.hostname, args.recovery_origin,
                                 {"failover_routing_policies": [{"type": "SECONDARY"}]}, False)
 
-        self.health_check_id = self.health_check.id
         self.decision_alarm_name = self.decision_alarm.name
-        self.register_outputs({"healthCheckId": self.health_check_id, "decisionAlarm": self.decision_alarm_name})
+        self.register_outputs({"decisionAlarm": self.decision_alarm_name})

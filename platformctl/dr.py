@@ -27,7 +27,10 @@ SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 EKS = "aws:eks/cluster:Cluster"
 REDIS = "aws:elasticache/replicationGroup:ReplicationGroup"
 
-INTERVAL_S, FAILURE_THRESHOLD, TTL_S, MAX_LAG_S = 30, 3, 60, 5
+TTL_S, MAX_LAG_S = 60, 5
+FUNCTION = "aws:lambda/function:Function"
+EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+PROBE_RATE, PROBE_METRIC = "rate(1 minute)", "PrimaryHealthy"
 
 
 @dataclass(frozen=True)
@@ -139,17 +142,21 @@ def paging(run: ProgramRun, cfg, primary: dict) -> Check:
 
 
 def health_check(run: ProgramRun, cfg, primary: dict) -> Check:
-    found = [h["inputs"] for h in run.by_type(HEALTH_CHECK) if h["inputs"].get("fqdn") == primary.get("apiHostname")]
-    if not found:
-        return Check("health-check", False, f"no Route53 health check on {primary.get('apiHostname')}")
-    h = found[0]
-    wrong = [f"{k} {h.get(k)!r}" for k, want in (("type", "HTTPS"), ("requestInterval", INTERVAL_S),
-                                                 ("failureThreshold", FAILURE_THRESHOLD)) if h.get(k) != want]
-    if wrong:
-        return Check("health-check", False, f"{h.get('fqdn')}: {', '.join(wrong)} (want HTTPS every "
-                                            f"{INTERVAL_S} s, {FAILURE_THRESHOLD} failures)")
-    return Check("health-check", True, f"HTTPS {h.get('fqdn')}{h.get('resourcePath')} every {INTERVAL_S} s, "
-                                       f"{FAILURE_THRESHOLD} failures declare it down")
+    """The primary's health probed from this region every minute, with an alarm on it here."""
+    url = f"https://{primary.get('apiHostname')}{cfg.dr.health_check_path}"
+    probes = [f["inputs"] for f in run.by_type(FUNCTION)
+              if ((f["inputs"].get("environment") or {}).get("variables") or {}).get("PRIMARY_HEALTH_URL") == url]
+    if not probes:
+        return Check("health-check", False, f"nothing in {cfg.core.region} probes {url}")
+    if not any(r["inputs"].get("scheduleExpression") == PROBE_RATE for r in run.by_type(EVENT_RULE)):
+        return Check("health-check", False, f"the probe of {url} is not scheduled {PROBE_RATE}")
+    here, there = cfg.core.region, primary.get("region")
+    alarms = [a for a in run.by_type(ALARM) if a["inputs"].get("metricName") == PROBE_METRIC
+              and region_of(run, a, here) != there and a["inputs"].get("alarmActions")]
+    if not alarms:
+        return Check("health-check", False, f"no alarm in {here} on the probe's {PROBE_METRIC} metric")
+    return Check("health-check", True, f"{url} probed from {here} every minute; "
+                                       f"{alarms[0]['name']} alarms on it")
 
 
 def records(run: ProgramRun, cfg, primary: dict) -> Check:

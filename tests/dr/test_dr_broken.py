@@ -61,9 +61,8 @@ def test_dr_check_refuses_each_broken_configuration(case):
     overrides, owner, detail = BROKEN[case]
     got = checks(run_program(STACK, overrides, preview=False))
     failed = [name for name, c in got.items() if not c.ok]
-    # In the primary's region every alarm and the decision sit there too; an acting writer has no
-    # replica-lag alarm and its one remaining alarm is the primary's: those checks fail with it.
-    also = {"site": ["paging", "records"], "replica": ["paging"]}.get(owner, [])
+    # In the primary's region every alarm, the probe and the decision sit there too: those fail with it.
+    also = {"site": ["paging", "health-check", "records"]}.get(owner, [])
     assert failed == [owner, *also], (case, [c.line() for c in got.values() if not c.ok])
     assert got[owner].detail == detail
     assert dr.summary(got.values()).startswith(f"NOT ready: {owner}")
@@ -85,7 +84,7 @@ def test_an_unsubscribed_topic_pages_nobody(dr_runs):
 def test_an_alarm_in_the_primary_region_pages_nobody_when_that_region_is_gone(dr_runs):
     run = copy.deepcopy(dr_runs("standby"))
     east = next(p["urn"] + "::" + p["id"] for p in run.resources
-                if p["type"] == "pulumi:providers:aws" and p["name"].endswith("-route53-metrics"))
+                if p["type"] == "pulumi:providers:aws" and p["name"].endswith("-primary-region"))
     run.one(dr.ALARM, "leadgen-production-dr-standby-replica-lag")["provider"] = east
     got = checks(run)
     assert [n for n, c in got.items() if not c.ok] == ["paging"]
@@ -94,9 +93,10 @@ def test_an_alarm_in_the_primary_region_pages_nobody_when_that_region_is_gone(dr
 
 def test_dns_that_fails_over_on_the_primarys_health_is_refused(dr_runs):
     run = copy.deepcopy(dr_runs("standby"))
-    https = run.one("aws:route53/healthCheck:HealthCheck", "leadgen-production-dr-failover-primary")
-    run.one("aws:route53/record:Record", "leadgen-production-dr-failover-primary")["inputs"]["healthCheckId"] = \
-        https["id"]
+    # The PRIMARY record on a probe of the primary's /health, as it was before the decision.
+    run.one("aws:route53/healthCheck:HealthCheck", "leadgen-production-dr-failover-decision")["inputs"] = {
+        "type": "HTTPS", "fqdn": "api-use1.insurance-lead-gen.com", "resourcePath": "/health",
+        "requestInterval": 30, "failureThreshold": 3}
     got = checks(run)
     assert got["records"].line() == (
         "FAIL records: the PRIMARY record carries HTTPS health check, not the failover decision (a CloudWatch "
@@ -108,7 +108,8 @@ def test_the_declared_standby_passes_every_check_and_says_it_is_declared(dr_runs
     assert all(c.ok for c in got.values()), [c.line() for c in got.values() if not c.ok]
     assert dr.summary(got.values()) == "ready to take over, as declared"
     assert got["paging"].detail == (
-        "leadgen-production-dr-standby-replica-lag (us-west-2) page through a subscribed topic")
+        "leadgen-production-dr-standby-primary-health (us-west-2), leadgen-production-dr-standby-replica-lag "
+        "(us-west-2) page through a subscribed topic")
     assert got["capacity"].detail.endswith("Redis cache.r7g.large once active)")
     assert "offline" in dr.SCOPE and "nothing in AWS is queried" in dr.SCOPE
 

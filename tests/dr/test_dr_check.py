@@ -37,7 +37,9 @@ def test_the_declared_standby_is_ready_each_region_under_its_own_origin(dr_runs)
     assert all(c.ok for c in got.values()), [c.line() for c in got.values() if not c.ok]
     assert got["replica"].detail.startswith(
         "leadgen-production-dr-postgres replicates arn:aws:rds:us-east-1:123456789012:db:leadgen-production-postgres")
-    assert got["health-check"].detail.startswith("HTTPS api-use1.insurance-lead-gen.com/health")
+    assert got["health-check"].detail == (
+        "https://api-use1.insurance-lead-gen.com/health probed from us-west-2 every minute; "
+        "leadgen-production-dr-standby-primary-health alarms on it")
     assert got["records"].detail == ("api.insurance-lead-gen.com: PRIMARY (on the decision) -> pool (primary 100 %, recovery 0 %), "
                                      "SECONDARY -> api-usw2.insurance-lead-gen.com, TTL 60 s")
     pool = {r["inputs"]["setIdentifier"]: r["inputs"]["records"] for r in run.by_type("aws:route53/record:Record")
@@ -83,8 +85,8 @@ def test_each_check_fails_on_its_own_fault(dr_runs):
         "replica": broken(standby, "aws:rds/instance:Instance", "leadgen-production-dr-postgres", replicateSourceDb=None),
         "replica-lag": broken(standby, "aws:cloudwatch/metricAlarm:MetricAlarm", "leadgen-production-dr-standby-replica-lag",
                               threshold=30.0),
-        "health-check": broken(standby, "aws:route53/healthCheck:HealthCheck", "leadgen-production-dr-failover-primary",
-                               requestInterval=10.0),
+        "health-check": broken(standby, "aws:cloudwatch/eventRule:EventRule", "leadgen-production-dr-primary-probe-schedule",
+                               scheduleExpression="rate(1 hour)"),
         "capacity": broken(standby, "aws:eks/nodeGroup:NodeGroup", "leadgen-production-dr-general-ng",
                            scalingConfig={"minSize": 1, "desiredSize": 1, "maxSize": 2}),
         "backups": broken(standby, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",

@@ -105,8 +105,16 @@ def test_each_failback_step_changes_only_the_two_pool_weights(dr_runs):
 
 def test_standby_has_the_failover_pair_the_health_check_and_the_lag_alarm(dr_runs):
     run = dr_runs("standby")
-    check = run.one("aws:route53/healthCheck:HealthCheck", "leadgen-production-dr-failover-primary")["inputs"]
-    assert (check["type"], check["requestInterval"], check["failureThreshold"], check["port"]) == ("HTTPS", 30, 3, 443)
+    # The primary's health, probed from this region every minute; the alarm on it lives here too.
+    probe = run.one("aws:lambda/function:Function", "leadgen-production-dr-primary-probe")["inputs"]
+    assert probe["environment"]["variables"]["PRIMARY_HEALTH_URL"] == "https://api-use1.insurance-lead-gen.com/health"
+    assert probe.get("vpcConfig") is None  # it reaches the primary's public origin as clients do
+    schedule = run.one("aws:cloudwatch/eventRule:EventRule", "leadgen-production-dr-primary-probe-schedule")["inputs"]
+    assert schedule["scheduleExpression"] == "rate(1 minute)"
+    health = run.one("aws:cloudwatch/metricAlarm:MetricAlarm", "leadgen-production-dr-standby-primary-health")
+    assert (health["inputs"]["namespace"], health["inputs"]["metricName"], health["inputs"]["dimensions"]) == (
+        "Leadgen/DR", "PrimaryHealthy", {"Origin": "api-use1.insurance-lead-gen.com"})
+    assert not [p for p in run.by_type("pulumi:providers:aws") if p["name"].endswith("route53-metrics")]
     for key, kind in (("primary", "PRIMARY"), ("secondary", "SECONDARY")):
         rec = run.one(RECORD, f"leadgen-production-dr-failover-{key}")["inputs"]
         assert (rec["name"], rec["ttl"], rec["failoverRoutingPolicies"]) == ("api.insurance-lead-gen.com", 60, [{"type": kind}])
