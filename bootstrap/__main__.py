@@ -28,7 +28,7 @@ MAX_SESSION_SECONDS = 3 * 3600
 # and the API's DNS records are made by the cluster's controllers with their own roles; route53,
 # cloudwatch (alarms) and sns are the recovery stack's failover records, health checks and alarms.
 PLATFORM_SERVICES = ("ec2", "eks", "rds", "elasticache", "s3", "kms", "logs", "secretsmanager", "ecr",
-                     "aps", "cloudwatch", "route53", "sns")
+                     "aps", "cloudwatch", "route53", "sns", "lambda")
 # IAM the program needs: its roles (IRSA, nodes, the cluster, flow logs, RDS monitoring), their
 # inline and attached policies, and the cluster's OIDC provider.
 IAM_ACTIONS = (

@@ -25,8 +25,8 @@ KEYS = [
         "`recovery` is the warm standby in another region that can take over from `dr.primaryStack`.",
         choices=(PRIMARY, RECOVERY)),
     Key("dr.state", "string", STANDBY, "Recovery site only: `standby` keeps a read replica and minimum "
-        "capacity and lets DNS fail over on the primary's health check; `active` promotes the replica, "
-        "scales up and sends all traffic here (docs/runbooks/disaster-recovery.md).",
+        "capacity; DNS moves here only on the runbook's failover decision, never on a failed probe. "
+        "`active` promotes the replica and scales up (docs/runbooks/disaster-recovery.md).",
         choices=(STANDBY, ACTIVE)),
     Key("dr.primaryStack", "string", "production", "Recovery site only: the stack of this project "
         "whose `dr` output the recovery site reads (database, backup bucket, API origin)."),
@@ -36,7 +36,7 @@ KEYS = [
         "site that sets it also answers for it (gateway listeners, certificate); external-dns never "
         "publishes it."),
     Key("dr.healthCheckPath", "string", "/health", "Recovery site only: the path of the primary's API "
-        "that Route53 checks over HTTPS every 30 s (3 failures declare the region down)."),
+        "that this region's probe requests over HTTPS every minute (3 failed minutes page)."),
     Key("dr.failbackPercent", "integer", 0, "Recovery site, `active` only: the share of traffic sent "
         "back to the primary during failback, stepped 10, 50, 100.", choices=FAILBACK_STEPS),
     Key("dr.standbyNodes", "integer", 1, "Recovery site in standby: min and desired size of every "

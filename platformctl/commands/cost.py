@@ -40,10 +40,12 @@ def primary_total(program) -> tuple[Optional[float], str]:
     """A recovery site's primary stack and its estimate, priced the same way in a child process
     (the SDK's mock engine holds one program per process); (None, "") for any other stack."""
     from leadgen.config import load
+    from leadgen.config.dr import RECOVERY
 
-    cfg = load(program.project, program.stack, program.config)
-    if not cfg.dr.is_recovery:
+    # Only a recovery site is read further: any other stack is priced on its own, as before.
+    if program.config.get("leadgen:dr.site") != RECOVERY:
         return None, ""
+    cfg = load(program.project, program.stack, program.config)
     primary = cfg.dr.primary_stack
     proc = subprocess.run([sys.executable, "-m", "platformctl", "cost", "--stack", primary, "--format", "json"],
                           cwd=ROOT, capture_output=True, text=True)
