@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STACK ?= production
 CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: preview test deps dev-deps system-deps checkov render bench config-docs clean
+.PHONY: preview test deps dev-deps system-deps checkov render bench config-docs policy-docs clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench: dev-deps system-deps checkov
 # Regenerates the config block of Pulumi.yaml and the README table from leadgen/config.
 config-docs: deps
 	$(PY) -m leadgen.config.docs --write
+
+# Regenerates docs/policies.md, every policy of the pack by resource family, from its catalog.
+policy-docs: deps
+	cd policies && $(abspath $(PY)) -m governance.policydocs --write ../docs/policies.md
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) build

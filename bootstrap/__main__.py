@@ -6,6 +6,8 @@
   of this repository can assume (`sub` = `repo:<owner>/<repo>:environment:<env>`, `aud` =
   `sts.amazonaws.com`). Environments are protected in GitHub (required reviewers, `main` only), so
   a pull request, a fork or another branch never gets these credentials.
+- The service-linked roles the leadgen program's key policies name (service_linked_roles.py):
+  KMS refuses a policy naming a role that does not exist, and a fresh account has none.
 - The leadgen program grants the role cluster-admin through an EKS access entry
   (`leadgen:cluster.deployerRoleArn`), so `pulumi up` can use the Kubernetes API it creates.
 
@@ -17,6 +19,8 @@ import re
 
 import pulumi
 import pulumi_aws as aws
+
+from service_linked_roles import SERVICE_LINKED_ROLES
 
 GITHUB_OIDC = "token.actions.githubusercontent.com"
 # A deploy of a fresh stack (EKS, Multi-AZ RDS, ElastiCache) runs past one hour.
@@ -133,5 +137,15 @@ for env, regions in environments.items():
                        policy=account.apply(lambda a, r=regions: deployer_policy(a, r)))
     roles[env] = role.arn
 
+# Deleting one breaks every Auto Scaling group of the account, so state never deletes it. In an
+# account where the role exists already, import it instead of creating it (README).
+service_linked = {
+    service: aws.iam.ServiceLinkedRole(
+        f"service-linked-{service.split('.')[0]}", aws_service_name=service,
+        description=f"{role}: named by the leadgen program's key policies", tags=tags,
+        opts=pulumi.ResourceOptions(retain_on_delete=True)).arn
+    for service, role in SERVICE_LINKED_ROLES.items()}
+
 pulumi.export("githubOidcProviderArn", github.arn)
+pulumi.export("serviceLinkedRoleArns", service_linked)
 pulumi.export("deployerRoleArns", roles)

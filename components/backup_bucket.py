@@ -17,6 +17,7 @@ import pulumi_aws as aws
 
 from components.hardened_bucket import PARTS, HardenedBucket, HardenedBucketArgs, moved_parts
 from leadgen.data import ARCHIVE_UNTIL_DAYS, lifecycle_rules
+from leadgen.kms import KEY_DEFAULTS
 from leadgen.naming import retyped_urn
 
 # The type token this component had before tokens followed `leadgen:<module>:<Class>`.
@@ -46,8 +47,7 @@ class BackupBucket(pulumi.ComponentResource):
         # The key policy is AWS's default (the account administers it through IAM): the jobs'
         # role gets only GenerateDataKey and Decrypt, and only through S3.
         self.kms_key = aws.kms.Key(
-            f"{name}-key", description=f"{name}: PostgreSQL backups", enable_key_rotation=True,
-            deletion_window_in_days=30, tags=args.tags,
+            f"{name}-key", description=f"{name}: PostgreSQL backups", **KEY_DEFAULTS, tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
 
         # The bucket's parts were this component's own children before the hardened bucket

@@ -8,8 +8,10 @@ from typing import Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from leadgen.iam import logs_key_policy
+from leadgen.kms import KEY_DEFAULTS
 
 PORT = 6379
 
@@ -42,18 +44,20 @@ class Cache(pulumi.ComponentResource):
 
         self.kms_key = aws.kms.Key(
             f"{name}-key", description=f"ElastiCache {name}: data at rest, auth token, slow log",
-            enable_key_rotation=True, deletion_window_in_days=30,
+            **KEY_DEFAULTS,
             policy=pulumi.Output.all(account.account_id, region.region).apply(
                 lambda v: logs_key_policy(v[0], v[1])),
             tags=args.tags, opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
 
-        # The token is drawn by Secrets Manager's own generator and written to both places as a
-        # write-only value with a version: it is not read back into state, and a new draw on each
-        # preview changes nothing until the version moves. Redis AUTH forbids @, " and /, so no
-        # punctuation at all.
-        token = aws.secretsmanager.get_random_password_output(
-            password_length=64, exclude_punctuation=True, require_each_included_type=True)
-        secret_token = pulumi.Output.secret(token.random_password)
+        # The token is drawn once, by a `random` resource, and kept in state (encrypted): every
+        # later run reads it back, so a preview and the update that applies its saved plan
+        # (`pulumi up --plan`) send the same inputs. A draw at run time (Secrets Manager's
+        # GetRandomPassword) differed on every run and broke the plan. Raising the version is the
+        # keeper that draws a new one. Redis AUTH forbids @, " and /, so no punctuation at all.
+        token = random.RandomPassword(
+            f"{name}-auth-token", length=64, special=False, min_lower=1, min_upper=1, min_numeric=1,
+            keepers={"version": str(args.auth_token_version)}, opts=child)
+        secret_token = pulumi.Output.secret(token.result)
 
         self.auth_secret = aws.secretsmanager.Secret(
             f"{name}-auth", name=f"{name}/auth-token", kms_key_id=self.kms_key.arn,
@@ -71,7 +75,8 @@ class Cache(pulumi.ComponentResource):
             # A prefix, not a name: a replaced group is created before the old one is deleted,
             # and two groups of one name cannot exist in a VPC.
             f"{name}-sg", name_prefix=f"{name}-", vpc_id=args.vpc_id,
-            description=f"{name}: Redis from the cluster's nodes only",
+            # No apostrophe: EC2 refuses one in a VPC group's description (InvalidParameterValue).
+            description=f"{name}: Redis from the cluster nodes only",
             tags={**args.tags, "Name": name}, opts=child)
         aws.vpc.SecurityGroupIngressRule(
             f"{name}-from-nodes", security_group_id=self.security_group.id, ip_protocol="tcp",

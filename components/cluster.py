@@ -14,6 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from leadgen.iam import cluster_key_policy, service_assume_policy
+from leadgen.kms import KEY_DEFAULTS
 from leadgen.naming import with_name
 
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -46,7 +47,7 @@ class Cluster(pulumi.ComponentResource):
         # One key for the cluster's secrets, its log group and its nodes' volumes; rotation on.
         self.kms_key = aws.kms.Key(
             f"{name}-key", description=f"EKS {args.cluster_name}: secrets, logs, node volumes",
-            enable_key_rotation=True, deletion_window_in_days=30,
+            **KEY_DEFAULTS,
             policy=pulumi.Output.all(account.account_id, region.region).apply(
                 lambda v: cluster_key_policy(v[0], v[1])),
             tags=args.tags, opts=child)

@@ -10,8 +10,9 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from leadgen.data import parameter_family, postgres_parameters
+from leadgen.data import ENGINE, parameter_family, postgres_parameters
 from leadgen.iam import logs_key_policy
+from leadgen.kms import KEY_DEFAULTS
 
 PORT = 5432
 # What RDS for PostgreSQL can export to CloudWatch Logs: the server log (slow queries,
@@ -63,7 +64,7 @@ class Database(pulumi.ComponentResource):
         # exported logs: whoever may not decrypt the database may not decrypt any of its copies.
         self.kms_key = aws.kms.Key(
             f"{name}-key", description=f"RDS {name}: storage, snapshots, Performance Insights, "
-            "master secret, logs", enable_key_rotation=True, deletion_window_in_days=30,
+            "master secret, logs", **KEY_DEFAULTS,
             policy=pulumi.Output.all(account.account_id, region.region).apply(
                 lambda v: logs_key_policy(v[0], v[1])),
             tags=args.tags, opts=keep)
@@ -78,7 +79,8 @@ class Database(pulumi.ComponentResource):
             # A prefix, not a name: a replaced group is created before the old one is deleted,
             # and two groups of one name cannot exist in a VPC.
             f"{name}-sg", name_prefix=f"{name}-", vpc_id=args.vpc_id,
-            description=f"{name}: PostgreSQL from the cluster's nodes only",
+            # No apostrophe: EC2 refuses one in a VPC group's description (InvalidParameterValue).
+            description=f"{name}: PostgreSQL from the cluster nodes only",
             tags={**args.tags, "Name": name}, opts=child)
         # Separate rule resources: inline rules and rule resources on one group fight each other.
         # No egress rule: the database starts no connections.
@@ -116,7 +118,7 @@ class Database(pulumi.ComponentResource):
         self.instance = aws.rds.Instance(
             f"{name}",
             identifier=identifier,
-            engine="postgres",
+            engine=ENGINE,
             engine_version=args.engine_version,
             # A pinned minor: AWS must not move it under us between reviewed changes.
             auto_minor_version_upgrade=False,
@@ -181,7 +183,7 @@ class Database(pulumi.ComponentResource):
         dr_region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(provider=args.dr_provider))
         self.dr_kms_key = aws.kms.Key(
             f"{name}-dr-key", description=f"RDS {name}: automated backups replicated to the DR region",
-            enable_key_rotation=True, deletion_window_in_days=30,
+            **KEY_DEFAULTS,
             policy=pulumi.Output.all(account.account_id, dr_region.region).apply(
                 lambda v: logs_key_policy(v[0], v[1])),
             tags=args.tags, opts=dr)

@@ -18,6 +18,7 @@ import pulumi_aws as aws
 
 from components.hardened_bucket import HardenedBucket, HardenedBucketArgs
 from leadgen.data import lifecycle_rules
+from leadgen.kms import KEY_DEFAULTS
 
 # S3 Replication Time Control: 99.99 % of objects within 15 minutes, with metrics to prove it.
 REPLICATION_MINUTES = 15
@@ -69,7 +70,7 @@ class DrBackupReplica(pulumi.ComponentResource):
 
         self.kms_key = aws.kms.Key(
             f"{name}-key", description=f"{name}: replicated PostgreSQL backups (recovery region)",
-            enable_key_rotation=True, deletion_window_in_days=30, tags=args.tags,
+            **KEY_DEFAULTS, tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
         self.hardened = HardenedBucket(name, HardenedBucketArgs(
             bucket_name=account.account_id.apply(lambda a: f"{name}-{a}"),

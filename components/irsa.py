@@ -1,6 +1,7 @@
 """An IAM role a single Kubernetes service account assumes through the cluster's OIDC issuer."""
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Optional
@@ -12,6 +13,23 @@ import pulumi_aws as aws
 # The type token this component had before tokens followed `leadgen:<module>:<Class>`; the alias
 # keeps a real stack's state (and every child's) instead of replacing it.
 PREVIOUS_TYPE = "leadgen:iam:IrsaRole"
+# IAM's limit on a role name (CreateRole `RoleName`, botocore's `roleNameType`).
+ROLE_NAME_MAX = 64
+_HASH = 8
+
+
+def role_name(name: str) -> str:
+    """The role's physical name: the component's name when it fits IAM's 64 characters, else its
+    first 55 characters, a dash and 8 hex characters of its hash. Auto-naming would append
+    `-role-` and 7 random characters: the load balancer controller's role of production came to 67
+    characters and IAM refused it. Fixed and derived from the name alone, so every run of the
+    program, preview and update alike, asks for the same role, and two long names that share a
+    prefix (production, production-dr) still differ."""
+    if len(name) <= ROLE_NAME_MAX:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:_HASH]
+    return f"{name[:ROLE_NAME_MAX - _HASH - 1]}-{digest}"
+
 
 @dataclass(kw_only=True)
 class IrsaRoleArgs:
@@ -49,6 +67,7 @@ class IrsaRole(pulumi.ComponentResource):
             lambda v: trust_policy(v[0], v[1], args.namespace, args.service_account))
         self.role = aws.iam.Role(
             f"{name}-role",
+            name=role_name(name),
             assume_role_policy=assume,
             description=f"IRSA for {args.namespace}/{args.service_account}",
             tags=args.tags,

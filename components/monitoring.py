@@ -35,6 +35,7 @@ from components.log_shipper import APP_ATTRIBUTE, LogShipper, LogShipperArgs
 from components.slo_scraping import ScrapedWorkload, SloScraping, SloScrapingArgs
 from leadgen import versions
 from leadgen.config.observability import ObservabilityConfig
+from leadgen.kms import KEY_DEFAULTS
 from leadgen.naming import child_urn
 from leadgen.observability import alertmanager as am
 from leadgen.observability.catalog import ENVOY_GATEWAY_SCRAPE, REMOTE_WRITE_KEEP, SCRAPES
@@ -138,7 +139,7 @@ class Monitoring(pulumi.ComponentResource):
         self._k8s = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=args.depends_on)
 
         self.kms_key = aws.kms.Key(f"{name}-kms", description=f"{name} logs, traces and secrets",
-                                   enable_key_rotation=True, deletion_window_in_days=30, tags=args.tags,
+                                   **KEY_DEFAULTS, tags=args.tags,
                                    opts=pulumi.ResourceOptions(parent=self))
         retention_days = lambda text: max(1, -(-_seconds(text) // 86400))  # noqa: E731 - round up
         loki_bucket = self._bucket("loki", retention_days(cfg.loki_retention))
@@ -326,7 +327,7 @@ class Monitoring(pulumi.ComponentResource):
             "prometheus-node-exporter": {"resources": SMALL},
         }
 
-    def _loki_values(self, bucket: str, role: IrsaRole) -> dict:
+    def _loki_values(self, bucket: pulumi.Input[str], role: IrsaRole) -> dict:
         cfg, a = self._args.config, self._args
         # The chart's production guidance: three replicas, each write on three of them.
         replicas = 3 if cfg.replicas > 1 else 1
@@ -361,7 +362,7 @@ class Monitoring(pulumi.ComponentResource):
             "sidecar": {"resources": SMALL},
         }
 
-    def _tempo_values(self, bucket: str, role: IrsaRole) -> dict:
+    def _tempo_values(self, bucket: pulumi.Input[str], role: IrsaRole) -> dict:
         cfg, a = self._args.config, self._args
         ha = cfg.replicas > 1
         # The chart's production layout: three ingesters, each trace written to three, the WAL on a volume.
@@ -421,16 +422,17 @@ class Monitoring(pulumi.ComponentResource):
             self._k8s, pulumi.ResourceOptions(depends_on=list(after)))
         return helm_release(self._name, key, chart=CHARTS[key], namespace=NAMESPACE, values=values, opts=opts)
 
-    def _bucket(self, purpose: str, expire_days: int) -> str:
+    def _bucket(self, purpose: str, expire_days: int) -> pulumi.Output[str]:
         return observability_bucket(self, f"{self._name}-{purpose}", kms_key_arn=self.kms_key.arn,
                                     expire_days=expire_days, tags=self._args.tags)
 
-    def _irsa(self, purpose: str, service_account: str, bucket: str) -> IrsaRole:
+    def _irsa(self, purpose: str, service_account: str, bucket: pulumi.Input[str]) -> IrsaRole:
         a = self._args
         return IrsaRole(f"{self._name}-{purpose}", IrsaRoleArgs(
             oidc_provider_arn=a.oidc_provider_arn, oidc_issuer=a.oidc_issuer, namespace=NAMESPACE,
             service_account=service_account,
-            policy_json=self.kms_key.arn.apply(lambda arn: bucket_policy(bucket, arn)), tags=a.tags),
+            policy_json=pulumi.Output.all(bucket, self.kms_key.arn).apply(lambda v: bucket_policy(v[0], v[1])),
+            tags=a.tags),
             opts=pulumi.ResourceOptions(parent=self))
 
     def _aws_secret(self, purpose: str, secret_name: str, content: str) -> aws.secretsmanager.Secret:
@@ -512,8 +514,12 @@ class Monitoring(pulumi.ComponentResource):
 
 
 def observability_bucket(owner: pulumi.Resource, name: str, *, kms_key_arn: pulumi.Input[str],
-                         expire_days: int, tags: dict[str, str]) -> str:
-    """A hardened bucket `name` under `owner`; returns its physical name (the same, and known)."""
+                         expire_days: int, tags: dict[str, str]) -> pulumi.Output[str]:
+    """A hardened bucket `name` under `owner`, physically `<name>-<account id>`; returns that name.
+
+    Bucket names are global across every AWS account: a name without the account can be taken
+    first by anyone (squatted), and the stack then fails or, worse, writes logs to their bucket.
+    The account suffix is what the backup buckets carry too."""
     # Before the hardened bucket, the bucket was `<name>-bucket` under the owner and its parts hung
     # off the bucket itself; the aliases keep their state.
     old_bucket = owner.urn.apply(lambda u: child_urn(u, PARTS["bucket"], f"{name}-bucket"))
@@ -523,8 +529,10 @@ def observability_bucket(owner: pulumi.Resource, name: str, *, kms_key_arn: pulu
                                            "ownership": f"{name}-ownership",
                                            "lifecycle": f"{name}-lifecycle",
                                            "policy": f"{name}-tls-only"})}
+    physical = aws.get_caller_identity_output().account_id.apply(
+        lambda account: f"{name}-{account}")
     HardenedBucket(name, HardenedBucketArgs(
-        bucket_name=name, kms_key_arn=kms_key_arn,
+        bucket_name=physical, kms_key_arn=kms_key_arn,
         # Retention is the application's job; expiring a day later keeps a missed compaction
         # cheap. Versioning keeps what the compactor deletes as noncurrent versions: a day.
         lifecycle_rules=[{"id": "expire", "status": "Enabled", "filter": {},
@@ -532,7 +540,7 @@ def observability_bucket(owner: pulumi.Resource, name: str, *, kms_key_arn: pulu
                           "noncurrent_version_expiration": {"noncurrent_days": 1},
                           "abort_incomplete_multipart_upload": {"days_after_initiation": 1}}],
         previous_urns=previous, tags=tags), opts=pulumi.ResourceOptions(parent=owner))
-    return name
+    return physical
 
 
 def _seconds(text: str) -> int:

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from leadgen.iam import logs_key_policy
+from leadgen.kms import KEY_DEFAULTS
 from leadgen.naming import with_name
 
 
@@ -137,8 +138,7 @@ class Network(pulumi.ComponentResource):
         account = aws.get_caller_identity_output()
         region = aws.get_region_output()
         key = aws.kms.Key(
-            f"{name}-flow-logs-key", description=f"{name} VPC flow logs", enable_key_rotation=True,
-            deletion_window_in_days=30,
+            f"{name}-flow-logs-key", description=f"{name} VPC flow logs", **KEY_DEFAULTS,
             policy=pulumi.Output.all(account.account_id, region.region).apply(
                 lambda v: logs_key_policy(v[0], v[1])),
             tags=args.tags, opts=child)

@@ -13,6 +13,7 @@ from typing import Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
+from leadgen.kms import KEY_DEFAULTS
 
 # How many tagged builds a repository keeps: enough to roll back across a quarter of releases.
 KEEP_TAGGED = 100
@@ -51,7 +52,7 @@ class ImageRepositories(pulumi.ComponentResource):
         account = aws.get_caller_identity_output().account_id
         region = aws.get_region_output().region
         self.kms_key = aws.kms.Key(f"{name}-key", description=f"ECR images of {args.prefix}",
-                                   enable_key_rotation=True, deletion_window_in_days=30,
+                                   **KEY_DEFAULTS,
                                    tags=args.tags, opts=child)
         self.repositories: dict[str, aws.ecr.Repository] = {}
         self.urls: dict[str, pulumi.Output[str]] = {}

@@ -10,6 +10,8 @@ import json
 import re
 from typing import Optional
 
+from leadgen import pack
+
 # --- backup tiers ------------------------------------------------------------------------------
 HOT_DAYS = 7
 WARM_UNTIL_DAYS = 30
@@ -94,9 +96,14 @@ def _region(arn: str) -> str:
 
 
 # --- PostgreSQL ------------------------------------------------------------------------------
+# The RDS engine, named where the pack's deploy-readiness rule also reads it (which engines run
+# PostgreSQL, and so need a backup client at least as new as the server).
+ENGINE = pack.module("aws.rds").ENGINE
+
+
 def parameter_family(engine_version: str) -> str:
     """`17.6` -> `postgres17`: RDS parameter groups are per major version."""
-    return f"postgres{engine_version.split('.')[0]}"
+    return f"{ENGINE}{engine_version.split('.')[0]}"
 
 
 def postgres_parameters(slow_query_ms: int) -> list[dict]:

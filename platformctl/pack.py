@@ -3,33 +3,29 @@
 The pack is a CrossGuard pack folder (`policies/`), not an installed package: the Pulumi CLI runs
 it as `python -m pulumi.policy` with that folder as the working directory, so its modules import
 one another as `governance.*`. platformctl reuses them (the gates, the cost estimator, the change
-request parser, the catalog) so the pack and the tool can never disagree, and reaches them only
-through this module: the folder goes on `sys.path` here, once, and nowhere else in platformctl.
+request parser, the catalog, the strict readers) so the pack and the tool can never disagree, and
+reaches them only through this module, which loads them through `leadgen.pack` (the one place the
+folder goes on sys.path, so every process names each pack module once).
 
     from platformctl.pack import catalog, cost   # the pack's own modules, imported on first use
 """
 from __future__ import annotations
 
-import importlib
-import sys
 from types import ModuleType
 
-from platformctl.project import ROOT
+from leadgen import pack
+from leadgen.pack import PACK_DIR
 
-PACK_DIR = ROOT / "policies"
+__all__ = ["PACK_DIR"]
 # The pack's modules platformctl may use; anything else is the pack's own business.
-MODULES = ("approvers", "catalog", "changes", "clock", "compliance", "config", "cost", "exemptions", "model",
-           "promotion", "signing")
-
-if str(PACK_DIR) not in sys.path:
-    # Appended, not prepended: the pack folder must not shadow anything already importable.
-    sys.path.append(str(PACK_DIR))
+MODULES = ("approvers", "catalog", "changes", "clock", "compliance", "config", "cost", "escape", "exemptions",
+           "model", "promotion", "signing", "strictread")
 
 
 def __getattr__(name: str) -> ModuleType:
     # Lazy, so `platformctl gate` loads only what it runs and `preview` does not pay for the gates.
     if name in MODULES:
-        module = importlib.import_module(f"governance.{name}")
+        module = pack.module(name)
         globals()[name] = module
         return module
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

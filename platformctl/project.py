@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from policies.governance import strictread
-from policies.governance.strictread import Node, ReadError
 from platformctl.errors import InputError, StackError
+from platformctl.pack import escape, strictread
+
+Node, ReadError = strictread.Node, strictread.ReadError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -157,7 +158,7 @@ def stack_config(stack: str, root: Path = ROOT, *, missing_ok: bool = False,
                     _check_value(key, node, declared)
                     config[key] = _as_config_string(_without_secure(node))
                     continue
-                raise StackError(f"{path.name}: config.{strictread.visible(key)}: holds a secret; secrets come from AWS Secrets "
+                raise StackError(f"{path.name}: config.{escape.visible(key)}: holds a secret; secrets come from AWS Secrets "
                                  "Manager, never config")
             _check_value(key, node, declared)
             config[key] = _as_config_string(node.plain())

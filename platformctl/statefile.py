@@ -3,7 +3,7 @@ and its history copies) or what older CLIs wrote (versions 1 and 2), as a stream
 
 An audit must work on exports far larger than the program itself (hundreds of MB once Helm
 releases and kubeconfigs are in state), so the file is never loaded whole: a short header read
-finds the version and the envelope, then the strict reader (`policies/governance/strictread.py`) yields one
+finds the version and the envelope, then the strict reader (`policies/governance/strictread/`) yields one
 resource at a time while checking the whole file (duplicate keys, depth, huge numbers, UTF-8,
 truncation, trailing garbage). The caller analyses each resource as it arrives and keeps only what
 it needs.
@@ -32,7 +32,7 @@ from typing import Any, Iterator, Optional
 
 import ijson
 
-from policies.governance import strictread
+from platformctl.pack import escape, strictread
 
 # Every state version the CLI has written: 1 and 2 (before 2020), 3 (checkpoints and exports
 # since), 4 (exports carrying `features`). Resources have kept their shape across them.
@@ -232,10 +232,10 @@ class StateFile:
 
     def _fail(self, cause: str) -> StateError:
         # Keys and URNs come from the file: their control characters are shown, never sent to a terminal.
-        return StateError(strictread.visible(f"{self.path}: {cause}"))
+        return StateError(escape.visible(f"{self.path}: {cause}"))
 
     def _strict(self, error: strictread.ReadError) -> StateError:
-        return StateError(strictread.visible(str(error)))
+        return StateError(escape.visible(str(error)))
 
     def read_header(self) -> StateHeader:
         """Reads up to the resources list: version, envelope, and the checkpoint's stack name."""

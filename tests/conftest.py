@@ -1,6 +1,10 @@
 """Suite-wide rules. CI must run every test: a skipped test fails the run (DEVELOPERS.md)."""
 import pytest
 
+# The pack's modules are `governance.*` in every process, as when the CLI runs policies/; leadgen.pack
+# is the one place that makes them importable.
+import leadgen.pack  # noqa: F401
+
 
 def pytest_sessionfinish(session, exitstatus):
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -21,6 +21,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 import pulumi
 
 from leadgen.config.validate import first_control, strings_in
+from leadgen.pack import stackconfig
 
 NAMESPACE = "leadgen"
 NAME = "<name>"  # the template segment a stack file fills with a name of its choosing
@@ -94,43 +95,9 @@ def flatten(raw: Mapping[str, Any], known_paths: Iterable[str]) -> dict[str, Any
     objects and lists arrive JSON-encoded. A nested object is walked down until the path is a
     declared leaf (arrays and object lists are leaves, never walked into).
     """
-    known = _Known(known_paths)
-    flat: dict[str, Any] = {}
-    nested: dict[str, Any] = {}
-    prefix = NAMESPACE + ":"
-    for full_key, value in raw.items():
-        if not full_key.startswith(prefix):
-            continue
-        path = full_key[len(prefix):]
-        if path in known:
-            flat[path] = value
-            continue
-        decoded = _maybe_json(value)
-        if isinstance(decoded, Mapping):
-            _walk(path, decoded, known, nested)
-        else:
-            flat[path] = value
-    # An object given with `--path` wins over a flat leaf: under the real CLI the flat leaf is
-    # always present (Pulumi.yaml supplies its default), so the object is the explicit choice.
-    flat.update(nested)
-    return flat
-
-
-def _walk(path: str, value: Any, known: _Known, out: dict[str, Any]) -> None:
-    if path in known or not isinstance(value, Mapping):
-        out[path] = value
-        return
-    for k, v in value.items():
-        _walk(f"{path}.{k}", v, known, out)
-
-
-def _maybe_json(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in "[{":
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
+    flat, others = stackconfig.leaves(raw, _Known(known_paths).__contains__)
+    # What is no declared leaf stays, so it is reported as an unknown key.
+    return {**others, **flat}
 
 
 _INT = re.compile(r"-?\d+")
@@ -198,12 +165,12 @@ class Values:
     def _coerce(self, key: Key, value: Any) -> Any:
         t = key.type
         if t == "array":
-            items = _maybe_json(value)
+            items = stackconfig.maybe_json(value)
             if not isinstance(items, list):
                 raise self.error(key.path, f"({_show(value)}) must be a list of {key.items}s")
             return [self._scalar(key, key.items, v, index=i) for i, v in enumerate(items)]
         if t == "objects":
-            items = _maybe_json(value)
+            items = stackconfig.maybe_json(value)
             if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
                 raise self.error(key.path, f"({_show(value)}) must be a list of mappings")
             for where, text in strings_in(items, key.path):
@@ -218,9 +185,9 @@ class Values:
         if t == "string":
             if isinstance(value, (dict, list)) or value is None:
                 raise self.error(where, f"({_show(value)}) must be a string")
-            if isinstance(value, str) and isinstance(_maybe_json(value), (dict, list)):
+            if isinstance(value, str) and isinstance(stackconfig.maybe_json(value), (dict, list)):
                 # The engine hands an object or list as JSON text; a string key never means one.
-                kind = "a list" if isinstance(_maybe_json(value), list) else "an object"
+                kind = "a list" if isinstance(stackconfig.maybe_json(value), list) else "an object"
                 raise self.error(where, f"must be text, not {kind}")
             text = str(value)
             bad = first_control(text)

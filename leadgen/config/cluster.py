@@ -1,22 +1,25 @@
 """The EKS cluster and its managed node groups."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass
 
+from leadgen import pack, versions
 from leadgen.cidr import CidrError, parse_network
 from leadgen.config.base import Key, Values
 from leadgen.config.validate import public_access_error
 from leadgen.config.network import LOG_RETENTION_DAYS
 
-# EKS versions in standard support on 2026-11-30 (docs.aws.amazon.com/eks/latest/userguide/
-# kubernetes-versions-standard.html): 1.35 until 2027-03-27, 1.36 (on EKS since 2026-06-02) until
-# 2027-08-02. 1.34 is refused: its standard support ends 2026-12-02, and with
-# `upgrade_policy.support_type = STANDARD` EKS then upgrades the control plane by itself, outside
-# any change window (or, in extended support, bills six times the hourly price).
-# The default stays 1.35 so a pin change never upgrades a running control plane unreviewed.
-SUPPORTED_VERSIONS = ("1.35", "1.36")
+# The minors the platform can run: those its per-minor pins cover (leadgen/versions.py). Whether a
+# minor is still in EKS standard support is read from the one table of end dates
+# (policies/governance/aws/eks_versions.py) on the day the program runs: past its end, EKS upgrades
+# a STANDARD-policy control plane by itself, outside any change window (or, in extended support,
+# bills six times the hourly price). The default stays the older minor so a pin change never
+# upgrades a running control plane unreviewed.
+SUPPORTED_VERSIONS = versions.KUBERNETES_MINORS
+eks_versions = pack.module("aws.eks_versions")
 DEFAULT_VERSION = "1.35"
 
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
@@ -85,7 +88,8 @@ def _group_key(field_: str) -> Key:
 
 KEYS = [
     Key("cluster.version", "string", DEFAULT_VERSION, "Kubernetes version of the EKS control "
-        "plane, pinned to one in EKS standard support (1.34 leaves it on 2026-12-02 and is refused).",
+        "plane, pinned to a minor in EKS standard support on the day of the update (a minor past its "
+        "end of standard support is refused).",
         choices=SUPPORTED_VERSIONS),
     Key("cluster.deployerRoleArn", "string", None, "IAM role `pulumi up` runs as (the bootstrap "
         "project's `deployerRoleArns.<env>` output): granted cluster-admin through an EKS access entry, "
@@ -133,7 +137,21 @@ class ClusterConfig:
     node_groups: tuple[NodeGroupConfig, ...]
 
 
+def version_error(version: str, today: dt.date) -> str | None:
+    """Why `version` cannot run on `today`: past its end of EKS standard support."""
+    end = eks_versions.end_of_standard_support(version)
+    if end is None:
+        return f"({version!r}) is not in the EKS release calendar table (policies/governance/aws/eks_versions.py)"
+    if today >= end:
+        return (f"({version!r}) left EKS standard support on {end.isoformat()}; "
+                f"run {eks_versions.oldest_supported(today)} or newer")
+    return None
+
+
 def build(values: Values) -> ClusterConfig:
+    why = version_error(values.get("cluster.version"), eks_versions.today())
+    if why:
+        raise values.error("cluster.version", why)
     cidrs = values.get("cluster.endpointPublicAccessCidrs")
     networks = []
     for i, c in enumerate(cidrs):

@@ -7,7 +7,7 @@ generated from that declaration, and applies its checks with the program's one-l
 from __future__ import annotations
 
 from leadgen.config.base import Key, Values
-from policies.governance import config as schema
+from leadgen.pack import config as schema
 
 GovernanceConfig = schema.GovernanceConfig
 

@@ -176,11 +176,11 @@ def number(text: object) -> Optional[Decimal]:
 
 def first_control(text: str) -> Optional[str]:
     """The first line break or other control/invisible character in `text`, shown visibly."""
-    from policies.governance.strictread import visible
+    from leadgen.pack import escape
 
     for char in text:
         if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
-            return visible(char)
+            return escape.visible(char)
     return None
 
 

@@ -64,8 +64,11 @@ def summary(run: ProgramRun) -> dict:
 
 
 # --- policy ------------------------------------------------------------------------------------
-def evaluate_policies(run: ProgramRun, exemptions_path: Optional[str] = None):
-    """The pack over gRPC, then exemptions, then the cost estimate. Returns a reports.Report."""
+def evaluate_policies(run: ProgramRun, exemptions_path: Optional[str] = None,
+                      dry_run: Optional[bool] = None):
+    """The pack over gRPC, then exemptions, then the cost estimate. Returns a reports.Report.
+    `dry_run` (default: the run's own mode) is PULUMI_DRY_RUN as the pack sees it: false judges
+    the change as `pulumi up` does, with the real clock."""
     from platformctl import exemptions as exemptions_mod
     from platformctl import policy_client, reports
     from platformctl.costs import cost_view
@@ -73,7 +76,7 @@ def evaluate_policies(run: ProgramRun, exemptions_path: Optional[str] = None):
     from platformctl.project import config_secrets
 
     violations = policy_client.analyze(run.resources, PACK_DIR, project=run.project, stack=run.stack,
-                                       config=run.config, dry_run=run.preview)
+                                       config=run.config, dry_run=run.preview if dry_run is None else dry_run)
     today = dt.date.today()
     exemptions = exemptions_mod.load(exemptions_path) if exemptions_path else exemptions_mod.load()
     kept, exempted, expired = exemptions_mod.apply(violations, exemptions, today)
@@ -136,28 +139,56 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--waves", action="store_true",
                    help="print the order a first `pulumi up` could create the resources in (dependency waves) "
                         "instead of the tree; with --json, add them as `waves`")
+    p.add_argument("--against", metavar="EXPORT",
+                   help="print what an update would change against this `pulumi stack export` file (creates, "
+                        "updates with the changed properties, replacements, deletes) instead of the tree")
+    p.add_argument("--update", action="store_true",
+                   help="judge the change as `pulumi up` would: outputs resolved, PULUMI_DRY_RUN=false and "
+                        "the real clock for the pack")
     p.add_argument("--look", action="store_true",
                    help="a look, not a gate: exit 0 when the only findings are policy violations")
 
 
 def main(args: argparse.Namespace) -> int:
+    from platformctl.reports.escape import Escaper
+
+    old_state = None
+    if args.against:
+        from platformctl.program.diff import state_resources
+        from platformctl.statefile import StateError
+        try:
+            old_state = state_resources(args.against)
+        except (StateError, OSError) as e:
+            print(f"error: --against: {Escaper().terminal(str(e))}", file=sys.stderr)
+            return 1
     try:
-        run = run_stack(args.stack)
-        export_run = run_stack(args.stack, preview=False) if args.export else None
+        # A diff compares resolved inputs with the state the last update left: the mock engine
+        # resolves every output as that update did, so only what the change changes differs.
+        run = run_stack(args.stack, preview=not (args.update or args.against))
+        export_run = (run if not run.preview else run_stack(args.stack, preview=False)) if args.export else None
     except ProgramError as e:
-        from platformctl.reports.escape import Escaper
-        print(f"error: {Escaper().terminal(str(e))}", file=sys.stderr)
+        for line in str(e).split("\n"):  # the strict checks: one finding a line
+            print(f"error: {Escaper().terminal(line)}", file=sys.stderr)
         return 1
 
     if export_run is not None:
         from platformctl.program.export import write_export
         write_export(export_run, Path(args.export))
 
+    changes = None
+    if old_state is not None:
+        from platformctl.program.diff import diff, run_resources
+        changes = diff(old_state, run_resources(run))
+        if changes.errors:
+            for line in changes.errors:
+                print(f"error: {Escaper().terminal(line)}", file=sys.stderr)
+            return 1
+
     report = None
     if not args.no_policy:
         from platformctl.policy_client import PolicyPackError
         try:
-            report = evaluate_policies(run, args.exemptions)
+            report = evaluate_policies(run, args.exemptions, dry_run=not args.update)
         except PolicyPackError as e:
             print(f"error: the policy pack failed: {e}", file=sys.stderr)
             return 1
@@ -166,16 +197,37 @@ def main(args: argparse.Namespace) -> int:
         doc = preview_json(run, report)
         if args.waves:
             doc["waves"] = [[r["urn"] for r in w.resources] for w in _waves(run)]
+        if changes is not None:
+            doc["diff"] = _redacted(diff_json(changes), Escaper())
         text = json.dumps(doc, indent=2, sort_keys=False) + "\n"
     elif args.format and report is not None:
         from platformctl import reports
         text = reports.render(report, args.format, color=args.out is None and sys.stdout.isatty())
+        if changes is not None and args.format == "markdown":
+            text = text.rstrip("\n") + "\n\n" + _markdown_diff(changes)
     else:
-        text = _table(run, report, waves=args.waves)
+        text = _table(run, report, waves=args.waves, changes=changes)
     _emit(text, args.out)
 
     code = report.exit_code() if report is not None else 0
     return 0 if args.look else code
+
+
+def diff_json(changes) -> dict:
+    return {"steps": [{"op": s.op, "urn": s.urn, "type": s.type, "protected": s.protected,
+                       "replaceKeys": s.replace_keys,
+                       "changes": [{"path": c.path, "old": c.old, "new": c.new} for c in s.changes]}
+                      for s in changes.steps],
+            "outputs": [{"path": c.path, "old": c.old, "new": c.new} for c in changes.outputs]}
+
+
+def _markdown_diff(changes) -> str:
+    """The diff for the pull-request comment: a fenced block, so nothing in it renders as Markdown."""
+    from platformctl.program.diff import lines
+    from platformctl.reports.escape import Escaper
+
+    body = "\n".join(lines(changes, Escaper().terminal)).replace("```", "`\u200b``")
+    return f"### What this change changes\n\n```diff\n{body}\n```\n"
 
 
 def _waves(run: ProgramRun):
@@ -201,12 +253,17 @@ def wave_lines(run: ProgramRun, names_shown: int = 4) -> list[str]:
     return out
 
 
-def _table(run: ProgramRun, report, waves: bool = False) -> str:
+def _table(run: ProgramRun, report, waves: bool = False, changes=None) -> str:
     shown = _terminal(run)
     out = [f"Previewing update ({shown(run.stack)}) offline under the Pulumi mock engine:", ""]
-    out += wave_lines(run) if waves else tree_lines(run)
     s = summary(run)
-    out += ["", "Resources:", f"    + {s['create']} to create", "", "Counts by type:"]
+    if changes is not None:
+        from platformctl.program.diff import lines
+        out += lines(changes, shown)
+        out += ["", "Counts by type (the whole stack):"]
+    else:
+        out += wave_lines(run) if waves else tree_lines(run)
+        out += ["", "Resources:", f"    + {s['create']} to create", "", "Counts by type:"]
     for typ, n in sorted(s["byType"].items(), key=lambda kv: (-kv[1], kv[0])):
         out.append(f"    {n:>4}  {shown(short_type(typ))}")
     if report is not None:

@@ -161,10 +161,13 @@ def _make_monitor(mocks, stack: str, project: str):
 
 
 def run_program(stack: str, *, preview: bool = True, config: Optional[dict[str, str]] = None,
-                root: Path = ROOT) -> ProgramRun:
+                root: Path = ROOT, strict: bool = True) -> ProgramRun:
     """Run the program for `stack` under mocks. Raises the program's own exceptions
     (ConfigError for bad config) with nothing registered when config is invalid; the exception
-    carries what was registered before it as `.registered`."""
+    carries what was registered before it as `.registered`. Then the strict checks
+    (platformctl.program.strict): what AWS, Kubernetes or the engine would refuse at create time
+    raises StrictError, one line per finding; `strict=False` is for tests that inspect a run the
+    checks would refuse."""
     from pulumi.runtime import settings
     from pulumi.runtime.config import set_all_config
     from pulumi.runtime.mocks import set_mocks
@@ -206,6 +209,12 @@ def run_program(stack: str, *, preview: bool = True, config: Optional[dict[str, 
         "provider": "", "protect": False, "ignore_changes": [], "dependencies": [],
         "property_dependencies": {}, "retain_on_delete": False, "delete_before_replace": False,
         "additional_secret_outputs": []})
+    if strict:
+        from platformctl.program.strict import StrictError, check
+
+        findings = check(run.resources, project, stack)
+        if findings:
+            raise StrictError(findings)
     return run
 
 
@@ -213,9 +222,13 @@ def run_stack(stack: str, *, preview: bool = True, config: Optional[dict] = None
     """Run the program as a command does: any failure becomes one ProgramError line."""
     import pulumi
 
+    from platformctl.program.strict import StrictError
+
     try:
         return run_program(stack, preview=preview, config=config)
     except StackError as e:
+        raise ProgramError(str(e)) from None
+    except StrictError as e:  # one line per finding, as the engine prints its diagnostics
         raise ProgramError(str(e)) from None
     except pulumi.RunError as e:  # ConfigError and friends: already one line naming the key
         raise ProgramError(str(e)) from None

@@ -22,7 +22,7 @@ from platformctl.statefile import SECRET_SIG_KEY, SECRET_SIG_VALUE
 
 PLACEHOLDER_CIPHERTEXT = "v1:platformctl-mock-engine:not-encrypted-value-withheld"
 _NAMESPACE = uuid.UUID("5b0b7a52-4c0f-4f43-9a57-3f3c5c1d2e10")  # stable ids across runs
-_PACKAGES = {"aws": "pulumi_aws", "kubernetes": "pulumi_kubernetes"}
+_PACKAGES = {"aws": "pulumi_aws", "kubernetes": "pulumi_kubernetes", "random": "pulumi_random"}
 
 
 def _secret() -> dict:

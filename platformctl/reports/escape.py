@@ -10,7 +10,7 @@ its own function here, and every renderer takes an `Escaper` made for the report
 Redaction comes first and is the same everywhere: credentials inside URLs (`https://***@host`),
 credential-like query parameters, Pulumi passphrase ciphertext, and every value the report lists
 in `secrets`. Control and invisible formatting characters are then shown visibly (`\\x1b`), by
-`policies.governance.strictread.visible`, the one definition of what must never reach an output raw.
+the pack's `governance.escape.visible`, the one definition of what must never reach an output raw.
 """
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ import re
 import urllib.parse
 from typing import Any, Iterable
 
-from policies.governance.strictread import visible
+from platformctl.pack import escape as _pack_escape
+
+visible = _pack_escape.visible
 
 REDACTED = "***"
 

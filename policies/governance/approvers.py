@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Mapping, Optional
 
 from . import changes, signing
+from .files import file_version as _version
 
 FOLDER = "governance"
 APPROVERS = "approvers.yaml"
@@ -30,14 +31,6 @@ class Directory:
     roles: Mapping[str, frozenset[str]]  # lower-case e-mail -> roles held
     signers: Optional[pathlib.Path]  # the allowed_signers file, once checked to live in governance/
     problems: tuple[str, ...] = ()  # why a file could not be used (then no approval counts)
-
-
-def _version(path: pathlib.Path) -> tuple:
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return (-1,)
-    return (info.st_ino, info.st_mtime_ns, info.st_size, info.st_mode)
 
 
 def load(project_root: pathlib.Path) -> Directory:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional
 
-from . import aws, aws_data, aws_iam, aws_network as net, aws_s3, gates, helm_values, kubernetes as k8s
-from . import kubernetes_cluster as cluster, kubernetes_pods as pods
-from . import promotion, readiness
+from . import gates, promotion
+from .aws import cloudwatch, ec2, ecr, eks, elasticache, iam, kms, lb, rds, s3, secretsmanager, tags
+from .kubernetes import cluster, deployments, helm_values, objects, pods, traffic
+from .readiness import rules as readiness
 from .model import Context, Resource
 from .values import Unknown
 
@@ -48,11 +49,11 @@ def _s(name, description, severity, check, enforcement="mandatory", group="guard
 
 
 def _ready(name, description, severity) -> Spec:
-    """A deploy-readiness rule (governance/readiness.py), mandatory where it reports: protected stacks."""
+    """A deploy-readiness rule (governance/readiness/rules.py), mandatory where it reports: protected stacks."""
     return _s(name, description, severity, readiness.mandatory(name), group="deploy-readiness")
 
 
-WORKLOADS = k8s.WORKLOAD_TYPES
+WORKLOADS = objects.WORKLOAD_TYPES
 SPECS: tuple[Spec, ...] = (
     # --- protected stacks: the gates on the update, the budget and the pack's settings
     _s("change-request-required", "A protected stack changes only with a complete, approved change request "
@@ -82,56 +83,56 @@ SPECS: tuple[Spec, ...] = (
        gates.config_valid, group="governance"),
     # --- AWS guardrails (every stack)
     _r("aws-rds-storage-encrypted", "RDS storage is encrypted with the customer-managed KMS key.", "high",
-       aws.RDS_TYPES, aws.rds_storage_encrypted),
+       rds.TYPES, rds.rds_storage_encrypted),
     _r("aws-rds-not-publicly-accessible", "Databases are never publicly accessible.", "critical",
-       ("aws:rds/instance:Instance", "aws:rds/clusterInstance:ClusterInstance"), aws.rds_not_public),
+       (rds.RDS_INSTANCE, rds.CLUSTER_INSTANCE), rds.rds_not_public),
     _r("aws-rds-deletion-protection-enabled", "Databases of protected stacks have deletion protection.",
-       "high", aws.RDS_TYPES, aws.rds_deletion_protection),
+       "high", rds.TYPES, rds.rds_deletion_protection),
     _r("aws-rds-backup-retention", "Databases of protected stacks keep automated backups at least 7 days.",
-       "high", aws.RDS_TYPES, aws.rds_backup_retention),
+       "high", rds.TYPES, rds.rds_backup_retention),
     _r("aws-elasticache-replication-group-encrypted", "ElastiCache encrypts at rest with the customer-managed "
-       "KMS key.", "high", ("aws:elasticache/replicationGroup:ReplicationGroup",), aws.elasticache_encrypted),
+       "KMS key.", "high", (elasticache.REPLICATION_GROUP,), elasticache.elasticache_encrypted),
     _r("aws-ebs-volume-encrypted", "EBS volumes are encrypted with the customer-managed KMS key.", "high",
-       ("aws:ebs/volume:Volume",), aws.ebs_encrypted),
+       (ec2.EBS_VOLUME,), ec2.ebs_encrypted),
     _r("aws-ec2-launch-template-imdsv2", "Instances require IMDSv2.", "high",
-       ("aws:ec2/launchTemplate:LaunchTemplate",), aws.launch_template_imdsv2),
+       (ec2.LAUNCH_TEMPLATE,), ec2.launch_template_imdsv2),
     _r("aws-ec2-launch-template-ebs-encrypted", "Node volumes are encrypted with the customer-managed KMS key.",
-       "high", ("aws:ec2/launchTemplate:LaunchTemplate",), aws.launch_template_ebs_encrypted),
+       "high", (ec2.LAUNCH_TEMPLATE,), ec2.launch_template_ebs_encrypted),
     _r("aws-eks-node-group-launch-template", "Node groups use our launch template (IMDSv2, encrypted volumes).",
-       "high", ("aws:eks/nodeGroup:NodeGroup",), aws.node_group_launch_template),
+       "high", (eks.NODE_GROUP,), eks.node_group_launch_template),
     _r("aws-eks-node-group-gpu-tainted", "GPU node groups are tainted so only GPU workloads use them.",
-       "medium", ("aws:eks/nodeGroup:NodeGroup",), aws.node_group_gpu_tainted),
+       "medium", (eks.NODE_GROUP,), eks.node_group_gpu_tainted),
     _r("aws-eks-cluster-secrets-encrypted", "EKS encrypts Kubernetes secrets with a KMS key.", "high",
-       ("aws:eks/cluster:Cluster",), aws.eks_secrets_encrypted),
+       (eks.EKS_CLUSTER,), eks.eks_secrets_encrypted),
     _r("aws-eks-cluster-control-plane-logging", "EKS sends every control-plane log type to CloudWatch.",
-       "medium", ("aws:eks/cluster:Cluster",), aws.eks_control_plane_logs),
+       "medium", (eks.EKS_CLUSTER,), eks.eks_control_plane_logs),
     _r("aws-eks-cluster-endpoint-restricted", "A public EKS endpoint is limited to listed networks.",
-       "high", ("aws:eks/cluster:Cluster",), aws.eks_endpoint_restricted),
+       "high", (eks.EKS_CLUSTER,), eks.eks_endpoint_restricted),
     _r("aws-s3-bucket-acl-not-public", "No bucket ACL grants public access.", "critical",
-       aws.S3_ACL_TYPES, aws.s3_acl_not_public),
+       s3.S3_ACL_TYPES, s3.s3_acl_not_public),
     _s("aws-s3-bucket-kms-encrypted", "Every bucket encrypts with aws:kms and the customer-managed key.",
-       "high", aws.s3_buckets_kms),
+       "high", s3.s3_buckets_kms),
     _s("aws-s3-bucket-public-access-blocked", "Every bucket blocks public access (all four flags).",
-       "critical", aws.s3_buckets_public_access_blocked),
+       "critical", s3.s3_buckets_public_access_blocked),
     _r("aws-lb-listener-tls", "Load balancer listeners use TLS (plain HTTP only to redirect to HTTPS).",
-       "high", aws.LISTENER_TYPES, aws.listener_tls),
+       "high", lb.LISTENER_TYPES, lb.listener_tls),
     _r("aws-iam-no-admin-statement", "No IAM statement allows \"*\" on \"*\".", "critical",
-       aws.IAM_POLICY_TYPES, aws.iam_no_admin),
+       iam.POLICY_TYPES, iam.iam_no_admin),
     _r("aws-resource-required-tags", "Taggable AWS resources carry environment, owner and cost-center.",
-       "low", aws.TAGGABLE_TYPES, aws.required_tags),
+       "low", tags.TAGGABLE_TYPES, tags.required_tags),
     # --- Kubernetes guardrails
     _r("kubernetes-container-resources", "Containers set cpu and memory requests and limits.", "medium",
-       WORKLOADS, k8s.container_resources),
-    _r("kubernetes-container-non-root", "Containers run as non-root.", "high", WORKLOADS, k8s.container_non_root),
+       WORKLOADS, pods.container_resources),
+    _r("kubernetes-container-non-root", "Containers run as non-root.", "high", WORKLOADS, pods.container_non_root),
     _r("kubernetes-container-no-privilege-escalation", "Containers cannot escalate privileges.", "high",
-       WORKLOADS, k8s.container_no_privilege_escalation),
+       WORKLOADS, pods.container_no_privilege_escalation),
     _r("kubernetes-container-image-tag-pinned", "Container images are pinned (no latest, no missing tag).",
-       "medium", WORKLOADS, k8s.container_image_pinned),
+       "medium", WORKLOADS, pods.container_image_pinned),
     _s("kubernetes-deployment-hpa-min-replicas", "Every production Deployment has an HPA with at least 3 "
-       "replicas.", "high", k8s.production_deployments_autoscaled),
+       "replicas.", "high", deployments.production_deployments_autoscaled),
     _s("kubernetes-deployment-pod-disruption-budget", "Every production Deployment has a "
-       "PodDisruptionBudget.", "high", k8s.production_deployments_disruption_budget),
-    _s("kubernetes-listener-tls", "Gateway listeners and Ingresses use TLS.", "high", k8s.listeners_tls),
+       "PodDisruptionBudget.", "high", deployments.production_deployments_disruption_budget),
+    _s("kubernetes-listener-tls", "Gateway listeners and Ingresses use TLS.", "high", traffic.listeners_tls),
     # --- deploy readiness: the stack's graph as a first `pulumi up` meets it
     _ready("kubernetes-custom-resource-after-crd", "Every custom resource waits for what installs its CRD.", "high"),
     _ready("kubernetes-references-declared", "Every Secret, ConfigMap, ServiceAccount and Secrets Manager entry "
@@ -153,66 +154,66 @@ SPECS: tuple[Spec, ...] = (
     # --- guardrails mirroring checkov / AWSGuard checks (the id each mirrors is in its description)
     _r("aws-ec2-security-group-no-world-ingress", "Security groups open only 80/443 to 0.0.0.0/0 or ::/0 "
        "(checkov CKV_AWS_24, CKV_AWS_25, CKV_AWS_277; AWSGuard INCOMING_SSH_DISABLED).", "critical",
-       net.SECURITY_GROUP_TYPES, net.security_group_no_world_ingress),
+       ec2.SECURITY_GROUP_TYPES, ec2.security_group_no_world_ingress),
     _r("aws-ec2-subnet-no-public-ip-on-launch", "Subnets do not give instances public IPs (checkov CKV_AWS_130).",
-       "medium", (net.SUBNET,), net.subnet_no_public_ip),
+       "medium", (ec2.SUBNET,), ec2.subnet_no_public_ip),
     _r("aws-ec2-no-public-ip", "Instances and node launch templates get no public IP (checkov CKV_AWS_88).",
-       "high", (net.LAUNCH_TEMPLATE, net.INSTANCE), net.instance_no_public_ip),
+       "high", (ec2.LAUNCH_TEMPLATE, ec2.INSTANCE), ec2.instance_no_public_ip),
     _r("aws-eks-node-group-no-remote-access", "Node groups allow no SSH remote access (checkov CKV_AWS_100).",
-       "high", (net.NODE_GROUP,), net.node_group_no_remote_access),
+       "high", (eks.NODE_GROUP,), eks.node_group_no_remote_access),
     _r("aws-eks-cluster-supported-version", "EKS runs a Kubernetes minor in standard support (checkov "
-       "CKV_AWS_339; AWS Config EKS_CLUSTER_SUPPORTED_VERSION).", "high", (net.EKS_CLUSTER,),
-       net.eks_supported_version),
+       "CKV_AWS_339; AWS Config EKS_CLUSTER_SUPPORTED_VERSION).", "high", (eks.EKS_CLUSTER,),
+       eks.eks_supported_version),
     _s("aws-ec2-vpc-flow-logs-enabled", "Every VPC has a flow log (checkov CKV2_AWS_11; AWSGuard "
-       "VPC_FLOW_LOGS_ENABLED).", "high", net.vpc_flow_logs),
+       "VPC_FLOW_LOGS_ENABLED).", "high", ec2.vpc_flow_logs),
     _r("aws-kms-key-rotation-enabled", "Symmetric KMS keys rotate (checkov CKV_AWS_7; AWSGuard "
-       "CMK_BACKING_KEY_ROTATION_ENABLED).", "high", (aws_data.KMS_KEY,), aws_data.kms_rotation),
+       "CMK_BACKING_KEY_ROTATION_ENABLED).", "high", (kms.KMS_KEY,), kms.kms_rotation),
     _r("aws-elasticache-transit-encryption", "ElastiCache encrypts in transit, TLS required (checkov CKV_AWS_30).",
-       "high", (aws_data.REPLICATION_GROUP,), aws_data.elasticache_transit),
+       "high", (elasticache.REPLICATION_GROUP,), elasticache.elasticache_transit),
     _r("aws-rds-multi-az", "Databases of protected stacks are Multi-AZ (checkov CKV_AWS_157; AWSGuard "
-       "RDS_MULTI_AZ_SUPPORT).", "high", (aws_data.RDS_INSTANCE,), aws_data.rds_multi_az),
+       "RDS_MULTI_AZ_SUPPORT).", "high", (rds.RDS_INSTANCE,), rds.rds_multi_az),
     _r("aws-rds-iam-authentication", "Databases accept IAM authentication (checkov CKV_AWS_161).", "medium",
-       (aws_data.RDS_INSTANCE, aws_data.RDS_CLUSTER), aws_data.rds_iam_auth),
+       rds.TYPES, rds.rds_iam_auth),
     _r("aws-rds-performance-insights-encrypted", "Performance Insights data is encrypted with the "
-       "customer-managed key (checkov CKV_AWS_354).", "medium", (aws_data.RDS_INSTANCE, aws_data.RDS_CLUSTER),
-       aws_data.rds_performance_insights_kms),
+       "customer-managed key (checkov CKV_AWS_354).", "medium", rds.TYPES,
+       rds.rds_performance_insights_kms),
     _r("aws-cloudwatch-log-group-encrypted", "Log groups are encrypted with the customer-managed key (checkov "
-       "CKV_AWS_158).", "high", (aws_data.LOG_GROUP,), aws_data.log_group_encrypted),
+       "CKV_AWS_158).", "high", (cloudwatch.LOG_GROUP,), cloudwatch.log_group_encrypted),
     _r("aws-cloudwatch-log-group-retention", "Log groups keep logs at least a year (checkov CKV_AWS_338).",
-       "medium", (aws_data.LOG_GROUP,), aws_data.log_group_retention),
+       "medium", (cloudwatch.LOG_GROUP,), cloudwatch.log_group_retention),
     _r("aws-secretsmanager-secret-cmk", "Secrets are encrypted with the customer-managed key (checkov "
-       "CKV_AWS_149).", "high", (aws_data.SECRET,), aws_data.secret_cmk),
+       "CKV_AWS_149).", "high", (secretsmanager.SECRET,), secretsmanager.secret_cmk),
     _r("aws-iam-trust-policy-restricted", "No role can be assumed by any principal (checkov CKV_AWS_60, "
-       "CKV_AWS_61).", "critical", (aws_iam.ROLE,), aws_iam.trust_policy_restricted),
+       "CKV_AWS_61).", "critical", (iam.ROLE,), iam.trust_policy_restricted),
     _r("aws-iam-no-wildcard-actions", "No IAM statement allows service:* on every resource or uses Allow with "
        "NotAction (checkov CKV_AWS_63, CKV2_AWS_40; AWSGuard IAM_POLICY_NO_STATEMENTS_WITH_FULL_ACCESS).",
-       "critical", aws_iam.POLICY_TYPES, aws_iam.no_wildcard_actions),
+       "critical", iam.POLICY_TYPES, iam.no_wildcard_actions),
     _r("aws-iam-no-privilege-escalation", "No IAM statement allows privilege-escalation actions on every "
        "resource, no admin managed policy attached (checkov CKV_AWS_286, CKV_AWS_274).", "critical",
-       aws_iam.POLICY_TYPES + aws_iam.ATTACHMENT_TYPES, aws_iam.no_privilege_escalation),
+       iam.POLICY_TYPES + iam.ATTACHMENT_TYPES, iam.no_privilege_escalation),
     _r("aws-s3-bucket-policy-not-public", "No bucket policy allows any principal (checkov CKV_AWS_70; AWSGuard "
-       "S3_BUCKET_PUBLIC_READ_PROHIBITED).", "critical", (aws_s3.BUCKET_POLICY,), aws_s3.bucket_policy_not_public),
+       "S3_BUCKET_PUBLIC_READ_PROHIBITED).", "critical", (s3.BUCKET_POLICY,), s3.bucket_policy_not_public),
     _r("aws-s3-object-acl-not-public", "No object ACL makes an object public (checkov CKV_AWS_20 applied to "
-       "objects).", "critical", aws_s3.OBJECT_TYPES, aws_s3.object_acl_not_public),
+       "objects).", "critical", s3.OBJECT_TYPES, s3.object_acl_not_public),
     _s("aws-s3-bucket-versioning-enabled", "Every bucket keeps versions (checkov CKV_AWS_21; AWSGuard "
-       "S3_BUCKET_VERSIONING_ENABLED).", "medium", aws_s3.buckets_versioned),
+       "S3_BUCKET_VERSIONING_ENABLED).", "medium", s3.buckets_versioned),
     _r("kubernetes-pod-no-host-namespaces", "Pods do not share the node's network, PID or IPC namespace "
        "(checkov CKV_K8S_17, CKV_K8S_18, CKV_K8S_19).", "critical", WORKLOADS, pods.pod_no_host_namespaces),
     _r("kubernetes-container-no-dangerous-capabilities", "Containers add no SYS_ADMIN, NET_ADMIN or other "
        "node-level capability (checkov CKV_K8S_39, CKV_K8S_25).", "critical", WORKLOADS,
        pods.container_no_dangerous_capabilities),
     _r("kubernetes-service-load-balancer-restricted", "A LoadBalancer Service is internal or limited to listed "
-       "source ranges (CIS EKS 5.4.5; checkov has no equivalent).", "high", (pods.SERVICE,),
-       pods.load_balancer_restricted),
+       "source ranges (CIS EKS 5.4.5; checkov has no equivalent).", "high", (traffic.SERVICE,),
+       traffic.load_balancer_restricted),
     _r("helm-release-values-pod-security", "Values handed to a Helm release set no host namespace, privileged, "
        "root, privilege escalation or dangerous capability (checkov CKV_K8S_16-20, CKV_K8S_23, CKV_K8S_39 "
        "applied to chart values).", "critical", helm_values.RELEASE_TYPES, helm_values.release_values_pod_security),
     _r("aws-s3-bucket-ownership-enforced", "Bucket ACLs are disabled: objects are owned by the bucket owner "
-       "(checkov CKV2_AWS_65; AWSGuard S3_BUCKET_ACL_PROHIBITED).", "high", (aws_s3.OWNERSHIP,),
-       aws_s3.ownership_enforced),
+       "(checkov CKV2_AWS_65; AWSGuard S3_BUCKET_ACL_PROHIBITED).", "high", (s3.OWNERSHIP,),
+       s3.ownership_enforced),
     _r("aws-ecr-repository-hardened", "Image repositories scan on push, keep tags immutable and encrypt with "
        "the customer-managed key (checkov CKV_AWS_163, CKV_AWS_51, CKV_AWS_136).", "medium",
-       (aws_data.ECR_REPOSITORY,), aws_data.ecr_repository_hardened),
+       (ecr.ECR_REPOSITORY,), ecr.ecr_repository_hardened),
     _r("kubernetes-namespace-pod-security", "Each namespace enforces a Pod Security level; a privileged one still "
        "audits at baseline or restricted (CIS EKS 4.2).", "high", (cluster.NAMESPACE,), cluster.namespace_pod_security),
     _r("kubernetes-service-account-no-token-automount", "Service accounts mount no API token unless a pod asks "
@@ -226,18 +227,26 @@ SPECS: tuple[Spec, ...] = (
 # What each stack policy judges, by type token: with the resource policies' types, the types an
 # audit counts as covered (a resource of any other type is reported as not covered by any policy).
 STACK_POLICY_TYPES = {
-    "aws-s3-bucket-kms-encrypted": aws.S3_BUCKET_TYPES + aws.S3_SSE_TYPES,
-    "aws-s3-bucket-public-access-blocked": aws.S3_BUCKET_TYPES + (aws.S3_PAB_TYPE,),
-    "aws-s3-bucket-versioning-enabled": aws.S3_BUCKET_TYPES + aws_s3.VERSIONING_TYPES,
-    "aws-ec2-vpc-flow-logs-enabled": (net.VPC, net.FLOW_LOG),
-    "kubernetes-deployment-hpa-min-replicas": (k8s.DEPLOYMENT,) + k8s.HPA_TYPES,
-    "kubernetes-deployment-pod-disruption-budget": (k8s.DEPLOYMENT, k8s.PDB_TYPE),
-    "kubernetes-listener-tls": (k8s.GATEWAY_TYPE, k8s.HTTPROUTE_TYPE, k8s.INGRESS_TYPE),
+    "aws-s3-bucket-kms-encrypted": s3.S3_BUCKET_TYPES + s3.S3_SSE_TYPES,
+    "aws-s3-bucket-public-access-blocked": s3.S3_BUCKET_TYPES + (s3.S3_PAB_TYPE,),
+    "aws-s3-bucket-versioning-enabled": s3.S3_BUCKET_TYPES + s3.VERSIONING_TYPES,
+    "aws-ec2-vpc-flow-logs-enabled": (ec2.VPC, ec2.FLOW_LOG),
+    "kubernetes-deployment-hpa-min-replicas": (objects.DEPLOYMENT,) + deployments.HPA_TYPES,
+    "kubernetes-deployment-pod-disruption-budget": (objects.DEPLOYMENT, deployments.PDB_TYPE),
+    "kubernetes-listener-tls": (traffic.GATEWAY_TYPE, traffic.HTTPROUTE_TYPE, traffic.INGRESS_TYPE),
     "kubernetes-namespace-default-deny": (cluster.NAMESPACE, cluster.NETWORK_POLICY),
 }
 BY_NAME = {spec.name: spec for spec in SPECS}
 RESOURCE_SPECS = tuple(s for s in SPECS if s.kind == "resource")
 STACK_SPECS = tuple(s for s in SPECS if s.kind == "stack")
+
+
+def family(spec: Spec) -> str:
+    """The pack module a policy's predicate lives in (`aws/rds`, `kubernetes/pods`, `readiness/rules`,
+    `gates`): one module per resource family, so a new rule has one place to go. Derived from the
+    predicate itself, so the layout and the catalog cannot disagree."""
+    module = spec.check.__module__
+    return module.split(".", 1)[1].replace(".", "/") if "." in module else module
 
 
 def names_in_group(group: str) -> tuple[str, ...]:

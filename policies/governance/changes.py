@@ -24,7 +24,7 @@ import stat
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from . import strictread
+from . import escape, strictread
 from .config import CHANGE_REQUEST_ID, CHANGES_DIR
 
 CHANGE_TYPES = ("standard", "normal", "emergency")
@@ -225,7 +225,7 @@ def _field(path: str) -> str:
 
 def _refused(err: strictread.ReadError) -> _Refused:
     """The reader's one line without the file name, which every caller puts first itself."""
-    text, prefix = str(err), strictread.visible(f"{err.source}: ")
+    text, prefix = str(err), escape.visible(f"{err.source}: ")
     return _Refused("", text[len(prefix):] if text.startswith(prefix) else text)
 
 

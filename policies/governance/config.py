@@ -9,10 +9,10 @@ governance-config-valid gate reports.
 Why the declaration lives here, inside the pack, and not in `leadgen/config`: the pack is the unit
 that has to stand alone. The CLI runs it as `python -m pulumi.policy <engine> policies` with only
 this folder on sys.path and its own requirements, and `pulumi policy publish` ships this folder
-and nothing else, so the pack must not import the program. The program runs from the project root,
-where this file is importable as `policies.governance.config` (an implicit namespace package, no
-sys.path edit). So this module imports nothing outside the standard library and nothing else from
-the pack: importing it from the program costs no pulumi_policy and no YAML.
+and nothing else, so the pack must not import the program. The program and platformctl load this
+file as `governance.config` too, through `leadgen/pack.py`. So this module imports nothing outside the standard library and nothing else from
+the pack but `stackconfig` (the one reader of a stack's config, standard library only too):
+importing it from the program costs no pulumi_policy and no YAML.
 
 Both spellings a stack file may use are read alike, as the program reads them: flat leaves
 (`leadgen:governance.prometheusUrl`) and objects (`leadgen:governance` holding
@@ -29,6 +29,8 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
+
+from . import stackconfig
 
 NAMESPACE = "leadgen"
 # The shape of a change request ID (changes/<ID>.yaml); checked before the ID is joined to a path.
@@ -221,40 +223,8 @@ def is_protected(stack: str, settings: GovernanceConfig, pack_stacks: Optional[t
 
 def _leaves(config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Flat leaves of this declaration's keys, and the unknown keys below its roots."""
-    prefix = NAMESPACE + ":"
-    flat: dict[str, Any] = {}
-    nested: dict[str, tuple[int, Any]] = {}  # path -> (depth of the object it came from, value)
-    unknown: list[str] = []
-    for full_key, value in config.items():
-        if not isinstance(full_key, str) or not full_key.startswith(prefix):
-            continue
-        path = full_key[len(prefix):]
-        if path.split(".", 1)[0] not in _OWNED_ROOTS:
-            continue
-        if path in BY_PATH:
-            flat[path] = value
-            continue
-        decoded = _maybe_json(value)
-        if isinstance(decoded, Mapping):
-            _walk(path, decoded, path.count("."), nested, unknown)
-        else:
-            unknown.append(path)
-    for path, (_, value) in nested.items():
-        flat[path] = value
-    return flat, sorted(set(unknown))
-
-
-def _walk(path: str, value: Any, depth: int, out: dict[str, tuple[int, Any]], unknown: list[str]) -> None:
-    if path in BY_PATH:
-        # The most specific object wins when two spell the same leaf (`governance` and `governance.x`).
-        if path not in out or out[path][0] <= depth:
-            out[path] = (depth, value)
-        return
-    if not isinstance(value, Mapping):
-        unknown.append(path)
-        return
-    for key, child in value.items():
-        _walk(f"{path}.{key}", child, depth, out, unknown)
+    flat, others = stackconfig.leaves(config, BY_PATH.__contains__, roots=_OWNED_ROOTS)
+    return flat, sorted(others)
 
 
 def _unknown_reason(path: str) -> str:
@@ -268,7 +238,7 @@ _INT = re.compile(r"^-?\d+$")
 
 def _typed(setting: Setting, value: Any) -> Any:
     if setting.type == "array":
-        items = _maybe_json(value)
+        items = stackconfig.maybe_json(value)
         if not isinstance(items, list):
             raise _Refused(f"({_show(value)}) must be a list of {setting.items}s", setting.path)
         return [_scalar(setting.items, v, f"{setting.path}[{i}]") for i, v in enumerate(items)]
@@ -291,15 +261,6 @@ def _scalar(typ: str, value: Any, where: str) -> Any:
             return int(value.strip())
         raise _Refused(f"({_show(value)}) must be an integer", where)
     raise AssertionError(typ)
-
-
-def _maybe_json(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in "[{":
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
 
 
 def _show(value: Any) -> str:

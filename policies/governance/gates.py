@@ -12,12 +12,12 @@ mandatory gates hold only what no waiting can fix. At update time every finding 
 from __future__ import annotations
 
 import functools
-import os
 import pathlib
 from typing import Iterator
 
 from . import approvers, changes, compliance, cost, error_budget, exemptions, pack_settings, sdk_cache
 from .clock import NOW_ENV
+from .files import file_version as _version
 from .config import CHANGES_DIR, STACK_AMP_WORKSPACE
 from .model import Context, Resource
 
@@ -25,15 +25,6 @@ from .model import Context, Resource
 @functools.lru_cache(maxsize=8)
 def _load(root: str, change_id: str, _version: tuple) -> changes.Loaded:
     return changes.load(pathlib.Path(root), CHANGES_DIR, change_id)
-
-
-def _version(path: pathlib.Path) -> tuple:
-    # lstat: a symlink's own identity, so swapping the link's target is a new version too.
-    try:
-        info = os.lstat(path)
-    except OSError:
-        return (-1,)
-    return (info.st_ino, info.st_mtime_ns, info.st_size, info.st_mode)
 
 
 def load_change(ctx: Context) -> changes.Loaded:

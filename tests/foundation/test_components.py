@@ -138,8 +138,8 @@ def test_autoscaler_may_only_scale_its_own_groups(prod):
 
 def test_every_taggable_aws_resource_carries_the_required_tags(prod):
     # Which types take tags is generated from pulumi_aws's schema by the pack (policies/governance).
-    from platformctl.pack import PACK_DIR
-    taggable = set((PACK_DIR / "governance" / "taggable_types.txt").read_text().split())
+    from governance.aws import tags
+    taggable = tags.load()
     aws = [r for r in prod.resources if r["type"] in taggable]
     missing = [r["urn"] for r in aws if not _tags_ok(r)]
     assert len(aws) > 50 and missing == []

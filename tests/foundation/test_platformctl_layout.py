@@ -52,16 +52,29 @@ def test_plugins_are_the_ones_the_registries_list():
     assert set(mocks.DOMAINS) == _modules(PACKAGE / "program" / "mocks")
 
 
+def _reaches_the_pack(module: str) -> bool:
+    # Either spelling: `governance.*` as the pack names itself, or `policies.governance.*`, the twin
+    # a process gets when it imports the pack folder as a namespace package from the project root.
+    return any(module == m or module.startswith(m + ".") for m in ("governance", "policies", "leadgen.pack"))
+
+
 def test_only_the_pack_module_reaches_the_pack_or_edits_sys_path():
     offenders = []
     for path in PACKAGE.rglob("*.py"):
         if path.name == "pack.py" and path.parent == PACKAGE:
             continue
         source = path.read_text()
-        if "sys.path" in source or any(m == "governance" or m.startswith("governance.")
-                                       for m in _imports(path)):
+        if "sys.path" in source or any(_reaches_the_pack(m) for m in _imports(path)):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_the_layout_scan_sees_both_spellings_of_the_pack(tmp_path):
+    for line in ("from policies.governance import strictread", "from governance.strictread import ReadError",
+                 "import leadgen.pack"):
+        probe = tmp_path / "probe.py"
+        probe.write_text(line + "\n")
+        assert any(_reaches_the_pack(m) for m in _imports(probe)), line
 
 
 def test_a_command_loads_only_its_own_module():

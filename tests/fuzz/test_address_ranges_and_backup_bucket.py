@@ -8,15 +8,10 @@ import sys
 
 import pytest
 
-from platformctl.pack import PACK_DIR
-
-# The pack's modules import as `governance`, as they do when the CLI runs policies/.
-if str(PACK_DIR) not in sys.path:
-    sys.path.insert(0, str(PACK_DIR))
 
 from components.backup_bucket import BACKUP_WRITER_TAG
 from components.hardened_bucket import APPEND_ONLY_DENIED, bucket_policy
-from governance import aws
+from governance.aws import eks
 from governance.model import Resource
 from leadgen.data import NONCURRENT_DAYS, lifecycle_rules
 from tests.policies.policy_baseline import context  # noqa: E402
@@ -37,17 +32,17 @@ def _cluster(cidrs) -> Resource:
     ["0.0.0.0/0"],
 ])
 def test_endpoint_guardrail_refuses_ranges_that_together_are_the_internet(cidrs):
-    problems = aws.eks_endpoint_restricted(_cluster(cidrs), context())
+    problems = eks.eks_endpoint_restricted(_cluster(cidrs), context())
     assert len(problems) == 1 and problems[0].startswith("leadgen: vpcConfig.publicAccessCidrs "), problems
 
 
 @pytest.mark.parametrize("cidrs", [["203.0.113.0/24"], ["52.94.0.0/16", "3.5.140.0/22"], ["2001:db8::/48"]])
 def test_endpoint_guardrail_accepts_narrow_ranges(cidrs):
-    assert aws.eks_endpoint_restricted(_cluster(cidrs), context()) == []
+    assert eks.eks_endpoint_restricted(_cluster(cidrs), context()) == []
 
 
 def test_endpoint_guardrail_names_what_is_not_a_range():
-    assert aws.eks_endpoint_restricted(_cluster(["10.0.0.0/8\n"]), context()) == [
+    assert eks.eks_endpoint_restricted(_cluster(["10.0.0.0/8\n"]), context()) == [
         "leadgen: vpcConfig.publicAccessCidrs holds '10.0.0.0/8\\n', which is not a CIDR"]
 
 

@@ -1,13 +1,7 @@
-"""The pack's modules import as `governance`, as they do when the CLI runs policies/ (runpy puts
-the pack folder on sys.path)."""
-import pathlib
-import sys
-
+"""The pack's modules import as `governance`, as they do when the CLI runs policies/ (leadgen.pack,
+imported by the suite's conftest, is the one place that puts the pack folder on sys.path). This
+folder's helpers (`policy_baseline`, `guardrails`, `signed`) serve the family folders below it."""
 import pytest
-
-PACK_DIR = pathlib.Path(__file__).resolve().parents[2] / "policies"
-if str(PACK_DIR) not in sys.path:
-    sys.path.insert(0, str(PACK_DIR))
 
 
 @pytest.fixture(scope="session")

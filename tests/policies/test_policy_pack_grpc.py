@@ -75,7 +75,7 @@ def test_provider_default_tags_reach_the_pack(pack):
     resources = baseline()
     provider = next(r for r in resources if r["type"] == "pulumi:providers:aws")
     del provider["inputs"]["defaultTags"]["tags"]["owner"]
-    from governance.aws import TAGGABLE_TYPES
+    from governance.aws.tags import TAGGABLE_TYPES
 
     found = [v for v in pack.analyze(resources) if v.policy == "aws-resource-required-tags"]
     taggable = [r["urn"] for r in resources if r["type"] in TAGGABLE_TYPES]

@@ -12,8 +12,9 @@ import tracemalloc
 
 import pytest
 
-from policies.governance import strictread
-from policies.governance.strictread import Limits, ReadError, Stats
+from leadgen.pack import strictread
+
+Limits, ReadError, Stats = strictread.Limits, strictread.ReadError, strictread.Stats
 
 REAL_EXPORTS = pathlib.Path("/work/shared/real-exports")
 NAME = "production.json"

@@ -11,8 +11,9 @@ import tracemalloc
 
 import pytest
 
-from policies.governance import strictread
-from policies.governance.strictread import Limits, ReadError, Stats
+from leadgen.pack import strictread
+
+Limits, ReadError, Stats = strictread.Limits, strictread.ReadError, strictread.Stats
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NAME = "Pulumi.production.yaml"

@@ -182,6 +182,18 @@ def _policy(name, inputs, ctx):
             "arn": f"arn:aws:iam::{ACCOUNT_ID}:policy/{n}"}
 
 
+@outputs_for("aws:iam/serviceLinkedRole:ServiceLinkedRole")
+def _service_linked_role(name, inputs, ctx):
+    # IAM names it, not the caller: the name is the service's (bootstrap's table holds them).
+    from platformctl.program.strict.principals import bootstrap_service_linked_roles
+
+    service = str(inputs.get("awsServiceName", ""))
+    n = bootstrap_service_linked_roles().get(service, f"AWSServiceRoleFor{service.split('.')[0].title()}")
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:role/aws-service-role/{service}/{n}"
+    return {"id": arn, "arn": arn, "name": n, "path": f"/aws-service-role/{service}/",
+            "uniqueId": f"AROA{ctx.hexid(name, n=17).upper()}"}
+
+
 @outputs_for("aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
 def _role_policy(name, inputs, ctx):
     return {"id": f"{name}-{ctx.hexid(name, n=8)}"}

@@ -3,6 +3,8 @@ as AWS returns them: `pulumi preview` under mocks then resolves endpoints and AR
 update would, and the backup jobs' policy names real-looking ARNs."""
 from __future__ import annotations
 
+import secrets
+
 from platformctl.program.mocks import ACCOUNT_ID, Context, invoke_for, outputs_for, physical_name
 
 
@@ -93,10 +95,23 @@ def _sg_rule(name, inputs, ctx):
 
 @invoke_for("aws:secretsmanager/getRandomPassword:getRandomPassword")
 def _random_password(args, ctx):
-    # Deterministic under mocks, so two previews agree; the real generator is Secrets Manager's.
+    # As Secrets Manager answers it: a new value on every call. A program that feeds one into a
+    # resource sends different inputs on every run, which a saved plan refuses; the determinism
+    # check (two runs, identical inputs) sees it here as it would be seen there.
     length = int(args.get("passwordLength") or 32)
-    value = (Context.hexid("random-password", str(length), n=64) * 4)[:length]
-    return {"id": ctx.region, "randomPassword": value}
+    return {"id": ctx.region, "randomPassword": secrets.token_hex(length)[:length]}
+
+
+@outputs_for("random:index/randomPassword:RandomPassword")
+def _stateful_password(name, inputs, ctx):
+    # Drawn once at create and kept in state: the same value on every later run, so here a value
+    # derived from the resource's name and keepers (a new keeper draws a new one).
+    length = int(inputs.get("length") or 16)
+    keepers = ",".join(f"{k}={v}" for k, v in sorted((inputs.get("keepers") or {}).items()))
+    raw = Context.hexid("random-password", name, keepers, n=64) * (length // 64 + 1)
+    # Upper case on every other character, so the value meets min_upper/min_lower/min_numeric.
+    value = "".join(c.upper() if i % 2 and c.isalpha() else c for i, c in enumerate(raw[:length]))
+    return {"id": "none", "result": value, "bcryptHash": f"$2a$10${Context.hexid('bcrypt', value, n=53)}"}
 
 
 __all__ = ["ACCOUNT_ID"]

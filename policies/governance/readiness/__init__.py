@@ -1,0 +1,1 @@
+"""Deploy readiness: the stack's resource graph (`graph`) and the rules that judge it (`rules`)."""
