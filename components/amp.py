@@ -2,22 +2,30 @@
 recordings for a year or more and evaluates every SLO over its whole window.
 
 The cluster's Prometheus keeps 15 days; an SLO window is 28. The cluster remote-writes its SLO
-recordings here (SigV4, signed with an IRSA role that may only write to this workspace), and the
-workspace's rule engine sums them over the window (`slo_window_rule_file`), so the budget the
+recordings and the SLIs' raw counters here (SigV4, signed with an IRSA role that may only write to
+this workspace), and the workspace's rule engine counts the window from the counters
+(`slo_window_rule_file`), so the budget the
 dashboards and the error-budget gate read covers the whole window. Grafana and the gate query the
 workspace with SigV4 too (service `aps`): Grafana through its own IRSA role, CI through the policy
 exported here, which its deploy role attaches.
+
+The workspace also alerts on the window's budget (below 10 % and 0 % left, and a gap in remote
+write). Its Alertmanager can only publish to SNS, so a topic, encrypted with a key the service may
+use, e-mails the ticket addresses; each address confirms its subscription once (README,
+"Prerequisites").
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
 
 from components.irsa import IrsaRole, IrsaRoleArgs
+from leadgen.kms import KEY_DEFAULTS
+from leadgen.observability.alertmanager import store_alertmanager_definition
 from leadgen.observability.yamlout import dump
 
 QUERY_ACTIONS = ["aps:QueryMetrics", "aps:GetSeries", "aps:GetLabels", "aps:GetMetricMetadata"]
@@ -33,12 +41,34 @@ class LongTermMetricsArgs:
     namespace: str  # where Prometheus and Grafana run
     prometheus_service_account: str
     grafana_service_account: str
+    # Who gets the window's budget tickets (the workspace's Alertmanager e-mails them through SNS).
+    ticket_emails: Sequence[str] = ()
     tags: dict[str, str] = field(default_factory=dict)
 
 
 def workspace_policy(actions: list[str], workspace_arn: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [
         {"Sid": "Workspace", "Effect": "Allow", "Action": actions, "Resource": workspace_arn}]})
+
+
+def alerts_key_policy(account_id: str, workspace_arn: str) -> str:
+    """The account administers the key; the Prometheus service may encrypt for the topic, for
+    this workspace only."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Account", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "PrometheusPublishes", "Effect": "Allow", "Principal": {"Service": "aps.amazonaws.com"},
+         "Action": ["kms:GenerateDataKey*", "kms:Decrypt"], "Resource": "*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": account_id},
+                       "ArnEquals": {"aws:SourceArn": workspace_arn}}}]})
+
+
+def alerts_topic_policy(topic_arn: str, account_id: str, workspace_arn: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "WorkspaceAlertmanager", "Effect": "Allow", "Principal": {"Service": "aps.amazonaws.com"},
+         "Action": ["sns:Publish", "sns:GetTopicAttributes"], "Resource": topic_arn,
+         "Condition": {"StringEquals": {"aws:SourceAccount": account_id},
+                       "ArnEquals": {"aws:SourceArn": workspace_arn}}}]})
 
 
 def workspace_url(region: str, workspace_id: str) -> str:
@@ -56,6 +86,8 @@ class LongTermMetrics(pulumi.ComponentResource):
         aws.amp.RuleGroupNamespace(f"{name}-slo-window", name="slo-window", workspace_id=self.workspace.id,
                                    data=dump(args.window_rules), tags=args.tags, opts=child)
 
+        self._alerts(name, args, child)
+
         irsa = lambda purpose, account, actions: IrsaRole(f"{name}-{purpose}", IrsaRoleArgs(  # noqa: E731
             oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer, namespace=args.namespace,
             service_account=account, tags=args.tags,
@@ -72,4 +104,22 @@ class LongTermMetrics(pulumi.ComponentResource):
         self.query_url = pulumi.Output.all(args.region, self.workspace.id).apply(lambda v: workspace_url(*v))
         self.remote_write_url = self.query_url.apply(lambda u: f"{u}/api/v1/remote_write")
         self.register_outputs({"workspaceId": self.workspace.id, "queryUrl": self.query_url,
-                               "queryPolicyArn": self.query_policy.arn})
+                               "queryPolicyArn": self.query_policy.arn, "alertsTopicArn": self.alerts_topic.arn})
+
+    def _alerts(self, name: str, args: LongTermMetricsArgs, child: pulumi.ResourceOptions) -> None:
+        account = aws.get_caller_identity_output().account_id
+        key = aws.kms.Key(f"{name}-alerts-kms", description=f"{name}: budget alerts topic",
+                          **KEY_DEFAULTS, tags=args.tags,
+                          policy=pulumi.Output.all(account, self.workspace.arn).apply(
+                              lambda v: alerts_key_policy(*v)), opts=child)
+        self.alerts_topic = aws.sns.Topic(f"{name}-alerts", kms_master_key_id=key.arn, tags=args.tags, opts=child)
+        aws.sns.TopicPolicy(f"{name}-alerts-policy", arn=self.alerts_topic.arn,
+                            policy=pulumi.Output.all(self.alerts_topic.arn, account, self.workspace.arn).apply(
+                                lambda v: alerts_topic_policy(*v)), opts=child)
+        for i, address in enumerate(args.ticket_emails):
+            aws.sns.TopicSubscription(f"{name}-alerts-email-{i}", topic=self.alerts_topic.arn,
+                                      protocol="email", endpoint=address, opts=child)
+        self.alert_manager = aws.amp.AlertManagerDefinition(
+            f"{name}-alertmanager", workspace_id=self.workspace.id,
+            definition=pulumi.Output.all(self.alerts_topic.arn, args.region).apply(
+                lambda v: store_alertmanager_definition(*v)), opts=child)

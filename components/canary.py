@@ -27,11 +27,17 @@ class CanaryRouteArgs:
 class CanaryRoute(pulumi.ComponentResource):
     def __init__(self, name: str, args: CanaryRouteArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("leadgen:canary:CanaryRoute", name, None, opts)
+        # Referenced by the route's `/metrics` rule; Envoy Gateway answers 404 itself.
+        self.not_public = k8s.apiextensions.CustomResource(
+            f"{name}-not-public", api_version="gateway.envoyproxy.io/v1alpha1", kind="HTTPRouteFilter",
+            metadata={"name": t.NOT_PUBLIC_FILTER, "namespace": args.namespace},
+            spec=t.not_public_filter_spec(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
         self.route = k8s.apiextensions.CustomResource(
             f"{name}-route", api_version="gateway.networking.k8s.io/v1", kind="HTTPRoute",
             metadata={"name": t.STABLE, "namespace": args.namespace,
                       "annotations": {"leadgen.io/canary-weight": str(args.weight)}},
             spec=t.canary_route_spec(args.hostname, args.port, args.weight, args.public_hostname),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, self.not_public]))
         self.weight = args.weight
         self.register_outputs({"weight": self.weight})

@@ -30,6 +30,7 @@ import pulumi_kubernetes as k8s
 from components.hardened_bucket import PARTS, HardenedBucket, HardenedBucketArgs, moved_parts
 from components.helm import helm_release
 from components.amp import LongTermMetrics, LongTermMetricsArgs
+from components.heartbeat import Heartbeat, HeartbeatArgs
 from components.irsa import IrsaRole, IrsaRoleArgs
 from components.log_shipper import APP_ATTRIBUTE, LogShipper, LogShipperArgs
 from components.slo_scraping import ScrapedWorkload, SloScraping, SloScrapingArgs
@@ -38,10 +39,10 @@ from leadgen.config.observability import ObservabilityConfig
 from leadgen.kms import KEY_DEFAULTS
 from leadgen.naming import child_urn
 from leadgen.observability import alertmanager as am
-from leadgen.observability.catalog import ENVOY_GATEWAY_SCRAPE, REMOTE_WRITE_KEEP, SCRAPES
+from leadgen.observability.catalog import ENVOY_GATEWAY_SCRAPE, SCRAPES
 from leadgen.observability.dashboards import FOLDER, LOKI_UID, LONG_TERM_UID, SIDECAR_LABEL, all_dashboards
 from leadgen.observability.platform_alerts import PlatformAlertSettings, platform_rule_file
-from leadgen.observability.slo import slo_rule_file, slo_window_rule_file
+from leadgen.observability.slo import remote_write_relabelings, slo_rule_file, slo_window_rule_file
 
 NAMESPACE = "monitoring"
 # Release name to the pinned chart it installs.
@@ -54,6 +55,20 @@ CHARTS = {
     "postgres-exporter": versions.PROMETHEUS_POSTGRES_EXPORTER,
     "external-secrets": versions.EXTERNAL_SECRETS,
 }
+# EKS runs the control plane out of reach: no controller-manager, scheduler or etcd pods to
+# scrape, and the chart's `absent(up{job=...})` rules for them page every hour, forever
+# (prometheus-community/helm-charts#4106). EKS's kube-proxy add-on serves its metrics on
+# 127.0.0.1:10249 only (kube-proxy's default; the add-on's config map is EKS's to overwrite), so a
+# scrape would open `TargetDown` tickets that never close: its scrape and rules are off too, and
+# a broken kube-proxy shows as the SLOs' burn. Scrape and rules go together in the chart's values.
+EKS_COMPONENTS = {
+    "kubeControllerManager": {"enabled": False},
+    "kubeScheduler": {"enabled": False},
+    "kubeEtcd": {"enabled": False},
+    "kubeProxy": {"enabled": False},
+    "defaultRules": {"rules": {"kubeControllerManager": False, "kubeSchedulerAlerting": False,
+                               "kubeSchedulerRecording": False, "etcd": False, "kubeProxy": False}},
+}
 GRAFANA_SECRET = "leadgen-grafana-admin"
 GRAFANA_DB_SECRET = "leadgen-grafana-database"
 GRAFANA_DB = "grafana"
@@ -62,6 +77,8 @@ RULES_LABEL = {"leadgen.io/rules": "true"}
 ESO_API = "external-secrets.io/v1"
 # Service accounts the long-term store's roles trust.
 PROMETHEUS_SA, GRAFANA_SA = "prometheus", "grafana"
+# Alertmanager's: its IRSA role publishes the Watchdog heartbeat to SNS.
+ALERTMANAGER_SA = "alertmanager"
 # The OTLP endpoint workloads send traces to (the collector chart's Service `<release>-opentelemetry-collector`).
 OTLP_ENDPOINT = f"http://otel-collector-opentelemetry-collector.{NAMESPACE}.svc:4317"
 # Loki's gateway: the chart's `<release>-gateway` Service on `gateway.service.port` (80). Grafana
@@ -170,16 +187,25 @@ class Monitoring(pulumi.ComponentResource):
             POSTGRES_SECRET: self._external_secret(POSTGRES_SECRET, {"username": "username",
                                                                      "password": "password"}, store),
         }
+        # The dead man's switch: Watchdog to an SNS topic whose silence pages through PagerDuty.
+        self.heartbeat = Heartbeat(f"{name}-heartbeat", HeartbeatArgs(
+            oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer, namespace=NAMESPACE,
+            service_account=ALERTMANAGER_SA, tags=args.tags), opts=pulumi.ResourceOptions(parent=self))
+        # Alertmanager's e-mail sender, verified in SES (the address confirms once; README).
+        self.alert_sender = aws.sesv2.EmailIdentity(
+            f"{name}-alert-sender", email_identity=cfg.alerting.email_from, tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self))
         # The whole Alertmanager configuration, with the SMTP user filled in from the receivers'
         # entry (Alertmanager reads the user from its config file only).
-        self.alertmanager_config = am.alertmanager_config(cfg.alerting)
+        self.alertmanager_config = pulumi.Output.all(self.heartbeat.topic.arn, args.region).apply(
+            lambda v: am.alertmanager_config(cfg.alerting, am.HeartbeatTarget(topic_arn=v[0], region=v[1])))
         synced[am.CONFIG_SECRET] = self._external_secret(
             am.CONFIG_SECRET, {am.SMTP_USER_VAR: am.SMTP_USER_KEY}, store, remote=am.SECRET_NAME,
             template={"engineVersion": "v2",
-                      "data": {am.CONFIG_KEY: am.config_template(self.alertmanager_config)}})
+                      "data": {am.CONFIG_KEY: self.alertmanager_config.apply(am.config_template)}})
 
         self.slo_rules = slo_rule_file(cfg.slos, cfg.runbook_base_url)
-        self.slo_window_rules = slo_window_rule_file(cfg.slos)
+        self.slo_window_rules = slo_window_rule_file(cfg.slos, cfg.runbook_base_url)
         sources = dict(SCRAPES)
         if args.envoy_gateway_namespace:
             sources["envoy-gateway"] = ENVOY_GATEWAY_SCRAPE
@@ -192,7 +218,7 @@ class Monitoring(pulumi.ComponentResource):
             region=args.region, oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
             retention_days=cfg.long_term_retention_days, window_rules=self.slo_window_rules,
             namespace=NAMESPACE, prometheus_service_account=PROMETHEUS_SA, grafana_service_account=GRAFANA_SA,
-            tags=args.tags), opts=pulumi.ResourceOptions(parent=self))
+            ticket_emails=tuple(cfg.alerting.email_to), tags=args.tags), opts=pulumi.ResourceOptions(parent=self))
 
         self.prometheus = self._release("kube-prometheus-stack", self._prometheus_values(),
                                         after=[synced[GRAFANA_SECRET], synced[GRAFANA_DB_SECRET], synced[am.SECRET_NAME],
@@ -269,12 +295,14 @@ class Monitoring(pulumi.ComponentResource):
                     "remoteWrite": [{
                         "url": self.long_term.remote_write_url,
                         "sigv4": {"region": a.region},
-                        "writeRelabelConfigs": [{"sourceLabels": ["__name__"], "regex": REMOTE_WRITE_KEEP,
-                                                 "action": "keep"}],
+                        # The SLO recordings, and the raw counters the store counts the window from.
+                        "writeRelabelConfigs": remote_write_relabelings(cfg.slos),
                     }],
                 },
             },
             "alertmanager": {
+                "serviceAccount": {"create": True, "name": ALERTMANAGER_SA, "annotations": {
+                    "eks.amazonaws.com/role-arn": self.heartbeat.role.arn}},
                 "alertmanagerSpec": {
                     # The configuration comes whole from the Secret External Secrets renders.
                     "useExistingSecret": True, "configSecret": am.CONFIG_SECRET,
@@ -323,6 +351,7 @@ class Monitoring(pulumi.ComponentResource):
                 "prometheusConfigReloader": {"resources": SMALL},
                 "admissionWebhooks": {"patch": {"resources": SMALL}},
             },
+            **EKS_COMPONENTS,
             "kube-state-metrics": {"resources": resources("50m", "128Mi", "200m", "256Mi")},
             "prometheus-node-exporter": {"resources": SMALL},
         }

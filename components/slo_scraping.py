@@ -15,8 +15,9 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from leadgen.traffic import METRICS_PATH
+
 API_VERSION = "monitoring.coreos.com/v1"
-METRICS_PATH = "/metrics"
 SCRAPE_INTERVAL = "30s"
 
 

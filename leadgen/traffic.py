@@ -30,6 +30,13 @@ TLS_SECRET = "api-tls"  # the runbook's `kubectl describe certificate api-tls -n
 STABLE, CANARY = "api", "api-canary"
 CANARY_HEADER, CANARY_HEADER_VALUE = "x-canary", "always"
 NGINX_CLASS = "nginx"
+# Where workloads serve Prometheus metrics, on the port their Service routes; Prometheus scrapes
+# it inside the cluster. Never routed from outside: anyone could read internals and, worse, pad
+# the SLIs' request counts with their own requests.
+METRICS_PATH = "/metrics"
+# The Envoy Gateway filter that answers 404 itself for paths that are not public
+# (https://gateway.envoyproxy.io/v1.9/tasks/traffic/direct-response/).
+NOT_PUBLIC_FILTER = "not-public"
 
 LETSENCRYPT = {
     "letsencrypt-production": "https://acme-v02.api.letsencrypt.org/directory",
@@ -208,15 +215,25 @@ def _backend(name: str, port: int, weight: int) -> dict:
     return {"group": "", "kind": "Service", "name": name, "port": port, "weight": weight}
 
 
+def not_public_filter_spec() -> dict:
+    return {"directResponse": {"contentType": "text/plain", "statusCode": 404,
+                               "body": {"type": "Inline", "inline": "not found\n"}}}
+
+
 def canary_route_spec(hostname: str, port: int, weight: int, public_hostname: Optional[str] = None) -> dict:
     """Testers' `x-canary: always` always reaches the canary; every other request splits by weight.
-    Gateway API gives the match with more header matches precedence, whatever the rule order."""
+    Gateway API gives the match with more header matches precedence, whatever the rule order,
+    and a longer path prefix precedence over both: `/metrics` (and below it) gets the gateway's
+    own 404 and never reaches a pod."""
     stable, canary = split_weight(weight)
     prefix = {"type": "PathPrefix", "value": "/"}
     return {
         "parentRefs": _parents("https", hostname, public_hostname),
         "hostnames": hostnames(hostname, public_hostname),
         "rules": [
+            {"matches": [{"path": {"type": "PathPrefix", "value": METRICS_PATH}}],
+             "filters": [{"type": "ExtensionRef", "extensionRef": {
+                 "group": "gateway.envoyproxy.io", "kind": "HTTPRouteFilter", "name": NOT_PUBLIC_FILTER}}]},
             {"matches": [{"path": prefix, "headers": [
                 {"type": "Exact", "name": CANARY_HEADER, "value": CANARY_HEADER_VALUE}]}],
              "backendRefs": [_backend(CANARY, port, 1)]},

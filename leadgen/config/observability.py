@@ -1,4 +1,4 @@
-"""Observability: SLOs, alert routing and the heartbeat, retention here and in the long-term store,
+"""Observability: SLOs, alert routing, retention here and in the long-term store,
 replicas and cache sizes that fit the stack's nodes, runbook links."""
 from __future__ import annotations
 
@@ -42,15 +42,9 @@ KEYS = [
         "(memcached), MiB; the chart's default of 8192 fits no m6i.large node."),
     Key("observability.lokiResultsCacheMb", "integer", 512, "Memory of Loki's results cache "
         "(memcached), MiB."),
-    Key("observability.heartbeatUrl", "string", "https://api.opsgenie.com/v2/heartbeats/leadgen-watchdog/ping",
-        "Dead man's switch: Alertmanager posts the always-firing Watchdog alert here every minute; "
-        "the heartbeat service pages when the posts stop."),
-    Key("observability.heartbeatAuthScheme", "string", "GenieKey", "Authorization scheme of the "
-        "heartbeat request (GenieKey for Opsgenie, Bearer for most others, empty for a URL that needs "
-        "none); the credential is the `heartbeat-credentials` key of the receivers secret."),
     Key("observability.maintenanceWindows", "objects", [], "Declared maintenance windows that mute "
         "alerts: list of {name, weekdays, start, end (HH:MM), daysOfMonth, months, years, location, "
-        "severities (page|ticket, default both)}."),
+        "severities (page|ticket, default ticket only: a change window is when outages happen)}."),
 ]
 
 
@@ -195,16 +189,9 @@ def build(values: Values) -> ObservabilityConfig:
         if not 64 <= mb <= 4096:
             raise values.error(key, f"({mb}) must be between 64 and 4096 MiB (it must fit one node with room to spare)")
         caches[key] = mb
-    heartbeat = values.get("observability.heartbeatUrl")
-    if not heartbeat.startswith("https://") or any(c.isspace() for c in heartbeat):
-        raise values.error("observability.heartbeatUrl", f"({heartbeat!r}) must be an https URL")
-    scheme = values.get("observability.heartbeatAuthScheme")
-    if scheme and not scheme.isalnum():
-        raise values.error("observability.heartbeatAuthScheme", f"({scheme!r}) must be one word, e.g. GenieKey or Bearer, or empty")
     alerting = AlertingSettings(slack_channel=channel, email_to=tuple(emails),
                                 email_from=values.get("observability.alertEmailFrom"),
-                                smtp_smarthost=smarthost, heartbeat_url=heartbeat,
-                                heartbeat_auth_scheme=scheme, maintenance_windows=windows)
+                                smtp_smarthost=smarthost, maintenance_windows=windows)
     return ObservabilityConfig(slos, url.rstrip("/"), values.get("observability.prometheusRetention"),
                                size, values.get("observability.lokiRetention"),
                                values.get("observability.traceRetention"), alerting, windows,

@@ -1,6 +1,7 @@
 """The Alertmanager configuration: `page` (and the chart's `critical`) to PagerDuty, `ticket` (and
-the chart's `warning`) to Slack and e-mail, the always-firing `Watchdog` to a heartbeat service that
-pages when it stops hearing from us, `info` to nobody (kept for the UI and inhibitions, as the chart
+the chart's `warning`) to Slack and e-mail, the always-firing `Watchdog` to the heartbeat topic
+whose CloudWatch alarm pages through PagerDuty when it stops arriving (components/heartbeat.py),
+`info` to nobody (kept for the UI and inhibitions, as the chart
 does). The chart's inhibition rules are kept, since this config replaces the chart's default.
 
 Receiver secrets never appear here: the config names files (`*_file`, all accepted by
@@ -19,9 +20,15 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from leadgen.observability import SpecError
+from leadgen.observability.platform_alerts import HIGH_API_ERROR_RATE
+from leadgen.observability.slo import BURN_RATE_ALERTS
 
 SEVERITIES = ("page", "ticket")
-GROUP_BY = ("cluster", "service", "alertname")
+# slo_name splits the alerts of two SLOs of one service (both going blind at once) into two pages.
+GROUP_BY = ("cluster", "service", "slo_name", "alertname")
+# Maintenance windows mute tickets unless they name `page`: a change window is when outages
+# happen, and a muted page is an outage nobody hears about.
+DEFAULT_WINDOW_SEVERITIES = ("ticket",)
 SECRET_NAME = "leadgen-alertmanager-receivers"
 SECRET_DIR = f"/etc/alertmanager/secrets/{SECRET_NAME}"
 # Keys of that Secret (and of the Secrets Manager JSON it is synced from).
@@ -29,9 +36,8 @@ PAGERDUTY_KEY = "pagerduty-routing-key"
 SLACK_KEY = "slack-webhook-url"
 SMTP_KEY = "smtp-password"
 SMTP_USER_KEY = "smtp-username"
-HEARTBEAT_KEY = "heartbeat-credentials"
 # Mounted as files beside the config.
-RECEIVER_KEYS = (PAGERDUTY_KEY, SLACK_KEY, SMTP_KEY, HEARTBEAT_KEY)
+RECEIVER_KEYS = (PAGERDUTY_KEY, SLACK_KEY, SMTP_KEY)
 # The Secret the operator reads the whole configuration from (`alertmanager.yaml`).
 CONFIG_SECRET = "leadgen-alertmanager-config"
 CONFIG_KEY = "alertmanager.yaml"
@@ -57,7 +63,7 @@ class MaintenanceWindow:
 
     name: str
     interval: Mapping[str, Any]
-    severities: tuple[str, ...] = SEVERITIES
+    severities: tuple[str, ...] = DEFAULT_WINDOW_SEVERITIES
 
 
 @dataclass(frozen=True)
@@ -66,8 +72,6 @@ class AlertingSettings:
     email_to: Sequence[str] = ("sre-team@insurance-lead-gen.com",)
     email_from: str = "alertmanager@insurance-lead-gen.com"
     smtp_smarthost: str = "email-smtp.us-east-1.amazonaws.com:587"
-    heartbeat_url: str = "https://api.opsgenie.com/v2/heartbeats/leadgen-watchdog/ping"
-    heartbeat_auth_scheme: str = "GenieKey"  # "" sends no Authorization header
     maintenance_windows: Sequence[MaintenanceWindow] = field(default_factory=tuple)
 
 
@@ -118,7 +122,7 @@ def parse_windows(items: Sequence[Any], key: str = "observability.maintenanceWin
         except (ValueError, KeyError, zoneinfo.ZoneInfoNotFoundError):
             raise SpecError(f"{where}.location", f"({location!r}) is not an IANA time zone") from None
         interval["location"] = location
-        severities = item.get("severities", list(SEVERITIES))
+        severities = item.get("severities", list(DEFAULT_WINDOW_SEVERITIES))
         if (not isinstance(severities, list) or not severities
                 or any(s not in SEVERITIES for s in severities)):
             raise SpecError(f"{where}.severities", f"({severities!r}) must be a list of: {', '.join(SEVERITIES)}")
@@ -163,8 +167,38 @@ def _route(receiver: str, severity: str, settings: AlertingSettings, **extra: An
     return route
 
 
-def alertmanager_config(settings: AlertingSettings) -> dict:
-    summary = "{{ .CommonAnnotations.summary }}"
+SLO_PAGE = next(p.alert for p in BURN_RATE_ALERTS if p.severity == "page")
+
+# One line that names what fired, for every receiver (PagerDuty's summary, Slack's title, the
+# e-mail's subject). `.CommonAnnotations.summary` alone is empty as soon as the alerts of a group
+# differ (both burn-rate pairs of an SLO, several nodes), and PagerDuty Events v2 refuses or
+# mangles an event without a summary; so the line always starts with the status, the count and
+# the alert name(s), then the common summary or, when there is none, each alert's own (its name
+# when it has no summary). Alertmanager cuts PagerDuty's summary at 1024 characters.
+TITLE = (
+    "[{{ .Status | toUpper }}:{{ len .Alerts }}] "
+    "{{ if .CommonLabels.alertname }}{{ .CommonLabels.alertname }}"
+    "{{ else }}{{ range $i, $a := .Alerts }}{{ if $i }}, {{ end }}{{ $a.Labels.alertname }}{{ end }}{{ end }}"
+    "{{ with .CommonLabels.slo_name }} {{ . }}{{ else }}{{ with .CommonLabels.service }} {{ . }}{{ end }}{{ end }}"
+    ": {{ if .CommonAnnotations.summary }}{{ .CommonAnnotations.summary }}"
+    "{{ else }}{{ range $i, $a := .Alerts }}{{ if $i }}; {{ end }}"
+    "{{ or $a.Annotations.summary $a.Labels.alertname }}{{ end }}{{ end }}"
+)
+# One line per alert, so a grouped notification says which node, which window, which SLO.
+DETAILS = ("{{ range .Alerts }}- {{ .Labels.alertname }}: {{ or .Annotations.summary .Annotations.description }}\n"
+           "{{ with .Annotations.runbook_url }}  Runbook: {{ . }}\n{{ end }}{{ end }}")
+RUNBOOK = "{{ or .CommonAnnotations.runbook_url (index .Alerts 0).Annotations.runbook_url }}"
+
+
+@dataclass(frozen=True)
+class HeartbeatTarget:
+    """Where Alertmanager publishes Watchdog: an SNS topic, signed with the pod's IRSA role."""
+
+    topic_arn: str
+    region: str
+
+
+def alertmanager_config(settings: AlertingSettings, heartbeat: HeartbeatTarget) -> dict:
     config: dict[str, Any] = {
         "global": {
             "resolve_timeout": "5m",
@@ -184,7 +218,7 @@ def alertmanager_config(settings: AlertingSettings) -> dict:
             "repeat_interval": "12h",
             "routes": [
                 # kube-prometheus-stack's always-firing Watchdog proves the whole alerting path
-                # works; the heartbeat service pages when it stops arriving. Never muted.
+                # works; the heartbeat alarm pages when it stops arriving. Never muted.
                 {"receiver": "heartbeat", "matchers": ['alertname="Watchdog"'], "group_wait": "0s",
                  "group_interval": "1m", "repeat_interval": "1m"},
                 # The chart's inhibitor helper and its info alerts: seen in the UI, sent to nobody.
@@ -209,39 +243,40 @@ def alertmanager_config(settings: AlertingSettings) -> dict:
             {"source_matchers": ['severity="page"', 'slo_name=~".+"'],
              "target_matchers": ['severity="ticket"', 'slo_name=~".+"'],
              "equal": ["cluster", "slo_name"]},
+            # A burning SLO already paged for the service; HighAPIErrorRate (the runbook's 5xx
+            # above 5 %) would open a second incident for the same failure. It still pages for a
+            # service whose SLO is not paging. `service=~".+"` for the same reason as above.
+            {"source_matchers": [f'alertname="{SLO_PAGE}"', 'service=~".+"'],
+             "target_matchers": [f'alertname="{HIGH_API_ERROR_RATE}"', 'service=~".+"'],
+             "equal": ["cluster", "service"]},
         ],
         "receivers": [
             {"name": "null"},
-            {"name": "heartbeat", "webhook_configs": [_heartbeat(settings)]},
+            {"name": "heartbeat", "sns_configs": [{
+                "topic_arn": heartbeat.topic_arn, "sigv4": {"region": heartbeat.region},
+                "send_resolved": False, "subject": "Watchdog", "message": "{{ len .Alerts }} Watchdog"}]},
             {"name": "pagerduty", "pagerduty_configs": [{
                 "routing_key_file": f"{SECRET_DIR}/{PAGERDUTY_KEY}",
                 "send_resolved": True,
-                "description": summary,
-                "links": [{"href": "{{ .CommonAnnotations.runbook_url }}", "text": "Runbook"}],
+                "description": TITLE,
+                "links": [{"href": RUNBOOK, "text": "Runbook"}],
             }]},
             {"name": "ticket",
              "slack_configs": [{
                  "api_url_file": f"{SECRET_DIR}/{SLACK_KEY}",
                  "channel": settings.slack_channel,
                  "send_resolved": True,
-                 "title": "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }} {{ .CommonLabels.service }}",
-                 "text": "{{ range .Alerts }}{{ .Annotations.summary }}\nRunbook: {{ .Annotations.runbook_url }}\n{{ end }}",
+                 "title": TITLE,
+                 "text": DETAILS,
              }],
-             "email_configs": [{"to": ", ".join(settings.email_to), "send_resolved": True}]},
+             "email_configs": [{"to": ", ".join(settings.email_to), "send_resolved": True,
+                                "headers": {"Subject": TITLE}}]},
         ],
     }
     if settings.maintenance_windows:
         config["time_intervals"] = [{"name": w.name, "time_intervals": [dict(w.interval)]}
                                     for w in settings.maintenance_windows]
     return config
-
-
-def _heartbeat(settings: AlertingSettings) -> dict:
-    hook: dict[str, Any] = {"url": settings.heartbeat_url, "send_resolved": False}
-    if settings.heartbeat_auth_scheme:
-        hook["http_config"] = {"authorization": {"type": settings.heartbeat_auth_scheme,
-                                                 "credentials_file": f"{SECRET_DIR}/{HEARTBEAT_KEY}"}}
-    return hook
 
 
 # --- the External Secrets template ---------------------------------------------------------------
@@ -275,3 +310,31 @@ def render_template(template: str, values: dict[str, str]) -> str:
         raise ValueError(f"unexpected template action {match.group(0)}")
 
     return _ACTIONS.sub(one, template)
+
+
+# --- the long-term store's Alertmanager ------------------------------------------------------------
+# Amazon Managed Service for Prometheus runs the window's budget alerts and can only notify an SNS
+# topic (https://docs.aws.amazon.com/prometheus/latest/userguide/AMP-alertmanager-receiver.html);
+# the topic e-mails the ticket addresses. SNS subjects stop at 100 characters.
+STORE_SUBJECT = "[{{ .Status | toUpper }}:{{ len .Alerts }}] {{ .CommonLabels.alertname }} {{ .CommonLabels.slo_name }}"
+
+
+def store_alertmanager_config(topic_arn: str, region: str) -> dict:
+    return {
+        "route": {"receiver": "ticket", "group_by": ["slo_name", "alertname"],
+                  "group_wait": "1m", "group_interval": "5m", "repeat_interval": "24h"},
+        # An exhausted budget says everything the low one would.
+        "inhibit_rules": [{"source_matchers": ['alertname="SLOErrorBudgetExhausted"'],
+                           "target_matchers": ['alertname="SLOErrorBudgetLow"'], "equal": ["slo_name"]}],
+        "receivers": [{"name": "ticket", "sns_configs": [{
+            "topic_arn": topic_arn, "sigv4": {"region": region}, "send_resolved": True,
+            "subject": STORE_SUBJECT, "message": TITLE + "\n\n" + DETAILS,
+            "attributes": {"severity": "ticket"}}]}],
+    }
+
+
+def store_alertmanager_definition(topic_arn: str, region: str) -> str:
+    """The workspace's Alertmanager definition: the configuration under `alertmanager_config`."""
+    from leadgen.observability.yamlout import dump
+
+    return dump({"alertmanager_config": dump(store_alertmanager_config(topic_arn, region))})

@@ -93,9 +93,10 @@ SOURCE_SERIES: dict[str, str] = {
 # Scraped only where Envoy Gateway routes `api` (traffic.router gateway-api).
 ENVOY_GATEWAY_SCRAPE = Scrape(jobs=("envoy-gateway",), kind="ServiceMonitor", name="envoy-gateway")
 
-# What the cluster's Prometheus remote-writes to the long-term store: the SLO recordings (the
-# 5m event rates the store's rules sum over the SLO window, and the short windows for a year of
-# burn-rate history). Raw series stay in the cluster for its 15 days.
+# What the cluster's Prometheus remote-writes to the long-term store: the SLO recordings (a year
+# of burn-rate history) and, from `slo.remote_write_relabelings`, the raw series the SLIs count
+# (their services' only, the latency bucket at the threshold only). Other raw series stay in the
+# cluster for its 15 days.
 REMOTE_WRITE_KEEP = r"slo:.+|slo_.+"
 
 # Grafana's template variables, replaced by representative values before parsing.

@@ -14,6 +14,9 @@ from leadgen.observability import runbooks as rb
 from leadgen.observability.catalog import SCRAPES, Scrape
 
 
+HIGH_API_ERROR_RATE = "HighAPIErrorRate"
+
+
 @dataclass(frozen=True)
 class PlatformAlertSettings:
     runbook_base_url: str = rb.DEFAULT_BASE_URL
@@ -53,7 +56,7 @@ def platform_rule_file(s: PlatformAlertSettings) -> dict:
     ns = "|".join(s.namespaces)
     pct = lambda ratio: f"{ratio * 100:g} %"  # noqa: E731 - used in summaries only
     api = [
-        _alert("HighAPIErrorRate",
+        _alert(HIGH_API_ERROR_RATE,
                'sum by (service) (rate(http_requests_total{code=~"5.."}[5m]))\n/\n'
                f"sum by (service) (rate(http_requests_total[5m]))\n> {s.api_error_ratio:g}",
                "5m", "page",

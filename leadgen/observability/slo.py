@@ -11,10 +11,11 @@ to the SLO window: 2 % of a 30-day budget in 1 h is 14.4x; the same 2 % of a 28-
 
 Two rule files, because the SLO window is longer than the cluster's Prometheus keeps samples (15
 days against 28): `slo_rule_file` runs in the cluster and records the alert windows (5m to 3d)
-from raw series, plus the SLI's good and total event rates over 5m; those recordings are
-remote-written to the long-term store, whose rule engine runs `slo_window_rule_file`, the window's
-ratio summed from the 5m recordings (as Sloth computes its 30-day ratio: cheap, and exact, because
-the 5m rates are weighted by traffic). The `service` label counts every track of a service
+from raw series, plus the SLI's good and total event rates over 5m (a year of history in the
+long-term store). The long-term store's rule engine runs `slo_window_rule_file`: the window's
+ratio from the increase of the SLIs' raw counters, remote-written for the SLOs' services. Summing
+the 5m recordings instead (as Sloth does) is exact only while every recording arrives: a hole in
+remote write would erase the errors in it, where a counter carries them across. The `service` label counts every track of a service
 (`api` and `api-canary` both report `service="api"`), so the canary spends the same budget.
 """
 from __future__ import annotations
@@ -26,7 +27,8 @@ from typing import Any, Mapping, Optional, Sequence
 
 from leadgen.observability import SpecError
 from leadgen.observability.durations import format_duration, parse_duration
-from leadgen.observability.runbooks import DATA_MISSING, SLO_VIOLATION, runbook_url
+from leadgen.observability.runbooks import (DATA_MISSING, DEFAULT_BASE_URL, SLO_VIOLATION, runbook_url,
+                                           HIGH_API_ERROR_RATE as HIGH_API_ERROR_RATE_RUNBOOK)
 
 SLI_KINDS = ("availability", "latency")
 FIELDS = ("name", "service", "objective", "window", "sli", "threshold", "description")
@@ -192,10 +194,10 @@ def error_ratio_expr(slo: SLO, window: str) -> str:
     """PromQL for the share of bad events over `window`."""
     selector = f'service="{slo.service}"'
     if slo.sli == "availability":
-        return (
-            f'(sum(rate(http_requests_total{{{selector},code=~"5.."}}[{window}])) or vector(0))\n'
-            f'/\nsum(rate(http_requests_total{{{selector}}}[{window}]))'
-        )
+        # No 5xx series is no error only where there is traffic (`0 * total`): `or vector(0)` would
+        # also make up a 0 with no traffic at all. A renamed status label is SLOErrorLabelMissing.
+        total = f"sum(rate(http_requests_total{{{selector}}}[{window}]))"
+        return f'(sum(rate(http_requests_total{{{selector},code=~"5.."}}[{window}])) or 0 * {total})\n/\n{total}'
     return (
         f"1 - (\n  sum(rate(http_request_duration_seconds_bucket{{{selector},{_le_matcher(slo.threshold)}}}[{window}]))\n"
         f"  /\n  sum(rate(http_request_duration_seconds_count{{{selector}}}[{window}]))\n)"
@@ -217,17 +219,29 @@ def event_rate_exprs(slo: SLO) -> tuple[str, str]:
     selector = f'service="{slo.service}"'
     w = EVENTS_WINDOW
     if slo.sli == "availability":
-        return (f'sum(rate(http_requests_total{{{selector},code=~"5.."}}[{w}])) or vector(0)',
-                f"sum(rate(http_requests_total{{{selector}}}[{w}]))")
+        total = f"sum(rate(http_requests_total{{{selector}}}[{w}]))"
+        return f'sum(rate(http_requests_total{{{selector},code=~"5.."}}[{w}])) or 0 * {total}', total
     total = f"sum(rate(http_request_duration_seconds_count{{{selector}}}[{w}]))"
     good = f"sum(rate(http_request_duration_seconds_bucket{{{selector},{_le_matcher(slo.threshold)}}}[{w}]))"
     return f"{total}\n-\n{good}", total
 
 
 def signal_series(slo: SLO) -> str:
-    """The raw series whose absence leaves the SLO blind."""
-    metric = "http_requests_total" if slo.sli == "availability" else "http_request_duration_seconds_count"
-    return f'{metric}{{service="{slo.service}"}}'
+    """The raw series whose absence leaves the SLO blind (the first of `signal_selectors`)."""
+    return signal_selectors(slo)[0]
+
+
+def signal_selectors(slo: SLO) -> list[str]:
+    """Every raw series the SLI reads: for latency the bucket at the threshold too, since a
+    client whose buckets skip the threshold reports a count and silently no SLO."""
+    if slo.sli == "availability":
+        return [f'http_requests_total{{service="{slo.service}"}}']
+    return [f'http_request_duration_seconds_count{{service="{slo.service}"}}',
+            f'http_request_duration_seconds_bucket{{service="{slo.service}",{_le_matcher(slo.threshold)}}}']
+
+
+# The label the availability SLI reads the status from (Prometheus clients' convention).
+STATUS_LABEL = "code"
 
 
 def slo_rule_group(slo: SLO, runbook_base_url: str) -> dict:
@@ -273,46 +287,206 @@ def slo_rule_group(slo: SLO, runbook_base_url: str) -> dict:
             },
         })
     # Without its raw series the SLO, its alerts and the error-budget gate all go blind.
-    rules.append({
-        "alert": "SLOSignalMissing",
-        "expr": f"absent({signal_series(slo)})",
-        "for": "10m",
-        "labels": {**labels, "severity": "page"},
-        "annotations": {
-            "summary": f"SLO {slo.name} has no data: nothing reports {signal_series(slo)}",
-            "description": (f"For 10 minutes no target has exported {signal_series(slo)}; the SLO, its "
-                            "burn-rate alerts and the error-budget gate cannot see this service."),
-            "runbook_url": runbook_url(runbook_base_url, DATA_MISSING),
-        },
-    })
+    for selector in signal_selectors(slo):
+        metric = selector.split("{")[0]
+        rules.append({
+            "alert": "SLOSignalMissing",
+            "expr": f"absent({selector})",
+            "for": "10m",
+            "labels": {**labels, "severity": "page", "signal": metric},
+            "annotations": {
+                "summary": f"SLO {slo.name} has no data: nothing reports {selector}",
+                "description": (f"For 10 minutes no target has exported {selector}; the SLO, its "
+                                "burn-rate alerts and the error-budget gate cannot see this service."),
+                "runbook_url": runbook_url(runbook_base_url, DATA_MISSING),
+            },
+        })
+    if slo.sli == "availability":
+        # Requests arrive but none carries a status code: a renamed label (`status`) would
+        # otherwise read as zero errors, a perfect SLO whatever the service answers.
+        selector = f'service="{slo.service}"'
+        rules.append({
+            "alert": "SLOErrorLabelMissing",
+            "expr": (f"sum(rate(http_requests_total{{{selector}}}[5m])) > 0\n"
+                     f'unless on ()\ncount(http_requests_total{{{selector},{STATUS_LABEL}=~"[1-5][0-9][0-9]"}})'),
+            "for": "10m",
+            "labels": {**labels, "severity": "page", "signal": STATUS_LABEL},
+            "annotations": {
+                "summary": (f"SLO {slo.name} cannot see errors: {slo.service}'s http_requests_total "
+                            f"has no `{STATUS_LABEL}` label"),
+                "description": (f"{slo.service} serves {{{{ $value | printf \"%.1f\" }}}} requests per second, but no "
+                                f"series carries a status in `{STATUS_LABEL}`: the error ratio reads 0 whatever "
+                                "the service answers."),
+                "runbook_url": runbook_url(runbook_base_url, DATA_MISSING),
+            },
+        })
     return {"name": f"slo-{slo.name}", "rules": rules}
+
+
+# An edge failure (load balancer, gateway, route, certificate) never reaches the pods: their
+# ratio is 0/0 and no burn-rate alert can fire. What they do see is their traffic vanish, so a
+# service whose requests fall below this share of the same minutes a week earlier pages, once
+# last week had enough traffic to judge by (no pages for a quiet night).
+TRAFFIC_DROP_RATIO = Decimal("0.5")
+TRAFFIC_DROP_MIN_RPS = Decimal("1")
+TRAFFIC_DROP_WINDOW = "10m"
+
+
+def traffic_drop_rule(service: str, metric: str, runbook_base_url: str) -> dict:
+    now = f'sum(rate({metric}{{service="{service}"}}[{TRAFFIC_DROP_WINDOW}]))'
+    week = f'sum(rate({metric}{{service="{service}"}}[{TRAFFIC_DROP_WINDOW}] offset 1w))'
+    ratio = _num(TRAFFIC_DROP_RATIO)
+    return {
+        "alert": "SLOTrafficDrop",
+        # `or 0 * week`: a service whose series vanished entirely has dropped to zero too.
+        "expr": (f"({now} or 0 * {week})\n< {ratio} * {week}\nand\n{week} > {_num(TRAFFIC_DROP_MIN_RPS)}"),
+        "for": "5m",
+        "labels": {"service": service, "severity": "page"},
+        "annotations": {
+            "summary": (f"{service} receives less than {_num(TRAFFIC_DROP_RATIO * 100)} % of its traffic of a week "
+                        "ago: users may not reach it (load balancer, gateway, route, certificate, DNS)"),
+            "description": ("{{ $value | printf \"%.2f\" }} requests per second now; the SLOs only see requests "
+                            "that reach the pods, so an outage in front of them burns no budget."),
+            "runbook_url": runbook_url(runbook_base_url, HIGH_API_ERROR_RATE_RUNBOOK),
+        },
+    }
 
 
 def slo_rule_file(slos: Sequence[SLO], runbook_base_url: str) -> dict:
     """The in-cluster rule file (`groups:`), as promtool and the PrometheusRule spec take it."""
-    return {"groups": [slo_rule_group(s, runbook_base_url) for s in slos]}
+    services: dict[str, str] = {}
+    for slo in slos:
+        metric = signal_series(slo).split("{")[0]
+        if services.get(slo.service) != "http_requests_total":
+            services[slo.service] = metric
+    drops = [traffic_drop_rule(service, metric, runbook_base_url) for service, metric in services.items()]
+    return {"groups": [*(slo_rule_group(s, runbook_base_url) for s in slos),
+                       *([{"name": "slo-traffic", "rules": drops}] if drops else [])]}
 
 
-def slo_window_group(slo: SLO) -> dict:
-    """The SLO window's ratio and the runbook's series, summed from the 5m event rates."""
+# The error-budget matrix of the runbook (docs/runbooks/slo-violation.md): below 10 % left the
+# service freezes features (CTO approval); below 0 % the SLO is broken for the window. Both are
+# decisions for the working day, so they open tickets; the burn-rate alerts do the paging.
+@dataclass(frozen=True)
+class BudgetAlert:
+    alert: str
+    below_percent: int
+    state: str
+    action: str
+
+
+BUDGET_ALERTS = (
+    BudgetAlert("SLOErrorBudgetLow", 10, "has less than 10 % of its error budget left",
+                "feature freeze until it recovers (error-budget matrix: below 10 %, CTO approval)"),
+    BudgetAlert("SLOErrorBudgetExhausted", 0, "has spent its whole error budget",
+                "the SLO is broken for the window: feature freeze, reliability work only (CTO approval)"),
+)
+# The store sees nothing of an SLO for this long: remote write is broken or Prometheus is down.
+REMOTE_WRITE_GAP = "15m"
+# Each evaluation of the window reads 28 days of raw samples (about 80,000 a series at a 30 s
+# scrape): hourly keeps the store's query load small, and a 28-day budget moves slowly.
+WINDOW_INTERVAL = "1h"
+
+
+def window_counts(slo: SLO, window: str) -> tuple[str, str]:
+    """(bad events, all events) over `window`, from the raw counters. A counter carries every
+    event across any gap in its samples, so a hole in remote write or a Prometheus restart
+    delays the count instead of erasing it (the 5m rate recordings of a gap are simply missing).
+    Only a pod that restarts inside the gap loses what it counted there."""
+    selector = f'service="{slo.service}"'
+    if slo.sli == "availability":
+        total = f"sum(increase(http_requests_total{{{selector}}}[{window}]))"
+        errors = f'sum(increase(http_requests_total{{{selector},code=~"5.."}}[{window}]))'
+        # No 5xx series at all is no error, but only where there was traffic: never a made-up 0.
+        return f"({errors} or 0 * {total})", total
+    total = f"sum(increase(http_request_duration_seconds_count{{{selector}}}[{window}]))"
+    good = f"sum(increase(http_request_duration_seconds_bucket{{{selector},{_le_matcher(slo.threshold)}}}[{window}]))"
+    return f"({total} - {good})", total
+
+
+def window_series(slo: SLO) -> list[str]:
+    """The raw series the store reads for this SLO (and so must be remote-written), as selectors."""
+    selector = f'service="{slo.service}"'
+    if slo.sli == "availability":
+        return [f"http_requests_total{{{selector}}}"]
+    return [f"http_request_duration_seconds_count{{{selector}}}",
+            f"http_request_duration_seconds_bucket{{{selector},{_le_matcher(slo.threshold)}}}"]
+
+
+def slo_window_group(slo: SLO, runbook_base_url: str = DEFAULT_BASE_URL) -> dict:
+    """The SLO window's ratio and the runbook's series, from the raw counters; the budget alerts
+    and the remote-write gap alert the store evaluates (its Alertmanager opens tickets)."""
     labels = {"slo_name": slo.name, "service": slo.service}
     sel = f'{{slo_name="{slo.name}", service="{slo.service}"}}'
     budget = _num(slo.error_budget)
     w = slo.window
     ratio = ratio_record(w)
-    return {"name": f"slo-{slo.name}-window", "rules": [
-        {"record": ratio,
-         "expr": f"sum_over_time({ERROR_EVENTS}{sel}[{w}])\n/\nsum_over_time({TOTAL_EVENTS}{sel}[{w}])",
-         "labels": dict(labels)},
+    bad, total = window_counts(slo, w)
+    url = runbook_url(runbook_base_url, SLO_VIOLATION)
+    rules: list[dict] = [
+        {"record": ratio, "expr": f"{bad}\n/\n{total}", "labels": dict(labels)},
         {"record": "slo_availability_percentage", "expr": f"100 * (1 - {ratio}{sel})", "labels": dict(labels)},
         # Percent of the window's budget left: 100 untouched, 0 spent, negative when overspent.
         {"record": "slo_error_budget_remaining", "expr": f"100 * (1 - {ratio}{sel} / {budget})",
          "labels": dict(labels)},
         {"record": "slo_error_budget_burn_rate", "expr": f"{ratio}{sel} / {budget}",
          "labels": {**labels, "window": w}},
-    ]}
+    ]
+    for b in BUDGET_ALERTS:
+        rules.append({
+            "alert": b.alert,
+            "expr": f"slo_error_budget_remaining{sel} < {b.below_percent}",
+            "labels": {**labels, "severity": "ticket"},
+            "annotations": {
+                "summary": f"SLO {slo.name} ({slo.service}) {b.state} over {w}: {b.action}",
+                "description": (f"{{{{ $value | printf \"%.1f\" }}}} % of the {w} error budget of {slo.name} "
+                                f"({_num(slo.objective)} %) is left."),
+                "runbook_url": url,
+            },
+        })
+    return {"name": f"slo-{slo.name}-window", "interval": WINDOW_INTERVAL, "rules": rules}
 
 
-def slo_window_rule_file(slos: Sequence[SLO]) -> dict:
-    """The long-term store's rule file: every SLO over its whole window."""
-    return {"groups": [slo_window_group(s) for s in slos]}
+def remote_write_gap_rule(slo: SLO, runbook_base_url: str) -> dict:
+    """Recorded every evaluation in the cluster and remote-written: its absence in the store means
+    the budget, the error-budget gate and the SLO history are going stale."""
+    sel = f'{{slo_name="{slo.name}", service="{slo.service}"}}'
+    return {
+        "alert": "SLORemoteWriteGap",
+        "expr": f"absent_over_time(slo:objective:ratio{sel}[{REMOTE_WRITE_GAP}])",
+        "labels": {"slo_name": slo.name, "service": slo.service, "severity": "ticket"},
+        "annotations": {
+            "summary": f"The long-term store has received nothing for SLO {slo.name} in {REMOTE_WRITE_GAP}",
+            "description": ("Remote write from the cluster's Prometheus has stopped, or Prometheus is down: "
+                            "the budget, the error-budget gate and the SLO history are stale. The budget "
+                            "counts raw counters, so the events of the gap are counted once writes resume."),
+            "runbook_url": runbook_url(runbook_base_url, DATA_MISSING),
+        },
+    }
+
+
+def slo_window_rule_file(slos: Sequence[SLO], runbook_base_url: str = DEFAULT_BASE_URL) -> dict:
+    """The long-term store's rule file: every SLO over its whole window, and its budget alerts;
+    the remote-write gap alerts in a group of their own, evaluated every minute."""
+    gaps = [remote_write_gap_rule(s, runbook_base_url) for s in slos]
+    return {"groups": [*(slo_window_group(s, runbook_base_url) for s in slos),
+                       *([{"name": "slo-remote-write", "rules": gaps}] if gaps else [])]}
+
+
+def remote_write_relabelings(slos: Sequence[SLO]) -> list[dict]:
+    """What the cluster remote-writes: every SLO recording, and the raw series the store counts
+    the window from (the threshold bucket only, not the whole histogram)."""
+    from leadgen.observability.catalog import REMOTE_WRITE_KEEP
+
+    keep = [f"({REMOTE_WRITE_KEEP});.*;.*"]
+    for slo in slos:
+        service = re.escape(slo.service)
+        if slo.sli == "availability":
+            keep.append(f"http_requests_total;{service};.*")
+        else:
+            le = _num(slo.threshold).replace(".", r"\.")
+            bound = f"{le}|{le}\\.0" if slo.threshold == slo.threshold.to_integral_value() else le
+            keep.append(f"http_request_duration_seconds_count;{service};.*")
+            keep.append(f"http_request_duration_seconds_bucket;{service};({bound})")
+    return [{"sourceLabels": ["__name__", "service", "le"], "separator": ";",
+             "regex": "|".join(dict.fromkeys(keep)), "action": "keep"}]

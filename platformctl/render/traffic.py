@@ -19,8 +19,9 @@ from platformctl.render import file_name, is_k8s_object, manifest
 K8S_VERSION = "1.35.0"
 CRDS = ROOT.parent / "shared" / "crds"
 ROUTERS = ("gateway-api", "ingress-nginx")
-# Envoy Gateway's own CRD has no published schema copy here; its fields are asserted in tests.
-UNCHECKED_KINDS = {("gateway.envoyproxy.io/v1alpha1", "EnvoyProxy")}
+# Envoy Gateway's own CRDs have no published schema copy here; their fields are asserted in tests.
+UNCHECKED_KINDS = {("gateway.envoyproxy.io/v1alpha1", "EnvoyProxy"),
+                   ("gateway.envoyproxy.io/v1alpha1", "HTTPRouteFilter")}
 TRAFFIC_COMPONENT = "leadgen:traffic:Traffic"
 # Objects of the domain built outside the Traffic component (beside the stable `api`).
 EXTRA_NAMES = {"api-canary", "allow-from-gateway"}

@@ -72,7 +72,7 @@ def test_bad_bootstrap_config_is_one_line_and_registers_nothing(key, value, mess
 
 
 # A resource type's IAM service prefix, where it is not the Pulumi module's name.
-_IAM_SERVICE = {"amp": "aps", "vpc": "ec2", "cloudwatch/logGroup": "logs"}
+_IAM_SERVICE = {"amp": "aps", "vpc": "ec2", "cloudwatch/logGroup": "logs", "sesv2": "ses"}
 
 
 def _service(typ: str) -> str:

@@ -253,7 +253,7 @@ def test_preview_json_redacts_secrets_and_url_credentials(repo_copy):
 
 def test_a_secure_value_nested_in_an_object_is_refused_without_echoing_it(repo_copy):
     f = repo_copy / "Pulumi.dev.yaml"
-    f.write_text(f.read_text() + "  leadgen:observability:\n    heartbeatUrl:\n      secure: v1:AAAAsecretcipher:BBBB\n")
+    f.write_text(f.read_text() + "  leadgen:observability:\n    slackChannel:\n      secure: v1:AAAAsecretcipher:BBBB\n")
     proc = platformctl("preview", "--stack", "dev", cwd=repo_copy)
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [

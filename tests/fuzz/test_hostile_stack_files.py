@@ -52,7 +52,7 @@ HOSTILE = {
                          "config.leadgen:cluster.deployerRoleArn: ends with a line break; one line of text is expected "
                          "(a `|` block keeps its last newline: use `|-` or a quoted string)"),
     "python-tag": (b"config:\n  leadgen:owner: !!python/object/apply:os.system [echo]\n", None),
-    "nested-secure": (b"config:\n  leadgen:observability:\n    heartbeatUrl:\n      secure: v1:c2VjcmV0:Y2lwaGVy\n",
+    "nested-secure": (b"config:\n  leadgen:observability:\n    slackChannel:\n      secure: v1:c2VjcmV0:Y2lwaGVy\n",
                       "config.leadgen:observability: holds a secret; secrets come from AWS Secrets Manager, never config"),
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from leadgen.observability import SpecError
-from leadgen.observability.alertmanager import AlertingSettings, alertmanager_config, parse_windows
+from leadgen.observability.alertmanager import AlertingSettings, HeartbeatTarget, alertmanager_config, parse_windows
 from leadgen.observability.yamlout import dump
 from tests.observability.tools import run
 
@@ -13,7 +13,9 @@ WINDOWS = parse_windows([
     {"name": "cr-2026-014", "years": [2026], "months": ["december"], "daysOfMonth": [15],
      "start": "02:00", "end": "03:00", "location": "Europe/London", "severities": ["ticket"]},
 ])
-CONFIG = alertmanager_config(AlertingSettings(maintenance_windows=WINDOWS))
+HEARTBEAT = HeartbeatTarget(topic_arn="arn:aws:sns:us-east-1:123456789012:leadgen-production-obs-heartbeat-watchdog",
+                            region="us-east-1")
+CONFIG = alertmanager_config(AlertingSettings(maintenance_windows=WINDOWS), HEARTBEAT)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +28,7 @@ def config_file(tmp_path_factory):
 def test_amtool_check_config_accepts_it(config_file):
     result = run("amtool", "check-config", str(config_file))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCESS" in result.stdout and "5 inhibit rules" in result.stdout
+    assert "SUCCESS" in result.stdout and "6 inhibit rules" in result.stdout
 
 
 def _declared_alerts() -> list[tuple[list[str], str]]:
@@ -77,15 +79,17 @@ def test_amtool_routes_each_severity(config_file, labels, receiver):
 
 def test_grouping_inhibition_and_mutes():
     route = CONFIG["route"]
-    assert route["group_by"] == ["cluster", "service", "alertname"]
+    # Two SLOs of one service going blind at once are two pages, each with its own summary.
+    assert route["group_by"] == ["cluster", "service", "slo_name", "alertname"]
     by_receiver = {r["receiver"]: r for r in route["routes"] if "mute_time_intervals" in r or r["receiver"] != "null"}
-    assert by_receiver["pagerduty"]["mute_time_intervals"] == ["weekly-db"]
+    # A window mutes pages only when it says so: outages happen during changes.
+    assert "mute_time_intervals" not in by_receiver["pagerduty"]
     assert by_receiver["ticket"]["mute_time_intervals"] == ["weekly-db", "cr-2026-014"]
     # The dead man's switch is never muted: a silent heartbeat must mean a dead pipeline.
     assert "mute_time_intervals" not in by_receiver["heartbeat"]
     assert [i["name"] for i in CONFIG["time_intervals"]] == ["weekly-db", "cr-2026-014"]
     assert CONFIG["time_intervals"][1]["time_intervals"][0]["location"] == "Europe/London"
-    chart = [i for i in CONFIG["inhibit_rules"] if "slo_name" not in i.get("equal", [])]
+    chart = [i for i in CONFIG["inhibit_rules"] if not {"slo_name", "service"} & set(i.get("equal", []))]
     # kube-prometheus-stack's own four, unchanged.
     assert {"source_matchers": ['severity="critical"'], "target_matchers": ['severity=~"warning|info"'],
             "equal": ["namespace", "alertname"]} in chart
@@ -95,17 +99,15 @@ def test_grouping_inhibition_and_mutes():
     assert 'severity="ticket"' in inhibit["target_matchers"] and "slo_name" in inhibit["equal"]
 
 
-def test_heartbeat_is_configurable_and_its_credential_is_a_file(tmp_path):
-    config = alertmanager_config(AlertingSettings(heartbeat_url="https://hc-ping.example/abc",
-                                                  heartbeat_auth_scheme=""))
-    (hook,) = next(r for r in config["receivers"] if r["name"] == "heartbeat")["webhook_configs"]
-    assert hook == {"url": "https://hc-ping.example/abc", "send_resolved": False}
-    (hook,) = next(r for r in CONFIG["receivers"] if r["name"] == "heartbeat")["webhook_configs"]
-    assert hook["http_config"]["authorization"] == {
-        "type": "GenieKey", "credentials_file": "/etc/alertmanager/secrets/leadgen-alertmanager-receivers/heartbeat-credentials"}
-    path = tmp_path / "am.yaml"
-    path.write_text(dump(config))
-    assert run("amtool", "check-config", str(path)).returncode == 0
+def test_the_heartbeat_is_an_sns_topic_signed_by_the_pods_role(tmp_path):
+    """No vendor URL or credential: Watchdog goes to the declared topic, signed with SigV4 from
+    Alertmanager's IRSA role; the topic's CloudWatch alarm pages when it goes quiet."""
+    (sns,) = next(r for r in CONFIG["receivers"] if r["name"] == "heartbeat")["sns_configs"]
+    assert sns["topic_arn"] == HEARTBEAT.topic_arn and sns["sigv4"] == {"region": "us-east-1"}
+    assert "opsgenie" not in dump(CONFIG).lower()
+    (route,) = [r for r in CONFIG["route"]["routes"] if r["receiver"] == "heartbeat"]
+    # Every minute: the alarm counts minutes without one.
+    assert route["repeat_interval"] == "1m" and route["group_interval"] == "1m"
 
 
 def test_no_secret_in_the_configuration():
@@ -142,7 +144,7 @@ def test_the_smtp_user_comes_from_the_secret_through_the_template(tmp_path):
 
 
 def test_without_windows_there_are_no_mutes(tmp_path):
-    config = alertmanager_config(AlertingSettings())
+    config = alertmanager_config(AlertingSettings(), HEARTBEAT)
     assert "time_intervals" not in config
     assert all("mute_time_intervals" not in r for r in config["route"]["routes"])
     path = tmp_path / "am.yaml"
@@ -171,3 +173,37 @@ def test_duplicate_window_names_are_rejected():
     with pytest.raises(SpecError) as err:
         parse_windows([{"name": "a", "weekdays": ["sunday"]}, {"name": "a", "weekdays": ["monday"]}])
     assert err.value.path == "observability.maintenanceWindows[1].name"
+
+
+def test_a_window_mutes_pages_only_when_it_names_them():
+    (default, paged) = parse_windows([
+        {"name": "release", "weekdays": ["tuesday"], "start": "10:00", "end": "12:00"},
+        {"name": "dc-move", "years": [2027], "months": ["march"], "daysOfMonth": [6], "severities": ["page", "ticket"]},
+    ])
+    assert default.severities == ("ticket",) and paged.severities == ("page", "ticket")
+    routes = {r["receiver"]: r for r in alertmanager_config(AlertingSettings(
+        maintenance_windows=(default,)), HEARTBEAT)["route"]["routes"]}
+    assert "mute_time_intervals" not in routes["pagerduty"]
+    assert routes["ticket"]["mute_time_intervals"] == ["release"]
+
+
+def test_the_long_term_stores_alertmanager_tickets_through_sns(tmp_path):
+    """Amazon Managed Prometheus notifies SNS only: the budget tickets go to the topic (which
+    e-mails the ticket addresses), named and counted like every other notification."""
+    import yaml
+    from leadgen.observability.alertmanager import TITLE, store_alertmanager_definition
+    topic = "arn:aws:sns:us-east-1:123456789012:leadgen-production-amp-alerts"
+    definition = yaml.safe_load(store_alertmanager_definition(topic, "us-east-1"))
+    config = yaml.safe_load(definition["alertmanager_config"])
+    (receiver,) = config["receivers"]
+    (sns,) = receiver["sns_configs"]
+    assert sns["topic_arn"] == topic and sns["sigv4"] == {"region": "us-east-1"}
+    assert sns["message"].startswith(TITLE)
+    path = tmp_path / "store.yaml"
+    path.write_text(definition["alertmanager_config"])
+    result = run("amtool", "check-config", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for alert in ("SLOErrorBudgetLow", "SLOErrorBudgetExhausted", "SLORemoteWriteGap"):
+        routed = run("amtool", "config", "routes", "test", f"--config.file={path}", "--verify.receivers=ticket",
+                     f"alertname={alert}", "slo_name=api-availability", "severity=ticket")
+        assert routed.returncode == 0, routed.stdout + routed.stderr

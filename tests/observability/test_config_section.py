@@ -23,7 +23,6 @@ def test_defaults_build_the_runbook_slos():
     assert cfg.grafana_secret("production") == "insurance-lead-gen/production/grafana-admin"
     assert cfg.postgres_monitoring_secret("production") == "insurance-lead-gen/production/postgres-monitoring"
     assert cfg.replicas == 2 and cfg.long_term_retention_days >= 365
-    assert cfg.alerting.heartbeat_url.startswith("https://") and cfg.alerting.heartbeat_auth_scheme == "GenieKey"
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -50,10 +49,6 @@ def test_defaults_build_the_runbook_slos():
     # The chart's default chunks cache: no node of this platform holds it.
     ({"lokiChunksCacheMb": 8192},
      "leadgen:observability.lokiChunksCacheMb (8192) must be between 64 and 4096 MiB (it must fit one node with room to spare) in Pulumi.production.yaml"),
-    ({"heartbeatUrl": "http://hc.example/ping"},
-     "leadgen:observability.heartbeatUrl ('http://hc.example/ping') must be an https URL in Pulumi.production.yaml"),
-    ({"heartbeatAuthScheme": "Genie Key"},
-     "leadgen:observability.heartbeatAuthScheme ('Genie Key') must be one word, e.g. GenieKey or Bearer, or empty in Pulumi.production.yaml"),
     ({"smtpSmarthost": "email-smtp.us-east-1.amazonaws.com"},
      "leadgen:observability.smtpSmarthost ('email-smtp.us-east-1.amazonaws.com') must be host:port, e.g. email-smtp.us-east-1.amazonaws.com:587 in Pulumi.production.yaml"),
 ])

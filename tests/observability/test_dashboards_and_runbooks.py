@@ -7,14 +7,14 @@ import pathlib
 
 import pytest
 
-import re
 
-from leadgen.observability.catalog import (REMOTE_WRITE_KEEP, SCRAPES, SOURCE_SERIES, grafana_to_promql,
+from leadgen.observability.catalog import (SCRAPES, SOURCE_SERIES, grafana_to_promql,
                                            recorded_series, series_in)
 from leadgen.observability.dashboards import BUDGET_STEPS, LONG_TERM_UID, all_dashboards
 from leadgen.observability.platform_alerts import PlatformAlertSettings, platform_rule_file
 from leadgen.observability.runbooks import repo_path
-from leadgen.observability.slo import parse_slos, slo_rule_file, slo_window_rule_file
+from leadgen.observability.slo import parse_slos, remote_write_relabelings, slo_rule_file, slo_window_rule_file
+from tests.observability.tools import relabel_keeps
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BASE = "https://github.com/insurance-lead-gen/leadgen-platform/blob/main/docs/runbooks"
@@ -27,8 +27,11 @@ WINDOW_RULES = slo_window_rule_file(SLOS)
 PLATFORM_RULES = platform_rule_file(PlatformAlertSettings(runbook_base_url=BASE))
 # What the cluster's Prometheus holds: scraped series and its own recordings.
 KNOWN = set(SOURCE_SERIES) | recorded_series([SLO_RULES, PLATFORM_RULES])
-# What the long-term store holds: the recordings remote-written to it, and its own.
-WRITTEN = {name for name in KNOWN if re.fullmatch(REMOTE_WRITE_KEEP, name)}
+# What the long-term store holds: what remote write keeps (the recordings, the SLIs' raw series
+# for their services), and its own recordings.
+RELABEL = remote_write_relabelings(SLOS)
+WRITTEN = {name for name in KNOWN for s in SLOS for le in ("", "0.5")
+           if relabel_keeps(RELABEL, {"__name__": name, "service": s.service, "le": le})}
 KNOWN_LONG_TERM = WRITTEN | recorded_series([WINDOW_RULES])
 DASHBOARDS = all_dashboards(SLOS)
 
@@ -97,10 +100,18 @@ def test_the_long_term_rules_read_only_what_is_remote_written():
     for group in WINDOW_RULES["groups"]:
         for rule in group["rules"]:
             unknown = series_in(rule["expr"]) - KNOWN_LONG_TERM
-            assert not unknown, f"{rule['record']}: not remote-written {sorted(unknown)}"
-    # The 5m event rates are what the store sums; raw series stay in the cluster.
-    assert {"slo:sli_error_events:rate5m", "slo:sli_events:rate5m"} <= WRITTEN
-    assert "http_requests_total" not in WRITTEN
+            assert not unknown, f"{rule.get('record') or rule['alert']}: not remote-written {sorted(unknown)}"
+    # The SLIs' raw counters for their services, so a gap in the recordings loses no event ...
+    assert {"slo:sli_error_events:rate5m", "http_requests_total", "http_request_duration_seconds_count",
+            "http_request_duration_seconds_bucket"} <= WRITTEN
+    keeps = lambda **labels: relabel_keeps(RELABEL, labels)  # noqa: E731
+    assert keeps(__name__="http_requests_total", service="api", code="500")
+    assert keeps(__name__="http_request_duration_seconds_bucket", service="api", le="0.5")
+    # ... but not the rest of the histogram, another service's requests, or other raw series.
+    assert not keeps(__name__="http_request_duration_seconds_bucket", service="api", le="0.25")
+    assert not keeps(__name__="http_requests_total", service="search")
+    assert not keeps(__name__="kube_pod_status_phase", service="api")
+    assert "container_memory_working_set_bytes" not in WRITTEN
 
 
 def test_every_source_names_the_scrape_that_collects_it():

@@ -353,6 +353,21 @@ def test_long_term_store_keeps_a_year_and_prometheus_writes_with_sigv4(program):
     assert retention["inputs"]["retentionPeriodInDays"] >= 365
     (rules,) = program.by_type("aws:amp/ruleGroupNamespace:RuleGroupNamespace")
     assert "slo_error_budget_remaining" in rules["inputs"]["data"]
+    # The store's budget tickets: its Alertmanager publishes to an encrypted topic that e-mails
+    # the ticket addresses, and only this workspace may publish.
+    (definition,) = program.by_type("aws:amp/alertManagerDefinition:AlertManagerDefinition")
+    (topic,) = [t for t in program.by_type("aws:sns/topic:Topic") if "amp" in t["name"]]
+    assert definition["inputs"]["workspaceId"] == workspace["id"]
+    assert f"topic_arn: {topic['outputs']['arn']}" in definition["inputs"]["definition"]
+    (key,) = [k for k in program.by_type("aws:kms/key:Key") if k["outputs"].get("arn") == topic["inputs"]["kmsMasterKeyId"]]
+    assert "aps.amazonaws.com" in key["inputs"]["policy"]
+    (topic_policy,) = [p for p in program.by_type("aws:sns/topicPolicy:TopicPolicy") if p["inputs"]["arn"] == topic["outputs"]["arn"]]
+    (publish,) = json.loads(topic_policy["inputs"]["policy"])["Statement"]
+    assert publish["Principal"] == {"Service": "aps.amazonaws.com"}
+    assert publish["Condition"]["ArnEquals"]["aws:SourceArn"] == workspace["outputs"]["arn"]
+    emails = [s["inputs"]["endpoint"] for s in program.by_type("aws:sns/topicSubscription:TopicSubscription")
+              if s["inputs"]["topic"] == topic["outputs"]["arn"]]
+    assert emails == ["sre-team@insurance-lead-gen.com"]
     spec = _releases(program)["kube-prometheus-stack"]["inputs"]["values"]["prometheus"]
     (remote,) = spec["prometheusSpec"]["remoteWrite"]
     assert remote["url"].startswith("https://aps-workspaces.us-east-1.amazonaws.com/workspaces/")
@@ -406,16 +421,23 @@ def test_every_series_the_program_reads_is_scraped_or_recorded_where_it_is_read(
     scraped or locally recorded series; the store's rules and panels read what is remote-written
     to it or recorded there."""
     import re
-    from leadgen.observability.catalog import REMOTE_WRITE_KEEP, grafana_to_promql, recorded_series, series_in
+    from leadgen.observability.catalog import grafana_to_promql, recorded_series, series_in
+    from tests.observability.tools import relabel_keeps
     from leadgen.observability.dashboards import LONG_TERM_UID
     local_files = [m["spec"] for m in manifests(program) if m["kind"] == "PrometheusRule"]
     (namespace,) = program.by_type("aws:amp/ruleGroupNamespace:RuleGroupNamespace")
     store_file = yaml.safe_load(namespace["inputs"]["data"])
     local = set(SOURCE_SERIES) | recorded_series(local_files)
-    store = {s for s in local if re.fullmatch(REMOTE_WRITE_KEEP, s)} | recorded_series([store_file])
+    # What the rendered remote write keeps, for any service and bucket bound the SLOs name.
+    relabel = _releases(program)["kube-prometheus-stack"]["inputs"]["values"]["prometheus"][
+        "prometheusSpec"]["remoteWrite"][0]["writeRelabelConfigs"]
+    slos = [r["labels"] for g in store_file["groups"] for r in g["rules"] if "record" in r]
+    store = {s for s in local for slo in slos for le in ("", "0.5")
+             if relabel_keeps(relabel, {"__name__": s, "service": slo["service"], "le": le})}
+    store |= recorded_series([store_file])
     reads = [("cluster", r.get("alert") or r["record"], r["expr"], local)
              for f in local_files for g in f["groups"] for r in g["rules"]]
-    reads += [("store", r["record"], r["expr"], store) for g in store_file["groups"] for r in g["rules"]]
+    reads += [("store", r.get("alert") or r["record"], r["expr"], store) for g in store_file["groups"] for r in g["rules"]]
     for m in manifests(program):
         if m["kind"] == "ConfigMap" and (m["metadata"].get("labels") or {}).get("grafana_dashboard") == "1":
             for body in m["data"].values():
@@ -429,3 +451,27 @@ def test_every_series_the_program_reads_is_scraped_or_recorded_where_it_is_read(
     for kind, name, expr, known in reads:
         unknown = series_in(expr) - known
         assert not unknown, f"{kind} {name}: nothing declared produces {sorted(unknown)} there"
+
+
+def test_the_heartbeat_is_declared_and_pages_through_pagerduty(program):
+    """Watchdog to a declared topic, Alertmanager's own role the only publisher; five silent
+    minutes (missing data counts as silent) publish to the page topic PagerDuty subscribes to."""
+    topics = {t["inputs"].get("name"): t for t in program.by_type("aws:sns/topic:Topic")}
+    watchdog, page = topics["leadgen-production-obs-heartbeat-watchdog"], topics["leadgen-production-obs-heartbeat-page"]
+    (alarm,) = [a for a in program.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+                if a["inputs"]["name"] == "leadgen-production-obs-heartbeat-silent"]
+    a = alarm["inputs"]
+    assert (a["namespace"], a["metricName"], a["dimensions"]) == (
+        "AWS/SNS", "NumberOfMessagesPublished", {"TopicName": watchdog["outputs"]["name"]})
+    assert (a["period"], a["evaluationPeriods"], a["datapointsToAlarm"]) == (60, 5, 5)
+    assert (a["comparisonOperator"], a["threshold"], a["treatMissingData"]) == ("LessThanThreshold", 1, "breaching")
+    assert a["alarmActions"] == [page["outputs"]["arn"]]
+    values = _releases(program)["kube-prometheus-stack"]["inputs"]["values"]["alertmanager"]
+    role_arn = values["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"]
+    (role,) = [r for r in program.by_type("aws:iam/role:Role") if r["outputs"].get("arn") == role_arn]
+    assert "system:serviceaccount:monitoring:alertmanager" in role["inputs"]["assumeRolePolicy"]
+    policy = next(p for p in program.by_type("aws:iam/rolePolicy:RolePolicy") if p["parent"] == role["parent"])
+    (publish, _) = json.loads(policy["inputs"]["policy"])["Statement"]
+    assert publish["Action"] == "sns:Publish" and publish["Resource"] == watchdog["outputs"]["arn"]
+    (sender,) = program.by_type("aws:sesv2/emailIdentity:EmailIdentity")
+    assert sender["inputs"]["emailIdentity"] == "alertmanager@insurance-lead-gen.com"

@@ -179,7 +179,7 @@ def test_every_slo_gets_the_runbook_series_and_all_windows():
     group = next(g for g in RULES["groups"] if g["name"] == "slo-backend-availability")
     window = next(g for g in WINDOW_RULES["groups"] if g["name"] == "slo-backend-availability-window")
     records = [(r["record"], r["labels"].get("window")) for r in group["rules"] if "record" in r]
-    window_records = [(r["record"], r["labels"].get("window")) for r in window["rules"]]
+    window_records = [(r["record"], r["labels"].get("window")) for r in window["rules"] if "record" in r]
     for w in ("5m", "30m", "1h", "2h", "6h", "1d", "3d"):
         assert (f"slo:sli_error:ratio_rate{w}", None) in records
         assert ("slo_error_budget_burn_rate", w) in records
@@ -188,16 +188,20 @@ def test_every_slo_gets_the_runbook_series_and_all_windows():
     assert ("slo_error_budget_burn_rate", "28d") in window_records
     for name in ("slo_availability_percentage", "slo_error_budget_remaining"):
         assert (name, None) in window_records and (name, None) not in records
-    # ... from the 5m event rates, not from raw samples.
-    assert "sum_over_time(slo:sli_error_events:rate5m" in window["rules"][0]["expr"]
-    assert "http_requests_total" not in str(window)
+    # ... from the raw counters, which carry every event across a gap in the recordings.
+    assert "increase(http_requests_total{" in window["rules"][0]["expr"]
+    assert "rate5m" not in window["rules"][0]["expr"] and "vector(0)" not in str(RULES) + str(WINDOW_RULES)
     for rule in group["rules"] + window["rules"]:
         assert rule["labels"]["slo_name"] == "backend-availability"
         assert rule["labels"]["service"] == "backend"
     alerts = [(r["alert"], r["labels"]["severity"], r["labels"].get("burn_rate")) for r in group["rules"] if "alert" in r]
     assert alerts == [("SLOViolationCritical", "page", "13.44"), ("SLOViolationCritical", "page", "5.6"),
                       ("SLOViolationWarning", "ticket", "2.8"), ("SLOViolationWarning", "ticket", "0.9333"),
-                      ("SLOSignalMissing", "page", None)]
+                      ("SLOSignalMissing", "page", None), ("SLOErrorLabelMissing", "page", None)]
+    window_alerts = [(r["alert"], r["labels"]["severity"]) for r in window["rules"] if "alert" in r]
+    assert window_alerts == [("SLOErrorBudgetLow", "ticket"), ("SLOErrorBudgetExhausted", "ticket")]
+    gaps = next(g for g in WINDOW_RULES["groups"] if g["name"] == "slo-remote-write")
+    assert [r["labels"]["slo_name"] for r in gaps["rules"]] == [s.name for s in SLOS]
     assert len(BURN_RATE_ALERTS) == 4
 
 
@@ -218,12 +222,15 @@ def test_an_absent_sli_pages_after_ten_minutes(rule_files, tmp_path):
             {"eval_time": "5m", "alertname": "SLOSignalMissing", "exp_alerts": []},
             {"eval_time": "15m", "alertname": "SLOSignalMissing", "exp_alerts": [
                 expected_alert(rule, {"service": "api"}, 1),
-                *(expected_alert(r, {"service": "api-gw"}, 1) for g in RULES["groups"] if g["name"] == "slo-api-latency"
+                # absent() keeps the equality matchers' labels: the bucket's alert names its bound.
+                *(expected_alert(r, {"service": "api-gw", **({"le": "0.3"} if "_bucket" in r["expr"] else {})}, 1)
+                  for g in RULES["groups"] if g["name"] == "slo-api-latency"
                   for r in g["rules"] if r.get("alert") == "SLOSignalMissing")]},
         ]},
         # Once the api reports again, it resolves.
         {"interval": "1m", "input_series": series + _availability_series("api", [(0, 30)])
-            + [{"series": 'http_request_duration_seconds_count{service="api-gw"}', "values": "0+10x30"}],
+            + [{"series": 'http_request_duration_seconds_count{service="api-gw"}', "values": "0+10x30"},
+               {"series": 'http_request_duration_seconds_bucket{service="api-gw",le="0.3"}', "values": "0+9x30"}],
          "alert_rule_test": [{"eval_time": "15m", "alertname": "SLOSignalMissing", "exp_alerts": []}]},
     ]})
     assert signal_series(slo) == 'http_requests_total{service="api"}'
@@ -231,19 +238,19 @@ def test_an_absent_sli_pages_after_ten_minutes(rule_files, tmp_path):
 
 def test_an_incident_older_than_fifteen_days_still_counts_against_the_28_day_budget(rule_files, tmp_path):
     """One hour at a 10 % error ratio on day 5, evaluated on day 25: twenty days later, beyond the
-    cluster's 15-day retention, the 28-day budget still carries it. Inputs every 2 minutes,
-    rules every hour, as sparse as promtool allows over 25 days."""
-    step_minutes, rps = 2, 5
+    cluster's 15-day retention, the 28-day budget still carries it. Inputs every 10 minutes,
+    rules every hour."""
+    step_minutes, rps = 10, 5  # promtool refuses a query that loads more than 10,000 samples
     per_step = rps * 60 * step_minutes
-    before, incident, after = 5 * 24 * 30, 30, 20 * 24 * 30 - 30  # samples (2 min each)
+    per_day = 24 * 60 // step_minutes
+    before, incident, after = 5 * per_day, 60 // step_minutes, 20 * per_day - 60 // step_minutes
     errors_per_step = per_step // 10
     good = f"0+{per_step}x{before + incident + after}"
     bad = f"0x{before} 0+{errors_per_step}x{incident} {errors_per_step * incident}x{after}"
     series = [{"series": 'http_requests_total{service="backend",code="200"}', "values": good},
               {"series": 'http_requests_total{service="backend",code="500"}', "values": bad}]
     sel = 'slo_name="backend-availability",service="backend"'
-    # The budget spent: errors over all requests in the window, against the 0.1 % budget. The
-    # hourly 5m rates weigh the incident's hour as one sample of 601, as the store sums them.
+    # The budget spent: errors over all requests in the window, against the 0.1 % budget.
     _promtool(rule_files, tmp_path, {"evaluation_interval": "1h", "tests": [
         {"interval": f"{step_minutes}m", "input_series": series, "promql_expr_test": [
             # Nothing of the incident is inside the 3-day alert windows any more ...
@@ -274,3 +281,142 @@ def test_canary_errors_count_against_the_services_budget(rule_files, tmp_path):
         # The stable pods alone are clean: without the canary nothing fires.
         {"interval": "1m", "input_series": stable, "alert_rule_test": _check("5m", [])},
     ]})
+
+
+def _gap_series(step_minutes: int, phases: list[tuple[str, int, int]]) -> tuple[list[dict], int, int]:
+    """phases: (kind, minutes, errors per minute) with kind "up" (samples) or "gap" (none: remote
+    write is down, the application keeps counting) at 1,000 requests a minute. Returns the
+    backend's raw counters as the store receives them, the cluster's objective recording (written
+    every evaluation, missing in the gap), and the totals."""
+    good, bad, objective = [], [], []
+    total_good = total_bad = 0
+    for kind, minutes, errors in phases:
+        for _ in range(minutes // step_minutes):
+            total_good += (1000 - errors) * step_minutes
+            total_bad += errors * step_minutes
+            for values, value in ((good, total_good), (bad, total_bad), (objective, 0.999)):
+                values.append("_" if kind == "gap" else str(value))
+    sel = 'service="backend"'
+    series = [{"series": f'http_requests_total{{{sel},code="200",pod="backend-1"}}', "values": "0 " + " ".join(good)},
+              {"series": f'http_requests_total{{{sel},code="500",pod="backend-1"}}', "values": "0 " + " ".join(bad)},
+              {"series": 'slo:objective:ratio{slo_name="backend-availability",service="backend",cluster="c"}',
+               "values": "0.999 " + " ".join(objective)}]
+    return series, total_good, total_bad
+
+
+def test_a_bad_hour_inside_a_two_hour_remote_write_gap_still_spends_the_budget(tmp_path):
+    """The store alone, fed what remote write delivers: four clean hours, a two-hour hole in
+    which the first hour answered 10 % errors, four clean hours. The counters after the hole carry
+    the bad hour's errors, so the 28-day budget is charged for it (1 % errors against 0.1 %: ten
+    budgets spent, -900 % left), both budget tickets fire, and the hole itself opens a ticket while
+    it lasts. Summing the 5m rate recordings instead left the budget at 100 %."""
+    series, good, bad = _gap_series(5, [("up", 240, 0), ("gap", 60, 100), ("gap", 60, 0), ("up", 240, 0)])
+    assert (bad, good + bad) == (6000, 600_000)
+    window = slo_window_rule_file([BY_NAME["backend-availability"]], BASE)
+    labels = {"slo_name": "backend-availability", "service": "backend"}
+    rules = {r["alert"]: r for g in window["groups"] for r in g["rules"] if "alert" in r}
+    gap = lambda t, firing: {"eval_time": t, "alertname": "SLORemoteWriteGap",  # noqa: E731
+                             "exp_alerts": [expected_alert(rules["SLORemoteWriteGap"], labels, 1)] if firing else []}
+    path = write(tmp_path / "window.yaml", window)
+    _promtool([str(path)], tmp_path, {"evaluation_interval": "5m", "tests": [
+        {"interval": "5m", "input_series": series,
+         "promql_expr_test": [
+             {"eval_time": "10h", "expr": 'round(slo_error_budget_remaining{slo_name="backend-availability"}, 0.01)',
+              "exp_samples": [{"labels": _labels(labels), "value": -900}]},
+             {"eval_time": "10h", "expr": 'round(slo_availability_percentage{slo_name="backend-availability"}, 0.0001)',
+              "exp_samples": [{"labels": _labels(labels), "value": 99}]}],
+         "alert_rule_test": [
+             gap("3h", False), gap("5h", True), gap("9h", False),
+             {"eval_time": "10h", "alertname": "SLOErrorBudgetExhausted",
+              "exp_alerts": [expected_alert(rules["SLOErrorBudgetExhausted"], labels, -900)]},
+             {"eval_time": "10h", "alertname": "SLOErrorBudgetLow",
+              "exp_alerts": [expected_alert(rules["SLOErrorBudgetLow"], labels, -900)]},
+             # Before the hole, nothing was spent.
+             {"eval_time": "3h", "alertname": "SLOErrorBudgetLow", "exp_alerts": []}]},
+    ]})
+
+
+def test_the_budget_tickets_fire_below_ten_and_zero_percent(tmp_path):
+    """A quarter of a percent of errors for ten hours: 0.25 budgets of 0.1 %... scaled: 0.095 %
+    of errors leaves 5 % (Low only); 0.1 % leaves 0 % (neither below zero); 0.2 % leaves -100 %."""
+    window = slo_window_rule_file([BY_NAME["backend-availability"]], BASE)
+    path = write(tmp_path / "window.yaml", window)
+    cases = []
+    for errors_per_thousand, low, exhausted in ((0.5, False, False), (0.95, True, False), (2, True, True)):
+        per_minute = 1000  # 1,000,000 requests a minute keeps the counts whole
+        series, good, bad = [], 0, 0
+        sel = 'service="backend",pod="backend-1"'
+        errors = int(errors_per_thousand * per_minute)
+        series = [{"series": f'http_requests_total{{{sel},code="200"}}', "values": f"0+{1_000_000 - errors}x120"},
+                  {"series": f'http_requests_total{{{sel},code="500"}}', "values": f"0+{errors}x120"}]
+        window_rules = {r["alert"]: r for g in window["groups"] for r in g["rules"] if "alert" in r}
+        remaining = 100 * (1 - errors / 1_000_000 / 0.001)
+        labels = {"slo_name": "backend-availability", "service": "backend"}
+        cases.append({"interval": "5m", "input_series": series, "alert_rule_test": [
+            {"eval_time": "10h", "alertname": name,
+             "exp_alerts": [expected_alert(window_rules[name], labels, remaining)] if fires else []}
+            for name, fires in (("SLOErrorBudgetLow", low), ("SLOErrorBudgetExhausted", exhausted))]})
+    _promtool([str(path)], tmp_path, {"evaluation_interval": "1h", "tests": cases})
+
+
+def test_a_latency_sli_without_its_threshold_bucket_pages(rule_files, tmp_path):
+    """prom-client's default buckets have no 0.3: the count arrives, the SLO silently has no
+    ratio. The bucket's own absent-data alert pages; the count's stays quiet."""
+    bucket = next(r for g in RULES["groups"] if g["name"] == "slo-api-latency"
+                  for r in g["rules"] if r.get("alert") == "SLOSignalMissing" and "_bucket" in r["expr"])
+    series = [{"series": 'http_request_duration_seconds_count{service="api-gw"}', "values": "0+100x30"},
+              {"series": 'http_request_duration_seconds_bucket{service="api-gw",le="0.25"}', "values": "0+90x30"},
+              {"series": 'http_request_duration_seconds_bucket{service="api-gw",le="+Inf"}', "values": "0+100x30"}]
+    series += _availability_series("api", [(0, 30)]) + _availability_series("backend", [(0, 30)])
+    _promtool(rule_files, tmp_path, {"evaluation_interval": "1m", "tests": [
+        {"interval": "1m", "input_series": series, "alert_rule_test": [
+            {"eval_time": "15m", "alertname": "SLOSignalMissing",
+             "exp_alerts": [expected_alert(bucket, {"service": "api-gw", "le": "0.3"}, 1)]}]}]})
+
+
+def test_a_renamed_status_label_pages_instead_of_reading_perfect(rule_files, tmp_path):
+    """The application labels its status `status` (as the seed runbook's query does): every
+    request a 500, and the error ratio would read 0. SLOErrorLabelMissing pages; with `code`
+    it stays quiet."""
+    rule = next(r for g in RULES["groups"] if g["name"] == "slo-api-availability"
+                for r in g["rules"] if r.get("alert") == "SLOErrorLabelMissing")
+    renamed = [{"series": 'http_requests_total{service="api",status="500"}', "values": "0+600x30"}]
+    _promtool(rule_files, tmp_path, {"evaluation_interval": "1m", "tests": [
+        {"interval": "1m", "input_series": renamed, "alert_rule_test": [
+            {"eval_time": "20m", "alertname": "SLOErrorLabelMissing",
+             "exp_alerts": [expected_alert(rule, {"service": "api"}, 10)]}]},
+        {"interval": "1m", "input_series": _availability_series("api", [(1000, 30)]), "alert_rule_test": [
+            {"eval_time": "20m", "alertname": "SLOErrorLabelMissing", "exp_alerts": []}]},
+    ]})
+
+
+def _traffic(per_minute_before: int, per_minute_after: int, days_before: int = 8) -> list[dict]:
+    """api's counters every 5 minutes: `per_minute_before` for `days_before` days, then `after`."""
+    steps = days_before * 24 * 12
+    total = per_minute_before * 5 * steps
+    values = f"0+{per_minute_before * 5}x{steps} {total}+{per_minute_after * 5}x12"
+    return [{"series": 'http_requests_total{service="api",code="200",pod="api-1"}', "values": values}]
+
+
+def test_an_edge_outage_pages_within_the_fast_burn_window(tmp_path):
+    """The load balancer or gateway fails: the pods see no request at all, the SLO's ratio is
+    0/0 and burns nothing. The traffic against the same minutes a week ago pages in 15 minutes,
+    before the 1h fast-burn window would; a service that was quiet a week ago does not page."""
+    rules = slo_rule_file(SLOS, BASE)
+    (group,) = [g for g in rules["groups"] if g["name"] == "slo-traffic"]
+    rule = next(r for r in group["rules"] if r["labels"]["service"] == "api")
+    path = write(tmp_path / "traffic.yaml", {"groups": [group]})
+    api = {"service": "api"}
+    _promtool([str(path)], tmp_path, {"evaluation_interval": "5m", "tests": [
+        {"interval": "5m", "input_series": _traffic(1200, 0), "alert_rule_test": [
+            {"eval_time": "7d12h", "alertname": "SLOTrafficDrop", "exp_alerts": []},
+            {"eval_time": "8d5m", "alertname": "SLOTrafficDrop", "exp_alerts": []},
+            {"eval_time": "8d15m", "alertname": "SLOTrafficDrop", "exp_alerts": [expected_alert(rule, api, 0)]}]},
+        # 30 requests a minute a week ago (0.5 per second): below the floor, nothing to judge by.
+        {"interval": "5m", "input_series": _traffic(30, 0), "alert_rule_test": [
+            {"eval_time": "8d30m", "alertname": "SLOTrafficDrop", "exp_alerts": []}]},
+        # A third less than last week is a slow day, not an outage.
+        {"interval": "5m", "input_series": _traffic(1200, 800), "alert_rule_test": [
+            {"eval_time": "8d30m", "alertname": "SLOTrafficDrop", "exp_alerts": []}]},
+    ]})
+    assert [r["labels"]["service"] for r in group["rules"]] == ["api", "backend", "api-gw"]

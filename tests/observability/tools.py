@@ -49,3 +49,14 @@ def expected_alert(rule: dict, series_labels: dict, value: float) -> dict:
     labels = {**series_labels, **rule.get("labels", {})}
     return {"exp_labels": labels,
             "exp_annotations": {k: render(v, labels, value) for k, v in rule.get("annotations", {}).items()}}
+
+
+def relabel_keeps(relabelings: list[dict], labels: dict) -> bool:
+    """Whether Prometheus' `keep` relabelings (the only action remote write uses here) keep a
+    series with these labels: source labels joined by the separator, the regex anchored."""
+    for rule in relabelings:
+        assert rule["action"] == "keep", rule
+        value = rule.get("separator", ";").join(labels.get(n, "") for n in rule["sourceLabels"])
+        if not re.fullmatch(rule["regex"], value):
+            return False
+    return True

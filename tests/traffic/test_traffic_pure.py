@@ -52,7 +52,8 @@ def test_cert_manager_writes_only_acme_txt_records_in_the_zone():
 @pytest.mark.parametrize("weight,stable", [(0, 100), (10, 90), (50, 50), (100, 0)])
 def test_route_splits_the_weight_and_always_sends_the_header_to_the_canary(weight, stable):
     spec = t.canary_route_spec("api.insurance-lead-gen.com", 3000, weight)
-    header_rule, split_rule = spec["rules"]
+    private, header_rule, split_rule = spec["rules"]
+    assert private["matches"] == [{"path": {"type": "PathPrefix", "value": "/metrics"}}]
     assert header_rule["matches"][0]["headers"] == [
         {"type": "Exact", "name": "x-canary", "value": "always"}]
     assert [(b["name"], b["weight"]) for b in header_rule["backendRefs"]] == [("api-canary", 1)]
@@ -60,6 +61,19 @@ def test_route_splits_the_weight_and_always_sends_the_header_to_the_canary(weigh
         ("api", 3000, stable), ("api-canary", 3000, weight)]
     assert "headers" not in split_rule["matches"][0]
     assert spec["parentRefs"] == [{"name": "api", "sectionName": "https"}]
+
+
+def test_metrics_are_never_routed_from_outside():
+    """The pods serve /metrics on the routed port; the gateway answers it with its own 404, and the
+    longer prefix wins over both `/` rules (header matches rank below path length)."""
+    spec = t.canary_route_spec("api.insurance-lead-gen.com", 3000, 10)
+    rule = spec["rules"][0]
+    assert "backendRefs" not in rule
+    assert rule["filters"] == [{"type": "ExtensionRef", "extensionRef": {
+        "group": "gateway.envoyproxy.io", "kind": "HTTPRouteFilter", "name": "not-public"}}]
+    longest = max((m["path"]["value"] for r in spec["rules"] for m in r["matches"]), key=len)
+    assert longest == "/metrics"
+    assert t.not_public_filter_spec()["directResponse"]["statusCode"] == 404
 
 
 def test_http_listener_only_redirects():

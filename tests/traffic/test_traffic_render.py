@@ -57,7 +57,7 @@ def _validate_all(run) -> dict[str, int]:
             validate_custom_resource(m)
         elif "/" in m["apiVersion"] and m["apiVersion"].split("/")[0].endswith(".io") \
                 and not m["apiVersion"].startswith(("networking.k8s.io", "policy", "apps")):
-            assert m["kind"] == "EnvoyProxy", f"no schema to check {m['apiVersion']} {m['kind']}"
+            assert m["kind"] in ("EnvoyProxy", "HTTPRouteFilter"), f"no schema to check {m['apiVersion']} {m['kind']}"
             continue
         else:
             kubernetes_validate.validate(m, K8S_VERSION, strict=True)
@@ -83,15 +83,19 @@ def test_ingress_nginx_router_validates(nginx_run):
 def test_a_broken_custom_resource_is_caught(gateway_run):
     # The schema check has teeth: an HTTPRoute weight above the CRD's maximum fails it.
     route = json.loads(json.dumps(find_manifest(gateway_run, "HTTPRoute", "api", "production")))
-    route["spec"]["rules"][1]["backendRefs"][0]["weight"] = 1_000_001
+    route["spec"]["rules"][2]["backendRefs"][0]["weight"] = 1_000_001
     with pytest.raises(Exception, match="1000001"):
         validate_custom_resource(route)
 
 
 def test_route_carries_the_configured_weight_and_tester_header(gateway_run):
     route = find_manifest(gateway_run, "HTTPRoute", "api", "production")
-    header, split = route["spec"]["rules"]
+    private, header, split = route["spec"]["rules"]
     assert [(b["name"], b["weight"]) for b in split["backendRefs"]] == [("api", 90), ("api-canary", 10)]
+    # /metrics is answered by the gateway (a filter in the route's namespace), never by a pod.
+    assert private["filters"][0]["extensionRef"]["name"] == "not-public" and "backendRefs" not in private
+    assert find_manifest(gateway_run, "HTTPRouteFilter", "not-public", "production")["spec"][
+        "directResponse"]["statusCode"] == 404
     assert header["matches"][0]["headers"] == [{"type": "Exact", "name": "x-canary", "value": "always"}]
     assert route["spec"]["hostnames"] == [ORIGIN, PUBLIC]
     assert [p["sectionName"] for p in route["spec"]["parentRefs"]] == ["https", "https-public"]
