@@ -5,6 +5,7 @@ what the promotion gate verifies."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import pathlib
 import re
 from typing import Sequence
@@ -19,11 +20,12 @@ def render(fields: dict, signature: str) -> str:
     """The attestation file: one field a line, the signature as a literal block."""
     at = fields["at"].astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     tests = ", ".join(fields["smoke_tests"])
+    images = "".join(f'\n  {json.dumps(k)}: {json.dumps(v)}' for k, v in sorted(fields["images"].items())) or " {}"
     body = "\n".join(f"  {line}" for line in signature.strip().splitlines())
     return (f"# {fields['stack']} applied {fields['commit']} and these smoke tests passed; signed by the\n"
             f"# pipeline (platformctl change attest). The promotion gate verifies it; do not edit.\n"
             f"stack: {fields['stack']}\ncommit: \"{fields['commit']}\"\nat: \"{at}\"\n"
-            f"smoke_tests: [{tests}]\nby: {fields['by']}\nsignature: |\n{body}\n")
+            f"smoke_tests: [{tests}]\nby: {fields['by']}\nimages:{images}\nsignature: |\n{body}\n")
 
 
 def attest(root: pathlib.Path, *, stack: str, commit: str, smoke_tests: Sequence[str], key: pathlib.Path,
@@ -51,7 +53,14 @@ def attest(root: pathlib.Path, *, stack: str, commit: str, smoke_tests: Sequence
                          "to pass before a promotion")
     if not key.exists():
         raise InputError(f"--key {key} does not exist")
-    fields = {"stack": stack, "commit": commit, "at": at, "smoke_tests": list(smoke_tests), "by": rules.signer}
+    from platformctl.pack import config
+    from platformctl.project import pack_config
+
+    # The image tags the attested stack ran, as its resolved config at this checkout sets them: a
+    # promoted stack must run the same ones (promotion.py), so a config-only release is soaked too.
+    images = dict(config.images_of(pack_config(stack, root)))
+    fields = {"stack": stack, "commit": commit, "at": at, "smoke_tests": list(smoke_tests), "by": rules.signer,
+              "images": images}
     try:
         signature = signing.sign(promotion.message(fields), key_file=key, namespace=signing.ATTESTATION_NAMESPACE)
     except signing.SigningError as err:

@@ -32,13 +32,16 @@ from platformctl.pack import approvers, changes, compliance
 from platformctl.project import ROOT
 from platformctl.reports.model import ChangeEvidence
 
-# Kinds of history entry that change what runs in the account; previews and refreshes do not.
-CHANGING_KINDS = ("update", "destroy", "import")
+# Kinds of history entry that change what runs in the account. Every kind but these is counted, so a
+# kind this tool does not know yet (`resource-import` was once silently dropped) is judged, not skipped.
+NOT_CHANGING_KINDS = ("preview", "refresh", "rename")
+CHANGING_KINDS = ("update", "destroy", "import", "resource-import")
 CHANGE_KEY = "leadgen:changeRequest"
 CHANGES_DIR_KEY = "leadgen:governance.changesDir"
 EVIDENCE_POLICY = "governance-change-evidence"
 # The pack's ID pattern, unanchored, to find "CR-2026-014: scale api" in an update message.
-_ID_IN_TEXT = re.compile(r"\b" + changes.ID_PATTERN.pattern.strip("^$") + r"\b")
+_ID_IN_TEXT = re.compile(r"\b" + changes.ID_PATTERN.pattern.removeprefix("^").removesuffix("\\Z").removesuffix("$")
+                         + r"\b")
 MAX_HISTORY_BYTES = 256 * 2**20  # a history is small; refuse to read a mistaken huge file whole
 COMMIT_KEY = "git.head"  # where `pulumi up` records the commit it ran from (its update environment)
 _COMMIT = re.compile(r"[0-9a-f]{7,64}")
@@ -121,6 +124,7 @@ class Judged:
     approvals: tuple[tuple[str, str], ...] = ()  # (by, role) of each approval that counted
     commit: str = ""
     read_from: str = ""  # "commit <sha>" or "working tree"
+    unchecked: tuple[str, ...] = ()  # what could not be re-checked for this update
     emergency: str = ""  # "" | "emergency change" | "emergency change, ran outside its window on a cto approval"
 
     @property
@@ -166,6 +170,12 @@ class Snapshots:
                 if data is not None:
                     (root / folder).mkdir(parents=True, exist_ok=True)
                     (root / folder / name).write_bytes(data)
+            for name in (f"{gate_settings_module().FOLDER}/{gate_settings_module().FILE}", "Pulumi.yaml"):
+                self._copy(commit, name, root)
+            listing = self._git("ls-tree", "--name-only", f"{commit}:attestations")
+            for name in (listing or b"").decode("utf-8", "replace").splitlines():
+                if name.endswith(".yaml") and "/" not in name:
+                    self._copy(commit, f"attestations/{name}", root)
             (root / "changes").mkdir(parents=True, exist_ok=True)
             self._made[commit] = root
         target = root / "changes" / f"{change_id}.yaml"
@@ -175,6 +185,24 @@ class Snapshots:
                 return None, f"changes/{change_id}.yaml: not in the repository at commit {commit[:12]}, the update's {COMMIT_KEY}"
             target.write_bytes(data)
         return root, ""
+
+
+    def _copy(self, commit: str, name: str, root: pathlib.Path) -> None:
+        data = self._git("show", f"{commit}:{name}")
+        if data is not None:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(data)
+
+    def stack_file(self, commit: str, stack: str) -> None:
+        """Pulumi.<stack>.yaml at `commit` into its snapshot (read for the config an approval signed)."""
+        root = self._made.get(commit)
+        if root is not None and re.fullmatch(r"[A-Za-z0-9._-]+", stack):
+            self._copy(commit, f"Pulumi.{stack}.yaml", root)
+
+
+def gate_settings_module():
+    from platformctl.pack import gate_settings
+    return gate_settings
 
 
 def evidence(entry: dict, stack: str, project_root: pathlib.Path,
@@ -211,21 +239,53 @@ def judge_entry(entry: dict, stack: str, project_root: pathlib.Path,
     # Every changing update of the audited stack is held to the rules, protected or not, and judged
     # as it ran: approvals by its start, the window over its whole run, each approval's signature
     # checked against the approvers and keys the repository lists, as the gate checks them.
-    signatures = approvers.check(loaded.change, approvers.load(project_root))
+    directory = approvers.load(project_root)
+    signatures = approvers.check(loaded.change, directory)
     verdict = compliance.assess(loaded, stack=stack, protected=True, at=start, finished=end or start,
-                                signatures=signatures)
+                                signatures=signatures, keys=approvers.fingerprints(loaded.change, directory))
     change = verdict.change
     counted = tuple(sorted({(a.by, a.role) for a in verdict.approvals}))
+    problems = list(verdict.messages())
+    unchecked: list[str] = []
+    if snapshots is not None:
+        extra, unchecked = _rechecked(entry, stack, project_root, snapshots, commit, start, verdict)
+        problems += extra
+    else:
+        unchecked.append("without --repo, nothing is re-checked at the update's commit (approval binding, "
+                         "promotion, gate settings, the checkout)")
     return Judged(ChangeEvidence(**base, requester=change.requested_by,
                                  approver=", ".join(f"{by} ({role})" for by, role in counted),
                                  independently_approved=bool(verdict.approvals),
                                  rollback_plan=not verdict.messages(compliance.ROLLBACK),
                                  in_window=verdict.in_window,
-                                 problems=tuple(verdict.messages())),
+                                 problems=tuple(problems)),
                   stack, window=f"{_iso(change.window_start)} - {_iso(change.window_end)}", approvals=counted,
-                  commit=commit, read_from=read_from,
+                  commit=commit, read_from=read_from, unchecked=tuple(unchecked),
                   emergency=("emergency change, ran outside its window on a cto approval" if verdict.emergency_override
                              else "emergency change" if change.emergency else ""))
+
+
+def _rechecked(entry: dict, stack: str, snapshot: pathlib.Path, snapshots: Snapshots, commit: str,
+               start: dt.datetime, verdict) -> tuple[list[str], list[str]]:
+    """What the gates would also have said of this update at its commit (history_checks)."""
+    from platformctl import history_checks
+    from platformctl.pack import config as gconfig
+    from platformctl.project import pack_config
+
+    environment = entry.get("environment") if isinstance(entry.get("environment"), dict) else {}
+    problems, unchecked = history_checks.checkout(environment)
+    recorded = {k: _config_value(entry, k) for k in (entry.get("config") or {})}
+    settings, lines = history_checks.recorded_settings(recorded, stack, snapshot)
+    problems += lines
+    snapshots.stack_file(commit, stack)
+    try:
+        resolved = pack_config(stack, snapshot)
+    except Exception:  # noqa: BLE001 a stack file that does not read: the binding check says it does not match
+        resolved = None
+    problems += history_checks.rechecks(repo=snapshots.repo, snapshot=snapshot, commit=commit, stack=stack,
+                                        start=start, verdict=verdict, resolved_config=resolved,
+                                        protected=gconfig.is_protected(stack, settings))
+    return problems, unchecked
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -234,7 +294,7 @@ def _iso(moment: dt.datetime) -> str:
 
 def in_period(entries: Iterable[dict], since: dt.date, until: dt.date) -> list[dict]:
     """Changing updates whose start falls in [since, until], both days inclusive, UTC."""
-    chosen = [e for e in entries if e["kind"] in CHANGING_KINDS
+    chosen = [e for e in entries if e["kind"] not in NOT_CHANGING_KINDS
               and since <= e["_start"].astimezone(dt.timezone.utc).date() <= until]
     return sorted(chosen, key=lambda e: e["_start"])
 

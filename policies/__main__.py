@@ -12,7 +12,7 @@ import pulumi
 from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, PolicyPack, ResourceValidationPolicy,
                            Severity, StackValidationPolicy)
 
-from governance import catalog, clock, config, exemptions, pack_settings, sdk_cache
+from governance import catalog, clock, config, exemptions, gate_settings, pack_settings, sdk_cache
 from governance.model import Context, Resource
 from governance.values import plain
 
@@ -21,10 +21,16 @@ PROJECT_ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 @functools.lru_cache(maxsize=4)
-def _settings(raw_config: str) -> config.GovernanceConfig:
+def _stack_settings(raw_config: str) -> config.GovernanceConfig:
     # Keyed on the raw PULUMI_CONFIG so the config is parsed once per stack, not once per resource.
     # The whole mapping, not key by key: a `--path` object and its flat leaf are weighed together.
     return config.from_mapping(pulumi.runtime.get_config_env())
+
+
+def _settings(raw_config: str, stack: str) -> config.GovernanceConfig:
+    # The gate settings of a protected stack are the CAB's (governance/gates.yaml), not its config's.
+    return gate_settings.apply(_stack_settings(raw_config), stack, gate_settings.load(PROJECT_ROOT),
+                               pack_settings.stacks())
 
 
 def _dry_run() -> bool:
@@ -34,8 +40,9 @@ def _dry_run() -> bool:
 
 def _context() -> Context:
     dry_run = _dry_run()
-    return Context(stack=pulumi.get_stack(), project=pulumi.get_project(),
-                   config=_settings(os.environ.get("PULUMI_CONFIG", "")), project_root=PROJECT_ROOT,
+    stack = pulumi.get_stack()
+    return Context(stack=stack, project=pulumi.get_project(),
+                   config=_settings(os.environ.get("PULUMI_CONFIG", ""), stack), project_root=PROJECT_ROOT,
                    clock=clock.read(os.environ, honour_override=dry_run),
                    pack_stacks=pack_settings.stacks(), dry_run=dry_run)
 
@@ -107,7 +114,8 @@ def _applies(policy, resource_type: str) -> bool:
 
 # Before the PolicyPack exists: it builds and registers the SDK's servicer in its constructor.
 sdk_cache.install(_applies)
-pack_settings.install()
+# The gates and the governance checks stay mandatory whatever a policy config asks (pack_settings).
+pack_settings.install(catalog.LOCKED)
 # An AnalyzeStack allocates millions of short-lived objects (the SDK rebuilds the stack's
 # PolicyResources for each of the 12 stack policies). With CPython's default gen-0 threshold of 700
 # the collector ran thousands of times per call, each pass walking the live stack: half of

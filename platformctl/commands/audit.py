@@ -116,9 +116,12 @@ class PackAnalyzer:
         from platformctl import policy_client
         from platformctl.pack import PACK_DIR
 
+        # The gates cannot be switched off through the pack's config (it restores them to mandatory,
+        # so a `--policy-pack-config` cannot lower them for an update): they run, and their findings,
+        # which judge an update this audit does not have, are left out here instead.
+        self._gates = frozenset(update_gates())
         self._client = policy_client.PolicyClient(PACK_DIR, project=project, stack=stack,
-                                                  config=config, dry_run=False,
-                                                  levels={name: "disabled" for name in update_gates()})
+                                                  config=config, dry_run=False)
         self._error = policy_client.PolicyPackError
         self._buffer: list[dict] = []
         try:
@@ -134,7 +137,7 @@ class PackAnalyzer:
 
     def analyze_stack(self, resources: list[dict]) -> Sequence[Any]:
         try:
-            return self._client.analyze(self._buffer)
+            return [v for v in self._client.analyze(self._buffer) if v.policy not in self._gates]
         except self._error as exc:
             raise InputError(str(exc)) from None
 
@@ -155,13 +158,14 @@ class CatalogAnalyzer:
     give the same findings (tests/audit/test_audit_engines.py)."""
 
     def __init__(self, stack: str, project: str, config: dict):
-        from platformctl.pack import catalog, clock, config as gconfig, model
+        from platformctl.pack import catalog, clock, config as gconfig, gate_settings, model
 
         self._catalog, self._model = catalog, model
         skip = set(update_gates())
         self._by_type = {t: tuple(s for s in specs if s.name not in skip) for t, specs in catalog.SPECS_BY_TYPE.items()}
         self._stack_specs = tuple(s for s in catalog.STACK_SPECS if s.name not in skip)
-        self._ctx = model.Context(stack, project, gconfig.from_mapping(config), ROOT,
+        settings = gate_settings.apply(gconfig.from_mapping(config), stack, gate_settings.load(ROOT))
+        self._ctx = model.Context(stack, project, settings, ROOT,
                                   clock.read(honour_override=False))
         self._providers: dict[str, dict] = {}
 
@@ -321,6 +325,11 @@ def run(args: argparse.Namespace, analyzer_factory: AnalyzerFactory = None) -> i
         report.changes = changes
         report.violations = list(report.violations) + findings
         report.period = (since, until)
+        from platformctl import history_checks
+        # What neither the history nor the repository can show, said in every report of a period.
+        unchecked = sorted({line for j in judged for line in j.unchecked})
+        report.notes = list(report.notes) + list(history_checks.NOT_RECHECKED) + [
+            f"not re-checked for some updates: {line}" for line in unchecked]
         if not changes:
             report.notes = list(report.notes) + [f"no update in {since}..{until}"]
     if args.format == "csv" and args.history:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import pathlib
 import subprocess
@@ -33,13 +34,13 @@ SKELETON = """\
 # Times are quoted, in UTC: "2026-12-15T02:00:00Z". The window is at most 24h.
 id: {id}
 title: {title}
-description: What changes, in one or two sentences
+description: {description}
 service: {service}
 change_type: {change_type}          # standard | normal | emergency
 risk_level: {risk_level}             # low | medium | high | critical
-impact_analysis: Who or what notices, and for how long
+impact_analysis: {impact_analysis}
 rollback_plan:                  # concrete steps, in order
-  - Replace this line with the first command or action that undoes the change
+  - {rollback_plan}
 requested_by: {requested_by}
 approvals: []
 window: {{start: "{start}", duration: {duration}}}
@@ -52,6 +53,10 @@ def _pack():
     # The pack's modules through platformctl's one door to them, loaded only when a subcommand runs.
     from platformctl.pack import approvers, changes, compliance, signing
     return approvers, changes, compliance, signing
+
+
+def changes_module():
+    return _pack()[1]
 
 
 def _path(root: pathlib.Path, change_id: str) -> pathlib.Path:
@@ -99,8 +104,14 @@ def new(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
         raise InputError("--requested-by is required (no git user.email to default to)")
     start = _time(args.start, "--start") if args.start else (
         dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=7)).replace(hour=2, minute=0, second=0, microsecond=0)
-    text = SKELETON.format(id=args.id, title=args.title, service=args.service, change_type=args.change_type,
-                           risk_level=args.risk_level, requested_by=requested_by,
+    if not changes_module().EMAIL.match(requested_by):
+        raise InputError(f"--requested-by {requested_by!r} must be an e-mail address")
+    # Every free text as a JSON string, which is a YAML double-quoted scalar: `--title "A: B"` once
+    # wrote a mapping where a title belongs, and the tool then refused its own file.
+    quoted = {k: json.dumps(v) for k, v in {"title": args.title, "service": args.service,
+                                            "requested_by": requested_by,
+                                            **changes_module().TEMPLATE_TEXT}.items()}
+    text = SKELETON.format(id=args.id, change_type=args.change_type, risk_level=args.risk_level, **quoted,
                            start=start.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                            duration=args.duration, stacks=", ".join(args.stacks))
     path.parent.mkdir(exist_ok=True)
@@ -144,12 +155,39 @@ def digest(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
     if args.by is None and args.role is None:
         data = change.canonical + b"\n"
     elif args.by and args.role:
-        data = signing.approval_message_for(change.canonical, by=args.by, role=args.role, at=_time(args.at, "--at"))
+        commit, config = _binding(root, change, args.commit)
+        data = signing.approval_message_for(change.canonical, by=args.by, role=args.role, at=_time(args.at, "--at"),
+                                            commit=commit, config=config)
     else:
         raise InputError("--by and --role go together (the message names the approver and the role)")
     sys.stdout.buffer.write(data)
     sys.stdout.flush()
     return 0
+
+
+# --- what an approval binds ---------------------------------------------------------------------------
+def _binding(root: pathlib.Path, change, commit: str | None) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The program commit an approval signs (`--commit`, default the checkout's HEAD) and the digest
+    of the resolved config of each stack the request names that has a stack file here."""
+    from platformctl.pack import config
+    from platformctl.project import pack_config
+
+    if commit is None:
+        try:
+            done = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "HEAD"], capture_output=True,
+                                  text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            done = None
+        if done is None or done.returncode != 0:
+            raise InputError(f"{root} is not a git checkout with a commit: name the program commit you approve "
+                             "with --commit")
+        commit = done.stdout.strip()
+    commit = commit.strip().lower()
+    if not changes_module().COMMIT.match(commit):
+        raise InputError(f"--commit {commit!r} must be a full 40-hex git commit")
+    digests = tuple(sorted((stack, config.config_digest(pack_config(stack, root))) for stack in change.stacks
+                           if (root / f"Pulumi.{stack}.yaml").exists()))
+    return commit, digests
 
 
 # --- approve --------------------------------------------------------------------------------------
@@ -161,39 +199,64 @@ def approve(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
         raise InputError(f"--by {by!r} must be the approver's e-mail address (as in governance/approvers.yaml)")
     if args.role not in changes.ROLES:
         raise InputError(f"--role {args.role!r} must be one of {', '.join(changes.ROLES)}")
-    if by.lower() == change.requested_by.lower():
+    if by.casefold() == change.requested_by.casefold():
         raise InputError(f"{by} requested {change.id}; the requester approves nothing")
+    directory = approvers.load(root)
+    if directory.problems:
+        raise InputError(directory.problems[0])
+    held = directory.roles.get(by.casefold())
+    if held is None:
+        raise InputError(f"--by {by} is not an approver in governance/approvers.yaml; nothing was written")
+    if args.role not in held:
+        raise InputError(f"--by {by} does not hold the role {args.role} in governance/approvers.yaml; nothing was "
+                         "written")
+    same = next((a for a in change.approvals if a.by.casefold() == by.casefold() and a.role == args.role), None)
+    if same is not None:
+        raise InputError(f"approvals[{same.index}] is already {by}'s {args.role} approval; nothing was written")
     at = _time(args.at, "--at")
     if at > dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=1):
         raise InputError(f"--at {args.at} is in the future; an approval is dated when it is given")
     key = pathlib.Path(os.path.expanduser(args.key))
     if not key.exists():
         raise InputError(f"--key {args.key}: no such key file")
-    message = signing.approval_message_for(change.canonical, by=by, role=args.role, at=at)
+    commit, config = _binding(root, change, args.commit)
+    message = signing.approval_message_for(change.canonical, by=by, role=args.role, at=at, commit=commit,
+                                           config=config)
     try:
         signature = signing.sign(message, key_file=key, namespace=signing.APPROVAL_NAMESPACE)
     except signing.SigningError as err:
         raise InputError(str(err)) from None
     path = _path(root, args.id)
     original = path.read_text(encoding="utf-8")
-    updated = _with_approval(original, by=by, role=args.role, at=at, signature=signature)
+    updated = _with_approval(original, by=by, role=args.role, at=at, signature=signature, commit=commit,
+                             config=config)
     # The request's content must be exactly what was signed, and the new approval must parse.
     check = changes.parse(updated, f"changes/{args.id}.yaml", args.id)
     if check.change is None or check.change.canonical != change.canonical or \
             check.change.approvals[-1].signature != signature.strip():
         raise InputError(f"changes/{args.id}.yaml: could not add the approval without changing the request "
                          "(is `approvals:` a top-level list?)")
+    verdict = approvers.check(check.change, directory)[-1]
+    if verdict:
+        # A signature that does not verify is not an approval: nothing is written.
+        raise InputError(f"the signature by {args.key} does not verify for {by}: {verdict}; nothing was written")
     write_atomically(path, updated)
-    verdict = approvers.check(check.change, approvers.load(root))[-1]
-    note = "verified against governance/allowed_signers" if not verdict else f"written, but it does not verify: {verdict}"
-    print(f"changes/{args.id}.yaml: approval by {by} as {args.role} at {_fmt(at)} {note}")
-    return 0 if not verdict else 2
+    print(f"changes/{args.id}.yaml: approval by {by} as {args.role} at {_fmt(at)} verified against "
+          "governance/allowed_signers")
+    return 0
 
 
-def _with_approval(text: str, *, by: str, role: str, at: dt.datetime, signature: str) -> str:
+def _with_approval(text: str, *, by: str, role: str, at: dt.datetime, signature: str, commit: str = "",
+                   config: tuple = ()) -> str:
     """`text` with one approval appended to its top-level `approvals:` list, leaving every other
     line (and comment) as it was, so the canonical content does not move."""
-    item = [f"  - by: {by}", f"    role: {role}", f'    at: "{_fmt(at)}"', "    signature: |"]
+    item = [f"  - by: {by}", f"    role: {role}", f'    at: "{_fmt(at)}"']
+    if commit:
+        item.append(f'    commit: "{commit}"')
+    if config:
+        item.append("    config:")
+        item += [f'      {json.dumps(stack)}: "{digest}"' for stack, digest in config]
+    item.append("    signature: |")
     item += [f"      {line}" for line in signature.strip().splitlines()]
     lines = text.splitlines()
     for i, line in enumerate(lines):
@@ -234,8 +297,10 @@ def verify(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
     loaded = pack_changes.Loaded(change.file, change, (), change.id)
     problems: list[str] = []
     for stack in stacks:
-        verdict = compliance.assess(loaded, stack=stack, protected=True, at=_time(args.at, "--at"),
-                                    signatures=reasons)
+        # Judged as the gate judges the stack: dev and staging are not protected and need no
+        # signed approval (this command once held every stack a request names to production's rules).
+        verdict = compliance.assess(loaded, stack=stack, protected=_protected(root, stack), at=_time(args.at, "--at"),
+                                    signatures=reasons, keys=approvers.fingerprints(change, directory))
         # A window still ahead is not a problem of the request: the update waits for it.
         ahead = [f for f in verdict.findings if f.rule == compliance.WINDOW and f.deferrable]
         problems += [f.message for f in verdict.findings if f not in ahead and f.message not in problems]
@@ -247,6 +312,15 @@ def verify(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
     return 0 if not problems else 2
 
 
+def _protected(root: pathlib.Path, stack: str) -> bool:
+    from platformctl.pack import config, gate_settings
+    from platformctl.project import pack_config
+
+    raw = pack_config(stack, root) if (root / f"Pulumi.{stack}.yaml").exists() else {}
+    settings = gate_settings.apply(config.from_mapping(raw), stack, gate_settings.load(root))
+    return config.is_protected(stack, settings)
+
+
 # --- attest ---------------------------------------------------------------------------------------
 def attest(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
     from platformctl.attestation import attest as write
@@ -256,6 +330,27 @@ def attest(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
     print(f"{path.relative_to(root)}: {args.stack} applied {args.commit[:12]}; commit this file so the "
           "promotion gate finds it")
     return 0
+
+
+# --- smoke ---------------------------------------------------------------------------------------
+def smoke(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
+    """Run governance/smoke-tests.yaml against the stack's public name; print one line per test and,
+    last, the names that passed (what `change attest --smoke-tests` takes). 0 all passed, 2 not."""
+    from platformctl import smoke as runner
+    from platformctl.project import pack_config
+
+    tests = runner.load(root)
+    if not (root / f"Pulumi.{args.stack}.yaml").exists():
+        raise InputError(f"--stack {args.stack}: no Pulumi.{args.stack}.yaml")
+    host = pack_config(args.stack, root).get("leadgen:traffic.hostname", "")
+    if not host and not args.base_url:
+        raise InputError(f"Pulumi.{args.stack}.yaml has no leadgen:traffic.hostname to test against")
+    results = runner.run_all(tests, host, args.base_url)
+    for name, why in results:
+        print(f"  {'ok' if not why else 'FAIL'} {name}" + (f": {why}" if why else ""))
+    passed = [name for name, why in results if not why]
+    print(" ".join(passed))
+    return 0 if len(passed) == len(results) else 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -280,6 +375,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--by", metavar="EMAIL")
     p.add_argument("--role")
     p.add_argument("--at", metavar="TIME", help="approval time (default: now)")
+    p.add_argument("--commit", metavar="SHA", help="the program commit approved (default: the checkout's HEAD)")
     p.set_defaults(action_func=digest)
     p = sub.add_parser("approve", help="sign the request with your SSH key and add the approval")
     p.add_argument("id", metavar="CR-ID")
@@ -287,12 +383,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--key", required=True, help="your SSH private key file, or its .pub with the key in ssh-agent")
     p.add_argument("--by", metavar="EMAIL", help="your address in governance/approvers.yaml (default: git user.email)")
     p.add_argument("--at", metavar="TIME", help="approval time (default: now)")
+    p.add_argument("--commit", metavar="SHA", help="the program commit approved (default: the checkout's HEAD); "
+                   "the update must run it, or a descendant that changes only changes/ and attestations/")
     p.set_defaults(action_func=approve)
     p = sub.add_parser("verify", help="check every approval's signature and the CAB rules")
     p.add_argument("id", metavar="CR-ID")
     p.add_argument("--stack", help="judge for this stack only (default: every stack the request names)")
     p.add_argument("--at", metavar="TIME", help="judge as of this time (default: now)")
     p.set_defaults(action_func=verify)
+    p = sub.add_parser("smoke", help="run the smoke tests (governance/smoke-tests.yaml) against a stack's public name")
+    p.add_argument("--stack", required=True)
+    p.add_argument("--base-url", metavar="URL", help="test this URL's scheme and host instead (e.g. a local server)")
+    p.set_defaults(action_func=smoke)
     p = sub.add_parser("attest", help="sign that a stack applied a commit and its smoke tests passed (the pipeline)")
     p.add_argument("--stack", required=True)
     p.add_argument("--commit", required=True, metavar="SHA")

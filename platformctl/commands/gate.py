@@ -24,17 +24,20 @@ BUDGET_GATE = "error-budget-gate"
 
 def evaluate(stack: str, change_request: str | None = None, project_root: pathlib.Path = ROOT,
              env=None) -> reports.Report:
-    from platformctl.pack import catalog, clock, config as gconfig, model
+    from platformctl.pack import catalog, clock, config as gconfig, gate_settings, model, pack_settings
 
     if not (project_root / f"Pulumi.{stack}.yaml").exists():
         raise InputError(f"--stack {stack}: no Pulumi.{stack}.yaml in {project_root}")
     raw = pack_config(stack, project_root)
     if change_request:
         raw[CHANGE_KEY] = change_request  # what `pulumi config set leadgen:changeRequest` will record
-    settings = gconfig.from_mapping(raw)
+    settings = gate_settings.apply(gconfig.from_mapping(raw), stack, gate_settings.load(project_root),
+                                   pack_settings.stacks())
     project = "leadgen"
+    # The real clock, as the update reads it: a pre-flight that honoured LEADGEN_GOVERNANCE_NOW
+    # passed a closed window that `pulumi up` then refused (the variable is reported as ignored).
     ctx = model.Context(stack=stack, project=project, config=settings, project_root=project_root,
-                        clock=clock.read(env if env is not None else os.environ))
+                        clock=clock.read(env if env is not None else os.environ, honour_override=False))
     violations = []
     notes = [f"{problem}" for problem in settings.problems]
     # With `amp:stack` the SLO store is the workspace the stack declares, known only from the stack's
@@ -60,7 +63,9 @@ def evaluate(stack: str, change_request: str | None = None, project_root: pathli
                      f"{gconfig.PROTECTED_ENVIRONMENT}): gates pass")
     return reports.Report(stack=stack, project=project, kind="gate",
                           generated_at=dt.datetime.now(dt.timezone.utc), resource_count=0,
-                          violations=violations, notes=notes, secrets=config_secrets(raw),
+                          violations=violations, notes=notes,
+                          # The SLO store's URL may come from governance/gates.yaml: redacted like the stack's.
+                          secrets=config_secrets({**raw, "gates:prometheus_url": settings.prometheus_url}),
                           source=f"changes/{settings.change_request}.yaml" if settings.change_request else "")
 
 

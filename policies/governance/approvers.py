@@ -18,7 +18,7 @@ import pathlib
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
-from . import changes, signing
+from . import changes, signers_lint, signing
 from .files import file_version as _version
 
 FOLDER = "governance"
@@ -65,11 +65,17 @@ def _load(root: str, *_versions: tuple) -> Directory:
         if not isinstance(held, list) or not held or not all(r in changes.ROLES for r in held):
             problems.append(f"{where} must list roles from {', '.join(changes.ROLES)}")
             continue
-        roles[address.lower()] = frozenset(held)
+        key = address.casefold()
+        if key in roles:
+            # Two spellings of one address once merged silently; the file must say it once.
+            problems.append(f"{where} repeats an address listed above (addresses are compared case-folded)")
+            continue
+        roles[key] = frozenset(held)
     signers: Optional[pathlib.Path] = None
     try:
-        changes.read_in_repo(project_root, FOLDER, SIGNERS, max_bytes=1024 * 1024)
+        text = changes.read_in_repo(project_root, FOLDER, SIGNERS, max_bytes=1024 * 1024)
         signers = pathlib.Path(os.path.realpath(project_root)) / FOLDER / SIGNERS
+        problems += signers_lint.lint(text.decode("utf-8", "replace"))
     except changes.RequestUnreadable as err:
         problems.append(f"{FOLDER}/{SIGNERS}: {err}")
     return Directory(roles, signers, tuple(problems))
@@ -78,32 +84,45 @@ def _load(root: str, *_versions: tuple) -> Directory:
 def check(change: changes.ChangeRequest, directory: Directory) -> tuple[str, ...]:
     """For each approval of `change`, "" when it is a valid signed approval by someone holding its
     role, else the reason it does not count (one phrase, no file name)."""
+    return tuple(reason for reason, _ in _verdicts(change, directory))
+
+
+def fingerprints(change: changes.ChangeRequest, directory: Directory) -> tuple[str, ...]:
+    """For each approval of `change`, the SHA256 fingerprint of the key that signed it ("" when it
+    does not verify): what "two different people" compares, since an address is only a string."""
+    return tuple(key for _, key in _verdicts(change, directory))
+
+
+def _verdicts(change, directory: Directory) -> tuple[tuple[str, str], ...]:
     return _check(change, directory.signers, tuple(sorted((k, tuple(sorted(v))) for k, v in directory.roles.items())),
                   directory.problems, _version(directory.signers) if directory.signers else (-1,))
 
 
 @functools.lru_cache(maxsize=32)
 def _check(change: changes.ChangeRequest, signers: Optional[pathlib.Path], roles: tuple, problems: tuple,
-           _signers_version: tuple) -> tuple[str, ...]:
+           _signers_version: tuple) -> tuple[tuple[str, str], ...]:
     held = {address: set(r) for address, r in roles}
-    out = []
-    for approval in change.approvals:
-        out.append(_reason(change, approval, signers, held, problems))
-    return tuple(out)
+    return tuple(_reason(change, approval, signers, held, problems) for approval in change.approvals)
 
 
-def _reason(change, approval, signers, held, problems) -> str:
+def _reason(change, approval, signers, held, problems) -> tuple[str, str]:
+    reason = _why_not(change, approval, signers, held, problems)
+    return reason if isinstance(reason, tuple) else (reason, "")
+
+
+def _why_not(change, approval, signers, held, problems):
     if not approval.signature:
         return (f"is not signed (platformctl change approve {change.id} --role {approval.role} --key "
                 "<your ssh key>)")
     if problems:
         return f"cannot be verified ({problems[0]})"
-    roles = held.get(approval.by.lower())
+    roles = held.get(approval.by.casefold())
     if roles is None:
         return f"{approval.by} is not an approver in {FOLDER}/{APPROVERS}"
     if approval.role not in roles:
         return f"{approval.by} does not hold the role {approval.role} in {FOLDER}/{APPROVERS}"
-    message = signing.approval_message_for(change.canonical, by=approval.by, role=approval.role, at=approval.at)
+    message = signing.approval_message_for(change.canonical, by=approval.by, role=approval.role, at=approval.at,
+                                           commit=approval.commit, config=approval.config)
     verdict = signing.verify(message, approval.signature, identity=approval.by, allowed_signers=signers,
                              namespace=signing.APPROVAL_NAMESPACE)
-    return "" if verdict.ok else verdict.reason
+    return ("", verdict.fingerprint) if verdict.ok else verdict.reason

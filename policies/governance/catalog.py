@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional
 
-from . import gates, promotion
+from . import binding, gates, promotion
 from .aws import cloudwatch, ec2, ecr, eks, elasticache, iam, kms, lb, rds, s3, secretsmanager, tags
 from .kubernetes import cluster, deployments, helm_values, objects, pods, traffic
 from .readiness import rules as readiness
@@ -73,6 +73,14 @@ SPECS: tuple[Spec, ...] = (
        "high", gates.emergency_in_use, "advisory", group="gate"),
     _s("governance-clock-override", "The change-window clock was fixed through LEADGEN_GOVERNANCE_NOW "
        "(honoured in a preview, ignored by an update).", "medium", gates.clock_override, "advisory", group="gate"),
+    _s("governance-gate-settings", "A protected stack's gate settings (SLO store, budgets, protection) come from "
+       "governance/gates.yaml; its own stack file sets none of them.", "high", gates.gate_settings_owned,
+       group="gate"),
+    _s("approval-binding", "Every approval that counts signed the commit that runs (or an ancestor changed only "
+       "in changes/ and attestations/) and the stack's resolved config.", "high", binding.binding_gate,
+       group="gate"),
+    _s("approval-binding-forecast", "In a preview: what approval-binding will refuse at update time.", "medium",
+       binding.binding_forecast, "advisory", group="gate"),
     _s("promotion-gate", "A protected stack takes only a program version (git commit) the promotion stack "
        "applied with its smoke tests passing at least the soak time before, by signed attestation "
        "(governance/approvers.yaml: promotion).", "high", promotion.promotion_gate, group="gate"),
@@ -237,6 +245,9 @@ STACK_POLICY_TYPES = {
     "kubernetes-namespace-default-deny": (cluster.NAMESPACE, cluster.NETWORK_POLICY),
 }
 BY_NAME = {spec.name: spec for spec in SPECS}
+# Mandatory policies no policy config may lower (policies/__main__.py restores them in Configure):
+# what decides whether an update of a protected stack may run at all.
+LOCKED = frozenset(s.name for s in SPECS if s.group in ("gate", "governance") and s.enforcement == "mandatory")
 RESOURCE_SPECS = tuple(s for s in SPECS if s.kind == "resource")
 STACK_SPECS = tuple(s for s in SPECS if s.kind == "stack")
 

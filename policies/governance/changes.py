@@ -42,10 +42,20 @@ KNOWN_FIELDS = frozenset(REQUIRED_TEXT + ("change_type", "risk_level", "rollback
                                           "window", "stacks", "database_migration"))
 # The only spellings of a boolean: YAML 1.1 also reads yes/no/on/off/True as one, a reader does not.
 BOOLEAN_SPELLINGS = {"true": True, "false": False}
-APPROVAL_FIELDS = ("by", "role", "at", "signature")
+APPROVAL_FIELDS = ("by", "role", "at", "signature", "commit", "config")
+# What an approval binds (binding.py): the program commit and each stack's config digest.
+COMMIT = re.compile(r"^[0-9a-f]{40}\Z")
+CONFIG_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 # An address a person reads mail at: local part, @, a dotted domain. `@` alone is not an approver.
 EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+# What `platformctl change new` writes into the fields the requester must fill in: left as they are,
+# the request says nothing, so the parser refuses them (`verify` once called such a request ready).
+TEMPLATE_TEXT = {
+    "description": "What changes, in one or two sentences",
+    "impact_analysis": "Who or what notices, and for how long",
+    "rollback_plan": "Replace this line with the first command or action that undoes the change",
+}
 # Rollback "plans" that say there is none.
 PLACEHOLDER = re.compile(r"^\s*(?:n\.?\s*/?\s*a\.?|none|nil|null|nothing|no|-+|_+|\.+|\?+|tbd|tba|todo|"
                          r"wip|later|see above|revert|rollback|roll back|undo)\s*\.?\s*$", re.IGNORECASE)
@@ -58,6 +68,8 @@ class Approval:
     at: dt.datetime
     signature: str = ""  # armored `ssh-keygen -Y sign` output, namespace leadgen-change-approval
     index: int = 0  # position in `approvals`, for messages
+    commit: str = ""  # the program commit the approver signed (binding.py)
+    config: tuple[tuple[str, str], ...] = ()  # (stack, digest of its resolved config), sorted
 
 
 @dataclass(frozen=True)
@@ -297,6 +309,9 @@ def parse(text: bytes | str, display: str, expected_id: Optional[str] = None) ->
             bad(key, f"must be text, got {value!r}")
         else:
             text_fields[key] = value.strip()
+    for key in ("description", "impact_analysis"):
+        if text_fields.get(key) == TEMPLATE_TEXT[key]:
+            bad(key, "is still the template's placeholder text; say what this change does")
     if "id" in text_fields:
         if not ID_PATTERN.match(text_fields["id"]):
             bad("id", f"must look like CR-2026-014, got {text_fields['id']!r}")
@@ -322,7 +337,7 @@ def parse(text: bytes | str, display: str, expected_id: Optional[str] = None) ->
         for i, step in enumerate(rollback):
             if not isinstance(step, str) or not step.strip():
                 bad(f"rollback_plan[{i}]", "must be a non-empty step")
-            elif PLACEHOLDER.match(step):
+            elif PLACEHOLDER.match(step) or step.strip() == TEMPLATE_TEXT["rollback_plan"]:
                 bad(f"rollback_plan[{i}]", f"({step.strip()!r}) is a placeholder, not a concrete step")
 
     approvals = []
@@ -356,8 +371,23 @@ def parse(text: bytes | str, display: str, expected_id: Optional[str] = None) ->
         except ValueError as err:
             bad(f"{field}.at", str(err))
             ok = False
+        commit, config = entry.get("commit", ""), entry.get("config", {})
+        if commit != "" and (not isinstance(commit, str) or not COMMIT.match(commit)):
+            bad(f"{field}.commit", f"must be the 40-hex program commit signed, got {commit!r}")
+            ok = False
+        if not isinstance(config, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) and CONFIG_DIGEST.match(v) for k, v in config.items()):
+            bad(f"{field}.config", "must map each stack to the sha256: digest of its resolved config")
+            ok = False
         if ok:
-            approvals.append(Approval(by.strip(), role, at, signature.strip(), i))
+            # Addresses are compared case-folded everywhere; the same person in the same role twice
+            # is one approval written twice (the same signature appended 29 times once counted).
+            same = next((a for a in approvals if a.by.casefold() == by.strip().casefold() and a.role == role), None)
+            if same is not None:
+                bad(field, f"repeats approvals[{same.index}] ({role} by {same.by}); one approval per person and role")
+                continue
+            approvals.append(Approval(by.strip(), role, at, signature.strip(), i, commit,
+                                      tuple(sorted(config.items()))))
 
     window = doc.get("window")
     start = duration = None

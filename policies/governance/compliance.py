@@ -93,14 +93,19 @@ class Assessment:
 
 def assess(loaded: Loaded, *, stack: str, protected: bool, at: dt.datetime,
            finished: Optional[dt.datetime] = None,
-           signatures: Optional[Sequence[str]] = None) -> Assessment:
+           signatures: Optional[Sequence[str]] = None,
+           keys: Optional[Sequence[str]] = None) -> Assessment:
     """Judge the update of `stack` that starts at `at` (and, for a past update, ended at
     `finished`) against the change request `loaded` (from `changes.load`). An unprotected stack
     needs no change request: its assessment has no findings.
 
     `signatures`: for each of the request's approvals, "" when its signature verified, else why
     not (`approvers.check`). None means signatures were not checked: every approval is taken at
-    its word (only for callers that verify elsewhere; the gates always pass them)."""
+    its word (only for callers that verify elsewhere; the gates always pass them).
+
+    `keys`: for each approval, the fingerprint of the key that signed it ("" when it did not
+    verify), from `approvers.fingerprints`. People are told apart by key, not by address: one key
+    listed for two addresses once approved a critical change as both lead and CAB."""
     change = loaded.change
     if change is None:
         if not protected:
@@ -113,6 +118,8 @@ def assess(loaded: Loaded, *, stack: str, protected: bool, at: dt.datetime,
 
     signed = _signed(change, signatures)
     approvals = _counted(change, at, signed)
+    key_of = {a.index: k for a, k in zip(change.approvals, keys)} if keys is not None else {}
+    approvals, shared = _one_per_key(approvals, key_of, change.file)
     in_window = change.window_start <= at < change.window_end and (finished is None or finished <= change.window_end)
     cto = [a for a in approvals if a.role == "cto"]
     fresh_until = max(a.at for a in cto) + EMERGENCY_VALIDITY if change.emergency and cto else None
@@ -122,7 +129,8 @@ def assess(loaded: Loaded, *, stack: str, protected: bool, at: dt.datetime,
     findings: list[Finding] = []
     if protected:
         findings += _coverage(change, stack)
-        findings += _approval(change, approvals, at, finished, signatures)
+        findings += shared
+        findings += _approval(change, approvals, at, finished, signatures, key_of)
         findings += _rollback(change)
         if not in_window and not override:
             findings.append(_outside(change, at, finished, cto))
@@ -141,6 +149,25 @@ def _counted(change: ChangeRequest, at: dt.datetime, signed: tuple[Approval, ...
     return tuple(a for a in signed if a.by.strip().lower() != requester and a.at <= at)
 
 
+def _one_per_key(approvals: tuple[Approval, ...], key_of: dict[int, str], file: str
+                 ) -> tuple[tuple[Approval, ...], list[Finding]]:
+    """Approvals whose key already signed an approval under another address count once."""
+    first: dict[str, Approval] = {}
+    kept, findings = [], []
+    for a in approvals:
+        key = key_of.get(a.index, "")
+        other = first.get(key) if key else None
+        if other is not None and other.by.casefold() != a.by.casefold():
+            findings.append(Finding(APPROVAL, f"{file}: approvals[{a.index}] ({a.role}, {a.by}) is signed by the key that "
+                                              f"signed approvals[{other.index}] as {other.by} ({key}): one key is one "
+                                              "person, so it does not count"))
+            continue
+        if key:
+            first.setdefault(key, a)
+        kept.append(a)
+    return tuple(kept), findings
+
+
 def _coverage(change: ChangeRequest, stack: str) -> list[Finding]:
     if stack in change.stacks:
         return []
@@ -154,7 +181,8 @@ def _pending(message: str) -> Finding:
 
 
 def _approval(change: ChangeRequest, counted: tuple[Approval, ...], at: dt.datetime,
-              finished: Optional[dt.datetime], signatures: Optional[Sequence[str]]) -> list[Finding]:
+              finished: Optional[dt.datetime], signatures: Optional[Sequence[str]],
+              key_of: Optional[dict[int, str]] = None) -> list[Finding]:
     f = change.file
     requester = change.requested_by.strip().lower()
     out: list[Finding] = []
@@ -193,7 +221,12 @@ def _approval(change: ChangeRequest, counted: tuple[Approval, ...], at: dt.datet
         if not line:
             out.append(_pending(f"{f}: risk_level {change.risk_level} needs a team-lead or engineering-manager "
                                 "approval"))
-        if cab and line and not any(c.by.lower() != m.by.lower() for c in cab for m in line):
+        key_of = key_of or {}
+
+        def different(c: Approval, m: Approval) -> bool:
+            keys = key_of.get(c.index, ""), key_of.get(m.index, "")
+            return c.by.casefold() != m.by.casefold() and (not all(keys) or keys[0] != keys[1])
+        if cab and line and not any(different(c, m) for c in cab for m in line):
             out.append(_pending(f"{f}: risk_level {change.risk_level} needs its cab and its team-lead/"
                                 f"engineering-manager approvals from two different people (both are {cab[0].by})"))
     return out

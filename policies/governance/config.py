@@ -34,7 +34,9 @@ from . import stackconfig
 
 NAMESPACE = "leadgen"
 # The shape of a change request ID (changes/<ID>.yaml); checked before the ID is joined to a path.
-CHANGE_REQUEST_ID = re.compile(r"^CR-\d{4}-\d{3,}$")
+# ASCII digits only, and nothing after them (`$` would also match before a final newline):
+# `\d` matches any Unicode digit, so "CR-٢٠٢٦-014" would name a file nobody can find by eye.
+CHANGE_REQUEST_ID = re.compile(r"^CR-[0-9]{4}-[0-9]{3,}\Z")
 DEFAULT_PROTECTED_STACKS = ("production",)
 # Change requests live in the repository's own `changes/` folder and nowhere else. It used to be a
 # stack setting; a stack that names its own folder (absolute, `..`, a symlink) chooses which
@@ -144,6 +146,17 @@ class GovernanceConfig:
     # `leadgen:environment`, read beside the settings (the program declares the key): a stack whose
     # environment is production is protected whatever its name and its protectedStacks say.
     environment: str = ""
+    # Stacks and environments governance/gates.yaml protects (the CAB's file, never the stack's);
+    # these defaults hold when the file is not there: production and its recovery stack.
+    governed_stacks: tuple[str, ...] = ("production", "production-dr")
+    protected_environments: tuple[str, ...] = (PROTECTED_ENVIRONMENT,)
+    # Digest of the stack's whole resolved config (binding.py), what an approval signs; "" unknown.
+    config_digest: str = ""
+    # The image tags the stack's config resolves to (`leadgen:<...>.tag`), as (key, tag), sorted:
+    # what a promoted stack must share with what staging ran (promotion.py).
+    images: tuple[tuple[str, str], ...] = ()
+    # Gate settings a protected stack's file sets, and a gates.yaml that cannot be used (gate_settings).
+    gate_problems: tuple[str, ...] = ()
     # One line per unusable key, e.g. 'leadgen:governance.monthlyBudgetUsd (-5) must be positive'.
     problems: tuple[str, ...] = field(default=())
 
@@ -202,7 +215,36 @@ def from_mapping(config: Mapping[str, Any]) -> GovernanceConfig:
     environment = config.get(ENVIRONMENT_KEY)
     if isinstance(environment, str) and environment.strip():
         settings = dataclasses.replace(settings, environment=environment.strip())
-    return settings
+    return dataclasses.replace(settings, config_digest=config_digest(config), images=images_of(config))
+
+
+IMAGE_TAG = re.compile(r"^leadgen:[A-Za-z0-9_.-]+\.tag\Z")
+
+
+def images_of(config: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The image tags a stack's resolved config sets (empty ones, an unused canary, left out)."""
+    return tuple(sorted((k, v.strip()) for k, v in config.items()
+                        if isinstance(k, str) and IMAGE_TAG.match(k) and isinstance(v, str) and v.strip()))
+
+
+CHANGE_REQUEST_KEY = f"{NAMESPACE}:changeRequest"
+
+
+def config_digest(config: Mapping[str, Any]) -> str:
+    """`sha256:<hex>` of a stack's resolved config (`{"ns:key": value}`, as PULUMI_CONFIG carries
+    it or platformctl resolves it), what an approval binds. Values are compared as the CLI hands
+    them to the pack (strings; objects and lists as JSON, re-serialised canonically so spacing does
+    not matter). `leadgen:changeRequest` is left out: it is set after the approval, to name it."""
+    import hashlib
+
+    def canonical(value: Any) -> str:
+        decoded = stackconfig.maybe_json(value)
+        if isinstance(decoded, (dict, list)):
+            return json.dumps(decoded, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return value if isinstance(value, str) else json.dumps(value)
+    body = {str(k): canonical(v) for k, v in config.items() if k != CHANGE_REQUEST_KEY}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def protected_stacks(settings: GovernanceConfig, pack_stacks: Optional[tuple[str, ...]] = None
@@ -217,8 +259,8 @@ def protected_stacks(settings: GovernanceConfig, pack_stacks: Optional[tuple[str
 def is_protected(stack: str, settings: GovernanceConfig, pack_stacks: Optional[tuple[str, ...]] = None) -> bool:
     """Whether an update of `stack` goes through the gates: listed by the pack or the stack, or a
     stack of the production environment under any name."""
-    return (stack in protected_stacks(settings, pack_stacks)
-            or settings.environment.strip().lower() == PROTECTED_ENVIRONMENT)
+    return (stack in protected_stacks(settings, pack_stacks) or stack in settings.governed_stacks
+            or settings.environment.strip().lower() in settings.protected_environments)
 
 
 def _leaves(config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:

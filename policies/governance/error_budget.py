@@ -1,9 +1,13 @@
 """The runbook's error-budget decision matrix, fed by Prometheus.
 
 `slo_error_budget_remaining` is a percentage per SLO, as the runbook's forecasting commands print
-it. The gate applies the matrix to the budget of the service the change request names (a series
-whose `service`, `slo_name` or `slo` label is that service; the lowest of them), or, when no
-series names it, to the lowest SLO of all, and says so:
+it. The gate applies the matrix to the lowest budget of every service the change touches: the
+service its request names and every service the stack's workloads run (a series whose `service`,
+`slo_name` or `slo` label is one of them), not to one name the requester picks (naming a healthy
+service once passed while `api` was frozen at 4 %). When no series names any of them, the lowest
+SLO of all is used, and said so. A series whose value is NaN is an SLO with no traffic in its
+window (0/0): it is reported as "no traffic", its own state, and never fails the gate for the
+services that do have a budget; when every series judged has no traffic, no budget has been spent:
 
 | remaining | action          | approval needed      |
 | > 50 %    | monitor         | none                 |
@@ -60,18 +64,24 @@ _AMP_HOST = re.compile(r"aps-workspaces\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.
 @dataclass(frozen=True)
 class Budget:
     """The budget the gate judges and the SLO it belongs to."""
-    remaining: float
+    remaining: Optional[float]  # None: every SLO judged had no traffic in its window
     slo: str
     series: int
-    service: str = ""  # the service it was chosen for ("" when none was asked for)
-    fallback: bool = False  # True when no series named the service: the lowest of all is used
+    service: str = ""  # the services it was chosen for ("" when none was asked for)
+    fallback: bool = False  # True when no series named the services: the lowest of all is used
+    no_traffic: tuple[str, ...] = ()  # the SLOs judged whose value was NaN (no requests in the window)
 
     def describe(self) -> str:
+        if self.remaining is None:
+            return f"{METRIC} has no traffic for {', '.join(self.no_traffic)}"
         if self.service and not self.fallback:
-            return f"{METRIC}{{{self.slo}}} of {self.service}"
-        text = f"lowest {METRIC}{{{self.slo}}}"
-        if self.fallback:
-            text += f" (no series names service {self.service}, so the lowest of all)"
+            text = f"{METRIC}{{{self.slo}}} of {self.service}"
+        else:
+            text = f"lowest {METRIC}{{{self.slo}}}"
+            if self.fallback:
+                text += f" (no series names service {self.service}, so the lowest of all)"
+        if self.no_traffic:
+            text += f" (no traffic: {', '.join(self.no_traffic)})"
         return text
 
 
@@ -325,7 +335,10 @@ def parse(body: bytes, base_url: str = "Prometheus", services: Sequence[str] = (
             raise BudgetUnavailable(f"{where} returned a malformed {METRIC} sample")
         raw = pair[1]
         name = _slo_name(metric)
-        # Prometheus writes values as text; a JSON true, a number or "NaN" is not its answer.
+        if raw == "NaN":
+            samples.append((None, name, metric))  # 0/0: no requests in the SLO's window
+            continue
+        # Prometheus writes values as text; a JSON true or a number is not its answer.
         if not isinstance(raw, str) or not _NUMBER.match(raw):
             raise BudgetUnavailable(f"{where} returned {METRIC}{{{name}}} = {json.dumps(raw)[:40]}, not a number")
         value = float(raw)
@@ -335,9 +348,31 @@ def parse(body: bytes, base_url: str = "Prometheus", services: Sequence[str] = (
     wanted = {s for s in services if s}
     chosen = [x for x in samples if wanted & {x[2].get(label) for label in SERVICE_LABELS}] if wanted else []
     pool = chosen or samples
-    value, name, _ = min(pool, key=lambda x: x[0])
     service = ", ".join(sorted(wanted))
-    return Budget(value, name, len(result), service, fallback=bool(wanted) and not chosen)
+    quiet = tuple(sorted(name for value, name, _ in pool if value is None))
+    measured = [x for x in pool if x[0] is not None]
+    if not measured:
+        return Budget(None, "", len(result), service, fallback=bool(wanted) and not chosen, no_traffic=quiet)
+    value, name, _ = min(measured, key=lambda x: x[0])
+    return Budget(value, name, len(result), service, fallback=bool(wanted) and not chosen, no_traffic=quiet)
+
+
+# Workload kinds whose services an update of the stack runs (their `app` label, else their name).
+WORKLOAD_TYPES = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet")
+
+
+def services_of(resources: Sequence) -> tuple[str, ...]:
+    """The services the stack's workloads run: what its update touches, for the budget's sake."""
+    found = set()
+    for r in resources:
+        if getattr(r, "type", None) not in WORKLOAD_TYPES or not isinstance(r.props, dict):
+            continue
+        metadata = r.props.get("metadata") if isinstance(r.props.get("metadata"), dict) else {}
+        labels = metadata.get("labels") if isinstance(metadata.get("labels"), dict) else {}
+        name = labels.get("app.kubernetes.io/name") or labels.get("app") or metadata.get("name")
+        if isinstance(name, str) and name and not is_unknown(name):
+            found.add(name)
+    return tuple(sorted(found))
 
 
 def _slo_name(metric: object) -> str:

@@ -10,6 +10,13 @@ so its violation is back at its own level.
 
 The file ships inside the pack (a policy group publishes the folder); it is read strictly, and a
 file the pack cannot read exempts nothing.
+
+An exemption cannot switch the update gates off: entries for the gate and governance policies with
+`urn: "*"` and `expires: "9999-12-31"` once gave 0 mandatory findings on an update with no change
+request. So an entry is refused (with one line) when it names a policy of the `gate` or
+`governance` group, when it runs more than `MAX_DAYS` past today (renewed through review, not
+granted for good), or when it names no change request (`change_request: CR-2026-014`, the CAB
+record that accepted the risk).
 """
 from __future__ import annotations
 
@@ -22,9 +29,13 @@ from dataclasses import dataclass
 from typing import Optional
 
 from . import changes
+from .config import CHANGE_REQUEST_ID
 
 FILE = pathlib.Path(__file__).resolve().parent.parent / "exemptions.yaml"
-FIELDS = ("policy", "urn", "reason", "ticket", "expires")
+FIELDS = ("policy", "urn", "reason", "ticket", "change_request", "expires")
+MAX_DAYS = 90
+# The policy groups whose findings no exemption may hide (catalog.GROUPS).
+UNEXEMPTABLE_GROUPS = ("gate", "governance")
 # How every problem ends in the pack, which carries on without the file; platformctl refuses the file.
 NONE_APPLIES = "; no exemption applies"
 
@@ -36,6 +47,7 @@ class Exemption:
     reason: str
     ticket: str
     expires: dt.date
+    change_request: str = ""
 
     def covers(self, policy: str, urn: str, today: dt.date) -> bool:
         return not self.expired(today) and policy == self.policy and fnmatch.fnmatchcase(urn or "", self.urn)
@@ -45,7 +57,7 @@ class Exemption:
 
     def as_dict(self) -> dict:
         return {"policy": self.policy, "urn": self.urn, "reason": self.reason, "ticket": self.ticket,
-                "expires": self.expires.isoformat()}
+                "change_request": self.change_request, "expires": self.expires.isoformat()}
 
 
 @dataclass(frozen=True)
@@ -57,17 +69,25 @@ class Exemptions:
         return next((e for e in self.entries if e.covers(policy, urn, today)), None)
 
 
-def load(path: pathlib.Path = FILE) -> Exemptions:
+def load(path: pathlib.Path = FILE, today: Optional[dt.date] = None) -> Exemptions:
+    from . import clock
+
     try:
         info = os.lstat(path)
         version = (info.st_ino, info.st_mtime_ns, info.st_size)
     except OSError:
         version = (-1,)
-    return _load(str(path), version)
+    return _load(str(path), version, today or clock.now().date())
+
+
+def _unexemptable() -> frozenset[str]:
+    from . import catalog  # the catalog imports the gates, which import this module
+
+    return frozenset(s.name for s in catalog.SPECS if s.group in UNEXEMPTABLE_GROUPS)
 
 
 @functools.lru_cache(maxsize=4)
-def _load(path: str, version: tuple) -> Exemptions:
+def _load(path: str, version: tuple, today: dt.date) -> Exemptions:
     if version == (-1,):
         return Exemptions(())
     shown = pathlib.Path(path).name
@@ -101,5 +121,18 @@ def _load(path: str, version: tuple) -> Exemptions:
         if not (entry["urn"].startswith("urn:pulumi:") or entry["urn"].startswith("*")):
             problems.append(f"{where}: \"urn\" must be a URN pattern starting urn:pulumi:")
             continue
-        entries.append(Exemption(entry["policy"], entry["urn"], entry["reason"], entry["ticket"], expires))
+        if entry["policy"] in _unexemptable():
+            problems.append(f"{where}: {entry['policy']} decides whether an update may run at all; no exemption "
+                            "covers it (use an emergency change request instead)")
+            continue
+        if expires > today + dt.timedelta(days=MAX_DAYS):
+            problems.append(f"{where}: \"expires\" {expires.isoformat()} is more than {MAX_DAYS} days ahead; an "
+                            "exemption is renewed through review, never granted for good")
+            continue
+        if not CHANGE_REQUEST_ID.match(entry["change_request"].strip()):
+            problems.append(f"{where}: \"change_request\" ({entry['change_request'][:40]!r}) must name the change "
+                            "request that accepted the risk, like CR-2026-014")
+            continue
+        entries.append(Exemption(entry["policy"], entry["urn"], entry["reason"], entry["ticket"], expires,
+                                 entry["change_request"].strip()))
     return Exemptions(tuple(entries), tuple(problems))

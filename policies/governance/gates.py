@@ -40,11 +40,13 @@ def assess(ctx: Context) -> compliance.Assessment:
     """The update about to run, judged by the same rules as a history audit of past updates, with
     every approval's signature checked against governance/approvers.yaml and allowed_signers."""
     loaded = load_change(ctx)
-    signatures = None
+    signatures = keys = None
     if loaded.change is not None and ctx.protected:
-        signatures = approvers.check(loaded.change, approvers.load(ctx.project_root))
+        directory = approvers.load(ctx.project_root)
+        signatures = approvers.check(loaded.change, directory)
+        keys = approvers.fingerprints(loaded.change, directory)
     return compliance.assess(loaded, stack=ctx.stack, protected=ctx.protected, at=ctx.clock.now,
-                             signatures=signatures)
+                             signatures=signatures, keys=keys)
 
 
 def _held(verdict: compliance.Assessment, ctx: Context, *rules: str) -> list[str]:
@@ -102,7 +104,8 @@ def _budget_findings(resources: list[Resource], ctx: Context, query) -> list[com
     verdict = assess(ctx)
     cr = verdict.change
     try:
-        budget = _query(error_budget.store_url(resources, ctx.config.prometheus_url), query, cr)
+        budget = _query(error_budget.store_url(resources, ctx.config.prometheus_url), query, cr,
+                        error_budget.services_of(resources))
     except error_budget.BudgetUnavailable as err:
         if verdict.approved_emergency:
             return []  # an approved, fresh emergency must not wait for a broken monitoring stack
@@ -116,6 +119,8 @@ def _budget_findings(resources: list[Resource], ctx: Context, query) -> list[com
             return [_deferred(line, f"{err}: the update will read the workspace again and is blocked unless "
                                     f"it exists and answers {error_budget.METRIC}")]
         return [_deferred(line, f"{err}: the update will query it again and is blocked unless it answers")]
+    if budget.remaining is None:
+        return []  # no SLO the change touches had traffic in its window: no budget was spent
     band = error_budget.band(budget.remaining)
     if band.role is None:
         return []
@@ -139,8 +144,10 @@ def _deferred(message: str, forecast: str) -> compliance.Finding:
     return compliance.Finding(compliance.APPROVAL, message, True, forecast)
 
 
-def _query(url: str, query, cr) -> error_budget.Budget:
-    services = (cr.service,) if cr is not None else ()
+def _query(url: str, query, cr, touched: tuple[str, ...] = ()) -> error_budget.Budget:
+    # Every service the change touches, the lowest budget among them: the request's own `service`
+    # is free text and once chose a healthy service's budget while the one deployed was frozen.
+    services = tuple(sorted(set(touched) | ({cr.service} if cr is not None else set())))
     return _cached_query(query, url, services)
 
 
@@ -210,6 +217,11 @@ def clock_override(resources: list[Resource], ctx: Context) -> Iterator[str]:
         yield clock.problem
     elif clock.override is not None:
         yield f"{NOW_ENV}={clock.override} fixes the change-window clock; unset it outside tests"
+
+
+def gate_settings_owned(resources: list[Resource], ctx: Context) -> Iterator[str]:
+    """A protected stack's gate settings are governance/gates.yaml's; its own file sets none."""
+    yield from ctx.config.gate_problems
 
 
 def config_valid(resources: list[Resource], ctx: Context) -> Iterator[str]:

@@ -66,10 +66,17 @@ def problem() -> Optional[str]:
         return _configured["problem"]
 
 
-def install() -> None:
-    """Wrap the SDK's Configure so the pack sees the config of every policy, not only its own."""
+def install(locked: frozenset[str] = frozenset()) -> None:
+    """Wrap the SDK's Configure so the pack sees the config of every policy, not only its own, and
+    so no config lowers a `locked` policy below mandatory.
+
+    The gates judge whether an update may run at all; a `--policy-pack-config` that set them to
+    `disabled` or `advisory` updated production with no change request, window, attestation or budget
+    check. A policy group's config may still tune the guardrails; the gates report only on protected
+    stacks, so holding them mandatory everywhere is holding them mandatory where they speak."""
     import pulumi_policy.policy as sdk
     from google.protobuf import json_format
+    from pulumi.runtime.proto import analyzer_pb2
 
     servicer = sdk._PolicyAnalyzerServicer
     if getattr(servicer.Configure, "__leadgen_settings__", False):
@@ -79,6 +86,9 @@ def install() -> None:
     def configure(self, request, context):
         record({name: json_format.MessageToDict(request.policyConfig[name].properties)
                 for name in request.policyConfig})
+        for name in locked:
+            if name in request.policyConfig:
+                request.policyConfig[name].enforcementLevel = analyzer_pb2.MANDATORY
         return original(self, request, context)
     configure.__leadgen_settings__ = True
     servicer.Configure = configure

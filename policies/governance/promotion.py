@@ -7,9 +7,17 @@ time and the smoke tests that passed, SSH-signed (`ssh-keygen -Y sign`, namespac
 and `governance/allowed_signers` holds the key of. Attestations live in the repository, like change
 requests: reviewable, in the checkout the update runs from, readable without network or
 credentials. Committing one makes a new commit, so an attestation of commit A also covers a later
-commit C when A is C's ancestor and nothing between them is program: only attestations, change
-requests and stack files (`Pulumi.<stack>.yaml`, each stack's own config, governed by its change
-requests) - otherwise a production-only config change, a failover included, could never ship.
+commit C when A is C's ancestor and nothing between them is program: only attestations and change
+requests. A stack file (`Pulumi.<stack>.yaml`) is program: it picks the image tags a release ships,
+and exempting it once let an image staging never ran reach production unsoaked. A production-only
+config change is soaked like any other (staging applies the same commit); an outage that cannot
+wait ships as an approved emergency change.
+
+The soak is measured, not claimed: an attestation's `at` must lie after the attested commit's
+committer time (staging cannot have applied a commit before it existed) and no later than the
+commit that added the attestation to the repository (a date after it was written down is not when
+it happened), and the attestation must be committed: `change attest --at 2026-01-01T00:00:00Z` for
+a commit made today was once accepted.
 
 Which version is about to run is read from git in the checkout (`HEAD`, with no uncommitted
 change to the program), never from the stack's config or an environment variable: the thing being
@@ -36,9 +44,9 @@ from .model import Context, Resource
 
 FOLDER = "attestations"
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
-FIELDS = ("stack", "commit", "at", "smoke_tests", "by")
+FIELDS = ("stack", "commit", "at", "smoke_tests", "by", "images")
 # Paths whose changes do not change the program a stack runs (see the module docstring).
-NOT_PROGRAM = (re.compile(r"^attestations/"), re.compile(r"^changes/"), re.compile(r"^Pulumi\.[^/]+\.yaml$"))
+NOT_PROGRAM = (re.compile(r"^attestations/"), re.compile(r"^changes/"))
 GIT_TIMEOUT_S = 10.0
 
 
@@ -68,16 +76,21 @@ def is_program(path: str) -> bool:
 
 # --- the pure predicate --------------------------------------------------------------------
 def judge(commit: str, attestations: Sequence[Attestation], rules: Rules, now: dt.datetime, *,
-          program_changed: Callable[[str], Optional[str]], verify: Callable[[Attestation], str]) -> list[str]:
+          program_changed: Callable[[str], Optional[str]], verify: Callable[[Attestation], str],
+          measured: Callable[[Attestation], str] = lambda att: "",
+          images: Optional[Mapping[str, str]] = None, stack: str = "") -> list[str]:
     """Why `commit` may not be promoted (empty: it may). `program_changed(a)` says which program
     file differs between attested commit `a` and `commit` ("" if none, None if `a` is not an
-    ancestor); `verify(att)` is "" for a valid signature, else the reason."""
+    ancestor); `verify(att)` is "" for a valid signature, else the reason; `measured(att)` is ""
+    when the attestation's time lies between its program's commit and its own, else the reason;
+    `images` are the tags the promoted `stack` would run, which must be the ones staging ran."""
     if rules.problems:
         return [f"promotion rules unusable: {rules.problems[0]}"]
     short = commit[:12]
     reasons: list[str] = []
     for att in attestations:
-        reason = _reason(commit, att, rules, now, program_changed, verify)
+        reason = _reason(commit, att, rules, now, program_changed, verify, measured) or \
+            _images(att, images, stack, rules)
         if not reason:
             return []
         reasons.append(f"{att.file}: {reason}")
@@ -89,7 +102,7 @@ def judge(commit: str, attestations: Sequence[Attestation], rules: Rules, now: d
     return [f"commit {short} is not promotable: {'; '.join(reasons)}"]
 
 
-def _reason(commit, att: Attestation, rules: Rules, now, program_changed, verify) -> str:
+def _reason(commit, att: Attestation, rules: Rules, now, program_changed, verify, measured) -> str:
     if att.problem:
         return att.problem
     f = att.fields
@@ -105,6 +118,9 @@ def _reason(commit, att: Attestation, rules: Rules, now, program_changed, verify
         return f"smoke tests {', '.join(missing)} did not pass in {rules.from_stack}"
     if att.at > now:
         return f"is dated {_fmt(att.at)}, in the future"
+    why = measured(att)
+    if why:
+        return why
     if now - att.at < rules.soak:
         ready = att.at + rules.soak
         return (f"{rules.from_stack} applied it at {_fmt(att.at)}; the soak time of {_minutes(rules.soak)} "
@@ -116,6 +132,18 @@ def _reason(commit, att: Attestation, rules: Rules, now, program_changed, verify
             return f"attests {str(attested)[:12]}, which is not an ancestor of {commit[:12]}"
         if changed:
             return f"is stale: it attests {str(attested)[:12]} and the program changed since ({changed})"
+    return ""
+
+
+def _images(att: Attestation, images: Optional[Mapping[str, str]], stack: str, rules: Rules) -> str:
+    """"" when the promoted stack runs exactly the image tags staging ran, else the first difference."""
+    if images is None:
+        return ""
+    ran = att.fields.get("images") or {}
+    for key in sorted(set(images) | set(ran)):
+        if images.get(key) != ran.get(key):
+            return (f"{rules.from_stack} ran {key} {ran.get(key, '(none)')}; {stack or 'this stack'} would run "
+                    f"{images.get(key, '(none)')}: only images {rules.from_stack} ran and soaked ship")
     return ""
 
 
@@ -176,6 +204,9 @@ def parse(data: bytes, shown: str) -> Attestation:
         return Attestation(shown, {}, "", None, f"at {err}")
     if not isinstance(doc["smoke_tests"], list) or not COMMIT.match(str(doc["commit"])):
         return Attestation(shown, {}, "", None, "needs a 40-hex commit and a list of smoke tests")
+    if not isinstance(doc["images"], dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                      for k, v in doc["images"].items()):
+        return Attestation(shown, {}, "", None, "images must map each image tag key to the tag the stack ran")
     fields = {k: doc[k] for k in FIELDS}
     fields["at"] = at
     return Attestation(shown, fields, str(doc["signature"]), at)
@@ -243,6 +274,36 @@ def current_commit(root: pathlib.Path, env: Mapping[str, str]) -> str:
     return commit
 
 
+def _commit_time(root: pathlib.Path, *argv: str) -> Optional[dt.datetime]:
+    out = _git(root, "log", "-1", "--format=%cI", *argv)
+    text = out.stdout.strip() if out.returncode == 0 else ""
+    try:
+        return dt.datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def measured_in(root: pathlib.Path, commit: str) -> Callable[[Attestation], str]:
+    """The soak as git measures it (see the module docstring), for attestations read at `commit`."""
+    def measured(att: Attestation) -> str:
+        attested = str(att.fields.get("commit"))
+        program_time = _commit_time(root, attested, "--") if COMMIT.match(attested) else None
+        if program_time is None:
+            return f"attests {attested[:12]}, which is not a commit of this repository"
+        if att.at < program_time:
+            return (f"is dated {_fmt(att.at)}, before {attested[:12]} was committed ({_fmt(program_time)}): "
+                    "staging cannot have applied it then")
+        path = att.file
+        own = _commit_time(root, "--diff-filter=A", commit, "--", path)
+        if own is None:
+            return f"is not committed at {commit[:12]}; the soak is measured against the commit that records it"
+        if att.at > own:
+            return (f"is dated {_fmt(att.at)}, after the commit that records it ({_fmt(own)}): the time is "
+                    "claimed, not measured")
+        return ""
+    return measured
+
+
 def changes_between(root: pathlib.Path, commit: str) -> Callable[[str], Optional[str]]:
     def program_changed(attested: str) -> Optional[str]:
         if not COMMIT.match(str(attested)):
@@ -269,13 +330,14 @@ def findings(ctx: Context, env: Optional[Mapping[str, str]] = None) -> list[str]
         commit = current_commit(root, os.environ if env is None else env)
     except VersionUnknown as err:
         return [f"the program version cannot be established: {err}"]
-    return _judged(str(root), commit, rules, ctx.clock.now)
+    return _judged(str(root), commit, rules, ctx.clock.now, dict(ctx.config.images), ctx.stack)
 
 
-def _judged(root: str, commit: str, rules: Rules, now: dt.datetime) -> list[str]:
+def _judged(root: str, commit: str, rules: Rules, now: dt.datetime, images: Optional[Mapping[str, str]] = None,
+            stack: str = "") -> list[str]:
     path = pathlib.Path(root)
     return judge(commit, load_attestations(path), rules, now, program_changed=changes_between(path, commit),
-                 verify=verifier(path))
+                 verify=verifier(path), measured=measured_in(path, commit), images=images, stack=stack)
 
 
 def _emergency(ctx: Context) -> bool:

@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import os
 import pathlib
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ ATTESTATION_NAMESPACE = "leadgen-promotion-attestation"
 # ssh-keygen answers in milliseconds; a hung agent or a prompt for a passphrase must not hold the gate.
 TIMEOUT_S = 10.0
 SIGNATURE_HEADER = "-----BEGIN SSH SIGNATURE-----"
+# `Good "<namespace>" signature for <principal> with <TYPE> key SHA256:<fingerprint>`
+_FINGERPRINT = re.compile(r" key (SHA256:[A-Za-z0-9+/=]+)")
 
 
 class SigningError(Exception):
@@ -37,6 +40,7 @@ class SigningError(Exception):
 class Verdict:
     ok: bool
     reason: str  # "" when ok
+    fingerprint: str = ""  # SHA256 fingerprint of the key that made a good signature
 
 
 def _plain(value: Any) -> Any:
@@ -72,10 +76,17 @@ def approval_message(document: Mapping[str, Any], *, by: str, role: str, at: dt.
     return approval_message_for(canonical_json(document, drop=("approvals",)), by=by, role=role, at=at)
 
 
-def approval_message_for(canonical: bytes, *, by: str, role: str, at: dt.datetime) -> bytes:
-    """The same bytes from a request's canonical content (`changes.ChangeRequest.canonical`)."""
-    return (b"leadgen change approval v1\n" + canonical
-            + f"\nby={by}\nrole={role}\nat={_utc(at)}\n".encode("utf-8"))
+def approval_message_for(canonical: bytes, *, by: str, role: str, at: dt.datetime, commit: str = "",
+                         config: tuple[tuple[str, str], ...] = ()) -> bytes:
+    """The same bytes from a request's canonical content (`changes.ChangeRequest.canonical`), and,
+    when the approval binds them, the program commit and each stack's config digest: so neither
+    another commit nor an edited stack file can ship under the signature (binding.py)."""
+    message = (b"leadgen change approval v1\n" + canonical
+               + f"\nby={by}\nrole={role}\nat={_utc(at)}\n".encode("utf-8"))
+    if commit or config:
+        message += f"commit={commit}\n".encode("ascii")
+        message += "".join(f"config.{stack}={digest}\n" for stack, digest in sorted(config)).encode("utf-8")
+    return message
 
 
 def attestation_message(fields: Mapping[str, Any]) -> bytes:
@@ -130,7 +141,8 @@ def verify(message: bytes, signature: str, *, identity: str, allowed_signers: pa
         except SigningError as err:
             return Verdict(False, str(err))
     if proc.returncode == 0:
-        return Verdict(True, "")
+        found = _FINGERPRINT.search(proc.stdout.decode("utf-8", "replace"))
+        return Verdict(True, "", found.group(1) if found else "")
     return Verdict(False, f"signature does not verify for {identity} ({_first_line(proc.stderr)})")
 
 

@@ -136,6 +136,22 @@ def keyring() -> Keyring:
     return Keyring(pathlib.Path(tempfile.mkdtemp(prefix="audit-approvers-")), APPROVERS)
 
 
+def _binding(root: pathlib.Path, stacks) -> str:
+    """In a git checkout with a commit, approvals bind HEAD and each stack's resolved config there, as
+    `platformctl change approve` records them (binding.py); elsewhere they bind nothing."""
+    import subprocess
+
+    from platformctl.pack import config
+    from platformctl.project import pack_config
+
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "-q", "HEAD"], capture_output=True,
+                          text=True)
+    if head.returncode != 0 or not (root / ".git").exists():
+        return ""
+    digests = "".join(f"\n      {s}: '{config.config_digest(pack_config(s, root))}'" for s in stacks)
+    return f"\n    commit: '{head.stdout.strip()}'\n    config:{digests}"
+
+
 def change_request(root: pathlib.Path, cr_id: str, requested_by="alice@insurance-lead-gen.com",
                    approvals=(("bob@insurance-lead-gen.com", "team-lead", "2026-03-01T10:00:00Z"),),
                    window_start="2026-03-02T02:00:00Z", duration="2h", rollback=True, stacks=("production",),
@@ -143,7 +159,8 @@ def change_request(root: pathlib.Path, cr_id: str, requested_by="alice@insurance
     """changes/<cr_id>.yaml under `root`, every approval signed by its approver's key (unless not
     `signed`) as `platformctl change approve` signs it, with governance/ (approvers, allowed signers)
     beside it."""
-    approvals_yaml = "".join(f"\n  - by: {b}\n    role: {r}\n    at: '{a}'" for b, r, a in approvals) or " []"
+    binding = _binding(root, stacks)
+    approvals_yaml = "".join(f"\n  - by: {b}\n    role: {r}\n    at: '{a}'{binding}" for b, r, a in approvals) or " []"
     rollback_yaml = "\n  - 'Scale back down: pulumi up with the previous config'" if rollback else " []"
     text = textwrap.dedent(f"""\
         id: {cr_id}

@@ -66,7 +66,7 @@ def test_a_broken_exemptions_file_exits_1(tmp_path):
     state = write(tmp_path, export(baseline_resources()))
     bad = tmp_path / "exemptions.yaml"
     bad.write_text("exemptions:\n  - policy: aws-s3-bucket-kms-encrypted\n    urn: 'urn:pulumi:*'\n"
-                   "    reason: legacy\n    ticket: SEC-1\n    expires: next year\n")
+                   "    reason: legacy\n    ticket: SEC-1\n    change_request: CR-2026-014\n    expires: next year\n")
     one_line_error(platformctl("audit", "--state", str(state), "--exemptions", str(bad)),
                    "exemption #1 (aws-s3-bucket-kms-encrypted)", '"expires"')
 

@@ -18,6 +18,7 @@ exemptions:
     urn: "urn:pulumi:*::leadgen::aws:rds/instance:Instance::leads"
     reason: Migration host reaches the database over its public endpoint until the VPN exists.
     ticket: SEC-2026-077
+    change_request: CR-2026-014
     expires: {expires}
 """
 

@@ -1,15 +1,18 @@
 """`platformctl gate`: change request, window and error budget against a real HTTP Prometheus API."""
 from __future__ import annotations
 
+import datetime as dt
 import http.server
 import json
 import shutil
+import subprocess
 import threading
 
 import pytest
 
-from auditkit import change_request
+from auditkit import change_request, keyring
 from platformctl.commands import gate
+from platformctl.pack import clock
 
 ROOT = gate.ROOT
 
@@ -45,28 +48,68 @@ def project(tmp_path, prometheus):
     (tmp_path / "policies").symlink_to(ROOT / "policies")
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
     url = f"http://127.0.0.1:{prometheus.server_address[1]}"
-    (tmp_path / "Pulumi.production.yaml").write_text(f"config:\n  leadgen:governance.prometheusUrl: {url}\n")
+    # The SLO store of a protected stack is the CAB's setting (governance/gates.yaml), not the stack's.
+    (tmp_path / "Pulumi.production.yaml").write_text("config:\n  aws:region: us-east-1\n")
+    keyring().install(tmp_path)
+    (tmp_path / "governance" / "gates.yaml").write_text(f"stacks:\n  production:\n    prometheus_url: {url}\n")
+    # A checkout with the program committed: the approvals bind that commit and production's config.
+    git = ["git", "-C", str(tmp_path), "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "the program"], check=True)
     change_request(tmp_path, "CR-2026-001", window_start="2026-03-02T02:00:00Z", duration="2h")
     return tmp_path
 
 
-NOW_IN = {"LEADGEN_GOVERNANCE_NOW": "2026-03-02T02:30:00+00:00"}
-NOW_OUT = {"LEADGEN_GOVERNANCE_NOW": "2026-03-02T05:00:00+00:00"}
+IN = dt.datetime(2026, 3, 2, 2, 30, tzinfo=dt.timezone.utc)
+OUT = dt.datetime(2026, 3, 2, 5, 0, tzinfo=dt.timezone.utc)
+NOW_IN, NOW_OUT = {}, {}
+
+
+@pytest.fixture(autouse=True)
+def real_clock_at(monkeypatch):
+    """The gate reads the real clock (as the update does); the test moves that clock, not an env var."""
+    def at(moment):
+        monkeypatch.setattr(clock, "now", lambda: moment)
+    at(IN)
+    return at
 
 
 def policies(report):
     return sorted({v.policy for v in report.violations})
 
 
-def test_an_approved_change_in_its_window_with_budget_passes_but_the_clock_override_shows(project):
-    report = gate.evaluate("production", "CR-2026-001", project, env=NOW_IN)
-    # Fixing the clock is itself reported, so nobody can move time silently in a real run.
-    assert policies(report) == ["governance-clock-override"]
-    assert report.violations[0].level == "advisory"
+def test_an_approved_change_in_its_window_with_budget_passes(project):
+    report = gate.evaluate("production", "CR-2026-001", project, env={})
+    assert policies(report) == []
     assert report.exit_code() == 0
 
 
-def test_outside_the_window_is_blocked(project):
+def test_the_pre_flight_ignores_a_clock_override_as_the_update_does(project, real_clock_at):
+    # The old pre-flight honoured LEADGEN_GOVERNANCE_NOW: a closed window passed it and the update
+    # then refused. It reads the real clock now and says the variable was ignored.
+    real_clock_at(OUT)
+    report = gate.evaluate("production", "CR-2026-001", project,
+                           env={"LEADGEN_GOVERNANCE_NOW": "2026-03-02T02:30:00+00:00"})
+    assert "change-window" in policies(report) and report.exit_code() == 2
+    override = [v for v in report.violations if v.policy == "governance-clock-override"]
+    assert override and "is ignored: an update reads the real clock" in override[0].message
+
+
+def test_a_stack_file_that_points_the_gate_at_its_own_prometheus_is_refused(project):
+    (project / "Pulumi.production.yaml").write_text(
+        "config:\n  leadgen:governance.prometheusUrl: http://127.0.0.1:1\n")
+    report = gate.evaluate("production", "CR-2026-001", project, env={})
+    refused = [v for v in report.violations if v.policy == "governance-gate-settings"]
+    assert [v.message for v in refused] == [
+        "leadgen:governance.prometheusUrl is set in Pulumi.production.yaml; production is protected, so its gate "
+        "settings live in governance/gates.yaml (stacks.production.prometheus_url), never in the stack's config: "
+        "remove the key"]
+    assert refused[0].level == "mandatory" and report.exit_code() == 2
+
+
+def test_outside_the_window_is_blocked(project, real_clock_at):
+    real_clock_at(OUT)
     report = gate.evaluate("production", "CR-2026-001", project, env=NOW_OUT)
     assert "change-window" in policies(report)
     assert report.exit_code() == 2

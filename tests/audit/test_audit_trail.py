@@ -13,7 +13,7 @@ import sys
 import jsonschema
 import pytest
 
-from auditkit import change_request, history_entry
+from auditkit import change_request, history_entry, keyring
 from platformctl import history, reports
 from platformctl.project import ROOT
 
@@ -36,6 +36,10 @@ def repo(tmp_path):
     root = tmp_path / "repo"
     root.mkdir()
     git(root, "init", "-q")
+    (root / "__main__.py").write_text("print('the program')\n")
+    keyring().install(root)  # the approver directory is part of what an approval binds
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "the program the approvals bind")
     change_request(root, "CR-2026-001")
     change_request(root, "CR-2026-006", risk="high")  # a team lead's approval only: no CAB
     git(root, "add", "-A")

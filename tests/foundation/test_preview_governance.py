@@ -46,9 +46,21 @@ sys.exit(report.exit_code())
 """
 
 
-def git(root, *argv):
+def git(root, *argv, when=None):
+    """git in `root`; `when` dates a commit (the promotion gate measures the soak by commit times)."""
+    env = dict(os.environ)
+    if when is not None:
+        env["GIT_COMMITTER_DATE"] = env["GIT_AUTHOR_DATE"] = when.strftime("%Y-%m-%dT%H:%M:%S+00:00")
     return subprocess.run(["git", "-C", str(root), "-c", "user.email=ci@example.com", "-c", "user.name=ci", *argv],
-                          check=True, capture_output=True, text=True).stdout.strip()
+                          check=True, capture_output=True, text=True, env=env).stdout.strip()
+
+
+def slo_store(root, url):
+    """The SLO store production's gate reads: the CAB's setting in governance/gates.yaml (a stack file
+    that names one is refused)."""
+    gates = yaml.safe_load((root / "governance" / "gates.yaml").read_text())
+    gates["stacks"]["production"]["prometheus_url"] = url
+    (root / "governance" / "gates.yaml").write_text(yaml.safe_dump(gates))
 
 
 def legitimate_production_change(root, keys):
@@ -69,26 +81,37 @@ def legitimate_production_change(root, keys):
         f'{pipeline.with_suffix(".pub").read_text().strip()}\n')
     cr = yaml.safe_load((root / "changes" / "CR-2026-014.yaml").read_text())
     cr["window"] = {"start": stamp(now - dt.timedelta(minutes=30)), "duration": "2h"}
-    cr["approvals"] = [{"by": "team-lead@example.com", "role": "team-lead", "at": stamp(now - dt.timedelta(hours=1))}]
+    cr["approvals"] = []
     keyring.write(root, cr)
+    soaked = now - dt.timedelta(minutes=rules["soak_minutes"] + 30)
+    # The release staging soaked: production ships exactly the image tags staging ran (promotion.py).
+    staging = root / "Pulumi.staging.yaml"
+    staging.write_text(staging.read_text().replace("2.15.0-rc.1", "2.14.0"))
     git(root, "init", "-q")
     git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "the program staging applied")
+    git(root, "reset", "-q", "changes")
+    # The approver directory is on main before the request is written (key_history.py).
+    git(root, "commit", "-q", "-m", "the program and its approvers", when=soaked - dt.timedelta(minutes=40))
+    git(root, "add", "changes")
+    git(root, "commit", "-q", "-m", "the request", when=soaked - dt.timedelta(minutes=30))
     head = git(root, "rev-parse", "HEAD")
-    attest(root, stack=rules["from_stack"], commit=head, smoke_tests=rules["smoke_tests"], key=pipeline,
-           at=now - dt.timedelta(minutes=rules["soak_minutes"] + 30))
-    git(root, "add", "attestations")
-    git(root, "commit", "-q", "-m", "staging's attestation")  # not program: the attestation still covers it
+    # The team lead approves through the documented command: it signs the request, this commit and
+    # production's resolved config.
+    approved = platformctl("change", "approve", "CR-2026-014", "--role", "team-lead", "--by", "team-lead@example.com",
+                           "--key", str(keyring.keys["team-lead@example.com"]), "--at",
+                           stamp(now - dt.timedelta(hours=1)), cwd=root)
+    assert approved.returncode == 0, approved.stderr
+    attest(root, stack=rules["from_stack"], commit=head, smoke_tests=rules["smoke_tests"], key=pipeline, at=soaked)
+    git(root, "add", "attestations", "changes")
+    # Not program: the attestation and the approval still cover it; committed right after staging signed.
+    git(root, "commit", "-q", "-m", "staging's attestation", when=soaked + dt.timedelta(minutes=1))
     return git(root, "rev-parse", "HEAD")
 
 
 def test_approved_in_window_change_with_healthy_budget_exits_0(repo_copy, healthy_prometheus, tmp_path):
     f = repo_copy / "Pulumi.production.yaml"
-    # The stack file already names the long-term store: this Prometheus replaces it, not repeats it.
-    kept = [line for line in f.read_text().splitlines(keepends=True)
-            if not line.lstrip().startswith("leadgen:governance.prometheusUrl:")]
-    f.write_text("".join(kept) + "  leadgen:changeRequest: CR-2026-014\n"
-                 f"  leadgen:governance.prometheusUrl: {healthy_prometheus}\n")
+    f.write_text(f.read_text() + "  leadgen:changeRequest: CR-2026-014\n")
+    slo_store(repo_copy, healthy_prometheus)
     keys = tmp_path / "keys"
     keys.mkdir()
     head = legitimate_production_change(repo_copy, keys)
@@ -109,10 +132,8 @@ def test_approved_in_window_change_with_healthy_budget_exits_0(repo_copy, health
 
 def test_the_same_change_without_its_signature_is_blocked_at_update(repo_copy, healthy_prometheus, tmp_path):
     f = repo_copy / "Pulumi.production.yaml"
-    kept = [line for line in f.read_text().splitlines(keepends=True)
-            if not line.lstrip().startswith("leadgen:governance.prometheusUrl:")]
-    f.write_text("".join(kept) + "  leadgen:changeRequest: CR-2026-014\n"
-                 f"  leadgen:governance.prometheusUrl: {healthy_prometheus}\n")
+    f.write_text(f.read_text() + "  leadgen:changeRequest: CR-2026-014\n")
+    slo_store(repo_copy, healthy_prometheus)
     keys = tmp_path / "keys"
     keys.mkdir()
     legitimate_production_change(repo_copy, keys)

@@ -385,8 +385,11 @@ def test_production_gate_queries_the_long_term_store(program):
     """The gate reads the workspace this stack declares (`amp:stack`: its id exists only after the
     first update), never the in-cluster Prometheus a CI runner cannot reach; CI attaches the
     exported policy to query it."""
-    from platformctl.project import stack_config
-    assert stack_config("production")["leadgen:governance.prometheusUrl"] == "amp:stack"
+    import yaml
+
+    # The SLO store is the CAB's setting for a protected stack (governance/gates.yaml), not the stack file's.
+    gates = yaml.safe_load((pathlib.Path(__file__).resolve().parents[2] / "governance" / "gates.yaml").read_text())
+    assert gates["stacks"]["production"]["prometheus_url"] == "amp:stack"
     store = program.outputs["sloStore"]
     (workspace,) = program.by_type("aws:amp/workspace:Workspace")
     assert store["queryUrl"] == f"https://aps-workspaces.us-east-1.amazonaws.com/workspaces/{workspace['id']}"

@@ -47,11 +47,14 @@ class Keyring:
         (folder / approvers.APPROVERS).write_text(yaml.safe_dump({"approvers": roles or self.people}))
         (folder / approvers.SIGNERS).write_text(self.signers_text())
 
-    def sign(self, document: dict, by: str, role: str, at: str, key_of: str | None = None) -> str:
-        """The signature `key_of`'s key (by default `by`'s) makes over `document` for this approval."""
+    def sign(self, document: dict, by: str, role: str, at: str, key_of: str | None = None, commit: str = "",
+             config: dict | None = None) -> str:
+        """The signature `key_of`'s key (by default `by`'s) makes over `document` for this approval
+        (binding `commit` and each stack's config digest in `config` when given)."""
         text = yaml.safe_dump({k: v for k, v in document.items() if k != "approvals"}, sort_keys=False)
         canonical = changes.canonical(changes.read_document(text, "x"))
-        message = signing.approval_message_for(canonical, by=by, role=role, at=changes.parse_time(at))
+        message = signing.approval_message_for(canonical, by=by, role=role, at=changes.parse_time(at), commit=commit,
+                                               config=tuple(sorted((config or {}).items())))
         return signing.sign(message, key_file=self.keys[key_of or by], namespace=signing.APPROVAL_NAMESPACE)
 
     def _signed(self, document: dict, approval):
@@ -60,7 +63,9 @@ class Keyring:
         if not isinstance(approval, dict) or "signature" in approval or approval.get("by") not in self.keys:
             return approval
         try:
-            return {**approval, "signature": self.sign(document, approval["by"], approval["role"], approval["at"])}
+            return {**approval, "signature": self.sign(document, approval["by"], approval["role"], approval["at"],
+                                                       commit=approval.get("commit", ""),
+                                                       config=approval.get("config"))}
         except (ValueError, KeyError, TypeError):
             return approval
 

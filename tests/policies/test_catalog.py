@@ -47,7 +47,7 @@ def test_each_guardrail_lives_in_its_resource_familys_module():
         if spec.group == "deploy-readiness":
             expected = "readiness/rules"
         elif spec.group in ("gate", "governance"):
-            expected = family if family in ("gates", "promotion") else "gates"
+            expected = family if family in ("gates", "promotion", "binding") else "gates"
         elif spec.name.startswith("aws-"):
             expected = AWS_FAMILY[spec.name.split("-")[1]]
         else:

@@ -5,6 +5,7 @@ import datetime as dt
 import io
 import pathlib
 import shutil
+import subprocess
 import contextlib
 
 import pytest
@@ -16,7 +17,7 @@ from platformctl.policy_client import PolicyClient
 from policy_baseline import PROJECT, baseline
 from prometheus_stub import answering
 
-from governance import approvers, changes, signing
+from governance import approvers, changes, config, signing
 
 UTC = dt.timezone.utc
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -49,9 +50,23 @@ def fill(path: pathlib.Path, start: dt.datetime, duration="2h", risk="low") -> N
     path.write_text(text)
 
 
+def init_repo(root: pathlib.Path) -> str:
+    """A git checkout holding production's stack file: what an approval binds is a commit and the
+    stack's resolved config (binding.py), so the tests approve inside one."""
+    import subprocess
+
+    (root / "Pulumi.production.yaml").write_text("config:\n  aws:region: us-east-1\n")
+    git = ["git", "-C", str(root), "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "the program"], check=True)
+    return subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+
+
 @pytest.fixture()
 def project(tmp_path, keyring):
     keyring.install(tmp_path)
+    init_repo(tmp_path)
     return tmp_path
 
 
@@ -67,8 +82,10 @@ def test_the_approval_flow_in_five_commands(project, keyring):
     fill(path, start, risk="high")
     code, digest, _ = run(project, "digest", "CR-2026-101", "--by", "engineering-manager@example.com",
                           "--role", "engineering-manager", "--at", "2026-11-20T10:00:00Z")
+    head = subprocess.run(["git", "-C", str(project), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     assert code == 0 and digest.startswith("leadgen change approval v1\n{") and \
-        digest.endswith("by=engineering-manager@example.com\nrole=engineering-manager\nat=2026-11-20T10:00:00Z\n")
+        digest.endswith("by=engineering-manager@example.com\nrole=engineering-manager\nat=2026-11-20T10:00:00Z\n"
+                        f"commit={head}\nconfig.production={config.config_digest({'aws:region': 'us-east-1'})}\n")
     code, out, _ = run(project, "approve", "CR-2026-101", "--role", "engineering-manager", "--by",
                        "engineering-manager@example.com", "--key", key(keyring, "engineering-manager@example.com"))
     assert code == 0 and "verified against governance/allowed_signers" in out
@@ -126,9 +143,10 @@ def healthy_prometheus():
         yield url
 
 
-def update(root, *, dry_run, change_id="CR-2026-104", env=None, prometheus=""):
-    cfg = {"aws:region": "us-east-1", "leadgen:changeRequest": change_id,
-           "leadgen:governance.prometheusUrl": prometheus}
+def update(root, *, dry_run, change_id="CR-2026-104", env=None, prometheus="", extra=None):
+    cfg = {"aws:region": "us-east-1", "leadgen:changeRequest": change_id, **(extra or {})}
+    # production's SLO store is the CAB's setting (governance/gates.yaml), not its stack config's.
+    (root / "governance" / "gates.yaml").write_text(f"stacks:\n  production:\n    prometheus_url: '{prometheus}'\n")
     with PolicyClient(root / "policies", project=PROJECT, stack="production", config=cfg, dry_run=dry_run,
                       env=env or {}) as client:
         return [(v.policy, v.level, v.message) for v in client.analyze(baseline())]

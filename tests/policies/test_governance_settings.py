@@ -60,8 +60,14 @@ def program_reads(config: dict):
     return program_governance.build(load_values(STACK, config))
 
 
+# Decided by governance/gates.yaml (gate_settings.apply), or facts of the whole config the pack reads
+# (its digest, its image tags), not settings the program's reader declares.
+FROM_GATES_FILE = ("governed_stacks", "protected_environments", "gate_problems", "config_digest", "images")
+
+
 def fields(settings) -> dict:
-    return dataclasses.asdict(settings) | {"protected_stacks": tuple(settings.protected_stacks)}
+    return {k: v for k, v in dataclasses.asdict(settings).items() if k not in FROM_GATES_FILE} | {
+        "protected_stacks": tuple(settings.protected_stacks)}
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -147,10 +153,16 @@ def test_error_budget_gate_queries_the_url_given_as_an_object(prometheus_12):
     assert list(gates.error_budget_gate([], ctx)) == [MITIGATE]
 
 
-def test_the_pack_as_the_cli_starts_it_reads_the_object_form(prometheus_12):
+def test_the_pack_as_the_cli_starts_it_reads_the_object_form_and_refuses_it_on_a_protected_stack(prometheus_12):
+    # The object form reaches the pack; on production it is a gate setting in the stack's own file,
+    # which once pointed the gate at a Prometheus of the changer's choosing: refused, one line.
     config = {"aws:region": "us-east-1", **DEFAULT_LEAVES, "leadgen:changeRequest": "CR-2026-014",
               "leadgen:governance": {"prometheusUrl": prometheus_12}}
     with PolicyClient(ROOT / "policies", project=PROJECT, stack=STACK, config=config, dry_run=False) as client:
-        got = [(v.policy, v.message) for v in client.analyze(baseline())]
-    assert ("error-budget-gate", MITIGATE) in got
-    assert [p for p, _ in got if p == "governance-config-valid"] == []
+        got = [(v.policy, v.level, v.message) for v in client.analyze(baseline())]
+    assert ("governance-gate-settings", "mandatory",
+            "leadgen:governance.prometheusUrl is set in Pulumi.production.yaml; production is protected, so its gate "
+            "settings live in governance/gates.yaml (stacks.production.prometheus_url), never in the stack's "
+            "config: remove the key") in got
+    assert ("error-budget-gate", "mandatory", MITIGATE) not in got
+    assert [p for p, _, _ in got if p == "governance-config-valid"] == []

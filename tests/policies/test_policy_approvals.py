@@ -112,11 +112,13 @@ def test_one_person_cannot_fill_both_roles_of_a_critical_change(tmp_path, keyrin
         "people (both are manager-on-cab@example.com)"]
 
 
-def test_a_duplicated_approval_adds_nothing(tmp_path, keyring):
+def test_a_duplicated_approval_is_refused(tmp_path, keyring):
+    # The same approval appended again (29 times, once) is one person's one approval written twice.
     twice = [{"by": "team-lead@example.com", "role": "team-lead", "at": "2026-11-20T10:00:00Z"},
-             {"by": "team-lead@example.com", "role": "team-lead", "at": "2026-11-20T10:01:00Z"}]
+             {"by": "Team-Lead@Example.com", "role": "team-lead", "at": "2026-11-20T10:01:00Z"}]
     keyring.write(tmp_path, {**CRITICAL, "approvals": twice})
-    assert blocking(tmp_path) == [f"{F}: risk_level critical needs a cab approval"]
+    assert blocking(tmp_path)[0] == (f"{F}: approvals[1] repeats approvals[0] (team-lead by team-lead@example.com); "
+                                     "one approval per person and role")
 
 
 def test_the_requester_cannot_approve_even_with_a_valid_signature(tmp_path, keyring):

@@ -90,7 +90,8 @@ def test_addresses_that_are_not_addresses_are_refused(address):
 def test_unknown_approval_and_window_fields_are_named():
     text = BASE.replace("role: team-lead,", "role: team-lead, approved: yes,").replace(
         "duration: 1h}", "duration: 1h, end: later}")
-    assert problems(text) == (f"{F}: approvals[0].approved is not an approval field (by, role, at, signature)",
+    assert problems(text) == (f"{F}: approvals[0].approved is not an approval field (by, role, at, signature, commit, "
+                              "config)",
                               f"{F}: window.end is not a window field (start, duration)")
 
 

@@ -141,6 +141,55 @@ def test_the_budget_is_the_named_services_with_the_lowest_as_a_said_fallback(ans
         f"lowest of all) is 12 % (mitigate): {F} needs a engineering-manager approval"]
 
 
+def deployment(app: str):
+    from governance.model import Resource
+
+    return Resource("kubernetes:apps/v1:Deployment", f"urn:pulumi:production::leadgen::kubernetes:apps/v1:Deployment::{app}",
+                    app, {"metadata": {"name": app, "labels": {"app": app}}})
+
+
+TWO = (b'{"status": "success", "data": {"resultType": "vector", "result": ['
+       b'{"metric": {"slo_name": "billing_availability", "service": "billing"}, "value": [1, "77"]},'
+       b'{"metric": {"slo_name": "api_availability", "service": "api"}, "value": [1, "4"]}]}}')
+
+
+def test_the_budget_is_the_lowest_of_every_service_the_change_touches_not_the_one_it_names(answering_server,
+                                                                                            tmp_path):
+    # Naming a healthy service in `service:` once passed while api, deployed by the same update, was
+    # frozen at 4 %.
+    reply, url = answering_server
+    reply.update(body=TWO)
+    change(tmp_path, roles=("team-lead",), service="billing")
+    ctx = dataclasses.replace(context(changeRequest="CR-2026-014", **{"governance.prometheusUrl": url}),
+                              project_root=tmp_path)
+    assert list(gates.error_budget_gate([deployment("api"), deployment("billing")], ctx)) == [
+        'slo_error_budget_remaining{slo_name="api_availability"} of api, billing is 4 %: feature freeze, only an '
+        f"emergency change with a cto approval passes ({F})"]
+
+
+def test_an_slo_without_traffic_is_its_own_state_and_never_fails_another_services_gate(answering_server, tmp_path):
+    # A standby region or a new SLO with no requests reads NaN (0/0); the gate once failed closed on it
+    # for every change.
+    reply, url = answering_server
+    reply.update(body=b'{"status": "success", "data": {"resultType": "vector", "result": ['
+                      b'{"metric": {"slo_name": "api_availability", "service": "api"}, "value": [1, "42"]},'
+                      b'{"metric": {"slo_name": "quotes_availability", "service": "quotes"}, "value": [1, "NaN"]}]}}')
+    change(tmp_path, roles=(), service="api")
+    ctx = dataclasses.replace(context(changeRequest="CR-2026-014", **{"governance.prometheusUrl": url}),
+                              project_root=tmp_path)
+    assert list(gates.error_budget_gate([deployment("api")], ctx)) == [
+        f'slo_error_budget_remaining{{slo_name="api_availability"}} of api is 42 % (optimize): {F} needs a team-lead '
+        "approval"]
+    budget = error_budget.query(url, services=("api", "quotes"))
+    assert (budget.remaining, budget.no_traffic) == (42.0, ('slo_name="quotes_availability"',))
+    assert budget.describe().endswith('(no traffic: slo_name="quotes_availability")')
+    quiet = error_budget.query(url, services=("quotes",))
+    assert quiet.remaining is None and quiet.describe() == (
+        'slo_error_budget_remaining has no traffic for slo_name="quotes_availability"')
+    change(tmp_path, roles=(), service="quotes")
+    assert list(gates.error_budget_gate([deployment("quotes")], ctx)) == []
+
+
 @pytest.mark.parametrize("value,band", [("0", "error budget exhausted (overspent), feature freeze"),
                                         ("-12.5", "error budget exhausted (overspent), feature freeze"),
                                         ("4", "feature freeze")])
@@ -244,8 +293,8 @@ def test_refused_and_unconfigured(tmp_path):
      "returned no instant vector for slo_error_budget_remaining"),
     (200, b'{"status": "success", "data": {"resultType": "vector", "result": []}}',
      "has no slo_error_budget_remaining series: no SLO reports its error budget"),
-    (200, b'{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {"slo_name": "api"}, "value": [1, "NaN"]}]}}',
-     'returned slo_error_budget_remaining{slo_name="api"} = "NaN", not a number'),
+    (200, b'{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {"slo_name": "api"}, "value": [1, "+Inf"]}]}}',
+     'returned slo_error_budget_remaining{slo_name="api"} = "+Inf", not a number'),
     (200, b'{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": [1, "250"]}]}}',
      "returned slo_error_budget_remaining{} = 250, outside -1000-100 %"),
     (200, b'{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}, "value": "x"}]}}',

@@ -25,21 +25,56 @@ def prometheus_77():
         yield url
 
 
-def config(url, **extra):
-    return {"aws:region": "us-east-1", "leadgen:changeRequest": "CR-2026-014",
-            "leadgen:governance.prometheusUrl": url, **extra}
+def config(url=None, **extra):
+    # production's SLO store is governance/gates.yaml's (slo_store), never the stack config's.
+    return {"aws:region": "us-east-1", "leadgen:changeRequest": "CR-2026-014", **extra}
+
+
+def slo_store(root, url):
+    (root / "governance").mkdir(exist_ok=True)
+    (root / "governance" / "gates.yaml").write_text(f"stacks:\n  production:\n    prometheus_url: {url}\n")
 
 
 @pytest.fixture(scope="module")
-def signed_project(tmp_path_factory, keyring):
+def signed_project(tmp_path_factory, keyring, prometheus_77):
     """A copy of the pack beside a changes/CR-2026-014.yaml signed by its approver (the repository's
     own requests carry no real signature): the legitimate change a preview should pass clean."""
     import yaml
 
-    root = tmp_path_factory.mktemp("signed-project")
+    return signed(tmp_path_factory.mktemp("signed-project"), keyring, prometheus_77, config())
+
+
+def signed(root, keyring, prometheus, stack_config):
+    """The pack and approvers committed in a git checkout, then the request, its approval binding that
+    commit and production's config `stack_config` (binding.py): what `platformctl change approve` writes."""
+    import subprocess
+
+    import yaml
+
+    from governance import config as gconfig
+
     shutil.copytree(PACK, root / "policies", ignore=shutil.ignore_patterns("__pycache__", "venv"))
+    keyring.install(root)
+    slo_store(root, prometheus)
+    git = ["git", "-C", str(root), "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "the program and its approvers"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
     document = yaml.safe_load((PACK.parent / "changes" / "CR-2026-014.yaml").read_text())
+    document["approvals"] = [{**a, "commit": head, "config": {"production": gconfig.config_digest(stack_config)}}
+                             for a in document["approvals"]]
     keyring.write(root, document)
+    return root
+
+
+@pytest.fixture(scope="module")
+def repo_project(tmp_path_factory, prometheus_77):
+    """The repository's pack, change requests and governance/ as they are, its SLO store the stub."""
+    root = tmp_path_factory.mktemp("repo-project")
+    for folder in ("policies", "changes", "governance"):
+        shutil.copytree(PACK.parent / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__", "venv"))
+    slo_store(root, prometheus_77)
     return root
 
 
@@ -127,10 +162,11 @@ def test_a_broken_pack_is_one_line_error(tmp_path):
         PolicyClient(tmp_path / "nowhere", project=PROJECT, stack=STACK).__enter__()
 
 
-def test_the_repositorys_unsigned_request_previews_with_advisories_and_blocks_the_update(prometheus_77):
+def test_the_repositorys_unsigned_request_previews_with_advisories_and_blocks_the_update(repo_project):
     """changes/CR-2026-014.yaml carries no real signature (no private key belongs in a repository):
     a preview forecasts what the update will meet, the update is refused."""
-    with PolicyClient(PACK, project=PROJECT, stack=STACK, config=config(prometheus_77), env=IN_WINDOW) as client:
+    pack_dir = repo_project / "policies"
+    with PolicyClient(pack_dir, project=PROJECT, stack=STACK, config=config(), env=IN_WINDOW) as client:
         preview = client.analyze(baseline())
     assert [v for v in preview if v.level == "mandatory"] == []
     assert {"update-forecast", "governance-clock-override"} <= {v.policy for v in preview}
@@ -138,7 +174,7 @@ def test_the_repositorys_unsigned_request_previews_with_advisories_and_blocks_th
         "changes/CR-2026-014.yaml: approvals[0] (team-lead, team-lead@example.com) does not count: is not signed "
         "(platformctl change approve CR-2026-014 --role team-lead --key <your ssh key>); the update will be blocked "
         "until it is given (platformctl change approve)")
-    with PolicyClient(PACK, project=PROJECT, stack=STACK, config=config(prometheus_77), dry_run=False) as client:
+    with PolicyClient(pack_dir, project=PROJECT, stack=STACK, config=config(), dry_run=False) as client:
         update = {v.policy for v in client.analyze(baseline()) if v.level == "mandatory"}
     # (The promotion gate, another control, also holds an update of production here.)
     assert {"change-request-required", "change-window"} <= update
@@ -146,14 +182,16 @@ def test_the_repositorys_unsigned_request_previews_with_advisories_and_blocks_th
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "production"])
-def test_real_program_previews_clean_with_a_legitimate_change(stack, prometheus_77, signed_project):
+def test_real_program_previews_clean_with_a_legitimate_change(stack, prometheus_77, signed_project, keyring, tmp_path):
     """The program as the lead builds it, each stack previewed with the pack as the CLI runs it:
     dev and staging are not gated; production carries a signed change request in its window."""
     from platformctl.program.engine import run_program
 
     run = run_program(stack)
     cfg = dict(run.config, **config(prometheus_77)) if stack == "production" else dict(run.config)
-    with PolicyClient(signed_project / "policies", project=run.project, stack=stack, config=cfg,
+    # Approved for production's config as the program resolves it.
+    project = signed(tmp_path / "project", keyring, prometheus_77, cfg) if stack == "production" else signed_project
+    with PolicyClient(project / "policies", project=run.project, stack=stack, config=cfg,
                       env=IN_WINDOW) as client:
         violations = client.analyze(run.resources)
     # The canary is recognised by its track label, so production's only finding is the fixed clock.

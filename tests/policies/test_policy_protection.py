@@ -49,10 +49,12 @@ def test_a_production_environment_is_protected_under_any_name(tmp_path):
 
 def test_the_pack_config_decides_and_the_default_protects_production(tmp_path):
     assert ctx_for(tmp_path, stack="prod-eu", pack_stacks=("production", "prod-eu")).protected
-    # An organisation may replace the default list in its policy group; a stack that then empties
-    # its own list is unprotected only if it is not of the production environment.
+    # An organisation may replace the default list in its policy group, and a stack may empty its
+    # own: production and production-dr stay protected by name (governance/gates.yaml's defaults).
     empty = {"governance.protectedStacks": []}
-    assert not ctx_for(tmp_path, stack="production", pack_stacks=("prod-eu",), **empty).protected
+    assert ctx_for(tmp_path, stack="production", pack_stacks=("prod-eu",), **empty).protected
+    assert ctx_for(tmp_path, stack="production-dr", pack_stacks=("prod-eu",), **empty).protected
+    assert not ctx_for(tmp_path, stack="staging", pack_stacks=("prod-eu",), **empty).protected
     settings = config.from_mapping({"leadgen:environment": "production", "leadgen:governance.protectedStacks": []})
     assert dataclasses.replace(ctx_for(tmp_path, pack_stacks=("prod-eu",)), config=settings).protected
 
@@ -205,3 +207,23 @@ def test_an_update_of_production_that_unprotects_itself_is_still_gated_over_grpc
             got = {(v.policy, v.level) for v in client.analyze(baseline())}
         assert {("change-request-required", "mandatory"), ("change-window", "mandatory"),
                 ("error-budget-gate", "mandatory"), ("governance-config-valid", "mandatory")} <= got
+
+
+def test_a_policy_config_cannot_lower_the_gates_of_a_protected_stack():
+    # `--policy-pack-config` setting the gates to disabled updated production with no change request,
+    # window, attestation or budget check (0 mandatory findings). The pack's Configure hook restores
+    # mandatory for every gate; the guardrails stay the policy group's to tune.
+    import governance.catalog as catalog
+    from platformctl.policy_client import PolicyClient
+    from policy_baseline import PROJECT, baseline
+
+    assert {"change-request-required", "change-window", "error-budget-gate", "promotion-gate",
+            "governance-gate-settings", "cost-budget-gate"} <= catalog.LOCKED
+    lowered = {name: "disabled" for name in catalog.LOCKED}
+    lowered["aws-rds-not-publicly-accessible"] = "disabled"
+    pack_dir = pathlib.Path(__file__).resolve().parents[2] / "policies"
+    with PolicyClient(pack_dir, project=PROJECT, stack="production", dry_run=False, levels=lowered,
+                      config={"aws:region": "us-east-1"}) as client:
+        got = {(v.policy, v.level) for v in client.analyze(baseline())}
+    assert {("change-request-required", "mandatory"), ("change-window", "mandatory")} <= got
+    assert not any(policy == "aws-rds-not-publicly-accessible" for policy, _ in got)

@@ -39,7 +39,8 @@ def test_a_signed_approval_verifies(keys):
     message = signing.approval_message(DOC, by="lead@example.com", role="team-lead", at=AT)
     sig = signing.sign(message, key_file=lead, namespace=signing.APPROVAL_NAMESPACE)
     assert sig.startswith(signing.SIGNATURE_HEADER)
-    assert _verify(message, sig, signers) == signing.Verdict(True, "")
+    verdict = _verify(message, sig, signers)
+    assert (verdict.ok, verdict.reason) == (True, "") and verdict.fingerprint.startswith("SHA256:")
 
 
 def test_the_message_ignores_approvals_and_key_order():

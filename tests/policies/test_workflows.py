@@ -163,3 +163,34 @@ def test_every_workflow_is_valid_against_the_published_schema():
         document = yaml.safe_load(path.read_text())
         document["on"] = document.pop(True)  # YAML 1.1 reads `on` as True; GitHub reads the text
         jsonschema.validate(document, schema, cls=jsonschema.Draft7Validator)
+
+
+def test_staging_deploys_smoke_tests_and_attests_with_a_key_only_its_environment_holds():
+    doc, jobs = load("staging.yml")
+    assert doc["on"]["push"]["branches"] == ["main"]
+    assert set(doc["on"]["push"]["paths-ignore"]) == {"attestations/**", "changes/**"}
+    deploy, record = jobs["deploy"], jobs["record"]
+    assert deploy["environment"] == "staging" and deploy["permissions"] == {"contents": "read", "id-token": "write"}
+    text = steps_text(deploy)
+    order = [text.index(s) for s in ("pulumi up --yes --non-interactive --policy-pack policies",
+                                     "platformctl change smoke --stack staging",
+                                     "platformctl change attest --stack staging --commit \"$GITHUB_SHA\"")]
+    assert order == sorted(order)
+    # The signing key is read in the one step that signs, from the staging environment's secrets.
+    uses_key = [s for s in deploy["steps"] if "PIPELINE_SIGNING_KEY" in str(s)]
+    assert len(uses_key) == 1 and "secrets.PIPELINE_SIGNING_KEY" in str(uses_key[0].get("env"))
+    for name, job in jobs.items():
+        if name != "deploy":
+            assert "PIPELINE_SIGNING_KEY" not in str(job), name
+    # The job that can write commits only the attestation, and holds no cloud credentials.
+    assert record["permissions"] == {"contents": "write"} and "environment" not in record
+    assert 'git add "attestations/$GITHUB_SHA.yaml"' in steps_text(record)
+    assert "configure-aws-credentials" not in steps_text(record)
+
+
+def test_dev_deploys_every_push_to_main_without_a_change_request():
+    doc, jobs = load("dev.yml")
+    assert doc["on"] == {"push": {"branches": ["main"]}}
+    text = steps_text(jobs["deploy"])
+    assert "pulumi stack select dev" in text and "--policy-pack policies" in text
+    assert "changeRequest" not in text and "change approve" not in text

@@ -30,11 +30,11 @@ def _assert_no_credentials(text: str, where: str) -> None:
 def gated_root(tmp_path):
     """The project files a gate reads, with production's Prometheus URL carrying credentials."""
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    # The stack file's own Prometheus is replaced, not repeated (the strict reader refuses a repeat).
-    kept = [line for line in (ROOT / "Pulumi.production.yaml").read_text().splitlines(keepends=True)
-            if not line.lstrip().startswith("leadgen:governance.prometheusUrl:")]
-    (tmp_path / "Pulumi.production.yaml").write_text(
-        "".join(kept) + f'  leadgen:governance.prometheusUrl: "{PROM_URL}"\n')
+    shutil.copy(ROOT / "Pulumi.production.yaml", tmp_path / "Pulumi.production.yaml")
+    # A protected stack's SLO store is the CAB's setting (governance/gates.yaml), not its stack file's.
+    (tmp_path / "governance").mkdir()
+    (tmp_path / "governance" / "gates.yaml").write_text(
+        f'stacks:\n  production:\n    prometheus_url: "{PROM_URL}"\n')
     return tmp_path
 
 

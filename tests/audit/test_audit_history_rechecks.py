@@ -1,0 +1,111 @@
+"""The history audit re-checks what the gate checks, at each update's commit: of 8 non-compliant
+updates built from real commits it once flagged 1. Each case here was judged compliant before."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+import yaml
+
+from auditkit import change_request, keyring
+from platformctl import history, history_checks
+from test_audit_trail import SINCE, UNTIL, entry, git
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A program commit, a request approved at it (binding it), the approvals committed."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / "__main__.py").write_text("print('the program')\n")
+    keyring().install(root)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "the program")
+    change_request(root, "CR-2026-001")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "the approved request")
+    return root, git(root, "rev-parse", "HEAD")
+
+
+def judged(root, entries, tmp_path):
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps(entries))
+    return history.judge(path, "production", SINCE, UNTIL, project_root=root, repo=root)
+
+
+def clean(version, commit, **env):
+    e = entry(version, "2026-03-02T02:10:00Z", "2026-03-02T02:20:00Z", "CR-2026-001", commit)
+    e["environment"].update({"git.dirty": "false", "git.headName": "refs/heads/main", **env})
+    return e
+
+
+def test_a_clean_update_of_the_approved_commit_is_compliant_and_nothing_is_left_unsaid(repo, tmp_path):
+    root, head = repo
+    (j,) = judged(root, [clean(1, head)], tmp_path)
+    assert j.evidence.compliant, j.evidence.problems
+    assert j.unchecked == ()
+
+
+def test_a_resource_import_is_an_update_too(repo, tmp_path):
+    root, head = repo
+    e = clean(1, head)
+    e["kind"] = "resource-import"
+    (j,) = judged(root, [e], tmp_path)
+    assert j.evidence.kind == "resource-import"
+
+
+def test_a_dirty_checkout_on_a_feature_branch_is_not_compliant(repo, tmp_path):
+    root, head = repo
+    (j,) = judged(root, [clean(1, head, **{"git.dirty": "true", "git.headName": "refs/heads/quick-fix"})], tmp_path)
+    assert j.evidence.problems == (
+        "ran from a checkout with uncommitted changes (git.dirty): the program that ran is not the commit recorded",
+        "ran from refs/heads/quick-fix, not main: only main is deployed")
+
+
+def test_gate_settings_in_the_recorded_config_are_not_compliant(repo, tmp_path):
+    root, head = repo
+    e = clean(1, head)
+    e["config"]["leadgen:governance.prometheusUrl"] = {"value": "http://fake-prometheus:9090", "secret": False}
+    e["config"]["leadgen:governance.monthlyBudgetUsd"] = {"value": "99999999", "secret": False}
+    (j,) = judged(root, [e], tmp_path)
+    assert [p.split(";")[0] for p in j.evidence.problems] == [
+        "recorded config: leadgen:governance.prometheusUrl is set in Pulumi.production.yaml",
+        "recorded config: leadgen:governance.monthlyBudgetUsd is set in Pulumi.production.yaml"]
+
+
+def test_a_program_commit_the_approvals_did_not_sign_is_not_compliant(repo, tmp_path):
+    root, head = repo
+    (root / "__main__.py").write_text("print('after the approval')\n")
+    git(root, "commit", "-q", "-am", "slipped in")
+    later = git(root, "rev-parse", "HEAD")
+    (j,) = judged(root, [clean(1, later)], tmp_path)
+    assert len(j.evidence.problems) == 1 and "changes __main__.py since" in j.evidence.problems[0]
+
+
+def test_a_program_staging_never_attested_is_not_compliant(repo, tmp_path):
+    root, _ = repo
+    approvers = root / "governance" / "approvers.yaml"
+    doc = yaml.safe_load(approvers.read_text())
+    doc["promotion"] = {"signer": "pipeline@insurance-lead-gen.com", "from_stack": "staging", "soak_minutes": 60,
+                        "smoke_tests": ["api-health"]}
+    approvers.write_text(yaml.safe_dump(doc))
+    git(root, "commit", "-q", "-am", "adopt promotion")
+    change_request(root, "CR-2026-001")  # re-approved at the new commit
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "re-approved")
+    head = git(root, "rev-parse", "HEAD")
+    (j,) = judged(root, [clean(1, head)], tmp_path)
+    assert len(j.evidence.problems) == 1
+    assert j.evidence.problems[0].startswith(f"commit {head[:12]} has no attestation that staging applied it")
+
+
+def test_what_cannot_be_re_checked_is_said(repo, tmp_path):
+    root, head = repo
+    e = clean(1, head)
+    del e["environment"]["git.headName"]
+    (j,) = judged(root, [e], tmp_path)
+    assert j.unchecked == ("the update records no git.headName (its branch)",)
+    assert any("error budget" in line for line in history_checks.NOT_RECHECKED)
+    assert any("policy pack ran" in line for line in history_checks.NOT_RECHECKED)
