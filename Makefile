@@ -46,9 +46,11 @@ test: dev-deps system-deps checkov
 bench: dev-deps system-deps checkov
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-# Regenerates the config block of Pulumi.yaml and the README table from leadgen/config.
+# Regenerates the config block of Pulumi.yaml and the README table from leadgen/config, and the
+# first deploy's --target lists in docs/first-deploy.md from the dependency graph.
 config-docs: deps
 	$(PY) -m leadgen.config.docs --write
+	$(PY) -m platformctl.targets --write
 
 # Regenerates docs/policies.md, every policy of the pack by resource family, from its catalog.
 policy-docs: deps

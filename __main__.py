@@ -131,8 +131,11 @@ def image(repository: str, own: str, tag: str) -> pulumi.Input[str]:
     return f"{repository}:{tag}" if repository else pulumi.Output.concat(registry.urls[own], ":", tag)
 
 
+# Pods are asked for once a node group exists: on a first update their readiness waits would
+# otherwise run out while the nodes are still joining.
+nodes_ready = [n.node_group for n in node_groups]
 workload_opts = pulumi.ResourceOptions(provider=k8s_provider,
-                                       depends_on=[namespaces[PRODUCTION].namespace])
+                                       depends_on=[namespaces[PRODUCTION].namespace, *nodes_ready])
 workloads = {
     w.name: Workload(w.name, WorkloadArgs(
         namespace=PRODUCTION, image=image(w.image, w.name, w.tag), port=w.port,
@@ -211,7 +214,7 @@ backup_jobs = None if dr.standby else BackupJobs(f"{cfg.prefix}-pgbackup", Backu
     # creates (`<release>-<chart>`); tests/data checks the two agree.
     pushgateway_url="http://pushgateway-prometheus-pushgateway.monitoring.svc:9091", tags=tags),
     opts=pulumi.ResourceOptions(providers={"kubernetes": k8s_provider},
-                                depends_on=[namespaces[PRODUCTION].namespace]))
+                                depends_on=[namespaces[PRODUCTION].namespace, *nodes_ready]))
 pulumi.export("database", {"endpoint": database.endpoint, "masterSecretArn": database.master_secret_arn})
 pulumi.export("redis", {"primaryEndpoint": cache.primary_endpoint, "authSecretArn": cache.auth_secret_arn})
 pulumi.export("backupBucket", backup_bucket.bucket_name)

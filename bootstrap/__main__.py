@@ -10,6 +10,13 @@
   KMS refuses a policy naming a role that does not exist, and a fresh account has none.
 - The leadgen program grants the role cluster-admin through an EKS access entry
   (`leadgen:cluster.deployerRoleArn`), so `pulumi up` can use the Kubernetes API it creates.
+- A read-only audit role for the `audit` workflow (`vars.AWS_AUDIT_ROLE_ARN`), trusted only by
+  this repository's jobs on `main`.
+- A break-glass role for what no workflow can do yet or any more: the first, AWS-only targeted
+  update of a fresh account (no VPC, hence no runner) and emergencies. Assumed by a named
+  administrator (tagged `leadgen-break-glass=allowed`) from their own machine, with MFA no older
+  than an hour; it may do what a deployer may do in every environment's regions, no more, and
+  CloudTrail records each session under the administrator's name.
 
 Why not the leadgen program itself: the role must exist before the first `pulumi up` can run, and a
 program must not be able to widen the trust of the identity it runs as.
@@ -48,6 +55,13 @@ IAM_ACTIONS = (
     "iam:GetOpenIDConnectProvider", "iam:TagOpenIDConnectProvider",
     "iam:UpdateOpenIDConnectProviderThumbprint", "iam:CreateServiceLinkedRole",
 )
+# Break-glass sessions: an hour, from an MFA sign-in no older than an hour, by tagged principals.
+AUDIT_ROLE, BREAK_GLASS_ROLE = "leadgen-audit", "leadgen-break-glass"
+BREAK_GLASS_TAG = "leadgen-break-glass"
+BREAK_GLASS_MFA_MAX_AGE = 3600
+# AWS's read-only view of every service's configuration, without reading data (no object or
+# secret values): what the audit needs besides the Pulumi state.
+SECURITY_AUDIT = "arn:aws:iam::aws:policy/SecurityAudit"
 _REPOSITORY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+")
 _ENVIRONMENT = re.compile(r"[a-z][a-z0-9-]{0,30}")
 _REGION = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d")
@@ -74,8 +88,38 @@ def trust_policy(provider_arn: str, repository: str, environment: str) -> str:
     }]})
 
 
+def audit_trust_policy(provider_arn: str, repository: str) -> str:
+    """Only jobs of `repository` running from `main` (the audit workflow's schedule and dispatch)."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"Federated": provider_arn},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {
+            f"{GITHUB_OIDC}:aud": "sts.amazonaws.com",
+            f"{GITHUB_OIDC}:sub": f"repo:{repository}:ref:refs/heads/main",
+        }},
+    }]})
+
+
+def break_glass_trust_policy(account: str) -> str:
+    """Principals of this account tagged for break-glass, signed in with MFA in the last hour."""
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+        "Condition": {
+            "Bool": {"aws:MultiFactorAuthPresent": "true"},
+            "NumericLessThan": {"aws:MultiFactorAuthAge": str(BREAK_GLASS_MFA_MAX_AGE)},
+            "StringEquals": {f"aws:PrincipalTag/{BREAK_GLASS_TAG}": "allowed"},
+        },
+    }]})
+
+
 def deployer_policy(account: str, regions: list[str]) -> str:
+    # The deployers, the audit and break-glass roles: no deployer may widen any of their trust.
     protected = [f"arn:aws:iam::{account}:role/leadgen-deployer-*",
+                 f"arn:aws:iam::{account}:role/{AUDIT_ROLE}",
+                 f"arn:aws:iam::{account}:role/{BREAK_GLASS_ROLE}",
                  f"arn:aws:iam::{account}:oidc-provider/{GITHUB_OIDC}"]
     return json.dumps({"Version": "2012-10-17", "Statement": [
         {"Sid": "PlatformServicesInItsRegions", "Effect": "Allow",
@@ -138,6 +182,21 @@ for env, regions in environments.items():
                        policy=account.apply(lambda a, r=regions: deployer_policy(a, r)))
     roles[env] = role.arn
 
+audit = aws.iam.Role(
+    "audit", name=AUDIT_ROLE,
+    description="the audit workflow's monthly read-only audit, from main of this repository only",
+    assume_role_policy=github.arn.apply(lambda arn: audit_trust_policy(arn, repository)), tags=tags)
+aws.iam.RolePolicyAttachment("audit-security-audit", role=audit.name, policy_arn=SECURITY_AUDIT)
+
+all_regions = sorted({r for regions in environments.values() for r in regions})
+break_glass = aws.iam.Role(
+    "break-glass", name=BREAK_GLASS_ROLE,
+    description="first AWS-only update of a fresh account and emergencies: tagged admins with MFA",
+    assume_role_policy=account.apply(break_glass_trust_policy),
+    max_session_duration=BREAK_GLASS_MFA_MAX_AGE, tags=tags)
+aws.iam.RolePolicy("break-glass", role=break_glass.id,
+                   policy=account.apply(lambda a: deployer_policy(a, all_regions)))
+
 # Deleting one breaks every Auto Scaling group of the account, so state never deletes it. In an
 # account where the role exists already, import it instead of creating it (README).
 service_linked = {
@@ -150,3 +209,5 @@ service_linked = {
 pulumi.export("githubOidcProviderArn", github.arn)
 pulumi.export("serviceLinkedRoleArns", service_linked)
 pulumi.export("deployerRoleArns", roles)
+pulumi.export("auditRoleArn", audit.arn)
+pulumi.export("breakGlassRoleArn", break_glass.arn)

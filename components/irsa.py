@@ -73,11 +73,15 @@ class IrsaRole(pulumi.ComponentResource):
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        policies: list[pulumi.CustomResource] = []
         if args.policy_json is not None:
-            aws.iam.RolePolicy(f"{name}-policy", role=self.role.id, policy=args.policy_json,
-                               opts=pulumi.ResourceOptions(parent=self))
+            policies.append(aws.iam.RolePolicy(f"{name}-policy", role=self.role.id, policy=args.policy_json,
+                                               opts=pulumi.ResourceOptions(parent=self)))
         for i, arn in enumerate(args.managed_policy_arns):
-            aws.iam.RolePolicyAttachment(f"{name}-managed-{i}", role=self.role.name, policy_arn=arn,
-                                         opts=pulumi.ResourceOptions(parent=self))
-        self.arn = self.role.arn
+            policies.append(aws.iam.RolePolicyAttachment(f"{name}-managed-{i}", role=self.role.name, policy_arn=arn,
+                                                         opts=pulumi.ResourceOptions(parent=self)))
+        # The ARN as consumers should see it: only once the role's policies are attached, so a
+        # release or add-on naming it waits for them (a pod that assumes the role before its
+        # policy exists fails its first calls and may crash-loop past the update's readiness wait).
+        self.arn = pulumi.Output.all(self.role.arn, *(p.id for p in policies)).apply(lambda v: v[0])
         self.register_outputs({"arn": self.arn})

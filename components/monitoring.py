@@ -35,6 +35,7 @@ from components.irsa import IrsaRole, IrsaRoleArgs
 from components.log_shipper import APP_ATTRIBUTE, LogShipper, LogShipperArgs
 from components.slo_scraping import ScrapedWorkload, SloScraping, SloScrapingArgs
 from leadgen import versions
+from leadgen.flows import pod_labels, webhook_pods
 from leadgen.config.observability import ObservabilityConfig
 from leadgen.kms import KEY_DEFAULTS
 from leadgen.naming import child_urn
@@ -154,6 +155,9 @@ class Monitoring(pulumi.ComponentResource):
         self._name, self._args = name, args
         cfg = args.config
         self._k8s = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, depends_on=args.depends_on)
+        # Before any release: the charts' own objects already pass through their webhooks.
+        self._k8s = pulumi.ResourceOptions.merge(
+            self._k8s, pulumi.ResourceOptions(depends_on=self._webhook_ingress_policies()))
 
         self.kms_key = aws.kms.Key(f"{name}-kms", description=f"{name} logs, traces and secrets",
                                    **KEY_DEFAULTS, tags=args.tags,
@@ -519,6 +523,22 @@ class Monitoring(pulumi.ComponentResource):
                   "data": [{"secretKey": k, "remoteRef": {"key": entry, "property": prop}}
                            for k, prop in keys.items()]},
             opts=pulumi.ResourceOptions.merge(self._k8s, pulumi.ResourceOptions(depends_on=[self._store])))
+
+    def _webhook_ingress_policies(self) -> list[k8s.networking.v1.NetworkPolicy]:
+        """The API server's calls to the admission webhooks served here (failurePolicy Fail), which
+        the namespace's default-deny would time out (aws/amazon-vpc-cni-k8s#2967): from the
+        control plane's ENIs in the VPC, to the serving pods only, on the container port behind the
+        Service's 443."""
+        policies = []
+        for pod, hook, release in webhook_pods({r: CHARTS[r].name for r in CHARTS}):
+            name = f"allow-api-server-to-{release}-{pod.component}"
+            policies.append(k8s.networking.v1.NetworkPolicy(
+                f"{self._name}-{name}", metadata={"name": name, "namespace": NAMESPACE},
+                spec={"podSelector": {"matchLabels": pod_labels(pod, release)}, "policyTypes": ["Ingress"],
+                      "ingress": [{"from": [{"ipBlock": {"cidr": self._args.vpc_cidr}}],
+                                   "ports": [{"protocol": "TCP", "port": hook.port}]}]},
+                opts=self._k8s))
+        return policies
 
     def _egress_policies(self) -> None:
         """What the namespace's default-deny would otherwise block: the exporter's and Grafana's

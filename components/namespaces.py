@@ -54,13 +54,21 @@ def egress_to_cidr(cidr: str, ports: list[int]) -> dict:
 
 
 def egress_https_outside(vpc_cidr: str) -> dict:
-    """HTTPS to AWS APIs (STS for IRSA, S3, Secrets Manager) outside the VPC, nothing else."""
+    """HTTPS to AWS APIs outside the VPC (S3 through its gateway endpoint, Secrets Manager, KMS),
+    nothing else."""
     return {
         "podSelector": {},
         "policyTypes": ["Egress"],
         "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [vpc_cidr]}}],
                     "ports": [{"protocol": "TCP", "port": 443}]}],
     }
+
+
+def egress_https_to_interface_endpoints(vpc_cidr: str) -> dict:
+    """HTTPS to the VPC's interface endpoints: with private DNS, `sts.<region>.amazonaws.com` (IRSA's
+    AssumeRoleWithWebIdentity), ECR and Logs resolve to their ENIs inside the VPC, which the rule
+    above excludes."""
+    return egress_to_cidr(vpc_cidr, [443])
 
 
 @dataclass(kw_only=True)
@@ -111,6 +119,7 @@ def production_allowances(vpc_cidr: str, app_ports: list[int]) -> dict[str, dict
                 "kubernetes.io/metadata.name": MONITORING}}}],
                 "ports": [{"protocol": "TCP", "port": p} for p in (4317, 4318, 9091)]}]},
         "allow-egress-aws-apis": egress_https_outside(vpc_cidr),
+        "allow-egress-aws-endpoints": egress_https_to_interface_endpoints(vpc_cidr),
     }
 
 
@@ -122,9 +131,10 @@ def monitoring_allowances(vpc_cidr: str) -> dict[str, dict]:
         "allow-scrape-egress": {
             "podSelector": {}, "policyTypes": ["Egress"],
             "egress": [{"to": [{"namespaceSelector": {}}]},
-                       # kubelet, node-exporter and the API server's ENIs inside the VPC.
+                       # The API server's ENIs, kubelet, kube-proxy and node-exporter: host
+                       # addresses inside the VPC, which no namespace selector matches.
                        {"to": [{"ipBlock": {"cidr": vpc_cidr}}],
-                        "ports": [{"protocol": "TCP", "port": p} for p in (443, 10250, 9100)]}]},
+                        "ports": [{"protocol": "TCP", "port": p} for p in (443, 10250, 10249, 9100)]}]},
         "allow-from-production": from_namespace(PRODUCTION, [4317, 4318, 9091]),
         "allow-egress-aws-apis": egress_https_outside(vpc_cidr),
         # Its own rule, so narrowing the scrape rule to Prometheus cannot cut the shipper off:

@@ -53,10 +53,12 @@ CLUSTER_AUTOSCALER = _chart(
     "cluster-autoscaler", "9.59.0", "https://kubernetes.github.io/autoscaler", released="2026-07-21",
     confirmed_by="https://github.com/kubernetes/autoscaler/releases/tag/cluster-autoscaler-chart-9.59.0",
     note="9.60.0 (app 1.36.1) was proposed in kubernetes/autoscaler#10169 and closed; no tag found")
+# 3.14.0 was seen only in Renovate PRs (shaman007/home-k3s#613); the project's repository as
+# stored on 2026-08-04 has Chart.yaml at 3.13.1 and no later chart tag, so the confirmed one is pinned.
 METRICS_SERVER = _chart(
-    "metrics-server", "3.14.0", "https://kubernetes-sigs.github.io/metrics-server/",
-    note="seen in Renovate PRs shaman007/home-k3s#613 (2026-08-20) and entigolabs/entigo-infralib; "
-         "newest tag in the stored snapshot is metrics-server-helm-chart-3.13.1 (2026-06-11)")
+    "metrics-server", "3.13.1", "https://kubernetes-sigs.github.io/metrics-server/", released="2026-06-11",
+    confirmed_by="https://github.com/kubernetes-sigs/metrics-server/releases/tag/metrics-server-helm-chart-3.13.1",
+    note="app v0.8.1; 3.14.0 seen only in third-party Renovate PRs, no upstream tag (checked 2026-12-03)")
 # The AWS Load Balancer Controller builds the gateway's NLB from the Service annotations (the
 # in-tree controller ignores the scheme and target-type ones). Charts jumped 1.17.x -> 3.x in 2026.
 AWS_LOAD_BALANCER_CONTROLLER = _chart(
@@ -70,10 +72,13 @@ NVIDIA_DEVICE_PLUGIN = _chart(
 # Traffic (components/{gateway,certificates,external_dns}.py). Envoy Gateway's own CRDs come from
 # its release's `envoy-gateway-crds.yaml` (below) at the controller's version, so the Gateway API
 # CRDs below stay their only source.
-_ENVOY_SEEN = ("v1.9.1 seen in ajaykumar4/cluster-template#457 and helmforgedev/charts#1110 (2026-09-02), "
-               "both citing github.com/envoyproxy/gateway/releases/tag/v1.9.1; newest stored tag v1.9.0 "
-               "(2026-08-15)")
-ENVOY_GATEWAY = _chart("gateway-helm", "v1.9.1", "oci://docker.io/envoyproxy", note=_ENVOY_SEEN)
+# v1.9.1 was seen only in third-party Renovate PRs (ajaykumar4/cluster-template#457); the project's
+# repository as stored on 2026-08-21 ends at the v1.9.0 tag, whose release workflow publishes both
+# the chart and `envoy-gateway-crds.yaml`, so the confirmed release is pinned.
+_ENVOY_RELEASE = dict(released="2026-08-15",
+                      confirmed_by="https://github.com/envoyproxy/gateway/releases/tag/v1.9.0",
+                      note="v1.9.1 seen only in third-party PRs, no upstream tag (checked 2026-12-03)")
+ENVOY_GATEWAY = _chart("gateway-helm", "v1.9.0", "oci://docker.io/envoyproxy", **_ENVOY_RELEASE)
 # The CRD schemas in ../shared/crds are this release's (its README lists the tag).
 CERT_MANAGER = _chart(
     "cert-manager", "v1.21.1", "https://charts.jetstack.io", released="2026-07-29",
@@ -127,8 +132,8 @@ EXTERNAL_SECRETS = _chart(
 # Envoy Gateway's CRDs, the release asset `envoy-gateway-crds.yaml` (gateway-crds-helm rendered with
 # only `crds.envoyGateway.enabled`). Applied object by object with server-side apply, as Envoy
 # Gateway's install guide does: as a Helm release they exceed Helm's 1 MiB release Secret.
-ENVOY_GATEWAY_CRDS = Pin(name="envoy-gateway-crds", version="v1.9.1", kind="manifest",
-                         source="https://github.com/envoyproxy/gateway", note=_ENVOY_SEEN)
+ENVOY_GATEWAY_CRDS = Pin(name="envoy-gateway-crds", version="v1.9.0", kind="manifest",
+                         source="https://github.com/envoyproxy/gateway", **_ENVOY_RELEASE)
 # Gateway API standard-channel CRDs, applied from the project's release asset; the schemas the
 # tests validate against are this release's (../shared/crds/README.md).
 GATEWAY_API_CRDS = Pin(name="gateway-api", version="v1.6.1", kind="manifest",

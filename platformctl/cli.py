@@ -31,6 +31,8 @@ COMMANDS: dict[str, CommandInfo] = {
     "cost": CommandInfo("platformctl.commands.cost", "monthly cost estimate by component and resource"),
     "change": CommandInfo("platformctl.commands.change", "new, digest, approve and verify signed change requests"),
     "dr": CommandInfo("platformctl.commands.dr", "check, offline, that a recovery stack is ready to take over"),
+    "first-deploy": CommandInfo("platformctl.commands.first_deploy",
+                                "the --target list of a fresh account's AWS-only update, from the dependency graph"),
 }
 
 

@@ -95,7 +95,7 @@ def render_helm(resources: Iterable[dict], out_dir: Path) -> list[Path]:
 
 # Domain extensions, each a module with `render(resources, out_dir) -> list[Path]`. Listed here
 # rather than discovered: a module renders because it is named here, not because of its file name.
-EXTENSIONS = ("platformctl.render.observability", "platformctl.render.traffic")
+EXTENSIONS = ("platformctl.render.observability", "platformctl.render.traffic", "platformctl.render.flows")
 
 
 def render_all(run: ProgramRun, out_dir: Path) -> list[Path]:

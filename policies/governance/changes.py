@@ -39,7 +39,7 @@ REQUIRED_TEXT = ("id", "title", "description", "service", "impact_analysis", "re
 MAX_BYTES = 64 * 1024
 MAX_DEPTH = 8  # the deepest real field is approvals[i].by (3 levels)
 KNOWN_FIELDS = frozenset(REQUIRED_TEXT + ("change_type", "risk_level", "rollback_plan", "approvals",
-                                          "window", "stacks", "database_migration"))
+                                          "window", "stacks", "database_migration", "first_deploy"))
 # The only spellings of a boolean: YAML 1.1 also reads yes/no/on/off/True as one, a reader does not.
 BOOLEAN_SPELLINGS = {"true": True, "false": False}
 APPROVAL_FIELDS = ("by", "role", "at", "signature", "commit", "config")
@@ -92,6 +92,8 @@ class ChangeRequest:
     canonical: bytes = b""
     # The update changes the database schema: the pipeline takes a backup before `pulumi up`.
     database_migration: bool = False
+    # The stack's first update (no prior state, no SLO store yet): governance/first_deploy.py.
+    first_deploy: bool = False
 
     @property
     def window_end(self) -> dt.datetime:
@@ -418,11 +420,12 @@ def parse(text: bytes | str, display: str, expected_id: Optional[str] = None) ->
         bad("stacks", "must list the stacks this change may touch")
         stacks = []
 
-    migration = doc.get("database_migration", False)
-    if "database_migration" in doc and (not isinstance(migration, bool) or
-                                        booleans.get("database_migration") not in BOOLEAN_SPELLINGS):
-        written = booleans.get("database_migration", repr(migration))
-        bad("database_migration", f"must be true or false, unquoted, got {written}")
+    flags = {}
+    for flag in ("database_migration", "first_deploy"):
+        value = flags[flag] = doc.get(flag, False)
+        if flag in doc and (not isinstance(value, bool) or booleans.get(flag) not in BOOLEAN_SPELLINGS):
+            written = booleans.get(flag, repr(value))
+            bad(flag, f"must be true or false, unquoted, got {written}")
 
     if problems:
         return Loaded(display, None, tuple(problems), expected_id or "")
@@ -432,7 +435,8 @@ def parse(text: bytes | str, display: str, expected_id: Optional[str] = None) ->
         impact_analysis=text_fields["impact_analysis"], rollback_plan=tuple(s.strip() for s in rollback),
         requested_by=text_fields["requested_by"], approvals=tuple(approvals), window_start=start,
         window_duration=duration, stacks=tuple(s.strip() for s in stacks), file=display,
-        canonical=canonical(doc), database_migration=migration)
+        canonical=canonical(doc), database_migration=flags["database_migration"],
+        first_deploy=flags["first_deploy"])
     return Loaded(display, change, (), expected_id or change.id)
 
 

@@ -15,7 +15,7 @@ import functools
 import pathlib
 from typing import Iterator
 
-from . import approvers, changes, compliance, cost, error_budget, exemptions, pack_settings, sdk_cache
+from . import approvers, changes, compliance, cost, error_budget, exemptions, first_deploy, pack_settings, sdk_cache
 from .clock import NOW_ENV
 from .files import file_version as _version
 from .config import CHANGES_DIR, STACK_AMP_WORKSPACE
@@ -81,6 +81,9 @@ def emergency_in_use(resources: list[Resource], ctx: Context) -> Iterator[str]:
         return
     verdict = assess(ctx)
     change = verdict.change
+    if change is not None and change.first_deploy:
+        yield (f"{change.file}: FIRST DEPLOY change {change.id} ({change.title}): while the stack's SLO store does "
+               f"not exist the error budget is not judged ({first_deploy.NAME}, governance/first_deploy.py)")
     if change is None or not change.emergency:
         return
     cto = sorted((a for a in verdict.approvals if a.role == "cto"), key=lambda a: a.at)
@@ -109,6 +112,13 @@ def _budget_findings(resources: list[Resource], ctx: Context, query) -> list[com
     except error_budget.BudgetUnavailable as err:
         if verdict.approved_emergency:
             return []  # an approved, fresh emergency must not wait for a broken monitoring stack
+        # A stack's first update creates the store the budget is read from (first_deploy.py).
+        first = first_deploy.judge(resources, stack=ctx.stack, prometheus_url=ctx.config.prometheus_url,
+                                   dry_run=ctx.dry_run, change=cr, unavailable=str(err))
+        if first is not None and first.applies:
+            return []
+        if first is not None and first.refused:
+            return [compliance.Finding(compliance.APPROVAL, first.message)]
         line = f"{err}; failing closed (only an emergency change with a cto approval passes)"
         # A preview runs where Prometheus may not be reachable (a pull request's runner): the update
         # asks again and blocks then.
