@@ -16,6 +16,7 @@ from components.cluster_addons import ClusterAddons, ClusterAddonsArgs
 from components.database import Database, DatabaseArgs
 from components.dr_alarms import DrAlarms, DrAlarmsArgs
 from components.dr_backup_replica import DrBackupReplica, DrBackupReplicaArgs
+from components.dr_probe import PrimaryProbe, PrimaryProbeArgs
 from components.failover_dns import FailoverDns, FailoverDnsArgs
 from components.monitoring import Monitoring, MonitoringArgs, otel_env
 from components.namespaces import (GOVERNANCE, MONITORING, POD_SECURITY, PRODUCTION,
@@ -184,7 +185,7 @@ database = Database(f"{cfg.prefix}-postgres", DatabaseArgs(
     max_allocated_storage_gb=data.postgres.max_allocated_storage_gb,
     backup_retention_days=data.postgres.backup_retention_days,
     database_name=data.postgres.database_name, master_username=data.postgres.master_username,
-    multi_az=data.postgres.multi_az, slow_query_ms=data.postgres.slow_query_ms,
+    multi_az=dr.multi_az(data.postgres.multi_az), slow_query_ms=data.postgres.slow_query_ms,
     performance_insights_retention_days=data.postgres.performance_insights_retention_days,
     log_retention_days=data.postgres.log_retention_days, protect=prod, dr_provider=dr_provider,
     # A standby replicates the primary's database; `dr.state: active` promotes it.
@@ -193,7 +194,7 @@ database = Database(f"{cfg.prefix}-postgres", DatabaseArgs(
 cache = Cache(f"{cfg.prefix}-redis", CacheArgs(
     vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
     node_security_group_id=cluster.node_security_group_id,
-    engine_version=data.redis.engine_version, node_type=data.redis.node_type,
+    engine_version=data.redis.engine_version, node_type=dr.redis_node_type(data.redis.node_type),
     replicas=data.redis.replicas, auth_token_version=data.redis.auth_token_version,
     log_retention_days=data.postgres.log_retention_days, protect=prod, tags=tags))
 backup_bucket = BackupBucket(f"{cfg.prefix}-backups", BackupBucketArgs(
@@ -234,15 +235,17 @@ if dr.is_recovery:
     failover = FailoverDns(f"{cfg.prefix}-failover", FailoverDnsArgs(
         zone_id=cfg.traffic.zone_id, hostname=dr.public_hostname, primary_origin=primary["apiHostname"],
         recovery_origin=cfg.traffic.hostname, primary_weight=dr.primary_weight,
-        health_check_path=dr.health_check_path, fail_over_on_health=dr.standby, tags=tags))
-    if dr.standby:
-        # Route53 publishes health-check metrics in us-east-1 only, wherever the stacks run.
-        route53_metrics = aws.Provider(f"{cfg.prefix}-route53-metrics", region="us-east-1")
-        DrAlarms(f"{cfg.prefix}-standby", DrAlarmsArgs(
-            db_instance_identifier=database.instance.identifier,
-            lag_threshold_s=dr.replica_lag_alarm_seconds, health_check_id=failover.health_check_id,
-            health_metrics_provider=route53_metrics, tags=tags))
-    pulumi.export("recovery", {"healthCheckId": failover.health_check_id,
+        decision_region=cfg.core.region, tags=tags))
+    probe = PrimaryProbe(f"{cfg.prefix}-primary-probe", PrimaryProbeArgs(
+        primary_origin=primary["apiHostname"], health_check_path=dr.health_check_path,
+        log_retention_days=cfg.cluster.log_retention_days, tags=tags))
+    paging = aws.secretsmanager.get_secret_version_output(secret_id=dr.paging_secret(cfg.stack))
+    DrAlarms(f"{cfg.prefix}-standby", DrAlarmsArgs(
+        paging_endpoint=pulumi.Output.secret(paging.secret_string),
+        health_namespace=probe.namespace, health_metric=probe.metric, health_dimensions=probe.dimensions,
+        replica_identifier=database.instance.identifier if dr.standby else None,
+        lag_threshold_s=dr.replica_lag_alarm_seconds, tags=tags))
+    pulumi.export("recovery", {"decisionAlarm": failover.decision_alarm_name,
                                "replicaBucket": backup_replica.bucket_name})
 
 # --- observability -------------------------------------------------------------------------------
