@@ -37,9 +37,10 @@ MAX_SESSION_SECONDS = 3 * 3600
 # this list equal to the services of the resources the program declares). Pulumi names most of
 # them only at create time, so these are scoped by region and service, not by ARN. Load balancers
 # and the API's DNS records are made by the cluster's controllers with their own roles; route53,
-# cloudwatch (alarms) and sns are the recovery stack's failover records, health checks and alarms.
+# cloudwatch (alarms), sns and lambda are the recovery stack's failover records, health checks, alarms
+# and its probe of the primary.
 PLATFORM_SERVICES = ("ec2", "eks", "rds", "elasticache", "s3", "kms", "logs", "secretsmanager", "ecr",
-                     "aps", "cloudwatch", "route53", "sns", "ses")
+                     "aps", "cloudwatch", "route53", "sns", "ses", "lambda")
 # IAM the program needs: its roles (IRSA, nodes, the cluster, flow logs, RDS monitoring), their
 # inline and attached policies, and the cluster's OIDC provider.
 IAM_ACTIONS = (

@@ -9,13 +9,13 @@ tool (libpq, pg_dump, pg_restore) reads through PGPASSFILE.
 
 Verification restores into a scratch database on the same instance: the same engine version the
 backup must come back to, with no second instance, hours after the backup, outside business
-traffic. It never restores as the master user (a dump is SQL that pg_restore runs): the verify job
-gets the master login only as SCRATCH_ADMIN_DATABASE_URL, which the tool uses for nothing but
-creating the `pgbackup_verify` role (LOGIN CREATEDB, no other privilege or membership) and giving
-it a fresh password valid for five hours; it then creates, restores into and drops its scratch
-databases as that role (jobs/pgbackup/README.md, "The verify role"). This is the interim the README
-documents: once a DBA has created the role and its password is in Secrets Manager, the job should
-get only SCRATCH_DATABASE_URL for that role and no administrative credential at all.
+traffic. It never restores as the master user (a dump is SQL that pg_restore runs), and never holds
+the master login: the verify job runs under its own service account and IRSA role, which may read
+the backups, add verification records and `rds-db:connect` as `pgbackup_verify` only; it logs in
+as that role with an RDS IAM token (no password anywhere), creates, restores into and drops its
+scratch databases, and the tool refuses the role if it can do more than that. A DBA creates the
+role once (docs/runbooks/backup-restore.md, "The verify role"):
+`CREATE ROLE pgbackup_verify LOGIN CREATEDB; GRANT rds_iam TO pgbackup_verify;`.
 
 The jobs' role carries the backup bucket's append-only writer tag, so the bucket's policy denies it
 every delete and overwrite in every environment.
@@ -32,7 +32,7 @@ import pulumi_kubernetes as k8s
 
 from components.backup_bucket import BACKUP_WRITER_TAG
 from components.irsa import IrsaRole, IrsaRoleArgs
-from leadgen.data import PGPASS_SCRIPT, backup_job_policy, database_url
+from leadgen.data import PGPASS_SCRIPT, backup_job_policy, database_url, verify_job_policy
 
 APP = "pgbackup"
 RUN_AS_USER = 10001  # the tool image's user
@@ -53,8 +53,10 @@ def image_client_major(dockerfile: Path = DOCKERFILE) -> str:
     return match.group(1)
 
 
-# The least-privilege role verify restores as; the tool provisions it through the admin login.
+# The least-privilege database role verify restores as (created by a DBA, see the runbook) and the
+# service account its IRSA role trusts: the verify pod shares nothing with the backup pod's role.
 VERIFY_ROLE = "pgbackup_verify"
+VERIFY_SERVICE_ACCOUNT = f"{APP}-verify"
 
 
 # The type token this component had before tokens followed `leadgen:<module>:<Class>`; the alias
@@ -77,6 +79,8 @@ class BackupJobsArgs:
     db_username: str
     db_secret_arn: pulumi.Input[str]
     db_kms_key_arn: pulumi.Input[str]
+    db_instance_arn: pulumi.Input[str]
+    db_resource_id: pulumi.Input[str]  # the instance's DbiResourceId: rds-db:connect names users by it
     oidc_provider_arn: pulumi.Input[str]
     oidc_issuer: pulumi.Input[str]
     region: pulumi.Input[str]
@@ -115,40 +119,72 @@ class BackupJobs(pulumi.ComponentResource):
                       "annotations": {"eks.amazonaws.com/role-arn": self.role.arn}},
             automount_service_account_token=False, opts=k8s_child)
 
+        verify_policy = pulumi.Output.all(args.bucket_arn, args.bucket_kms_key_arn, args.db_instance_arn,
+                                          args.db_resource_id).apply(
+            lambda v: verify_job_policy(v[0], args.prefix, v[1], v[2], v[3], VERIFY_ROLE))
+        self.verify_role = IrsaRole(f"{name}-verify-irsa", IrsaRoleArgs(
+            oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
+            namespace=args.namespace, service_account=VERIFY_SERVICE_ACCOUNT, policy_json=verify_policy,
+            # It writes verification records: the same append-only bucket rules as the backup role.
+            tags={**args.tags, BACKUP_WRITER_TAG[0]: BACKUP_WRITER_TAG[1]}),
+            opts=pulumi.ResourceOptions(parent=self))
+        self.verify_service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-verify-sa",
+            metadata={"name": VERIFY_SERVICE_ACCOUNT, "namespace": args.namespace, "labels": labels,
+                      "annotations": {"eks.amazonaws.com/role-arn": self.verify_role.arn}},
+            automount_service_account_token=False, opts=k8s_child)
+
         url = pulumi.Output.all(args.db_address, args.db_port).apply(
             lambda v: database_url(v[0], int(v[1]), args.db_name, args.db_username))
-        # The admin login reaches the maintenance database only to provision the verify role; the
-        # scratch databases are created beside the real one by that role.
-        scratch_admin = pulumi.Output.all(args.db_address, args.db_port).apply(
-            lambda v: database_url(v[0], int(v[1]), "postgres", args.db_username))
+        # The verify role's login to the maintenance database; its scratch databases are created
+        # beside the real one by that role. No password: an IAM token made by the pod's role.
+        scratch = pulumi.Output.all(args.db_address, args.db_port).apply(
+            lambda v: database_url(v[0], int(v[1]), "postgres", VERIFY_ROLE))
         common_env = [
             {"name": "BACKUP_BUCKET", "value": args.bucket_name},
             {"name": "BACKUP_PREFIX", "value": args.prefix},
             {"name": "PUSHGATEWAY_URL", "value": args.pushgateway_url},
-            {"name": "PGPASSFILE", "value": f"{PGPASS_DIR}/pgpass"},
             # boto3 reads AWS_DEFAULT_REGION; AWS_REGION is what other SDKs read.
             {"name": "AWS_REGION", "value": args.region},
             {"name": "AWS_DEFAULT_REGION", "value": args.region},
         ]
         self.backup = self._cron_job(
             name, "backup", args, labels, args.schedule, args.backup_deadline_seconds,
-            ["backup"], [{"name": "DATABASE_URL", "value": url}, *common_env], k8s_child)
+            ["backup"], [{"name": "DATABASE_URL", "value": url},
+                         {"name": "PGPASSFILE", "value": f"{PGPASS_DIR}/pgpass"}, *common_env],
+            k8s_child, service_account=APP, pgpass=True)
         self.verify = self._cron_job(
             name, "verify", args, labels, args.verify_schedule, args.verify_deadline_seconds,
-            ["verify"], [{"name": "SCRATCH_ADMIN_DATABASE_URL", "value": scratch_admin},
-                         {"name": "VERIFY_ROLE", "value": VERIFY_ROLE}, *common_env], k8s_child)
+            ["verify"], [{"name": "SCRATCH_DATABASE_URL", "value": scratch},
+                         {"name": "PGBACKUP_RDS_IAM_REGION", "value": args.region}, *common_env],
+            k8s_child, service_account=VERIFY_SERVICE_ACCOUNT, pgpass=False)
 
         self.role_arn = self.role.arn
-        self.register_outputs({"role_arn": self.role_arn})
+        self.verify_role_arn = self.verify_role.arn
+        self.register_outputs({"role_arn": self.role_arn, "verify_role_arn": self.verify_role_arn})
 
     def _cron_job(self, name: str, operation: str, args: BackupJobsArgs, labels: dict,
                   schedule: str, deadline: int, command_args: list, env: list,
-                  opts: pulumi.ResourceOptions) -> k8s.batch.v1.CronJob:
+                  opts: pulumi.ResourceOptions, *, service_account: str, pgpass: bool) -> k8s.batch.v1.CronJob:
         job_labels = {**labels, "app.kubernetes.io/component": operation}
         annotations = {PG_CLIENT_MAJOR_ANNOTATION: image_client_major()}
         hardened = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                     "privileged": False, "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}}
         pgpass_mount = {"name": "pgpass", "mountPath": PGPASS_DIR}
+        pgpass_init = {
+            "name": "pgpass",
+            "image": args.image,
+            "imagePullPolicy": "IfNotPresent",
+            "command": ["python", "-c", PGPASS_SCRIPT],
+            "env": [{"name": "DB_SECRET_ARN", "value": args.db_secret_arn},
+                    {"name": "PGPASSFILE", "value": f"{PGPASS_DIR}/pgpass"},
+                    {"name": "AWS_REGION", "value": args.region},
+                    {"name": "AWS_DEFAULT_REGION", "value": args.region}],
+            "resources": {"requests": {"cpu": "50m", "memory": "64Mi"},
+                          "limits": {"cpu": "200m", "memory": "128Mi"}},
+            "securityContext": hardened,
+            "volumeMounts": [pgpass_mount],
+        }
         return k8s.batch.v1.CronJob(
             f"{name}-{operation}",
             metadata={"name": f"{APP}-{operation}", "namespace": args.namespace, "labels": job_labels,
@@ -172,7 +208,7 @@ class BackupJobs(pulumi.ComponentResource):
                             "metadata": {"labels": job_labels},
                             "spec": {
                                 "restartPolicy": "Never",
-                                "serviceAccountName": APP,
+                                "serviceAccountName": service_account,
                                 # The IRSA webhook mounts its own web-identity token; no API token.
                                 "automountServiceAccountToken": False,
                                 "securityContext": {
@@ -181,20 +217,7 @@ class BackupJobs(pulumi.ComponentResource):
                                     "seccompProfile": {"type": "RuntimeDefault"}},
                                 # A spot reclaim mid-dump wastes the night's window.
                                 "nodeSelector": {"leadgen.io/capacity-type": "on_demand"},
-                                "initContainers": [{
-                                    "name": "pgpass",
-                                    "image": args.image,
-                                    "imagePullPolicy": "IfNotPresent",
-                                    "command": ["python", "-c", PGPASS_SCRIPT],
-                                    "env": [{"name": "DB_SECRET_ARN", "value": args.db_secret_arn},
-                                            {"name": "PGPASSFILE", "value": f"{PGPASS_DIR}/pgpass"},
-                                            {"name": "AWS_REGION", "value": args.region},
-                                            {"name": "AWS_DEFAULT_REGION", "value": args.region}],
-                                    "resources": {"requests": {"cpu": "50m", "memory": "64Mi"},
-                                                  "limits": {"cpu": "200m", "memory": "128Mi"}},
-                                    "securityContext": hardened,
-                                    "volumeMounts": [pgpass_mount],
-                                }],
+                                **({"initContainers": [pgpass_init]} if pgpass else {}),
                                 "containers": [{
                                     "name": operation,
                                     "image": args.image,
@@ -205,13 +228,13 @@ class BackupJobs(pulumi.ComponentResource):
                                                   "limits": {"cpu": "1", "memory": "1Gi"}},
                                     "securityContext": hardened,
                                     "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"},
-                                                     {**pgpass_mount, "readOnly": True}],
+                                                     *([{**pgpass_mount, "readOnly": True}] if pgpass else [])],
                                 }],
                                 "volumes": [
                                     {"name": "tmp", "emptyDir": {"sizeLimit": "2Gi"}},
                                     # In memory: the password file never touches the node's disk.
-                                    {"name": "pgpass", "emptyDir": {"medium": "Memory",
-                                                                    "sizeLimit": "1Mi"}},
+                                    *([{"name": "pgpass", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}}]
+                                      if pgpass else []),
                                 ],
                             },
                         },

@@ -166,6 +166,7 @@ class Database(pulumi.ComponentResource):
         self.address = self.instance.address
         self.port = self.instance.port
         self.instance_arn = self.instance.arn
+        self.resource_id = self.instance.resource_id  # names IAM database users (rds-db:connect)
         # The Secrets Manager secret RDS manages: {"username": ..., "password": ...}.
         # A replica has none until it is promoted.
         self.master_secret_arn = self.instance.master_user_secrets.apply(

@@ -90,6 +90,27 @@ def backup_job_policy(bucket_arn: str, prefix: str, bucket_key_arn: str, db_secr
     ]})
 
 
+def verify_job_policy(bucket_arn: str, prefix: str, bucket_key_arn: str, db_instance_arn: str,
+                      db_resource_id: str, verify_user: str) -> str:
+    """What the verify job may do: read the backups under its prefix, add verification records
+    beside them, and log in to the database as the verify role with an RDS IAM token. No secret:
+    it never holds the master password, nor any password."""
+    prefix = prefix.strip("/")
+    parts = db_instance_arn.split(":")  # arn:aws:rds:<region>:<account>:db:<name>
+    dbuser = f"arn:{parts[1]}:rds-db:{parts[3]}:{parts[4]}:dbuser:{db_resource_id}/{verify_user}"
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "ReadBackups", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{bucket_arn}/{prefix}/*"},
+        {"Sid": "WriteVerificationRecords", "Effect": "Allow", "Action": "s3:PutObject",
+         "Resource": f"{bucket_arn}/{prefix}/*/verifications/*"},
+        {"Sid": "ListPrefix", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
+         "Condition": {"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}}},
+        {"Sid": "BucketKey", "Effect": "Allow",
+         "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": bucket_key_arn,
+         "Condition": {"StringEquals": {"kms:ViaService": f"s3.{_region(bucket_key_arn)}.amazonaws.com"}}},
+        {"Sid": "DatabaseLoginAsVerifyRole", "Effect": "Allow", "Action": "rds-db:connect", "Resource": dbuser},
+    ]})
+
+
 def _region(arn: str) -> str:
     parts = arn.split(":")
     return parts[3] if len(parts) > 3 and parts[3] else "us-east-1"

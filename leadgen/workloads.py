@@ -295,8 +295,8 @@ def dashboard(w: WorkloadConfig) -> list[tuple[str, str, str]]:
 
 
 def dr_capacity(w: WorkloadConfig) -> Optional[int]:
-    """Replicas a recovery site must be able to scale to: the primary's minimum."""
-    return w.min_replicas
+    """Replicas a recovery site must be able to scale to: the primary's peak (its maxReplicas)."""
+    return w.max_replicas
 
 
 def cost(w: WorkloadConfig) -> Optional[Decimal]:

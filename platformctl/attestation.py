@@ -42,7 +42,7 @@ def attest(root: pathlib.Path, *, stack: str, commit: str, smoke_tests: Sequence
                          "governance/approvers.yaml promotes from")
     commit = commit.strip().lower()
     if not promotion.COMMIT.match(commit):
-        raise InputError(f"--commit {commit!r} must be a full 40-hex git commit")
+        raise InputError(f"--commit {commit!r} must be a full git commit id: 40 hex digits (SHA-1) or 64 (SHA-256)")
     bad = next((t for t in smoke_tests if not TEST_NAME.match(t)), None)
     if bad is not None or not smoke_tests:
         raise InputError(f"--smoke-tests {bad!r} is not a test name" if bad is not None

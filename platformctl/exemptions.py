@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import pathlib
 from typing import Any, Iterable, Sequence
 
@@ -37,10 +38,13 @@ class Finding:
     severity: str = "medium"
 
 
-def load(path: str | pathlib.Path = DEFAULT_PATH) -> list[Exemption]:
-    """Every entry, as the pack reads them; a missing file means no exemptions, and any problem the
-    pack would report (and skip) is an ExemptionError naming the file and the entry."""
+def load(path: str | pathlib.Path = DEFAULT_PATH, *, named: bool = False) -> list[Exemption]:
+    """Every entry, as the pack reads them; any problem the pack would report (and skip) is an
+    ExemptionError naming the file and the entry. A missing default file means no exemptions; a
+    file the user `named` (--exemptions) must exist: a mistyped path is not "nothing exempted"."""
     path = pathlib.Path(path)
+    if named and not os.path.lexists(path):
+        raise ExemptionError(f"{path}: no such file (--exemptions names the exemptions file to apply)")
     found = _pack.load(path)
     if found.problems:
         # The pack names the file only (it ships inside the pack); here the path the user gave.

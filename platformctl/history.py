@@ -28,7 +28,7 @@ import tempfile
 from typing import Any, Iterable, Optional
 
 from platformctl.exemptions import Finding
-from platformctl.pack import approvers, changes, compliance
+from platformctl.pack import approvers, capped, changes, compliance
 from platformctl.project import ROOT
 from platformctl.reports.model import ChangeEvidence
 
@@ -43,6 +43,7 @@ EVIDENCE_POLICY = "governance-change-evidence"
 _ID_IN_TEXT = re.compile(r"\b" + changes.ID_PATTERN.pattern.removeprefix("^").removesuffix("\\Z").removesuffix("$")
                          + r"\b")
 MAX_HISTORY_BYTES = 256 * 2**20  # a history is small; refuse to read a mistaken huge file whole
+_MAX_DEPTH = 64  # a history entry nests five levels; json's parser recurses
 COMMIT_KEY = "git.head"  # where `pulumi up` records the commit it ran from (its update environment)
 _COMMIT = re.compile(r"[0-9a-f]{7,64}")
 _GIT_TIMEOUT_S = 30
@@ -65,16 +66,22 @@ def parse_instant(value: Any) -> dt.datetime:
 def read(path: str | pathlib.Path) -> list[dict]:
     path = pathlib.Path(path)
     try:
-        if path.stat().st_size > MAX_HISTORY_BYTES:
-            raise HistoryError(f"{path}: larger than {MAX_HISTORY_BYTES // 2**20} MB, not a stack history")
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
+        # Capped while reading: /dev/zero or a FIFO report a size of 0 to stat().
+        data = capped.read_capped(path, MAX_HISTORY_BYTES)
+    except capped.TooLarge:
+        raise HistoryError(f"{path}: larger than {MAX_HISTORY_BYTES // 2**20} MB, not a stack history") from None
     except OSError as exc:
         raise HistoryError(f"{path}: {exc.strerror or exc}") from None
+    if capped.json_depth(data) > _MAX_DEPTH:
+        raise HistoryError(f"{path}: nested deeper than {_MAX_DEPTH} levels, not a stack history")
+    try:
+        document = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise HistoryError(f"{path}: not a `pulumi stack history --json` file (not UTF-8 text)") from None
     except json.JSONDecodeError as exc:
         raise HistoryError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except (ValueError, RecursionError) as exc:  # an integer over Python's digit limit, say
+        raise HistoryError(f"{path}: not valid JSON ({str(exc)[:100]})") from None
     if not isinstance(document, list):
         raise HistoryError(f"{path}: expected the JSON list `pulumi stack history --json` prints")
     for index, entry in enumerate(document):

@@ -4,6 +4,8 @@ assembles it (project defaults from `Pulumi.yaml`, then `Pulumi.<stack>.yaml`, e
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -13,6 +15,23 @@ from platformctl.pack import escape, strictread
 Node, ReadError = strictread.Node, strictread.ReadError
 
 ROOT = Path(__file__).resolve().parents[1]
+# Pulumi's own rule for a stack name (sdk/go/common/tokens: `^[A-Za-z0-9_.-]{1,100}$`); with it no
+# name can carry a "/" and reach a stack file outside the project folder.
+STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+
+
+def stack_file(stack: str, root: Path = ROOT) -> Path:
+    """`Pulumi.<stack>.yaml` in the project folder; StackError for a name Pulumi would refuse, or a
+    file (a symbolic link) that resolves outside the project folder."""
+    if not isinstance(stack, str) or not STACK_NAME.fullmatch(stack):
+        raise StackError(f"--stack {escape.visible(repr(stack))[:120]} is not a stack name: 1 to 100 letters, "
+                         "digits, '-', '_' or '.' (Pulumi's rule)")
+    path = root / f"Pulumi.{stack}.yaml"
+    if os.path.lexists(path):
+        real = Path(os.path.realpath(path))
+        if real.parent != Path(os.path.realpath(root)):
+            raise StackError(f"Pulumi.{stack}.yaml resolves outside the repository; stack files must live in it")
+    return path
 
 
 def _project(root: Path) -> dict:
@@ -128,7 +147,7 @@ def stack_config(stack: str, root: Path = ROOT, *, missing_ok: bool = False,
     mapping stop the run with one line naming file and key, before the program starts.
     A run refuses a missing stack file and any `secure:` value (nested ones too); an audit of
     exported state may have neither the file nor a need for secrets (`missing_ok`, `skip_secrets`)."""
-    path = root / f"Pulumi.{stack}.yaml"
+    path = stack_file(stack, root)
     if not path.exists() and not missing_ok:
         known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
         raise StackError(f"unknown stack {stack!r}: no Pulumi.{stack}.yaml (stacks: {', '.join(known)})")

@@ -32,7 +32,7 @@ from typing import Any, Iterator, Optional
 
 import ijson
 
-from platformctl.pack import escape, strictread
+from platformctl.pack import capped, escape, strictread
 
 # Every state version the CLI has written: 1 and 2 (before 2020), 3 (checkpoints and exports
 # since), 4 (exports carrying `features`). Resources have kept their shape across them.
@@ -45,6 +45,10 @@ SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 REDACTED = "[secret]"
 _MAX_DEPTH = strictread.JSON_LIMITS.max_depth
+# Exports stream in constant memory, so their cap is about the disk and the clock, not memory: a
+# large production export is a few hundred MB; /dev/zero or a mistaken disk image is not one.
+MAX_STATE_BYTES = 4 * 2**30
+STATE_LIMITS = dataclasses.replace(strictread.JSON_LIMITS, max_bytes=MAX_STATE_BYTES)
 _PENDING = re.compile(rb'"pending_operations"', re.IGNORECASE)
 # Whole-document parsing holds the text and its objects (about ten times the file) at once: kept
 # for files where that is a few hundred MB at most; larger ones stream in constant memory.
@@ -124,11 +128,9 @@ def _fast_document(path: pathlib.Path) -> Optional[tuple[dict, int]]:
     if not _FAST:
         return None
     try:
-        if path.stat().st_size > FAST_MAX_BYTES:
-            return None
-        data = path.read_bytes()
-    except OSError:
-        return None
+        data = capped.read_capped(path, min(FAST_MAX_BYTES, STATE_LIMITS.max_bytes))
+    except (OSError, capped.TooLarge):
+        return None  # the streaming pass reads it, or refuses it in one line
     if _DIGIT_RUN in data.translate(_DIGITS_AS_ZERO):
         return None
     hooks = _Hooks()
@@ -224,6 +226,7 @@ class StateFile:
         self.path = pathlib.Path(path)
         self.header: StateHeader | None = None
         self.skipped_deleted = 0
+        self.deleted_urns: list[str] = []  # the URNs of those, in state order
         self.secrets_redacted = 0
         self.resource_count = 0
         self.pending_operations: list[dict] = []
@@ -245,7 +248,8 @@ class StateFile:
                  ("checkpoint", "Latest", "resources")]
         try:
             # Strict and short: stops at the resources list of any real file (version comes first).
-            found, _ = strictread.peek_json(self.path, [("version",)], until=until, name=str(self.path))
+            found, _ = strictread.peek_json(self.path, [("version",)], until=until, name=str(self.path),
+                                                limits=STATE_LIMITS)
         except strictread.ReadError as exc:
             raise self._strict(exc) from None
         scan = _scan(self.path)
@@ -307,7 +311,7 @@ class StateFile:
                 return
             # Not a list: the strict reader names the path and what is there instead.
         try:
-            for _, item in strictread.iter_json(self.path, at, name=str(self.path)):
+            for _, item in strictread.iter_json(self.path, at, name=str(self.path), limits=STATE_LIMITS):
                 yield item
         except strictread.ReadError as exc:
             raise self._strict(exc) from None
@@ -342,9 +346,11 @@ class StateFile:
         urn = raw.get("urn")
         if not isinstance(urn, str) or not urn:
             raise self._fail(f'{where} has no "urn"')
+        # A URN in a message is cut to its two ends: a 40 MB one must not become a 40 MB line.
+        shown = urn if len(urn) <= 200 else f"{urn[:120]}...{urn[-60:]}"
         rtype = raw.get("type")
         if not isinstance(rtype, str) or not rtype:
-            raise self._fail(f'{where} ({urn}) has no "type"')
+            raise self._fail(f'{where} ({shown}) has no "type"')
         try:
             stack, project, _, name = split_urn(urn)
         except ValueError as exc:
@@ -360,7 +366,7 @@ class StateFile:
                                      ("ignoreChanges", (list,), "a list")):
             value = raw.get(field)
             if value is not None and not isinstance(value, types):
-                raise self._fail(f"{where} ({urn}): {field!r} is {_kind(_json_kind(value), value)}, expected {wanted}")
+                raise self._fail(f"{where} ({shown}): {field!r} is {_kind(_json_kind(value), value)}, expected {wanted}")
         if self._document is False:
             inputs, n_in = redact(raw.get("inputs") or {})
             outputs, n_out = redact(raw.get("outputs") or {})
@@ -374,6 +380,7 @@ class StateFile:
         if raw.get("delete"):
             # `pulumi policy analyze` skips resources pending deletion: they are on their way out.
             self.skipped_deleted += 1
+            self.deleted_urns.append(urn)
             return None
         prov_urn = provider_urn(raw.get("provider"))
         provider = self._providers.get(prov_urn) if prov_urn else None
@@ -441,7 +448,7 @@ def _scan(path: pathlib.Path) -> _Scan:
             scan.deployment[pending] = (kind, value)
 
     try:
-        with open(path, "rb") as handle:
+        with capped.open_regular(path) as handle:
             for event, value in ijson.basic_parse(handle, use_float=True, buf_size=16 * 1024):
                 if event == "map_key":
                     pending = value
@@ -467,7 +474,7 @@ def _scan(path: pathlib.Path) -> _Scan:
 
 
 def _mentions_pending(path: pathlib.Path) -> bool:
-    with open(path, "rb") as handle:
+    with capped.open_regular(path) as handle:
         tail = b""
         while chunk := handle.read(1 << 20):
             if _PENDING.search(tail + chunk):

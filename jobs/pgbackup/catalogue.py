@@ -6,8 +6,13 @@ ahead, or a manifest planted with a made-up time, is *suspect*. Suspect backups 
 reported, never chosen as "latest" and never counted as the newest verified backup; an operator
 may still name one with ``--backup``.
 
-"Latest" is the trusted backup with the greatest recorded finish time (the id's time is the pod's
-clock as well, so it does not decide).
+"Newest" is the trusted backup with the greatest recorded finish time (the id's time is the pod's
+clock as well, so it does not decide). "Latest", what ``list`` marks and ``restore`` takes without
+``--backup``, is the newest trusted backup whose last verification passed: a backup that failed
+its verification, or was never restored, is not the one to restore at 4 a.m. unless named.
+
+An object that cannot be read (not JSON, nested too deep, too large, the wrong shape) makes only
+its own backup suspect or its own record "unreadable", named in the reason; it never stops a run.
 """
 from __future__ import annotations
 
@@ -112,10 +117,8 @@ def judge(entry: BackupEntry, manifest: dict, tolerance: timedelta) -> tuple[dat
 def read_catalogue(store: Store, tolerance_seconds: float = DEFAULT_CLOCK_TOLERANCE_SECONDS) -> list[Backup]:
     """Every backup with a manifest, judged; oldest first by recorded finish time (suspects by id)."""
     tolerance = timedelta(seconds=tolerance_seconds)
-    backups = []
-    for entry in store.entries():
-        if not entry.has_manifest:
-            continue  # an upload that never got its manifest is not a backup
+
+    def read(entry: BackupEntry) -> Backup:
         backup = Backup(entry)
         try:
             backup.manifest = load_manifest(store, entry.backup_id)
@@ -123,13 +126,24 @@ def read_catalogue(store: Store, tolerance_seconds: float = DEFAULT_CLOCK_TOLERA
             backup.suspect = f"unreadable manifest: {exc}"
         else:
             backup.finished, backup.suspect = judge(entry, backup.manifest, tolerance)
-        backups.append(backup)
+        return backup
+
+    # An upload that never got its manifest is not a backup. The manifests are fetched a few at a
+    # time: a year of retention is over a hundred round trips, which one at a time add seconds.
+    entries = [e for e in store.entries() if e.has_manifest]
+    if len(entries) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=min(8, len(entries)), thread_name_prefix="manifests") as pool:
+            backups = list(pool.map(read, entries))
+    else:
+        backups = [read(e) for e in entries]
     epoch = datetime.min.replace(tzinfo=timezone.utc)
     backups.sort(key=lambda b: (b.finished or epoch, b.entry.manifest_modified, b.backup_id))
     return backups
 
 
-def latest(backups: list[Backup]) -> Backup | None:
+def newest(backups: list[Backup]) -> Backup | None:
+    """The trusted backup with the newest recorded finish time, verified or not."""
     trusted = [b for b in backups if b.trusted]
     return trusted[-1] if trusted else None
 
@@ -172,12 +186,26 @@ def _verified_when(backup: Backup, never: datetime) -> tuple[datetime, str]:
     return modified, key.rsplit("/", 1)[-1]
 
 
+UNREADABLE = "unreadable"
+
+
 def last_record(store: Store, backup: Backup) -> dict | None:
-    """The backup's newest verification record (by the bucket's clock), or None."""
+    """The backup's newest verification record (by the bucket's clock), or None if it has none.
+
+    A record that cannot be read or is not a JSON object comes back as ``{"status": "unreadable",
+    "problems": [why, naming the object]}``: it proves nothing, and the run goes on."""
     if backup.last_verification is None:
         return None
-    record = store.get_json(backup.last_verification[1], missing_ok=True)
-    return record if isinstance(record, dict) else None
+    key = backup.last_verification[1]
+    try:
+        record = store.get_json(key, missing_ok=True)
+    except PgBackupError as exc:
+        return {"status": UNREADABLE, "problems": [str(exc)]}
+    if record is None:
+        return None
+    if not isinstance(record, dict):
+        return {"status": UNREADABLE, "problems": [f"{store.url(key)} is not a JSON object"]}
+    return record
 
 
 def record_verified(record: dict | None, backup: Backup) -> bool:
@@ -186,9 +214,33 @@ def record_verified(record: dict | None, backup: Backup) -> bool:
                 and record.get("dump_sha256") == backup.manifest["dump"]["sha256"])
 
 
-def newest_verified(store: Store, backups: list[Backup]) -> Backup | None:
-    """The newest trusted backup whose last verification passed."""
+def why_not_verified(record: dict | None, backup: Backup) -> str | None:
+    """None when the record proves the backup; otherwise why it does not, in a few words."""
+    if record_verified(record, backup):
+        return None
+    if record is None:
+        return "never verified"
+    status = record.get("status")
+    problems = record.get("problems")
+    first = problems[0] if isinstance(problems, list) and problems else None
+    if status == "verified":
+        return "its last verification record is of another dump (SHA-256 differs)"
+    if status == UNREADABLE:
+        return f"its last verification record is unreadable: {first}"
+    return f"its last verification {'failed' if status == 'failed' else f'has status {status!r}'}" + \
+        (f": {first}" if first else "")
+
+
+def latest(store: Store, backups: list[Backup],
+           records: dict[str, dict | None] | None = None) -> tuple[Backup | None, list[tuple[Backup, str]]]:
+    """(the newest trusted backup whose last verification passed, the newer trusted ones passed
+    over with the reason for each). This is what ``restore`` takes without ``--backup``.
+    ``records``: each backup's last record by id, when the caller has read them already."""
+    skipped = []
     for backup in reversed([b for b in backups if b.trusted]):
-        if record_verified(last_record(store, backup), backup):
-            return backup
-    return None
+        record = records[backup.backup_id] if records is not None else last_record(store, backup)
+        why = why_not_verified(record, backup)
+        if why is None:
+            return backup, skipped
+        skipped.append((backup, why))
+    return None, skipped

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 
@@ -15,8 +16,8 @@ import psycopg
 from jobs.pgbackup import metrics, operations, scratch
 from jobs.pgbackup.catalogue import DEFAULT_CLOCK_TOLERANCE_SECONDS
 from jobs.pgbackup.db import DatabaseUrl
-from jobs.pgbackup.errors import PgBackupError, UsageError
-from jobs.pgbackup.log import StepLog
+from jobs.pgbackup.errors import PgBackupError, Terminated, UsageError
+from jobs.pgbackup.log import StepLog, error_line, safe
 from jobs.pgbackup.store import DEFAULT_PART_SIZE, MIN_PART_SIZE, Store, is_backup_id
 
 
@@ -38,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="largest gap between a manifest's recorded finish time and S3's LastModified of it "
                              "before the backup is suspect (env BACKUP_CLOCK_TOLERANCE_SECONDS; default "
                              f"{DEFAULT_CLOCK_TOLERANCE_SECONDS})")
+    common.add_argument("--rds-iam-region", default=os.environ.get("PGBACKUP_RDS_IAM_REGION"),
+                        help="log in to the database with an RDS IAM token made with the pod's role in this "
+                             "region instead of a password (env PGBACKUP_RDS_IAM_REGION)")
     pushgateway = argparse.ArgumentParser(add_help=False)
     pushgateway.add_argument("--pushgateway", default=os.environ.get("PUSHGATEWAY_URL"),
                              help="Pushgateway base URL (env PUSHGATEWAY_URL); no push when unset")
@@ -96,15 +100,21 @@ def _backup_id(args) -> str | None:
 
 def _print_table(rows: list[dict]) -> None:
     header = ("BACKUP", "FINISHED", "DATABASE", "SIZE", "ROWS", "VERIFICATION", "TRUST")
-    lines = [header] + [(r["backup_id"] + (" *" if r["latest"] else ""), r["finished_at"] or "-", r["database"] or "-",
-                         _size(r["bytes"]) if r["bytes"] is not None else "-", str(r["rows"] if r["rows"] is not None else "-"),
-                         r["verification"] + (f" {r['verified_at']}" if r["verified_at"] else ""),
-                         f"suspect: {r['suspect']}" if r["suspect"] else "ok") for r in rows]
+    lines = [header] + [tuple(safe(cell) for cell in line) for line in _cells(rows)]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for line in lines:
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
     if any(r["latest"] for r in rows):
-        print("* latest: the trusted backup with the newest finish time")
+        print("* latest: the newest trusted backup whose last verification passed (what restore takes)")
+
+
+def _cells(rows: list[dict]) -> list[tuple]:
+    # Every field but the id comes from a manifest or record in the bucket: shown as text (escaped
+    # by the caller), whatever type it has.
+    return [(r["backup_id"] + (" *" if r["latest"] else ""), r["finished_at"] or "-", r["database"] or "-",
+             _size(r["bytes"]) if r["bytes"] is not None else "-", str(r["rows"] if r["rows"] is not None else "-"),
+             r["verification"] + (f" {r['verified_at']}" if r["verified_at"] else ""),
+             f"suspect: {r['suspect']}" if r["suspect"] else "ok") for r in rows]
 
 
 def _size(n: int) -> str:
@@ -121,13 +131,14 @@ def _push(args, log: StepLog, operation: str, database: str | None, values: dict
     if not database:
         log.step("push", status="skipped", reason="database unknown before the manifest was read")
         return
+    where = metrics.public_url(args.pushgateway)
     try:
         metrics.push(args.pushgateway, operation, database, values)
-        log.step("push", pushgateway=args.pushgateway, metrics=sorted(values))
+        log.step("push", pushgateway=where, metrics=sorted(values))
     except OSError as exc:
         # The backup itself stands; the missing push shows up as a stale success timestamp.
-        log.step("push", status="error", pushgateway=args.pushgateway, reason=str(exc))
-        print(f"pgbackup: warning: cannot push metrics to {args.pushgateway} ({exc})", file=sys.stderr)
+        log.step("push", status="error", pushgateway=where, reason=str(exc))
+        print(error_line(f"warning: cannot push metrics to {where} ({exc})"), file=sys.stderr)
 
 
 def _run(args, log: StepLog) -> int:
@@ -141,7 +152,8 @@ def _run(args, log: StepLog) -> int:
         return 0
 
     if args.command == "restore":
-        target = DatabaseUrl.parse(_required(args.target_url, "--target-url", "RESTORE_TARGET_URL"), "--target-url")
+        target = DatabaseUrl.parse(_required(args.target_url, "--target-url", "RESTORE_TARGET_URL"),
+                                   "--target-url").with_iam(args.rds_iam_region)
         result = operations.restore(_store(args), target, log, _backup_id(args), args.force, args.no_owner,
                                     args.clock_tolerance_seconds)
         log.step("done", **result)
@@ -152,7 +164,8 @@ def _run(args, log: StepLog) -> int:
     facts: dict = {"database": None}
     try:
         if args.command == "backup":
-            source = DatabaseUrl.parse(_required(args.database_url, "--database-url", "DATABASE_URL"), "--database-url")
+            source = DatabaseUrl.parse(_required(args.database_url, "--database-url", "DATABASE_URL"),
+                                       "--database-url").with_iam(args.rds_iam_region)
             facts["database"] = source.dbname
             if args.part_size_mib * 1024 * 1024 < MIN_PART_SIZE:
                 raise UsageError(f"--part-size-mib {args.part_size_mib} is below S3's minimum part size of 5")
@@ -179,14 +192,14 @@ def _run(args, log: StepLog) -> int:
                 log.step("verify-role", role=args.verify_role, server=admin.where, provisioned=True)
             else:
                 scratch_url = DatabaseUrl.parse(_required(args.scratch_url, "--scratch-url", "SCRATCH_DATABASE_URL"),
-                                                "--scratch-url")
+                                                "--scratch-url").with_iam(args.rds_iam_region)
                 store = _store(args)
                 backup_id = _backup_id(args)
             result = operations.verify(store, scratch_url, log, backup_id, facts, args.count,
                                        args.clock_tolerance_seconds)
     except UsageError:
         raise  # nothing was attempted: no metrics
-    except (PgBackupError, psycopg.Error):
+    except (PgBackupError, psycopg.Error, Terminated):
         _push(args, log, args.command, facts["database"],
               {"pgbackup_duration_seconds": time.monotonic() - started, "pgbackup_last_run_success": 0,
                **_fact_metrics(facts)})
@@ -215,23 +228,33 @@ def _fact_metrics(facts: dict) -> dict:
     return values
 
 
+def _terminate(signum, frame):
+    # The Job's activeDeadlineSeconds or an eviction: the kubelet sends SIGTERM and, after the
+    # grace period, SIGKILL. Raising here unwinds the run like any failure: the multipart upload
+    # is aborted, the scratch database dropped, the failure metric pushed, one line printed.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the clean-up short
+    raise Terminated(f"terminated by {signal.Signals(signum).name} (the Job's deadline or an eviction) "
+                     "before the run finished")
+
+
 def main(argv: list[str] | None = None) -> int:
     log = StepLog(command="pgbackup")
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         args = _parser().parse_args(argv)
         log.command = args.command
         return _run(args, log)
-    except PgBackupError as exc:
+    except (PgBackupError, Terminated) as exc:
         log.step("error", status="error", reason=str(exc))
-        print(f"pgbackup: {exc}", file=sys.stderr)
+        print(error_line(exc), file=sys.stderr)
         return exc.exit_code
     except psycopg.Error as exc:  # a query failing after the connection was made
-        print(f"pgbackup: database error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+        print(error_line(f"database error: {(str(exc).strip().splitlines() or [''])[0]}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("pgbackup: interrupted", file=sys.stderr)
+        print(error_line("interrupted"), file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: still one line for the CronJob log, no traceback
-        print(f"pgbackup: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+        print(error_line(f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"),
               file=sys.stderr)
         return 1

@@ -39,15 +39,28 @@ def parse_client_version(text: str) -> int:
     return int(match.group(1))
 
 
+def version_text(tool: str) -> str:
+    """``<tool> --version`` as it printed it (cached: one run per process)."""
+    import os
+    key = (tool, os.environ.get("PATH", ""))
+    if key not in _VERSIONS:
+        try:
+            proc = subprocess.run([tool, "--version"], capture_output=True, text=True, timeout=30)
+        except FileNotFoundError:
+            raise PgBackupError(f"{tool} is not on PATH (install postgresql-client-{image_client_major()} or newer)") from None
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise PgBackupError(f"cannot run {tool} --version ({exc})") from None
+        _VERSIONS[key] = proc.stdout
+    return _VERSIONS[key]
+
+
+_VERSIONS: dict[tuple[str, str], str] = {}
+
+
 def client_major(tool: str) -> int:
+    text = version_text(tool)
     try:
-        proc = subprocess.run([tool, "--version"], capture_output=True, text=True, timeout=30)
-    except FileNotFoundError:
-        raise PgBackupError(f"{tool} is not on PATH (install postgresql-client-{image_client_major()} or newer)") from None
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise PgBackupError(f"cannot run {tool} --version ({exc})") from None
-    try:
-        return parse_client_version(proc.stdout)
+        return parse_client_version(text)
     except ValueError as exc:
         raise PgBackupError(f"cannot read the version from {tool} --version (output: {exc})") from None
 

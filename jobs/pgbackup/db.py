@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from jobs.pgbackup import log
 from jobs.pgbackup.errors import PgBackupError, UsageError
 
 # A wrong host must fail in seconds, not hang the CronJob until its deadline.
@@ -47,21 +48,37 @@ SELECT
 
 @dataclass(frozen=True)
 class DatabaseUrl:
-    """A parsed libpq connection string; ``str()`` of it is safe to print."""
+    """A parsed libpq connection string; ``str()`` of it is safe to print.
+
+    ``iam_region``: log in with an RDS IAM authentication token (the pod's IRSA role signs it; it
+    is valid 15 minutes, so a fresh one is made for every connection) instead of a password: the
+    job then holds no database password at all."""
 
     params: dict
     flag: str
+    iam_region: str | None = None
 
     @classmethod
     def parse(cls, url: str, flag: str) -> "DatabaseUrl":
         if not url:
             raise UsageError(f"{flag} is empty")
+        # Whatever the parser makes of it, the text between "user:" and the last "@" is the
+        # password the operator meant (an unencoded "@" in it moves libpq's split to the first one).
+        scheme, sep, rest = url.partition("://")
+        if sep and "@" in rest.split("/", 1)[0]:
+            userinfo = rest.split("/", 1)[0].rpartition("@")[0]
+            log.secret(userinfo.partition(":")[2])
+            log.secret(userinfo)
         try:
             params = conninfo_to_dict(url)
         except psycopg.ProgrammingError as exc:
             # libpq's own message may quote the string, password included: say only what is wrong.
             reason = "unknown query parameter" if "query parameter" in str(exc) else "not a postgresql:// URL or libpq connection string"
             raise UsageError(f"{flag} is invalid: {reason}") from None
+        log.secret(params.get("password"))
+        if "@" in str(params.get("host") or "") or "@" in str(params.get("port") or ""):
+            raise UsageError(f"{flag} is invalid: its host contains '@', so the password holds an unencoded '@' "
+                             "(percent-encode it as %40)")
         port = params.get("port")
         if port is not None and not str(port).isdigit():
             raise UsageError(f"{flag} is invalid: port {port!r} is not a number")
@@ -90,19 +107,41 @@ class DatabaseUrl:
         return f"{self.where}/{self.dbname}"
 
     def with_dbname(self, dbname: str) -> "DatabaseUrl":
-        return DatabaseUrl(params={**self.params, "dbname": dbname}, flag=self.flag)
+        return DatabaseUrl(params={**self.params, "dbname": dbname}, flag=self.flag, iam_region=self.iam_region)
+
+    def with_iam(self, region: str | None) -> "DatabaseUrl":
+        if region and self.params.get("password"):
+            raise UsageError(f"{self.flag} has a password; with RDS IAM authentication the token is the password")
+        return DatabaseUrl(params=self.params, flag=self.flag, iam_region=region or None)
+
+    def password(self) -> str | None:
+        if self.iam_region is None:
+            return self.params.get("password")
+        import boto3  # only for IAM authentication: no cost to the others
+        try:
+            token = boto3.client("rds", region_name=self.iam_region).generate_db_auth_token(
+                DBHostname=self.host, Port=int(self.port), DBUsername=self.params.get("user") or "",
+                Region=self.iam_region)
+        except Exception as exc:  # botocore: no credentials, bad region
+            raise PgBackupError(f"cannot make an RDS IAM token for {self.where} ({type(exc).__name__})") from None
+        log.secret(token)
+        return token
 
     def libpq_args(self) -> tuple[str, dict]:
         """(conninfo without the password for ``--dbname``, environment for the subprocess)."""
         public = {k: v for k, v in self.params.items() if k != "password"}
         env = dict(os.environ)
-        if self.params.get("password") is not None:
-            env["PGPASSWORD"] = self.params["password"]
+        password = self.password()
+        if password is not None:
+            env["PGPASSWORD"] = password
         return make_conninfo(**public), env
 
     def connect(self, autocommit: bool = True) -> psycopg.Connection:
+        params = dict(self.params)
+        if self.iam_region is not None:
+            params["password"] = self.password()
         try:
-            return psycopg.connect(**self.params, autocommit=autocommit, application_name="pgbackup")
+            return psycopg.connect(**params, autocommit=autocommit, application_name="pgbackup")
         except psycopg.Error as exc:
             raise PgBackupError(f"cannot connect to database at {self.where} ({connection_reason(exc)})") from None
 

@@ -7,9 +7,12 @@ POST replaces only the metrics it names, so a failed run (which sends no success
 from __future__ import annotations
 
 import base64
+import http.client
 import urllib.error
 import urllib.parse
 import urllib.request
+
+from jobs.pgbackup import log
 
 HELP = {
     "pgbackup_last_success_timestamp_seconds": "Unix time of the last successful run.",
@@ -31,6 +34,31 @@ def _label_segment(name: str, value: str) -> str:
     return f"{name}/{urllib.parse.quote(value, safe='')}"
 
 
+def split_credentials(base: str) -> tuple[str, str | None]:
+    """(the URL without user:password, the Basic ``Authorization`` header value or None).
+
+    A Pushgateway behind basic auth is given as ``https://user:password@host``; urllib would take
+    ``user:password@host`` for the host name, and the URL would reach the logs as it is. The
+    password is registered with the log so no line carries it, even inside an error message."""
+    parts = urllib.parse.urlsplit(base)
+    if parts.username is None and parts.password is None:
+        return base, None
+    user = urllib.parse.unquote(parts.username or "")
+    password = urllib.parse.unquote(parts.password or "")
+    log.secret(password)
+    log.secret(parts.password)
+    # rpartition: a password with an unencoded "@" still leaves only the host after the last one.
+    host = parts.netloc.rpartition("@")[2]
+    clean = urllib.parse.urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return clean, f"Basic {token}"
+
+
+def public_url(base: str) -> str:
+    """The Pushgateway URL as logs may show it: no credentials."""
+    return split_credentials(base)[0]
+
+
 def push_url(base: str, operation: str, database: str) -> str:
     path = "/".join([_label_segment("job", "pgbackup"), _label_segment("operation", operation),
                      _label_segment("database", database)])
@@ -48,9 +76,12 @@ def exposition(values: dict[str, float]) -> str:
 
 def push(base: str, operation: str, database: str, values: dict[str, float], timeout: float = 10.0) -> None:
     """Raises OSError (with a one-line reason) when the Pushgateway cannot take the push."""
+    clean, authorization = split_credentials(base)
+    headers = {"Content-Type": "text/plain; version=0.0.4"}
+    if authorization:
+        headers["Authorization"] = authorization
     request = urllib.request.Request(
-        push_url(base, operation, database), data=exposition(values).encode(), method="POST",
-        headers={"Content-Type": "text/plain; version=0.0.4"})
+        push_url(clean, operation, database), data=exposition(values).encode(), method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             response.read()
@@ -58,3 +89,5 @@ def push(base: str, operation: str, database: str, values: dict[str, float], tim
         raise OSError(f"HTTP {exc.code} {exc.read(200).decode(errors='replace').strip()}") from None
     except urllib.error.URLError as exc:
         raise OSError(str(exc.reason)) from None
+    except (ValueError, http.client.HTTPException) as exc:  # InvalidURL and friends: a malformed URL
+        raise OSError(f"invalid Pushgateway URL ({exc})") from None

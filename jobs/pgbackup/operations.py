@@ -66,7 +66,8 @@ def _base_url(store: Store) -> str:
 
 def choose_backup(store: Store, requested: str | None, log: StepLog, facts: dict,
                   tolerance: float = DEFAULT_CLOCK_TOLERANCE_SECONDS) -> tuple[Backup, list[Backup]]:
-    """(the requested backup, or the latest trusted one; every backup), suspects reported."""
+    """(the requested backup, or the newest trusted one whose last verification passed; every
+    backup), suspects reported, and one "chosen" line saying which backup and why."""
     backups = read_catalogue(store, tolerance)
     facts["suspect_backups"] = report_suspects(backups, log)
     if requested:
@@ -78,10 +79,17 @@ def choose_backup(store: Store, requested: str | None, log: StepLog, facts: dict
         return chosen, backups
     if not backups:
         raise PgBackupError(f"no backups in {_base_url(store)}")
-    chosen = catalogue.latest(backups)
-    if chosen is None:
+    if catalogue.newest(backups) is None:
         raise PgBackupError(f"no trusted backup in {_base_url(store)}: all {len(backups)} are suspect "
                             f"(first: {backups[-1].backup_id}: {backups[-1].suspect})")
+    chosen, skipped = catalogue.latest(store, backups)
+    passed_over = [{"backup_id": b.backup_id, "reason": why} for b, why in skipped]
+    if chosen is None:
+        newest = skipped[0]
+        raise PgBackupError(f"no backup in {_base_url(store)} has passed its last verification (newest: "
+                            f"{newest[0].backup_id}, {newest[1]}); name one with --backup to restore it anyway")
+    log.step("chosen", backup_id=chosen.backup_id, finished_at=iso(chosen.finished),
+             reason="the newest trusted backup whose last verification passed", passed_over=passed_over)
     return chosen, backups
 
 
@@ -124,17 +132,25 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int, fact
         snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
         log.step("connect", server=source.where, database=source.dbname, server_version=version, **versions)
 
-        backups = read_catalogue(store, tolerance)
-        facts["suspect_backups"] = report_suspects(backups, log)
-        # The previous size feeds pgbackup_previous_bytes only: a suspect backup is not "previous".
-        previous = catalogue.latest(backups)
+        # The bucket is read while pg_dump runs: it only names the previous backup and the suspects,
+        # and its round trips need not delay the dump.
+        listed: dict = {}
+
+        def list_bucket():
+            try:
+                listed["backups"] = read_catalogue(store, tolerance)
+            except BaseException as exc:  # noqa: BLE001 re-raised in the main thread below
+                listed["error"] = exc
+
+        lister = threading.Thread(target=list_bucket, name="catalogue", daemon=True)
+        lister.start()
         # The random suffix keeps two runs in the same second apart; the conditional writes below
         # make sure that even a repeated id can never replace what another run wrote.
         backup_id = backup_id_at(started, token())
         dump_key = store.key(backup_id, DUMP)
 
         conninfo, env = source.libpq_args()
-        pg_dump_version = subprocess.run(["pg_dump", "--version"], capture_output=True, text=True).stdout.strip()
+        pg_dump_version = client.version_text("pg_dump").strip()  # the run require_client made
         proc = subprocess.Popen(
             ["pg_dump", "--format=custom", f"--snapshot={snapshot}", "--no-password", f"--dbname={conninfo}"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -179,11 +195,21 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int, fact
                 counter.join()
                 if "error" in counted:
                     raise PgBackupError(f"counting rows failed: {counted['error']}")
+                lister.join()
+                if "error" in listed:
+                    raise listed["error"]
                 upload.complete()
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            if "backups" in listed and "suspect_backups" not in facts:
+                # A failed run still reports the suspects, once the bucket was read.
+                facts["suspect_backups"] = sum(1 for b in listed["backups"] if not b.trusted)
+        backups = listed["backups"]
+        facts["suspect_backups"] = report_suspects(backups, log)
+        # The previous size feeds pgbackup_previous_bytes only: a suspect backup is not "previous".
+        previous = catalogue.newest(backups)
         log.step("dump", key=store.url(dump_key), bytes=size, parts=parts, sha256=sha.hexdigest(),
                  seconds=dump_timer.seconds())
 
@@ -201,17 +227,11 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int, fact
             "tables": counted["tables"],
             "large_objects": counted["large_objects"],
         }
-        try:
-            store.put_json(store.key(backup_id, MANIFEST), manifest)
-        except PgBackupError:
-            # No manifest means no backup: take the orphan dump away too (best effort; where the
-            # bucket denies the job deletes it stays until lifecycle expiry, and list ignores it).
-            try:
-                store.delete(dump_key)
-            except PgBackupError:
-                pass
-            raise
-        log.step("manifest", key=store.url(store.key(backup_id, MANIFEST)),
+        # A lost reply is resolved inside put_json by reading the manifest back. If the write
+        # still fails, the dump stays: without a manifest it is not a backup (list and restore
+        # ignore it), the bucket's lifecycle expires it, and deleting it is not the job's right.
+        confirmed = store.put_json(store.key(backup_id, MANIFEST), manifest)
+        log.step("manifest", key=store.url(store.key(backup_id, MANIFEST)), confirmed=confirmed,
                  tables=len(manifest["tables"]), rows=sum(manifest["tables"].values()),
                  large_objects=manifest["large_objects"])
     finally:
@@ -496,10 +516,11 @@ def restore(store: Store, target: DatabaseUrl, log: StepLog, requested: str | No
 def list_backups(store: Store, tolerance: float = DEFAULT_CLOCK_TOLERANCE_SECONDS) -> list[dict]:
     rows = []
     backups = read_catalogue(store, tolerance)
-    newest = catalogue.latest(backups)
+    records = {b.backup_id: catalogue.last_record(store, b) for b in backups}
+    newest, _ = catalogue.latest(store, backups, records)
     for backup in backups:
         manifest = backup.manifest or {}
-        record = catalogue.last_record(store, backup)
+        record = records[backup.backup_id]
         if record is None:
             verification = "unverified"
         elif catalogue.record_verified(record, backup):
@@ -517,6 +538,7 @@ def list_backups(store: Store, tolerance: float = DEFAULT_CLOCK_TOLERANCE_SECOND
             "rows": sum(manifest["tables"].values()) if manifest else None,
             "verification": verification,
             "verified_at": record.get("verified_at") if record else None,
+            "verification_problem": catalogue.why_not_verified(record, backup) if record else None,
             "verifications": len(backup.entry.verifications),
             "latest": backup is newest,
             "suspect": backup.suspect,

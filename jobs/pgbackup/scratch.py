@@ -27,6 +27,7 @@ from jobs.pgbackup.db import DatabaseUrl
 from jobs.pgbackup.errors import PgBackupError
 
 DEFAULT_VERIFY_ROLE = "pgbackup_verify"
+RDS_IAM_ROLE = "rds_iam"  # RDS's role for IAM database authentication
 SCRATCH_PREFIX = "pgbackup_verify_"
 # How long a password the tool sets stays valid: the verify CronJob's deadline plus a margin.
 DEFAULT_PASSWORD_HOURS = 5
@@ -57,6 +58,8 @@ def role_problems(conn: psycopg.Connection) -> tuple[str, list[str]]:
         problems.append("has REPLICATION")
     if bypassrls:
         problems.append("has BYPASSRLS")
+    # rds_iam only lets the role log in with an IAM token instead of a password: no privilege.
+    member_of = [m for m in member_of if m != RDS_IAM_ROLE]
     if member_of:
         problems.append(f"is a member of {', '.join(member_of)}")
     if owns:

@@ -15,7 +15,9 @@ the pod's clock and is not trusted for ordering: see ``catalogue``.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
+import operator
 import queue
 import re
 import threading
@@ -34,6 +36,11 @@ VERIFICATION = "verification.json"  # the older tools' single, overwritten recor
 VERIFICATIONS = "verifications"
 ID_FORMAT = "%Y%m%dT%H%M%SZ"
 _ID = re.compile(r"(\d{8}T\d{6}Z)(-[0-9a-f]{8})?")
+# Manifests and records are a few KiB (a manifest grows ~60 bytes per table); anything far larger
+# under the prefix is not one of ours and is refused while it is read, not after.
+MAX_JSON_BYTES = 4 * 1024 * 1024
+# Ours nest three levels deep. The bound keeps json's recursive parser far from Python's limit.
+MAX_JSON_DEPTH = 32
 MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
 DEFAULT_PART_SIZE = 16 * 1024 * 1024
 
@@ -94,6 +101,48 @@ def s3_errors(action: str, where: str):
 
 def _is_missing(exc: botocore.exceptions.ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound")
+
+
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def json_depth(data: bytes) -> int:
+    """How deep a JSON text's arrays and objects nest, in linear time and constant stack: strings
+    are cut out first (a bracket inside one does not count), then the brackets are summed up."""
+    brackets = _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", data))
+    return max(itertools.accumulate(map(_STEP.__getitem__, brackets), operator.add), default=0)
+
+
+def parse_json(data: bytes, where: str):
+    """The document in ``data``, or PgBackupError naming ``where`` and the cause in one line."""
+    depth = json_depth(data)
+    if depth > MAX_JSON_DEPTH:
+        raise PgBackupError(f"{where} is not a backup document: JSON nested {depth} levels deep "
+                            f"(the limit is {MAX_JSON_DEPTH})")
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise PgBackupError(f"{where} is not valid JSON ({reason[:120]})") from None
+
+
+def read_capped(body, cap: int, where: str) -> bytes:
+    """At most ``cap`` bytes of a streaming body; refuses (without reading on) when there are more."""
+    chunks, total = [], 0
+    try:
+        while True:
+            chunk = body.read(min(1024 * 1024, cap + 1 - total))
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > cap:
+                raise PgBackupError(f"{where} is larger than {cap // (1024 * 1024)} MiB, the limit for a "
+                                    "manifest or verification record; not read")
+    finally:
+        body.close()
 
 
 @dataclass
@@ -167,30 +216,53 @@ class Store:
         return self.key(backup_id, f"{VERIFICATIONS}/{stamp}-{suffix}.json")
 
     # -- small JSON objects ---------------------------------------------------------------------
-    def get_json(self, key: str, missing_ok: bool = False):
+    def get_bytes(self, key: str, missing_ok: bool = False, cap: int = MAX_JSON_BYTES) -> bytes | None:
+        """A small object's content, read with a byte cap as it streams in."""
         try:
-            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            response = self.client.get_object(Bucket=self.bucket, Key=key)
+            return read_capped(response["Body"], cap, self.url(key))
         except botocore.exceptions.ClientError as exc:
             if missing_ok and _is_missing(exc):
                 return None
             raise PgBackupError(f"S3 read failed for {self.url(key)} ({s3_reason(exc)})") from None
         except botocore.exceptions.BotoCoreError as exc:
             raise PgBackupError(f"S3 read failed for {self.url(key)} ({s3_reason(exc)})") from None
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise PgBackupError(f"{self.url(key)} is not valid JSON") from None
 
-    def put_json(self, key: str, document: dict) -> None:
-        """Creates the object; S3 refuses (412) when the key already exists."""
+    def get_json(self, key: str, missing_ok: bool = False):
+        data = self.get_bytes(key, missing_ok)
+        return None if data is None else parse_json(data, self.url(key))
+
+    def put_json(self, key: str, document: dict, attempts: int = 3) -> str:
+        """Creates the object, never replacing one; returns how the write was confirmed.
+
+        A write whose reply was lost (a reset connection, a 5xx after S3 stored it) may have
+        landed: botocore's retry then meets 412, or every retry fails. Either way the object is
+        read back; if it holds exactly these bytes the write succeeded ("read-back"), if it is
+        missing the write is tried again, and if it holds something else the run fails. Nothing
+        is ever deleted to "undo" a write."""
         body = (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
-        with s3_errors("write", self.url(key)):
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*",
-                                   ContentType="application/json", **self._encryption())
-
-    def delete(self, key: str) -> None:
-        with s3_errors("delete", self.url(key)):
-            self.client.delete_object(Bucket=self.bucket, Key=key)
+        where = self.url(key)
+        cause = "no attempt"
+        for _ in range(max(1, attempts)):
+            try:
+                self.client.put_object(Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*",
+                                       ContentType="application/json", **self._encryption())
+                return "written"
+            except botocore.exceptions.ClientError as exc:
+                cause = s3_reason(exc)
+                refused = _refused_overwrite(exc)
+            except botocore.exceptions.BotoCoreError as exc:
+                cause, refused = s3_reason(exc), False
+            try:
+                existing = self.get_bytes(key, missing_ok=True)
+            except PgBackupError:
+                existing = None  # unknown: try the write again (it cannot overwrite)
+            if existing == body:
+                return "read-back"
+            if existing is not None or refused:
+                raise PgBackupError(f"S3 write refused for {where}: the object already exists with other "
+                                    f"content and is never overwritten ({cause})")
+        raise PgBackupError(f"S3 write failed for {where} after {attempts} attempts ({cause})")
 
     # -- the dump ---------------------------------------------------------------------------------
     def open_dump(self, backup_id: str, if_match: str | None = None):
@@ -268,18 +340,27 @@ class MultipartUpload:
         self.upload_id = None
 
     def abort(self) -> None:
-        """Drops every uploaded part: a failed backup leaves nothing behind (nor billed parts)."""
-        self._finish_thread()
+        """Drops every uploaded part: a failed backup leaves nothing behind (nor billed parts).
+
+        The abort goes out first, without waiting for a part in flight (a SIGTERM leaves seconds,
+        and a stalled S3 would hold them all); the worker is then stopped, and the abort is sent
+        once more, since a part that completes after an abort can still be stored and billed."""
         if self.upload_id is None:
+            self._finish_thread()
             return
+        self.error = self.error or PgBackupError("upload aborted")  # the worker drops what is queued
         with s3_errors("upload abort", self.store.url(self.key)):
+            self.store.client.abort_multipart_upload(Bucket=self.store.bucket, Key=self.key, UploadId=self.upload_id)
+        self._finish_thread(timeout=5)
+        with contextlib.suppress(botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
             self.store.client.abort_multipart_upload(Bucket=self.store.bucket, Key=self.key, UploadId=self.upload_id)
         self.upload_id = None
 
-    def _finish_thread(self) -> None:
+    def _finish_thread(self, timeout: float | None = None) -> None:
         if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
+            with contextlib.suppress(queue.Full):
+                self._queue.put(None, timeout=timeout)
+            self._thread.join(timeout)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None and self.upload_id is not None:

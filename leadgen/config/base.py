@@ -106,6 +106,13 @@ _INT = re.compile(r"-?\d+")
 INT_MAX = 2 ** 53
 
 
+# scheme://user[:password]@host...: the userinfo part of any URL-shaped string value.
+_URL_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]*@")
+# The one URL key whose credentials are carried as a secret end to end (platformctl's
+# config_secrets redacts them from every output; the pack reads the URL to query Prometheus).
+URL_CREDENTIALS_AS_SECRET = ("governance.prometheusUrl",)
+
+
 class Values:
     """Typed access to one stack's flattened config, with errors that name key and file."""
 
@@ -196,6 +203,11 @@ class Values:
                 # break or escape would pass a `$` anchor and reach AWS or the cluster.
                 why = "ends with a line break" if text.rstrip("\r\n") != text else f"contains the control character {bad}"
                 raise self.error(where, f"{why}; one line of text is expected")
+            if _URL_USERINFO.match(text) and key.path not in URL_CREDENTIALS_AS_SECRET:
+                # Config reaches state, rendered files and logs in plaintext; the value is not
+                # repeated here for the same reason.
+                raise self.error(where, "holds a user name or password in its URL; credentials belong in AWS "
+                                        "Secrets Manager (the component's secret), not in stack config")
             return text
         if t == "boolean":
             if isinstance(value, bool):

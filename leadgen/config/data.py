@@ -16,7 +16,7 @@ from leadgen.data import ARCHIVE_UNTIL_DAYS, cron_error
 _ENGINE_VERSION = re.compile(r"^(17|18)\.\d+$")
 _REDIS_VERSION = re.compile(r"^7\.[0-9]+$")
 _DB_CLASS = re.compile(r"^db\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
-_CACHE_NODE = re.compile(r"^cache\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
+CACHE_NODE = re.compile(r"^cache\.[a-z][a-z0-9-]*\.[a-z0-9]+$")
 _IDENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)*$")
 # Performance Insights keeps 7 days free, or whole months (31-day multiples) up to 2 years.
@@ -168,7 +168,7 @@ def _redis(values: Values) -> RedisConfig:
     if not _REDIS_VERSION.fullmatch(version):
         raise values.error(f"{R}.engineVersion", f"({version!r}) must be a Redis OSS 7.x version like 7.1")
     node = values.get(f"{R}.nodeType")
-    if not _CACHE_NODE.fullmatch(node):
+    if not CACHE_NODE.fullmatch(node):
         raise values.error(f"{R}.nodeType", f"({node!r}) is not an ElastiCache node type like cache.r7g.large")
     replicas = values.get(f"{R}.replicas")
     if not 0 <= replicas <= 5:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 from leadgen.config.base import Key, Values
+from leadgen.config.data import CACHE_NODE as _CACHE_NODE
 from leadgen.traffic import in_zone
 
 PRIMARY, RECOVERY = "primary", "recovery"
@@ -24,8 +25,8 @@ KEYS = [
         "`recovery` is the warm standby in another region that can take over from `dr.primaryStack`.",
         choices=(PRIMARY, RECOVERY)),
     Key(path="dr.state", type="string", default=STANDBY, description="Recovery site only: `standby` keeps a read replica and minimum "
-        "capacity and lets DNS fail over on the primary's health check; `active` promotes the replica, "
-        "scales up and sends all traffic here (docs/runbooks/disaster-recovery.md).",
+        "capacity; DNS moves here only on the runbook's failover decision, never on a failed probe. "
+        "`active` promotes the replica and scales up (docs/runbooks/disaster-recovery.md).",
         choices=(STANDBY, ACTIVE)),
     Key(path="dr.primaryStack", type="string", default="production", description="Recovery site only: the stack of this project "
         "whose `dr` output the recovery site reads (database, backup bucket, API origin)."),
@@ -35,7 +36,7 @@ KEYS = [
         "site that sets it also answers for it (gateway listeners, certificate); external-dns never "
         "publishes it."),
     Key(path="dr.healthCheckPath", type="string", default="/health", description="Recovery site only: the path of the primary's API "
-        "that Route53 checks over HTTPS every 30 s (3 failures declare the region down)."),
+        "that this region's probe requests over HTTPS every minute (3 failed minutes page)."),
     Key(path="dr.failbackPercent", type="integer", default=0, description="Recovery site, `active` only: the share of traffic sent "
         "back to the primary during failback, stepped 10, 50, 100.", choices=FAILBACK_STEPS),
     Key(path="dr.standbyNodes", type="integer", default=1, description="Recovery site in standby: min and desired size of every "
@@ -44,6 +45,11 @@ KEYS = [
         "(the pack's floor for production is 3); `active` restores the configured minimum."),
     Key(path="dr.replicaLagAlarmSeconds", type="integer", default=5, description="Recovery site: the replica lag (CloudWatch "
         "ReplicaLag) that raises the alarm; the recovery point objective rests on it."),
+    Key(path="dr.standbyRedisNodeType", type="string", default="cache.t4g.medium", description="Recovery site in standby: the "
+        "ElastiCache node type Redis runs at (a warm standby is a scaled-down copy); `active` restores "
+        "`data.redis.nodeType`."),
+    Key(path="dr.standbyMultiAz", type="boolean", default=False, description="Recovery site in standby: whether the read replica "
+        "keeps a synchronous standby in a second AZ; `active` restores `data.postgres.multiAz`."),
 ]
 
 
@@ -58,6 +64,8 @@ class DrConfig:
     standby_nodes: int
     standby_replicas: int
     replica_lag_alarm_seconds: int
+    standby_redis_node_type: str
+    standby_multi_az: bool
 
     @property
     def is_recovery(self) -> bool:
@@ -70,9 +78,16 @@ class DrConfig:
 
     @property
     def primary_weight(self) -> int:
-        """The primary's share of the public name's traffic: all of it until the recovery site is
-        active, then only what failback has handed back."""
-        return 100 if self.state == STANDBY else self.failback_percent
+        """The primary's share of the weighted pool behind the PRIMARY record. Failover leaves it
+        alone (the decision health check sends clients to SECONDARY without a record change, so
+        nothing is written through Route53's control plane then); failback hands back 10, 50, 100."""
+        return 100 if self.state == STANDBY or not self.failback_percent else self.failback_percent
+
+    @staticmethod
+    def paging_secret(stack: str) -> str:
+        """The Secrets Manager secret (in the recovery region) holding the paging service's SNS
+        HTTPS integration URL; it carries the integration key, so it is never config."""
+        return f"insurance-lead-gen/{stack}/dr-paging-endpoint"
 
     def node_groups(self, groups: Sequence) -> list:
         """The node groups as this site runs them: in standby every group at `standbyNodes` (GPU at 0)."""
@@ -83,6 +98,14 @@ class DrConfig:
             size = 0 if g.gpu else min(self.standby_nodes, g.max_size)
             out.append(replace(g, min_size=size, desired_size=size))
         return out
+
+    def redis_node_type(self, configured: str) -> str:
+        """The Redis node type this site runs: the standby's while on standby."""
+        return self.standby_redis_node_type if self.standby else configured
+
+    def multi_az(self, configured: bool) -> bool:
+        """Whether the database runs Multi-AZ here: the standby's choice while it is a replica."""
+        return self.standby_multi_az if self.standby else configured
 
     def workload(self, w):
         """A workload as this site runs it: in standby at `standbyReplicas` minimum."""
@@ -102,7 +125,9 @@ def build(values: Values) -> DrConfig:
         health_check_path=values.get("dr.healthCheckPath"),
         failback_percent=values.get("dr.failbackPercent"),
         standby_nodes=values.get("dr.standbyNodes"), standby_replicas=values.get("dr.standbyReplicas"),
-        replica_lag_alarm_seconds=values.get("dr.replicaLagAlarmSeconds"))
+        replica_lag_alarm_seconds=values.get("dr.replicaLagAlarmSeconds"),
+        standby_redis_node_type=values.get("dr.standbyRedisNodeType").strip(),
+        standby_multi_az=values.get("dr.standbyMultiAz"))
     if cfg.public_hostname and cfg.public_hostname == values.get("traffic.hostname").strip().lower().rstrip("."):
         raise values.error("dr.publicHostname", f"({cfg.public_hostname!r}) must differ from "
                            "leadgen:traffic.hostname, this region's origin,")
@@ -130,6 +155,9 @@ def build(values: Values) -> DrConfig:
                            "with no node cannot scale its workloads")
     if cfg.standby_replicas < 1:
         raise values.error("dr.standbyReplicas", f"({cfg.standby_replicas}) must be at least 1")
+    if not _CACHE_NODE.fullmatch(cfg.standby_redis_node_type):
+        raise values.error("dr.standbyRedisNodeType", f"({cfg.standby_redis_node_type!r}) is not an "
+                           "ElastiCache node type like cache.t4g.medium")
     if not 1 <= cfg.replica_lag_alarm_seconds <= 3600:
         raise values.error("dr.replicaLagAlarmSeconds", f"({cfg.replica_lag_alarm_seconds}) must be 1-3600")
     return cfg

@@ -250,7 +250,10 @@ def audit_state_coverage(path: str | pathlib.Path, analyzer_factory: AnalyzerFac
     kept_v, exempted, expired = exemptions_mod.apply(violations, exemptions, today)
     notes = []
     if state.skipped_deleted:
+        # By URN: "2 skipped" leaves the reader to guess which, and an old copy of a replaced
+        # resource (the database, a bucket) is exactly what someone must look at.
         notes.append(f"{state.skipped_deleted} resource(s) marked for deletion skipped")
+        notes.extend(f"pending deletion (not assessed): {urn}" for urn in state.deleted_urns)
     if state.secrets_redacted:
         notes.append(f"{state.secrets_redacted} secret value(s) shown as [secret]")
     if state.pending_operations:
@@ -284,7 +287,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", help="stack name (default: read from the export)")
     parser.add_argument("--format", choices=reports.FORMATS, default="table")
     parser.add_argument("--out", metavar="PATH", help="write the report here instead of stdout")
-    parser.add_argument("--exemptions", metavar="FILE", default=str(exemptions_mod.DEFAULT_PATH))
+    parser.add_argument("--exemptions", metavar="FILE",
+                        help=f"exemptions file (default {exemptions_mod.DEFAULT_PATH.relative_to(ROOT)})")
     parser.add_argument("--no-cost", action="store_true", help="leave the cost estimate out")
     parser.add_argument("--engine", choices=tuple(ENGINES), default="catalog",
                         help="catalog: the pack's policies in this process (default, fast); pack: the pack "
@@ -302,7 +306,7 @@ def run(args: argparse.Namespace, analyzer_factory: AnalyzerFactory = None) -> i
         raise InputError("--since/--until apply to --history; give --history FILE")
     if getattr(args, "repo", None) and not args.history:
         raise InputError("--repo applies to --history; give --history FILE")
-    exemptions = exemptions_mod.load(args.exemptions)
+    exemptions = exemptions_mod.load(args.exemptions, named=True) if args.exemptions else exemptions_mod.load()
     coverage = None
     if args.state:
         report, coverage = audit_state_coverage(args.state, analyzer_factory, exemptions, today,

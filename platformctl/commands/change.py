@@ -138,13 +138,20 @@ def _shown(change, field: str) -> str:
     return ", ".join(value) if isinstance(value, tuple) else str(value)
 
 
+def _say(text: str) -> None:
+    """One line of output quoting a request's own text: its control characters shown escaped,
+    as the reports show them, so an ESC or CR in a title cannot repaint the terminal or forge a line."""
+    from platformctl.errors import terminal_line
+    print(terminal_line(text))
+
+
 def show(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
     change = _load(root, args.id)
     if args.field:
-        print(_shown(change, args.field))
+        _say(_shown(change, args.field))
     else:
         for field in SHOWN:
-            print(f"{field}: {_shown(change, field)}")
+            _say(f"{field}: {_shown(change, field)}")
     return 0
 
 
@@ -286,11 +293,11 @@ def verify(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
     directory = approvers.load(root)
     reasons = approvers.check(change, directory)
     for problem in directory.problems:
-        print(f"  ! {problem}")
+        _say(f"  ! {problem}")
     for approval, reason in zip(change.approvals, reasons):
         mark = "ok" if not reason else "NO"
-        print(f"  {mark} approvals[{approval.index}] {approval.role} by {approval.by} at {_fmt(approval.at)}"
-              + (f": {reason}" if reason else ""))
+        _say(f"  {mark} approvals[{approval.index}] {approval.role} by {approval.by} at {_fmt(approval.at)}"
+             + (f": {reason}" if reason else ""))
     stacks = [args.stack] if args.stack else list(change.stacks)
     from platformctl.pack import changes as pack_changes
 
@@ -305,9 +312,9 @@ def verify(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
         ahead = [f for f in verdict.findings if f.rule == compliance.WINDOW and f.deferrable]
         problems += [f.message for f in verdict.findings if f not in ahead and f.message not in problems]
         for f in ahead:
-            print(f"  . {f.forecast}")
+            _say(f"  . {f.forecast}")
     for line in problems:
-        print(f"  - {line}")
+        _say(f"  - {line}")
     print(f"{change.id}: " + ("ready" if not problems else f"{len(problems)} problem(s)"))
     return 0 if not problems else 2
 

@@ -3,20 +3,25 @@
 The estimate comes from the pack's own pure estimator (`policies/governance/cost.py`) over the
 program's resources, so the figure shown here is the one the cost gates enforce. `--against`
 prices a `pulumi stack export` the same way and shows the monthly delta in dollars and percent,
-as Infracost's diff does for Terraform.
+as Infracost's diff does for Terraform. Without `--against`, a recovery site (`leadgen:dr.site:
+recovery`) is shown beside its primary: the baseline is the primary stack's own estimate, so the
+standby's share of production's cost is on the same page.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import subprocess
 import sys
+from typing import Optional
 
 from platformctl import reports
 from leadgen.config import ConfigError, load
 from platformctl.costs import allocate_to_workloads, cost_view
 from platformctl.errors import InputError, ProgramError
 from platformctl.program.engine import run_stack
-from platformctl.project import config_secrets
+from platformctl.project import ROOT, config_secrets
 from platformctl.statefile import StateError, StateFile
 
 FORMATS = ("table", "json", "markdown")
@@ -41,6 +46,24 @@ def _workloads(project: str, stack: str, config: dict):
         return ()
 
 
+def primary_total(program) -> tuple[Optional[float], str]:
+    """A recovery site's primary stack and its estimate, priced the same way in a child process
+    (the SDK's mock engine holds one program per process); (None, "") for any other stack."""
+    from leadgen.config.dr import RECOVERY
+
+    # Only a recovery site is read further: any other stack is priced on its own, as before.
+    if program.config.get("leadgen:dr.site") != RECOVERY:
+        return None, ""
+    cfg = load(program.project, program.stack, program.config)
+    primary = cfg.dr.primary_stack
+    proc = subprocess.run([sys.executable, "-m", "platformctl", "cost", "--stack", primary, "--format", "json"],
+                          cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise InputError(f"the primary stack {primary} could not be priced: {last}")
+    return float(json.loads(proc.stdout)["cost"]["monthly_usd"]), f"{primary} (the primary this standby recovers)"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", required=True)
     parser.add_argument("--against", metavar="FILE", help="a `pulumi stack export` to compare with")
@@ -55,8 +78,11 @@ def run(args: argparse.Namespace) -> int:
     except ProgramError as exc:
         raise InputError(str(exc)) from None
     config = dict(program.config)
-    baseline = baseline_total(args.against, config) if args.against else None
-    view = cost_view(program.resources, config, baseline=baseline, baseline_source=args.against or "")
+    if args.against:
+        baseline, source = baseline_total(args.against, config), args.against
+    else:
+        baseline, source = primary_total(program)
+    view = cost_view(program.resources, config, baseline=baseline, baseline_source=source)
     view = allocate_to_workloads(view, program.resources, _workloads(program.project, args.stack, config))
     report = reports.Report(stack=args.stack, project=program.project, kind="cost",
                             generated_at=dt.datetime.now(dt.timezone.utc),

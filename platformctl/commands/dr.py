@@ -1,8 +1,12 @@
 """`platformctl dr check --stack NAME`: is the recovery stack ready to take over? (the quarterly drill)
 
 Runs the recovery stack's program offline (its StackReference answered by the primary's program)
-and prints one line per check: site, replica, replica-lag, health-check, records, capacity,
-backups. Exit 0 ready, 2 not ready, 1 bad input.
+and prints one line per check: site (not the primary's region), replica (a standby replica of the
+primary; refused once this site is the acting writer), replica-lag, paging (a subscribed alarm
+outside the primary's region), health-check, records (DNS moves only on the decision), origins,
+capacity (vCPU x max nodes, workload maximums, database and Redis classes against production's),
+versions (Kubernetes and image tags), backups. It is an offline check of the declared state and
+says so first. Exit 0 ready, 2 not ready, 1 bad input.
 """
 from __future__ import annotations
 
@@ -36,6 +40,7 @@ def check(stack: str) -> int:
     run = run_stack(stack, preview=False)
     primary = stack_outputs(cfg.dr.primary_stack)["outputs"].get("dr") or {}
     checks = dr.check_all(run, cfg, primary_cfg, primary)
+    print(f"{stack}: {dr.SCOPE}")
     for c in checks:
         print(c.line())
     print(f"{stack}: {dr.summary(checks)}")

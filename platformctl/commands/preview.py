@@ -10,6 +10,7 @@ import argparse
 import collections
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -78,7 +79,7 @@ def evaluate_policies(run: ProgramRun, exemptions_path: Optional[str] = None,
     violations = policy_client.analyze(run.resources, PACK_DIR, project=run.project, stack=run.stack,
                                        config=run.config, dry_run=run.preview if dry_run is None else dry_run)
     today = dt.date.today()
-    exemptions = exemptions_mod.load(exemptions_path) if exemptions_path else exemptions_mod.load()
+    exemptions = exemptions_mod.load(exemptions_path, named=True) if exemptions_path else exemptions_mod.load()
     kept, exempted, expired = exemptions_mod.apply(violations, exemptions, today)
     cost = cost_view(run.resources, run.config)
     return reports.Report(
@@ -151,6 +152,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from platformctl.reports.escape import Escaper
+
+    if args.exemptions and not args.no_policy and not os.path.lexists(args.exemptions):
+        # Checked before the program runs: a mistyped path must not mean "nothing is exempted".
+        print(f"error: --exemptions {Escaper().terminal(args.exemptions)}: no such file", file=sys.stderr)
+        return 2
 
     old_state = None
     if args.against:

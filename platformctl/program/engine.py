@@ -81,6 +81,13 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
+    from pulumi.asset import Archive, Asset
+
+    if isinstance(value, (Asset, Archive)):
+        # As the engine records them: by content, so two runs of one program agree (an object's
+        # repr carries its address).
+        fields = {k: getattr(value, k) for k in ("assets", "text", "path", "uri") if hasattr(value, k)}
+        return {"kind": type(value).__name__, **{k: _plain(v) for k, v in fields.items()}}
     return str(value)
 
 

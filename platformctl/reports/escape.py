@@ -25,8 +25,9 @@ visible = _pack_escape.visible
 
 REDACTED = "***"
 
-# scheme://user:password@host -> scheme://***@host (userinfo never contains "/", "?", "#" or "@").
-_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#@\s]+@")
+# scheme://user:password@host -> scheme://***@host. Up to the LAST "@" before the path: a
+# password with an unencoded "@" (user:p@ss@host) is still cut whole, not after its first part.
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#\s]*@")
 # ?token=... &password=... and the AWS presigned-URL fields that carry a credential or signature.
 _SECRET_QUERY = re.compile(
     r"(?i)([?&;](?:password|passwd|pwd|pass|secret|token|access_token|auth|api[_-]?key|apikey|key|sig|signature"

@@ -43,7 +43,8 @@ from . import approvers, changes, signing
 from .model import Context, Resource
 
 FOLDER = "attestations"
-COMMIT = re.compile(r"^[0-9a-f]{40}$")
+# A full object name: 40 hex digits (SHA-1) or 64 (repositories created with --object-format=sha256).
+COMMIT = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
 FIELDS = ("stack", "commit", "at", "smoke_tests", "by", "images")
 # Paths whose changes do not change the program a stack runs (see the module docstring).
 NOT_PROGRAM = (re.compile(r"^attestations/"), re.compile(r"^changes/"))
@@ -203,7 +204,7 @@ def parse(data: bytes, shown: str) -> Attestation:
     except ValueError as err:
         return Attestation(shown, {}, "", None, f"at {err}")
     if not isinstance(doc["smoke_tests"], list) or not COMMIT.match(str(doc["commit"])):
-        return Attestation(shown, {}, "", None, "needs a 40-hex commit and a list of smoke tests")
+        return Attestation(shown, {}, "", None, "needs a full commit id (40 or 64 hex digits) and a list of smoke tests")
     if not isinstance(doc["images"], dict) or not all(isinstance(k, str) and isinstance(v, str)
                                                       for k, v in doc["images"].items()):
         return Attestation(shown, {}, "", None, "images must map each image tag key to the tag the stack ran")

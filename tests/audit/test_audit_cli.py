@@ -153,3 +153,13 @@ def test_a_200_mb_export_streams_and_a_truncated_one_fails_cleanly(tmp_path):
     result = platformctl("audit", "--state", str(big), "--format", "json", "--out", str(out))
     one_line_error(result, "truncated JSON")
     assert not out.exists()
+
+
+def test_a_mistyped_exemptions_path_is_an_error_not_no_exemptions(tmp_path):
+    state = tmp_path / "state.json"
+    state.write_text('{"version": 3, "deployment": {"resources": []}}')
+    missing = tmp_path / "exemptons.yaml"
+    result = platformctl("audit", "--state", str(state), "--exemptions", str(missing))
+    one_line_error(result, str(missing), "no such file")
+    # Without --exemptions the repository's file applies (present or not) and the audit runs.
+    assert platformctl("audit", "--state", str(state)).returncode == 3  # ran: "no resources, not a PASS"

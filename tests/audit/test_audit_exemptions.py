@@ -61,3 +61,8 @@ def test_a_bad_entry_is_one_line_naming_the_entry_and_field(tmp_path):
 def test_the_repository_file_reads_and_a_missing_file_exempts_nothing(tmp_path):
     assert exemptions.load() == list(pack_exemptions.load().entries)
     assert exemptions.load(tmp_path / "none.yaml") == []
+
+
+def test_a_named_file_must_exist(tmp_path):
+    with pytest.raises(exemptions.ExemptionError, match="none.yaml: no such file"):
+        exemptions.load(tmp_path / "none.yaml", named=True)

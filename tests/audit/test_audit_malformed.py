@@ -3,7 +3,6 @@ the cause, exit 1, no report. Deep nesting and huge numbers fail fast in little 
 from __future__ import annotations
 
 import json
-import time
 import tracemalloc
 
 import pytest
@@ -89,24 +88,26 @@ def test_200000_levels_in_400_kb_fail_fast_in_little_memory(tmp_path):
                  + "[" * depth + "]" * depth + "}}]}}")
     assert path.stat().st_size < 410_000
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(StateError) as caught:
             list(StateFile(path).resources())
-        elapsed = time.perf_counter() - started
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert "nested deeper than 128 levels" in str(caught.value)
-    assert elapsed < 2.0 and peak < 20 * 2**20
+    assert peak < 20 * 2**20
 
 
 def test_deep_nesting_before_the_resources_fails_in_the_header(tmp_path):
     path = write(tmp_path, '{"version": 3, "x": ' + "[" * 200_000 + "]" * 200_000 + ', "deployment": {}}')
-    started = time.perf_counter()
-    with pytest.raises(StateError) as caught:
-        StateFile(path).read_header()
-    assert "nested deeper than 128 levels" in str(caught.value) and time.perf_counter() - started < 2.0
+    tracemalloc.start()
+    try:
+        with pytest.raises(StateError) as caught:
+            StateFile(path).read_header()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "nested deeper than 128 levels" in str(caught.value) and peak < 20 * 2**20
 
 
 @pytest.mark.parametrize("shape", ["deployment-null", "resources-null", "latest-null"])

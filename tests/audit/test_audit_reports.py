@@ -153,3 +153,25 @@ def test_html_report_renders_in_headless_chromium(tmp_path):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert (width, height) == (1280, 1600) and len(png) > 20_000
+
+
+def test_html_csp_allows_only_the_reports_own_script_and_style(tmp_path):
+    """No 'unsafe-inline': a script that reaches the page by any other way does not run."""
+    from platformctl.reports import html as html_report
+    text = reports.render(sample(), "html")
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', text).group(1)
+    assert "unsafe-inline" not in csp and "default-src 'none'" in csp
+    assert csp == html_report.CSP
+    # The report's own script runs (headless Chromium above sees data-ready); one planted beside it
+    # does not: the page below marks the body only if the planted script ran.
+    planted = text.replace("</body>", "<script>document.body.setAttribute('data-planted','1')</script></body>")
+    page = tmp_path / "planted.html"
+    page.write_text(planted)
+    result = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert 'data-ready="1"' in result.stdout, result.stderr[-2000:]
+    assert "data-planted" not in result.stdout.split("<script>")[0]
+    assert 'data-planted="1"' not in result.stdout

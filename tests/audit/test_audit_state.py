@@ -86,6 +86,9 @@ def test_resources_marked_for_deletion_are_skipped(tmp_path):
     assert [r["inputs"]["bucket"] for r in analyzer.analyzed if r["name"] == "scratch"] == ["scratch"]
     assert report.resource_count == 7
     assert "2 resource(s) marked for deletion skipped" in report.notes
+    assert [n for n in report.notes if n.startswith("pending deletion")] == [
+        f"pending deletion (not assessed): {doomed['urn']}",
+        "pending deletion (not assessed): urn:pulumi:production::leadgen::aws:s3/bucket:Bucket::gone"]
 
 
 def test_pending_operations_are_findings(tmp_path):

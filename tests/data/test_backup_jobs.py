@@ -44,16 +44,20 @@ def test_pods_meet_the_restricted_profile(prod, name):
     pod = _cron_jobs(prod)[name]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] == 10001
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-    assert pod["serviceAccountName"] == "pgbackup" and pod["restartPolicy"] == "Never"
+    assert pod["serviceAccountName"] == {"pgbackup-backup": "pgbackup", "pgbackup-verify": "pgbackup-verify"}[name]
+    assert pod["restartPolicy"] == "Never"
     assert pod["automountServiceAccountToken"] is False
-    for c in pod["initContainers"] + pod["containers"]:
+    for c in pod.get("initContainers", []) + pod["containers"]:
         sc = c["securityContext"]
         assert sc["allowPrivilegeEscalation"] is False and sc["readOnlyRootFilesystem"] is True
         assert sc["capabilities"] == {"drop": ["ALL"]} and sc["runAsNonRoot"] is True
         assert c["image"].endswith("/leadgen-production/pgbackup:1.0.0")
         assert c["resources"]["limits"] and c["resources"]["requests"]
     volumes = {v["name"]: v for v in pod["volumes"]}
-    assert volumes["pgpass"]["emptyDir"]["medium"] == "Memory"
+    if name == "pgbackup-backup":
+        assert volumes["pgpass"]["emptyDir"]["medium"] == "Memory"
+    else:  # verify holds no password: it logs in with an IAM token
+        assert "pgpass" not in volumes and "initContainers" not in pod
 
 
 def test_jobs_run_the_tool_with_its_environment(prod):
@@ -67,38 +71,66 @@ def test_jobs_run_the_tool_with_its_environment(prod):
     for c in (backup, verify):
         env = _env(c)
         assert env["BACKUP_BUCKET"] == bucket and env["BACKUP_PREFIX"] == "postgres"
-        assert env["PGPASSFILE"] == "/run/pgpass/pgpass"
         assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"
+    assert _env(backup)["PGPASSFILE"] == "/run/pgpass/pgpass"
     assert _env(backup)["DATABASE_URL"] == \
         f"postgresql://leadgen_admin@{db['address']}:5432/insurance_lead_gen?sslmode=require"
-    # Verify gets the master login only to provision its least-privilege role, and restores as that
-    # role; it never gets SCRATCH_DATABASE_URL as the master user.
+    # Verify never gets the master login, in any form: it logs in as its least-privilege role with
+    # an RDS IAM token its own IRSA role signs.
     verify_env = _env(verify)
-    assert verify_env["SCRATCH_ADMIN_DATABASE_URL"] == \
-        f"postgresql://leadgen_admin@{db['address']}:5432/postgres?sslmode=require"
-    assert verify_env["VERIFY_ROLE"] == "pgbackup_verify"
-    assert "SCRATCH_DATABASE_URL" not in verify_env
+    assert verify_env["SCRATCH_DATABASE_URL"] == \
+        f"postgresql://pgbackup_verify@{db['address']}:5432/postgres?sslmode=require"
+    assert verify_env["PGBACKUP_RDS_IAM_REGION"] == "us-east-1"
+    assert not {"SCRATCH_ADMIN_DATABASE_URL", "PGPASSFILE", "DATABASE_URL"} & set(verify_env)
+    assert "leadgen_admin" not in json.dumps(jobs["pgbackup-verify"])
 
 
 def test_no_password_in_the_spec(prod):
     for job in _cron_jobs(prod).values():
         pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-        for c in pod["initContainers"] + pod["containers"]:
+        for c in pod.get("initContainers", []) + pod["containers"]:
             names = {e["name"] for e in c["env"]}
             assert not names & {"PGPASSWORD", "DATABASE_PASSWORD", "REDIS_AUTH_TOKEN"}
             assert not any("valueFrom" in e for e in c["env"])
             for e in c["env"]:
                 if e["value"].startswith("postgresql://"):
                     url = urllib.parse.urlsplit(e["value"])
-                    assert url.username == "leadgen_admin" and url.password is None
+                    assert url.username in ("leadgen_admin", "pgbackup_verify") and url.password is None
+        if "initContainers" not in pod:
+            continue  # verify: no secret to read
         init = pod["initContainers"][0]
         assert init["command"] == ["python", "-c", PGPASS_SCRIPT]
         assert _env(init)["DB_SECRET_ARN"] == prod.run.outputs["database"]["masterSecretArn"]
         assert _env(init)["AWS_DEFAULT_REGION"] == "us-east-1"  # boto3 ignores AWS_REGION
 
 
+def _role_policy(run, service_account):
+    """The inline policy of the IRSA role that trusts `service_account`."""
+    for role in run.of_type("aws:iam/role:Role", JOBS):
+        if f"system:serviceaccount:production:{service_account}" in role["inputs"]["assumeRolePolicy"]:
+            policy = next(p for p in run.of_type("aws:iam/rolePolicy:RolePolicy", JOBS)
+                          if p["parent"] == role["parent"])  # both children of one IrsaRole
+            return json.loads(policy["inputs"]["policy"])
+    raise AssertionError(f"no role trusts {service_account}")
+
+
+def test_verify_role_reads_backups_writes_records_and_logs_in_as_the_verify_role_only(prod):
+    policy = _role_policy(prod, "pgbackup-verify")
+    bucket_arn = prod.one("aws:s3/bucket:Bucket", BUCKET)["outputs"]["arn"]
+    db = prod.one("aws:rds/instance:Instance", DB)["outputs"]
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["ReadBackups"] == {"Sid": "ReadBackups", "Effect": "Allow", "Action": "s3:GetObject",
+                                     "Resource": f"{bucket_arn}/postgres/*"}
+    assert by_sid["WriteVerificationRecords"]["Resource"] == f"{bucket_arn}/postgres/*/verifications/*"
+    account, region = db["arn"].split(":")[4], db["arn"].split(":")[3]
+    assert by_sid["DatabaseLoginAsVerifyRole"]["Resource"] == \
+        f"arn:aws:rds-db:{region}:{account}:dbuser:{db['resourceId']}/pgbackup_verify"
+    actions = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert "secretsmanager:GetSecretValue" not in actions and "s3:AbortMultipartUpload" not in actions
+
+
 def test_role_reaches_only_its_prefix_and_its_secret(prod):
-    policy = json.loads(prod.one("aws:iam/rolePolicy:RolePolicy", JOBS)["inputs"]["policy"])
+    policy = _role_policy(prod, "pgbackup")
     bucket_arn = prod.one("aws:s3/bucket:Bucket", BUCKET)["outputs"]["arn"]
     secret = prod.run.outputs["database"]["masterSecretArn"]
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
@@ -112,15 +144,19 @@ def test_role_reaches_only_its_prefix_and_its_secret(prod):
     assert all(s["Effect"] == "Allow" and s["Resource"] != "*" for s in policy["Statement"])
 
 
-def test_role_trusts_only_the_jobs_service_account(prod):
-    role = prod.one("aws:iam/role:Role", JOBS)
-    trust = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
-    assert len(trust) == 1
-    cond = trust[0]["Condition"]["StringEquals"]
-    assert [v for k, v in cond.items() if k.endswith(":sub")] == ["system:serviceaccount:production:pgbackup"]
-    sa = manifest(prod.one("kubernetes:core/v1:ServiceAccount", JOBS))
-    assert sa["metadata"]["name"] == "pgbackup" and sa["metadata"]["namespace"] == "production"
-    assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == role["outputs"]["arn"]
+def test_each_role_trusts_only_its_jobs_service_account(prod):
+    roles = prod.of_type("aws:iam/role:Role", JOBS)
+    accounts = {manifest(sa)["metadata"]["name"]: manifest(sa) for sa in prod.of_type("kubernetes:core/v1:ServiceAccount", JOBS)}
+    assert len(roles) == 2 and sorted(accounts) == ["pgbackup", "pgbackup-verify"]
+    for role in roles:
+        trust = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
+        assert len(trust) == 1
+        cond = trust[0]["Condition"]["StringEquals"]
+        subject = [v for k, v in cond.items() if k.endswith(":sub")]
+        assert len(subject) == 1 and subject[0].startswith("system:serviceaccount:production:pgbackup")
+        sa = accounts[subject[0].rsplit(":", 1)[1]]
+        assert sa["metadata"]["namespace"] == "production"
+        assert sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == role["outputs"]["arn"]
 
 
 def test_jobs_push_to_the_pushgateway_the_monitoring_stack_runs(prod):
@@ -146,7 +182,7 @@ def test_helm_fullname_rule():
 def test_built_in_kinds_validate_strictly(stack, request):
     run = request.getfixturevalue(stack)
     objects = [manifest(r) for r in run.under(JOBS) if r["type"].startswith("kubernetes:")]
-    assert sorted(m["kind"] for m in objects) == ["CronJob", "CronJob", "ServiceAccount"]
+    assert sorted(m["kind"] for m in objects) == ["CronJob", "CronJob", "ServiceAccount", "ServiceAccount"]
     for m in objects:
         kubernetes_validate.validate(m, K8S_VERSION, strict=True)
 

@@ -211,8 +211,9 @@ def test_preview_registers_the_same_data_resources(prod, prod_preview):
     assert names(prod_preview) == names(prod)
     # The policy is built from outputs only; a preview (which skips unknown applies) either
     # sends the same document or leaves it unknown, never a partial one.
-    policy = prod_preview.one("aws:iam/rolePolicy:RolePolicy", JOBS)["inputs"]["policy"]
-    assert policy in (UNKNOWN, prod.one("aws:iam/rolePolicy:RolePolicy", JOBS)["inputs"]["policy"])
+    for name in ("leadgen-production-pgbackup-irsa-policy", "leadgen-production-pgbackup-verify-irsa-policy"):
+        policy = prod_preview.named("aws:iam/rolePolicy:RolePolicy", name)["inputs"]["policy"]
+        assert policy in (UNKNOWN, prod.named("aws:iam/rolePolicy:RolePolicy", name)["inputs"]["policy"])
 
 
 def test_exports(prod):

@@ -37,8 +37,10 @@ def test_the_declared_standby_is_ready_each_region_under_its_own_origin(dr_runs)
     assert all(c.ok for c in got.values()), [c.line() for c in got.values() if not c.ok]
     assert got["replica"].detail.startswith(
         "leadgen-production-dr-postgres replicates arn:aws:rds:us-east-1:123456789012:db:leadgen-production-postgres")
-    assert got["health-check"].detail.startswith("HTTPS api-use1.insurance-lead-gen.com/health")
-    assert got["records"].detail == ("api.insurance-lead-gen.com: PRIMARY -> pool (primary 100 %, recovery 0 %), "
+    assert got["health-check"].detail == (
+        "https://api-use1.insurance-lead-gen.com/health probed from us-west-2 every minute; "
+        "leadgen-production-dr-standby-primary-health alarms on it")
+    assert got["records"].detail == ("api.insurance-lead-gen.com: PRIMARY (on the decision) -> pool (primary 100 %, recovery 0 %), "
                                      "SECONDARY -> api-usw2.insurance-lead-gen.com, TTL 60 s")
     pool = {r["inputs"]["setIdentifier"]: r["inputs"]["records"] for r in run.by_type("aws:route53/record:Record")
             if r["inputs"]["name"] == "pool.api.insurance-lead-gen.com"}
@@ -83,8 +85,8 @@ def test_each_check_fails_on_its_own_fault(dr_runs):
         "replica": broken(standby, "aws:rds/instance:Instance", "leadgen-production-dr-postgres", replicateSourceDb=None),
         "replica-lag": broken(standby, "aws:cloudwatch/metricAlarm:MetricAlarm", "leadgen-production-dr-standby-replica-lag",
                               threshold=30.0),
-        "health-check": broken(standby, "aws:route53/healthCheck:HealthCheck", "leadgen-production-dr-failover-primary",
-                               requestInterval=10.0),
+        "health-check": broken(standby, "aws:cloudwatch/eventRule:EventRule", "leadgen-production-dr-primary-probe-schedule",
+                               scheduleExpression="rate(1 hour)"),
         "capacity": broken(standby, "aws:eks/nodeGroup:NodeGroup", "leadgen-production-dr-general-ng",
                            scalingConfig={"minSize": 1, "desiredSize": 1, "maxSize": 2}),
         "backups": broken(standby, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
@@ -94,12 +96,15 @@ def test_each_check_fails_on_its_own_fault(dr_runs):
         got = checks(run)
         assert not got[name].ok, name
         assert [n for n, c in got.items() if not c.ok] == [name], name
-    assert checks(cases["capacity"])["capacity"].detail == "node group general max 2 < primary's 3"
+    assert checks(cases["capacity"])["capacity"].detail == (
+        "node group general 8 vCPU at most (2 x m6i.xlarge) < production's 40 (10 x m6i.xlarge)")
 
 
-def test_active_reports_a_promoted_writer(dr_runs):
+def test_active_is_not_ready_to_take_over_it_is_the_writer(dr_runs):
     got = checks(dr_runs("active"))
-    assert got["replica"].ok and "promoted: a standalone writer" in got["replica"].detail
+    assert got["replica"].line() == (
+        "FAIL replica: leadgen-production-dr-postgres is the acting writer (leadgen:dr.state: active, failback 0 %): "
+        "no replica stands by to take over")
     assert got["replica-lag"].line() == "ok   replica-lag: promoted: no replica to watch"
 
 
@@ -116,7 +121,8 @@ def test_the_command_refuses_a_primary_stack_in_one_line(capsys):
 def test_the_command_prints_one_line_per_check_and_reports_the_declared_config_ready(capsys):
     assert dr_command.check("production-dr") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split(":")[0] for line in lines] == [
-        "ok   site", "ok   replica", "ok   replica-lag", "ok   health-check", "ok   records", "ok   capacity",
-        "ok   backups", "production-dr"]
-    assert lines[-1] == "production-dr: ready to take over"
+    assert lines[0].startswith("production-dr: offline check of the declared state: ")
+    assert [line.split(":")[0] for line in lines[1:]] == [
+        "ok   site", "ok   replica", "ok   replica-lag", "ok   paging", "ok   health-check", "ok   records",
+        "ok   origins", "ok   capacity", "ok   versions", "ok   backups", "production-dr"]
+    assert lines[-1] == "production-dr: ready to take over, as declared"

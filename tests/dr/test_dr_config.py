@@ -26,7 +26,9 @@ def test_standby_runs_every_group_at_standby_size_and_active_restores_the_config
     assert sizes == {"general": (1, 1, 10), "spot": (1, 1, 10), "gpu": (0, 0, 4)}
     active = cfg(**{"dr.state": "active"})
     assert active.dr.node_groups(active.cluster.node_groups) == list(active.cluster.node_groups)
-    assert active.dr.primary_weight == 0
+    # Failover leaves the pool alone: the decision, not a record change, moves clients.
+    assert active.dr.primary_weight == 100
+    assert [cfg(**{"dr.state": "active", "dr.failbackPercent": p}).dr.primary_weight for p in (10, 50, 100)] == [10, 50, 100]
     assert standby.dr.workload(standby.workloads["api"]).min_replicas == 3
 
 

@@ -241,6 +241,27 @@ def test_a_repository_without_promotion_rules_gates_nothing_and_a_broken_section
     assert gate(repo) == ["promotion rules unusable: governance/approvers.yaml: promotion.soak_minutes must be 0-10080"]
 
 
+def test_a_sha256_repository_commit_is_attested_and_passes_the_gate(tmp_path, keys):
+    """Repositories made with --object-format=sha256 name commits with 64 hex digits."""
+    root = tmp_path / "repo256"
+    (root / "governance").mkdir(parents=True)
+    (root / "governance" / "approvers.yaml").write_text(yaml.safe_dump({
+        "approvers": {"cto@example.com": ["cto"]},
+        "promotion": {"signer": PIPELINE, "from_stack": "staging", "soak_minutes": SOAK, "smoke_tests": TESTS}}))
+    pub = pathlib.Path(f"{keys['pipeline']}.pub").read_text().strip()
+    (root / "governance" / "allowed_signers").write_text(
+        f'{PIPELINE} namespaces="{signing.ATTESTATION_NAMESPACE}" {pub}\n')
+    (root / "__main__.py").write_text("print('program v1')\n")
+    git(root, "init", "-q", "--object-format=sha256")
+    head = commit_all(root, "v1")
+    assert len(head) == 64
+    path = sign(root, head, at=NOW - dt.timedelta(minutes=SOAK + 1), key=keys["pipeline"])
+    assert path.name == f"{head}.yaml"
+    assert gate(root) == []
+    with pytest.raises(InputError, match="must be a full git commit id: 40 hex digits"):
+        sign(root, head[:50], at=NOW, key=keys["pipeline"])
+
+
 def test_production_runs_only_the_image_tags_staging_ran(repo, keys):
     # An image tag staging never ran once shipped unsoaked: the attestation records the tags staging's
     # config resolved to, and the promoted stack must run exactly those.

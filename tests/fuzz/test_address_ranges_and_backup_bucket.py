@@ -88,12 +88,14 @@ def test_every_environment_denies_the_jobs_role_and_tags_it(stack):
     assert len(policies) == 1
     sids = {s["Sid"] for s in policies[0]["Statement"]}
     assert {"DenyAppendOnlyWritersRemoveOrRewrite", "DenyAppendOnlyWritersUnconditionalPut"} <= sids
-    roles = [r for r in run.by_type("aws:iam/role:Role") if r["name"].endswith("-pgbackup-irsa-role")]
-    assert len(roles) == 1 and roles[0]["inputs"]["tags"][BACKUP_WRITER_TAG[0]] == BACKUP_WRITER_TAG[1]
+    # The backup job's role and the verify job's (it writes verification records) are append-only.
+    roles = [r for r in run.by_type("aws:iam/role:Role")
+             if r["name"].endswith(("-pgbackup-irsa-role", "-pgbackup-verify-irsa-role"))]
+    assert len(roles) == 2 and all(r["inputs"]["tags"][BACKUP_WRITER_TAG[0]] == BACKUP_WRITER_TAG[1] for r in roles)
     # No other role carries the writer tag by accident (it would be made append-only too).
     tagged = [r["name"] for r in run.by_type("aws:iam/role:Role")
               if (r["inputs"].get("tags") or {}).get(BACKUP_WRITER_TAG[0])]
-    assert tagged == [roles[0]["name"]]
+    assert sorted(tagged) == sorted(r["name"] for r in roles)
     lifecycle = [r for r in run.by_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
                  if r["name"].endswith("-backups-lifecycle")][0]
     tiers = [r for r in lifecycle["inputs"]["rules"] if r["id"] == "backup-tiers"][0]
@@ -108,8 +110,7 @@ def test_verify_never_logs_in_as_the_master_user():
            if r["inputs"]["metadata"]["name"] == "pgbackup-verify"][0]
     env = {e["name"]: e["value"] for e in
            job["inputs"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"]}
-    # The tool uses the admin login only to provision the verify role; it restores as that role
-    # (jobs/pgbackup: SCRATCH_DATABASE_URL must not be the master user, which the tool refuses).
-    assert "SCRATCH_DATABASE_URL" not in env
-    assert env["VERIFY_ROLE"] == "pgbackup_verify"
-    assert env["SCRATCH_ADMIN_DATABASE_URL"].startswith("postgresql://leadgen_admin@")
+    # Verify logs in as its least-privilege role with an RDS IAM token; no master login in any form.
+    assert env["SCRATCH_DATABASE_URL"].startswith("postgresql://pgbackup_verify@")
+    assert env["PGBACKUP_RDS_IAM_REGION"]
+    assert "SCRATCH_ADMIN_DATABASE_URL" not in env and "leadgen_admin" not in json.dumps(job["inputs"])

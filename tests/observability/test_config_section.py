@@ -63,3 +63,24 @@ def test_bad_config_is_one_line_naming_the_key(overrides, message):
     with pytest.raises(ConfigError) as err:
         build(**overrides)
     assert str(err.value) == message
+
+
+def _url_keys():
+    """Every string key of every config section whose default is a URL."""
+    from leadgen.config import all_keys
+    return sorted(k.path for k in all_keys() if k.type == "string" and isinstance(k.default, str) and "://" in k.default)
+
+
+@pytest.mark.parametrize("path", _url_keys())
+@pytest.mark.parametrize("userinfo", ["ops:S3cretPass@", "S3cretPass@", "ops:p@ss:S3cretPass@"])
+def test_credentials_in_any_url_key_are_refused_without_repeating_them(path, userinfo):
+    from leadgen.config import all_keys
+    keys = all_keys()
+    key = next(k for k in keys if k.path == path)
+    scheme, rest = key.default.split("://", 1)
+    raw = {f"leadgen:{path}": f"{scheme}://{userinfo}{rest}"}
+    with pytest.raises(ConfigError) as err:
+        Values("production", raw, keys).get(path)
+    message = str(err.value)
+    assert message.startswith(f"leadgen:{path} holds a user name or password in its URL")
+    assert "S3cretPass" not in message and "\n" not in message

@@ -154,7 +154,9 @@ class FaultProxy:
     """Forwards S3 calls to moto; can fail or hold back multipart parts on request.
 
     ``fail_from_part = N`` answers 500 InternalError to UploadPart N and later; ``hold.clear()``
-    makes every UploadPart wait until ``hold.set()``.
+    makes every UploadPart wait until ``hold.set()``. ``lose_reply_to = suffix``: a PUT of a key
+    ending so reaches moto but its reply is replaced by a 500 (a reply lost on the way back);
+    ``fail_put_to = suffix``: such a PUT never reaches moto and gets a 500.
     """
 
     def __init__(self, upstream_port: int):
@@ -163,7 +165,14 @@ class FaultProxy:
         self.hold = threading.Event()
         self.hold.set()
         self.parts_seen = 0
+        self.lose_reply_to: str | None = None
+        self.fail_put_to: str | None = None
+        self.puts_seen: list[str] = []
         proxy = self
+
+        def _matches(handler, suffix):
+            return suffix is not None and handler.command == "PUT" and \
+                urllib.parse.urlsplit(handler.path).path.endswith(suffix)
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -171,10 +180,24 @@ class FaultProxy:
             def log_message(self, *args):
                 pass
 
+            def _error(self):
+                payload = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code>'
+                           b"<Message>injected failure</Message></Error>")
+                self.send_response(500)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
             def _forward(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+                if self.command == "PUT":
+                    proxy.puts_seen.append(urllib.parse.urlsplit(self.path).path)
+                if _matches(self, proxy.fail_put_to):
+                    self._error()
+                    return
                 if self.command == "PUT" and "partNumber" in query and "uploadId" in query:
                     proxy.parts_seen += 1
                     proxy.hold.wait()
@@ -192,6 +215,10 @@ class FaultProxy:
                 conn.request(self.command, self.path, body=body, headers=headers)
                 response = conn.getresponse()
                 data = response.read()
+                if _matches(self, proxy.lose_reply_to):
+                    conn.close()
+                    self._error()
+                    return
                 self.send_response(response.status)
                 for k, v in response.getheaders():
                     if k.lower() not in ("connection", "transfer-encoding", "content-length", "server", "date"):
@@ -219,6 +246,8 @@ class FaultProxy:
     def reset(self) -> None:
         self.fail_from_part = None
         self.parts_seen = 0
+        self.lose_reply_to = self.fail_put_to = None
+        self.puts_seen = []
         self.hold.set()
 
     def stop(self) -> None:

@@ -119,7 +119,14 @@ def test_corrupted_dump_fails_verify_on_checksum_and_restore_refuses(good, pg, s
     assert logs[0]["verification"] == "failed"
 
     target = pg.create_database("corrupt_target")
+    # Unnamed, a backup whose last verification failed is never the one taken.
     code, logs, err = run("restore", "--target-url", target, "--bucket", BUCKET, "--prefix", prefix)
+    assert code == 1
+    _one_line(err)
+    assert f"has passed its last verification (newest: {good['id']}, its last verification failed" in err
+    # Named, it is still checked before the target is touched.
+    code, logs, err = run("restore", "--target-url", target, "--bucket", BUCKET, "--prefix", prefix,
+                          "--backup", good["id"])
     assert code == 1
     _one_line(err)
     assert "is corrupt, nothing was restored: checksum mismatch" in err

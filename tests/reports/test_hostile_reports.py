@@ -316,6 +316,10 @@ def test_json_keeps_values_exact_but_redacted(report):
      "https://b.s3.amazonaws.com/k?X-Amz-Credential=***&X-Amz-Signature=***"),
     ("secure: v1:aGVsbG8gd29y:bGQgaGVsbG8gd29ybGQ=", "secure: ***"),
     ("mail ops@example.com about https://host/", "mail ops@example.com about https://host/"),
+    # An unencoded "@" in the password: cut at the last "@" of the authority, not the first.
+    ("https://user:p@ss@host/x", "https://***@host/x"),
+    ("amqp://u:a@b@c@broker:5672/vhost?x=1", "amqp://***@broker:5672/vhost?x=1"),
+    ("see https://host/path/@me and https://u:s@cr@t@h2", "see https://host/path/@me and https://***@h2"),
 ])
 def test_redaction_of_credentials_in_urls_and_ciphertext(text, redacted):
     assert Escaper().redact(text) == redacted

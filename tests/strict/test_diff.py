@@ -40,20 +40,22 @@ def test_an_image_bump_updates_the_two_deployments_that_run_the_image(production
     assert d.errors == []
 
 
-def test_a_failover_promotes_the_replica_moves_the_weights_and_starts_backups(tmp_path):
+def test_a_failover_promotes_the_replica_scales_up_and_starts_backups(tmp_path):
     state = write_export(run_program("production-dr", preview=False), tmp_path / "dr.json")
     d = diff(state_resources(state),
              run_resources(run_program("production-dr", {"leadgen:dr.state": "active"}, preview=False)))
     p = "leadgen-production-dr"
+    # No DNS record changes (the decision health check moved clients already) and nothing in the
+    # primary's region: only the replica-lag alarm goes (docs/runbooks/disaster-recovery.md).
     assert steps(d) == {
         ("update", f"{p}-postgres"), ("update", f"{p}-general-ng"), ("update", f"{p}-spot-ng"),
-        ("update", f"{p}-failover-pool-recovery"), ("update", f"{p}-failover-pool-primary"),
-        ("update", f"{p}-failover-primary"),
+        ("update", f"{p}-redis"),
         ("create", f"{p}-pgbackup"), ("create", f"{p}-pgbackup-irsa"), ("create", f"{p}-pgbackup-irsa-role"),
         ("create", f"{p}-pgbackup-irsa-policy"), ("create", f"{p}-pgbackup-sa"),
+        ("create", f"{p}-pgbackup-verify-irsa"), ("create", f"{p}-pgbackup-verify-irsa-role"),
+        ("create", f"{p}-pgbackup-verify-irsa-policy"), ("create", f"{p}-pgbackup-verify-sa"),
         ("create", f"{p}-pgbackup-backup"), ("create", f"{p}-pgbackup-verify"),
-        ("delete", f"{p}-standby"), ("delete", f"{p}-standby-alerts"), ("delete", f"{p}-standby-health-alerts"),
-        ("delete", f"{p}-standby-primary-health"), ("delete", f"{p}-standby-replica-lag")}
+        ("delete", f"{p}-standby-replica-lag")}
     database = next(s for s in d.steps if s.name == f"{p}-postgres")
     assert database.protected and database.op == "update"  # promoted in place, never replaced
     assert {c.path for c in database.changes} >= {"replicateSourceDb"}

@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 from platformctl.errors import StackError
-from platformctl.program.mocks import Context, outputs_for
+from platformctl.program.mocks import Context, invoke_for, outputs_for
 from platformctl.project import ROOT
 
 _CHILD = """
@@ -65,3 +65,12 @@ def _record(name, inputs, ctx: Context):
     # The provider's ID: zone, name, type and set identifier joined by underscores.
     parts = [inputs.get("zoneId"), inputs.get("name"), inputs.get("type"), inputs.get("setIdentifier")]
     return {"id": "_".join(str(p) for p in parts if p), "fqdn": inputs.get("name")}
+
+
+@invoke_for("aws:secretsmanager/getSecretVersion:getSecretVersion")
+def _secret_version(args, ctx: Context):
+    # Offline there is no secret: a stand-in URL of the paging service's shape, never a real key.
+    secret = str(args.get("secretId") or "")
+    return {"id": secret, "secretId": secret, "arn": ctx.arn("secretsmanager", f"secret:{secret}"),
+            "versionId": "offline", "versionStages": ["AWSCURRENT"],
+            "secretString": "https://paging.invalid/sns/offline-stand-in"}

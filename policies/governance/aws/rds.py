@@ -47,8 +47,11 @@ def rds_backup_retention(r: Resource, ctx: Context) -> list[str]:
 
 
 def rds_multi_az(r: Resource, ctx: Context) -> list[str]:
-    """checkov CKV_AWS_157 / AWSGuard RDS_MULTI_AZ_SUPPORT: protected databases survive an AZ loss."""
-    if r.type == RDS_INSTANCE and ctx.protected and not truthy(get(r.props, "multiAz", False)):
+    """checkov CKV_AWS_157 / AWSGuard RDS_MULTI_AZ_SUPPORT: protected databases survive an AZ loss.
+    A read replica may run in one AZ (a warm standby's, scaled down): it holds no write its source
+    does not, and promotion makes it Multi-AZ in the same update."""
+    if r.type == RDS_INSTANCE and ctx.protected and not truthy(get(r.props, "multiAz", False)) \
+            and not get(r.props, "replicateSourceDb"):
         return [f"{r.name}: multiAz must be true on stack {ctx.stack}"]
     return []
 

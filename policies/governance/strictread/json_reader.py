@@ -12,6 +12,7 @@ from typing import Any, Iterable, Iterator, Optional, Union
 
 import ijson
 
+from .. import capped
 from .limits import (DOCUMENT_JSON_LIMITS, JSON_LIMITS, KIB, MIB, Limits, ReadError, Source, Stats, display_name,
                      size_text)
 
@@ -46,6 +47,7 @@ class _GuardedReader(io.RawIOBase):
         self.raw, self.name, self.limits, self.stats = raw, name, limits, stats
         self.decoder = codecs.getincrementaldecoder("utf-8")()
         self.digit_run = 0  # digits at the end of what was handed over
+        self.quoteless = 0  # bytes since the last '"' handed over
         self.stopped: Optional[str] = None
 
     def readable(self) -> bool:
@@ -54,7 +56,10 @@ class _GuardedReader(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         if self.stopped is not None or size == 0:
             return b""
-        chunk = self.raw.read(size)
+        # ijson's C backend rescans a token from its start each time more bytes arrive: a 40 MB
+        # string fed in 16 KiB reads cost 2,500 rescans (over a minute). Inside a long run with no
+        # quote the reads grow with the run, so the rescans add up to a few times its length.
+        chunk = self.raw.read(max(size, min(self.quoteless, _LONG_READ_MAX)) if size > 0 else size)
         if not chunk:
             try:
                 self.decoder.decode(b"", final=True)
@@ -63,6 +68,8 @@ class _GuardedReader(io.RawIOBase):
             return b""
         start = self.stats.bytes_read
         self.stats.bytes_read += len(chunk)
+        quote = chunk.rfind(b'"')
+        self.quoteless = self.quoteless + len(chunk) if quote < 0 else len(chunk) - quote - 1
         if self.limits.max_bytes is not None and self.stats.bytes_read > self.limits.max_bytes:
             raise ReadError(self.name, "", f"larger than {size_text(self.limits.max_bytes)}, the limit for this file")
         pending = len(self.decoder.getstate()[0])
@@ -122,6 +129,7 @@ _RELOCATE_MAX = 4 * MIB
 # yajl2_c turns a whole buffer into event tuples before the first is seen; 16 KiB keeps that
 # burst near 1 MB (64 KiB of `[` would be 4 MB) at no measurable cost in speed.
 _BUFFER = 16 * KIB
+_LONG_READ_MAX = 64 * MIB  # the largest read while a long string streams in
 
 
 def _relocate(source: Source, name: str, limits: Limits, at: Optional[tuple[str, ...]], cause: str) -> None:
@@ -195,7 +203,7 @@ def _walk_json(source: Source, name: str, limits: Limits, stats: Stats,
         raw: Any = io.BytesIO(bytes(source))
     else:
         try:
-            raw = handle = open(source, "rb")
+            raw = handle = capped.open_regular(source)
         except OSError as exc:
             raise ReadError(name, "", f"cannot be read ({exc.strerror or exc.__class__.__name__})") from None
     reader = _GuardedReader(raw, name, limits, stats)

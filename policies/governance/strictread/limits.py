@@ -7,7 +7,7 @@ import dataclasses
 import os
 from typing import Callable, Iterable, Optional, Union
 
-from .. import escape
+from .. import capped, escape
 
 Source = Union[str, bytes, os.PathLike]
 PathSpec = Union[Iterable[str], Callable[[str], bool], None]
@@ -82,8 +82,9 @@ def read_bytes(source: Source, name: str, max_bytes: Optional[int]) -> bytes:
         data = bytes(source)
     else:
         try:
-            with open(source, "rb") as handle:
-                data = handle.read(-1 if max_bytes is None else max_bytes + 1)
+            data = capped.read_capped(source, max_bytes)  # a FIFO, device or directory: refused
+        except capped.TooLarge:
+            raise ReadError(name, "", f"larger than {size_text(max_bytes)}, the limit for this file") from None
         except OSError as exc:
             raise ReadError(name, "", f"cannot be read ({exc.strerror or exc.__class__.__name__})") from None
     if max_bytes is not None and len(data) > max_bytes:
