@@ -12,6 +12,7 @@ import pulumi_aws as aws
 
 from components.dr_alarms import DrAlarms, DrAlarmsArgs
 from components.dr_backup_replica import DrBackupReplica, DrBackupReplicaArgs
+from components.dr_probe import PrimaryProbe, PrimaryProbeArgs
 from components.failover_dns import FailoverDns, FailoverDnsArgs
 from domains.data import DataParts
 from leadgen.config import StackConfig
@@ -39,13 +40,17 @@ def build(cfg: StackConfig, data: DataParts, primary: Optional[Any]) -> None:
     failover = FailoverDns(f"{cfg.prefix}-failover", FailoverDnsArgs(
         zone_id=cfg.traffic.zone_id, hostname=dr.public_hostname, primary_origin=primary["apiHostname"],
         recovery_origin=cfg.traffic.hostname, primary_weight=dr.primary_weight,
-        health_check_path=dr.health_check_path, fail_over_on_health=dr.standby, tags=tags))
-    if dr.standby:
-        # Route53 publishes health-check metrics in us-east-1 only, wherever the stacks run.
-        route53_metrics = aws.Provider(f"{cfg.prefix}-route53-metrics", region="us-east-1")
-        DrAlarms(f"{cfg.prefix}-standby", DrAlarmsArgs(
-            db_instance_identifier=data.database.instance.identifier,
-            lag_threshold_s=dr.replica_lag_alarm_seconds, health_check_id=failover.health_check_id,
-            health_metrics_provider=route53_metrics, tags=tags))
-    pulumi.export("recovery", {"healthCheckId": failover.health_check_id,
+        decision_region=cfg.core.region, tags=tags))
+    # The primary's health is probed, and paged, from the recovery region: nothing here needs the
+    # failed one.
+    probe = PrimaryProbe(f"{cfg.prefix}-primary-probe", PrimaryProbeArgs(
+        primary_origin=primary["apiHostname"], health_check_path=dr.health_check_path,
+        log_retention_days=cfg.cluster.log_retention_days, tags=tags))
+    paging = aws.secretsmanager.get_secret_version_output(secret_id=dr.paging_secret(cfg.stack))
+    DrAlarms(f"{cfg.prefix}-standby", DrAlarmsArgs(
+        paging_endpoint=pulumi.Output.secret(paging.secret_string),
+        health_namespace=probe.namespace, health_metric=probe.metric, health_dimensions=probe.dimensions,
+        replica_identifier=data.database.instance.identifier if dr.standby else None,
+        lag_threshold_s=dr.replica_lag_alarm_seconds, tags=tags))
+    pulumi.export("recovery", {"decisionAlarm": failover.decision_alarm_name,
                                "replicaBucket": backup_replica.bucket_name})

@@ -131,7 +131,7 @@ def test_the_commands_list_the_new_workload(declared_in_stack_file, tmp_path, ca
     assert f"\n{NEW} " in capsys.readouterr().out
     # The recovery site does not run it yet: the drill says so, naming it.
     assert platformctl(["dr", "check", "--stack", "production-dr"]) == 2
-    assert f"workload {NEW} max 0 < primary's minimum 3" in capsys.readouterr().out
+    assert f"workload {NEW} max 0 < production's 10" in capsys.readouterr().out
 
 
 # --- (b) removing any derivation is caught -----------------------------------------------------
