@@ -31,7 +31,7 @@ from components.traffic import Traffic, TrafficArgs, data_plane_allowance
 from components.workload import Workload, WorkloadArgs
 from leadgen.config import ConfigError, load_from_pulumi
 from leadgen.kubeconfig import kubeconfig_json
-from leadgen.traffic import CERT_MANAGER_NAMESPACE, ENVOY_NAMESPACE, GATEWAY_API
+from leadgen.traffic import CERT_MANAGER_NAMESPACE, ENVOY_NAMESPACE, GATEWAY_API, public_routes
 
 cfg = load_from_pulumi()
 tags = cfg.tags
@@ -260,6 +260,7 @@ monitoring = Monitoring(f"{cfg.prefix}-obs", MonitoringArgs(
                        for w in (*workloads.values(), api_canary)],
     cert_manager_namespace=CERT_MANAGER_NAMESPACE,
     envoy_gateway_namespace=ENVOY_NAMESPACE if cfg.traffic.router == GATEWAY_API else None,
+    public_routes=public_routes(PRODUCTION) if cfg.traffic.router == GATEWAY_API else {},
     protected=prod,
     depends_on=[namespaces[MONITORING].namespace, *(n.node_group for n in node_groups),
                 addons.storage_class], tags=tags))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -40,7 +40,7 @@ from leadgen.config.observability import ObservabilityConfig
 from leadgen.kms import KEY_DEFAULTS
 from leadgen.naming import child_urn
 from leadgen.observability import alertmanager as am
-from leadgen.observability.catalog import ENVOY_GATEWAY_SCRAPE, SCRAPES
+from leadgen.observability.catalog import ENVOY_GATEWAY_SCRAPE, ENVOY_PROXY_SCRAPE, SCRAPES
 from leadgen.observability.dashboards import FOLDER, LOKI_UID, LONG_TERM_UID, SIDECAR_LABEL, all_dashboards
 from leadgen.observability.platform_alerts import PlatformAlertSettings, platform_rule_file
 from leadgen.observability.slo import remote_write_relabelings, slo_rule_file, slo_window_rule_file
@@ -125,6 +125,9 @@ class MonitoringArgs:
     scraped_workloads: Sequence[ScrapedWorkload] = ()
     cert_manager_namespace: str = "cert-manager"
     envoy_gateway_namespace: Optional[str] = None
+    # Service -> `namespace/route` of the HTTPRoute that publishes it through Envoy Gateway: each
+    # availability SLO of such a service gets an edge twin read from the proxies.
+    public_routes: Mapping[str, str] = field(default_factory=dict)
     protected: bool = False
     # The namespace, the node groups and the StorageClass: nothing here can run before them.
     depends_on: list = field(default_factory=list)
@@ -208,11 +211,12 @@ class Monitoring(pulumi.ComponentResource):
             template={"engineVersion": "v2",
                       "data": {am.CONFIG_KEY: self.alertmanager_config.apply(am.config_template)}})
 
-        self.slo_rules = slo_rule_file(cfg.slos, cfg.runbook_base_url)
+        self.slo_rules = slo_rule_file(cfg.slos, cfg.runbook_base_url, edge_routes=args.public_routes)
         self.slo_window_rules = slo_window_rule_file(cfg.slos, cfg.runbook_base_url)
         sources = dict(SCRAPES)
         if args.envoy_gateway_namespace:
             sources["envoy-gateway"] = ENVOY_GATEWAY_SCRAPE
+            sources["envoy-proxy"] = ENVOY_PROXY_SCRAPE
         self.platform_rules = platform_rule_file(PlatformAlertSettings(
             runbook_base_url=cfg.runbook_base_url, sources=sources,
             suspect_severity="page" if args.protected else "ticket"))
