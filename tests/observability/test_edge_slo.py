@@ -165,3 +165,27 @@ def test_slo_tracking_shows_the_edge_per_route_beside_the_pods():
     assert series_in(grafana_to_promql(target["expr"])) == {EDGE_METRIC}
     assert "sum by (envoy_cluster_name)" in target["expr"]
     assert panel["fieldConfig"]["defaults"]["unit"] == "percentunit"
+
+
+def test_with_envoy_itself_down_the_traffic_drop_pages_and_the_edge_sli_says_it_is_blind(rendered, tmp_path):
+    """No proxy answers at all: neither the pods nor Envoy count a request, so no ratio can burn.
+    The pods' traffic against the same minutes a week ago pages (SLOTrafficDrop) within 15
+    minutes, and no burn-rate page is made up from the empty ratios (the edge twin's missing
+    series page on their own: test_an_edge_sli_with_no_envoy_series_pages_as_missing)."""
+    rules, proxy = rendered
+    drop = next(r for g in rules["groups"] for r in g["rules"]
+                if r.get("alert") == "SLOTrafficDrop" and r["labels"]["service"] == "api")
+    steps = 8 * 24 * 12  # eight days of 5-minute samples, then the outage: no sample at all
+
+    def before_then_gone(per_step: int) -> str:
+        return f"0+{per_step}x{steps} _x12"
+    pod = {"service": "api", "job": "api", "namespace": "production", "pod": "api-1"}
+    series = [_series("http_requests_total", {**pod, "code": "200"}, before_then_gone(6000)),
+              _series("http_request_duration_seconds_count", pod, before_then_gone(6000)),
+              _series("http_request_duration_seconds_bucket", {**pod, "le": "0.5"}, before_then_gone(6000)),
+              _series(EDGE_METRIC, {**proxy, "envoy_response_code_class": "2"}, before_then_gone(6000))]
+    _promtool(tmp_path, rules, {"evaluation_interval": "5m", "tests": [
+        {"interval": "5m", "input_series": series, "alert_rule_test": [
+            {"eval_time": "8d", "alertname": "SLOTrafficDrop", "exp_alerts": []},
+            {"eval_time": "8d15m", "alertname": "SLOTrafficDrop", "exp_alerts": [expected_alert(drop, {"service": "api"}, 0)]},
+            {"eval_time": "8d15m", "alertname": "SLOViolationCritical", "exp_alerts": []}]}]})
