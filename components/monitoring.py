@@ -123,6 +123,9 @@ class MonitoringArgs:
     dashboard_rows: Mapping[str, Sequence[tuple[str, str, str]]] = field(default_factory=dict)
     cert_manager_namespace: str = "cert-manager"
     envoy_gateway_namespace: Optional[str] = None
+    # Service -> `namespace/route` of the HTTPRoute that publishes it through Envoy Gateway: each
+    # availability SLO of such a service gets an edge twin read from the proxies.
+    public_routes: Mapping[str, str] = field(default_factory=dict)
     protected: bool = False
     # The namespace, the node groups and the StorageClass: nothing here can run before them.
     depends_on: list = field(default_factory=list)
@@ -207,7 +210,7 @@ class Monitoring(pulumi.ComponentResource):
                       "data": {am.CONFIG_KEY: self.alertmanager_config.apply(am.config_template)}})
 
         slos = tuple(args.slos)
-        self.slo_rules = slo_rule_file(slos, cfg.runbook_base_url)
+        self.slo_rules = slo_rule_file(slos, cfg.runbook_base_url, edge_routes=args.public_routes)
         self.slo_window_rules = slo_window_rule_file(slos, cfg.runbook_base_url)
         sources = scrape_sources(dict(args.workload_scrapes), envoy_gateway=bool(args.envoy_gateway_namespace))
         self.platform_rules = platform_rule_file(PlatformAlertSettings(

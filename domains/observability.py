@@ -5,13 +5,13 @@ from __future__ import annotations
 import pulumi
 
 from components.monitoring import Monitoring, MonitoringArgs
-from components.namespaces import MONITORING
+from components.namespaces import MONITORING, PRODUCTION
 from domains.cluster import ClusterParts
 from domains.data import DataParts
 from leadgen import workloads as derived
 from leadgen.config import StackConfig
 from leadgen.config.traffic import ROUTED_WORKLOAD
-from leadgen.traffic import CERT_MANAGER_NAMESPACE, ENVOY_NAMESPACE, GATEWAY_API
+from leadgen.traffic import CERT_MANAGER_NAMESPACE, ENVOY_NAMESPACE, GATEWAY_API, public_routes
 
 
 def build(cfg: StackConfig, k8s: ClusterParts, data: DataParts) -> Monitoring:
@@ -29,6 +29,7 @@ def build(cfg: StackConfig, k8s: ClusterParts, data: DataParts) -> Monitoring:
         dashboard_rows=derived.dashboard_rows(cfg.workloads),
         cert_manager_namespace=CERT_MANAGER_NAMESPACE,
         envoy_gateway_namespace=ENVOY_NAMESPACE if cfg.traffic.router == GATEWAY_API else None,
+        public_routes=public_routes(PRODUCTION) if cfg.traffic.router == GATEWAY_API else {},
         protected=cfg.core.is_production,
         depends_on=[k8s.namespaces[MONITORING].namespace, *(n.node_group for n in k8s.node_groups),
                     addons.storage_class], tags=cfg.tags))

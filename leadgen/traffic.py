@@ -201,6 +201,12 @@ def _parents(protocol: str, hostname: str, public_hostname: Optional[str]) -> li
     return [{"name": GATEWAY_NAME, "sectionName": s} for s in _sections(protocol, hostname, public_hostname)]
 
 
+def public_routes(namespace: str) -> dict[str, str]:
+    """Service -> `namespace/route` of the HTTPRoute that serves it to users (the canary's route,
+    named after the stable service); the edge SLIs read Envoy's clusters of that route."""
+    return {STABLE: f"{namespace}/{STABLE}"}
+
+
 def redirect_route_spec(hostname: str, public_hostname: Optional[str] = None) -> dict:
     """The HTTP listeners' only route: a permanent redirect to HTTPS, no backend at all."""
     return {

@@ -39,6 +39,11 @@ LOG_SHIPPER_JOB = "log-shipper"
 # watched by `MetricsSourceDown` without an edit here.
 APPLICATION = "application"
 
+# Envoy Gateway's proxies, where users meet the service (the edge SLIs read them). PodMonitors get
+# the job `<namespace>/<name>`. They exist only where Envoy Gateway routes `api`, so the catalogue
+# lists them unwatched and Monitoring watches `ENVOY_PROXY_SCRAPE` where the gateway runs.
+ENVOY_PROXY_SCRAPE = Scrape(jobs=("monitoring/envoy-proxy",), kind="PodMonitor", name="envoy-proxy")
+
 SCRAPES: dict[str, Scrape] = {
     "kube-state-metrics": Scrape(jobs=("kube-state-metrics",), kind="Release", name="kube-prometheus-stack"),
     "cadvisor": Scrape(jobs=("kubelet",), kind="Release", name="kube-prometheus-stack"),
@@ -49,6 +54,8 @@ SCRAPES: dict[str, Scrape] = {
     # The node log shipper's own metrics (components/log_shipper.py): with none up, Loki gets no logs.
     "log-shipper": Scrape(jobs=(LOG_SHIPPER_JOB,), kind="Release", name=LOG_SHIPPER_JOB),
     # A dead Prometheus cannot report itself: the Watchdog heartbeat stops instead.
+    "envoy-proxy": Scrape(jobs=ENVOY_PROXY_SCRAPE.jobs, kind=ENVOY_PROXY_SCRAPE.kind, name=ENVOY_PROXY_SCRAPE.name,
+                          watched=False),
     "prometheus": Scrape(jobs=("kube-prometheus-stack-prometheus",), kind="Release", name="kube-prometheus-stack",
                          watched=False),
 }
@@ -59,6 +66,10 @@ SOURCE_SERIES: dict[str, str] = {
     "http_request_duration_seconds_bucket": "application",
     "http_request_duration_seconds_count": "application",
     "http_request_duration_seconds_sum": "application",
+    # Envoy's upstream requests by status class (`envoy_response_code_class`), one cluster per
+    # HTTPRoute rule (`envoy_cluster_name="httproute/<namespace>/<route>/rule/<n>"`); a 503 Envoy
+    # answers itself (no healthy upstream) is counted here too.
+    "envoy_cluster_upstream_rq_xx": "envoy-proxy",
     # kube-state-metrics (kube-prometheus-stack)
     "kube_pod_container_status_waiting_reason": "kube-state-metrics",
     "kube_pod_container_status_restarts_total": "kube-state-metrics",
@@ -97,7 +108,8 @@ SOURCE_SERIES: dict[str, str] = {
 
 def sources(workload_scrapes: dict[str, Scrape], envoy_gateway: bool = False) -> dict[str, Scrape]:
     """Every scrape source of a stack: the platform's, its workloads' and the router's."""
-    return {**SCRAPES, **workload_scrapes, **({"envoy-gateway": ENVOY_GATEWAY_SCRAPE} if envoy_gateway else {})}
+    router = {"envoy-gateway": ENVOY_GATEWAY_SCRAPE, "envoy-proxy": ENVOY_PROXY_SCRAPE} if envoy_gateway else {}
+    return {**SCRAPES, **workload_scrapes, **router}
 
 
 # Scraped only where Envoy Gateway routes `api` (traffic.router gateway-api).

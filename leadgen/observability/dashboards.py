@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from leadgen.observability.slo import BURN_RATE_ALERTS, SLO
+from leadgen.observability.slo import BURN_RATE_ALERTS, EDGE_ERRORS, EDGE_METRIC, EDGE_ROUTE_LABEL, SLO
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 LONG_TERM_UID = "amp"
@@ -210,6 +210,16 @@ def slo_tracking(slos: Sequence[SLO]) -> dict:
                       + "; ".join(_factors(s) for s in slos) + ".")
     b.add("timeseries", "Error ratio (5m)", [(f"slo:sli_error:ratio_rate5m{{{sel}}}", "{{slo_name}}"),
                                              (f"slo:error_budget:ratio{{{sel}}}", "{{slo_name}} budget")], unit="percentunit")
+    # Where users meet the service: the share of each public route's requests Envoy answered
+    # without a 5xx, beside the pods' own ratio above (a gap between them is the edge failing).
+    route = f'{EDGE_ROUTE_LABEL}=~"httproute/.+"'
+    edge_total = f"sum by ({EDGE_ROUTE_LABEL}) (rate({EDGE_METRIC}{{{route}}}[$__rate_interval]))"
+    edge_bad = f"sum by ({EDGE_ROUTE_LABEL}) (rate({EDGE_METRIC}{{{route},{EDGE_ERRORS}}}[$__rate_interval]))"
+    b.add("timeseries", "Availability at the edge (Envoy, per route)",
+          [(f"1 - (({edge_bad}) or 0 * {edge_total}) / {edge_total}", f"{{{{{EDGE_ROUTE_LABEL}}}}}")], unit="percentunit",
+          description="Requests Envoy Gateway answered without a 5xx, per HTTPRoute rule, including the 503s "
+                      "Envoy answers itself when no pod can take the request. The edge SLOs (`<name>-edge`) "
+                      "page on this ratio.")
     b.add("table", "SLO alerts firing", [(f'ALERTS{{alertstate="firing",alertname=~"SLOViolationCritical|SLOViolationWarning|SLOSignalMissing",{sel}}}', "")])
     return _dashboard("slo-tracking", "SLO Tracking", b,
                       [_query_var("slo_name", "label_values(slo:objective:ratio, slo_name)", "SLO")],

@@ -75,6 +75,7 @@ class SLO:
     sli: str
     threshold: Optional[Decimal] = None  # seconds, latency SLIs only
     description: str = ""
+    route: Optional[str] = None  # `namespace/route`, edge SLIs only (see `edge_slos`)
 
     @property
     def window_seconds(self) -> int:
@@ -193,6 +194,9 @@ def _le_matcher(threshold: Decimal) -> str:
 def error_ratio_expr(slo: SLO, window: str) -> str:
     """PromQL for the share of bad events over `window`."""
     selector = f'service="{slo.service}"'
+    if slo.sli == EDGE_SLI:
+        total = f"sum(rate({EDGE_METRIC}{{{_edge_selector(slo)}}}[{window}]))"
+        return f'(sum(rate({EDGE_METRIC}{{{_edge_selector(slo)},{EDGE_ERRORS}}}[{window}])) or 0 * {total})\n/\n{total}'
     if slo.sli == "availability":
         # No 5xx series is no error only where there is traffic (`0 * total`): `or vector(0)` would
         # also make up a 0 with no traffic at all. A renamed status label is SLOErrorLabelMissing.
@@ -218,6 +222,9 @@ def event_rate_exprs(slo: SLO) -> tuple[str, str]:
     """(bad events per second, all events per second) over 5m."""
     selector = f'service="{slo.service}"'
     w = EVENTS_WINDOW
+    if slo.sli == EDGE_SLI:
+        total = f"sum(rate({EDGE_METRIC}{{{_edge_selector(slo)}}}[{w}]))"
+        return f"sum(rate({EDGE_METRIC}{{{_edge_selector(slo)},{EDGE_ERRORS}}}[{w}])) or 0 * {total}", total
     if slo.sli == "availability":
         total = f"sum(rate(http_requests_total{{{selector}}}[{w}]))"
         return f'sum(rate(http_requests_total{{{selector},code=~"5.."}}[{w}])) or 0 * {total}', total
@@ -234,6 +241,8 @@ def signal_series(slo: SLO) -> str:
 def signal_selectors(slo: SLO) -> list[str]:
     """Every raw series the SLI reads: for latency the bucket at the threshold too, since a
     client whose buckets skip the threshold reports a count and silently no SLO."""
+    if slo.sli == EDGE_SLI:
+        return [f"{EDGE_METRIC}{{{_edge_selector(slo)}}}"]
     if slo.sli == "availability":
         return [f'http_requests_total{{service="{slo.service}"}}']
     return [f'http_request_duration_seconds_count{{service="{slo.service}"}}',
@@ -323,6 +332,40 @@ def slo_rule_group(slo: SLO, runbook_base_url: str) -> dict:
     return {"name": f"slo-{slo.name}", "rules": rules}
 
 
+# --- the edge ------------------------------------------------------------------------------------
+# The SLIs above count what reaches the pods. Users meet the service at Envoy Gateway's proxies:
+# a 503 Envoy answers itself (no healthy endpoint, a broken route's backend, an upstream reset)
+# never reaches a pod. Each availability SLO of a service published through an HTTPRoute gets an
+# edge twin, `<name>-edge`, with the same objective and window, read from Envoy's per-route
+# upstream counters: Envoy Gateway names one cluster per route rule
+# (`httproute/<namespace>/<route>/rule/<n>`) and Envoy labels each request with its status class.
+# The total is the sum over every class, not `envoy_cluster_upstream_rq_total`, because a request
+# Envoy answers with a 503 before any upstream stream exists is counted in the class but not in the
+# total. The twin's budget lives in the cluster's alert windows only: the long-term store's window
+# and the error-budget gate still judge the pods' SLI.
+EDGE_SLI = "edge"
+EDGE_METRIC = "envoy_cluster_upstream_rq_xx"
+EDGE_ROUTE_LABEL = "envoy_cluster_name"
+EDGE_ERRORS = 'envoy_response_code_class="5"'
+
+
+def _edge_selector(slo: SLO) -> str:
+    return f'{EDGE_ROUTE_LABEL}=~"httproute/{slo.route}/rule/[0-9]+"'
+
+
+def edge_slos(slos: Sequence[SLO], routes: Mapping[str, str]) -> tuple[SLO, ...]:
+    """The edge twin of every availability SLO whose service `routes` publishes (service ->
+    `namespace/route`)."""
+    for service, route in routes.items():
+        namespace, _, name = route.partition("/")
+        if not (_SERVICE.match(namespace) and _SERVICE.match(name)):
+            raise SpecError(f"public route of {service}", f"({route!r}) must be `namespace/route`, Kubernetes names")
+    return tuple(SLO(f"{s.name}-edge", s.service, s.objective, s.window, EDGE_SLI, None,
+                     f"{s.description or s.name}, measured at the gateway (Envoy, HTTPRoute {routes[s.service]})",
+                     routes[s.service])
+                 for s in slos if s.sli == "availability" and s.service in routes)
+
+
 # An edge failure (load balancer, gateway, route, certificate) never reaches the pods: their
 # ratio is 0/0 and no burn-rate alert can fire. What they do see is their traffic vanish, so a
 # service whose requests fall below this share of the same minutes a week earlier pages, once
@@ -352,15 +395,17 @@ def traffic_drop_rule(service: str, metric: str, runbook_base_url: str) -> dict:
     }
 
 
-def slo_rule_file(slos: Sequence[SLO], runbook_base_url: str) -> dict:
-    """The in-cluster rule file (`groups:`), as promtool and the PrometheusRule spec take it."""
+def slo_rule_file(slos: Sequence[SLO], runbook_base_url: str, edge_routes: Optional[Mapping[str, str]] = None) -> dict:
+    """The in-cluster rule file (`groups:`), as promtool and the PrometheusRule spec take it;
+    `edge_routes` (service -> `namespace/route`) adds the edge twins of `edge_slos`."""
     services: dict[str, str] = {}
     for slo in slos:
         metric = signal_series(slo).split("{")[0]
         if services.get(slo.service) != "http_requests_total":
             services[slo.service] = metric
     drops = [traffic_drop_rule(service, metric, runbook_base_url) for service, metric in services.items()]
-    return {"groups": [*(slo_rule_group(s, runbook_base_url) for s in slos),
+    every = [*slos, *edge_slos(slos, edge_routes or {})]
+    return {"groups": [*(slo_rule_group(s, runbook_base_url) for s in every),
                        *([{"name": "slo-traffic", "rules": drops}] if drops else [])]}
 
 
