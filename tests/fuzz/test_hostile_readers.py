@@ -142,14 +142,17 @@ def _place(root: Path, rel: str, case: str, fmt: str, cap: int | None) -> Path:
     return target
 
 
-@pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize("reader", sorted(READERS))
+def _applies(reader: str, case: str) -> bool:
+    """An S3 object is bytes: it cannot be a FIFO or a directory; allowed_signers is one key per
+    line, so nothing in it nests. CI runs every test, so such pairs are not generated at all."""
+    if reader in S3_READERS and case in ("fifo", "directory"):
+        return False
+    return not (READERS[reader][2] == "text" and case == "deep")
+
+
+@pytest.mark.parametrize("reader,case", [(r, c) for r in sorted(READERS) for c in CASES if _applies(r, c)])
 def test_reader_refuses_hostile_file(reader, case, tmp_path):
     body, rel, fmt, cap = READERS[reader]
-    if reader in S3_READERS and case in ("fifo", "directory"):
-        pytest.skip("an S3 object is bytes: it cannot be a FIFO or a directory")
-    if fmt == "text" and case == "deep":
-        pytest.skip("allowed_signers is one key per line: nothing in it nests")
     root = tmp_path / "repo"
     (root / "governance").mkdir(parents=True)
     if reader == "allowed_signers":

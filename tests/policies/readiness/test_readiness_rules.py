@@ -22,6 +22,7 @@ SA, SC = "kubernetes:core/v1:ServiceAccount", "kubernetes:storage.k8s.io/v1:Stor
 NG, ADDON, RELEASE = "aws:eks/nodeGroup:NodeGroup", "aws:eks/addon:Addon", "kubernetes:helm.sh/v3:Release"
 DEP, CRON, SMON = "kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:CronJob", "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
 PVC = "kubernetes:core/v1:PersistentVolumeClaim"
+STORE = "kubernetes:external-secrets.io/v1:SecretStore"
 ACCESS = ("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", "aws:eks/accessEntry:AccessEntry")
 
 
@@ -152,10 +153,14 @@ def _secrets_manager_entry_not_declared(records):
 
 def _service_account_not_declared(records):
     remove(records, one(records, SA, "api-sa"))
-    api = one(records, DEP, "api-deployment")
-    return [("kubernetes-references-declared", api["urn"],
-             "Deployment production/api: refers to ServiceAccount production/api, which the stack does not declare "
-             "and prerequisites.yaml does not list as a prerequisite")]
+    # The canary runs as the stable track's account (one IRSA role per workload), and the workload's
+    # SecretStore authenticates as it: all three refer to it.
+    missing = "refers to ServiceAccount production/api, which the stack does not declare and " \
+              "prerequisites.yaml does not list as a prerequisite"
+    return [*(("kubernetes-references-declared", one(records, DEP, f"{name}-deployment")["urn"],
+               f"Deployment production/{name}: {missing}") for name in ("api", "api-canary")),
+            ("kubernetes-references-declared", one(records, STORE, "leadgen-production-api-secret-store")["urn"],
+             f"SecretStore production/api-aws: {missing}")]
 
 
 def _storage_class_removed(records):
