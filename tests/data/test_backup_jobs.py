@@ -107,7 +107,8 @@ def test_no_password_in_the_spec(prod):
 def _role_policy(run, service_account):
     """The inline policy of the IRSA role that trusts `service_account`."""
     for role in run.of_type("aws:iam/role:Role", JOBS):
-        if f"system:serviceaccount:production:{service_account}" in role["inputs"]["assumeRolePolicy"]:
+        # Quoted: `pgbackup` is a prefix of `pgbackup-verify`, and the roles register in either order.
+        if f'"system:serviceaccount:production:{service_account}"' in role["inputs"]["assumeRolePolicy"]:
             policy = next(p for p in run.of_type("aws:iam/rolePolicy:RolePolicy", JOBS)
                           if p["parent"] == role["parent"])  # both children of one IrsaRole
             return json.loads(policy["inputs"]["policy"])
