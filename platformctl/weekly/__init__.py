@@ -1,0 +1,1 @@
+"""`platformctl weekly`: the operations runbook's weekly checklist as one report."""
