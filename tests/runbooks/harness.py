@@ -45,7 +45,8 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 RUNBOOKS = REPO / "docs" / "runbooks"
 STANDIN = pathlib.Path(__file__).resolve().with_name("pulumi_standin.py")
 EMERGENCY = "emergency"
-KINDS = (EMERGENCY,)
+CHANGE = "change"  # a planned (normal) change: request, the band's signature, staging's soak, update
+KINDS = (EMERGENCY, CHANGE)
 # Who the runbooks' emergency blocks act as: the on-call engineer requests, the CTO signs.
 ONCALL = "oncall@example.com"
 CTO = "cto@example.com"
@@ -189,9 +190,12 @@ class Checkout:
 
     @classmethod
     def make(cls, tmp: pathlib.Path, keyring, signer: str = CTO, stack: str = "production",
-             config: Optional[dict[str, str]] = None) -> "Checkout":
+             config: Optional[dict[str, str]] = None, slo_store: Optional[str] = None) -> "Checkout":
         """The copy, its first commit holding `config` (full keys) set in `stack`'s file: the state
-        production is in when the runbook is opened (a canary at 10 %, say)."""
+        production is in when the runbook is opened (a canary at 10 %, say). `slo_store` is the
+        Prometheus URL the CAB's governance/gates.yaml gives the stack's error-budget gate (by
+        default the repository's `amp:stack`, which nothing here can read: the gate fails closed).
+        `signer` is whose key is ~/.ssh/id_ed25519."""
         root = tmp / "repo"
         files = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z"], capture_output=True, check=True).stdout
         for name in files.decode().split("\0"):
@@ -205,6 +209,11 @@ class Checkout:
         if shared.exists() and not (tmp / "shared").exists():
             (tmp / "shared").symlink_to(shared)
         keyring.install(root)
+        if slo_store is not None:
+            gates = root / "governance" / "gates.yaml"
+            doc = yaml.safe_load(gates.read_text(encoding="utf-8"))
+            doc["stacks"][stack]["prometheus_url"] = slo_store
+            gates.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
         if config:
             path = root / f"Pulumi.{stack}.yaml"
             doc = yaml.safe_load(path.read_text(encoding="utf-8"))
