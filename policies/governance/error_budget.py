@@ -4,7 +4,9 @@
 it. The gate applies the matrix to the lowest budget of every service the change touches: the
 service its request names and every service the stack's workloads run (a series whose `service`,
 `slo_name` or `slo` label is one of them), not to one name the requester picks (naming a healthy
-service once passed while `api` was frozen at 4 %). When no series names any of them, the lowest
+service once passed while `api` was frozen at 4 %). A service's SLOs include the edge twin the
+long-term store records from Envoy's counters (`<slo>-edge`, labelled with the same `service`), so
+an outage in front of the pods, which the pods' own SLI never sees, freezes the service too. When no series names any of them, the lowest
 SLO of all is used, and said so. A series whose value is NaN is an SLO with no traffic in its
 window (0/0): it is reported as "no traffic", its own state, and never fails the gate for the
 services that do have a budget; when every series judged has no traffic, no budget has been spent:
