@@ -51,6 +51,7 @@ bench: dev-deps system-deps checkov
 config-docs: deps
 	$(PY) -m leadgen.config.docs --write
 	$(PY) -m platformctl.targets --write
+	$(PY) -m leadgen.observability.contract --write
 
 # Regenerates docs/policies.md, every policy of the pack by resource family, from its catalog.
 policy-docs: deps
