@@ -179,3 +179,12 @@ def test_a_group_whose_taint_no_workload_tolerates_is_idle_capacity():
     section = assess(Recorded().replace("pulumi", "stack-export", doc))
     idle = rows(section, ATTENTION)["idle capacity: leadgen-production-gpu-ng"]
     assert idle.startswith("1 x g5.xlarge (on_demand) at 734.38 USD/month")
+
+
+def test_a_stack_file_the_pack_cannot_read_leaves_every_part_not_assessed(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text("name: leadgen\nruntime: python\n")
+    (tmp_path / "Pulumi.production.yaml").write_text("config:\n  leadgen:environment: production\nconfig:\n  x: 1\n")
+    section = cost.assess(context(Recorded(), project_root=tmp_path))
+    assert section.status == NOT_ASSESSED
+    assert section.reason.startswith("estimate: the stack's config cannot be read: ")
+    assert "Pulumi.production.yaml" in section.reason and "actual spend: the stack's config" in section.reason

@@ -198,3 +198,12 @@ def test_wire_timestamps_read_as_epoch_seconds_too():
     section = assess(clean(Recorded()).replace("secretsmanager", "ListSecrets.page1", page))
     assert rows(section, ACTION_NEEDED)["secret insurance-lead-gen/production/grafana-admin"].startswith(
         "changed 207 day(s) ago (2026-05-06)")
+
+
+def test_a_stack_file_the_pack_cannot_read_leaves_the_guardrails_not_assessed(tmp_path):
+    (tmp_path / "Pulumi.yaml").write_text("name: leadgen\nruntime: python\n")
+    (tmp_path / "Pulumi.production.yaml").write_text("config:\n  leadgen:environment: production\nconfig:\n  x: 1\n")
+    section = assess(clean(Recorded()), project_root=tmp_path)
+    assert section.status == NOT_ASSESSED
+    assert section.reason.startswith("guardrails: the stack's config cannot be read: ")
+    assert "Pulumi.production.yaml" in section.reason

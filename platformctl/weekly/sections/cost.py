@@ -57,18 +57,13 @@ def assess(ctx: Context) -> Section:
     root = ctx.project_root or ROOT
     try:
         config = state_audit.pack_config(ctx.stack, root)
-        budget = float(state_audit.governance_settings(ctx.stack, config, root).monthly_budget_usd)
     except InputError as exc:
-        budget, config = None, None
-        budget_problem = r.one_line(str(exc))
+        why = f"the stack's config cannot be read: {r.one_line(str(exc))}"
+        return r.section(key=KEY, title=TITLE, action=_action(ctx),
+                         parts=[r.unassessed(name, why) for name in ("estimate", "actual spend", "candidates")])
+    budget = float(state_audit.governance_settings(ctx.stack, config, root).monthly_budget_usd)
     state = r.judge("estimate", "pulumi stack export", lambda: _state(ctx, root))
-    parts = []
-    if budget is None:
-        parts.append(r.unassessed("estimate", f"the stack's config cannot be read: {budget_problem}"))
-    elif isinstance(state, r.Part):
-        parts.append(state)
-    else:
-        parts.append(_estimate(state, budget))
+    parts = [state if isinstance(state, r.Part) else _estimate(state, budget)]
     estimate = state.total if isinstance(state, _State) else None
     parts.append(r.judge("actual spend", "Cost Explorer (ce GetCostAndUsage)",
                          lambda: _actual(ctx, budget, estimate)))
@@ -76,9 +71,12 @@ def assess(ctx: Context) -> Section:
         parts.append(_candidates(state, ctx.config))
     else:
         parts.append(r.unassessed("candidates", "needs the stack's state, which was not read (see estimate)"))
-    return r.section(key=KEY, title=TITLE, parts=parts,
-                     action=f"python -m platformctl cost --stack {ctx.stack}; Cost Explorer: "
-                            "https://console.aws.amazon.com/cost-management/home#/cost-explorer")
+    return r.section(key=KEY, title=TITLE, parts=parts, action=_action(ctx))
+
+
+def _action(ctx: Context) -> str:
+    return (f"python -m platformctl cost --stack {ctx.stack}; Cost Explorer: "
+            "https://console.aws.amazon.com/cost-management/home#/cost-explorer")
 
 
 class _State:
@@ -124,7 +122,7 @@ def _estimate(state: _State, budget: float) -> r.Part:
     return r.Part(name="estimate", status=status, figure=figure, rows=tuple(rows))
 
 
-def _actual(ctx: Context, budget: Optional[float], estimate: Optional[float]) -> r.Part:
+def _actual(ctx: Context, budget: float, estimate: Optional[float]) -> r.Part:
     start = ctx.since.date()
     end = max(ctx.now.date(), start + dt.timedelta(days=1))  # Cost Explorer's End is exclusive
     request = {"TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()}, "Granularity": "DAILY",
@@ -140,7 +138,7 @@ def _actual(ctx: Context, budget: Optional[float], estimate: Optional[float]) ->
     if spend.estimated:
         what += f"; {spend.estimated} day(s) still estimated by AWS"
     status = OK
-    if budget is not None and budget > 0 and monthly > budget:
+    if budget > 0 and monthly > budget:
         status = ACTION_NEEDED
         what += f"; above the {r.money(budget)} budget"
     if estimate is not None and spend.days:

@@ -66,6 +66,7 @@ def assess(ctx: Context) -> Section:
 
 def guardrails(ctx: Context, root) -> r.Part:
     from platformctl import state_audit
+    from platformctl.errors import InputError
     from platformctl.exemptions import ExemptionError
     from platformctl.reports import NOT_ASSESSED_POLICY
     from platformctl.statefile import StateError
@@ -78,6 +79,8 @@ def guardrails(ctx: Context, root) -> r.Part:
         raise r.Malformed(str(exc)) from None
     except ExemptionError as exc:
         return r.unassessed("guardrails", f"the exemptions cannot be read: {r.one_line(str(exc))}")
+    except InputError as exc:  # the stack's own config, which the pack reads beside the state
+        return r.unassessed("guardrails", f"the stack's config cannot be read: {r.one_line(str(exc))}")
     report = judged.report
     if report.stack != ctx.stack:
         raise r.Malformed(f"the export is of stack {report.stack!r}, not {ctx.stack!r}")
