@@ -56,7 +56,7 @@ def git(root, *argv, when=None):
 
 
 def build(root, keyring, pipeline_key, prometheus, *, production=PRODUCTION, soaked_minutes=90,
-          signers_before=None):
+          signers_before=None, attested_at=None):
     """A legitimate production change, made with the documented commands: the program and its
     approvers on main, then the request, a team lead's approval of that commit and production's
     config, and staging's signed attestation of it committed right after staging applied it."""
@@ -89,7 +89,8 @@ def build(root, keyring, pipeline_key, prometheus, *, production=PRODUCTION, soa
     approved = run(root, "approve", CR, "--role", "team-lead", "--by", "team-lead@example.com",
                    "--key", key(keyring, "team-lead@example.com"))
     assert approved[0] == 0, approved
-    attest(root, stack="staging", commit=head, smoke_tests=SMOKE, key=pipeline_key, at=soaked)
+    attest(root, stack="staging", commit=head, smoke_tests=SMOKE, key=pipeline_key,
+           at=soaked if attested_at is None else attested_at(soaked))
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "the approval and staging's attestation", when=soaked + dt.timedelta(minutes=1))
     return root
@@ -110,20 +111,20 @@ def evidence(root, stack="production", change=CR):
     return out.strip()
 
 
-def verdicts(pack, config, env, *, dry_run=False):
+def verdicts(pack, config, env, *, dry_run=False, levels=None):
     with PolicyClient(pack, project=PROJECT, stack="production", config=config, dry_run=dry_run,
-                      env={"LEADGEN_GOVERNANCE_NOW": "", **env}) as client:
+                      env={"LEADGEN_GOVERNANCE_NOW": "", **env}, levels=levels) as client:
         return sorted((v.policy, v.level, v.message) for v in client.analyze(baseline()))
 
 
-def both(root, tmp_path, monkeypatch, *, config=None, dry_run=False):
+def both(root, tmp_path, monkeypatch, *, config=None, dry_run=False, levels=None):
     """(the repository's verdict, the published pack's) on the update of production under CR."""
     head = git(root, "rev-parse", "HEAD")
     monkeypatch.setenv("GITHUB_SHA", head)
     config = {**pack_config("production", root), "leadgen:changeRequest": CR, **(config or {})}
-    in_repo = verdicts(root / "policies", config, {"GITHUB_SHA": head}, dry_run=dry_run)
+    in_repo = verdicts(root / "policies", config, {"GITHUB_SHA": head}, dry_run=dry_run, levels=levels)
     published = verdicts(published_copy(root, tmp_path), config,
-                         {"GITHUB_SHA": head, source.EVIDENCE_ENV: evidence(root)}, dry_run=dry_run)
+                         {"GITHUB_SHA": head, source.EVIDENCE_ENV: evidence(root)}, dry_run=dry_run, levels=levels)
     return in_repo, published
 
 
@@ -169,15 +170,36 @@ def test_an_image_staging_never_ran_is_refused_alike(tmp_path, keyring, pipeline
     assert published == in_repo
 
 
-def test_a_gate_setting_in_the_stack_file_is_refused_alike(tmp_path, keyring, pipeline_key, prometheus, monkeypatch):
-    root = build(tmp_path / "repo", keyring, pipeline_key, prometheus,
-                 production=PRODUCTION + "  leadgen:governance.monthlyBudgetUsd: 999999\n")
+@pytest.mark.parametrize("line, key, setting", [
+    # A higher budget switched the cost gate off; a Prometheus of one's own turned a freeze into a pass.
+    ("leadgen:governance.monthlyBudgetUsd: 999999", "monthlyBudgetUsd", "monthly_budget_usd"),
+    ("leadgen:governance.prometheusUrl: http://fake-prometheus.example:9090", "prometheusUrl", "prometheus_url"),
+])
+def test_a_gate_setting_in_the_stack_file_is_refused_alike(tmp_path, keyring, pipeline_key, prometheus, monkeypatch,
+                                                           line, key, setting):
+    # Committed before the approval, so the approval covers it: the setting itself is what is refused.
+    root = build(tmp_path / "repo", keyring, pipeline_key, prometheus, production=PRODUCTION + f"  {line}\n")
     in_repo, published = both(root, tmp_path, monkeypatch)
-    assert ("governance-gate-settings", "leadgen:governance.monthlyBudgetUsd is set in Pulumi.production.yaml; "
-            "production is protected, so its gate settings live in governance/gates.yaml "
-            "(stacks.production.monthly_budget_usd), never in the stack's config: remove the key") \
-        in mandatory(in_repo), in_repo
+    assert mandatory(in_repo) == [
+        ("governance-gate-settings", f"leadgen:governance.{key} is set in Pulumi.production.yaml; production is "
+         f"protected, so its gate settings live in governance/gates.yaml (stacks.production.{setting}), never in "
+         "the stack's config: remove the key")], in_repo
     assert published == in_repo
+
+
+def test_the_recovery_stack_calling_itself_staging_is_still_gated_alike(tmp_path, keyring, pipeline_key, prometheus):
+    """`leadgen:environment: staging` in Pulumi.production-dr.yaml once unprotected the recovery stack."""
+    root = build(tmp_path / "repo", keyring, pipeline_key, prometheus)
+    (root / "Pulumi.production-dr.yaml").write_text("config:\n  aws:region: us-west-2\n  leadgen:environment: staging\n")
+    config = pack_config("production-dr", root)
+    found = []
+    for pack, env in ((root / "policies", {}), (published_copy(root, tmp_path), {})):
+        with PolicyClient(pack, project=PROJECT, stack="production-dr", config=config, dry_run=False,
+                          env={"LEADGEN_GOVERNANCE_NOW": "", **env}) as client:
+            found.append(sorted((v.policy, v.level, v.message) for v in client.analyze(baseline())))
+    for verdict in found:  # the published pack, given no request, has no evidence either: it says so too
+        assert ("change-request-required", "leadgen:changeRequest is not set: name the change request "
+                "(changes/<ID>.yaml) this update carries") in mandatory(verdict), verdict
 
 
 def test_a_config_switched_after_the_approval_is_refused_alike(tmp_path, keyring, pipeline_key, prometheus,
