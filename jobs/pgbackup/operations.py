@@ -50,6 +50,17 @@ def _tool_reason(tool: str, stderr: list[str], returncode: int) -> str:
     return f"{tool} failed: {reason}"
 
 
+def _privilege_hint(stderr: list[str], role: str) -> str:
+    """What to grant when pg_dump met something its role may not read (the backup role reads
+    through pg_read_all_data, which covers neither large objects before PostgreSQL 18 nor tables
+    under row-level security)."""
+    text = "\n".join(stderr)
+    if "permission denied" not in text and "row-level security" not in text:
+        return ""
+    return (f"; role {role} must be able to read everything it dumps (docs/runbooks/backup-restore.md, "
+            "\"The backup role\")")
+
+
 def _collect(stream, into: list[str]) -> threading.Thread:
     def run():
         for raw in stream:
@@ -129,8 +140,9 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int, fact
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         version = db.server_version(conn)
-        snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
-        log.step("connect", server=source.where, database=source.dbname, server_version=version, **versions)
+        role, snapshot = conn.execute("SELECT current_user, pg_export_snapshot()").fetchone()
+        log.step("connect", server=source.where, database=source.dbname, role=role, server_version=version,
+                 **versions)
 
         # The bucket is read while pg_dump runs: it only names the previous backup and the suspects,
         # and its round trips need not delay the dump.
@@ -189,7 +201,7 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int, fact
                 returncode = proc.wait()
                 stderr_thread.join()
                 if returncode != 0:
-                    raise PgBackupError(_tool_reason("pg_dump", stderr, returncode))
+                    raise PgBackupError(_tool_reason("pg_dump", stderr, returncode) + _privilege_hint(stderr, role))
                 if size == 0:
                     raise PgBackupError("pg_dump wrote nothing")
                 counter.join()
