@@ -295,6 +295,7 @@ def _stream_to_restore(store: Store, backup_id: str, body, target: DatabaseUrl, 
         env["PGOPTIONS"] = (env.get("PGOPTIONS", "") + " -c synchronous_commit=off -c maintenance_work_mem=256MB").strip()
     proc = subprocess.Popen(["pg_restore", "--exit-on-error", "--no-password", f"--dbname={conninfo}", *options],
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _widen_pipe(proc.stdin)
     result = StreamResult()
     stderr_thread = _collect(proc.stderr, result.stderr)
     sha = hashlib.sha256()
