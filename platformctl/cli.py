@@ -33,6 +33,8 @@ COMMANDS: dict[str, CommandInfo] = {
     "dr": CommandInfo("platformctl.commands.dr", "check, offline, that a recovery stack is ready to take over"),
     "first-deploy": CommandInfo("platformctl.commands.first_deploy",
                                 "the --target list of a fresh account's AWS-only update, from the dependency graph"),
+    "weekly": CommandInfo("platformctl.commands.weekly",
+                          "the runbook's weekly checklist as one report: backups, certificates, versions, SLOs, ..."),
 }
 
 
