@@ -259,6 +259,7 @@ class LiveFetch:
         try:
             import botocore.awsrequest
             import botocore.exceptions
+            import botocore.model
             import botocore.parsers
             import botocore.serialize
             import botocore.session
@@ -271,8 +272,8 @@ class LiveFetch:
                                            aws_secret_access_key="unused")
             model = client.meta.service_model
             op = model.operation_model(operation)
-        except (botocore.exceptions.BotoCoreError, KeyError, ValueError) as err:
-            raise Unreachable(f"{service} {operation}: no such AWS operation ({err})") from None
+        except (botocore.exceptions.BotoCoreError, botocore.model.OperationNotFoundError, KeyError, ValueError):
+            raise Unreachable(f"{service} {operation}: no such AWS operation") from None
         serializer = botocore.serialize.create_serializer(model.protocol, include_validation=True)
         try:
             request = serializer.serialize_to_request(dict(params), op)

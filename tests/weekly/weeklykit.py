@@ -45,3 +45,39 @@ def copy_fixtures(tmp_path: pathlib.Path) -> pathlib.Path:
 
 def sections(doc: dict) -> dict[str, dict]:
     return {s["key"]: s for s in doc["sections"]}
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class MotoServer:
+    """moto in server mode on a loopback port: real HTTP, real S3 XML, real SigV4 headers."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+
+    def __enter__(self) -> "MotoServer":
+        import time
+        import urllib.request
+        moto = pathlib.Path(sys.executable).parent / "moto_server"
+        self.proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "moto_server exited"
+            try:
+                with urllib.request.urlopen(self.url + "/moto-api/", timeout=2):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("moto_server did not start")
+
+    def __exit__(self, *exc) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
