@@ -48,9 +48,8 @@ def _newest_addon(ctx: Context, addon: str, minor: str) -> str | None:
 
 
 def assess(ctx: Context) -> Section:
-    from leadgen import pack, versions
-
-    calendar = pack.module("aws.eks_versions")
+    from leadgen import versions
+    from leadgen.config.cluster import eks_versions as calendar  # the table config validation reads
     declared = ctx.config.cluster.version
     name, running = _cluster_version(ctx)
     today = ctx.now.date()
