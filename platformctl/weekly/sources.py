@@ -9,8 +9,8 @@ Answers have one shape whichever side gives them:
 - AWS APIs (`s3` `ListObjectsV2`, `ecr`, `secretsmanager`, `ce`, `eks`, ...): what
   `aws <service> <operation> --output json` prints (botocore's parsed answer, times as ISO 8601),
   so a recording is that command's output; `s3` `GetObject` answers the object's JSON document;
-- `pulumi` (`stack-output`, `stack-history`): `pulumi stack output --json` and
-  `pulumi stack history --json`.
+- `pulumi` (`stack-output`, `stack-history`, `stack-export`): what `pulumi stack output --json`,
+  `pulumi stack history --json` and `pulumi stack export` print (secrets left encrypted).
 
 Recorded answers (`--fixtures DIR`, or LEADGEN_WEEKLY_FIXTURES) live in
 `DIR/<service>/<operation>.json`, or `<operation>.<label>.json` / `<operation>-<label>.json` when
@@ -152,7 +152,7 @@ class LiveFetch:
         self.stack, self.region, self.timeout = stack, region, timeout
         self.prometheus_url, self.loki_url = prometheus_url, loki_url
         self.project_root = project_root
-        self._outputs: Any = None
+        self._cached: dict[str, Any] = {}
 
     def describe(self) -> str:
         return "live sources"
@@ -172,11 +172,23 @@ class LiveFetch:
 
     # -- pulumi ------------------------------------------------------------------------------------
     def _pulumi(self, operation: str) -> Any:
-        commands = {"stack-output": ["stack", "output", "--json"], "stack-history": ["stack", "history", "--json"]}
+        """One run of the CLI per operation and report, whichever sections ask; a failure too."""
+        if operation not in self._cached:
+            try:
+                self._cached[operation] = self._run_pulumi(operation)
+            except Unreachable as err:
+                self._cached[operation] = err
+        answer = self._cached[operation]
+        if isinstance(answer, Unreachable):
+            raise Unreachable(str(answer))
+        return answer
+
+    def _run_pulumi(self, operation: str) -> Any:
+        # Never --show-secrets: secrets stay ciphertext (`[secret]` in outputs) in everything the report reads.
+        commands = {"stack-output": ["stack", "output", "--json"], "stack-history": ["stack", "history", "--json"],
+                    "stack-export": ["stack", "export"]}
         if operation not in commands:
             raise Unreachable(f"pulumi: no reader for {operation!r}")
-        if operation == "stack-output" and self._outputs is not None:
-            return self._outputs
         exe = shutil.which("pulumi")
         if exe is None:
             raise Unreachable(f"pulumi {' '.join(commands[operation][:2])}: the pulumi CLI is not on PATH")
@@ -196,8 +208,6 @@ class LiveFetch:
             answer = json.loads(done.stdout)
         except ValueError:
             raise Unreachable(f"pulumi {' '.join(commands[operation][:2])} printed no JSON") from None
-        if operation == "stack-output":
-            self._outputs = answer
         return answer
 
     # -- Prometheus and Loki ---------------------------------------------------------------------

@@ -163,3 +163,48 @@ def test_amp_stack_without_the_pulumi_cli_is_unreachable(monkeypatch):
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(Unreachable, match="the pulumi CLI is not on PATH"):
         live(prometheus_url="amp:stack")("prometheus", "query", {"query": "up"})
+
+
+def _fake_pulumi(folder, log):
+    """A `pulumi` on PATH that answers `stack output` and `stack history` from the recorded answers
+    and logs its arguments, as the CLI would print them with a backend logged in."""
+    exe = folder / "pulumi"
+    exe.write_text(f"""#!/bin/sh
+echo "$@" >> {log}
+case "$1 $2" in
+  "stack output") cat {FIXTURES / 'pulumi' / 'stack-output.json'} ;;
+  "stack history") cat {FIXTURES / 'pulumi' / 'stack-history.json'} ;;
+  *) echo "error: no stack named 'production' found" >&2; exit 255 ;;
+esac
+""")
+    exe.chmod(0o755)
+
+
+def test_the_command_runs_pulumi_once_per_answer_without_secrets(tmp_path):
+    from weeklykit import offline_env, sections, weekly_json
+    log = tmp_path / "pulumi.log"
+    _fake_pulumi(tmp_path, log)
+    env = offline_env(tmp_path)
+    env["PATH"] = f"{tmp_path}:{env['PATH']}"
+    code, doc = weekly_json(tmp_path, "--stack", "production", "--since", "2026-11-20", "--timeout", "2", env=env)
+    got = sections(doc)
+    # Today's clock: the recorded updates of 11-18 and 11-26 are judged if they fall after --since.
+    assert got["changes"]["status"] == "action needed" and got["changes"]["figure"].startswith("1 update")
+    # No credentials: the sections that need AWS say so instead of passing.
+    assert got["kubernetes"]["status"] == "not assessed"
+    assert "needs AWS credentials to sign the query (SigV4, service eks): none found" in got["kubernetes"]["reason"]
+    assert "service s3" in got["backups"]["reason"] and "service aps" in got["slos"]["reason"]
+    calls = log.read_text().splitlines()
+    assert sorted(set(calls)) == sorted(calls), calls  # each answer asked for once
+    assert all("--stack production" in c and "--show-secrets" not in c for c in calls)
+    assert code in (2, 3)
+
+
+def test_a_failing_pulumi_is_unreachable_with_its_last_line(tmp_path, monkeypatch):
+    _fake_pulumi(tmp_path, tmp_path / "log")
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    fetch = live()
+    for _ in range(2):
+        with pytest.raises(Unreachable, match=r"^pulumi stack export failed: error: no stack named 'production' found$"):
+            fetch("pulumi", "stack-export", {"stack": "production"})
+    assert (tmp_path / "log").read_text().count("stack export") == 1

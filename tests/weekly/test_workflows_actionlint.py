@@ -54,3 +54,11 @@ def test_weekly_runs_on_mondays_for_production_and_posts_the_markdown():
     assert 'cat build/weekly/report.md >> "$GITHUB_STEP_SUMMARY"' in runs
     assert "gh issue comment" in runs and "gh issue create" in runs
     assert doc["permissions"] == {"contents": "read", "id-token": "write", "issues": "write"}
+
+
+def test_weekly_is_valid_against_the_workflow_schema():
+    import jsonschema
+    schema = json.loads((ROOT.parent / "shared" / "schemas" / "github-workflow.json").read_text())
+    document = yaml.safe_load((ROOT / ".github" / "workflows" / "weekly.yml").read_text())
+    document["on"] = document.pop(True)  # YAML 1.1 reads `on` as True; GitHub reads the string
+    jsonschema.validate(document, schema, cls=jsonschema.Draft7Validator)
