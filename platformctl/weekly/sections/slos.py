@@ -59,7 +59,9 @@ def assess(ctx: Context) -> Section:
             before = week_ago.get(name)
             change = f", {left - before:+.1f} points on the week" if before is not None else ", no value a week ago"
             done_text = f"{done:.3f} % compliant" if done is not None else "compliance unknown"
-            target = f" (objective {objective} %)" if objective is not None else ""
+            below = done is not None and objective is not None and done < float(objective)
+            target = (f" ({'below the' if below else ''}{' ' if below else ''}objective {objective} %)"
+                      if objective is not None else "")
             approval = f", approval: {band.role}" if band.role else ""
             figure = f"{done_text}{target}, {left:.1f} % budget left{change}; matrix: {band.action}{approval}"
             status = _status(band, done, objective) if objective is not None else _status(band, None, 0)
