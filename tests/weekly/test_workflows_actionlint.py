@@ -53,7 +53,7 @@ def test_weekly_runs_on_mondays_for_production_and_posts_the_markdown():
     assert "platformctl weekly --stack \"$STACK\" --format markdown --out build/weekly/report.md" in runs
     assert 'cat build/weekly/report.md >> "$GITHUB_STEP_SUMMARY"' in runs
     assert "gh issue comment" in runs and "gh issue create" in runs
-    assert doc["permissions"] == {"contents": "read", "id-token": "write", "issues": "write"}
+    assert doc["permissions"] == {} and job["permissions"] == {"contents": "read", "id-token": "write", "issues": "write"}
 
 
 def test_weekly_is_valid_against_the_workflow_schema():
