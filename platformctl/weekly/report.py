@@ -1,7 +1,7 @@
 """The weekly report: every registered section assessed against one clock, never a silent pass.
 
-A section that raises `Unreachable` is "not assessed" with the reason; one that is missing or fails
-in a way nobody foresaw is "not assessed" too, with the error named, so a bug in one reader never
+A section that raises `Unreachable` is "not assessed" with the reason; one that fails in a way
+nobody foresaw is "not assessed" too, with the error named, so a bug in one reader never
 hides the other sections nor turns into an "ok". The exit status says the worst: EXIT_ACTION (2)
 when any section needs action, else EXIT_NOT_ASSESSED (3) when any could not be assessed, else 0
 ("ok" and "attention" alone). Bad input is 1, before anything is assessed.
@@ -52,11 +52,7 @@ class WeeklyReport:
 
 def assess_one(key: str, ctx: Context) -> Section:
     """One section, whatever happens in it: its own verdict, or "not assessed" with the reason."""
-    try:
-        module = registry.module(key)
-    except ImportError as err:
-        return not_assessed(key=key, title=key.replace("_", " ").capitalize(),
-                            reason=f"the section's reader is not installed ({err})", action="")
+    module = registry.module(key)  # every registered section is installed: a missing one is a broken install
     title = getattr(module, "TITLE", key)
     try:
         section = module.assess(ctx)
