@@ -89,7 +89,7 @@ SUBJECT_CLAIMS = ("repo", "context", "job_workflow_ref")
 # deploys of staging and dev for their own. A job of any other workflow gets no credentials.
 UP_WORKFLOW = "up.yml"
 DEPLOY_WORKFLOWS = {"staging": ("staging.yml", UP_WORKFLOW), "dev": ("dev.yml", UP_WORKFLOW)}
-AUDIT_WORKFLOWS = ("audit.yml",)
+AUDIT_WORKFLOWS = ("audit.yml", "weekly.yml")  # the weekly review reads what the audit reads
 
 
 def subjects(repository: str, context: str, workflows: tuple[str, ...]) -> list[str]:
