@@ -66,7 +66,7 @@ PREVIOUS_TYPE = "leadgen:backup:BackupJobs"
 @dataclass(kw_only=True)
 class BackupJobsArgs:
     namespace: str
-    image: str  # repository:tag of the pgbackup tool
+    image: str  # repository:tag[@sha256:...] of the pgbackup tool
     schedule: str
     verify_schedule: str
     bucket_name: pulumi.Input[str]
@@ -85,6 +85,8 @@ class BackupJobsArgs:
     oidc_issuer: pulumi.Input[str]
     region: pulumi.Input[str]
     time_zone: str = "Etc/UTC"
+    # Always unless the image is pinned by digest (domains/images.py says why).
+    image_pull_policy: str = "Always"
     pushgateway_url: str = PUSHGATEWAY_URL
     # A backup or verification still running after this is killed and counts as failed.
     backup_deadline_seconds: int = 3 * 3600
@@ -174,7 +176,7 @@ class BackupJobs(pulumi.ComponentResource):
         pgpass_init = {
             "name": "pgpass",
             "image": args.image,
-            "imagePullPolicy": "IfNotPresent",
+            "imagePullPolicy": args.image_pull_policy,
             "command": ["python", "-c", PGPASS_SCRIPT],
             "env": [{"name": "DB_SECRET_ARN", "value": args.db_secret_arn},
                     {"name": "PGPASSFILE", "value": f"{PGPASS_DIR}/pgpass"},
@@ -221,7 +223,7 @@ class BackupJobs(pulumi.ComponentResource):
                                 "containers": [{
                                     "name": operation,
                                     "image": args.image,
-                                    "imagePullPolicy": "IfNotPresent",
+                                    "imagePullPolicy": args.image_pull_policy,
                                     "args": command_args,
                                     "env": env,
                                     "resources": {"requests": {"cpu": "250m", "memory": "512Mi"},

@@ -14,7 +14,7 @@ from components.database import Database, DatabaseArgs
 from components.namespaces import PRODUCTION
 from components.network import Network
 from domains.cluster import ClusterParts
-from domains.images import BACKUP_IMAGE, Images
+from domains.images import BACKUP_IMAGE, Images, pull_policy
 from leadgen.config import StackConfig
 from leadgen.observability.catalog import PUSHGATEWAY_URL
 
@@ -59,6 +59,7 @@ def build(cfg: StackConfig, network: Network, k8s: ClusterParts, images: Images,
     if not dr.standby:
         BackupJobs(f"{cfg.prefix}-pgbackup", BackupJobsArgs(
             namespace=PRODUCTION, image=images.image(data.backup.image, BACKUP_IMAGE, data.backup.tag),
+            image_pull_policy=pull_policy(data.backup.tag),
             schedule=data.backup.schedule,
             verify_schedule=data.backup.verify_schedule, time_zone=data.backup.time_zone,
             bucket_name=backup_bucket.bucket_name, bucket_arn=backup_bucket.bucket_arn,
