@@ -165,7 +165,10 @@ def images(ctx: Context) -> r.Part:
 
 
 def _scan(ctx: Context, image: Image) -> r.Part:
-    params: dict[str, Any] = {"repositoryName": image.ecr_name, "imageId": {"imageTag": image.tag}, "maxResults": 1}
+    # A tag pinned by digest (`2.14.0@sha256:...`) runs the digest: that is the image to ask about.
+    tag, _, digest = image.tag.partition("@")
+    params: dict[str, Any] = {"repositoryName": image.ecr_name,
+                              "imageId": {"imageDigest": digest} if digest else {"imageTag": tag}, "maxResults": 1}
     if image.registry_id:
         params["registryId"] = image.registry_id
     answer = r.fetch(ctx, "ecr", "DescribeImageScanFindings", params)
