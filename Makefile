@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STACK ?= production
 CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: preview test deps dev-deps system-deps checkov render bench config-docs policy-docs clean
+.PHONY: preview test deps dev-deps system-deps checkov render bench config-docs policy-docs governance-publish clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ config-docs: deps
 # Regenerates docs/policies.md, every policy of the pack by resource family, from its catalog.
 policy-docs: deps
 	cd policies && $(abspath $(PY)) -m governance.policydocs --write ../docs/policies.md
+
+# Regenerates policies/governance/published.json from governance/: the approvers, their keys and the
+# gate settings a published pack (a Pulumi Cloud policy group) carries, since it has no repository.
+governance-publish: deps
+	cd policies && $(abspath $(PY)) -m governance.source --write ..
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) build

@@ -2,10 +2,14 @@
 
 - The GitHub Actions OIDC provider, so workflows get short-lived AWS credentials and no access key
   is ever stored.
-- One deployer role per environment, which only a workflow job running in that GitHub environment
-  of this repository can assume (`sub` = `repo:<owner>/<repo>:environment:<env>`, `aud` =
-  `sts.amazonaws.com`). Environments are protected in GitHub (required reviewers, `main` only), so
-  a pull request, a fork or another branch never gets these credentials.
+- One deployer role per environment, which only a job of a named workflow file on `main` of this
+  repository, running in that GitHub environment, can assume (`sub` =
+  `repo:<owner>/<repo>:environment:<env>:job_workflow_ref:<owner>/<repo>/.github/workflows/<file>@refs/heads/main`,
+  `aud` = `sts.amazonaws.com`): `up.yml` for every environment, plus `staging.yml` and `dev.yml` for
+  their own. Environments are protected in GitHub (required reviewers, `main` only), so a pull
+  request, a fork or another branch never gets these credentials, and the workflow binding means a
+  second workflow given the `production` environment cannot either: `pulumi up` that skips the
+  policy pack has no credentials unless it is the `up` workflow, which runs the pack.
 - The service-linked roles the leadgen program's key policies name (service_linked_roles.py):
   KMS refuses a policy naming a role that does not exist, and a fresh account has none.
 - The leadgen program grants the role cluster-admin through an EKS access entry
@@ -75,28 +79,48 @@ def _error(key: str, why: str) -> BootstrapConfigError:
     return BootstrapConfigError(f"leadgen-bootstrap:{key} {why} in Pulumi.{pulumi.get_stack()}.yaml")
 
 
+# AWS evaluates only a GitHub token's `sub` and `aud`, so which workflow may assume a role is bound
+# through `sub`: the repository's OIDC subject template must list these claims (bootstrap/README.md,
+# `PUT /repos/{owner}/{repo}/actions/oidc/customization/sub`), after which `sub` ends in
+# `:job_workflow_ref:<owner>/<repo>/.github/workflows/<file>@<ref>`.
+SUBJECT_CLAIMS = ("repo", "context", "job_workflow_ref")
+# The workflow files on `main` that may assume each environment's deployer role: `up.yml` (the
+# dispatched, gated update, which runs the policy pack) for every environment, and the automatic
+# deploys of staging and dev for their own. A job of any other workflow gets no credentials.
+UP_WORKFLOW = "up.yml"
+DEPLOY_WORKFLOWS = {"staging": ("staging.yml", UP_WORKFLOW), "dev": ("dev.yml", UP_WORKFLOW)}
+AUDIT_WORKFLOWS = ("audit.yml",)
+
+
+def subjects(repository: str, context: str, workflows: tuple[str, ...]) -> list[str]:
+    """The `sub` of a job of each workflow file on main of `repository` in `context`."""
+    return [f"repo:{repository}:{context}:job_workflow_ref:{repository}/.github/workflows/{w}@refs/heads/main"
+            for w in workflows]
+
+
 def trust_policy(provider_arn: str, repository: str, environment: str) -> str:
-    """Only jobs of `repository` running in its GitHub environment `environment`."""
+    """Only jobs of the deploying workflows on main of `repository`, in its GitHub environment `environment`."""
+    workflows = DEPLOY_WORKFLOWS.get(environment, (UP_WORKFLOW,))
     return json.dumps({"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow",
         "Principal": {"Federated": provider_arn},
         "Action": "sts:AssumeRoleWithWebIdentity",
         "Condition": {"StringEquals": {
             f"{GITHUB_OIDC}:aud": "sts.amazonaws.com",
-            f"{GITHUB_OIDC}:sub": f"repo:{repository}:environment:{environment}",
+            f"{GITHUB_OIDC}:sub": subjects(repository, f"environment:{environment}", workflows),
         }},
     }]})
 
 
 def audit_trust_policy(provider_arn: str, repository: str) -> str:
-    """Only jobs of `repository` running from `main` (the audit workflow's schedule and dispatch)."""
+    """Only jobs of the audit workflow of `repository` running from `main` (its schedule and dispatch)."""
     return json.dumps({"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow",
         "Principal": {"Federated": provider_arn},
         "Action": "sts:AssumeRoleWithWebIdentity",
         "Condition": {"StringEquals": {
             f"{GITHUB_OIDC}:aud": "sts.amazonaws.com",
-            f"{GITHUB_OIDC}:sub": f"repo:{repository}:ref:refs/heads/main",
+            f"{GITHUB_OIDC}:sub": subjects(repository, "ref:refs/heads/main", AUDIT_WORKFLOWS),
         }},
     }]})
 

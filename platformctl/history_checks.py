@@ -9,9 +9,11 @@ each update with a commit:
 - the checkout it ran from: `git.dirty` must not be true and `git.headName` must be main;
 - the gate settings in the config it recorded (a protected stack's file sets none, gate_settings);
 - what its approvals bind: the commit and the stack's resolved config at that commit (binding);
+- the age of each counted approval's key: in allowed_signers before the request's first commit
+  (key_history), as the gate checks it;
 - promotion and soak: a staging attestation of the program at that commit (promotion).
 
-Key fingerprints are counted by `compliance.assess` itself. What cannot be re-checked from a
+Key fingerprints (one key, one person) are counted by `compliance.assess` itself. What cannot be re-checked from a
 history and a repository is listed (`NOT_RECHECKED`) in every report that judges a period.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ import datetime as dt
 import pathlib
 from typing import Callable, Optional
 
-from platformctl.pack import binding, config as gconfig, gate_settings, promotion
+from platformctl.pack import approvers, binding, config as gconfig, gate_settings, key_history, promotion
 
 MAIN = "refs/heads/main"
 NOT_RECHECKED = (
@@ -65,6 +67,10 @@ def rechecks(*, repo: pathlib.Path, snapshot: pathlib.Path, commit: str, stack: 
         digest = gconfig.config_digest(resolved_config) if resolved_config is not None else ""
         problems += binding.judge(verdict.change.file, stack, verdict.approvals, commit, digest,
                                   binding.changes_between(repo, commit))
+        # The keys as the repository held them before the request: a key added with it counts for nothing.
+        keys = approvers.fingerprints(verdict.change, approvers.load(snapshot))
+        problems += key_history.judge(repo, commit, verdict.change.file, verdict.approvals,
+                                      {a.index: k for a, k in zip(verdict.change.approvals, keys)})
     if verdict.approved_emergency:
         return problems  # an approved emergency passes without a soak, as at the gate
     rules = promotion.load_rules(snapshot)

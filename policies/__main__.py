@@ -1,7 +1,10 @@
 """The leadgen-governance policy pack: thin wiring of `governance.catalog` into pulumi_policy.
 
 Run by the CLI (`pulumi preview --policy-pack policies`) or by platformctl's offline client, both
-as `python -u -m pulumi.policy <engine> policies`, which puts this folder on sys.path.
+as `python -u -m pulumi.policy <engine> policies`, which puts this folder on sys.path. Published
+(`pulumi policy publish`, run by a policy group) it sits in the CLI's folder of packs with no
+repository above it, and reads what it needs from its published governance data and the change
+evidence in its environment instead (governance/source.py): the same readers, the same verdicts.
 """
 import functools
 import gc
@@ -12,12 +15,14 @@ import pulumi
 from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, PolicyPack, ResourceValidationPolicy,
                            Severity, StackValidationPolicy)
 
-from governance import catalog, clock, config, exemptions, gate_settings, pack_settings, sdk_cache
+from governance import catalog, clock, config, exemptions, gate_settings, pack_settings, sdk_cache, source
 from governance.model import Context, Resource
 from governance.values import plain
 
-# The project root holds changes/; the pack folder sits directly under it.
-PROJECT_ROOT = pathlib.Path(__file__).resolve().parent.parent
+PACK_DIR = pathlib.Path(__file__).resolve().parent
+# In the repository the project root holds changes/ and governance/ and the pack sits directly under
+# it; published, there is no such root (None) and the pack reads its published data and the evidence.
+REPOSITORY = source.in_repository(PACK_DIR)
 
 
 @functools.lru_cache(maxsize=4)
@@ -27,10 +32,18 @@ def _stack_settings(raw_config: str) -> config.GovernanceConfig:
     return config.from_mapping(pulumi.runtime.get_config_env())
 
 
-def _settings(raw_config: str, stack: str) -> config.GovernanceConfig:
+def _settings(raw_config: str, stack: str, root: pathlib.Path) -> config.GovernanceConfig:
     # The gate settings of a protected stack are the CAB's (governance/gates.yaml), not its config's.
-    return gate_settings.apply(_stack_settings(raw_config), stack, gate_settings.load(PROJECT_ROOT),
+    return gate_settings.apply(_stack_settings(raw_config), stack, gate_settings.load(root),
                                pack_settings.stacks())
+
+
+def _source(raw_config: str, stack: str) -> source.Published | None:
+    """None in the repository; published, the private folder and facts built from what it was given."""
+    if REPOSITORY is not None:
+        return None
+    return source.published(str(PACK_DIR), os.environ.get(source.EVIDENCE_ENV, ""),
+                            _stack_settings(raw_config).change_request, stack)
 
 
 def _dry_run() -> bool:
@@ -41,10 +54,14 @@ def _dry_run() -> bool:
 def _context() -> Context:
     dry_run = _dry_run()
     stack = pulumi.get_stack()
-    return Context(stack=stack, project=pulumi.get_project(),
-                   config=_settings(os.environ.get("PULUMI_CONFIG", ""), stack), project_root=PROJECT_ROOT,
+    raw = os.environ.get("PULUMI_CONFIG", "")
+    published = _source(raw, stack)
+    root = REPOSITORY if published is None else published.root
+    return Context(stack=stack, project=pulumi.get_project(), config=_settings(raw, stack, root), project_root=root,
                    clock=clock.read(os.environ, honour_override=dry_run),
-                   pack_stacks=pack_settings.stacks(), dry_run=dry_run)
+                   pack_stacks=pack_settings.stacks(), dry_run=dry_run,
+                   facts=None if published is None else published.facts,
+                   source_problem="" if published is None else published.problem)
 
 
 def _exempt(policy: str, urn: str) -> bool:

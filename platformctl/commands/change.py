@@ -1,4 +1,4 @@
-"""`platformctl change new|show|digest|approve|verify|attest`: write, read, sign and check change requests,
+"""`platformctl change new|show|digest|approve|verify|evidence|smoke|attest`: write, read, sign and check change requests,
 and (the staging pipeline) attest that a commit was applied and passed its smoke tests.
 
 An approval is an SSH signature (`ssh-keygen -Y sign`, namespace `leadgen-change-approval`, the
@@ -339,6 +339,20 @@ def attest(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
     return 0
 
 
+# --- evidence -------------------------------------------------------------------------------------
+def evidence(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
+    """Print LEADGEN_CHANGE_EVIDENCE for `pulumi up` of --stack under this request (one line of JSON):
+    what a published pack reads instead of the repository (policies/governance/source.py)."""
+    from platformctl.evidence import build
+
+    text = build(root, args.stack, args.id)
+    if args.out:
+        write_atomically(pathlib.Path(args.out), text + "\n")
+    else:
+        print(text)
+    return 0
+
+
 # --- smoke ---------------------------------------------------------------------------------------
 def smoke(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
     """Run governance/smoke-tests.yaml against the stack's public name; print one line per test and,
@@ -398,6 +412,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--stack", help="judge for this stack only (default: every stack the request names)")
     p.add_argument("--at", metavar="TIME", help="judge as of this time (default: now)")
     p.set_defaults(action_func=verify)
+    p = sub.add_parser("evidence", help="print the change evidence a published pack reads (LEADGEN_CHANGE_EVIDENCE)")
+    p.add_argument("id", metavar="CR-ID")
+    p.add_argument("--stack", required=True)
+    p.add_argument("--out", metavar="FILE", help="write it to FILE instead of standard output")
+    p.set_defaults(action_func=evidence)
     p = sub.add_parser("smoke", help="run the smoke tests (governance/smoke-tests.yaml) against a stack's public name")
     p.add_argument("--stack", required=True)
     p.add_argument("--base-url", metavar="URL", help="test this URL's scheme and host instead (e.g. a local server)")

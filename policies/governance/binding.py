@@ -18,19 +18,14 @@ from __future__ import annotations
 
 import os
 import pathlib
-import re
 from typing import Callable, Iterator, Mapping, Optional, Sequence
 
 from . import promotion
 from .changes import Approval
 from .model import Context, Resource
 
-# What may change between the approved commit and the one that runs: the evidence, not the program.
-EVIDENCE = (re.compile(r"^changes/"), re.compile(r"^attestations/"))
-
-
-def _not_evidence(path: str) -> bool:
-    return not any(p.match(path) for p in EVIDENCE)
+# What may change between the approved commit and the one that runs is the evidence, not the program:
+# changes/ and attestations/ (promotion.NOT_PROGRAM, one list for both gates).
 
 
 def judge(file: str, stack: str, approvals: Sequence[Approval], running: str, digest: str,
@@ -65,14 +60,9 @@ def judge(file: str, stack: str, approvals: Sequence[Approval], running: str, di
 
 
 def changes_between(root: pathlib.Path, running: str) -> Callable[[str], Optional[str]]:
-    def changed_since(approved: str) -> Optional[str]:
-        if promotion._git(root, "merge-base", "--is-ancestor", approved, running).returncode != 0:
-            return None
-        diff = promotion._git(root, "diff", "--name-only", approved, running)
-        if diff.returncode != 0:
-            return None
-        return next((p for p in diff.stdout.splitlines() if _not_evidence(p)), "")
-    return changed_since
+    from . import source
+    checkout = source.Checkout(root)
+    return lambda approved: checkout.changed_since(approved, running)
 
 
 def findings(ctx: Context, env: Optional[Mapping[str, str]] = None) -> list[str]:
@@ -83,18 +73,19 @@ def findings(ctx: Context, env: Optional[Mapping[str, str]] = None) -> list[str]
     verdict = gates.assess(ctx)
     if verdict.change is None or not verdict.approvals:
         return []  # change-request-required says what is missing
-    root = pathlib.Path(ctx.project_root)
+    from . import source
+    facts = source.facts_of(ctx)
     try:
-        running = promotion.current_commit(root, os.environ if env is None else env)
+        running = facts.head(os.environ if env is None else env)
     except promotion.VersionUnknown as err:
         return [f"the commit the approvals bind cannot be compared: {err}"]
     out = judge(verdict.change.file, ctx.stack, verdict.approvals, running, ctx.config.config_digest,
-                changes_between(root, running))
+                lambda approved: facts.changed_since(approved, running))
     # Every counted approval's key was on main before the request existed (key_history).
     from . import approvers, key_history
 
     keys = approvers.fingerprints(verdict.change, approvers.load(ctx.project_root))
-    return out + key_history.judge(root, running, verdict.change.file, verdict.approvals,
+    return out + key_history.judge(facts, running, verdict.change.file, verdict.approvals,
                                    {a.index: k for a, k in zip(verdict.change.approvals, keys)})
 
 

@@ -31,6 +31,9 @@ def load_change(ctx: Context) -> changes.Loaded:
     """The stack's change request, read once per file version (AnalyzeStack may run many times).
     Always from the repository's changes/ folder: no stack setting names another."""
     change_id = ctx.config.change_request
+    if ctx.source_problem and changes.ID_PATTERN.match(change_id):
+        # A published pack without usable evidence has no request to read: say why, not "file not found".
+        return changes.Loaded(f"{CHANGES_DIR}/{change_id}.yaml", None, (ctx.source_problem,), change_id)
     version = (_version(changes.path_for(ctx.project_root, CHANGES_DIR, change_id))
                if changes.ID_PATTERN.match(change_id) else (0,))
     return _load(str(ctx.project_root), change_id, version)

@@ -12,31 +12,19 @@ import functools
 import pathlib
 from typing import Optional
 
-from . import promotion, signers_lint, signing
+from . import signers_lint, signing, source
 from .approvers import FOLDER, SIGNERS
 
 
 def reference(root: pathlib.Path, running: str, request_path: str) -> tuple[Optional[str], str]:
     """(the commit whose allowed_signers counts, how it was chosen); None when there is none."""
-    added = promotion._git(root, "log", "--diff-filter=A", "--format=%H", running, "--", request_path)
-    commits = added.stdout.split() if added.returncode == 0 else []
-    if not commits:
-        return running, f"the commit that runs ({running[:12]}), the request not being committed yet"
-    first = commits[-1]
-    parent = promotion._git(root, "rev-parse", "--verify", "-q", f"{first}^")
-    if parent.returncode != 0:
-        return None, f"the request was added in the repository's first commit ({first[:12]})"
-    return parent.stdout.strip(), f"the parent of the request's first commit ({first[:12]})"
+    return source.Checkout(root).key_reference(running, request_path)
 
 
-@functools.lru_cache(maxsize=64)
-def keys_at(root: str, commit: str) -> frozenset[tuple[str, str]]:
-    """(address case-folded, key fingerprint) of every usable line of allowed_signers at `commit`."""
-    shown = promotion._git(pathlib.Path(root), "show", f"{commit}:{FOLDER}/{SIGNERS}")
-    if shown.returncode != 0:
-        return frozenset()
+def keys_in(text: Optional[str]) -> frozenset[tuple[str, str]]:
+    """(address case-folded, key fingerprint) of every usable line of an allowed_signers text."""
     found = set()
-    for line in shown.stdout.splitlines():
+    for line in (text or "").splitlines():
         if not line.strip() or line.lstrip().startswith("#") or signers_lint.lint(line):
             continue
         principal, rest = line.split(None, 1)
@@ -48,14 +36,29 @@ def keys_at(root: str, commit: str) -> frozenset[tuple[str, str]]:
     return frozenset(found)
 
 
-def judge(root: pathlib.Path, running: str, file: str, approvals, fingerprints: dict[int, str]) -> list[str]:
-    commit, where = reference(root, running, file)
+@functools.lru_cache(maxsize=64)
+def keys_at(root: str, commit: str) -> frozenset[tuple[str, str]]:
+    """(address case-folded, key fingerprint) of every usable line of allowed_signers at `commit`."""
+    return keys_in(source.Checkout(pathlib.Path(root)).signers_at(commit))
+
+
+@functools.lru_cache(maxsize=64)
+def _keys_of(text: Optional[str]) -> frozenset[tuple[str, str]]:
+    return keys_in(text)
+
+
+def judge(facts, running: str, file: str, approvals, fingerprints: dict[int, str]) -> list[str]:
+    """`facts`: a source.Facts (git, or a published pack's evidence), or a checkout's root folder."""
+    if not isinstance(facts, source.Facts):
+        facts = source.Checkout(pathlib.Path(facts))
+    commit, where = facts.key_reference(running, file)
+    known = _keys_of(facts.signers_at(commit)) if commit is not None else frozenset()
     out = []
     for a in approvals:
         fp = fingerprints.get(a.index, "")
         if not fp:
             continue
-        if commit is None or (a.by.casefold(), fp) not in keys_at(str(root), commit):
+        if commit is None or (a.by.casefold(), fp) not in known:
             out.append(f"{file}: approvals[{a.index}] ({a.role}, {a.by}) is signed with key {fp}, which was not in "
                        f"{FOLDER}/{SIGNERS} for {a.by} at {where}: a key must be on main before the request it "
                        "approves")

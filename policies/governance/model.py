@@ -33,6 +33,10 @@ class Context:
     # A preview (PULUMI_DRY_RUN=true) forecasts what the update will meet; anything else is held to
     # it now. The default is the strict one, so a caller that does not say is judged as an update.
     dry_run: bool = False
+    # Where the git facts come from (source.Facts): None is git in project_root; a published pack
+    # gets them from the change evidence, and `source_problem` says why that evidence is unusable.
+    facts: Optional[Any] = None
+    source_problem: str = ""
 
     @property
     def protected(self) -> bool:

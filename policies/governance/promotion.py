@@ -268,34 +268,59 @@ def current_commit(root: pathlib.Path, env: Mapping[str, str]) -> str:
         raise VersionUnknown(f"GITHUB_SHA {ci[:12]} is not the checked-out commit {commit[:12]}")
     status = _git(root, "status", "--porcelain", "--untracked-files=no")
     dirty = [line[3:].split(" -> ")[-1] for line in status.stdout.splitlines() if line.strip()]
-    program = [p for p in dirty if is_program(p)]
+    program = [p for p in dirty if is_program(p) and not _names_request_only(root, p)]
     if program:
         raise VersionUnknown(f"the checkout differs from commit {commit[:12]} ({program[0]}): only a committed "
                              "program can be promoted")
     return commit
 
 
-def _commit_time(root: pathlib.Path, *argv: str) -> Optional[dt.datetime]:
-    out = _git(root, "log", "-1", "--format=%cI", *argv)
-    text = out.stdout.strip() if out.returncode == 0 else ""
+STACK_FILE = re.compile(r"^Pulumi\.[A-Za-z0-9_.-]+\.yaml$")
+CHANGE_REQUEST_KEY = "leadgen:changeRequest"
+
+
+def _names_request_only(root: pathlib.Path, path: str) -> bool:
+    """A stack file whose only change from HEAD is `leadgen:changeRequest`: what the `up` workflow's
+    `pulumi config set leadgen:changeRequest <CR>` leaves. It names the request, changes no program,
+    and the config digest approvals sign leaves it out (config.config_digest)."""
+    import yaml
+
+    if not STACK_FILE.match(path):
+        return False
+    committed = _git(root, "show", f"HEAD:{path}")
     try:
-        return dt.datetime.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+        before = yaml.safe_load(committed.stdout) if committed.returncode == 0 else None
+        after = yaml.safe_load((pathlib.Path(root) / path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return False
+
+    def without(doc: dict) -> dict:
+        config = doc.get("config")
+        if not isinstance(config, dict):
+            return doc
+        return {**doc, "config": {k: v for k, v in config.items() if k != CHANGE_REQUEST_KEY}}
+    return without(before) == without(after)
 
 
 def measured_in(root: pathlib.Path, commit: str) -> Callable[[Attestation], str]:
     """The soak as git measures it (see the module docstring), for attestations read at `commit`."""
+    from . import source
+    return measured_by(source.Checkout(root), commit)
+
+
+def measured_by(facts, commit: str) -> Callable[[Attestation], str]:
+    """The soak measured with `facts` (source.Facts: git, or what a published pack was given)."""
     def measured(att: Attestation) -> str:
         attested = str(att.fields.get("commit"))
-        program_time = _commit_time(root, attested, "--") if COMMIT.match(attested) else None
+        program_time = facts.commit_time(attested) if COMMIT.match(attested) else None
         if program_time is None:
             return f"attests {attested[:12]}, which is not a commit of this repository"
         if att.at < program_time:
             return (f"is dated {_fmt(att.at)}, before {attested[:12]} was committed ({_fmt(program_time)}): "
                     "staging cannot have applied it then")
-        path = att.file
-        own = _commit_time(root, "--diff-filter=A", commit, "--", path)
+        own = facts.added_time(att.file, commit)
         if own is None:
             return f"is not committed at {commit[:12]}; the soak is measured against the commit that records it"
         if att.at > own:
@@ -306,16 +331,9 @@ def measured_in(root: pathlib.Path, commit: str) -> Callable[[Attestation], str]
 
 
 def changes_between(root: pathlib.Path, commit: str) -> Callable[[str], Optional[str]]:
-    def program_changed(attested: str) -> Optional[str]:
-        if not COMMIT.match(str(attested)):
-            return None
-        if _git(root, "merge-base", "--is-ancestor", attested, commit).returncode != 0:
-            return None
-        diff = _git(root, "diff", "--name-only", attested, commit)
-        if diff.returncode != 0:
-            return None
-        return next((p for p in diff.stdout.splitlines() if is_program(p)), "")
-    return program_changed
+    from . import source
+    checkout = source.Checkout(root)
+    return lambda attested: checkout.changed_since(attested, commit)
 
 
 # --- the wrappers ----------------------------------------------------------------------------
@@ -326,19 +344,23 @@ def findings(ctx: Context, env: Optional[Mapping[str, str]] = None) -> list[str]
         return []
     if _emergency(ctx):
         return []  # flagged by governance-emergency-change; the outage does not wait for a soak
-    root = pathlib.Path(ctx.project_root)
+    from . import source
+    facts = source.facts_of(ctx)
     try:
-        commit = current_commit(root, os.environ if env is None else env)
+        commit = facts.head(os.environ if env is None else env)
     except VersionUnknown as err:
         return [f"the program version cannot be established: {err}"]
-    return _judged(str(root), commit, rules, ctx.clock.now, dict(ctx.config.images), ctx.stack)
+    return _judged(str(ctx.project_root), commit, rules, ctx.clock.now, dict(ctx.config.images), ctx.stack, facts)
 
 
 def _judged(root: str, commit: str, rules: Rules, now: dt.datetime, images: Optional[Mapping[str, str]] = None,
-            stack: str = "") -> list[str]:
+            stack: str = "", facts=None) -> list[str]:
+    from . import source
     path = pathlib.Path(root)
-    return judge(commit, load_attestations(path), rules, now, program_changed=changes_between(path, commit),
-                 verify=verifier(path), measured=measured_in(path, commit), images=images, stack=stack)
+    facts = facts if facts is not None else source.Checkout(path)
+    return judge(commit, load_attestations(path), rules, now,
+                 program_changed=lambda attested: facts.changed_since(attested, commit),
+                 verify=verifier(path), measured=measured_by(facts, commit), images=images, stack=stack)
 
 
 def _emergency(ctx: Context) -> bool:

@@ -101,6 +101,34 @@ def test_a_program_staging_never_attested_is_not_compliant(repo, tmp_path):
     assert j.evidence.problems[0].startswith(f"commit {head[:12]} has no attestation that staging applied it")
 
 
+def test_an_approval_by_a_key_added_with_its_request_is_not_compliant(tmp_path):
+    """The gate refuses a key that was not on main before the request; the audit once judged the
+    update it let through compliant."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / "__main__.py").write_text("print('the program')\n")
+    keys = keyring()
+    keys.install(root)
+    signers = root / "governance" / "allowed_signers"
+    signers.write_text(keys.signers_text([a for a in keys.people if a != "bob@insurance-lead-gen.com"]))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "the program; main knows no key for bob")
+    signers.write_text(keys.signers_text())
+    change_request(root, "CR-2026-001", approvals=())
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "the request, and a key for its approver")
+    change_request(root, "CR-2026-001")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "the approval")
+    (j,) = judged(root, [clean(1, git(root, "rev-parse", "HEAD"))], tmp_path)
+    assert len(j.evidence.problems) == 1, j.evidence.problems
+    assert "(team-lead, bob@insurance-lead-gen.com) is signed with key SHA256:" in j.evidence.problems[0]
+    assert j.evidence.problems[0].endswith("at the parent of the request's first commit "
+                                           f"({git(root, 'rev-parse', 'HEAD~1')[:12]}): a key must be on main "
+                                           "before the request it approves")
+
+
 def test_what_cannot_be_re_checked_is_said(repo, tmp_path):
     root, head = repo
     e = clean(1, head)

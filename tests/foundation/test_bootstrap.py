@@ -26,16 +26,50 @@ def test_github_oidc_provider_for_sts(run):
     assert p["inputs"]["clientIdLists"] == ["sts.amazonaws.com"]
 
 
-@pytest.mark.parametrize("env", ["dev", "staging", "production"])
-def test_each_deployer_trusts_only_its_protected_environment(run, env):
+def _subject(context, workflow):
+    return f"repo:{REPO}:{context}:job_workflow_ref:{REPO}/.github/workflows/{workflow}@refs/heads/main"
+
+
+@pytest.mark.parametrize("env, workflows", [("dev", ["dev.yml", "up.yml"]), ("staging", ["staging.yml", "up.yml"]),
+                                            ("production", ["up.yml"]), ("production-dr", ["up.yml"])])
+def test_each_deployer_trusts_only_its_workflows_on_main_in_its_protected_environment(run, env, workflows):
+    # A `sub` naming only the environment let any workflow given `production` by a reviewed change
+    # assume the role and run `pulumi up` without the pack; only up.yml on main (which runs it) may.
     role = _roles(run)[f"leadgen-deployer-{env}"]
     (stmt,) = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
     assert stmt["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert stmt["Principal"]["Federated"].endswith(":oidc-provider/token.actions.githubusercontent.com")
     assert stmt["Condition"] == {"StringEquals": {
         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-        "token.actions.githubusercontent.com:sub": f"repo:{REPO}:environment:{env}"}}
+        "token.actions.githubusercontent.com:sub": [_subject(f"environment:{env}", w) for w in workflows]}}
     assert role["inputs"]["maxSessionDuration"] == 3 * 3600
+
+
+def test_every_workflow_that_assumes_a_role_is_one_that_role_trusts(run):
+    """Read from the workflow files: each job that assumes a deployer or the audit role is in a
+    workflow its trust policy names for the environment (or ref) the job runs in."""
+    import yaml
+
+    trusted = {r["inputs"]["name"]: json.loads(r["inputs"]["assumeRolePolicy"])["Statement"][0]["Condition"][
+        "StringEquals"]["token.actions.githubusercontent.com:sub"] for r in run.by_type("aws:iam/role:Role")
+        if "assumeRolePolicy" in r["inputs"] and "Federated" in r["inputs"]["assumeRolePolicy"]}
+    stacks = [p.name[len("Pulumi."):-len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml")]
+    seen = 0
+    for path in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            for step in job.get("steps", []):
+                role = str((step.get("with") or {}).get("role-to-assume", ""))
+                if "AWS_DEPLOY_ROLE_ARN" in role:
+                    envs = stacks if "inputs.stack" in str(job.get("environment")) else [job["environment"]]
+                    for env in envs:
+                        seen += 1
+                        assert _subject(f"environment:{env}", path.name) in trusted[f"leadgen-deployer-{env}"], \
+                            f"{path.name} job {name} assumes leadgen-deployer-{env}, whose trust does not name it"
+                elif "AWS_AUDIT_ROLE_ARN" in role:
+                    seen += 1
+                    assert _subject("ref:refs/heads/main", path.name) in trusted["leadgen-audit"], \
+                        f"{path.name} job {name} assumes leadgen-audit, whose trust does not name it"
+    assert seen >= 4
 
 
 def test_deployer_permissions_are_region_scoped_and_protect_themselves(run):

@@ -29,7 +29,8 @@ def test_audit_role_is_trusted_only_by_this_repository_on_main(run):
     assert stmt["Principal"]["Federated"].endswith(":oidc-provider/token.actions.githubusercontent.com")
     assert stmt["Condition"] == {"StringEquals": {
         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-        "token.actions.githubusercontent.com:sub": f"repo:{REPO}:ref:refs/heads/main"}}
+        "token.actions.githubusercontent.com:sub": [
+            f"repo:{REPO}:ref:refs/heads/main:job_workflow_ref:{REPO}/.github/workflows/audit.yml@refs/heads/main"]}}
 
 
 def test_audit_role_is_read_only(run):

@@ -79,7 +79,7 @@ def test_up_reaches_the_private_cluster_from_the_runner_in_the_vpc_as_the_deploy
     runner = ["self-hosted", "linux", "leadgen-${{ inputs.stack }}"]
     # The bootstrap project's deployer role trusts only jobs in the environment named for the stack.
     trust = (WORKFLOWS.parents[1] / "bootstrap" / "__main__.py").read_text()
-    assert 'f"repo:{repository}:environment:{environment}"' in trust
+    assert 'subjects(repository, f"environment:{environment}", workflows)' in trust and 'UP_WORKFLOW = "up.yml"' in trust
     for name in ("gate", "up"):  # the gate's real preview talks to the private API as much as the update
         job = jobs[name]
         assert job["runs-on"] == runner, name
@@ -194,3 +194,16 @@ def test_dev_deploys_every_push_to_main_without_a_change_request():
     text = steps_text(jobs["deploy"])
     assert "pulumi stack select dev" in text and "--policy-pack policies" in text
     assert "changeRequest" not in text and "change approve" not in text
+
+
+def test_up_hands_the_published_pack_its_change_evidence_before_previewing_and_updating():
+    """The policy group's copy of the pack has no repository beside it: both the preview and the
+    update get LEADGEN_CHANGE_EVIDENCE, computed after the request is named, in the same step."""
+    _, jobs = load("up.yml")
+    for name, command in (("gate", "pulumi preview"), ("up", "pulumi up")):
+        (step,) = [s["run"] for s in jobs[name]["steps"] if command in s.get("run", "")]
+        order = [step.index('pulumi config set leadgen:changeRequest "$CHANGE_REQUEST"'),
+                 step.index('LEADGEN_CHANGE_EVIDENCE="$(.venv/bin/python -m platformctl change evidence '
+                            '"$CHANGE_REQUEST" --stack "$STACK")"'),
+                 step.index("export LEADGEN_CHANGE_EVIDENCE"), step.index(command + " ")]
+        assert order == sorted(order), name
