@@ -1,23 +1,24 @@
-"""The backup and verify CronJobs that run the pgbackup tool's image in the cluster, under an IRSA
-role that may only put and get objects under their own prefix and read the one database secret.
-The alerts on their metrics are the observability domain's (`PgBackupMissing`,
-`PgBackupVerifyFailed`, `PgBackupShrank`).
+"""The backup and verify CronJobs that run the pgbackup tool's image in the cluster, each under its
+own IRSA role that may only reach its own prefix of the backup bucket and log in to the database as
+its own least-privilege role. The alerts on their metrics are the observability domain's
+(`PgBackupMissing`, `PgBackupVerifyFailed`, `PgBackupShrank`).
 
-The database password is never in the spec: an init container reads the RDS-managed secret with
-the pod's IRSA credentials and writes a libpq password file to a memory-backed volume, which the
-tool (libpq, pg_dump, pg_restore) reads through PGPASSFILE.
+Neither job holds a database password nor the master login. Each logs in with an RDS IAM token
+its pod's IRSA role signs (`rds-db:connect` as its one database user, a fresh token per
+connection, redacted from every line):
 
-Verification restores into a scratch database on the same instance: the same engine version the
-backup must come back to, with no second instance, hours after the backup, outside business
-traffic. It never restores as the master user (a dump is SQL that pg_restore runs), and never holds
-the master login: the verify job runs under its own service account and IRSA role, which may read
-the backups, add verification records and `rds-db:connect` as `pgbackup_verify` only; it logs in
-as that role with an RDS IAM token (no password anywhere), creates, restores into and drops its
-scratch databases, and the tool refuses the role if it can do more than that. A DBA creates the
-role once (docs/runbooks/backup-restore.md, "The verify role"):
-`CREATE ROLE pgbackup_verify LOGIN CREATEDB; GRANT rds_iam TO pgbackup_verify;`.
+- backup dumps as `pgbackup_backup`, a role that can read every table, sequence and large object
+  and write nothing (`pg_read_all_data`, plus SELECT on the large objects, which that role does
+  not cover before PostgreSQL 18);
+- verify restores into a scratch database on the same instance (the same engine version the
+  backup must come back to, hours after the backup, outside business traffic) as
+  `pgbackup_verify`, which may create databases and nothing else: a dump is SQL that pg_restore
+  runs, so it never runs as the master user, and the tool refuses the role if it can do more.
 
-The jobs' role carries the backup bucket's append-only writer tag, so the bucket's policy denies it
+A DBA creates both roles once (docs/runbooks/backup-restore.md, "The backup role" and "The verify
+role").
+
+The jobs' roles carry the backup bucket's append-only writer tag, so the bucket's policy denies them
 every delete and overwrite in every environment.
 """
 from __future__ import annotations
@@ -32,12 +33,11 @@ import pulumi_kubernetes as k8s
 
 from components.backup_bucket import BACKUP_WRITER_TAG
 from components.irsa import IrsaRole, IrsaRoleArgs
-from leadgen.data import PGPASS_SCRIPT, backup_job_policy, database_url, verify_job_policy
+from leadgen.data import backup_job_policy, database_url, verify_job_policy
 
 APP = "pgbackup"
 RUN_AS_USER = 10001  # the tool image's user
 PUSHGATEWAY_URL = "http://pushgateway.monitoring.svc:9091"  # the observability stack's Pushgateway
-PGPASS_DIR = "/run/pgpass"
 # Which PostgreSQL client the tool's image installs: the Dockerfile's `ARG PG_CLIENT_MAJOR=` line,
 # the one place it is written (jobs/pgbackup/client.py `image_client_major` reads the same line; it
 # is not imported here because it brings psycopg, which the program does not install). The CronJobs
@@ -53,8 +53,10 @@ def image_client_major(dockerfile: Path = DOCKERFILE) -> str:
     return match.group(1)
 
 
-# The least-privilege database role verify restores as (created by a DBA, see the runbook) and the
-# service account its IRSA role trusts: the verify pod shares nothing with the backup pod's role.
+# The least-privilege database roles the jobs log in as (created by a DBA, see the runbook): backup
+# reads everything and writes nothing, verify creates its scratch databases and nothing else. The
+# verify job has its own service account and IRSA role: it shares nothing with the backup pod's.
+BACKUP_ROLE = "pgbackup_backup"
 VERIFY_ROLE = "pgbackup_verify"
 VERIFY_SERVICE_ACCOUNT = f"{APP}-verify"
 
@@ -76,9 +78,6 @@ class BackupJobsArgs:
     db_address: pulumi.Input[str]
     db_port: pulumi.Input[int]
     db_name: str
-    db_username: str
-    db_secret_arn: pulumi.Input[str]
-    db_kms_key_arn: pulumi.Input[str]
     db_instance_arn: pulumi.Input[str]
     db_resource_id: pulumi.Input[str]  # the instance's DbiResourceId: rds-db:connect names users by it
     oidc_provider_arn: pulumi.Input[str]
@@ -103,9 +102,9 @@ class BackupJobs(pulumi.ComponentResource):
         k8s_child = pulumi.ResourceOptions(parent=self)
         labels = {"app": APP, "app.kubernetes.io/name": APP, "app.kubernetes.io/part-of": "leadgen"}
 
-        policy = pulumi.Output.all(args.bucket_arn, args.bucket_kms_key_arn, args.db_secret_arn,
-                                   args.db_kms_key_arn).apply(
-            lambda v: backup_job_policy(v[0], args.prefix, v[1], v[2], v[3]))
+        policy = pulumi.Output.all(args.bucket_arn, args.bucket_kms_key_arn, args.db_instance_arn,
+                                   args.db_resource_id).apply(
+            lambda v: backup_job_policy(v[0], args.prefix, v[1], v[2], v[3], BACKUP_ROLE))
         self.role = IrsaRole(f"{name}-irsa", IrsaRoleArgs(
             oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
             namespace=args.namespace, service_account=APP, policy_json=policy,
@@ -134,10 +133,12 @@ class BackupJobs(pulumi.ComponentResource):
                       "annotations": {"eks.amazonaws.com/role-arn": self.verify_role.arn}},
             automount_service_account_token=False, opts=k8s_child)
 
+        # Each job's login carries no password: an IAM token made by the pod's role. Backup reads
+        # the application's database as its read-only role.
         url = pulumi.Output.all(args.db_address, args.db_port).apply(
-            lambda v: database_url(v[0], int(v[1]), args.db_name, args.db_username))
+            lambda v: database_url(v[0], int(v[1]), args.db_name, BACKUP_ROLE))
         # The verify role's login to the maintenance database; its scratch databases are created
-        # beside the real one by that role. No password: an IAM token made by the pod's role.
+        # beside the real one by that role.
         scratch = pulumi.Output.all(args.db_address, args.db_port).apply(
             lambda v: database_url(v[0], int(v[1]), "postgres", VERIFY_ROLE))
         common_env = [
@@ -147,17 +148,16 @@ class BackupJobs(pulumi.ComponentResource):
             # boto3 reads AWS_DEFAULT_REGION; AWS_REGION is what other SDKs read.
             {"name": "AWS_REGION", "value": args.region},
             {"name": "AWS_DEFAULT_REGION", "value": args.region},
+            {"name": "PGBACKUP_RDS_IAM_REGION", "value": args.region},
         ]
         self.backup = self._cron_job(
             name, "backup", args, labels, args.schedule, args.backup_deadline_seconds,
-            ["backup"], [{"name": "DATABASE_URL", "value": url},
-                         {"name": "PGPASSFILE", "value": f"{PGPASS_DIR}/pgpass"}, *common_env],
-            k8s_child, service_account=APP, pgpass=True)
+            ["backup"], [{"name": "DATABASE_URL", "value": url}, *common_env],
+            k8s_child, service_account=APP)
         self.verify = self._cron_job(
             name, "verify", args, labels, args.verify_schedule, args.verify_deadline_seconds,
-            ["verify"], [{"name": "SCRATCH_DATABASE_URL", "value": scratch},
-                         {"name": "PGBACKUP_RDS_IAM_REGION", "value": args.region}, *common_env],
-            k8s_child, service_account=VERIFY_SERVICE_ACCOUNT, pgpass=False)
+            ["verify"], [{"name": "SCRATCH_DATABASE_URL", "value": scratch}, *common_env],
+            k8s_child, service_account=VERIFY_SERVICE_ACCOUNT)
 
         self.role_arn = self.role.arn
         self.verify_role_arn = self.verify_role.arn
@@ -165,26 +165,11 @@ class BackupJobs(pulumi.ComponentResource):
 
     def _cron_job(self, name: str, operation: str, args: BackupJobsArgs, labels: dict,
                   schedule: str, deadline: int, command_args: list, env: list,
-                  opts: pulumi.ResourceOptions, *, service_account: str, pgpass: bool) -> k8s.batch.v1.CronJob:
+                  opts: pulumi.ResourceOptions, *, service_account: str) -> k8s.batch.v1.CronJob:
         job_labels = {**labels, "app.kubernetes.io/component": operation}
         annotations = {PG_CLIENT_MAJOR_ANNOTATION: image_client_major()}
         hardened = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                     "privileged": False, "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}}
-        pgpass_mount = {"name": "pgpass", "mountPath": PGPASS_DIR}
-        pgpass_init = {
-            "name": "pgpass",
-            "image": args.image,
-            "imagePullPolicy": "IfNotPresent",
-            "command": ["python", "-c", PGPASS_SCRIPT],
-            "env": [{"name": "DB_SECRET_ARN", "value": args.db_secret_arn},
-                    {"name": "PGPASSFILE", "value": f"{PGPASS_DIR}/pgpass"},
-                    {"name": "AWS_REGION", "value": args.region},
-                    {"name": "AWS_DEFAULT_REGION", "value": args.region}],
-            "resources": {"requests": {"cpu": "50m", "memory": "64Mi"},
-                          "limits": {"cpu": "200m", "memory": "128Mi"}},
-            "securityContext": hardened,
-            "volumeMounts": [pgpass_mount],
-        }
         return k8s.batch.v1.CronJob(
             f"{name}-{operation}",
             metadata={"name": f"{APP}-{operation}", "namespace": args.namespace, "labels": job_labels,
@@ -217,7 +202,6 @@ class BackupJobs(pulumi.ComponentResource):
                                     "seccompProfile": {"type": "RuntimeDefault"}},
                                 # A spot reclaim mid-dump wastes the night's window.
                                 "nodeSelector": {"leadgen.io/capacity-type": "on_demand"},
-                                **({"initContainers": [pgpass_init]} if pgpass else {}),
                                 "containers": [{
                                     "name": operation,
                                     "image": args.image,
@@ -227,15 +211,9 @@ class BackupJobs(pulumi.ComponentResource):
                                     "resources": {"requests": {"cpu": "250m", "memory": "512Mi"},
                                                   "limits": {"cpu": "1", "memory": "1Gi"}},
                                     "securityContext": hardened,
-                                    "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"},
-                                                     *([{**pgpass_mount, "readOnly": True}] if pgpass else [])],
+                                    "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
                                 }],
-                                "volumes": [
-                                    {"name": "tmp", "emptyDir": {"sizeLimit": "2Gi"}},
-                                    # In memory: the password file never touches the node's disk.
-                                    *([{"name": "pgpass", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}}]
-                                      if pgpass else []),
-                                ],
+                                "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "2Gi"}}],
                             },
                         },
                     },

@@ -67,11 +67,19 @@ def tls_only_bucket_policy(bucket_arn: str) -> str:
     ]})
 
 
-def backup_job_policy(bucket_arn: str, prefix: str, bucket_key_arn: str, db_secret_arn: str,
-                      db_key_arn: str) -> str:
-    """What the backup and verify jobs may do: put and get objects under their own prefix, list
-    that prefix only (the tool finds the latest backup by listing), use the bucket's key, and read
-    the one database secret. No delete: under Object Lock old backups are not the job's to remove."""
+def rds_db_user_arn(db_instance_arn: str, db_resource_id: str, user: str) -> str:
+    """What `rds-db:connect` names: the instance's DbiResourceId and the database user."""
+    parts = db_instance_arn.split(":")  # arn:aws:rds:<region>:<account>:db:<name>
+    return f"arn:{parts[1]}:rds-db:{parts[3]}:{parts[4]}:dbuser:{db_resource_id}/{user}"
+
+
+def backup_job_policy(bucket_arn: str, prefix: str, bucket_key_arn: str, db_instance_arn: str,
+                      db_resource_id: str, backup_user: str) -> str:
+    """What the backup job may do: put and get objects under its own prefix, list that prefix only
+    (the tool finds the latest backup by listing), use the bucket's key, and log in to the
+    database as the read-only backup role with an RDS IAM token. No secret: it never holds the
+    master password, nor any password. No delete: under Object Lock old backups are not the job's
+    to remove."""
     prefix = prefix.strip("/")
     return json.dumps({"Version": "2012-10-17", "Statement": [
         {"Sid": "ObjectsUnderPrefix", "Effect": "Allow",
@@ -82,11 +90,8 @@ def backup_job_policy(bucket_arn: str, prefix: str, bucket_key_arn: str, db_secr
         {"Sid": "BucketKey", "Effect": "Allow",
          "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": bucket_key_arn,
          "Condition": {"StringEquals": {"kms:ViaService": f"s3.{_region(bucket_key_arn)}.amazonaws.com"}}},
-        {"Sid": "DatabaseSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-         "Resource": db_secret_arn},
-        {"Sid": "DatabaseSecretKey", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": db_key_arn,
-         "Condition": {"StringEquals": {
-             "kms:ViaService": f"secretsmanager.{_region(db_key_arn)}.amazonaws.com"}}},
+        {"Sid": "DatabaseLoginAsBackupRole", "Effect": "Allow", "Action": "rds-db:connect",
+         "Resource": rds_db_user_arn(db_instance_arn, db_resource_id, backup_user)},
     ]})
 
 
@@ -96,8 +101,6 @@ def verify_job_policy(bucket_arn: str, prefix: str, bucket_key_arn: str, db_inst
     beside them, and log in to the database as the verify role with an RDS IAM token. No secret:
     it never holds the master password, nor any password."""
     prefix = prefix.strip("/")
-    parts = db_instance_arn.split(":")  # arn:aws:rds:<region>:<account>:db:<name>
-    dbuser = f"arn:{parts[1]}:rds-db:{parts[3]}:{parts[4]}:dbuser:{db_resource_id}/{verify_user}"
     return json.dumps({"Version": "2012-10-17", "Statement": [
         {"Sid": "ReadBackups", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{bucket_arn}/{prefix}/*"},
         {"Sid": "WriteVerificationRecords", "Effect": "Allow", "Action": "s3:PutObject",
@@ -107,7 +110,8 @@ def verify_job_policy(bucket_arn: str, prefix: str, bucket_key_arn: str, db_inst
         {"Sid": "BucketKey", "Effect": "Allow",
          "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": bucket_key_arn,
          "Condition": {"StringEquals": {"kms:ViaService": f"s3.{_region(bucket_key_arn)}.amazonaws.com"}}},
-        {"Sid": "DatabaseLoginAsVerifyRole", "Effect": "Allow", "Action": "rds-db:connect", "Resource": dbuser},
+        {"Sid": "DatabaseLoginAsVerifyRole", "Effect": "Allow", "Action": "rds-db:connect",
+         "Resource": rds_db_user_arn(db_instance_arn, db_resource_id, verify_user)},
     ]})
 
 
@@ -140,36 +144,8 @@ def postgres_parameters(slow_query_ms: int) -> list[dict]:
     return [{"name": k, "value": v, "apply_method": "immediate"} for k, v in params.items()]
 
 
-# --- the backup job's database password --------------------------------------------------------
-# The tool reads libpq's environment, so the password reaches it as a password file that an init
-# container writes from Secrets Manager into a memory-backed volume. The password is then never in
-# the pod spec, in a Kubernetes Secret, or in Pulumi state, and the RDS-managed rotation is picked
-# up by the next run. The script runs in the tool's own image (Python and boto3).
-PGPASS_SCRIPT = r"""
-import json, os, sys, boto3
-arn = os.environ["DB_SECRET_ARN"]
-try:
-    secret = json.loads(boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
-    user, password = secret["username"], secret["password"]
-except Exception as exc:
-    code = getattr(exc, "response", {}).get("Error", {}).get("Code") or type(exc).__name__
-    sys.exit(f"pgpass: cannot read the database secret {arn} ({code})")
-esc = lambda v: v.replace("\\", "\\\\").replace(":", "\\:")
-fd = os.open(os.environ["PGPASSFILE"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-os.write(fd, ("*:*:*:%s:%s\n" % (esc(user), esc(password))).encode())
-os.close(fd)
-print(json.dumps({"command": "pgpass", "step": "done", "secret": arn}))
-""".lstrip()
-
-
-def pgpass_line(username: str, password: str) -> str:
-    """The line PGPASS_SCRIPT writes, for tests: `:` and `\\` escaped as libpq wants."""
-    esc = lambda v: v.replace("\\", "\\\\").replace(":", "\\:")  # noqa: E731
-    return f"*:*:*:{esc(username)}:{esc(password)}\n"
-
-
 def database_url(host: str, port: int, dbname: str, username: str) -> str:
-    """A libpq URL with no password (that comes from PGPASSFILE) that insists on TLS."""
+    """A libpq URL with no password (the jobs log in with an RDS IAM token) that insists on TLS."""
     return f"postgresql://{username}@{host}:{port}/{dbname}?sslmode=require"
 
 

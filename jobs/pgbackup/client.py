@@ -72,7 +72,11 @@ def server_major(conn: psycopg.Connection) -> int:
 
 def require_client(tool: str, conn: psycopg.Connection, where: str) -> dict:
     """Refuses (PgBackupError) when ``tool`` is older than the server; returns both majors."""
-    server = server_major(conn)
+    return check_client(tool, server_major(conn), where)
+
+
+def check_client(tool: str, server: int, where: str) -> dict:
+    """``require_client`` for a server major already known."""
     client = client_major(tool)
     if client < server:
         raise PgBackupError(f"{tool} {client} is older than the PostgreSQL {server} server at {where}; "

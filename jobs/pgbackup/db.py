@@ -6,6 +6,7 @@ in their environment, and every message names the server as ``host:port`` only.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -117,9 +118,8 @@ class DatabaseUrl:
     def password(self) -> str | None:
         if self.iam_region is None:
             return self.params.get("password")
-        import boto3  # only for IAM authentication: no cost to the others
         try:
-            token = boto3.client("rds", region_name=self.iam_region).generate_db_auth_token(
+            token = _rds_client(self.iam_region).generate_db_auth_token(
                 DBHostname=self.host, Port=int(self.port), DBUsername=self.params.get("user") or "",
                 Region=self.iam_region)
         except Exception as exc:  # botocore: no credentials, bad region
@@ -144,6 +144,14 @@ class DatabaseUrl:
             return psycopg.connect(**params, autocommit=autocommit, application_name="pgbackup")
         except psycopg.Error as exc:
             raise PgBackupError(f"cannot connect to database at {self.where} ({connection_reason(exc)})") from None
+
+
+@functools.lru_cache(maxsize=None)
+def _rds_client(region: str):
+    """One RDS client per region and process: every connection needs a fresh token (valid 15
+    minutes), not a fresh client."""
+    import botocore.session  # only for IAM authentication: no cost to the others
+    return botocore.session.get_session().create_client("rds", region_name=region)
 
 
 def connection_reason(exc: BaseException) -> str:

@@ -50,6 +50,27 @@ def _tool_reason(tool: str, stderr: list[str], returncode: int) -> str:
     return f"{tool} failed: {reason}"
 
 
+def _privilege_hint(stderr: list[str], role: str) -> str:
+    """What to grant when pg_dump met something its role may not read (the backup role reads
+    through pg_read_all_data, which covers neither large objects before PostgreSQL 18 nor tables
+    under row-level security)."""
+    text = "\n".join(stderr)
+    if "permission denied" not in text and "row-level security" not in text:
+        return ""
+    return (f"; role {role} must be able to read everything it dumps (docs/runbooks/backup-restore.md, "
+            "\"The backup role\")")
+
+
+def _widen_pipe(stream) -> None:
+    """A 1 MiB pipe buffer instead of 64 KiB: the libpq tool keeps writing (or reading) while
+    this process is briefly busy elsewhere (the S3 client, a part upload) instead of stalling."""
+    try:
+        import fcntl
+        fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, 1024 * 1024)
+    except (ImportError, AttributeError, OSError):
+        pass  # not Linux, or a lower pipe-max-size: the default buffer only costs some speed
+
+
 def _collect(stream, into: list[str]) -> threading.Thread:
     def run():
         for raw in stream:
@@ -121,39 +142,31 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int, fact
     started = now()
     timer = Timer()
     conn = source.connect(autocommit=False)
+    listed: dict = {}
     try:
-        versions = client.require_client("pg_dump", conn, source.where)
         # One exported snapshot for pg_dump and for the row counts: the manifest describes exactly
-        # the rows in the dump, however busy the database is meanwhile.
-        conn.rollback()
+        # the rows in the dump, however busy the database is meanwhile. One round trip learns
+        # everything pg_dump needs, so that it starts as early as it can.
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
-        version = db.server_version(conn)
-        snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
-        log.step("connect", server=source.where, database=source.dbname, server_version=version, **versions)
+        server_num, version, role, snapshot = conn.execute(
+            "SELECT current_setting('server_version_num')::int, current_setting('server_version'), current_user, "
+            "pg_export_snapshot()").fetchone()
+        versions = client.check_client("pg_dump", server_num // 10000, source.where)
+        log.step("connect", server=source.where, database=source.dbname, role=role, server_version=version,
+                 **versions)
 
-        # The bucket is read while pg_dump runs: it only names the previous backup and the suspects,
-        # and its round trips need not delay the dump.
-        listed: dict = {}
-
-        def list_bucket():
-            try:
-                listed["backups"] = read_catalogue(store, tolerance)
-            except BaseException as exc:  # noqa: BLE001 re-raised in the main thread below
-                listed["error"] = exc
-
-        lister = threading.Thread(target=list_bucket, name="catalogue", daemon=True)
-        lister.start()
         # The random suffix keeps two runs in the same second apart; the conditional writes below
         # make sure that even a repeated id can never replace what another run wrote.
         backup_id = backup_id_at(started, token())
         dump_key = store.key(backup_id, DUMP)
 
         conninfo, env = source.libpq_args()
-        pg_dump_version = client.version_text("pg_dump").strip()  # the run require_client made
+        pg_dump_version = client.version_text("pg_dump").strip()  # the run check_client made
         proc = subprocess.Popen(
             ["pg_dump", "--format=custom", f"--snapshot={snapshot}", "--no-password", f"--dbname={conninfo}"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        _widen_pipe(proc.stdout)
         stderr: list[str] = []
         stderr_thread = _collect(proc.stderr, stderr)
 
@@ -168,6 +181,19 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int, fact
         # Counting runs beside the dump, in the same snapshot, so it adds no wall time.
         counter = threading.Thread(target=count, name="row-counts", daemon=True)
         counter.start()
+
+        # Everything S3 needs (the client, the listing that names the previous backup and the
+        # suspects) is done while pg_dump runs: none of it may delay the dump's start.
+        store.warm_up()
+
+        def list_bucket():
+            try:
+                listed["backups"] = read_catalogue(store, tolerance)
+            except BaseException as exc:  # noqa: BLE001 re-raised in the main thread below
+                listed["error"] = exc
+
+        lister = threading.Thread(target=list_bucket, name="catalogue", daemon=True)
+        lister.start()
 
         sha = hashlib.sha256()
         size = parts = 0
@@ -189,7 +215,7 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int, fact
                 returncode = proc.wait()
                 stderr_thread.join()
                 if returncode != 0:
-                    raise PgBackupError(_tool_reason("pg_dump", stderr, returncode))
+                    raise PgBackupError(_tool_reason("pg_dump", stderr, returncode) + _privilege_hint(stderr, role))
                 if size == 0:
                     raise PgBackupError("pg_dump wrote nothing")
                 counter.join()
@@ -269,6 +295,7 @@ def _stream_to_restore(store: Store, backup_id: str, body, target: DatabaseUrl, 
         env["PGOPTIONS"] = (env.get("PGOPTIONS", "") + " -c synchronous_commit=off -c maintenance_work_mem=256MB").strip()
     proc = subprocess.Popen(["pg_restore", "--exit-on-error", "--no-password", f"--dbname={conninfo}", *options],
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _widen_pipe(proc.stdin)
     result = StreamResult()
     stderr_thread = _collect(proc.stderr, result.stderr)
     sha = hashlib.sha256()

@@ -24,11 +24,25 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-import boto3
-import botocore.exceptions
-from botocore.config import Config
-
 from jobs.pgbackup.errors import PgBackupError
+
+# botocore is imported when S3 is first needed, not with this module: its import and the S3
+# client's model take a quarter of a second of CPU, which the backup spends while pg_dump runs
+# instead of before it starts (see Store.warm_up). boto3 itself is not needed.
+
+
+def _botocore_exceptions():
+    import botocore.exceptions
+    return botocore.exceptions
+
+
+def new_s3_client():
+    """An S3 client from the environment (region, AWS_ENDPOINT_URL, credentials: botocore reads
+    them). Retries stay few so that a failing S3 fails the job within minutes and the alert fires."""
+    import botocore.session
+    from botocore.config import Config
+    return botocore.session.get_session().create_client(
+        "s3", config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10, read_timeout=120))
 
 DUMP = "dump.pgcustom"
 MANIFEST = "manifest.json"
@@ -68,19 +82,20 @@ def is_backup_id(text: str) -> bool:
 
 
 def s3_reason(exc: BaseException) -> str:
-    if isinstance(exc, botocore.exceptions.ClientError):
+    botocore = _botocore_exceptions()
+    if isinstance(exc, botocore.ClientError):
         error = exc.response.get("Error", {})
         code = error.get("Code", "error")
         message = error.get("Message") or ""
         return f"{code}: {message}".rstrip(": ") if message else code
-    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+    if isinstance(exc, botocore.NoCredentialsError):
         return "no AWS credentials (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or use the pod's role)"
-    if isinstance(exc, botocore.exceptions.EndpointConnectionError):
+    if isinstance(exc, botocore.EndpointConnectionError):
         return f"cannot reach {exc.kwargs.get('endpoint_url', 'the S3 endpoint')}"
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def _refused_overwrite(exc: botocore.exceptions.ClientError) -> bool:
+def _refused_overwrite(exc) -> bool:
     # 412: the key exists. 409: another conditional write to the same key is in flight.
     return exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict")
 
@@ -90,16 +105,17 @@ def s3_errors(action: str, where: str):
     """Turns any boto3/botocore failure into one line naming the action and the object."""
     try:
         yield
-    except botocore.exceptions.ClientError as exc:
-        if _refused_overwrite(exc):
+    except Exception as exc:
+        botocore = _botocore_exceptions()
+        if isinstance(exc, botocore.ClientError) and _refused_overwrite(exc):
             raise PgBackupError(f"S3 {action} refused for {where}: the object already exists and is never "
                                 f"overwritten ({s3_reason(exc)})") from None
-        raise PgBackupError(f"S3 {action} failed for {where} ({s3_reason(exc)})") from None
-    except botocore.exceptions.BotoCoreError as exc:
-        raise PgBackupError(f"S3 {action} failed for {where} ({s3_reason(exc)})") from None
+        if isinstance(exc, (botocore.ClientError, botocore.BotoCoreError)):
+            raise PgBackupError(f"S3 {action} failed for {where} ({s3_reason(exc)})") from None
+        raise
 
 
-def _is_missing(exc: botocore.exceptions.ClientError) -> bool:
+def _is_missing(exc) -> bool:
     return exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound")
 
 
@@ -165,12 +181,37 @@ class Store:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.kms_key_id = kms_key_id
-        # The endpoint comes from AWS_ENDPOINT_URL (botocore reads it); retries stay few so that a
-        # failing S3 fails the job within minutes and the alert fires.
-        self.client = client or boto3.client(
-            "s3",
-            config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10, read_timeout=120),
-        )
+        self._client = client
+        self._lock = threading.Lock()
+        self._warming: threading.Thread | None = None
+        self._warm_error: BaseException | None = None
+
+    def warm_up(self) -> None:
+        """Starts making the S3 client in the background; ``client`` waits for it. A failure
+        surfaces at the first use of the client, as it would have without the warm-up."""
+        with self._lock:
+            if self._client is not None or self._warming is not None:
+                return
+            self._warming = threading.Thread(target=self._make_client, name="s3-client", daemon=True)
+            self._warming.start()
+
+    def _make_client(self) -> None:
+        try:
+            client = new_s3_client()
+        except BaseException as exc:  # noqa: BLE001 raised again by the first user of the client
+            self._warm_error = exc
+        else:
+            self._client = client
+
+    @property
+    def client(self):
+        if self._client is None:
+            self.warm_up()
+            self._warming.join()
+            if self._client is None:
+                with s3_errors("client setup", self.url("")):
+                    raise self._warm_error or RuntimeError("the S3 client was not made")
+        return self._client
 
     # -- naming ---------------------------------------------------------------------------------
     def key(self, backup_id: str, name: str) -> str:
@@ -221,12 +262,15 @@ class Store:
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=key)
             return read_capped(response["Body"], cap, self.url(key))
-        except botocore.exceptions.ClientError as exc:
-            if missing_ok and _is_missing(exc):
+        except PgBackupError:
+            raise
+        except Exception as exc:
+            botocore = _botocore_exceptions()
+            if isinstance(exc, botocore.ClientError) and missing_ok and _is_missing(exc):
                 return None
-            raise PgBackupError(f"S3 read failed for {self.url(key)} ({s3_reason(exc)})") from None
-        except botocore.exceptions.BotoCoreError as exc:
-            raise PgBackupError(f"S3 read failed for {self.url(key)} ({s3_reason(exc)})") from None
+            if isinstance(exc, (botocore.ClientError, botocore.BotoCoreError)):
+                raise PgBackupError(f"S3 read failed for {self.url(key)} ({s3_reason(exc)})") from None
+            raise
 
     def get_json(self, key: str, missing_ok: bool = False):
         data = self.get_bytes(key, missing_ok)
@@ -248,11 +292,14 @@ class Store:
                 self.client.put_object(Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*",
                                        ContentType="application/json", **self._encryption())
                 return "written"
-            except botocore.exceptions.ClientError as exc:
-                cause = s3_reason(exc)
-                refused = _refused_overwrite(exc)
-            except botocore.exceptions.BotoCoreError as exc:
-                cause, refused = s3_reason(exc), False
+            except Exception as exc:
+                botocore = _botocore_exceptions()
+                if isinstance(exc, botocore.ClientError):
+                    cause, refused = s3_reason(exc), _refused_overwrite(exc)
+                elif isinstance(exc, botocore.BotoCoreError):
+                    cause, refused = s3_reason(exc), False
+                else:
+                    raise
             try:
                 existing = self.get_bytes(key, missing_ok=True)
             except PgBackupError:
@@ -278,7 +325,13 @@ class Store:
 
 
 class MultipartUpload:
-    """Uploads parts from a background thread while the caller keeps reading pg_dump's pipe.
+    """Uploads the dump while the caller keeps reading pg_dump's pipe: pg_dump never waits for S3
+    to be reached, only for S3 to keep up.
+
+    Parts go out from a background thread, which starts the multipart upload when the first full
+    part is queued. A dump smaller than one part is written by ``complete`` in one conditional
+    PutObject instead (one request, not three), and only after pg_dump has succeeded, like
+    CompleteMultipartUpload: a failed dump never becomes an object.
 
     The queue holds one part, so memory stays near three parts and a stalled S3 slows pg_dump
     down (the pipe fills) instead of buffering the database in memory or on disk.
@@ -291,25 +344,44 @@ class MultipartUpload:
         self.parts: list[dict] = []
         self.error: PgBackupError | None = None
         self.upload_id: str | None = None
+        self._single: bytes | None = None
+        self._aborted = False
+        self._done = False
+        self._lock = threading.Lock()
         self._queue: queue.Queue = queue.Queue(maxsize=1)
         self._thread = threading.Thread(target=self._worker, name="s3-upload", daemon=True)
 
     def __enter__(self) -> "MultipartUpload":
-        with s3_errors("upload start", self.store.url(self.key)):
-            response = self.store.client.create_multipart_upload(
-                Bucket=self.store.bucket, Key=self.key, ContentType="application/octet-stream",
-                **self.store._encryption())
-        self.upload_id = response["UploadId"]
         self._thread.start()
         return self
+
+    def _start(self) -> bool:
+        """Starts the multipart upload; False if it failed or the run was aborted meanwhile."""
+        try:
+            with s3_errors("upload start", self.store.url(self.key)):
+                upload_id = self.store.client.create_multipart_upload(
+                    Bucket=self.store.bucket, Key=self.key, ContentType="application/octet-stream",
+                    **self.store._encryption())["UploadId"]
+        except PgBackupError as exc:
+            self.error = self.error or exc
+            return False
+        with self._lock:
+            aborted = self._aborted
+            if not aborted:
+                self.upload_id = upload_id
+        if aborted:  # the run failed while the upload was being started: drop it here
+            self._send_abort(upload_id)
+        return not aborted
 
     def _worker(self) -> None:
         while True:
             item = self._queue.get()
             if item is None:
                 return
-            if self.error is not None:
+            if self.error is not None or self._aborted:
                 continue  # drain until the sentinel so the producer never blocks forever
+            if self.upload_id is None and not self._start():
+                continue
             number, data = item
             try:
                 with s3_errors(f"upload of part {number}", self.store.url(self.key)):
@@ -321,9 +393,18 @@ class MultipartUpload:
                 self.error = exc
 
     def put(self, number: int, data: bytes) -> None:
-        """Queues one part; raises the upload thread's error as soon as there is one."""
+        """Queues one part; raises the upload thread's error as soon as there is one. A first
+        part shorter than a part is the whole dump: it is kept for ``complete``."""
         if self.error is not None:
             raise self.error
+        if self._single is not None:
+            # A pipe read returns short only at the end of the stream; if that ever failed, the
+            # dump must not be stored as its first part alone.
+            raise PgBackupError(f"part {number} followed a short part 1 ({len(self._single)} bytes): "
+                                "the dump is not stored")
+        if number == 1 and len(data) < self.part_size:
+            self._single = data
+            return
         self._queue.put((number, data))
         if self.error is not None:
             raise self.error
@@ -332,29 +413,44 @@ class MultipartUpload:
         self._finish_thread()
         if self.error is not None:
             raise self.error
+        if self._single is not None:
+            with s3_errors("upload", self.store.url(self.key)):
+                # Conditional like every write: a dump already at this key stays as it is.
+                self.store.client.put_object(
+                    Bucket=self.store.bucket, Key=self.key, Body=self._single, IfNoneMatch="*",
+                    ContentType="application/octet-stream", **self.store._encryption())
+            self._done = True
+            return
         with s3_errors("upload completion", self.store.url(self.key)):
             # Conditional like every write: a dump already at this key stays as it is.
             self.store.client.complete_multipart_upload(
                 Bucket=self.store.bucket, Key=self.key, UploadId=self.upload_id, IfNoneMatch="*",
                 MultipartUpload={"Parts": sorted(self.parts, key=lambda p: p["PartNumber"])})
-        self.upload_id = None
+        self._done = True
 
     def abort(self) -> None:
         """Drops every uploaded part: a failed backup leaves nothing behind (nor billed parts).
 
         The abort goes out first, without waiting for a part in flight (a SIGTERM leaves seconds,
         and a stalled S3 would hold them all); the worker is then stopped, and the abort is sent
-        once more, since a part that completes after an abort can still be stored and billed."""
-        if self.upload_id is None:
-            self._finish_thread()
-            return
+        once more, since a part that completes after an abort can still be stored and billed. An
+        upload still being started is aborted by the worker as soon as S3 answers."""
+        with self._lock:
+            self._aborted = True
+            upload_id = self.upload_id
         self.error = self.error or PgBackupError("upload aborted")  # the worker drops what is queued
+        if upload_id is None:
+            self._finish_thread(timeout=5)
+            return
         with s3_errors("upload abort", self.store.url(self.key)):
-            self.store.client.abort_multipart_upload(Bucket=self.store.bucket, Key=self.key, UploadId=self.upload_id)
+            self.store.client.abort_multipart_upload(Bucket=self.store.bucket, Key=self.key, UploadId=upload_id)
         self._finish_thread(timeout=5)
-        with contextlib.suppress(botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError):
-            self.store.client.abort_multipart_upload(Bucket=self.store.bucket, Key=self.key, UploadId=self.upload_id)
-        self.upload_id = None
+        self._send_abort(upload_id)
+
+    def _send_abort(self, upload_id: str) -> None:
+        botocore = _botocore_exceptions()
+        with contextlib.suppress(botocore.ClientError, botocore.BotoCoreError, PgBackupError):
+            self.store.client.abort_multipart_upload(Bucket=self.store.bucket, Key=self.key, UploadId=upload_id)
 
     def _finish_thread(self, timeout: float | None = None) -> None:
         if self._thread.is_alive():
@@ -363,7 +459,7 @@ class MultipartUpload:
             self._thread.join(timeout)
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None and self.upload_id is not None:
+        if exc_type is not None and not self._done:
             try:
                 self.abort()
             except PgBackupError:

@@ -1,13 +1,14 @@
-"""The backup and verify CronJobs and their IRSA role, as the program registers them for
-production: schedule, concurrency, deadlines, restricted pods, a role that reaches only its prefix
-and its one secret, no password anywhere in the spec, strict validation of the built-in kinds."""
+"""The backup and verify CronJobs and their IRSA roles, as the program registers them for
+production: schedule, concurrency, deadlines, restricted pods, roles that reach only their prefix
+and log in as their own least-privilege database role, no password or master login anywhere in
+the spec, strict validation of the built-in kinds."""
 import json
 import urllib.parse
 
 import kubernetes_validate
 import pytest
 
-from leadgen.data import PGPASS_SCRIPT, helm_fullname
+from leadgen.data import helm_fullname
 from platformctl.render import manifest
 
 JOBS, DB, BUCKET = "leadgen:backup_jobs:BackupJobs", "leadgen:database:Database", "leadgen:backup_bucket:BackupBucket"
@@ -53,11 +54,8 @@ def test_pods_meet_the_restricted_profile(prod, name):
         assert sc["capabilities"] == {"drop": ["ALL"]} and sc["runAsNonRoot"] is True
         assert c["image"].endswith("/leadgen-production/pgbackup:1.0.0")
         assert c["resources"]["limits"] and c["resources"]["requests"]
-    volumes = {v["name"]: v for v in pod["volumes"]}
-    if name == "pgbackup-backup":
-        assert volumes["pgpass"]["emptyDir"]["medium"] == "Memory"
-    else:  # verify holds no password: it logs in with an IAM token
-        assert "pgpass" not in volumes and "initContainers" not in pod
+    # Neither job holds a password: both log in with an IAM token, so no init container fetches one.
+    assert [v["name"] for v in pod["volumes"]] == ["tmp"] and "initContainers" not in pod
 
 
 def test_jobs_run_the_tool_with_its_environment(prod):
@@ -72,9 +70,14 @@ def test_jobs_run_the_tool_with_its_environment(prod):
         env = _env(c)
         assert env["BACKUP_BUCKET"] == bucket and env["BACKUP_PREFIX"] == "postgres"
         assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"
-    assert _env(backup)["PGPASSFILE"] == "/run/pgpass/pgpass"
-    assert _env(backup)["DATABASE_URL"] == \
-        f"postgresql://leadgen_admin@{db['address']}:5432/insurance_lead_gen?sslmode=require"
+    # Backup dumps as its read-only role with an RDS IAM token its own IRSA role signs: no
+    # password file, no secret, no master login.
+    backup_env = _env(backup)
+    assert backup_env["DATABASE_URL"] == \
+        f"postgresql://pgbackup_backup@{db['address']}:5432/insurance_lead_gen?sslmode=require"
+    assert backup_env["PGBACKUP_RDS_IAM_REGION"] == "us-east-1"
+    assert not {"PGPASSFILE", "PGPASSWORD", "DB_SECRET_ARN"} & set(backup_env)
+    assert "leadgen_admin" not in json.dumps(jobs["pgbackup-backup"])
     # Verify never gets the master login, in any form: it logs in as its least-privilege role with
     # an RDS IAM token its own IRSA role signs.
     verify_env = _env(verify)
@@ -90,18 +93,12 @@ def test_no_password_in_the_spec(prod):
         pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
         for c in pod.get("initContainers", []) + pod["containers"]:
             names = {e["name"] for e in c["env"]}
-            assert not names & {"PGPASSWORD", "DATABASE_PASSWORD", "REDIS_AUTH_TOKEN"}
+            assert not names & {"PGPASSWORD", "PGPASSFILE", "DATABASE_PASSWORD", "REDIS_AUTH_TOKEN"}
             assert not any("valueFrom" in e for e in c["env"])
             for e in c["env"]:
                 if e["value"].startswith("postgresql://"):
                     url = urllib.parse.urlsplit(e["value"])
-                    assert url.username in ("leadgen_admin", "pgbackup_verify") and url.password is None
-        if "initContainers" not in pod:
-            continue  # verify: no secret to read
-        init = pod["initContainers"][0]
-        assert init["command"] == ["python", "-c", PGPASS_SCRIPT]
-        assert _env(init)["DB_SECRET_ARN"] == prod.run.outputs["database"]["masterSecretArn"]
-        assert _env(init)["AWS_DEFAULT_REGION"] == "us-east-1"  # boto3 ignores AWS_REGION
+                    assert url.username in ("pgbackup_backup", "pgbackup_verify") and url.password is None
 
 
 def _role_policy(run, service_account):
@@ -130,18 +127,25 @@ def test_verify_role_reads_backups_writes_records_and_logs_in_as_the_verify_role
     assert "secretsmanager:GetSecretValue" not in actions and "s3:AbortMultipartUpload" not in actions
 
 
-def test_role_reaches_only_its_prefix_and_its_secret(prod):
+def test_backup_role_reaches_only_its_prefix_and_logs_in_as_the_backup_role_only(prod):
     policy = _role_policy(prod, "pgbackup")
     bucket_arn = prod.one("aws:s3/bucket:Bucket", BUCKET)["outputs"]["arn"]
-    secret = prod.run.outputs["database"]["masterSecretArn"]
+    db = prod.one("aws:rds/instance:Instance", DB)["outputs"]
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     assert by_sid["ObjectsUnderPrefix"]["Resource"] == f"{bucket_arn}/postgres/*"
     assert by_sid["ListPrefix"]["Resource"] == bucket_arn
-    assert by_sid["DatabaseSecret"]["Resource"] == secret
     assert by_sid["BucketKey"]["Resource"] == prod.one("aws:kms/key:Key", BUCKET)["outputs"]["arn"]
+    account, region = db["arn"].split(":")[4], db["arn"].split(":")[3]
+    assert by_sid["DatabaseLoginAsBackupRole"] == {
+        "Sid": "DatabaseLoginAsBackupRole", "Effect": "Allow", "Action": "rds-db:connect",
+        "Resource": f"arn:aws:rds-db:{region}:{account}:dbuser:{db['resourceId']}/pgbackup_backup"}
     s3_resources = [s["Resource"] for s in policy["Statement"]
                     if any(a.startswith("s3:") for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))]
     assert s3_resources == [f"{bucket_arn}/postgres/*", bucket_arn]
+    actions = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    # The master password stays in Secrets Manager, out of the job's reach.
+    assert not any(a.startswith("secretsmanager:") for a in actions)
+    assert prod.run.outputs["database"]["masterSecretArn"] not in json.dumps(policy)
     assert all(s["Effect"] == "Allow" and s["Resource"] != "*" for s in policy["Statement"])
 
 

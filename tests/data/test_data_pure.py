@@ -1,5 +1,5 @@
 """The data domain's pure helpers, without mocks: cron as Kubernetes reads it, the backup tiers,
-the bucket's TLS policy, the jobs' IAM policy, the pgpass line."""
+the bucket's TLS policy, the jobs' IAM policies."""
 import json
 
 import pytest
@@ -8,8 +8,8 @@ from leadgen import data
 
 BUCKET = "arn:aws:s3:::leadgen-production-backups-123456789012"
 BUCKET_KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-0000-abcdef"
-DB_KEY = "arn:aws:kms:us-east-1:123456789012:key/66666666-7777-8888-9999-000000000000"
+DB_INSTANCE = "arn:aws:rds:us-east-1:123456789012:db:insurance-lead-gen-production"
+DB_RESOURCE_ID = "db-ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 @pytest.mark.parametrize("schedule", ["0 2 * * *", "@daily", "*/15 * * * *", "0 2 * * mon-fri",
@@ -65,20 +65,22 @@ def test_bucket_policy_denies_plain_http_and_old_tls():
         assert s["Resource"] == [BUCKET, f"{BUCKET}/*"] and s["Principal"] == "*"
 
 
-def test_job_policy_reaches_only_its_prefix_and_its_secret():
-    doc = json.loads(data.backup_job_policy(BUCKET, "/postgres/", BUCKET_KEY, SECRET, DB_KEY))
+def test_backup_job_policy_reaches_only_its_prefix_and_logs_in_as_the_backup_role():
+    doc = json.loads(data.backup_job_policy(BUCKET, "/postgres/", BUCKET_KEY, DB_INSTANCE, DB_RESOURCE_ID,
+                                            "pgbackup_backup"))
     by_sid = {s["Sid"]: s for s in doc["Statement"]}
     objects = by_sid["ObjectsUnderPrefix"]
     assert objects["Resource"] == f"{BUCKET}/postgres/*"
     assert sorted(objects["Action"]) == ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
     assert by_sid["ListPrefix"]["Resource"] == BUCKET
     assert by_sid["ListPrefix"]["Condition"] == {"StringLike": {"s3:prefix": ["postgres", "postgres/*"]}}
-    assert by_sid["DatabaseSecret"] == {"Sid": "DatabaseSecret", "Effect": "Allow",
-                                        "Action": "secretsmanager:GetSecretValue", "Resource": SECRET}
     assert by_sid["BucketKey"]["Condition"]["StringEquals"]["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
-    assert by_sid["DatabaseSecretKey"]["Condition"]["StringEquals"]["kms:ViaService"] == \
-        "secretsmanager.us-east-1.amazonaws.com"
+    # The database login is one user by IAM token; no secret (the master password) is readable.
+    assert by_sid["DatabaseLoginAsBackupRole"] == {
+        "Sid": "DatabaseLoginAsBackupRole", "Effect": "Allow", "Action": "rds-db:connect",
+        "Resource": f"arn:aws:rds-db:us-east-1:123456789012:dbuser:{DB_RESOURCE_ID}/pgbackup_backup"}
     actions = [a for s in doc["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    assert not any(a.startswith("secretsmanager:") for a in actions)
     assert not any(a.endswith("*") or "Delete" in a for a in actions)
     assert all(s["Resource"] != "*" for s in doc["Statement"])
 
@@ -92,10 +94,6 @@ def test_parameters_log_slow_queries_and_connections_and_force_tls():
     assert data.parameter_family("16.10") == "postgres16"
 
 
-def test_pgpass_line_escapes_what_libpq_splits_on():
-    assert data.pgpass_line("leadgen_admin", "a:b\\c") == "*:*:*:leadgen_admin:a\\:b\\\\c\n"
-
-
 def test_database_url_has_no_password_and_requires_tls():
-    url = data.database_url("db.example.internal", 5432, "insurance_lead_gen", "leadgen_admin")
-    assert url == "postgresql://leadgen_admin@db.example.internal:5432/insurance_lead_gen?sslmode=require"
+    url = data.database_url("db.example.internal", 5432, "insurance_lead_gen", "pgbackup_backup")
+    assert url == "postgresql://pgbackup_backup@db.example.internal:5432/insurance_lead_gen?sslmode=require"

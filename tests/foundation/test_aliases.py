@@ -79,9 +79,7 @@ def _backup_jobs():
         namespace="production", image="registry.example.com/pgbackup:1.0.0", schedule="0 2 * * *",
         verify_schedule="0 5 * * 0", bucket_name="b", bucket_arn="arn:aws:s3:::b",
         bucket_kms_key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/b", prefix="postgres",
-        db_address="db.internal", db_port=5432, db_name="leads", db_username="leadgen",
-        db_secret_arn=f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:db",
-        db_kms_key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/d",
+        db_address="db.internal", db_port=5432, db_name="leads",
         db_instance_arn=f"arn:aws:rds:us-east-1:{ACCOUNT}:db:leads", db_resource_id="db-ABCDEFGHIJKLMNOPQRSTUVWXYZ",
         oidc_provider_arn=f"arn:aws:iam::{ACCOUNT}:oidc-provider/x",
         oidc_issuer="oidc.eks.us-east-1.amazonaws.com/id/X", region="us-east-1"))

@@ -5,6 +5,7 @@ the retained backups as a least-privilege role, and a client older than the serv
 Backups with an injected clock or id suffix run in this process (``operations.backup``), the rest
 through the real CLI as the CronJob runs it.
 """
+import hashlib
 import io
 import json
 import os
@@ -113,6 +114,24 @@ def test_a_repeated_id_is_refused_and_the_first_backup_stays_intact(s3, small_ur
     assert f"{first['backup_id']}/dump.pgcustom" in message
     assert {key: _object(s3, key) for key in _keys(s3, prefix)} == before  # same bytes, same ETags
     assert s3.list_multipart_uploads(Bucket=BUCKET, Prefix=prefix).get("Uploads", []) == []
+
+
+def test_a_dump_smaller_than_one_part_is_one_conditional_put_and_restores(s3, small_url, verify_url):
+    """No multipart upload (three requests) for a dump that fits in one part: one PutObject,
+    checksummed and verified like any other."""
+    prefix = f"onepart/{uuid.uuid4().hex[:8]}"
+    result = _backup(s3, prefix, small_url)
+    key = f"{prefix}/{result['backup_id']}/dump.pgcustom"
+    dump, etag = _object(s3, key)
+    manifest = _manifest(s3, prefix, result["backup_id"])
+    assert 0 < len(dump) < MIN_PART_SIZE
+    assert "-" not in etag.strip('"')  # a multipart object's ETag ends in -<parts>
+    assert manifest["dump"]["parts"] == 1 and manifest["dump"]["size"] == len(dump)
+    assert manifest["dump"]["sha256"] == hashlib.sha256(dump).hexdigest()
+    assert s3.list_multipart_uploads(Bucket=BUCKET, Prefix=prefix).get("Uploads", []) == []
+    verified = operations.verify(_store(s3, prefix), DatabaseUrl.parse(verify_url, "--scratch-url"),
+                                 StepLog("verify", stream=io.StringIO()), result["backup_id"])
+    assert verified["backups"] == [result["backup_id"]]
 
 
 def test_every_object_write_refuses_to_overwrite(s3, small_url):

@@ -156,3 +156,40 @@ def test_verification_records_of_one_second_sort_in_the_order_they_ran():
         f"{record_stamp(earlier_in_second)}-0000", f"{record_stamp(first)}-ffff"]
     assert record_stamp(first) < record_stamp(second)
     assert record_stamp(first) == "20261130T050000.900000Z"
+
+
+def test_dropping_a_scratch_database_survives_autovacuum_in_it():
+    """DROP ... WITH (FORCE) as the verify role fails while an autovacuum worker (no role of its
+    own) is in the freshly restored database; the plain DROP that follows stops the worker."""
+    import psycopg
+
+    from jobs.pgbackup import scratch
+
+    class Conn:
+        def __init__(self):
+            self.statements = []
+
+        def execute(self, statement):
+            text = statement.as_string(None)
+            self.statements.append(text)
+            if "FORCE" in text:
+                raise psycopg.errors.InsufficientPrivilege(
+                    "must be a member of the role whose process is being terminated or member of pg_signal_backend")
+
+    conn = Conn()
+    scratch.drop(conn, "pgbackup_verify_20261203t061356_827dc607")
+    assert conn.statements == [
+        'DROP DATABASE IF EXISTS "pgbackup_verify_20261203t061356_827dc607" WITH (FORCE)',
+        'DROP DATABASE IF EXISTS "pgbackup_verify_20261203t061356_827dc607"']
+
+
+def test_a_part_after_a_short_first_part_is_refused_not_dropped():
+    """A short first part is the whole dump; were more to follow, the upload fails instead of
+    storing the first part alone."""
+    from jobs.pgbackup.errors import PgBackupError
+    from jobs.pgbackup.store import MultipartUpload
+
+    upload = MultipartUpload(Store("b", "p", client=object()), "p/x/dump.pgcustom", part_size=8)
+    upload.put(1, b"short")
+    with pytest.raises(PgBackupError, match="followed a short part 1"):
+        upload.put(2, b"more")
