@@ -397,6 +397,11 @@ class MultipartUpload:
         part shorter than a part is the whole dump: it is kept for ``complete``."""
         if self.error is not None:
             raise self.error
+        if self._single is not None:
+            # A pipe read returns short only at the end of the stream; if that ever failed, the
+            # dump must not be stored as its first part alone.
+            raise PgBackupError(f"part {number} followed a short part 1 ({len(self._single)} bytes): "
+                                "the dump is not stored")
         if number == 1 and len(data) < self.part_size:
             self._single = data
             return

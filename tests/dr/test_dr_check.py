@@ -106,7 +106,7 @@ def test_each_check_fails_on_its_own_fault(dr_runs):
 def test_active_is_not_ready_to_take_over_it_is_the_writer(dr_runs):
     got = checks(dr_runs("active"))
     assert got["replica"].line() == (
-        "FAIL replica: leadgen-production-dr-postgres is the acting writer (leadgen:dr.state: active, failback 0 %): "
+        "FAIL replica: leadgen-production-dr-postgres is the acting writer (leadgen:dr.state: active): "
         "no replica stands by to take over")
     assert got["replica-lag"].line() == "ok   replica-lag: promoted: no replica to watch"
 

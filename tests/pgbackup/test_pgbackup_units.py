@@ -181,3 +181,15 @@ def test_dropping_a_scratch_database_survives_autovacuum_in_it():
     assert conn.statements == [
         'DROP DATABASE IF EXISTS "pgbackup_verify_20261203t061356_827dc607" WITH (FORCE)',
         'DROP DATABASE IF EXISTS "pgbackup_verify_20261203t061356_827dc607"']
+
+
+def test_a_part_after_a_short_first_part_is_refused_not_dropped():
+    """A short first part is the whole dump; were more to follow, the upload fails instead of
+    storing the first part alone."""
+    from jobs.pgbackup.errors import PgBackupError
+    from jobs.pgbackup.store import MultipartUpload
+
+    upload = MultipartUpload(Store("b", "p", client=object()), "p/x/dump.pgcustom", part_size=8)
+    upload.put(1, b"short")
+    with pytest.raises(PgBackupError, match="followed a short part 1"):
+        upload.put(2, b"more")

@@ -216,3 +216,15 @@ def test_a_stack_file_the_pack_cannot_read_leaves_the_guardrails_not_assessed(tm
     assert section.status == NOT_ASSESSED
     assert section.reason.startswith("guardrails: the stack's config cannot be read: ")
     assert "Pulumi.production.yaml" in section.reason
+
+
+def test_secrets_of_another_environment_in_the_account_are_left_out():
+    page = answer("secretsmanager", "ListSecrets.page1")
+    dev = dict(page["SecretList"][1], Name="insurance-lead-gen/dev/grafana-admin", LastChangedDate="2025-01-01T00:00:00+00:00",
+               Tags=[{"Key": "environment", "Value": "dev"}])
+    page["SecretList"].append(dev)
+    page["SecretList"][1]["LastChangedDate"] = "2026-10-30T08:00:00+00:00"
+    section = assess(clean(Recorded()).replace("secretsmanager", "ListSecrets.page1", page))
+    assert section.status == OK
+    assert section.figure.endswith("secrets: 6 secret(s), 0 older than the 90-day rotation policy or overdue for their "
+                                   "rotation (1 tagged with another environment left out)")
