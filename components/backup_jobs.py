@@ -68,7 +68,7 @@ PREVIOUS_TYPE = "leadgen:backup:BackupJobs"
 @dataclass(kw_only=True)
 class BackupJobsArgs:
     namespace: str
-    image: str  # repository:tag of the pgbackup tool
+    image: str  # repository:tag[@sha256:...] of the pgbackup tool
     schedule: str
     verify_schedule: str
     bucket_name: pulumi.Input[str]
@@ -84,6 +84,8 @@ class BackupJobsArgs:
     oidc_issuer: pulumi.Input[str]
     region: pulumi.Input[str]
     time_zone: str = "Etc/UTC"
+    # Always unless the image is pinned by digest (domains/images.py says why).
+    image_pull_policy: str = "Always"
     pushgateway_url: str = PUSHGATEWAY_URL
     # A backup or verification still running after this is killed and counts as failed.
     backup_deadline_seconds: int = 3 * 3600
@@ -205,7 +207,7 @@ class BackupJobs(pulumi.ComponentResource):
                                 "containers": [{
                                     "name": operation,
                                     "image": args.image,
-                                    "imagePullPolicy": "IfNotPresent",
+                                    "imagePullPolicy": args.image_pull_policy,
                                     "args": command_args,
                                     "env": env,
                                     "resources": {"requests": {"cpu": "250m", "memory": "512Mi"},

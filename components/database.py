@@ -39,6 +39,11 @@ class DatabaseArgs:
     log_retention_days: int = 365
     # Production: deletion protection, a final snapshot, Pulumi protect on what holds data.
     protect: bool = False
+    # For one rebuild (failback): the instance alone loses Pulumi protect and deletion protection,
+    # so that the next update may replace it; its keys, logs and backups stay protected.
+    unprotect_instance: bool = False
+    # The snapshot RDS takes when the writer is deleted (production); None: `<identifier>-final`.
+    final_snapshot_identifier: Optional[str] = None
     # A provider for the DR region: automated backups are replicated there when given.
     dr_provider: Optional[aws.Provider] = None
     # A recovery site's standby: the ARN of the instance this one replicates (cross-region). Setting
@@ -47,6 +52,9 @@ class DatabaseArgs:
     # An instance that began as such a replica and was promoted: its name and master user came
     # from its source and stay unset here (setting either would replace the instance).
     promoted_replica: bool = False
+    # The failback's cutover: the writer refuses writes (default_transaction_read_only) so that its
+    # replica in the other region can catch up and be promoted with nothing left behind.
+    read_only: bool = False
     backup_window: str = "00:00-00:30"  # UTC, before the 02:00 pg_dump
     maintenance_window: str = "sun:04:00-sun:05:00"
     tags: dict[str, str] = field(default_factory=dict)
@@ -95,10 +103,11 @@ class Database(pulumi.ComponentResource):
             f"{name}-params", name=f"{name}-{parameter_family(args.engine_version)}",
             family=parameter_family(args.engine_version),
             description=f"{name}: slow queries, connections, TLS only",
-            parameters=postgres_parameters(args.slow_query_ms), tags=args.tags, opts=child)
+            parameters=postgres_parameters(args.slow_query_ms, read_only=args.read_only), tags=args.tags,
+            opts=child)
 
-        # A fixed identifier: runbooks and `aws rds` commands name the instance, and it is never
-        # replaced (deletion protection and `protect` in production).
+        # A fixed identifier: runbooks and `aws rds` commands name the instance, and it is replaced
+        # only by a failback's rebuild, once its protection is lifted (`dr.unprotectDatabase`).
         identifier = name
         # A replica takes its name, user and password from its source; RDS manages a password
         # (in this region's Secrets Manager) only once the instance is promoted. A replica has
@@ -145,9 +154,10 @@ class Database(pulumi.ComponentResource):
             maintenance_window=args.maintenance_window,
             copy_tags_to_snapshot=True,
             delete_automated_backups=not args.protect,
-            deletion_protection=args.protect,
+            deletion_protection=args.protect and not args.unprotect_instance,
             skip_final_snapshot=replica or not args.protect,
-            final_snapshot_identifier=f"{identifier}-final" if args.protect and not replica else None,
+            final_snapshot_identifier=(args.final_snapshot_identifier or f"{identifier}-final")
+            if args.protect and not replica else None,
             performance_insights_enabled=True,
             performance_insights_kms_key_id=self.kms_key.arn,
             performance_insights_retention_period=args.performance_insights_retention_days,
@@ -155,7 +165,11 @@ class Database(pulumi.ComponentResource):
             iam_database_authentication_enabled=True,
             ca_cert_identifier="rds-ca-rsa2048-g1",
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=log_groups))
+            # RDS cannot make a standalone instance a replica (nor give an instance of this fixed
+            # identifier a twin): becoming a replica is a rebuild, the old instance deleted first.
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect and not args.unprotect_instance,
+                                        depends_on=log_groups, delete_before_replace=True,
+                                        replace_on_changes=["replicateSourceDb"] if replica else None))
 
         self.dr_replication = None
         self.dr_kms_key = None

@@ -23,7 +23,9 @@ PREVIOUS_TYPE = "leadgen:workloads:Workload"
 @dataclass(kw_only=True)
 class WorkloadArgs:
     namespace: str
-    image: pulumi.Input[str]  # repository:tag, never latest (config validation)
+    image: pulumi.Input[str]  # repository:tag[@sha256:...], never latest (config validation)
+    # Always unless the image is pinned by digest (domains/images.py says why).
+    image_pull_policy: str = "Always"
     port: int
     # /metrics on its own port, which the public route never serves.
     metrics_port: Optional[int] = None
@@ -101,7 +103,7 @@ class Workload(pulumi.ComponentResource):
                     "containers": [{
                         "name": app,
                         "image": args.image,
-                        "imagePullPolicy": "IfNotPresent",
+                        "imagePullPolicy": args.image_pull_policy,
                         "ports": [{"name": n, "containerPort": p, "protocol": "TCP"} for n, p in ports],
                         "env": [*({"name": k, "value": v} for k, v in args.env.items()),
                                 *({"name": k, "valueFrom": {"secretKeyRef": {"name": s, "key": key}}}

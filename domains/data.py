@@ -14,7 +14,7 @@ from components.database import Database, DatabaseArgs
 from components.namespaces import PRODUCTION
 from components.network import Network
 from domains.cluster import ClusterParts
-from domains.images import BACKUP_IMAGE, Images
+from domains.images import BACKUP_IMAGE, Images, pull_policy
 from leadgen.config import StackConfig
 from leadgen.observability.catalog import PUSHGATEWAY_URL
 
@@ -27,7 +27,9 @@ class DataParts:
 
 
 def build(cfg: StackConfig, network: Network, k8s: ClusterParts, images: Images,
-          primary: Optional[Any]) -> DataParts:
+          writer: Optional[Any]) -> DataParts:
+    """`writer`: the `dr` output of the stack whose database this site's replicates (None when
+    this site's database is the writer)."""
     data, dr, prod, tags = cfg.data, cfg.dr, cfg.core.is_production, cfg.tags
     cluster = k8s.cluster
     # Components never build providers: the DR region's is made here and handed to the database,
@@ -44,9 +46,11 @@ def build(cfg: StackConfig, network: Network, k8s: ClusterParts, images: Images,
         multi_az=dr.multi_az(data.postgres.multi_az), slow_query_ms=data.postgres.slow_query_ms,
         performance_insights_retention_days=data.postgres.performance_insights_retention_days,
         log_retention_days=data.postgres.log_retention_days, protect=prod, dr_provider=dr_provider,
-        # A standby replicates the primary's database; `dr.state: active` promotes it.
-        replicate_source_db=primary["databaseArn"] if dr.standby else None,
-        promoted_replica=dr.is_recovery and not dr.standby, tags=tags))
+        unprotect_instance=dr.unprotect_database, final_snapshot_identifier=dr.final_snapshot or None,
+        # A standby replicates the primary's database (`dr.state: active` promotes it); during
+        # failback the primary's is rebuilt as a replica of the acting writer, then promoted.
+        replicate_source_db=writer["databaseArn"] if dr.replica else None,
+        promoted_replica=dr.promoted, read_only=dr.read_only, tags=tags))
     cache = Cache(f"{cfg.prefix}-redis", CacheArgs(
         vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids,
         node_security_group_id=cluster.node_security_group_id,
@@ -55,10 +59,11 @@ def build(cfg: StackConfig, network: Network, k8s: ClusterParts, images: Images,
         log_retention_days=data.postgres.log_retention_days, protect=prod, tags=tags))
     backup_bucket = BackupBucket(f"{cfg.prefix}-backups", BackupBucketArgs(
         object_lock_days=data.backup.object_lock_days if prod else None, protect=prod, tags=tags))
-    # A standby's database is a replica of one that is backed up already: it backs up once it is the writer.
-    if not dr.standby:
+    # A replica's writer is backed up already: a database backs up here while it is the writer.
+    if not dr.replica:
         BackupJobs(f"{cfg.prefix}-pgbackup", BackupJobsArgs(
             namespace=PRODUCTION, image=images.image(data.backup.image, BACKUP_IMAGE, data.backup.tag),
+            image_pull_policy=pull_policy(data.backup.tag),
             schedule=data.backup.schedule,
             verify_schedule=data.backup.verify_schedule, time_zone=data.backup.time_zone,
             bucket_name=backup_bucket.bucket_name, bucket_arn=backup_bucket.bucket_arn,

@@ -23,12 +23,24 @@ def primary_outputs(cfg: StackConfig) -> Optional[Any]:
     return pulumi.StackReference(cfg.dr.primary_stack).get_output("dr") if cfg.dr.is_recovery else None
 
 
+def writer_outputs(cfg: StackConfig, primary: Optional[Any]) -> Optional[Any]:
+    """The `dr` output of the stack whose writer this site's database replicates, when it is a
+    replica: a standby's primary, or the acting recovery writer the primary is rebuilt from
+    during failback (`dr.replicaOf`). Only then does the primary read the recovery stack."""
+    if not cfg.dr.replica:
+        return None
+    if cfg.dr.is_recovery:
+        return primary
+    return pulumi.StackReference(cfg.dr.replica_of).get_output("dr")
+
+
 def build(cfg: StackConfig, data: DataParts, primary: Optional[Any]) -> None:
     dr, prod, tags = cfg.dr, cfg.core.is_production, cfg.tags
     pulumi.export("dr", {
         "site": dr.site, "state": dr.state, "region": cfg.core.region, "apiHostname": cfg.traffic.hostname,
         "publicHostname": dr.public_hostname,
-        "databaseArn": data.database.instance_arn, "backupBucket": data.backup_bucket.bucket_name,
+        "databaseArn": data.database.instance_arn, "replicaOf": dr.replica_of, "readOnly": dr.read_only,
+        "backupBucket": data.backup_bucket.bucket_name,
         "backupBucketArn": data.backup_bucket.bucket_arn, "backupKmsKeyArn": data.backup_bucket.kms_key_arn})
     if not dr.is_recovery:
         return

@@ -9,7 +9,7 @@ from components.traffic import Traffic, TrafficArgs
 from components.workload import Workload
 from domains.cluster import ClusterParts
 from domains.data import DataParts
-from domains.images import Images
+from domains.images import Images, pull_policy
 from domains.workloads import endpoints, workload_args
 from leadgen.config import StackConfig
 from leadgen.config.traffic import ROUTED_WORKLOAD
@@ -23,6 +23,7 @@ def build(cfg: StackConfig, k8s: ClusterParts, data: DataParts, images: Images,
     api_canary = Workload(f"{routed.name}-canary", workload_args(
         routed, images, endpoints(data, k8s), track="canary", app=routed.name, replicas=canary.replicas,
         image=images.image(routed.image, routed.name, canary.tag or routed.tag),
+        image_pull_policy=pull_policy(canary.tag or routed.tag),
         service_account_name=routed.name),
         opts=pulumi.ResourceOptions(provider=k8s.k8s_provider, depends_on=[
             k8s.namespaces[PRODUCTION].namespace, *(n.node_group for n in k8s.node_groups),

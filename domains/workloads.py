@@ -10,7 +10,7 @@ from components.workload import Workload, WorkloadArgs
 from components.workload_access import SyncedSecret, WorkloadAccess, WorkloadAccessArgs
 from domains.cluster import ClusterParts
 from domains.data import DataParts
-from domains.images import Images
+from domains.images import Images, pull_policy
 from leadgen import workloads as derived
 from leadgen.config import StackConfig
 from leadgen.config.workloads import WorkloadConfig
@@ -31,7 +31,8 @@ def workload_args(w: WorkloadConfig, images: Images, ends: Endpoints, *, track: 
     spec = derived.derive("deployment", w, ends, track)
     scale = derived.derive("autoscaler", w)
     kwargs = dict(
-        namespace=PRODUCTION, image=images.image(w.image, w.name, w.tag), port=spec.port,
+        namespace=PRODUCTION, image=images.image(w.image, w.name, w.tag), image_pull_policy=pull_policy(w.tag),
+        port=spec.port,
         metrics_port=spec.metrics_port, cpu_request=spec.cpu_request, memory_request=spec.memory_request,
         cpu_limit=spec.cpu_limit, memory_limit=spec.memory_limit, env=spec.env, secret_env=spec.secret_env,
         disruption_budget=derived.derive("disruption_budget", w), track=track,

@@ -131,9 +131,10 @@ def parameter_family(engine_version: str) -> str:
     return f"{ENGINE}{engine_version.split('.')[0]}"
 
 
-def postgres_parameters(slow_query_ms: int) -> list[dict]:
+def postgres_parameters(slow_query_ms: int, *, read_only: bool = False) -> list[dict]:
     """Slow queries and connections go to the `postgresql` log (exported to CloudWatch), and
-    clients must use TLS."""
+    clients must use TLS. `read_only`: every new transaction is read-only (a dynamic parameter,
+    applied at once), the failback's write freeze on the writer it leaves."""
     params = {
         "log_min_duration_statement": str(slow_query_ms),
         "log_connections": "1",
@@ -141,6 +142,8 @@ def postgres_parameters(slow_query_ms: int) -> list[dict]:
         "log_lock_waits": "1",
         "rds.force_ssl": "1",
     }
+    if read_only:
+        params["default_transaction_read_only"] = "1"
     return [{"name": k, "value": v, "apply_method": "immediate"} for k, v in params.items()]
 
 

@@ -30,9 +30,11 @@ COMMANDS: dict[str, CommandInfo] = {
                         "change-request, window and error-budget checks before `pulumi up`"),
     "cost": CommandInfo("platformctl.commands.cost", "monthly cost estimate by component and resource"),
     "change": CommandInfo("platformctl.commands.change", "new, digest, approve and verify signed change requests"),
-    "dr": CommandInfo("platformctl.commands.dr", "check, offline, that a recovery stack is ready to take over"),
+    "dr": CommandInfo("platformctl.commands.dr", "recovery readiness, the failback's healthy minutes, the drill"),
     "first-deploy": CommandInfo("platformctl.commands.first_deploy",
                                 "the --target list of a fresh account's AWS-only update, from the dependency graph"),
+    "weekly": CommandInfo("platformctl.commands.weekly",
+                          "the runbook's weekly checklist as one report: backups, certificates, versions, SLOs, ..."),
 }
 
 

@@ -85,11 +85,11 @@ def replica(run: ProgramRun, cfg, primary: dict) -> Check:
                                            f"{primary.get('databaseArn')}")
         return Check("replica", True, f"{db.get('identifier')} replicates {source} (key {key})")
     if source:
-        return Check("replica", False, f"state active but {db.get('identifier')} still replicates {source}")
+        return Check("replica", False, f"state {cfg.dr.state} but {db.get('identifier')} still replicates {source}")
     # After a failover (and through failback) this site is the writer: no replica of anything stands
     # by, so nothing could take over from it. Ready again only once it is a standby again.
-    return Check("replica", False, f"{db.get('identifier')} is the acting writer (leadgen:dr.state: active, "
-                                   f"failback {cfg.dr.failback_percent} %): no replica stands by to take over")
+    return Check("replica", False, f"{db.get('identifier')} is the acting writer (leadgen:dr.state: "
+                                   f"{cfg.dr.state}): no replica stands by to take over")
 
 
 def replica_lag(run: ProgramRun, cfg) -> Check:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from leadgen.config.base import Key, Values
 from leadgen.config.network import LOG_RETENTION_DAYS
-from leadgen.config.workloads import OWN_REPOSITORY, check_image, check_tag
+from leadgen.config.workloads import OWN_REPOSITORY, TAG_FORMAT, check_image, check_tag
 from leadgen.data import ARCHIVE_UNTIL_DAYS, cron_error
 
 # RDS for PostgreSQL majors the platform runs: 17 and 18 (the newest RDS lists 18.3 and 17.9 in its
@@ -56,7 +56,8 @@ KEYS = [
     Key(path=f"{B}.timeZone", type="string", default="Etc/UTC", description="IANA time zone the two schedules are read in."),
     Key(path=f"{B}.image", type="string", default="", description="Image repository of the pgbackup tool (no tag); "
         + OWN_REPOSITORY.format(image="pgbackup") + "."),
-    Key(path=f"{B}.tag", type="string", default="1.0.0", description="Image tag of the pgbackup tool; never `latest`."),
+    Key(path=f"{B}.tag", type="string", default="1.0.0", description="Image tag of the pgbackup tool: " + TAG_FORMAT + "; "
+        "never `latest`."),
     Key(path=f"{B}.prefix", type="string", default="postgres", description="Key prefix of the backups in the bucket; the jobs' IAM "
         "role reaches nothing outside it."),
     Key(path=f"{B}.objectLockDays", type="integer", default=ARCHIVE_UNTIL_DAYS, description="Object Lock (compliance mode, "

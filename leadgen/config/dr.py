@@ -1,13 +1,22 @@
-"""Disaster recovery: which site this stack is, and - on the recovery site - the one key that
-takes over from the primary region (`dr.state`) and the one that hands traffic back (`dr.failbackPercent`).
+"""Disaster recovery: which site this stack is, the recovery site's state (`dr.state`: standby,
+active after a failover, handback during the failback's cutover), and the keys failback steps
+through on either site: lifting the database's protection for a rebuild with a timestamped final
+snapshot, rebuilding the primary's database as a replica of the acting writer, and promoting it.
 
 A recovery stack runs the same program as the primary in another region: a warm standby whose
-database is a read replica of the primary's and whose DNS fails over to it when the primary's
-health check fails. Everything it knows about the primary it reads from the primary stack's `dr`
-output through a StackReference, never from values copied into its config.
+database is a read replica of the primary's and to which DNS moves on the runbook's decision.
+Everything one site knows about the other it reads from that stack's `dr` output through a
+StackReference, never from values copied into its config.
+
+There is one writer at any time, and every request goes to the region that holds it: each
+region's apps read their own region's database, so a traffic split between regions would send
+some writes to a read-only replica or to a second writer. Failback therefore moves the writer
+and all traffic together at a short cutover (docs/runbooks/disaster-recovery.md).
 """
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass, replace
 from typing import Sequence
 
@@ -16,9 +25,17 @@ from leadgen.config.data import CACHE_NODE as _CACHE_NODE
 from leadgen.traffic import in_zone
 
 PRIMARY, RECOVERY = "primary", "recovery"
-STANDBY, ACTIVE = "standby", "active"
-# The failback steps: each is held with ten minutes of healthy metrics before the next.
-FAILBACK_STEPS = (0, 10, 50, 100)
+# standby: a read replica at minimum capacity. active: the replica promoted, this site is the
+# writer. handback: the failback's cutover, the writer refusing writes until the primary's
+# replica has caught up and is promoted; `standby` then rebuilds this database as its replica.
+STANDBY, ACTIVE, HANDBACK = "standby", "active", "handback"
+STATES = (STANDBY, ACTIVE, HANDBACK)
+# The primary's share of the weighted pool behind the PRIMARY record, in every state: clients
+# move between regions only by the failover decision, all at once, with the writer.
+POOL_PRIMARY_WEIGHT = 100
+# A final snapshot's name ends in the UTC time the DBA chose for it (`-final-20261203-0700`), so
+# each rebuild's snapshot has its own name and the program's inputs never depend on the clock.
+_FINAL_SNAPSHOT = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*-final-(\d{8}-\d{4})")
 
 KEYS = [
     Key(path="dr.site", type="string", default=PRIMARY, description="Which site this stack is: `primary` serves the platform; "
@@ -26,8 +43,10 @@ KEYS = [
         choices=(PRIMARY, RECOVERY)),
     Key(path="dr.state", type="string", default=STANDBY, description="Recovery site only: `standby` keeps a read replica and minimum "
         "capacity; DNS moves here only on the runbook's failover decision, never on a failed probe. "
-        "`active` promotes the replica and scales up (docs/runbooks/disaster-recovery.md).",
-        choices=(STANDBY, ACTIVE)),
+        "`active` promotes the replica and scales up; `handback` is the failback's cutover: the "
+        "database refuses writes (default_transaction_read_only) until the primary's replica of it is "
+        "promoted (docs/runbooks/disaster-recovery.md).",
+        choices=STATES),
     Key(path="dr.primaryStack", type="string", default="production", description="Recovery site only: the stack of this project "
         "whose `dr` output the recovery site reads (database, backup bucket, API origin)."),
     Key(path="dr.publicHostname", type="string", default="", description="The hostname clients use when a recovery site exists "
@@ -37,8 +56,19 @@ KEYS = [
         "publishes it."),
     Key(path="dr.healthCheckPath", type="string", default="/health", description="Recovery site only: the path of the primary's API "
         "that this region's probe requests over HTTPS every minute (3 failed minutes page)."),
-    Key(path="dr.failbackPercent", type="integer", default=0, description="Recovery site, `active` only: the share of traffic sent "
-        "back to the primary during failback, stepped 10, 50, 100.", choices=FAILBACK_STEPS),
+    Key(path="dr.replicaOf", type="string", default="", description="Primary site, failback only: the recovery stack whose acting "
+        "writer this site's database is rebuilt to replicate (cross-region read replica); the rebuild "
+        "replaces the instance, so `dr.unprotectDatabase` must have been applied by an earlier update. "
+        "Emptied, with `dr.promotedReplica`, at the cutover that promotes it."),
+    Key(path="dr.promotedReplica", type="boolean", default=False, description="Primary site: this site's database began as a "
+        "replica (`dr.replicaOf`) and was promoted; its database name and master user came from its "
+        "source and stay unset (setting them would replace it). Stays true once set."),
+    Key(path="dr.unprotectDatabase", type="boolean", default=False, description="Either site, for one rebuild: lifts Pulumi `protect` "
+        "and RDS deletion protection on this site's database instance only, so that the next update may "
+        "replace it; needs `dr.finalSnapshot`. Set back to false once the rebuilt instance exists."),
+    Key(path="dr.finalSnapshot", type="string", default="", description="Either site: the name of the snapshot RDS takes when the "
+        "writer here is deleted, ending in the UTC time it is meant for (`<identifier>-final-YYYYMMDD-HHMM`), "
+        "so every rebuild keeps its own; empty: `<identifier>-final`."),
     Key(path="dr.standbyNodes", type="integer", default=1, description="Recovery site in standby: min and desired size of every "
         "node group (GPU groups: 0); `active` restores the configured sizes."),
     Key(path="dr.standbyReplicas", type="integer", default=3, description="Recovery site in standby: minReplicas of every workload "
@@ -60,7 +90,10 @@ class DrConfig:
     primary_stack: str
     public_hostname: str
     health_check_path: str
-    failback_percent: int
+    replica_of: str
+    promoted_replica: bool
+    unprotect_database: bool
+    final_snapshot: str
     standby_nodes: int
     standby_replicas: int
     replica_lag_alarm_seconds: int
@@ -78,10 +111,27 @@ class DrConfig:
 
     @property
     def primary_weight(self) -> int:
-        """The primary's share of the weighted pool behind the PRIMARY record. Failover leaves it
-        alone (the decision health check sends clients to SECONDARY without a record change, so
-        nothing is written through Route53's control plane then); failback hands back 10, 50, 100."""
-        return 100 if self.state == STANDBY or not self.failback_percent else self.failback_percent
+        """The primary's share of the weighted pool behind the PRIMARY record: all of it, always
+        (POOL_PRIMARY_WEIGHT). Failover moves clients by the decision health check, failback by
+        reversing it, so no step writes through Route53's control plane."""
+        return POOL_PRIMARY_WEIGHT
+
+    @property
+    def replica(self) -> bool:
+        """Whether this site's database is a read replica: a recovery site's on standby, or the
+        primary's while it is rebuilt from the acting writer (`dr.replicaOf`)."""
+        return self.standby or bool(self.replica_of)
+
+    @property
+    def promoted(self) -> bool:
+        """Whether this site's database began as a replica and was promoted: its name and master
+        user came from its source."""
+        return (self.is_recovery and self.state != STANDBY) or self.promoted_replica
+
+    @property
+    def read_only(self) -> bool:
+        """The failback's cutover: the recovery writer refuses writes."""
+        return self.is_recovery and self.state == HANDBACK
 
     @staticmethod
     def paging_secret(stack: str) -> str:
@@ -114,6 +164,29 @@ class DrConfig:
         return replace(w, min_replicas=min(self.standby_replicas, w.max_replicas))
 
 
+def _check_rebuild(values: Values, cfg: DrConfig) -> None:
+    """A rebuild replaces a protected writer: its protection is lifted, and its final snapshot
+    named for the moment, by the update before."""
+    if cfg.final_snapshot:
+        found = _FINAL_SNAPSHOT.fullmatch(cfg.final_snapshot)
+        when = None
+        if found:
+            try:
+                when = dt.datetime.strptime(found.group(1), "%Y%m%d-%H%M")
+            except ValueError:
+                when = None
+        if when is None or len(cfg.final_snapshot) > 255:
+            raise values.error("dr.finalSnapshot", f"({cfg.final_snapshot!r}) must be an RDS snapshot name ending "
+                               "in -final-YYYYMMDD-HHMM, the UTC time it is taken for (lower case letters, digits, "
+                               "single hyphens)")
+    if cfg.unprotect_database and not cfg.final_snapshot:
+        raise values.error("dr.unprotectDatabase", "(true) needs leadgen:dr.finalSnapshot: the instance it "
+                           "lets the next update replace keeps its data in that snapshot")
+    if cfg.replica_of and not cfg.unprotect_database:
+        raise values.error("dr.replicaOf", f"({cfg.replica_of!r}) rebuilds the database, which replaces it: "
+                           "set leadgen:dr.unprotectDatabase (and leadgen:dr.finalSnapshot) in an update before")
+
+
 _PATH_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/")
 
 
@@ -123,7 +196,8 @@ def build(values: Values) -> DrConfig:
         primary_stack=values.get("dr.primaryStack").strip(),
         public_hostname=values.get("dr.publicHostname").strip().lower().rstrip("."),
         health_check_path=values.get("dr.healthCheckPath"),
-        failback_percent=values.get("dr.failbackPercent"),
+        replica_of=values.get("dr.replicaOf").strip(), promoted_replica=values.get("dr.promotedReplica"),
+        unprotect_database=values.get("dr.unprotectDatabase"), final_snapshot=values.get("dr.finalSnapshot").strip(),
         standby_nodes=values.get("dr.standbyNodes"), standby_replicas=values.get("dr.standbyReplicas"),
         replica_lag_alarm_seconds=values.get("dr.replicaLagAlarmSeconds"),
         standby_redis_node_type=values.get("dr.standbyRedisNodeType").strip(),
@@ -136,14 +210,21 @@ def build(values: Values) -> DrConfig:
         # The certificate's DNS-01 challenge for it is answered in that zone, and only there.
         raise values.error("dr.publicHostname", f"({cfg.public_hostname!r}) must be inside the zone "
                            f"leadgen:traffic.zoneName ({zone!r})")
+    _check_rebuild(values, cfg)
     if not cfg.is_recovery:
-        for path, value, default in (("dr.state", cfg.state, STANDBY), ("dr.failbackPercent", cfg.failback_percent, 0)):
-            if value != default:
-                raise values.error(path, f"({value}) applies only to a recovery site (leadgen:dr.site: {RECOVERY})")
+        if cfg.state != STANDBY:
+            raise values.error("dr.state", f"({cfg.state}) applies only to a recovery site (leadgen:dr.site: {RECOVERY})")
+        if cfg.replica_of and cfg.replica_of == values.stack:
+            raise values.error("dr.replicaOf", f"({cfg.replica_of!r}) must name another stack: the recovery "
+                               "stack whose writer this database replicates")
+        if cfg.replica_of and cfg.promoted_replica:
+            raise values.error("dr.promotedReplica", "(true) and leadgen:dr.replicaOf are exclusive: the "
+                               "database is promoted by emptying leadgen:dr.replicaOf")
         return cfg
-    if cfg.state == STANDBY and cfg.failback_percent:
-        raise values.error("dr.failbackPercent", f"({cfg.failback_percent}) needs leadgen:dr.state: {ACTIVE}: "
-                           "failback hands traffic back from a recovery site that has taken over")
+    for path, value in (("dr.replicaOf", cfg.replica_of), ("dr.promotedReplica", cfg.promoted_replica)):
+        if value:
+            raise values.error(path, f"({str(value).lower() if isinstance(value, bool) else value!r}) applies "
+                               "only to a primary site: a recovery site's database follows leadgen:dr.state")
     if not cfg.primary_stack or cfg.primary_stack == values.stack:
         raise values.error("dr.primaryStack", f"({cfg.primary_stack!r}) must name another stack")
     if not cfg.public_hostname:

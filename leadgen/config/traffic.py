@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from leadgen.config.base import Key, Values
-from leadgen.config.workloads import WORKLOADS, check_tag
+from leadgen.config.workloads import DIGEST_SEPARATOR, TAG_FORMAT, WORKLOADS, check_tag
 from leadgen.naming import is_dns_label
 from leadgen.traffic import GATEWAY_API, ROUTERS, in_zone, issuer_for
 
@@ -43,7 +43,7 @@ KEYS = [
     Key(path="canary.steps", type="array", default=DEFAULT_STEPS, description="The weights a release may use, ascending from 0 "
         "to 100.", items="integer"),
     Key(path="canary.tag", type="string", default="", description="Image tag of `api-canary` (the `workloads.api.image` "
-        "repository); empty runs the stable tag. Required when the weight is above 0."),
+        "repository): " + TAG_FORMAT + "; empty runs the stable tag. Required when the weight is above 0."),
     Key(path="canary.replicas", type="integer", default=1, description="Fixed replica count of `api-canary` (no HPA)."),
 ]
 
@@ -106,7 +106,8 @@ def _canary(values: Values) -> CanaryConfig:
     if tag is not None:
         check_tag(values, "canary.tag")
         stable = values.get(f"workloads.{ROUTED_WORKLOAD}.tag")
-        if tag == stable:
+        # The same release with and without its digest is still the same release.
+        if tag.partition(DIGEST_SEPARATOR)[0] == stable.partition(DIGEST_SEPARATOR)[0]:
             raise values.error("canary.tag", f"({tag!r}) must differ from leadgen:workloads.api.tag;"
                                " after a promote remove it with `pulumi config rm canary.tag`")
     replicas = values.get("canary.replicas")

@@ -26,6 +26,12 @@ OWN_REPOSITORY = ("empty: the stack's own ECR repository `<account>.dkr.ecr.<reg
                   "<project>-<stack>/<name>`, which the program declares")
 _IMAGE = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*(:\d+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# A tag may carry the digest it resolved to, `2.14.0@sha256:<64 hex>`: one value, so a new tag can
+# never run under the old tag's digest (the kubelet pulls by the digest and ignores the tag).
+DIGEST_SEPARATOR = "@"
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+TAG_FORMAT = ("a tag, optionally with the digest it resolved to as `<tag>@sha256:<64 hex>` (production "
+              "requires the digest, pack policy kubernetes-container-image-digest-pinned)")
 # A workload's name is its Deployment, Service, ServiceAccount, ECR repository, IAM role and the
 # `service` label of its metrics: a DNS label short enough for `<name>-canary` and role names.
 _NAME = re.compile(r"^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$")
@@ -45,8 +51,8 @@ SLO_WINDOW = "28d"
 _FIELDS = {
     "image": ("string", "", None, "Container image repository of workload `<name>` (no tag); "
               + OWN_REPOSITORY + "."),
-    "tag": ("string", None, None, "Image tag of workload `<name>`; never `latest`. Setting it declares "
-            "the workload."),
+    "tag": ("string", None, None, "Image tag of workload `<name>`: " + TAG_FORMAT + "; never `latest`. "
+            "Setting it declares the workload."),
     "port": ("integer", None, None, "Container and Service port of workload `<name>` (1024-65535)."),
     "metricsPort": ("integer", METRICS_PORT, None, "Port workload `<name>` serves /metrics on; never "
                     "its Service port, so no public route serves it (docs/app-contract.md)."),
@@ -133,12 +139,22 @@ def check_image(values: Values, key: str) -> str:
 
 
 def check_tag(values: Values, key: str) -> str:
-    tag = values.get(key)
+    """A tag, or `<tag>@sha256:<digest>`: what follows the repository and `:` in the image reference."""
+    value = values.get(key)
+    tag, _, digest = value.partition(DIGEST_SEPARATOR)
     if tag == "latest":
         raise values.error(key, "(\"latest\") must be a pinned version: `latest` makes rollouts unrepeatable")
     if not _TAG.fullmatch(tag):
-        raise values.error(key, f"({tag!r}) is not a valid image tag")
-    return tag
+        raise values.error(key, f"({value!r}) is not a valid image tag")
+    if DIGEST_SEPARATOR in value and not _DIGEST.fullmatch(digest):
+        raise values.error(key, f"({value!r}) has a malformed digest: expected <tag>@sha256: and 64 lower-case "
+                           "hex digits, as `aws ecr describe-images` reports it")
+    return value
+
+
+def pinned_by_digest(tag: str) -> bool:
+    """Whether a checked tag value carries its digest."""
+    return DIGEST_SEPARATOR in tag
 
 
 def _port(values: Values, key: str) -> int:

@@ -4,7 +4,7 @@ Both sides are export documents (the new one built from a program run by `export
 they compare as the engine compares state with goals: by URN (an alias names the URN a resource
 had), inputs against inputs, secrets as their placeholder. Steps, as `pulumi preview` names them:
 `create`, `update` (with the changed properties), `replace` (a changed property the provider
-marks ForceNew, strict/forcenew.py), `delete`. Replacing a protected resource is the engine's
+marks ForceNew, strict/forcenew.py, or one the program's `replaceOnChanges` names), `delete`. Replacing a protected resource is the engine's
 error, so it is reported as one. Config-only changes (a failover, a weight, an image tag) show as
 the steps they cause, since the mock engine resolves every output as the previous update did.
 """
@@ -96,7 +96,9 @@ def run_resources(run) -> list[dict]:
     for r in doc["deployment"]["resources"]:
         out.append({"urn": r["urn"], "type": r["type"], "inputs": redact(r.get("inputs") or {})[0],
                     "outputs": redact(r.get("outputs") or {})[0], "protect": bool(r.get("protect")),
-                    "ignore_changes": list(r.get("ignoreChanges") or []), "aliases": list(r.get("aliases") or [])})
+                    "ignore_changes": list(r.get("ignoreChanges") or []),
+                    "replace_on_changes": list(r.get("replaceOnChanges") or []),
+                    "aliases": list(r.get("aliases") or [])})
     return out
 
 
@@ -125,7 +127,9 @@ def diff(old_resources: list[dict], new_resources: list[dict]) -> Diff:
                    if not _ignored(c.path, ignore)]
         if not changes:
             continue
-        forced = sorted({c.path for c in changes if replaces(typ, c.path)})
+        # The engine replaces on a change the provider forces, or one the goal's replaceOnChanges names.
+        forced = sorted({c.path for c in changes if replaces(typ, c.path)
+                         or _ignored(c.path, list(r.get("replace_on_changes") or []))})
         steps.append(Step("replace" if forced else "update", urn, typ, changes, forced,
                           protected=bool(before.get("protect"))))
     for urn, r in old.items():

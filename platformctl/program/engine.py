@@ -119,6 +119,7 @@ def _make_monitor(mocks, stack: str, project: str):
                 "custom": bool(request.custom), "id": rid, "inputs": inputs, "outputs": outputs,
                 "provider": request.provider, "protect": bool(request.protect),
                 "ignore_changes": list(request.ignoreChanges),
+                "replace_on_changes": list(request.replaceOnChanges),
                 "dependencies": list(request.dependencies),
                 "property_dependencies": {key: list(deps.urns) for key, deps
                                           in request.propertyDependencies.items() if deps.urns},

@@ -105,6 +105,8 @@ def to_export(project: str, stack: str, resources: Iterable[dict], outputs: dict
             entry["propertyDependencies"] = {k: list(v) for k, v in r["property_dependencies"].items()}
         if r.get("ignore_changes"):
             entry["ignoreChanges"] = list(r["ignore_changes"])
+        if r.get("replace_on_changes"):
+            entry["replaceOnChanges"] = list(r["replace_on_changes"])
         if r.get("retain_on_delete"):
             entry["retainOnDelete"] = True
         entry["created"] = entry["modified"] = stamp

@@ -38,9 +38,23 @@ def _clean(value):
     return value
 
 
+def _integers(value):
+    """Whole numbers as integers. Every number crosses the engine as a double (protobuf Struct), so
+    the program's `runAsUser: 10001` arrives as 10001.0; the provider's JSON carries it as 10001, so
+    that is what the API server stores and what a manifest checker must read (an int field holding
+    10001.0 is not an integer to it)."""
+    if isinstance(value, dict):
+        return {k: _integers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integers(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def manifest(r: dict) -> dict:
     api_version, kind = api_version_kind(r["type"])
-    inputs = _clean(dict(r["inputs"]))
+    inputs = _integers(_clean(dict(r["inputs"])))
     inputs.pop("apiVersion", None)
     inputs.pop("kind", None)
     return {"apiVersion": api_version, "kind": kind, **inputs}

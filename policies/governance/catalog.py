@@ -210,6 +210,16 @@ SPECS: tuple[Spec, ...] = (
     _r("kubernetes-container-no-dangerous-capabilities", "Containers add no SYS_ADMIN, NET_ADMIN or other "
        "node-level capability (checkov CKV_K8S_39, CKV_K8S_25).", "critical", WORKLOADS,
        pods.container_no_dangerous_capabilities),
+    _r("kubernetes-container-image-digest-pinned", "Production containers run images pinned by digest, "
+       "<repository>:<tag>@sha256:<digest> (checkov CKV_K8S_43).", "high", WORKLOADS,
+       pods.container_image_digest_pinned),
+    _r("kubernetes-container-image-pull-policy", "A container image named by tag alone is pulled Always "
+       "(checkov CKV_K8S_15).", "medium", WORKLOADS, pods.container_image_pull_policy),
+    _r("kubernetes-container-high-uid", "Containers run as a UID of 10000 or more, set in the pod or container "
+       "securityContext (checkov CKV_K8S_40).", "medium", WORKLOADS, pods.container_high_uid),
+    _r("kubernetes-container-secrets-as-files", "Containers read Secrets from mounted files, not environment "
+       "variables (checkov CKV_K8S_35; CIS Kubernetes 5.4.1).", "medium", WORKLOADS,
+       pods.container_secrets_as_files, "advisory"),
     _r("kubernetes-service-load-balancer-restricted", "A LoadBalancer Service is internal or limited to listed "
        "source ranges (CIS EKS 5.4.5; checkov has no equivalent).", "high", (traffic.SERVICE,),
        traffic.load_balancer_restricted),

@@ -9,6 +9,7 @@ import kubernetes_validate
 import pytest
 
 from leadgen.data import helm_fullname
+from platformctl.project import stack_config
 from platformctl.render import manifest
 
 JOBS, DB, BUCKET = "leadgen:backup_jobs:BackupJobs", "leadgen:database:Database", "leadgen:backup_bucket:BackupBucket"
@@ -52,7 +53,9 @@ def test_pods_meet_the_restricted_profile(prod, name):
         sc = c["securityContext"]
         assert sc["allowPrivilegeEscalation"] is False and sc["readOnlyRootFilesystem"] is True
         assert sc["capabilities"] == {"drop": ["ALL"]} and sc["runAsNonRoot"] is True
-        assert c["image"].endswith("/leadgen-production/pgbackup:1.0.0")
+        # production runs it by digest (kubernetes-container-image-digest-pinned)
+        assert c["image"].endswith("/leadgen-production/pgbackup:" + stack_config("production")["leadgen:data.backup.tag"])
+        assert c["imagePullPolicy"] == "IfNotPresent"
         assert c["resources"]["limits"] and c["resources"]["requests"]
     # Neither job holds a password: both log in with an IAM token, so no init container fetches one.
     assert [v["name"] for v in pod["volumes"]] == ["tmp"] and "initContainers" not in pod

@@ -100,7 +100,7 @@ def test_stack_defaults():
     assert prod.backup.schedule == "0 2 * * *"  # the runbook's 02:00
     assert prod.backup.time_zone == "Etc/UTC"
     # Empty: the stack's own ECR repository (tests/foundation/test_first_deploy.py).
-    assert (prod.backup.image, prod.backup.tag) == ("", "1.0.0")
+    assert (prod.backup.image, prod.backup.tag.partition("@sha256:")[0]) == ("", "1.0.0")  # by digest
     assert prod.postgres.multi_az and prod.postgres.backup_retention_days >= 7
     assert prod.postgres.database_name == "insurance_lead_gen"
     assert prod.redis.replicas >= 1

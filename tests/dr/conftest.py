@@ -17,8 +17,7 @@ def dr_runs():
     def get(step: str):
         if step not in cache:
             overrides = {"standby": {}, "active": {"leadgen:dr.state": "active"},
-                         **{f"failback-{p}": {"leadgen:dr.state": "active", "leadgen:dr.failbackPercent": str(p)}
-                            for p in (10, 50, 100)}}[step]
+                         "handback": {"leadgen:dr.state": "handback"}}[step]
             cache[step] = run_program(STACK, overrides, preview=False)
         return cache[step]
     return get
@@ -28,3 +27,12 @@ def dr_runs():
 def dr_preview():
     """The recovery stack as `platformctl preview --stack production-dr` runs it."""
     return run_program(STACK, preview=True)
+
+
+@pytest.fixture(scope="session")
+def rehearsal(tmp_path_factory):
+    """The runbook's failover and failback updates, rehearsed offline as `platformctl dr drill` does."""
+    from platformctl import dr_plan
+
+    return dr_plan.rehearse(lambda stack, overrides: run_program(stack, overrides, preview=False),
+                            workdir=tmp_path_factory.mktemp("drill"))

@@ -40,12 +40,12 @@ BROKEN = {
         "Redis after promotion cache.t4g.micro x 3 is not production's cache.r7g.large x 3"),
     "image tags that differ from production's": (
         {"leadgen:workloads.api.tag": "2.13.0"}, "versions",
-        "workload api runs own ECR:2.13.0, production own ECR:2.14.0"),
+        "workload api runs own ECR:2.13.0, production own ECR:" + stack_config("production")["leadgen:workloads.api.tag"]),
     "a different Kubernetes version": (
         {"leadgen:cluster.version": "1.36"}, "versions", "Kubernetes 1.36 is not production's 1.35"),
-    "ready after failback to 100 %, when no replica exists": (
-        {"leadgen:dr.state": "active", "leadgen:dr.failbackPercent": "100"}, "replica",
-        "leadgen-production-dr-postgres is the acting writer (leadgen:dr.state: active, failback 100 %): "
+    "ready during failback's cutover, when no replica exists": (
+        {"leadgen:dr.state": "handback"}, "replica",
+        "leadgen-production-dr-postgres is the acting writer (leadgen:dr.state: handback): "
         "no replica stands by to take over"),
 }
 

@@ -21,7 +21,10 @@ def test_the_recovery_stack_previews_clean_under_the_pack(dr_preview):
     # Only the gates on the update itself (it carries no change request yet), no guardrail.
     assert set(mandatory) <= GATES, mandatory
     assert "change-request-required" in mandatory  # protected: environment production
-    assert [v for v in report.violations if v.policy not in GATES] == []
+    # Besides them, only the advisory on the Redis token the app contract passes as an environment
+    # variable (checkov CKV_K8S_35; governance/kubernetes/checkov_parity.py).
+    assert {v.policy for v in report.violations if v.policy not in GATES} <= {"kubernetes-container-secrets-as-files"}
+    assert [v for v in report.violations if v.policy not in GATES and v.level == "mandatory"] == []
 
 
 def checks(run, **primary_changes):
@@ -103,7 +106,7 @@ def test_each_check_fails_on_its_own_fault(dr_runs):
 def test_active_is_not_ready_to_take_over_it_is_the_writer(dr_runs):
     got = checks(dr_runs("active"))
     assert got["replica"].line() == (
-        "FAIL replica: leadgen-production-dr-postgres is the acting writer (leadgen:dr.state: active, failback 0 %): "
+        "FAIL replica: leadgen-production-dr-postgres is the acting writer (leadgen:dr.state: active): "
         "no replica stands by to take over")
     assert got["replica-lag"].line() == "ok   replica-lag: promoted: no replica to watch"
 

@@ -28,16 +28,12 @@ def test_standby_runs_every_group_at_standby_size_and_active_restores_the_config
     assert active.dr.node_groups(active.cluster.node_groups) == list(active.cluster.node_groups)
     # Failover leaves the pool alone: the decision, not a record change, moves clients.
     assert active.dr.primary_weight == 100
-    assert [cfg(**{"dr.state": "active", "dr.failbackPercent": p}).dr.primary_weight for p in (10, 50, 100)] == [10, 50, 100]
+    assert cfg(**{"dr.state": "handback"}).dr.primary_weight == 100
     assert standby.dr.workload(standby.workloads["api"]).min_replicas == 3
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"dr.failbackPercent": 10}, "leadgen:dr.failbackPercent (10) needs leadgen:dr.state: active: failback hands "
-                                 "traffic back from a recovery site that has taken over in Pulumi.production-dr.yaml"),
-    ({"dr.state": "active", "dr.failbackPercent": 20}, "leadgen:dr.failbackPercent (20) must be one of: 0, 10, 50, 100 "
-                                                       "in Pulumi.production-dr.yaml"),
-    ({"dr.state": "failed-over"}, "leadgen:dr.state (\"failed-over\") must be one of: standby, active in "
+    ({"dr.state": "failed-over"}, "leadgen:dr.state (\"failed-over\") must be one of: standby, active, handback in "
                                   "Pulumi.production-dr.yaml"),
     ({"dr.primaryStack": "production-dr"}, "leadgen:dr.primaryStack ('production-dr') must name another stack in "
                                            "Pulumi.production-dr.yaml"),

@@ -1,6 +1,6 @@
 """The recovery stack as the program declares it: a standby that reads production through a
 StackReference answered by production's own program, and the exact resource changes of failover
-(`dr.state: active`) and of each failback step (`dr.failbackPercent`)."""
+(`dr.state: active`); the failback's steps are pinned in test_failback.py."""
 from __future__ import annotations
 
 from platformctl.program.engine import run_program as engine_run
@@ -96,15 +96,17 @@ def weights(run):
                  for k in ("primary", "recovery"))
 
 
-def test_each_failback_step_changes_only_the_two_pool_weights(dr_runs):
-    steps = ["active", "failback-10", "failback-50", "failback-100"]
-    for before, after in zip(steps, steps[1:]):
-        created, deleted, updated = changes(dr_runs(before), dr_runs(after))
-        assert (created, deleted) == ([], []), after
-        assert sorted(updated) == [
-            f"{P}leadgen:failover_dns:FailoverDns$aws:route53/record:Record::leadgen-production-dr-failover-pool-{k}"
-            for k in ("primary", "recovery")], after
-    assert [weights(dr_runs(s)) for s in steps] == [(100, 0), (10, 90), (50, 50), (100, 0)]
+def test_the_cutover_freezes_writes_here_and_moves_no_record(dr_runs):
+    """`handback`: the writer here refuses writes so that the primary's replica of it catches up;
+    the pool stays all primary (clients move by the decision, all at once, never split)."""
+    created, deleted, updated = changes(dr_runs("active"), dr_runs("handback"))
+    assert (created, deleted) == ([], [])
+    assert updated == {f"{P}leadgen:database:Database$aws:rds/parameterGroup:ParameterGroup::"
+                       "leadgen-production-dr-postgres-params": ["parameters"]}
+    params = dr_runs("handback").one("aws:rds/parameterGroup:ParameterGroup",
+                                     "leadgen-production-dr-postgres-params")["inputs"]["parameters"]
+    assert {"name": "default_transaction_read_only", "value": "1", "applyMethod": "immediate"} in params
+    assert [weights(dr_runs(s)) for s in ("standby", "active", "handback")] == [(100, 0)] * 3
 
 
 def test_standby_has_the_failover_pair_the_health_check_and_the_lag_alarm(dr_runs):

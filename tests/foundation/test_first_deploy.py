@@ -9,6 +9,7 @@ import json
 import pytest
 
 from platformctl.program.mocks import ACCOUNT_ID
+from platformctl.project import stack_config
 from tests.helpers import find_manifest, run_program
 
 ADDON = "aws:eks/addon:Addon"
@@ -147,9 +148,13 @@ def test_a_default_encrypted_gp3_storage_class_after_the_ebs_driver(prod):
 
 
 # --- images ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("stack, region, tag", [("production", "us-east-1", "2.14.0"),
-                                                ("staging", "us-east-2", "2.15.0-rc.1")])
-def test_images_come_from_the_stacks_own_ecr_repositories(stack, region, tag, prod, staging):
+@pytest.mark.parametrize("stack, region, pull", [("production", "us-east-1", "IfNotPresent"),
+                                                 ("staging", "us-east-2", "Always")])
+def test_images_come_from_the_stacks_own_ecr_repositories(stack, region, pull, prod, staging):
+    # Production's tags carry their digests (kubernetes-container-image-digest-pinned), so a node's
+    # cached copy is the image; staging's are plain tags, looked up at every start.
+    tags = {k: v for k, v in stack_config(stack).items() if k.endswith(".tag") and v}
+    assert all(("@sha256:" in v) == (stack == "production") for v in tags.values()), tags
     run = {"production": prod, "staging": staging}[stack]
     repos = {r["inputs"]["name"]: r for r in run.by_type("aws:ecr/repository:Repository")}
     assert set(repos) == {f"leadgen-{stack}/{n}" for n in ("api", "backend", "pgbackup")}
@@ -165,11 +170,13 @@ def test_images_come_from_the_stacks_own_ecr_repositories(stack, region, tag, pr
     deployments = {r["inputs"]["metadata"]["name"]: r for r in run.by_type("kubernetes:apps/v1:Deployment")}
     for name in ("api", "backend"):
         d = deployments[name]
-        assert d["inputs"]["spec"]["template"]["spec"]["containers"][0]["image"] == f"{registry}/{name}:{tag}"
+        (c,) = d["inputs"]["spec"]["template"]["spec"]["containers"]
+        assert c["image"] == f"{registry}/{name}:{tags[f'leadgen:workloads.{name}.tag']}"
+        assert c["imagePullPolicy"] == pull
         assert repos[f"leadgen-{stack}/{name}"]["urn"] in _ancestors_and_deps(run, d["urn"])
     jobs = run.by_type("kubernetes:batch/v1:CronJob")
     assert jobs and all(
-        c["image"] == f"{registry}/pgbackup:1.0.0"
+        c["image"] == f"{registry}/pgbackup:{tags.get('leadgen:data.backup.tag', '1.0.0')}" and c["imagePullPolicy"] == pull
         for j in jobs for c in j["inputs"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"])
     assert run.outputs["imageRepositories"]["api"] == f"{registry}/api"
 

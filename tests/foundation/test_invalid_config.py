@@ -54,6 +54,11 @@ CASES = [
     ({f"{P}workloads.api.tag": "latest"},
      'leadgen:workloads.api.tag ("latest") must be a pinned version: `latest` makes rollouts unrepeatable in '
      "Pulumi.production.yaml"),
+    ({f"{P}workloads.api.tag": "2.14.0@sha256:23b2d35f"},
+     "leadgen:workloads.api.tag ('2.14.0@sha256:23b2d35f') has a malformed digest: expected <tag>@sha256: and 64 "
+     "lower-case hex digits, as `aws ecr describe-images` reports it in Pulumi.production.yaml"),
+    ({f"{P}workloads.api.tag": "@sha256:" + "a" * 64},
+     f"leadgen:workloads.api.tag ('@sha256:{'a' * 64}') is not a valid image tag in Pulumi.production.yaml"),
     ({f"{P}workloads.api.image": "registry.example.com/leadgen/api:2.0"},
      "leadgen:workloads.api.image ('registry.example.com/leadgen/api:2.0') must not carry a tag or digest; set the "
      "tag key in Pulumi.production.yaml"),

@@ -1,7 +1,7 @@
 """Shared by the guardrail tests of every family (tests/policies/aws, tests/policies/kubernetes):
 the type tokens they name, the compliant baseline extended with one compliant resource of each type
 a guardrail judges, and the one-field-changed check each family's CASES run through."""
-from policy_baseline import KMS, aws, baseline, context, res, set_path, to_model, urn
+from policy_baseline import DIGEST, KMS, aws, baseline, container, context, res, set_path, to_model, urn
 
 from governance import catalog
 
@@ -35,6 +35,8 @@ SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryption
 PAB, ACL = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "aws:s3/bucketAcl:BucketAcl"
 LST = "aws:lb/listener:Listener"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+CRON = "kubernetes:batch/v1:CronJob"
+CRON_C0 = "spec.jobTemplate.spec.template.spec.containers.0"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 GW = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
 
@@ -79,6 +81,12 @@ def checks_baseline() -> list[dict]:
         aws(ECR, "api-images", {"name": "leadgen/api", "imageTagMutability": "IMMUTABLE",
                                 "imageScanningConfiguration": {"scanOnPush": True},
                                 "encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": KMS}]}),
+        # A container that leaves imagePullPolicy to Kubernetes's default (IfNotPresent for a tag).
+        res(CRON, "pgbackup-backup", {"metadata": {"name": "pgbackup-backup", "namespace": "production"}, "spec": {
+            "schedule": "0 2 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+                "restartPolicy": "Never", "securityContext": {"runAsNonRoot": True, "runAsUser": 10001},
+                "containers": [container("backup", f"ghcr.io/insurance-lead-gen/pgbackup:1.0.0@{DIGEST}",
+                                         pull=None)]}}}}}}),
         res(HELM, "external-dns", {"chart": "external-dns", "values": {
             "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
                                 "capabilities": {"drop": ["ALL"]}},
@@ -92,14 +100,16 @@ def violations(resources, ctx=None):
             if catalog.BY_NAME[v[0]].group == "guardrail"]
 
 
-def one_field_changed(policy, typ, name, path, value, target, message):
-    """The extended baseline with one field changed (None deletes it) fires exactly this violation."""
+def one_field_changed(policy, typ, name, path, value, target, message, environment="production"):
+    """The extended baseline with one field changed (None deletes it) fires exactly this violation, on
+    a stack of `environment` (some rules hold production only)."""
     resources = checks_baseline()
     set_path(resources, typ, name, path, value, delete=value is None)
     if policy == "aws-ec2-vpc-flow-logs-enabled":  # tied to another VPC: by id, not by dependency
         next(r for r in resources if r["type"] == FLOW)["dependencies"] = []
     expected_urn = urn(*target) if target else urn(typ, name)
-    assert violations(resources) == [(policy, expected_urn, message)]
+    ctx = context(environment=environment)
+    assert violations(resources, ctx) == [(policy, expected_urn, message)]
 
 
 def case_id(case) -> str:

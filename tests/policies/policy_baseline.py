@@ -27,8 +27,13 @@ def aws(typ: str, name: str, inputs: dict, deps: tuple = ()) -> dict:
     return res(typ, name, inputs, provider=f"{PROVIDER_URN}::04da6b54-80e4-46f7-96ec-b56ff0331ba9", deps=deps)
 
 
-def container(name: str, image: str) -> dict:
-    return {"name": name, "image": image,
+# Production runs images by digest (kubernetes-container-image-digest-pinned).
+DIGEST = "sha256:23b2d35f629fae8d2712bf5bf4514c179723c5d0ee60fad5ab64d93a33d542ed"
+
+
+def container(name: str, image: str, pull: str | None = "Always") -> dict:
+    """A compliant container; `pull=None` leaves imagePullPolicy to Kubernetes's default."""
+    return {"name": name, "image": image, **({"imagePullPolicy": pull} if pull else {}),
             "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
             "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
                                 "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}}
@@ -98,7 +103,7 @@ def baseline() -> list[dict]:
             "spec": {"selector": {"matchLabels": labels}, "template": {
                 "metadata": {"labels": labels},
                 "spec": {"securityContext": {"runAsNonRoot": True, "runAsUser": 10001},
-                         "containers": [container("api", "ghcr.io/insurance-lead-gen/api:2.14.0")]}}}}),
+                         "containers": [container("api", f"ghcr.io/insurance-lead-gen/api:2.14.0@{DIGEST}")]}}}}),
         res("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "api", {
             "metadata": {"name": "api", "namespace": "production"},
             "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"},

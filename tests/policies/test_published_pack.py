@@ -274,3 +274,12 @@ def test_published_json_is_generated_from_governance():
     """make governance-publish: the published pack carries exactly the repository's governance/."""
     assert source.published_path(REPO / "policies").read_text() == source.publish(REPO), \
         "policies/governance/published.json differs from governance/: run make governance-publish"
+
+
+def test_change_evidence_refuses_bad_input_with_one_line(tmp_path, keyring):
+    keyring.install(tmp_path)
+    code, out, err = run(tmp_path, "evidence", "CR-2026-999", "--stack", "production")
+    assert (code, out, err) == (1, "", "platformctl change evidence: changes/CR-2026-999.yaml: file not found\n")
+    code, out, err = run(tmp_path, "evidence", "../../etc/passwd", "--stack", "production")
+    assert (code, out) == (1, "") and err == ("platformctl change evidence: '../../etc/passwd' is not a change "
+                                              "request ID like CR-2026-014\n")

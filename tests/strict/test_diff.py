@@ -11,7 +11,7 @@ import pytest
 
 from platformctl.program.diff import diff, run_resources, state_resources
 from platformctl.program.export import write_export
-from platformctl.project import ROOT
+from platformctl.project import ROOT, stack_config
 from tests.helpers import run_program
 
 
@@ -29,15 +29,26 @@ def test_the_same_program_changes_nothing(production_state):
     assert d.steps == [] and d.outputs == []
 
 
+API_TAG = stack_config("production")["leadgen:workloads.api.tag"]  # 2.14.0@sha256:...
+BUMP = "2.15.0@sha256:" + "5" * 64  # production moves by digest too
+
+
 def test_an_image_bump_updates_the_two_deployments_that_run_the_image(production_state):
     d = diff(state_resources(production_state),
-             run_resources(run_program("production", {"leadgen:workloads.api.tag": "2.15.0"}, preview=False)))
+             run_resources(run_program("production", {"leadgen:workloads.api.tag": BUMP}, preview=False)))
     assert steps(d) == {("update", "api-deployment"), ("update", "api-canary-deployment")}
     for s in d.steps:
         (change,) = s.changes
         assert change.path == "spec.template.spec.containers[0].image"
-        assert change.old.endswith("/api:2.14.0") and change.new.endswith("/api:2.15.0")
+        assert change.old.endswith(f"/api:{API_TAG}") and change.new.endswith(f"/api:{BUMP}")
     assert d.errors == []
+
+
+def test_a_tag_without_its_digest_is_also_pulled_always(production_state):
+    d = diff(state_resources(production_state),
+             run_resources(run_program("production", {"leadgen:workloads.api.tag": "2.15.0"}, preview=False)))
+    for s in d.steps:
+        assert {c.path: c.new for c in s.changes}["spec.template.spec.containers[0].imagePullPolicy"] == "Always"
 
 
 def test_a_failover_promotes_the_replica_scales_up_and_starts_backups(tmp_path):
@@ -78,7 +89,7 @@ def test_preview_against_prints_the_diff_and_refuses_a_protected_replacement(pro
     doc = json.loads(production_state.read_text())
     deployment = next(r for r in doc["deployment"]["resources"] if r["urn"].endswith("::api-deployment"))
     container = deployment["inputs"]["spec"]["template"]["spec"]["containers"][0]
-    container["image"] = container["image"].replace(":2.14.0", ":2.13.0")
+    container["image"] = container["image"].replace(f":{API_TAG}", ":2.13.0")
     state = tmp_path / "before.json"
     state.write_text(json.dumps(doc))
     cmd = [sys.executable, "-m", "platformctl", "preview", "--stack", "production", "--no-policy", "--against"]

@@ -21,6 +21,10 @@ CASES = [
     ({f"{P}canary.weight": "50", f"{P}canary.tag": "2.14.0"},
      "leadgen:canary.tag ('2.14.0') must differ from leadgen:workloads.api.tag; after a promote remove it with "
      "`pulumi config rm canary.tag` in Pulumi.production.yaml"),
+    # The stable release under its digest is still the stable release.
+    ({f"{P}canary.weight": "50", f"{P}canary.tag": "2.14.0@sha256:" + "b" * 64},
+     f"leadgen:canary.tag ('2.14.0@sha256:{'b' * 64}') must differ from leadgen:workloads.api.tag; after a promote "
+     "remove it with `pulumi config rm canary.tag` in Pulumi.production.yaml"),
     ({f"{P}traffic.hostname": "api.example.com"},
      "leadgen:traffic.hostname ('api.example.com') must be inside the zone leadgen:traffic.zoneName "
      "('insurance-lead-gen.com') in Pulumi.production.yaml"),

@@ -6,6 +6,7 @@ import kubernetes_validate
 import pytest
 
 from leadgen import versions
+from platformctl.project import stack_config
 from platformctl.render import is_k8s_object, manifest
 from tests.helpers import CRDS, K8S_VERSION, find_manifest, has_crd, run_program, validate_custom_resource
 
@@ -154,7 +155,11 @@ def test_canary_workload_is_small_and_has_its_own_budget(gateway_run):
     assert dep["spec"]["selector"]["matchLabels"] == {"app": "api", "track": "canary"}
     assert dep["spec"]["template"]["spec"]["containers"][0]["image"].endswith("/leadgen-production/api:2.15.0")
     stable = find_manifest(gateway_run, "Deployment", "api", "production")
-    assert stable["spec"]["template"]["spec"]["containers"][0]["image"].endswith("/leadgen-production/api:2.14.0")
+    stable_tag = stack_config("production")["leadgen:workloads.api.tag"]  # pinned by digest
+    assert stable["spec"]["template"]["spec"]["containers"][0]["image"].endswith(f"/leadgen-production/api:{stable_tag}")
+    # The canary's tag carries no digest: it is pulled Always; the stable image by digest is not.
+    assert dep["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] == "Always"
+    assert stable["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] == "IfNotPresent"
     pdb = find_manifest(gateway_run, "PodDisruptionBudget", "api-canary", "production")
     assert pdb["spec"] == {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "api", "track": "canary"}}}
     assert find_manifest(gateway_run, "Service", "api-canary", "production")["spec"]["selector"] == {

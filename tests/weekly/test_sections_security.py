@@ -8,6 +8,15 @@ import pytest
 from platformctl.weekly.model import ACTION_NEEDED, ATTENTION, NOT_ASSESSED, OK
 from platformctl.weekly.sections import security
 from sourcekit import Recorded, answer, context, rows, stack_config
+from platformctl.project import stack_config as raw_config
+
+# Production runs its images by digest: `<tag>@sha256:<digest>`, asked of ECR by digest.
+API, BACKEND, PGBACKUP = (raw_config("production")[f"leadgen:{k}.tag"]
+                          for k in ("workloads.api", "workloads.backend", "data.backup"))
+
+
+def by_digest(tag: str) -> dict:
+    return {"imageDigest": tag.split("@", 1)[1]}
 
 P = "urn:pulumi:production::leadgen::"
 TAGS = {"environment": "production", "owner": "platform-team@insurance-lead-gen.com", "cost-center": "leadgen-platform"}
@@ -51,19 +60,19 @@ def test_recorded_week_gives_the_guardrails_the_scans_and_the_stale_secret():
     # The state's one mandatory finding, as `platformctl audit --state` reports it.
     assert need["kubernetes-after-cluster-access"].startswith(
         "mandatory, critical: leadgen-production-traffic-gateway-gateway-api-crds: 2 Kubernetes resources")
-    assert need["image api"] == ("leadgen-production/api:2.14.0: 2 high, 5 medium, 11 low, 3 informational "
+    assert need["image api"] == (f"leadgen-production/api:{API}: 2 high, 5 medium, 11 low, 3 informational "
                                  "(scanned 2026-11-20)")
-    assert rows(section, ATTENTION)["image backend"] == "leadgen-production/backend:2.14.0: 1 medium, 4 low (scanned 2026-11-20)"
-    assert rows(section, OK)["image pgbackup"] == "leadgen-production/pgbackup:1.0.0: no findings (scanned 2026-11-18)"
+    assert rows(section, ATTENTION)["image backend"] == f"leadgen-production/backend:{BACKEND}: 1 medium, 4 low (scanned 2026-11-20)"
+    assert rows(section, OK)["image pgbackup"] == f"leadgen-production/pgbackup:{PGBACKUP}: no findings (scanned 2026-11-18)"
     assert need["secret insurance-lead-gen/production/grafana-admin"] == (
         "changed 203 day(s) ago (2026-05-10), no automatic rotation; older than the 90-day rotation policy")
-    assert section.figure == ("guardrails: 1 mandatory, 0 advisory finding(s) over 312 resources; images: 3 image(s): "
+    assert section.figure == ("guardrails: 1 mandatory, 3 advisory finding(s) over 312 resources; images: 3 image(s): "
                               "api action needed, backend attention, pgbackup ok; secrets: 6 secret(s), 1 older than the "
                               "90-day rotation policy or overdue for their rotation")
     # The images the config declares, asked of ECR by repository and tag; both pages of secrets read.
     asked = [(p["repositoryName"], p["imageId"]) for s, _, p in fetch.calls if s == "ecr"]
-    assert asked == [("leadgen-production/api", {"imageTag": "2.14.0"}), ("leadgen-production/backend", {"imageTag": "2.14.0"}),
-                     ("leadgen-production/pgbackup", {"imageTag": "1.0.0"})]
+    assert asked == [("leadgen-production/api", by_digest(API)), ("leadgen-production/backend", by_digest(BACKEND)),
+                     ("leadgen-production/pgbackup", by_digest(PGBACKUP))]
     assert [p.get("NextToken") for s, _, p in fetch.calls if s == "secretsmanager"] == [None, "AYADeH0ExampleNextTokenPage2"]
 
 
@@ -97,7 +106,7 @@ def test_without_the_state_the_guardrails_are_not_assessed_and_the_rest_still_ju
     section = assess(clean(Recorded()).down("pulumi", reason="the pulumi CLI is not on PATH"))
     assert section.status == NOT_ASSESSED
     assert section.reason == "guardrails: pulumi stack export unreachable: pulumi: the pulumi CLI is not on PATH"
-    assert rows(section, OK)["image pgbackup"].startswith("leadgen-production/pgbackup:1.0.0: no findings")
+    assert rows(section, OK)["image pgbackup"].startswith(f"leadgen-production/pgbackup:{PGBACKUP}: no findings")
 
 
 def test_an_export_that_is_not_json_state_is_not_assessed_naming_it():
@@ -107,9 +116,9 @@ def test_an_export_that_is_not_json_state_is_not_assessed_naming_it():
 
 
 @pytest.mark.parametrize("status,description,shown", [
-    ("IN_PROGRESS", "", "leadgen-production/api:2.14.0: scan IN_PROGRESS"),
+    ("IN_PROGRESS", "", f"leadgen-production/api:{API}: scan IN_PROGRESS"),
     ("FAILED", "UnsupportedImageError: The operating system and/or package manager are not supported.",
-     "leadgen-production/api:2.14.0: scan FAILED (UnsupportedImageError: The operating system and/or package manager are not supported.)"),
+     f"leadgen-production/api:{API}: scan FAILED (UnsupportedImageError: The operating system and/or package manager are not supported.)"),
 ])
 def test_a_scan_that_has_not_completed_is_not_assessed_for_that_image(status, description, shown):
     doc = answer("ecr", "DescribeImageScanFindings.api")
@@ -126,7 +135,7 @@ def test_an_unreachable_or_malformed_scan_is_not_assessed_naming_the_repository(
                                             reason="ImageNotFoundException: The image requested does not exist"))
     assert section.status == NOT_ASSESSED
     assert rows(section, NOT_ASSESSED)["image backend"] == (
-        "not assessed: ECR (DescribeImageScanFindings leadgen-production/backend:2.14.0) unreachable: ecr "
+        f"not assessed: ECR (DescribeImageScanFindings leadgen-production/backend:{BACKEND}) unreachable: ecr "
         "DescribeImageScanFindings: ImageNotFoundException: The image requested does not exist")
     doc = answer("ecr", "DescribeImageScanFindings.api")
     doc["imageScanFindings"]["findingSeverityCounts"] = {"SEVERE": 1}
@@ -148,7 +157,7 @@ def test_an_image_outside_ecr_cannot_be_judged_here():
     section = assess(clean(Recorded()), config=config)
     assert section.status == NOT_ASSESSED
     assert rows(section, NOT_ASSESSED)["image backend"] == (
-        "not assessed: ghcr.io/insurance-lead-gen/backend:2.14.0 is not in ECR; scan it where it is kept")
+        f"not assessed: ghcr.io/insurance-lead-gen/backend:{BACKEND} is not in ECR; scan it where it is kept")
 
 
 def test_the_canary_and_another_accounts_ecr_image_are_scanned_where_they_are():
@@ -156,8 +165,8 @@ def test_the_canary_and_another_accounts_ecr_image_are_scanned_where_they_are():
                              "leadgen:workloads.backend.image": "210987654321.dkr.ecr.us-east-1.amazonaws.com/shared/backend"})
     images = security.running_images(config)
     assert [(i.label, i.ecr_name, i.registry_id, i.tag) for i in images] == [
-        ("api", "leadgen-production/api", None, "2.14.0"), ("api-canary", "leadgen-production/api", None, "2.15.0"),
-        ("backend", "shared/backend", "210987654321", "2.14.0"), ("pgbackup", "leadgen-production/pgbackup", None, "1.0.0")]
+        ("api", "leadgen-production/api", None, API), ("api-canary", "leadgen-production/api", None, "2.15.0"),
+        ("backend", "shared/backend", "210987654321", BACKEND), ("pgbackup", "leadgen-production/pgbackup", None, PGBACKUP)]
 
 
 def test_an_automatic_rotation_that_did_not_happen_needs_action():
@@ -207,3 +216,15 @@ def test_a_stack_file_the_pack_cannot_read_leaves_the_guardrails_not_assessed(tm
     assert section.status == NOT_ASSESSED
     assert section.reason.startswith("guardrails: the stack's config cannot be read: ")
     assert "Pulumi.production.yaml" in section.reason
+
+
+def test_secrets_of_another_environment_in_the_account_are_left_out():
+    page = answer("secretsmanager", "ListSecrets.page1")
+    dev = dict(page["SecretList"][1], Name="insurance-lead-gen/dev/grafana-admin", LastChangedDate="2025-01-01T00:00:00+00:00",
+               Tags=[{"Key": "environment", "Value": "dev"}])
+    page["SecretList"].append(dev)
+    page["SecretList"][1]["LastChangedDate"] = "2026-10-30T08:00:00+00:00"
+    section = assess(clean(Recorded()).replace("secretsmanager", "ListSecrets.page1", page))
+    assert section.status == OK
+    assert section.figure.endswith("secrets: 6 secret(s), 0 older than the 90-day rotation policy or overdue for their "
+                                   "rotation (1 tagged with another environment left out)")

@@ -10,9 +10,9 @@ runs, and secrets older than the rotation policy.
   declares them (each workload's repository and tag, the canary's tag, the backup tool's): a
   critical or high finding is "action needed", a medium one "attention"; a scan that has not
   completed is "not assessed" for that image.
-- **Secrets**: Secrets Manager `ListSecrets`: a secret whose automatic rotation is overdue, or
-  whose value has not been rotated for longer than the rotation policy (MAX_SECRET_AGE_DAYS), is
-  "action needed".
+- **Secrets**: Secrets Manager `ListSecrets` in the stack's account and region, less those tagged
+  with another environment: a secret whose automatic rotation is overdue, or whose value has not
+  been rotated for longer than the rotation policy (MAX_SECRET_AGE_DAYS), is "action needed".
 """
 from __future__ import annotations
 
@@ -165,7 +165,10 @@ def images(ctx: Context) -> r.Part:
 
 
 def _scan(ctx: Context, image: Image) -> r.Part:
-    params: dict[str, Any] = {"repositoryName": image.ecr_name, "imageId": {"imageTag": image.tag}, "maxResults": 1}
+    # A tag pinned by digest (`2.14.0@sha256:...`) runs the digest: that is the image to ask about.
+    tag, _, digest = image.tag.partition("@")
+    params: dict[str, Any] = {"repositoryName": image.ecr_name,
+                              "imageId": {"imageDigest": digest} if digest else {"imageTag": tag}, "maxResults": 1}
     if image.registry_id:
         params["registryId"] = image.registry_id
     answer = r.fetch(ctx, "ecr", "DescribeImageScanFindings", params)
@@ -200,12 +203,23 @@ def _scan(ctx: Context, image: Image) -> r.Part:
 # --- secrets ----------------------------------------------------------------------------------------
 
 def secrets(ctx: Context) -> r.Part:
-    entries = list(_list_secrets(ctx))
-    rows = [_judge_secret(entry, i, ctx.now) for i, entry in enumerate(entries)]
+    environment = ctx.config.core.environment
+    entries, others = [], 0
+    for i, entry in enumerate(_list_secrets(ctx)):
+        # Stacks of other environments may share the account and region: their secrets are theirs
+        # (every secret the program declares carries the `environment` tag; RDS's own carry none).
+        tag = _environment_tag(entry, i)
+        if tag is not None and tag != environment:
+            others += 1
+            continue
+        entries.append((i, entry))
+    rows = [_judge_secret(entry, i, ctx.now) for i, entry in entries]
     late = [row for row in rows if row.status != OK]
     status = r.worst([row.status for row in rows] or [OK])
     figure = (f"{len(rows)} secret(s), {len(late)} older than the {MAX_SECRET_AGE_DAYS}-day rotation policy "
               "or overdue for their rotation")
+    if others:
+        figure += f" ({others} tagged with another environment left out)"
     shown = sorted(rows, key=lambda row: (row.status == OK, row.name))
     if late:
         shown = [row for row in shown if row.status != OK]
@@ -230,6 +244,14 @@ def _list_secrets(ctx: Context) -> Iterable[Any]:
             return
         if pages >= 100:
             raise r.Malformed("ListSecrets: more than 100 pages")
+
+
+def _environment_tag(entry: Any, index: int) -> Optional[str]:
+    tags = r.field(entry, "Tags", list, f"ListSecrets.SecretList[{index}]", optional=True) or []
+    for j, tag in enumerate(tags):
+        if r.field(tag, "Key", str, f"ListSecrets.SecretList[{index}].Tags[{j}]") == "environment":
+            return r.field(tag, "Value", str, f"ListSecrets.SecretList[{index}].Tags[{j}]")
+    return None
 
 
 def _judge_secret(entry: Any, index: int, now: dt.datetime) -> Finding:

@@ -3,10 +3,12 @@ images, no host namespaces, no node-level capabilities. Pure predicates; `helm_v
 the same pod rules to chart values."""
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 from ..model import Context, Resource
 from ..values import as_list, get, is_unknown
+from .deployments import is_production
 from .objects import containers, name_of, pod_spec
 
 
@@ -16,6 +18,10 @@ HOST_NAMESPACES = ("hostNetwork", "hostPID", "hostIPC")  # checkov CKV_K8S_19, C
 # a way out of the container onto the node.
 DANGEROUS_CAPABILITIES = frozenset({"ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "SYS_MODULE", "SYS_RAWIO",
                                     "DAC_READ_SEARCH", "SYS_BOOT", "BPF", "PERFMON"})
+# checkov CKV_K8S_40: UIDs below this are where a node's own users live; a container that shares
+# one with the node owns that user's files should it ever reach them.
+MIN_UID = 10000
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
 def container_resources(r: Resource, ctx: Context) -> list[str]:
@@ -95,4 +101,85 @@ def container_no_dangerous_capabilities(r: Resource, ctx: Context) -> list[str]:
     out = []
     for label, c, _ in containers(r):
         out += [f"{name_of(r)}: {label} {p}; drop ALL and add only what it needs" for p in capability_problems(c)]
+    return out
+
+
+def container_image_digest_pinned(r: Resource, ctx: Context) -> list[str]:
+    """checkov CKV_K8S_43, on production stacks: a tag can be pushed again in a registry that allows
+    it, and a digest cannot; production runs exactly the bytes staging ran."""
+    if not is_production(ctx):
+        return []
+    out = []
+    for label, c, _ in containers(r):
+        image = c.get("image")
+        if is_unknown(image) or not isinstance(image, str) or not image:
+            continue  # no image at all is kubernetes-container-image-tag-pinned's finding
+        if not DIGEST.search(image):
+            out.append(f"{name_of(r)}: {label} image {image} is not pinned by digest; production runs "
+                       "<repository>:<tag>@sha256:<digest>")
+    return out
+
+
+def pull_policy(container: dict) -> str:
+    """The container's imagePullPolicy, or the one Kubernetes defaults to: Always for an image with no
+    tag or the latest tag, IfNotPresent otherwise."""
+    policy = container.get("imagePullPolicy")
+    if policy:
+        return policy
+    tag = image_tag(container.get("image") or "")
+    return "Always" if tag in (None, "latest") else "IfNotPresent"
+
+
+def container_image_pull_policy(r: Resource, ctx: Context) -> list[str]:
+    """checkov CKV_K8S_15: an image named by tag is pulled Always, so a node never runs what the tag
+    used to name and every pull is authorised; by digest, the cached copy is the image."""
+    out = []
+    for label, c, _ in containers(r):
+        image = c.get("image")
+        if is_unknown(image) or is_unknown(c.get("imagePullPolicy")) or not isinstance(image, str) or not image:
+            continue
+        if "@" in image:
+            continue
+        policy = pull_policy(c)
+        if policy != "Always":
+            out.append(f"{name_of(r)}: {label} pulls {image} by tag with imagePullPolicy {policy}; pull a tag "
+                       "Always, or pin the image by digest")
+    return out
+
+
+def container_high_uid(r: Resource, ctx: Context) -> list[str]:
+    """checkov CKV_K8S_40: every container runs as a UID of 10000 or more, its own or the pod's. A
+    pod in its own user namespace (hostUsers: false) is mapped away from the node's UIDs anyway."""
+    spec = pod_spec(r)
+    if get(spec, "hostUsers") is False:
+        return []
+    out = []
+    for label, c, _ in containers(r):
+        user = get(c, "securityContext.runAsUser", get(spec, "securityContext.runAsUser"))
+        if user is None:
+            out.append(f"{name_of(r)}: {label} sets no runAsUser; run as a UID of {MIN_UID} or more, not the "
+                       "image's")
+        elif isinstance(user, bool) or not isinstance(user, (int, float)):
+            out.append(f"{name_of(r)}: {label} has runAsUser {user!r}, which is not a UID")
+        elif user < MIN_UID:
+            out.append(f"{name_of(r)}: {label} runs as UID {user:g}, below {MIN_UID}: it may be a user of the node")
+    return out
+
+
+def container_secrets_as_files(r: Resource, ctx: Context) -> list[str]:
+    """checkov CKV_K8S_35 (CIS Kubernetes 5.4.1): a Secret in an environment variable is inherited by
+    every child process, lands in crash dumps and debug output, and never sees a rotation; a mounted
+    Secret is a file only the container's user reads, refreshed by the kubelet."""
+    out = []
+    for label, c, _ in containers(r):
+        for e in as_list(c.get("env")):
+            ref = get(e, "valueFrom.secretKeyRef") if isinstance(e, dict) else None
+            if isinstance(ref, dict):
+                out.append(f"{name_of(r)}: {label} reads Secret {ref.get('name', '?')} key {ref.get('key', '?')} "
+                           f"as environment variable {e.get('name', '?')}; mount the Secret as a file")
+        for e in as_list(c.get("envFrom")):
+            ref = get(e, "secretRef") if isinstance(e, dict) else None
+            if isinstance(ref, dict):
+                out.append(f"{name_of(r)}: {label} loads Secret {ref.get('name', '?')} into its environment; "
+                           "mount the Secret as a file")
     return out
