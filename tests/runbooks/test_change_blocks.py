@@ -13,10 +13,10 @@ from test_emergency_blocks import TESTED_ELSEWHERE
 TEAM_LEAD = "team-lead@example.com"
 EXPECTED = {
     "canary-release.md:release-step": (
-        {}, {"leadgen:canary.tag": "2.15.0", "leadgen:canary.weight": "10", "leadgen:canary.replicas": "2"}),
+        {}, {"leadgen:canary.tag": "2.15.0@sha256:8b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d", "leadgen:canary.weight": "10", "leadgen:canary.replicas": "2"}),
     "canary-release.md:promote": (
-        {"leadgen:canary.tag": "2.15.0", "leadgen:canary.weight": 100, "leadgen:canary.replicas": 3},
-        {"leadgen:workloads.api.tag": "2.15.0", "leadgen:canary.weight": "0", "leadgen:canary.tag": "",
+        {"leadgen:canary.tag": "2.15.0@sha256:8b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d", "leadgen:canary.weight": 100, "leadgen:canary.replicas": 3},
+        {"leadgen:workloads.api.tag": "2.15.0@sha256:8b1d3f5a7c9e1b3d5f7a9c1e3b5d7f9a1c3e5b7d9f1a3c5e7b9d1f3a5c7e9b1d", "leadgen:canary.weight": "0", "leadgen:canary.tag": "",
          "leadgen:canary.replicas": "2"}),
 }
 
