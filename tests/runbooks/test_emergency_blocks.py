@@ -13,10 +13,11 @@ TESTED_ELSEWHERE = ("disaster-recovery.md",)
 
 # Per block: production's config when the runbook is opened (the incident's state), and the keys
 # the block must leave set in Pulumi.production.yaml.
-CANARY_AT_10 = {"leadgen:canary.tag": "2.15.0", "leadgen:canary.weight": 10}
+CANARY = "2.15.0@sha256:8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4"  # production runs images by digest (kubernetes-container-image-digest-pinned)
+CANARY_AT_10 = {"leadgen:canary.tag": CANARY, "leadgen:canary.weight": 10}
 EXPECTED = {
-    "slo-violation.md:canary-off": (CANARY_AT_10, {"leadgen:canary.weight": "0", "leadgen:canary.tag": "2.15.0"}),
-    "slo-violation.md:rollback-tag": ({}, {"leadgen:workloads.api.tag": "2.13.0"}),
+    "slo-violation.md:canary-off": (CANARY_AT_10, {"leadgen:canary.weight": "0", "leadgen:canary.tag": CANARY}),
+    "slo-violation.md:rollback-tag": ({}, {"leadgen:workloads.api.tag": "2.13.0@sha256:3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b"}),
     "slo-violation.md:scale-out": ({}, {"leadgen:workloads.api.maxReplicas": "20"}),
 }
 
