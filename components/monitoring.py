@@ -211,7 +211,7 @@ class Monitoring(pulumi.ComponentResource):
 
         slos = tuple(args.slos)
         self.slo_rules = slo_rule_file(slos, cfg.runbook_base_url, edge_routes=args.public_routes)
-        self.slo_window_rules = slo_window_rule_file(slos, cfg.runbook_base_url)
+        self.slo_window_rules = slo_window_rule_file(slos, cfg.runbook_base_url, edge_routes=args.public_routes)
         sources = scrape_sources(dict(args.workload_scrapes), envoy_gateway=bool(args.envoy_gateway_namespace))
         self.platform_rules = platform_rule_file(PlatformAlertSettings(
             runbook_base_url=cfg.runbook_base_url, sources=sources,
@@ -300,7 +300,8 @@ class Monitoring(pulumi.ComponentResource):
                         "url": self.long_term.remote_write_url,
                         "sigv4": {"region": a.region},
                         # The SLO recordings, and the raw counters the store counts the window from.
-                        "writeRelabelConfigs": remote_write_relabelings(tuple(self._args.slos)),
+                        "writeRelabelConfigs": remote_write_relabelings(tuple(self._args.slos),
+                                                                   self._args.public_routes),
                     }],
                 },
             },

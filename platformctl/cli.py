@@ -33,6 +33,8 @@ COMMANDS: dict[str, CommandInfo] = {
     "dr": CommandInfo("platformctl.commands.dr", "recovery readiness, the failback's healthy minutes, the drill"),
     "first-deploy": CommandInfo("platformctl.commands.first_deploy",
                                 "the --target list of a fresh account's AWS-only update, from the dependency graph"),
+    "weekly": CommandInfo("platformctl.commands.weekly",
+                          "the runbook's weekly checklist as one report: backups, certificates, versions, SLOs, ..."),
 }
 
 

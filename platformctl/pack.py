@@ -19,8 +19,8 @@ from leadgen.pack import PACK_DIR
 __all__ = ["PACK_DIR"]
 # The pack's modules platformctl may use; anything else is the pack's own business.
 MODULES = ("approvers", "binding", "capped", "catalog", "changes", "clock", "compliance", "config", "cost",
-           "error_budget", "escape", "exemptions", "gate_settings", "key_history", "model", "pack_settings", "promotion",
-           "signing", "source", "strictread")
+           "error_budget", "escape", "exemptions", "gate_settings", "key_history", "model", "pack_settings",
+           "promotion", "signed_http", "signing", "source", "strictread")
 
 
 def __getattr__(name: str) -> ModuleType:

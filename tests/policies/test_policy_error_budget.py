@@ -308,3 +308,63 @@ def test_garbage_fails_closed(answering_server, tmp_path, status, body, why):
     change(tmp_path)
     assert run_gate(tmp_path, url) == [
         f"Prometheus at {url} {why}; failing closed (only an emergency change with a cto approval passes)"]
+
+
+def test_an_outage_at_the_edge_freezes_the_service_through_the_stores_own_rules(tmp_path):
+    """The long-term store's rules, as the program generates them, evaluated by a real Prometheus
+    over counters backfilled as the cluster remote-writes them: the api pods answered every request
+    they saw, but Envoy answered 0.095 % of the route's requests with its own 503s. The gate takes
+    the lowest budget of the services the change touches, the edge twin included: 5 % left, the
+    freeze. When the store counted the pods' SLI only, the same change passed at 100 %."""
+    import json
+    import subprocess
+    import urllib.request
+
+    import yaml
+
+    from leadgen.observability.slo import parse_slos, slo_window_rule_file
+
+    assert PROMETHEUS and PROMTOOL, "install the Debian package prometheus (scripts/install-system-deps.sh)"
+    slos = parse_slos([{"name": "api-availability", "service": "api", "objective": 99.9, "sli": "availability"}])
+    rules = slo_window_rule_file(slos, edge_routes={"api": "production/api"})
+    for group in rules["groups"]:
+        group["interval"] = "1s"  # the store evaluates hourly; the test cannot wait an hour
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules))
+    now = int(time.time())
+    lines = ["# TYPE http_requests_total gauge", "# TYPE envoy_cluster_upstream_rq_xx gauge"]
+    route = 'envoy_cluster_name="httproute/production/api/rule/0"'
+    for step in range(24):
+        at = now - 7200 + step * 300
+        lines.append(f'http_requests_total{{service="api",code="200",pod="api-1"}} {step * 999_050} {at}')
+        lines.append(f'envoy_cluster_upstream_rq_xx{{{route},envoy_response_code_class="2"}} {step * 999_050} {at}')
+        lines.append(f'envoy_cluster_upstream_rq_xx{{{route},envoy_response_code_class="5"}} {step * 950} {at}')
+    lines.sort(key=lambda line: not line.startswith("#"))
+    (tmp_path / "series.om").write_text("\n".join(lines) + "\n# EOF\n")
+    subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", str(tmp_path / "series.om"),
+                    str(tmp_path / "data")], check=True, capture_output=True)
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(
+        {"global": {"evaluation_interval": "1s"}, "rule_files": [str(tmp_path / "rules.yaml")]}))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}",
+                             f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_ready(url, proc)
+        for _ in range(600):  # the first evaluations, on a machine that may be busy
+            with urllib.request.urlopen(f"{url}/api/v1/query?query=slo_error_budget_remaining", timeout=5) as r:
+                if len(json.load(r)["data"]["result"]) == 2:
+                    break
+            time.sleep(0.1)
+        budget = error_budget.query(url, services=("api",))
+        assert (budget.slo, round(budget.remaining, 1)) == ('slo_name="api-availability-edge"', 5.0)
+        assert error_budget.band(budget.remaining).freeze
+        change(tmp_path, roles=("team-lead",), service="api")
+        ctx = dataclasses.replace(context(changeRequest="CR-2026-014", **{"governance.prometheusUrl": url}),
+                                  project_root=tmp_path)
+        (finding,) = gates.error_budget_gate([deployment("api")], ctx)
+        assert finding.startswith('slo_error_budget_remaining{slo_name="api-availability-edge"} of api is 5')
+        assert "feature freeze, only an emergency change with a cto approval passes" in finding
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

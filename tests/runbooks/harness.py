@@ -7,8 +7,10 @@ A runbook marks the blocks a test runs in the fence's info string, after the lan
     ```
 
 `emergency:<name>` is a production change on the emergency path: the request, its signatures and
-the update, in the order an on-call engineer types them. `blocks(path)` returns them; every other
-fenced block is prose to the harness. `untested_production_commands(path)` lists each command
+the update, in the order an on-call engineer types them. `change:<name>` is a planned change: the
+request, the signature the budget's band asks for, staging's soak, the update (tests cannot be the
+staging pipeline, so they hold such a block to a refusal by the promotion gate alone).
+`blocks(path)` returns them; every other fenced block is prose to the harness. `untested_production_commands(path)` lists each command
 that changes production (`pulumi up`, `pulumi config set|rm ... --stack production`) found
 anywhere outside a marked block, fenced or inline, so no such step escapes the tests.
 
@@ -208,7 +210,14 @@ class Checkout:
         shared = REPO.parent / "shared"
         if shared.exists() and not (tmp / "shared").exists():
             (tmp / "shared").symlink_to(shared)
+        # The test approvers replace the repository's (whose allowed_signers ships empty); the
+        # rest of approvers.yaml, the promotion rules above all, stays the repository's.
+        approvers = root / "governance" / "approvers.yaml"
+        rules = {k: v for k, v in (yaml.safe_load(approvers.read_text(encoding="utf-8")) or {}).items()
+                 if k != "approvers"}
         keyring.install(root)
+        installed = yaml.safe_load(approvers.read_text(encoding="utf-8"))
+        approvers.write_text(yaml.safe_dump({**installed, **rules}, sort_keys=False), encoding="utf-8")
         if slo_store is not None:
             gates = root / "governance" / "gates.yaml"
             doc = yaml.safe_load(gates.read_text(encoding="utf-8"))

@@ -19,6 +19,13 @@ EXPECTED = {
     "slo-violation.md:canary-off": (CANARY_AT_10, {"leadgen:canary.weight": "0", "leadgen:canary.tag": CANARY}),
     "slo-violation.md:rollback-tag": ({}, {"leadgen:workloads.api.tag": "2.13.0@sha256:3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b"}),
     "slo-violation.md:scale-out": ({}, {"leadgen:workloads.api.maxReplicas": "20"}),
+    "canary-release.md:rollback": (CANARY_AT_10, {"leadgen:canary.weight": "0", "leadgen:canary.tag": ""}),
+    "high-api-error-rate.md:rollback-tag": ({}, {"leadgen:workloads.api.tag": "2.13.0"}),
+    "pod-crash-looping.md:rollback-tag": ({}, {"leadgen:workloads.backend.tag": "2.13.0"}),
+    "high-memory-usage.md:memory-limit": ({}, {"leadgen:workloads.api.memoryLimit": "2Gi"}),
+    "persistent-volume-filling.md:prometheus-volume": ({}, {"leadgen:observability.prometheusStorageGb": "150"}),
+    # No config change: the update puts back what was changed outside Pulumi.
+    "monitoring-data-missing.md:restore-drift": ({}, {"leadgen:workloads.api.tag": "2.14.0"}),
 }
 
 ALL = [b for path in runbooks(exclude=TESTED_ELSEWHERE) for b in blocks(path, EMERGENCY)]
