@@ -194,7 +194,7 @@ def slo_tracking(slos: Sequence[SLO]) -> dict:
     b = _Board()
     b.add("gauge", "Error budget remaining", [(f"slo_error_budget_remaining{{{sel}}}", "{{slo_name}}")], unit="percent", w=12, h=6,
           minmax=(0, 100), thresholds=_thresholds(BUDGET_STEPS), datasource=LONG_TERM,
-          description="Decision matrix: >50 % monitor; 30-50 % optimise (team lead); 10-30 % mitigate "
+          description="Decision matrix: >50 % monitor; 30-50 % optimize (team lead); 10-30 % mitigate "
                       "(engineering manager); <10 % feature freeze (CTO).")
     for slo in slos:
         # Green from the SLO's own objective up: 99 % is a breach of a 99.9 % objective.
