@@ -279,3 +279,23 @@ def test_production_runs_only_the_image_tags_staging_ran(repo, keys):
     assert promoted("9.9.9") == [f"commit {top[:12]} is not promotable: attestations/{head}.yaml: staging ran "
                                  "leadgen:workloads.api.tag 2.15.0; production would run 9.9.9: only images staging "
                                  "ran and soaked ship"]
+
+
+def test_the_same_tag_built_again_is_not_what_staging_soaked(repo, keys):
+    # A tag is a name anyone with push rights can move; the digest is what staging ran. The
+    # attestation records the tag with its digest, and production must run that digest.
+    soaked = "2.15.0@sha256:" + "a" * 64
+    rebuilt = "2.15.0@sha256:" + "b" * 64
+    (repo / "Pulumi.staging.yaml").write_text(f"config:\n  leadgen:workloads.api.tag: {soaked}\n")
+    head = commit_all(repo, "staging runs 2.15.0 by digest")
+    sign(repo, head, at=NOW - dt.timedelta(hours=2), key=keys["pipeline"])
+    assert f'"leadgen:workloads.api.tag": "{soaked}"' in (repo / "attestations" / f"{head}.yaml").read_text()
+    top = git(repo, "rev-parse", "HEAD")
+
+    def promoted(tag):
+        ctx = dataclasses.replace(ctx_for(repo), config=config.from_mapping({"leadgen:workloads.api.tag": tag}))
+        return promotion.findings(ctx, env={})
+    assert promoted(soaked) == []
+    assert promoted(rebuilt) == [f"commit {top[:12]} is not promotable: attestations/{head}.yaml: staging ran "
+                                 f"leadgen:workloads.api.tag {soaked}; production would run {rebuilt}: only images "
+                                 "staging ran and soaked ship"]
