@@ -7,8 +7,8 @@ import pytest
 
 from harness import EMERGENCY, blocks, runbooks
 
-# docs/runbooks/disaster-recovery.md's blocks are tested by tests/dr/ (the recovery stack's own
-# state and checks); every other runbook's emergency block is listed here.
+# docs/runbooks/disaster-recovery.md's failover block runs against the recovery stack, with its own
+# expectations (test_dr_failover_block.py); every other runbook's emergency block is listed here.
 TESTED_ELSEWHERE = ("disaster-recovery.md",)
 
 # Per block: production's config when the runbook is opened (the incident's state), and the keys
