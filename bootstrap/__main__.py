@@ -139,6 +139,35 @@ def break_glass_trust_policy(account: str) -> str:
     }]})
 
 
+def weekly_review_policy(account: str, regions: list[str]) -> str:
+    """What the weekly review reads besides SecurityAudit's view of configuration: the backups'
+    manifests and verification records (never a dump), the SLO store, the week's spend, image scans
+    and add-on versions. tests/foundation/test_bootstrap.py replays the report and checks that every
+    AWS call it makes is allowed here."""
+    backups = "arn:aws:s3:::leadgen-*-backups-*"
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "BackupCatalogue", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": backups},
+        {"Sid": "BackupRecordsNotDumps", "Effect": "Allow", "Action": "s3:GetObject",
+         "Resource": [f"{backups}/*/manifest.json", f"{backups}/*/verification.json",
+                      f"{backups}/*/verifications/*.json"]},
+        # The records are encrypted with the bucket's key: decrypting through S3 only, for those buckets.
+        {"Sid": "BackupRecordsKey", "Effect": "Allow", "Action": "kms:Decrypt",
+         "Resource": f"arn:aws:kms:*:{account}:key/*",
+         "Condition": {"StringEquals": {"kms:ViaService": [f"s3.{r}.amazonaws.com" for r in regions]},
+                       "StringLike": {"kms:EncryptionContext:aws:s3:arn": f"{backups}*"}}},
+        {"Sid": "SloStore", "Effect": "Allow", "Action": "aps:QueryMetrics",
+         "Resource": f"arn:aws:aps:*:{account}:workspace/*"},
+        {"Sid": "ImageScans", "Effect": "Allow", "Action": "ecr:DescribeImageScanFindings",
+         "Resource": f"arn:aws:ecr:*:{account}:repository/leadgen-*"},
+        {"Sid": "Clusters", "Effect": "Allow", "Action": "eks:DescribeCluster",
+         "Resource": f"arn:aws:eks:*:{account}:cluster/*"},
+        # No resource-level permissions exist for these; none of them returns a secret value.
+        {"Sid": "AccountWide", "Effect": "Allow",
+         "Action": ["ce:GetCostAndUsage", "eks:DescribeAddonVersions", "secretsmanager:ListSecrets"],
+         "Resource": "*"},
+    ]})
+
+
 def deployer_policy(account: str, regions: list[str]) -> str:
     # The deployers, the audit and break-glass roles: no deployer may widen any of their trust.
     protected = [f"arn:aws:iam::{account}:role/leadgen-deployer-*",
@@ -206,13 +235,15 @@ for env, regions in environments.items():
                        policy=account.apply(lambda a, r=regions: deployer_policy(a, r)))
     roles[env] = role.arn
 
+all_regions = sorted({r for regions in environments.values() for r in regions})
 audit = aws.iam.Role(
     "audit", name=AUDIT_ROLE,
-    description="the audit workflow's monthly read-only audit, from main of this repository only",
+    description="the audit and weekly-review workflows' read-only access, from main of this repository only",
     assume_role_policy=github.arn.apply(lambda arn: audit_trust_policy(arn, repository)), tags=tags)
 aws.iam.RolePolicyAttachment("audit-security-audit", role=audit.name, policy_arn=SECURITY_AUDIT)
+aws.iam.RolePolicy("audit-weekly-review", role=audit.id,
+                   policy=account.apply(lambda a: weekly_review_policy(a, all_regions)))
 
-all_regions = sorted({r for regions in environments.values() for r in regions})
 break_glass = aws.iam.Role(
     "break-glass", name=BREAK_GLASS_ROLE,
     description="first AWS-only update of a fresh account and emergencies: tagged admins with MFA",

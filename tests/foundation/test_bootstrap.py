@@ -134,3 +134,48 @@ def test_the_deployer_may_use_exactly_the_services_the_program_declares(run):
     used = {_service(r["type"]) for stack in _leadgen_stacks() for r in run_leadgen(stack).resources
             if r["type"].startswith("aws:")} - {"iam"}  # IAM has its own statement
     assert granted == used
+
+
+def _allows(statements: list[dict], action: str) -> bool:
+    return any(s["Effect"] == "Allow" and action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+               for s in statements)
+
+
+def test_the_audit_role_may_make_every_aws_call_the_weekly_review_makes(run, tmp_path, monkeypatch):
+    """weekly.yml assumes the audit role: a section whose reads the role is refused would be "not
+    assessed" every Monday. Replay the report from its recorded answers, note every call, and find
+    each AWS call's IAM action allowed by the role's policy."""
+    from platformctl import cli
+    from platformctl.weekly import sources
+
+    calls = set()
+    replay = sources.FixtureFetch.__call__
+
+    def noting(self, service, operation, params):
+        calls.add((service, operation))
+        return replay(self, service, operation, params)
+    monkeypatch.setattr(sources.FixtureFetch, "__call__", noting)
+    out = tmp_path / "weekly.json"
+    cli.main(["weekly", "--stack", "production", "--fixtures", str(ROOT / "tests" / "weekly" / "fixtures"),
+              "--format", "json", "--out", str(out)])
+    assert json.loads(out.read_text())["sections"]
+    # The IAM action of each call: S3 lists objects under s3:ListBucket; the SLO store is Amazon
+    # Managed Prometheus, queried under aps:QueryMetrics; Loki and the Pulumi CLI are not AWS.
+    actions = {"s3:ListBucket" if (s, o) == ("s3", "ListObjectsV2") else
+               "aps:QueryMetrics" if s == "prometheus" else f"{s}:{o}"
+               for s, o in calls if s not in ("loki", "pulumi")}
+    assert {"s3:GetObject", "aps:QueryMetrics", "ce:GetCostAndUsage", "ecr:DescribeImageScanFindings",
+            "secretsmanager:ListSecrets", "eks:DescribeAddonVersions"} <= actions
+    [weekly] = [json.loads(r["inputs"]["policy"]) for r in run.by_type("aws:iam/rolePolicy:RolePolicy")
+                if r["name"] == "audit-weekly-review"]
+    assert [a for a in sorted(actions) if not _allows(weekly["Statement"], a)] == []
+
+
+def test_the_weekly_review_reads_backup_records_never_a_dump(run):
+    [weekly] = [json.loads(r["inputs"]["policy"]) for r in run.by_type("aws:iam/rolePolicy:RolePolicy")
+                if r["name"] == "audit-weekly-review"]
+    [get] = [s for s in weekly["Statement"] if s["Action"] == "s3:GetObject"]
+    assert all(r.endswith(".json") for r in get["Resource"])
+    assert not any("dump" in r or r.endswith("/*") for r in get["Resource"])
+    [decrypt] = [s for s in weekly["Statement"] if s["Action"] == "kms:Decrypt"]
+    assert set(decrypt["Condition"]["StringEquals"]["kms:ViaService"]) >= {"s3.us-east-1.amazonaws.com"}
