@@ -30,14 +30,22 @@ def test_audit_role_is_trusted_only_by_this_repository_on_main(run):
     assert stmt["Condition"] == {"StringEquals": {
         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
         "token.actions.githubusercontent.com:sub": [
-            f"repo:{REPO}:ref:refs/heads/main:job_workflow_ref:{REPO}/.github/workflows/audit.yml@refs/heads/main"]}}
+            f"repo:{REPO}:ref:refs/heads/main:job_workflow_ref:{REPO}/.github/workflows/{w}@refs/heads/main"
+            for w in ("audit.yml", "weekly.yml")]}}
 
 
 def test_audit_role_is_read_only(run):
     attached = [r["inputs"]["policyArn"] for r in run.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
                 if r["name"].startswith("audit")]
     assert attached == ["arn:aws:iam::aws:policy/SecurityAudit"]
-    assert not [r for r in run.by_type("aws:iam/rolePolicy:RolePolicy") if r["name"].startswith("audit")]
+    # Its one inline policy (the weekly review's reads) reads and lists; the one key use is a
+    # decryption through S3.
+    inline = [json.loads(r["inputs"]["policy"]) for r in run.by_type("aws:iam/rolePolicy:RolePolicy")
+              if r["name"].startswith("audit")]
+    actions = [a for doc in inline for s in doc["Statement"] if s["Effect"] == "Allow"
+               for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
+    assert len(inline) == 1 and actions
+    assert [a for a in actions if not re.match(r"[a-z0-9-]+:(Get|List|Describe|Query)[A-Za-z]*$", a)] == ["kms:Decrypt"]
 
 
 def test_the_audit_workflow_assumes_the_declared_role(run):
