@@ -128,3 +128,26 @@ def timestamp(value: Any, where: str) -> dt.datetime:
 
 def money(amount: float) -> str:
     return f"{amount:,.2f} USD"
+
+
+def judged_export(ctx: Context, root, part: str):
+    """The stack's export as `platformctl audit --state` judges it, or the `part` not assessed with
+    the reason: the export is the stack's (else Malformed), its exemptions and config readable."""
+    from platformctl import state_audit
+    from platformctl.errors import InputError
+    from platformctl.exemptions import ExemptionError
+    from platformctl.statefile import StateError
+
+    document = fetch(ctx, "pulumi", "stack-export", {"stack": ctx.stack})
+    try:
+        judged = state_audit.judge_export(document, ctx.now.date(), name=f"the export of {ctx.stack}",
+                                          project_root=root)
+    except StateError as exc:
+        raise Malformed(str(exc)) from None
+    except ExemptionError as exc:
+        return unassessed(part, f"the exemptions cannot be read: {one_line(str(exc))}")
+    except InputError as exc:  # the stack's own config, which the pack reads beside the state
+        return unassessed(part, f"the stack's config cannot be read: {one_line(str(exc))}")
+    if judged.report.stack != ctx.stack:
+        raise Malformed(f"the export is of stack {judged.report.stack!r}, not {ctx.stack!r}")
+    return judged

@@ -89,21 +89,11 @@ class _State:
 
 
 def _state(ctx: Context, root) -> Any:
-    from platformctl import state_audit
     from platformctl.costs import cost_view
-    from platformctl.exemptions import ExemptionError
-    from platformctl.statefile import StateError
 
-    document = r.fetch(ctx, "pulumi", "stack-export", {"stack": ctx.stack})
-    try:
-        judged = state_audit.judge_export(document, ctx.now.date(), name=f"the export of {ctx.stack}",
-                                          project_root=root)
-    except StateError as exc:
-        raise r.Malformed(str(exc)) from None
-    except ExemptionError as exc:
-        return r.unassessed("estimate", f"the exemptions cannot be read: {r.one_line(str(exc))}")
-    if judged.report.stack != ctx.stack:
-        raise r.Malformed(f"the export is of stack {judged.report.stack!r}, not {ctx.stack!r}")
+    judged = r.judged_export(ctx, root, "estimate")
+    if isinstance(judged, r.Part):
+        return judged
     return _State(judged, cost_view(judged.resources, judged.config))
 
 

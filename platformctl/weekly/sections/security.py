@@ -65,25 +65,12 @@ def assess(ctx: Context) -> Section:
 # --- guardrails -----------------------------------------------------------------------------------
 
 def guardrails(ctx: Context, root) -> r.Part:
-    from platformctl import state_audit
-    from platformctl.errors import InputError
-    from platformctl.exemptions import ExemptionError
     from platformctl.reports import NOT_ASSESSED_POLICY
-    from platformctl.statefile import StateError
 
-    document = r.fetch(ctx, "pulumi", "stack-export", {"stack": ctx.stack})
-    try:
-        judged = state_audit.judge_export(document, ctx.now.date(), name=f"the export of {ctx.stack}",
-                                          project_root=root)
-    except StateError as exc:
-        raise r.Malformed(str(exc)) from None
-    except ExemptionError as exc:
-        return r.unassessed("guardrails", f"the exemptions cannot be read: {r.one_line(str(exc))}")
-    except InputError as exc:  # the stack's own config, which the pack reads beside the state
-        return r.unassessed("guardrails", f"the stack's config cannot be read: {r.one_line(str(exc))}")
+    judged = r.judged_export(ctx, root, "guardrails")
+    if isinstance(judged, r.Part):
+        return judged
     report = judged.report
-    if report.stack != ctx.stack:
-        raise r.Malformed(f"the export is of stack {report.stack!r}, not {ctx.stack!r}")
     unjudged = [v for v in report.violations if v.policy == NOT_ASSESSED_POLICY]
     if unjudged:
         return r.unassessed("guardrails", r.one_line(unjudged[0].message))
