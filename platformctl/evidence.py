@@ -37,7 +37,10 @@ def build(root: pathlib.Path, stack: str, change_id: str, env: Optional[Mapping[
         head = promotion._git(root, "rev-parse", "--verify", "HEAD")
         commit, problem = (head.stdout.strip() if head.returncode == 0 else ""), str(err)
     loaded = changes.parse(request_text, request_file, change_id)
-    approved = [a.commit for a in loaded.change.approvals if a.commit] if loaded.change is not None else []
+    # The requester's signed entry binds a commit like an approval does.
+    entries = (loaded.change.approvals + ((loaded.change.request_signature,) if loaded.change.request_signature
+                                          else ())) if loaded.change is not None else ()
+    approved = [a.commit for a in entries if a.commit]
     attestations, attested = [], []
     for att in promotion.load_attestations(root) if commit else []:
         target = str(att.fields.get("commit", ""))

@@ -1,7 +1,8 @@
 """Change-management evidence from `pulumi stack history --json`.
 
 For every update in the audited period it answers the auditor's questions from the runbook's
-`check-change-compliance --require-approval`: which change request it ran under, whether someone
+`check-change-compliance --require-approval`: which change request it ran under, who requested it
+(the verified signer of its `requester` entry, address and key, or "unverified"), whether someone
 other than the requester approved it before it started, whether it carried a rollback plan, and
 whether it ran inside the request's window. The request is read with the pack's own parser and
 judged by the pack's own rules (`governance.changes`, `governance.compliance`), the ones its gates
@@ -249,7 +250,8 @@ def judge_entry(entry: dict, stack: str, project_root: pathlib.Path,
     directory = approvers.load(project_root)
     signatures = approvers.check(loaded.change, directory)
     verdict = compliance.assess(loaded, stack=stack, protected=True, at=start, finished=end or start,
-                                signatures=signatures, keys=approvers.fingerprints(loaded.change, directory))
+                                signatures=signatures, keys=approvers.fingerprints(loaded.change, directory),
+                                requester=approvers.requester(loaded.change, directory))
     change = verdict.change
     counted = tuple(sorted({(a.by, a.role) for a in verdict.approvals}))
     problems = list(verdict.messages())
@@ -260,7 +262,9 @@ def judge_entry(entry: dict, stack: str, project_root: pathlib.Path,
     else:
         unchecked.append("without --repo, nothing is re-checked at the update's commit (approval binding, "
                          "promotion, gate settings, the checkout)")
-    return Judged(ChangeEvidence(**base, requester=change.requested_by,
+    # Who asked is the key that signed the request, never the text of `requested_by`: that text once
+    # named someone else while the team lead approved their own change, and the trail stated it as fact.
+    return Judged(ChangeEvidence(**base, requester=verdict.requester_shown,
                                  approver=", ".join(f"{by} ({role})" for by, role in counted),
                                  independently_approved=bool(verdict.approvals),
                                  rollback_plan=not verdict.messages(compliance.ROLLBACK),

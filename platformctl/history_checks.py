@@ -65,12 +65,12 @@ def rechecks(*, repo: pathlib.Path, snapshot: pathlib.Path, commit: str, stack: 
         return problems
     if verdict.approvals:
         digest = gconfig.config_digest(resolved_config) if resolved_config is not None else ""
-        problems += binding.judge(verdict.change.file, stack, verdict.approvals, commit, digest,
+        signed = binding.bound(verdict)  # the requester's verified signature too, as at the gate
+        problems += binding.judge(verdict.change.file, stack, signed, commit, digest,
                                   binding.changes_between(repo, commit))
         # The keys as the repository held them before the request: a key added with it counts for nothing.
         keys = approvers.fingerprints(verdict.change, approvers.load(snapshot))
-        problems += key_history.judge(repo, commit, verdict.change.file, verdict.approvals,
-                                      {a.index: k for a, k in zip(verdict.change.approvals, keys)})
+        problems += key_history.judge(repo, commit, verdict.change.file, signed, binding.signers_of(verdict, keys))
     if verdict.approved_emergency:
         return problems  # an approved emergency passes without a soak, as at the gate
     rules = promotion.load_rules(snapshot)

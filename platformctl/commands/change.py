@@ -7,6 +7,7 @@ and time. These commands make and check exactly what the policy pack verifies, w
 modules, so the two cannot disagree:
 
     platformctl change new CR-2026-017 --title "..." --requested-by me@example.com
+    platformctl change approve CR-2026-017 --role requester --key ~/.ssh/id_ed25519 --by me@example.com  # you asked
     platformctl change digest CR-2026-017 --by lead@example.com --role team-lead   # the bytes signed
     platformctl change approve CR-2026-017 --role team-lead --key ~/.ssh/id_ed25519 --by lead@example.com
     platformctl change verify CR-2026-017 --stack production
@@ -30,7 +31,8 @@ from platformctl.files import write_atomically
 from platformctl.project import ROOT
 
 SKELETON = """\
-# {id}: fill in every field, then ask the approvers to sign it (platformctl change approve).
+# {id}: fill in every field, sign it as its requester (platformctl change approve --role requester),
+# then ask the approvers to sign it (platformctl change approve).
 # Times are quoted, in UTC: "2026-12-15T02:00:00Z". The window is at most 24h.
 id: {id}
 title: {title}
@@ -117,8 +119,9 @@ def new(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
     path.parent.mkdir(exist_ok=True)
     with open(path, "x", encoding="utf-8") as handle:  # "x": never replace a file created meanwhile
         handle.write(text)
-    print(f"wrote changes/{args.id}.yaml: fill in description, impact_analysis and rollback_plan, then ask for "
-          "approvals (platformctl change approve)")
+    print(f"wrote changes/{args.id}.yaml: fill in description, impact_analysis and rollback_plan, commit it, sign "
+          f"it as its requester (platformctl change approve {args.id} --role requester --by {requested_by} --key "
+          "<your ssh key>), then ask for approvals")
     return 0
 
 
@@ -152,7 +155,17 @@ def show(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
     else:
         for field in SHOWN:
             _say(f"{field}: {_shown(change, field)}")
+        _say(f"requester: {_requester(root, change)}")
     return 0
+
+
+def _requester(root: pathlib.Path, change) -> str:
+    """Who asked, as the gate establishes it: the key that signed the `requester` entry."""
+    approvers = _pack()[0]
+    reason, key = approvers.requester(change, approvers.load(root))
+    if reason:
+        return f"unverified: {reason}"
+    return f"{change.request_signature.by}, signature verified (key {key})"
 
 
 # --- digest ---------------------------------------------------------------------------------------
@@ -204,22 +217,32 @@ def approve(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
     by = args.by or _git_email()
     if not by or not changes.EMAIL.match(by):
         raise InputError(f"--by {by!r} must be the approver's e-mail address (as in governance/approvers.yaml)")
-    if args.role not in changes.ROLES:
-        raise InputError(f"--role {args.role!r} must be one of {', '.join(changes.ROLES)}")
-    if by.casefold() == change.requested_by.casefold():
+    if args.role not in changes.ENTRY_ROLES:
+        raise InputError(f"--role {args.role!r} must be one of {', '.join(changes.ENTRY_ROLES)}")
+    requesting = args.role == changes.REQUESTER
+    if requesting and by.casefold() != change.requested_by.casefold():
+        raise InputError(f"--by {by} is not {change.id}'s requested_by ({change.requested_by}); only the requester "
+                         "signs as requester; nothing was written")
+    if not requesting and by.casefold() == change.requested_by.casefold():
         raise InputError(f"{by} requested {change.id}; the requester approves nothing")
     directory = approvers.load(root)
     if directory.problems:
         raise InputError(directory.problems[0])
-    held = directory.roles.get(by.casefold())
-    if held is None:
-        raise InputError(f"--by {by} is not an approver in governance/approvers.yaml; nothing was written")
-    if args.role not in held:
-        raise InputError(f"--by {by} does not hold the role {args.role} in governance/approvers.yaml; nothing was "
-                         "written")
-    same = next((a for a in change.approvals if a.by.casefold() == by.casefold() and a.role == args.role), None)
-    if same is not None:
-        raise InputError(f"approvals[{same.index}] is already {by}'s {args.role} approval; nothing was written")
+    if requesting:
+        # Anyone with a key in allowed_signers may request a change: no role in approvers.yaml.
+        if change.request_signature is not None:
+            raise InputError(f"approvals[{change.request_signature.index}] is already the requester's signature; "
+                             "a request has one; nothing was written")
+    else:
+        held = directory.roles.get(by.casefold())
+        if held is None:
+            raise InputError(f"--by {by} is not an approver in governance/approvers.yaml; nothing was written")
+        if args.role not in held:
+            raise InputError(f"--by {by} does not hold the role {args.role} in governance/approvers.yaml; nothing "
+                             "was written")
+        same = next((a for a in change.approvals if a.by.casefold() == by.casefold() and a.role == args.role), None)
+        if same is not None:
+            raise InputError(f"approvals[{same.index}] is already {by}'s {args.role} approval; nothing was written")
     at = _time(args.at, "--at")
     if at > dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=1):
         raise InputError(f"--at {args.at} is in the future; an approval is dated when it is given")
@@ -239,17 +262,31 @@ def approve(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
                              config=config)
     # The request's content must be exactly what was signed, and the new approval must parse.
     check = changes.parse(updated, f"changes/{args.id}.yaml", args.id)
-    if check.change is None or check.change.canonical != change.canonical or \
-            check.change.approvals[-1].signature != signature.strip():
+    added = None
+    if check.change is not None:
+        added = check.change.request_signature if requesting else (
+            check.change.approvals[-1] if check.change.approvals else None)
+    if check.change is None or check.change.canonical != change.canonical or added is None or \
+            added.signature != signature.strip():
         raise InputError(f"changes/{args.id}.yaml: could not add the approval without changing the request "
                          "(is `approvals:` a top-level list?)")
-    verdict = approvers.check(check.change, directory)[-1]
+    if requesting:
+        verdict, key_used = approvers.requester(check.change, directory)
+    else:
+        verdict, key_used = approvers.check(check.change, directory)[-1], approvers.fingerprints(
+            check.change, directory)[-1]
     if verdict:
         # A signature that does not verify is not an approval: nothing is written.
         raise InputError(f"the signature by {args.key} does not verify for {by}: {verdict}; nothing was written")
+    asked, asked_key = approvers.requester(check.change, directory) if not requesting else ("", "")
+    if not requesting and not asked and asked_key and asked_key == key_used:
+        # One key is one person: the key that signed as requester approves nothing, under any address.
+        raise InputError(f"--key {args.key} is the key that signed {change.id} as requester "
+                         f"({change.requested_by}, {asked_key}); the requester approves nothing; nothing was written")
     write_atomically(path, updated)
-    print(f"changes/{args.id}.yaml: approval by {by} as {args.role} at {_fmt(at)} verified against "
-          "governance/allowed_signers")
+    what = "the requester's signature" if requesting else f"approval by {by} as {args.role}"
+    print(f"changes/{args.id}.yaml: {what} at {_fmt(at)} verified against governance/allowed_signers"
+          + (f" (key {key_used})" if requesting and key_used else ""))
     return 0
 
 
@@ -257,15 +294,24 @@ def _with_approval(text: str, *, by: str, role: str, at: dt.datetime, signature:
                    config: tuple = ()) -> str:
     """`text` with one approval appended to its top-level `approvals:` list, leaving every other
     line (and comment) as it was, so the canonical content does not move."""
-    item = [f"  - by: {by}", f"    role: {role}", f'    at: "{_fmt(at)}"']
-    if commit:
-        item.append(f'    commit: "{commit}"')
-    if config:
-        item.append("    config:")
-        item += [f'      {json.dumps(stack)}: "{digest}"' for stack, digest in config]
-    item.append("    signature: |")
-    item += [f"      {line}" for line in signature.strip().splitlines()]
     lines = text.splitlines()
+    # The new entry is indented as the list's entries already are (a file written by another tool
+    # may start them at column 0): YAML refuses a list whose entries disagree.
+    start = next((i for i, line in enumerate(lines) if line.startswith("approvals:")), None)
+    indent = "  "
+    if start is not None:
+        first = next((line for line in lines[start + 1:] if line.strip()), "")
+        if first.lstrip().startswith("- ") and (first.startswith(" ") or first.startswith("-")):
+            indent = first[:len(first) - len(first.lstrip())]
+    pad = indent + "  "
+    item = [f"{indent}- by: {by}", f"{pad}role: {role}", f'{pad}at: "{_fmt(at)}"']
+    if commit:
+        item.append(f'{pad}commit: "{commit}"')
+    if config:
+        item.append(f"{pad}config:")
+        item += [f'{pad}  {json.dumps(stack)}: "{digest}"' for stack, digest in config]
+    item.append(f"{pad}signature: |")
+    item += [f"{pad}  {line}" for line in signature.strip().splitlines()]
     for i, line in enumerate(lines):
         if line.startswith("approvals:"):
             rest = line[len("approvals:"):].split("#", 1)[0].strip()
@@ -292,8 +338,15 @@ def verify(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
     change = _load(root, args.id)
     directory = approvers.load(root)
     reasons = approvers.check(change, directory)
+    requester = approvers.requester(change, directory)
     for problem in directory.problems:
         _say(f"  ! {problem}")
+    entry = change.request_signature
+    if entry is None:
+        _say(f"  NO requester: {requester[0]}")
+    else:
+        _say(f"  {'ok' if not requester[0] else 'NO'} approvals[{entry.index}] requester by {entry.by} at "
+             f"{_fmt(entry.at)}" + (f": {requester[0]}" if requester[0] else f" (key {requester[1]})"))
     for approval, reason in zip(change.approvals, reasons):
         mark = "ok" if not reason else "NO"
         _say(f"  {mark} approvals[{approval.index}] {approval.role} by {approval.by} at {_fmt(approval.at)}"
@@ -307,7 +360,8 @@ def verify(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
         # Judged as the gate judges the stack: dev and staging are not protected and need no
         # signed approval (this command once held every stack a request names to production's rules).
         verdict = compliance.assess(loaded, stack=stack, protected=_protected(root, stack), at=_time(args.at, "--at"),
-                                    signatures=reasons, keys=approvers.fingerprints(change, directory))
+                                    signatures=reasons, keys=approvers.fingerprints(change, directory),
+                                    requester=requester)
         # A window still ahead is not a problem of the request: the update waits for it.
         ahead = [f for f in verdict.findings if f.rule == compliance.WINDOW and f.deferrable]
         problems += [f.message for f in verdict.findings if f not in ahead and f.message not in problems]
@@ -398,9 +452,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--at", metavar="TIME", help="approval time (default: now)")
     p.add_argument("--commit", metavar="SHA", help="the program commit approved (default: the checkout's HEAD)")
     p.set_defaults(action_func=digest)
-    p = sub.add_parser("approve", help="sign the request with your SSH key and add the approval")
+    p = sub.add_parser("approve", help="sign the request with your SSH key and add the approval "
+                                       "(--role requester: the requester signs that they asked for it)")
     p.add_argument("id", metavar="CR-ID")
-    p.add_argument("--role", required=True)
+    p.add_argument("--role", required=True, help="team-lead, engineering-manager, cto, cab; or requester, signed "
+                                                 "by requested_by before any approval")
     p.add_argument("--key", required=True, help="your SSH private key file, or its .pub with the key in ssh-agent")
     p.add_argument("--by", metavar="EMAIL", help="your address in governance/approvers.yaml (default: git user.email)")
     p.add_argument("--at", metavar="TIME", help="approval time (default: now)")

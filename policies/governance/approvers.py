@@ -93,6 +93,32 @@ def fingerprints(change: changes.ChangeRequest, directory: Directory) -> tuple[s
     return tuple(key for _, key in _verdicts(change, directory))
 
 
+def requester(change: changes.ChangeRequest, directory: Directory) -> tuple[str, str]:
+    """(why the requester's signed entry does not verify, "" when it does; the fingerprint of the key
+    that signed it, "" when none). The requester needs no role here, only a key in allowed_signers
+    for `requested_by` (the parser holds the entry's `by` to it): the key, not the text, says who asked."""
+    entry = change.request_signature
+    if entry is None:
+        return (f"requested_by {change.requested_by} has not signed the request (platformctl change approve "
+                f"{change.id} --role {changes.REQUESTER} --by {change.requested_by} --key <your ssh key>)", "")
+    return _requester(change, directory.signers, directory.problems,
+                      _version(directory.signers) if directory.signers else (-1,))
+
+
+@functools.lru_cache(maxsize=32)
+def _requester(change, signers, problems, _signers_version) -> tuple[str, str]:
+    entry = change.request_signature
+    if not entry.signature:
+        return "is not signed", ""
+    if problems:
+        return f"cannot be verified ({problems[0]})", ""
+    message = signing.approval_message_for(change.canonical, by=entry.by, role=entry.role, at=entry.at,
+                                           commit=entry.commit, config=entry.config)
+    verdict = signing.verify(message, entry.signature, identity=entry.by, allowed_signers=signers,
+                             namespace=signing.APPROVAL_NAMESPACE)
+    return ("", verdict.fingerprint) if verdict.ok else (verdict.reason, "")
+
+
 def _verdicts(change, directory: Directory) -> tuple[tuple[str, str], ...]:
     return _check(change, directory.signers, tuple(sorted((k, tuple(sorted(v))) for k, v in directory.roles.items())),
                   directory.problems, _version(directory.signers) if directory.signers else (-1,))

@@ -11,6 +11,9 @@ request, the program commit it was shown (`commit`) and the digest of each stack
 - the stack's resolved config is the one signed;
 - the key that verified it was in allowed_signers before the request's first commit (key_history).
 
+The requester's signed entry is held to the same: who asked is bound to what ships, and a key
+added with the request cannot make someone else the requester.
+
 A preview forecasts what the update will refuse (advisory); the update holds it (mandatory).
 `judge` is the pure predicate; `binding_gate` the thin wrapper the catalog lists.
 """
@@ -79,14 +82,27 @@ def findings(ctx: Context, env: Optional[Mapping[str, str]] = None) -> list[str]
         running = facts.head(os.environ if env is None else env)
     except promotion.VersionUnknown as err:
         return [f"the commit the approvals bind cannot be compared: {err}"]
-    out = judge(verdict.change.file, ctx.stack, verdict.approvals, running, ctx.config.config_digest,
+    signed = bound(verdict)
+    out = judge(verdict.change.file, ctx.stack, signed, running, ctx.config.config_digest,
                 lambda approved: facts.changed_since(approved, running))
-    # Every counted approval's key was on main before the request existed (key_history).
+    # Every counted approval's key, and the requester's, was on main before the request existed (key_history).
     from . import approvers, key_history
 
     keys = approvers.fingerprints(verdict.change, approvers.load(ctx.project_root))
-    return out + key_history.judge(facts, running, verdict.change.file, verdict.approvals,
-                                   {a.index: k for a, k in zip(verdict.change.approvals, keys)})
+    return out + key_history.judge(facts, running, verdict.change.file, signed, signers_of(verdict, keys))
+
+
+def bound(verdict) -> tuple[Approval, ...]:
+    """What must cover the update: the requester's verified signature first, then the counted approvals."""
+    return ((verdict.requester,) if verdict.requester is not None else ()) + tuple(verdict.approvals)
+
+
+def signers_of(verdict, keys: Sequence[str]) -> dict[int, str]:
+    """Each entry's key fingerprint by its index in `approvals`, the requester's included."""
+    found = {a.index: k for a, k in zip(verdict.change.approvals, keys)}
+    if verdict.requester is not None:
+        found[verdict.requester.index] = verdict.requester_key
+    return found
 
 
 def binding_gate(resources: list[Resource], ctx: Context) -> Iterator[str]:

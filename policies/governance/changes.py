@@ -30,6 +30,11 @@ from .config import CHANGE_REQUEST_ID, CHANGES_DIR
 CHANGE_TYPES = ("standard", "normal", "emergency")
 RISK_LEVELS = ("low", "medium", "high", "critical")
 ROLES = ("team-lead", "engineering-manager", "cto", "cab")
+# The requester's own signed entry in `approvals`: who asked is the key that signed it, not the text
+# of `requested_by` (a team lead once approved their own change by naming someone else there). It is
+# no approval and no approvers.yaml role: anyone with a key in allowed_signers may request a change.
+REQUESTER = "requester"
+ENTRY_ROLES = ROLES + (REQUESTER,)
 ID_PATTERN = CHANGE_REQUEST_ID  # the one shape of an ID, declared with the settings
 # At most three digits each: `99999999999999h` is not a window, and would overflow timedelta.
 DURATION_PATTERN = re.compile(r"^(?:(\d{1,3})h)?(?:(\d{1,4})m)?$")
@@ -94,6 +99,9 @@ class ChangeRequest:
     database_migration: bool = False
     # The stack's first update (no prior state, no SLO store yet): governance/first_deploy.py.
     first_deploy: bool = False
+    # The requester's signed entry (role `requester` in `approvals`, kept out of `approvals`): the
+    # gate takes the requester to be the key that verifiably signed it (compliance.py).
+    request_signature: Optional[Approval] = None
 
     @property
     def window_end(self) -> dt.datetime:
@@ -343,6 +351,7 @@ def parse(text: bytes | str, display: str, expected_id: Optional[str] = None) ->
                 bad(f"rollback_plan[{i}]", f"({step.strip()!r}) is a placeholder, not a concrete step")
 
     approvals = []
+    request_signature: Optional[Approval] = None
     raw_approvals = doc.get("approvals", [])
     if raw_approvals is None:
         raw_approvals = []
@@ -359,11 +368,13 @@ def parse(text: bytes | str, display: str, expected_id: Optional[str] = None) ->
             bad(f"{field}.{key}", f"is not an approval field ({', '.join(APPROVAL_FIELDS)})")
             ok = False
         by, role, signature = entry.get("by"), entry.get("role"), entry.get("signature", "")
-        if not isinstance(by, str) or not EMAIL.match(by.strip()):
+        if role == REQUESTER and not EMAIL.match(text_fields.get("requested_by", "")):
+            ok = False  # requested_by's own problem is the one line: the entry is held to it
+        elif not isinstance(by, str) or not EMAIL.match(by.strip()):
             bad(f"{field}.by", f"must be the approver's e-mail address, got {by!r}")
             ok = False
-        if role not in ROLES:
-            bad(f"{field}.role", f"must be one of {', '.join(ROLES)}, got {role!r}")
+        if role not in ENTRY_ROLES:
+            bad(f"{field}.role", f"must be one of {', '.join(ENTRY_ROLES)}, got {role!r}")
             ok = False
         if not isinstance(signature, str):
             bad(f"{field}.signature", "must be the text ssh-keygen -Y sign wrote")
@@ -381,6 +392,18 @@ def parse(text: bytes | str, display: str, expected_id: Optional[str] = None) ->
                 isinstance(k, str) and isinstance(v, str) and CONFIG_DIGEST.match(v) for k, v in config.items()):
             bad(f"{field}.config", "must map each stack to the sha256: digest of its resolved config")
             ok = False
+        if ok and role == REQUESTER:
+            claimed = text_fields.get("requested_by", "")
+            if request_signature is not None:
+                bad(field, f"repeats approvals[{request_signature.index}] (the requester's signature); a request "
+                           "has one requester")
+            elif by.strip().casefold() != claimed.casefold():
+                bad(f"{field}.by", f"{by.strip()} signs as requester but requested_by is {claimed or 'missing'}; "
+                                   "the requester's entry is signed by requested_by")
+            else:
+                request_signature = Approval(by.strip(), role, at, signature.strip(), i, commit,
+                                             tuple(sorted(config.items())))
+            continue
         if ok:
             # Addresses are compared case-folded everywhere; the same person in the same role twice
             # is one approval written twice (the same signature appended 29 times once counted).
@@ -436,7 +459,7 @@ def parse(text: bytes | str, display: str, expected_id: Optional[str] = None) ->
         requested_by=text_fields["requested_by"], approvals=tuple(approvals), window_start=start,
         window_duration=duration, stacks=tuple(s.strip() for s in stacks), file=display,
         canonical=canonical(doc), database_migration=flags["database_migration"],
-        first_deploy=flags["first_deploy"])
+        first_deploy=flags["first_deploy"], request_signature=request_signature)
     return Loaded(display, change, (), expected_id or change.id)
 
 

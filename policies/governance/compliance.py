@@ -8,6 +8,11 @@ The rules, from the runbook's CAB process and what an ISO 27001 auditor checks (
 management, A.5.3 segregation of duties):
 - the update names a change request that exists and is complete (`changes.load` reports why not);
 - the request covers the stack;
+- the requester is whoever's key verifiably signed the request's `requester` entry (`requester`,
+  from `approvers.requester`), not the text of `requested_by`: without that signature the update
+  waits for it, and an approval signed by the requester's key counts for nothing whatever address
+  it carries (a team lead once approved their own change by writing someone else's address in
+  `requested_by`);
 - approvals count only when signed by the approver (`signatures`, from `approvers.check`), not
   by the requester, and dated no later than the update's start; the requester approves nothing,
   and an approval dated after the moment it is judged at is a false date;
@@ -66,6 +71,18 @@ class Assessment:
     emergency_override: bool = False
     # For an emergency change with a counted cto approval: the end of the time it may be used.
     emergency_until: Optional[dt.datetime] = None
+    # The requester's signed entry when it verified (and was given by the time judged), and the
+    # fingerprint of its key: who asked, as a fact. None when unverified or not checked.
+    requester: Optional[Approval] = None
+    requester_key: str = ""
+
+    @property
+    def requester_shown(self) -> str:
+        """Who asked, as an audit trail may state it: the verified signer, else "unverified"."""
+        if self.requester is None:
+            claimed = f" (requested_by says {self.change.requested_by})" if self.change is not None else ""
+            return f"unverified{claimed}"
+        return f"{self.requester.by} (key {self.requester_key})" if self.requester_key else self.requester.by
 
     @property
     def compliant(self) -> bool:
@@ -96,7 +113,8 @@ class Assessment:
 def assess(loaded: Loaded, *, stack: str, protected: bool, at: dt.datetime,
            finished: Optional[dt.datetime] = None,
            signatures: Optional[Sequence[str]] = None,
-           keys: Optional[Sequence[str]] = None) -> Assessment:
+           keys: Optional[Sequence[str]] = None,
+           requester: Optional[tuple[str, str]] = None) -> Assessment:
     """Judge the update of `stack` that starts at `at` (and, for a past update, ended at
     `finished`) against the change request `loaded` (from `changes.load`). An unprotected stack
     needs no change request: its assessment has no findings.
@@ -107,7 +125,11 @@ def assess(loaded: Loaded, *, stack: str, protected: bool, at: dt.datetime,
 
     `keys`: for each approval, the fingerprint of the key that signed it ("" when it did not
     verify), from `approvers.fingerprints`. People are told apart by key, not by address: one key
-    listed for two addresses once approved a critical change as both lead and CAB."""
+    listed for two addresses once approved a critical change as both lead and CAB.
+
+    `requester`: (why the request's `requester` entry does not verify, "" when it does; the
+    fingerprint of its key), from `approvers.requester`. None means it was not checked (as with
+    `signatures`); the gates and the history audit always pass it."""
     change = loaded.change
     if change is None:
         if not protected:
@@ -122,6 +144,8 @@ def assess(loaded: Loaded, *, stack: str, protected: bool, at: dt.datetime,
     approvals = _counted(change, at, signed)
     key_of = {a.index: k for a, k in zip(change.approvals, keys)} if keys is not None else {}
     approvals, shared = _one_per_key(approvals, key_of, change.file)
+    asked, asked_key, asking = _requester(change, requester, at, finished)
+    approvals, own = _not_by_requester_key(change, approvals, key_of, asked, asked_key)
     in_window = change.window_start <= at < change.window_end and (finished is None or finished <= change.window_end)
     cto = [a for a in approvals if a.role == "cto"]
     fresh_until = max(a.at for a in cto) + EMERGENCY_VALIDITY if change.emergency and cto else None
@@ -133,10 +157,51 @@ def assess(loaded: Loaded, *, stack: str, protected: bool, at: dt.datetime,
         findings += _coverage(change, stack)
         findings += shared
         findings += _approval(change, approvals, at, finished, signatures, key_of)
+        findings += asking + own
         findings += _rollback(change)
         if not in_window and not override:
             findings.append(_outside(change, at, finished, cto))
-    return Assessment(tuple(findings), change, approvals, in_window, override, until)
+    return Assessment(tuple(findings), change, approvals, in_window, override, until, asked, asked_key)
+
+
+def _requester(change: ChangeRequest, requester: Optional[tuple[str, str]], at: dt.datetime,
+               finished: Optional[dt.datetime]) -> tuple[Optional[Approval], str, list[Finding]]:
+    """(the verified requester entry or None, its key's fingerprint, findings). Not checked: none."""
+    if requester is None:
+        return None, "", []
+    reason, key = requester
+    f, entry = change.file, change.request_signature
+    sign = (f"platformctl change approve {change.id} --role requester --by {change.requested_by} "
+            "--key <your ssh key>")
+    if entry is None:
+        return None, "", [_unsigned(f"{f}: requested_by {change.requested_by} has not signed the request, so who "
+                                    f"asked is not established; the requester signs it first ({sign})")]
+    who = f"{f}: approvals[{entry.index}] (requester, {entry.by})"
+    if reason:
+        return None, "", [_unsigned(f"{who} does not verify: {reason}; the requester is whoever's key signed the "
+                                    f"request ({sign})")]
+    if entry.at > at:
+        when = "is in the future" if finished is None else "is after the update started"
+        return None, "", [Finding(APPROVAL, f"{who}.at {_fmt(entry.at)} {when} ({_fmt(at)}); the request is signed "
+                                            "before it is approved and run")]
+    return entry, key, []
+
+
+def _not_by_requester_key(change: ChangeRequest, approvals: tuple[Approval, ...], key_of: dict[int, str],
+                          asked: Optional[Approval], asked_key: str) -> tuple[tuple[Approval, ...], list[Finding]]:
+    """Approvals signed by the key that signed as requester count for nothing, whatever address
+    they carry: one key is one person, and that person asked for the change."""
+    if asked is None or not asked_key:
+        return approvals, []
+    kept, out = [], []
+    for a in approvals:
+        if key_of.get(a.index, "") == asked_key:
+            out.append(Finding(APPROVAL, f"{change.file}: approvals[{a.index}] ({a.role}, {a.by}) is signed by the "
+                                         f"requester's key ({asked_key}, which signed approvals[{asked.index}] as "
+                                         f"{asked.by}): the requester approves nothing, so it does not count"))
+        else:
+            kept.append(a)
+    return tuple(kept), out
 
 
 def _signed(change: ChangeRequest, signatures: Optional[Sequence[str]]) -> tuple[Approval, ...]:
@@ -147,8 +212,8 @@ def _signed(change: ChangeRequest, signatures: Optional[Sequence[str]]) -> tuple
 
 def _counted(change: ChangeRequest, at: dt.datetime, signed: tuple[Approval, ...]) -> tuple[Approval, ...]:
     """Nobody approves their own change, and an approval dated after the update began is not one."""
-    requester = change.requested_by.strip().lower()
-    return tuple(a for a in signed if a.by.strip().lower() != requester and a.at <= at)
+    requester = change.requested_by.strip().casefold()
+    return tuple(a for a in signed if a.by.strip().casefold() != requester and a.at <= at)
 
 
 def _one_per_key(approvals: tuple[Approval, ...], key_of: dict[int, str], file: str
@@ -182,14 +247,19 @@ def _pending(message: str) -> Finding:
                                             "(platformctl change approve)")
 
 
+def _unsigned(message: str) -> Finding:
+    """The requester's signature still to be made (the message names the command)."""
+    return Finding(APPROVAL, message, True, f"{message}; the update will be blocked until the requester signs")
+
+
 def _approval(change: ChangeRequest, counted: tuple[Approval, ...], at: dt.datetime,
               finished: Optional[dt.datetime], signatures: Optional[Sequence[str]],
               key_of: Optional[dict[int, str]] = None) -> list[Finding]:
     f = change.file
-    requester = change.requested_by.strip().lower()
+    requester = change.requested_by.strip().casefold()
     out: list[Finding] = []
     for a in change.approvals:
-        if a.by.strip().lower() == requester:
+        if a.by.strip().casefold() == requester:
             out.append(Finding(APPROVAL, f"{f}: approvals[{a.index}] is by the requester {change.requested_by}, "
                                          "who approves nothing; remove it"))
         elif finished is None and a.at > at:
@@ -198,15 +268,15 @@ def _approval(change: ChangeRequest, counted: tuple[Approval, ...], at: dt.datet
                                          f"(now {_fmt(at)}); an approval is dated when it is given"))
     if signatures is not None:
         for a, reason in zip(change.approvals, signatures):
-            if reason and a.by.strip().lower() != requester:
+            if reason and a.by.strip().casefold() != requester:
                 out.append(_pending(f"{f}: approvals[{a.index}] ({a.role}, {a.by}) does not count: {reason}"))
-    independent = [a for a in change.approvals if a.by.strip().lower() != requester]
+    independent = [a for a in change.approvals if a.by.strip().casefold() != requester]
     if not independent:
         out.append(_pending(f"{f}: approvals has no approval from anyone other than the requester "
                             f"{change.requested_by}"))
         return out
     if not counted:
-        valid = [a for a in _signed(change, signatures) if a.by.strip().lower() != requester]
+        valid = [a for a in _signed(change, signatures) if a.by.strip().casefold() != requester]
         if valid and finished is not None:
             first = min(a.at for a in valid)
             out.append(Finding(APPROVAL, f"{f}: approved only after the update started at {_fmt(at)} "

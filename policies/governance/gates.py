@@ -41,15 +41,17 @@ def load_change(ctx: Context) -> changes.Loaded:
 
 def assess(ctx: Context) -> compliance.Assessment:
     """The update about to run, judged by the same rules as a history audit of past updates, with
-    every approval's signature checked against governance/approvers.yaml and allowed_signers."""
+    every approval's signature, and the requester's, checked against governance/approvers.yaml and
+    allowed_signers."""
     loaded = load_change(ctx)
-    signatures = keys = None
+    signatures = keys = requester = None
     if loaded.change is not None and ctx.protected:
         directory = approvers.load(ctx.project_root)
         signatures = approvers.check(loaded.change, directory)
         keys = approvers.fingerprints(loaded.change, directory)
+        requester = approvers.requester(loaded.change, directory)
     return compliance.assess(loaded, stack=ctx.stack, protected=ctx.protected, at=ctx.clock.now,
-                             signatures=signatures, keys=keys)
+                             signatures=signatures, keys=keys, requester=requester)
 
 
 def _held(verdict: compliance.Assessment, ctx: Context, *rules: str) -> list[str]:
