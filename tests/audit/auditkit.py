@@ -136,6 +136,12 @@ def keyring() -> Keyring:
     return Keyring(pathlib.Path(tempfile.mkdtemp(prefix="audit-approvers-")), APPROVERS)
 
 
+def fingerprint(address: str) -> str:
+    """The SHA256 fingerprint of the test key of `address` (what the audit trail names a signer by)."""
+    from platformctl.pack import signing
+    return signing.fingerprint_of(pathlib.Path(str(keyring().keys[address]) + ".pub").read_text())
+
+
 def _binding(root: pathlib.Path, stacks) -> str:
     """In a git checkout with a commit, approvals bind HEAD and each stack's resolved config there, as
     `platformctl change approve` records them (binding.py); elsewhere they bind nothing."""
@@ -155,10 +161,10 @@ def _binding(root: pathlib.Path, stacks) -> str:
 def change_request(root: pathlib.Path, cr_id: str, requested_by="alice@insurance-lead-gen.com",
                    approvals=(("bob@insurance-lead-gen.com", "team-lead", "2026-03-01T10:00:00Z"),),
                    window_start="2026-03-02T02:00:00Z", duration="2h", rollback=True, stacks=("production",),
-                   risk="low", signed=True, change_type="normal"):
+                   risk="low", signed=True, change_type="normal", requester_signs=True):
     """changes/<cr_id>.yaml under `root`, every approval signed by its approver's key (unless not
-    `signed`) as `platformctl change approve` signs it, with governance/ (approvers, allowed signers)
-    beside it."""
+    `signed`) as `platformctl change approve` signs it, with its requester's signed entry (unless not
+    `requester_signs`) and governance/ (approvers, allowed signers) beside it."""
     binding = _binding(root, stacks)
     approvals_yaml = "".join(f"\n  - by: {b}\n    role: {r}\n    at: '{a}'{binding}" for b, r, a in approvals) or " []"
     rollback_yaml = "\n  - 'Scale back down: pulumi up with the previous config'" if rollback else " []"
@@ -176,7 +182,7 @@ def change_request(root: pathlib.Path, cr_id: str, requested_by="alice@insurance
           duration: {duration}
         stacks: [{', '.join(stacks)}]
         """) + f"approvals:{approvals_yaml}\nrollback_plan:{rollback_yaml}\n"
-    keyring().write(root, yaml.safe_load(text), sign=signed)
+    keyring().write(root, yaml.safe_load(text), sign=signed, requester=requester_signs)
 
 
 def history_entry(version: int, start: str, end: str | None, cr: str | None, kind="update",

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from auditkit import change_request, history_entry
+from auditkit import change_request, fingerprint, history_entry
 from platformctl import history
 
 SINCE, UNTIL = dt.date(2026, 3, 1), dt.date(2026, 3, 31)
@@ -35,7 +35,9 @@ def test_a_compliant_update_has_every_piece_of_evidence(project):
     found, findings = audit(project, [history_entry(7, "2026-03-02T02:10:00.000Z", "2026-03-02T02:25:00.000Z", "CR-2026-001")])
     (c,) = found
     assert (c.change_request, c.independently_approved, c.rollback_plan, c.in_window) == ("CR-2026-001", True, True, True)
-    assert c.approver == "bob@insurance-lead-gen.com (team-lead)" and c.requester == "alice@insurance-lead-gen.com"
+    assert c.approver == "bob@insurance-lead-gen.com (team-lead)"
+    # Who asked is the key that signed the request, stated with its fingerprint, not requested_by's text.
+    assert c.requester == f"alice@insurance-lead-gen.com (key {fingerprint('alice@insurance-lead-gen.com')})"
     assert c.compliant and findings == []
 
 

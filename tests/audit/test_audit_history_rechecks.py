@@ -81,7 +81,9 @@ def test_a_program_commit_the_approvals_did_not_sign_is_not_compliant(repo, tmp_
     git(root, "commit", "-q", "-am", "slipped in")
     later = git(root, "rev-parse", "HEAD")
     (j,) = judged(root, [clean(1, later)], tmp_path)
-    assert len(j.evidence.problems) == 1 and "changes __main__.py since" in j.evidence.problems[0]
+    # The approval and the requester's signature both bound the earlier commit.
+    assert len(j.evidence.problems) == 2 and all("changes __main__.py since" in p for p in j.evidence.problems)
+    assert any("approvals[1] (requester, alice@insurance-lead-gen.com) signed commit" in p for p in j.evidence.problems)
 
 
 def test_a_program_staging_never_attested_is_not_compliant(repo, tmp_path):

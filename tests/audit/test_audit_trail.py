@@ -13,7 +13,7 @@ import sys
 import jsonschema
 import pytest
 
-from auditkit import change_request, history_entry, keyring
+from auditkit import change_request, fingerprint, history_entry, keyring
 from platformctl import history, reports
 from platformctl.project import ROOT
 
@@ -129,11 +129,43 @@ def test_the_csv_is_the_full_audit_trail(repo, tmp_path):
     ok = rows[0]
     assert ok["time"] == "2026-03-02T02:10:00+00:00" and ok["stack"] == "production"
     assert (ok["change_request"], ok["requester"], ok["approvers"]) == (
-        "CR-2026-001", "alice@insurance-lead-gen.com", "bob@insurance-lead-gen.com (team-lead)")
+        "CR-2026-001", f"alice@insurance-lead-gen.com (key {fingerprint('alice@insurance-lead-gen.com')})",
+        "bob@insurance-lead-gen.com (team-lead)")
     assert ok["window"] == "2026-03-02T02:00:00Z - 2026-03-02T04:00:00Z"
     assert ok["read_from"] == f"commit {before[:12]}" and ok["reason"] == ""
     assert "risk_level high needs a cab approval" in rows[1]["reason"]
     assert rows[2]["reason"].startswith("no change request")
+
+
+def test_the_trail_states_the_verified_requester_never_the_claimed_one(tmp_path):
+    """bob, a team lead, writes carol's address in requested_by and approves his own change: the trail
+    once recorded carol as its requester. Nobody signed as requester, so it says so, and the update
+    is not compliant."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    (root / "__main__.py").write_text("print('the program')\n")
+    keyring().install(root)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "the program")
+    change_request(root, "CR-2026-010", requested_by="carol@insurance-lead-gen.com", requester_signs=False)
+    change_request(root, "CR-2026-011")  # alice asked, and signed it
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "the requests")
+    head = git(root, "rev-parse", "HEAD")
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps([entry(1, "2026-03-02T02:10:00Z", "2026-03-02T02:20:00Z", "CR-2026-010", head),
+                                entry(2, "2026-03-02T02:30:00Z", "2026-03-02T02:40:00Z", "CR-2026-011", head)]))
+    out = tmp_path / "trail.csv"
+    result = platformctl("audit", "--history", str(path), "--since", "2026-03-01", "--until", "2026-03-31",
+                         "--stack", "production", "--repo", str(root), "--format", "csv", "--out", str(out))
+    assert result.returncode == 2, result.stderr
+    claimed, signed = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert (claimed["requester"], claimed["verdict"]) == (
+        "unverified (requested_by says carol@insurance-lead-gen.com)", "non-compliant")
+    assert "requested_by carol@insurance-lead-gen.com has not signed the request" in claimed["reason"]
+    assert (signed["requester"], signed["verdict"]) == (
+        f"alice@insurance-lead-gen.com (key {fingerprint('alice@insurance-lead-gen.com')})", "compliant")
 
 
 def _report_with(findings):

@@ -79,7 +79,7 @@ def legitimate_production_change(root, keys):
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pipeline", "-f", str(pipeline)], check=True)
     directory = yaml.safe_load((root / "governance" / "approvers.yaml").read_text())
     rules = directory["promotion"]  # the repository's own promotion rules, unchanged
-    (root / "governance" / "approvers.yaml").write_text(yaml.safe_dump({"approvers": keyring.people,
+    (root / "governance" / "approvers.yaml").write_text(yaml.safe_dump({"approvers": keyring.roles,
                                                                         "promotion": rules}))
     (root / "governance" / "allowed_signers").write_text(
         keyring.signers_text() + f'{rules["signer"]} namespaces="{signing.ATTESTATION_NAMESPACE}" '
@@ -87,7 +87,7 @@ def legitimate_production_change(root, keys):
     cr = yaml.safe_load((root / "changes" / "CR-2026-014.yaml").read_text())
     cr["window"] = {"start": stamp(now - dt.timedelta(minutes=30)), "duration": "2h"}
     cr["approvals"] = []
-    keyring.write(root, cr)
+    keyring.write(root, cr, requester=False)  # the requester signs below, with the documented command
     soaked = now - dt.timedelta(minutes=rules["soak_minutes"] + 30)
     # The release staging soaked: production ships exactly the image tags (and digests) staging ran
     # (promotion.py), so staging runs production's.
@@ -103,6 +103,11 @@ def legitimate_production_change(root, keys):
     git(root, "add", "changes")
     git(root, "commit", "-q", "-m", "the request", when=soaked - dt.timedelta(minutes=30))
     head = git(root, "rev-parse", "HEAD")
+    # The requester signs first: who asked is the key that signed, not the text of requested_by.
+    signed = platformctl("change", "approve", "CR-2026-014", "--role", "requester", "--by", cr["requested_by"],
+                         "--key", str(keyring.keys[cr["requested_by"]]), "--at", stamp(now - dt.timedelta(hours=2)),
+                         cwd=root)
+    assert signed.returncode == 0, signed.stderr
     # The team lead approves through the documented command: it signs the request, this commit and
     # production's resolved config.
     approved = platformctl("change", "approve", "CR-2026-014", "--role", "team-lead", "--by", "team-lead@example.com",

@@ -4,6 +4,7 @@ requests whose approvals are signed exactly as `platformctl change approve` sign
 No private key ever leaves the temp folder."""
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import pathlib
 import subprocess
@@ -11,6 +12,9 @@ import subprocess
 import yaml
 
 from governance import approvers, changes, signing
+
+# When the requester signed the test requests: before any approval the tests give.
+REQUESTER_AT = "2026-11-19T09:00:00Z"
 
 # Everyone the tests approve with, and the roles governance/approvers.yaml gives them.
 PEOPLE = {
@@ -23,6 +27,10 @@ PEOPLE = {
     "manager-on-cab@example.com": ["engineering-manager", "cab"],
     "requester@example.com": ["team-lead"],
     "dev@example.com": ["team-lead"],
+    # Who only ever asks for changes (the runbooks' on-call engineers): a key, no approver role.
+    "oncall@example.com": None,
+    "dba-oncall@example.com": None,
+    "releaser@example.com": None,
 }
 
 
@@ -35,6 +43,11 @@ class Keyring:
                            check=True)
             self.keys[address] = key
 
+    @property
+    def roles(self) -> dict:
+        """approvers.yaml's `approvers:`: everyone who holds a role (requesters-only hold none)."""
+        return {address: held for address, held in self.people.items() if held}
+
     def signers_text(self, people=None) -> str:
         lines = [f'{a} namespaces="{signing.APPROVAL_NAMESPACE}" {pathlib.Path(str(self.keys[a]) + ".pub").read_text().strip()}'
                  for a in (people or self.people)]
@@ -44,7 +57,8 @@ class Keyring:
         """governance/approvers.yaml and governance/allowed_signers under `root`."""
         folder = root / approvers.FOLDER
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / approvers.APPROVERS).write_text(yaml.safe_dump({"approvers": roles or self.people}))
+        held = {address: r for address, r in (roles or self.people).items() if r}
+        (folder / approvers.APPROVERS).write_text(yaml.safe_dump({"approvers": held}))
         (folder / approvers.SIGNERS).write_text(self.signers_text())
 
     def sign(self, document: dict, by: str, role: str, at: str, key_of: str | None = None, commit: str = "",
@@ -69,18 +83,39 @@ class Keyring:
         except (ValueError, KeyError, TypeError):
             return approval
 
-    def write(self, root: pathlib.Path, document: dict, *, sign: bool = True, name: str | None = None) -> pathlib.Path:
+    def write(self, root: pathlib.Path, document: dict, *, sign: bool = True, name: str | None = None,
+              requester: bool = True) -> pathlib.Path:
         """changes/<id>.yaml under `root`, each approval signed unless it has a signature already
-        or `sign` is False. The governance folder is installed if missing."""
+        or `sign` is False. The governance folder is installed if missing. Unless `requester` is
+        False, a request whose `approvals` list has no `requester` entry gets one, last, by its
+        requested_by (as `platformctl change approve --role requester` writes it, before approvals)."""
         if not (root / approvers.FOLDER).exists():
             self.install(root)
         doc = dict(document)
-        if sign and isinstance(document.get("approvals"), list):
-            doc["approvals"] = [self._signed(document, a) for a in document["approvals"]]
+        if requester and isinstance(doc.get("approvals"), list) and not any(
+                isinstance(a, dict) and a.get("role") == changes.REQUESTER for a in doc["approvals"]):
+            # Bound to what the approvals bind, as the requester signs the same commit and config.
+            bound = next((a for a in doc["approvals"] if isinstance(a, dict) and a.get("commit")), {})
+            doc["approvals"] = list(doc["approvals"]) + [
+                {"by": doc.get("requested_by"), "role": changes.REQUESTER, "at": _first_at(doc["approvals"]),
+                 **{k: copy.deepcopy(bound[k]) for k in ("commit", "config") if k in bound}}]
+        if sign and isinstance(doc.get("approvals"), list):
+            doc["approvals"] = [self._signed(document, a) for a in doc["approvals"]]
         (root / "changes").mkdir(exist_ok=True)
         path = root / "changes" / f"{name or document['id']}.yaml"
         path.write_text(yaml.safe_dump(doc, sort_keys=False))
         return path
+
+
+def _first_at(approvals) -> str:
+    """When the requester signed: with the earliest approval (no later), else REQUESTER_AT."""
+    times = []
+    for a in approvals:
+        try:
+            times.append(changes.parse_time(a["at"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return iso(min(times)) if times else REQUESTER_AT
 
 
 def iso(moment: dt.datetime) -> str:

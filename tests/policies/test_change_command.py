@@ -74,12 +74,20 @@ def key(keyring, who):
     return str(keyring.keys[who])
 
 
+def sign_as_requester(root, keyring, change_id, who="requester@example.com"):
+    """The requester signs their request first (`change approve --role requester`), as README says."""
+    code, out, err = run(root, "approve", change_id, "--role", "requester", "--by", who, "--key", key(keyring, who))
+    assert code == 0, err
+    return out
+
+
 def test_the_approval_flow_in_five_commands(project, keyring):
     start = (dt.datetime.now(UTC) - dt.timedelta(minutes=30)).replace(microsecond=0)
     assert run(project, "new", "CR-2026-101", "--title", "API scaling", "--requested-by",
                "requester@example.com", "--risk-level", "high")[0] == 0
     path = project / "changes" / "CR-2026-101.yaml"
     fill(path, start, risk="high")
+    sign_as_requester(project, keyring, "CR-2026-101")
     code, digest, _ = run(project, "digest", "CR-2026-101", "--by", "engineering-manager@example.com",
                           "--role", "engineering-manager", "--at", "2026-11-20T10:00:00Z")
     head = subprocess.run(["git", "-C", str(project), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
@@ -158,6 +166,7 @@ def test_a_signed_in_window_change_passes_preview_and_update_as_the_cli_runs_the
     run(root, "new", "CR-2026-104", "--title", "Roll back the scoring release", "--requested-by",
         "requester@example.com", "--change-type", "emergency")
     fill(root / "changes" / "CR-2026-104.yaml", start)
+    sign_as_requester(root, keyring, "CR-2026-104")
     assert run(root, "approve", "CR-2026-104", "--role", "cto", "--by", "cto@example.com",
                "--key", key(keyring, "cto@example.com"))[0] == 0
     for dry_run in (True, False):
@@ -172,6 +181,7 @@ def test_a_signed_normal_change_with_a_healthy_budget_passes_preview_and_update(
     start = (dt.datetime.now(UTC) - dt.timedelta(minutes=5)).replace(microsecond=0)
     run(root, "new", "CR-2026-104", "--title", "API scaling", "--requested-by", "requester@example.com")
     fill(root / "changes" / "CR-2026-104.yaml", start)
+    sign_as_requester(root, keyring, "CR-2026-104")
     run(root, "approve", "CR-2026-104", "--role", "team-lead", "--by", "team-lead@example.com",
         "--key", key(keyring, "team-lead@example.com"))
     for dry_run in (True, False):
@@ -194,7 +204,12 @@ def test_an_unsigned_change_previews_with_advisories_and_blocks_the_update(proje
     assert forecast[0] == (f"changes/CR-2026-104.yaml: approvals has no approval from anyone other than the requester "
                            "requester@example.com; the update will be blocked until it is given (platformctl change "
                            "approve)")
-    assert f"the update is blocked until {start:%Y-%m-%dT%H:%M:%SZ}, when its window opens" in forecast[1]
+    # Nobody signed it as its requester either: the preview names the command, the update blocks on it.
+    assert forecast[1] == ("changes/CR-2026-104.yaml: requested_by requester@example.com has not signed the request, "
+                           "so who asked is not established; the requester signs it first (platformctl change approve "
+                           "CR-2026-104 --role requester --by requester@example.com --key <your ssh key>); the update "
+                           "will be blocked until the requester signs")
+    assert f"the update is blocked until {start:%Y-%m-%dT%H:%M:%SZ}, when its window opens" in forecast[2]
     blocked = {p for p, level, _ in update(root, dry_run=False) if level == "mandatory"}
     assert blocked == {"change-request-required", "change-window", "error-budget-gate"}
 

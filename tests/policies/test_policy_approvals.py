@@ -44,15 +44,19 @@ def unsigned_line(role="team-lead", by="team-lead@example.com", index=0):
 
 
 NONE_VALID = f"{F}: approvals has no valid signed approval from anyone other than the requester requester@example.com"
+REQUESTER_UNSIGNED = (f"{F}: approvals[1] (requester, requester@example.com) does not verify: is not signed; the "
+                      "requester is whoever's key signed the request (platformctl change approve CR-2026-014 --role "
+                      "requester --by requester@example.com --key <your ssh key>)")
 
 
 def test_an_unsigned_approval_blocks_the_update_and_is_forecast_by_a_preview(tmp_path, keyring):
     keyring.write(tmp_path, GOOD, sign=False)
-    assert blocking(tmp_path) == [unsigned_line(), NONE_VALID]
+    assert blocking(tmp_path) == [unsigned_line(), NONE_VALID, REQUESTER_UNSIGNED]
     assert blocking(tmp_path, dry_run=True) == []
     assert list(gates.update_forecast([], ctx_for(tmp_path, dry_run=True))) == [
         f"{unsigned_line()}; the update will be blocked until it is given (platformctl change approve)",
         f"{NONE_VALID}; the update will be blocked until it is given (platformctl change approve)",
+        f"{REQUESTER_UNSIGNED}; the update will be blocked until the requester signs",
         "Prometheus is not configured (leadgen:governance.prometheusUrl is empty): the update will be blocked unless "
         "it names the Prometheus that holds slo_error_budget_remaining"]
     assert list(gates.update_forecast([], ctx_for(tmp_path))) == []  # an update blocks instead

@@ -77,7 +77,7 @@ MALFORMED = [
     (changed(rollback_plan=...), f"{F}: rollback_plan must list at least one concrete step"),
     (changed(rollback_plan=["", "x"]), f"{F}: rollback_plan[0] must be a non-empty step"),
     (changed(approvals=[{"by": "boss@example.com", "role": "ceo", "at": "2026-11-20T10:00:00Z"}]),
-     f"{F}: approvals[0].role must be one of team-lead, engineering-manager, cto, cab, got 'ceo'"),
+     f"{F}: approvals[0].role must be one of team-lead, engineering-manager, cto, cab, requester, got 'ceo'"),
     (changed(approvals=[{"by": "boss", "role": "cto", "at": "2026-11-20T10:00:00Z"}]),
      f"{F}: approvals[0].by must be the approver's e-mail address, got 'boss'"),
     (changed(approvals=[{"by": "cto@example.com", "role": "cto", "at": "yesterday"}]),

@@ -99,7 +99,7 @@ def test_the_requester_approves_nothing():
 
 
 def test_only_approvals_whose_signature_verified_count():
-    two = GOOD["approvals"] + [{"by": "cab@example.com", "role": "cab", "at": "2026-11-21T10:00:00Z"}]
+    two = GOOD["approvals"][:1] + [{"by": "cab@example.com", "role": "cab", "at": "2026-11-21T10:00:00Z"}]
     verdict = compliance.assess(loaded(risk_level="high", approvals=two), stack="production", protected=True,
                                 at=IN_WINDOW, signatures=("", "signature does not verify for cab@example.com"))
     assert [(f.message, f.deferrable) for f in verdict.findings] == [

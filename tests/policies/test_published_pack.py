@@ -56,17 +56,17 @@ def git(root, *argv, when=None):
 
 
 def build(root, keyring, pipeline_key, prometheus, *, production=PRODUCTION, soaked_minutes=90,
-          signers_before=None, attested_at=None):
+          signers_before=None, attested_at=None, requester_signs=True, requested_by="requester@example.com"):
     """A legitimate production change, made with the documented commands: the program and its
-    approvers on main, then the request, a team lead's approval of that commit and production's
-    config, and staging's signed attestation of it committed right after staging applied it."""
+    approvers on main, then the request, its requester's signature and a team lead's approval of that
+    commit and production's config, and staging's signed attestation of it committed right after staging applied it."""
     now = dt.datetime.now(UTC).replace(microsecond=0)
     soaked = now - dt.timedelta(minutes=soaked_minutes)
     shutil.copytree(REPO / "policies", root / "policies", ignore=shutil.ignore_patterns("__pycache__", "venv"))
     governance = root / "governance"
     governance.mkdir()
     (governance / "approvers.yaml").write_text(yaml.safe_dump({
-        "approvers": keyring.people,
+        "approvers": keyring.roles,
         "promotion": {"signer": PIPELINE, "from_stack": "staging", "soak_minutes": 60, "smoke_tests": SMOKE}}))
     pipeline_line = (f'{PIPELINE} namespaces="{signing.ATTESTATION_NAMESPACE}" '
                      f'{pipeline_key.with_suffix(".pub").read_text().strip()}\n')
@@ -79,13 +79,17 @@ def build(root, keyring, pipeline_key, prometheus, *, production=PRODUCTION, soa
     (root / ".git" / "info" / "exclude").write_text("policies/\n")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "the program and its approvers", when=soaked - dt.timedelta(minutes=40))
-    assert run(root, "new", CR, "--title", "API scaling", "--requested-by", "requester@example.com")[0] == 0
+    assert run(root, "new", CR, "--title", "API scaling", "--requested-by", requested_by)[0] == 0
     fill(root / "changes" / f"{CR}.yaml", now - dt.timedelta(minutes=30))
     if signers_before is not None:
         signers.write_text(keyring.signers_text() + pipeline_line)  # the request's commit adds a key
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "the request", when=soaked - dt.timedelta(minutes=30))
     head = git(root, "rev-parse", "HEAD")
+    if requester_signs:
+        signed = run(root, "approve", CR, "--role", "requester", "--by", requested_by,
+                     "--key", key(keyring, requested_by))
+        assert signed[0] == 0, signed
     approved = run(root, "approve", CR, "--role", "team-lead", "--by", "team-lead@example.com",
                    "--key", key(keyring, "team-lead@example.com"))
     assert approved[0] == 0, approved
@@ -268,6 +272,36 @@ def test_the_up_workflows_config_set_of_the_request_leaves_the_checkout_promotab
     stack_file.write_text(stack_file.read_text().replace("2.14.0", "2.14.1"))
     in_repo, _ = both(root, tmp_path / "again", monkeypatch)
     assert any("the checkout differs from commit" in m and "Pulumi.production.yaml" in m for _, m in mandatory(in_repo))
+
+
+def unsigned_by(requester):
+    return (f"changes/{CR}.yaml: requested_by {requester} has not signed the request, so who asked is not "
+            f"established; the requester signs it first (platformctl change approve {CR} --role requester --by "
+            f"{requester} --key <your ssh key>)")
+
+
+def test_a_request_its_requester_never_signed_is_refused_alike_and_forecast(tmp_path, keyring, pipeline_key,
+                                                                            prometheus, monkeypatch):
+    root = build(tmp_path / "repo", keyring, pipeline_key, prometheus, requester_signs=False)
+    in_repo, published = both(root, tmp_path, monkeypatch)
+    assert mandatory(in_repo) == [("change-request-required", unsigned_by("requester@example.com"))], in_repo
+    assert published == in_repo
+    in_repo, published = both(root, tmp_path / "preview", monkeypatch, dry_run=True)
+    assert mandatory(in_repo) == [], in_repo
+    assert ("update-forecast", "advisory", f"{unsigned_by('requester@example.com')}; the update will be blocked until "
+            "the requester signs") in in_repo
+    assert published == in_repo
+
+
+def test_a_team_lead_naming_someone_else_as_requester_is_refused_alike(tmp_path, keyring, pipeline_key, prometheus,
+                                                                       monkeypatch):
+    """The team lead writes dev's address in requested_by and approves their own change: without dev's
+    key nobody has signed as requester, so the approval gets the change nowhere."""
+    root = build(tmp_path / "repo", keyring, pipeline_key, prometheus, requester_signs=False,
+                 requested_by="dev@example.com")
+    in_repo, published = both(root, tmp_path, monkeypatch)
+    assert mandatory(in_repo) == [("change-request-required", unsigned_by("dev@example.com"))], in_repo
+    assert published == in_repo
 
 
 def test_published_json_is_generated_from_governance():

@@ -21,7 +21,9 @@ then runs the block's text with bash, unchanged, with the repository as working 
 PATH: `python` (this suite's interpreter, so `python -m platformctl` runs the copy's platformctl)
 and `pulumi`, the stand-in of pulumi_standin.py. HOME is a folder of its own whose
 `~/.ssh/id_ed25519` is the CTO's test key (the runbooks' approval step is the CTO's, on their
-machine); git commits as the on-call engineer. No AWS credential is reachable, so the gate reads
+machine), and `KEY` the block's requester's (the `# you` address: the requester signs the request
+with their own key, `change approve --role requester --key "$KEY"`); git commits as the on-call
+engineer. No AWS credential is reachable, so the gate reads
 no SLO store: only an approved emergency passes it, which is the case the emergency path is for.
 
 `checkout.run(block, approvals=False)` runs the same block with every `platformctl change approve`
@@ -59,6 +61,8 @@ _MARK = re.compile(r"^(?P<kind>[a-z]+):(?P<name>[a-z0-9][a-z0-9-]*)$")
 _UPDATE = re.compile(r"\bpulumi\s+up\b")
 _CONFIG = re.compile(r"\bpulumi\s+config\s+(?:set|rm)\b[^\n`]*?(?:--stack|-s)[ =]production(?![\w-])")
 _APPROVE = re.compile(r"^\s*python\s+-m\s+platformctl\s+change\s+approve\b")
+# The block's requester: `ONCALL=oncall@example.com   # you: the requester`.
+_REQUESTER = re.compile(r"^[A-Z]+=(\S+@\S+)\s+#\s*you\b", re.MULTILINE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,8 +191,10 @@ _TRACKED_SKIP = ("tests/", "bench/")
 class Checkout:
     """A throwaway git copy of the repository, its approvers the test keyring's."""
 
-    def __init__(self, root: pathlib.Path, home: pathlib.Path, bin_dir: pathlib.Path, log: pathlib.Path):
+    def __init__(self, root: pathlib.Path, home: pathlib.Path, bin_dir: pathlib.Path, log: pathlib.Path,
+                 keys: Optional[dict] = None):
         self.root, self.home, self.bin, self.log = root, home, bin_dir, log
+        self.keys = dict(keys or {})
 
     @classmethod
     def make(cls, tmp: pathlib.Path, keyring, signer: str = CTO, stack: str = "production",
@@ -242,7 +248,7 @@ class Checkout:
                               ("pulumi", f"{python} {shlex.quote(str(STANDIN))}")):
             (bin_dir / name).write_text(f'#!/bin/sh\nexec {command} "$@"\n')
             (bin_dir / name).chmod(0o755)
-        checkout = cls(root, home, bin_dir, tmp / "pulumi-log.jsonl")
+        checkout = cls(root, home, bin_dir, tmp / "pulumi-log.jsonl", keyring.keys)
         checkout.git("init", "-q", "-b", "main")
         checkout.git("add", "-A")
         checkout.git("commit", "-q", "-m", "the program, its approvers and their keys")
@@ -278,14 +284,21 @@ class Checkout:
         prologue = "set -euo pipefail\n" if approvals else "set -u\n"
         if self.log.exists():
             self.log.unlink()
-        done = subprocess.run(["bash", "-c", prologue + text, block.id], cwd=self.root, env=self.env(),
-                              capture_output=True, text=True)
+        done = subprocess.run(["bash", "-c", prologue + text, block.id], cwd=self.root,
+                              env={**self.env(), **self.requester_key(block)}, capture_output=True, text=True)
         updates = []
         if self.log.exists():
             for line in self.log.read_text(encoding="utf-8").splitlines():
                 entry = json.loads(line)
                 updates.append(Update(entry["command"], entry["stack"], entry["code"], entry["output"]))
         return Run(done.returncode, done.stdout + done.stderr, tuple(updates))
+
+    def requester_key(self, block: Block) -> dict[str, str]:
+        """`KEY`, the requester's own SSH key, for the block's requester (the `# you` address): the
+        requester signs the request on their machine, the approver on theirs, with different keys."""
+        found = _REQUESTER.search(block.text)
+        key = self.keys.get(found.group(1)) if found else None
+        return {"KEY": str(key)} if key else {}
 
     def stack_config(self, stack: str) -> dict[str, str]:
         """The stack's resolved config (flat keys to strings) as the program reads it, in this copy."""
