@@ -108,14 +108,16 @@ class Keyring:
 
 
 def _first_at(approvals) -> str:
-    """When the requester signed: with the earliest approval (no later), else REQUESTER_AT."""
+    """When the requester signed: REQUESTER_AT, or the earliest approval's time when that is earlier
+    (a request is signed before it is approved; an approval dated in the future stays the test's own)."""
     times = []
     for a in approvals:
         try:
             times.append(changes.parse_time(a["at"]))
         except (ValueError, KeyError, TypeError):
             continue
-    return iso(min(times)) if times else REQUESTER_AT
+    default = changes.parse_time(REQUESTER_AT)
+    return iso(min(times + [default]))
 
 
 def iso(moment: dt.datetime) -> str:
