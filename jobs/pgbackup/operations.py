@@ -387,7 +387,12 @@ def _verify_one(store: Store, admin: psycopg.Connection, scratch_url: DatabaseUr
     dropping = _Background(lambda: scratch.drop(admin, name), "drop-scratch")
 
     def finish_drop() -> None:
-        dropping.result()
+        try:
+            dropping.result()
+        finally:
+            # A SIGTERM can cut the wait short; the admin connection is closed after this, and
+            # must not be while the drop still runs on it (a second SIGTERM is ignored).
+            dropping.wait()
         log.step("drop-scratch", database=name)
     return problems, finish_drop
 
@@ -411,6 +416,9 @@ class _Background:
         if "error" in self._outcome:
             raise self._outcome["error"]
         return self._outcome["value"]
+
+    def wait(self) -> None:
+        self._thread.join()
 
     def discard(self) -> None:
         """Waits for the call and closes what it returned, if anything; errors do not matter here."""
@@ -483,18 +491,18 @@ def verify(store: Store, scratch_url: DatabaseUrl, log: StepLog, requested: str 
             one_timer = Timer()
             problems, finish_drop = _verify_one(store, admin, scratch_url, chosen, log, now,
                                                 prepared.pop("scratch", None))
-            verified_at = now()
-            record = {
-                "backup_id": chosen.backup_id,
-                "status": "failed" if problems else "verified",
-                "verified_at": iso(verified_at),
-                "problems": problems,
-                "dump_sha256": chosen.manifest["dump"]["sha256"],
-                "role": prepared["role"],
-                "seconds": one_timer.seconds(),
-            }
-            key = store.verification_key(chosen.backup_id, record_stamp(verified_at), token())
             try:
+                verified_at = now()
+                record = {
+                    "backup_id": chosen.backup_id,
+                    "status": "failed" if problems else "verified",
+                    "verified_at": iso(verified_at),
+                    "problems": problems,
+                    "dump_sha256": chosen.manifest["dump"]["sha256"],
+                    "role": prepared["role"],
+                    "seconds": one_timer.seconds(),
+                }
+                key = store.verification_key(chosen.backup_id, record_stamp(verified_at), token())
                 store.put_json(key, record)
             finally:
                 finish_drop()  # the scratch database is gone before anything else happens
