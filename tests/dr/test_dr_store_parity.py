@@ -134,3 +134,25 @@ def test_the_weekly_report_refuses_the_same_store_urls_for_the_same_reason(url):
         with pytest.raises(Unreachable) as err:
             fetch(service, "query", {"query": "up"})
         assert str(err.value) == line.replace("<setting> ", f"{name}: "), service
+
+
+@pytest.mark.parametrize("body", [
+    b'{"status": "error", "error": "bad"}',
+    b'{"status": "success", "data": {"resultType": "matrix", "result": []}}',
+    b'{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {}}]}}',
+    b'{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {"slo_name": "api"}, '
+    b'"value": [1, true]}]}}',
+    b'{"status": "success", "data": {"resultType": "vector", "result": [{"metric": {"slo_name": "api"}, '
+    b'"value": [1, "+Inf"]}]}}',
+])
+def test_the_weekly_report_reads_the_stores_answers_as_the_gate_does(body):
+    # The weekly report gets its answers decoded (live or recorded); their shape and values are
+    # judged by the gate's reader, in the gate's words, the store named as the report names it.
+    from platformctl.weekly import promql
+    from platformctl.weekly.model import Unreachable
+
+    with loopback(status=200, body=body) as (stub, transport):
+        line = READERS["gate"](stub.url, transport)
+    with pytest.raises(Unreachable) as err:
+        promql.vector(json.loads(body), error_budget.METRIC)
+    assert str(err.value) == line.replace(f"Prometheus at {stub.url}", promql.WHERE)

@@ -93,7 +93,8 @@ def node_alerts(ctx: Context) -> r.Part:
     heartbeat = [s for s in series if s[0].get("alertname") == HEARTBEAT]
     if not heartbeat:
         return r.unassessed("node alerts", f"the store holds no {HEARTBEAT} alert for the week, so it does not hold "
-                                           "the cluster's alerts: query the cluster's Prometheus, or remote-write ALERTS")
+                                           "the cluster's alerts: its remote write has stopped or drops ALERTS "
+                                           "(docs/runbooks/monitoring-data-missing.md)")
     beats = {round(ts) for _, values in heartbeat for ts, _ in values}
     coverage = min(1.0, len(beats) * STEP_SECONDS / window)
     rows, statuses = [], []
