@@ -116,10 +116,32 @@ def sources(workload_scrapes: dict[str, Scrape], envoy_gateway: bool = False) ->
 ENVOY_GATEWAY_SCRAPE = Scrape(jobs=("envoy-gateway",), kind="ServiceMonitor", name="envoy-gateway")
 
 # What the cluster's Prometheus remote-writes to the long-term store: the SLO recordings (a year
-# of burn-rate history) and, from `slo.remote_write_relabelings`, the raw series the SLIs count
-# (their services' only, the latency bucket at the threshold only). Other raw series stay in the
-# cluster for its 15 days.
-REMOTE_WRITE_KEEP = r"slo:.+|slo_.+"
+# of burn-rate history), cert-manager's expiry times (the weekly review's certificates) and, from
+# `slo.remote_write_relabelings`, the raw series the SLIs count (their services' only, the latency
+# bucket at the threshold only) and the `ALERTS` of `LONG_TERM_ALERTS`. Other raw series stay in
+# the cluster for its 15 days. Every series a reader of the store asks for (the error-budget gate,
+# `dr step-check`, each weekly section) is held to this in tests/observability/test_store_reads.py.
+REMOTE_WRITE_KEEP = r"slo:.+|slo_.+|certmanager_certificate_expiration_timestamp_seconds"
+
+# The alerts whose history the long-term store keeps (their firing `ALERTS` series are
+# remote-written; pending ones and `ALERTS_FOR_STATE` are not), by the rule group that creates
+# them: kube-prometheus-stack's `defaultRules.rules` groups (kubernetes-system-kubelet.yaml,
+# node-exporter.yaml and general.rules of prometheus-community/helm-charts, read 2026-12-03) or
+# `PLATFORM_RULES`, the platform's own rule file (leadgen/observability/platform_alerts.py). The
+# weekly review reads the week's node disk alerts from the store, and the chart's always-firing
+# `Watchdog`, whose presence over the week proves the store holds the cluster's alerts at all.
+PLATFORM_RULES = "leadgen-platform-alerts"
+HEARTBEAT_ALERT = "Watchdog"
+LONG_TERM_ALERTS = {
+    HEARTBEAT_ALERT: "general",
+    # The chart names the pressure in a `condition` label (DiskPressure among others).
+    "KubeNodePressure": "kubernetesSystem",
+    "NodeFilesystemSpaceFillingUp": "nodeExporterAlerting",
+    "NodeFilesystemAlmostOutOfSpace": "nodeExporterAlerting",
+    "NodeFilesystemFilesFillingUp": "nodeExporterAlerting",
+    "NodeFilesystemAlmostOutOfFiles": "nodeExporterAlerting",
+    "PersistentVolumeFilling": PLATFORM_RULES,
+}
 
 # Grafana's template variables, replaced by representative values before parsing.
 _GRAFANA_VARS = {

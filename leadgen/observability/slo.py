@@ -541,20 +541,23 @@ def slo_window_rule_file(slos: Sequence[SLO], runbook_base_url: str = DEFAULT_BA
 def remote_write_relabelings(slos: Sequence[SLO], edge_routes: Optional[Mapping[str, str]] = None) -> list[dict]:
     """What the cluster remote-writes: every SLO recording, and the raw series the store counts
     the window from (the threshold bucket only, not the whole histogram; Envoy's counters of the
-    published routes only, for the edge twins)."""
-    from leadgen.observability.catalog import REMOTE_WRITE_KEEP
+    published routes only, for the edge twins), and the firing `ALERTS` of the alerts the store
+    keeps a history of (catalog.LONG_TERM_ALERTS). One `keep` rule: Prometheus joins the source
+    labels with `;` and keeps a series only when the whole joined value matches."""
+    from leadgen.observability.catalog import LONG_TERM_ALERTS, REMOTE_WRITE_KEEP
 
-    keep = [f"({REMOTE_WRITE_KEEP});.*;.*;.*"]
+    alerts = "|".join(re.escape(name) for name in LONG_TERM_ALERTS)
+    keep = [f"({REMOTE_WRITE_KEEP});.*;.*;.*;.*;.*", f"ALERTS;.*;.*;.*;({alerts});firing"]
     for slo in [*slos, *edge_slos(slos, edge_routes or {})]:
         service = re.escape(slo.service)
         if slo.sli == EDGE_SLI:
-            keep.append(f"{EDGE_METRIC};.*;.*;httproute/{re.escape(slo.route)}/rule/[0-9]+")
+            keep.append(f"{EDGE_METRIC};.*;.*;httproute/{re.escape(slo.route)}/rule/[0-9]+;.*;.*")
         elif slo.sli == "availability":
-            keep.append(f"{REQUESTS};{service};.*;.*")
+            keep.append(f"{REQUESTS};{service};.*;.*;.*;.*")
         else:
             le = _num(slo.threshold).replace(".", r"\.")
             bound = f"{le}|{le}\\.0" if slo.threshold == slo.threshold.to_integral_value() else le
-            keep.append(f"{DURATION}_count;{service};.*;.*")
-            keep.append(f"{DURATION}_bucket;{service};({bound});.*")
-    return [{"sourceLabels": ["__name__", "service", "le", EDGE_ROUTE_LABEL], "separator": ";",
-             "regex": "|".join(dict.fromkeys(keep)), "action": "keep"}]
+            keep.append(f"{DURATION}_count;{service};.*;.*;.*;.*")
+            keep.append(f"{DURATION}_bucket;{service};({bound});.*;.*;.*")
+    return [{"sourceLabels": ["__name__", "service", "le", EDGE_ROUTE_LABEL, "alertname", "alertstate"],
+             "separator": ";", "regex": "|".join(dict.fromkeys(keep)), "action": "keep"}]

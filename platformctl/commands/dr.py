@@ -64,13 +64,14 @@ def step_check(stack: str, url: str, timeout: float) -> int:
     from platformctl.reports.escape import Escaper
 
     shown = Escaper().terminal
-    print(f"{shown(stack)}: {dr_health.MINUTES} healthy minutes in the SLO store {shown(url)}? "
+    problem = dr_health.bad_input(url)
+    if problem:
+        raise InputError(problem)
+    print(f"{shown(stack)}: {dr_health.MINUTES} healthy minutes in the SLO store {shown(dr_health.shown(url))}? "
           f"(every SLO's {dr_health.SERIES} at most {dr_health.MAX_BURN:g}, recorded all along, with traffic)")
     try:
         slos = dr_health.check(url, timeout)
     except dr_health.Unhealthy as err:
-        if str(err).startswith("--prometheus") or str(err).startswith("no SLO store"):
-            raise InputError(str(err)) from None
         print(f"FAIL store: {shown(str(err))}")
         print(f"{shown(stack)}: NOT healthy: wait, or go back to the previous step")
         return 2

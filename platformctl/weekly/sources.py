@@ -231,13 +231,11 @@ class LiveFetch:
 
         if operation not in operations:
             raise Unreachable(f"{name}: no reader for {operation!r}")
-        try:
-            parsed = urllib.parse.urlparse(base)
-            parsed.port  # noqa: B018 (a port that is not a number raises here)
-        except ValueError:
-            parsed = None
-        if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
-            raise Unreachable(f"{name}: {base!r} is not an http(s) URL")
+        # The gate's refusals (credentials in the URL, plain http off this machine), in its words.
+        reason = signed_http.refusal(base)
+        if reason is not None:
+            raise Unreachable(f"{name}: {signed_http.shown(base)!r} {reason}")
+        parsed = urllib.parse.urlparse(base)
         region = error_budget.amp_region(base)
         host = parsed.hostname + (f":{parsed.port}" if parsed.port else "")
         url = (f"{parsed.scheme}://{host}{parsed.path.rstrip('/')}{path}?"

@@ -28,8 +28,10 @@ The SLO store CI reaches is an Amazon Managed Service for Prometheus workspace, 
 SigV4-signed requests. A URL whose host is exactly `aps-workspaces.<region>.amazonaws.com` is
 queried over https and signed (service `aps`, the region from the host) with the standard AWS
 credential chain (environment, profile, container or instance role); any other URL is queried
-unsigned, as a self-hosted Prometheus expects. Signing happens inside the deadline, before the
-connection opens.
+unsigned, as a self-hosted Prometheus expects, over https (plain http only on this machine) and
+never with credentials in the URL (`signed_http.refusal`). Signing happens inside the deadline,
+before the connection opens. `instant` and `vector` are the store's one reader: `platformctl dr
+step-check` reads the same store through them.
 """
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ from .signed_http import Transport, connection as _connection  # noqa: F401 (tes
 from .values import is_unknown
 
 METRIC = "slo_error_budget_remaining"
+SETTING = "leadgen:governance.prometheusUrl"
 TIMEOUT_SECONDS = 3.0
 MAX_BODY = 4 * 1024 * 1024
 SENIORITY = ("team-lead", "engineering-manager", "cto")
@@ -173,30 +176,72 @@ def query(base_url: str, timeout: float = TIMEOUT_SECONDS, services: Sequence[st
     stay the real ones)."""
     if not base_url:
         raise BudgetUnavailable("Prometheus is not configured (leadgen:governance.prometheusUrl is empty)")
-    try:
-        parsed = urllib.parse.urlparse(base_url)
-        parsed.port  # noqa: B018  (raises on a port that is not a number, before anything is sent)
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise BudgetUnavailable(f"leadgen:governance.prometheusUrl {base_url!r} is not an http(s) URL")
-    path = (parsed.path.rstrip("/") + "/api/v1/query?" + urllib.parse.urlencode({"query": METRIC}))
-    headers = {"Accept": "application/json"}
+    body = instant(base_url, METRIC, setting=SETTING, timeout=timeout, transport=transport)
+    return parse(body, signed_http.shown(base_url), services)
+
+
+def instant(base_url: str, promql: str, *, setting: str, timeout: float = TIMEOUT_SECONDS,
+            transport: Transport = _connection) -> bytes:
+    """The body of the SLO store's HTTP 200 answer to the instant query `promql`: the one reader
+    of the store every gate and check shares (`platformctl dr step-check` too), so they refuse the
+    same URLs and answers with the same lines. `setting` names where the URL came from, for the
+    line that refuses it. Raises BudgetUnavailable."""
+    where = source(base_url)
+    reason = signed_http.refusal(base_url)
+    if reason is not None:
+        raise BudgetUnavailable(f"{setting} {signed_http.shown(base_url)!r} {reason}")
+    # An AMP host is never this machine, so `refusal` has already kept it to https.
+    parsed = urllib.parse.urlparse(base_url)
     region = amp_region(base_url)
-    if region is not None and parsed.scheme != "https":
-        raise BudgetUnavailable(f"Prometheus at {base_url}: Amazon Managed Prometheus is queried over https only")
     host = parsed.hostname + (f":{parsed.port}" if parsed.port else "")
+    path = parsed.path.rstrip("/") + "/api/v1/query?" + urllib.parse.urlencode({"query": promql})
     try:
         status, body = signed_http.exchange(
-            "GET", f"{parsed.scheme}://{host}{path}", headers=headers, timeout=timeout, transport=transport,
-            sign=(AMP_SERVICE, region) if region is not None else None, max_body=MAX_BODY)
+            "GET", f"{parsed.scheme}://{host}{path}", headers={"Accept": "application/json"}, timeout=timeout,
+            transport=transport, sign=(AMP_SERVICE, region) if region is not None else None, max_body=MAX_BODY)
     except signed_http.SigningError as err:
-        raise BudgetUnavailable(f"Prometheus at {base_url} needs {err}") from None
+        raise BudgetUnavailable(f"{where} needs {err}") from None
     except signed_http.Unanswered as err:
-        raise BudgetUnavailable(f"Prometheus at {base_url} {err}") from None
+        raise BudgetUnavailable(f"{where} {err}") from None
     if status != 200:
-        raise BudgetUnavailable(f"Prometheus at {base_url} answered HTTP {status}{_error_text(body)}")
-    return parse(body, base_url, services)
+        raise BudgetUnavailable(f"{where} answered HTTP {status}{_error_text(body)}")
+    return body
+
+
+def source(base_url: str) -> str:
+    """The store as every line about it names it (credentials in its URL never shown)."""
+    return f"Prometheus at {signed_http.shown(base_url)}"
+
+
+def vector(body: bytes, where: str, what: str) -> list[tuple[dict, Optional[str]]]:
+    """The (labels, value text) of an instant-query answer, read strictly: `None` for NaN (0/0, no
+    traffic), else the decimal text Prometheus writes (`true`, a JSON number, +Inf, duplicate keys
+    are refused). `where` names the store and `what` the query, in the line that refuses it."""
+    try:
+        doc = json.loads(body, object_pairs_hook=_strict_pairs, parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BudgetUnavailable(f"{where} returned a body that is not strict JSON") from None
+    if not isinstance(doc, dict) or doc.get("status") != "success":
+        raise BudgetUnavailable(f"{where} did not report success for {what}")
+    data = doc.get("data")
+    if not isinstance(data, dict) or data.get("resultType") != "vector" or not isinstance(data.get("result"), list):
+        raise BudgetUnavailable(f"{where} returned no instant vector for {what}")
+    out = []
+    for sample in data["result"]:
+        metric = sample.get("metric") if isinstance(sample, dict) else None
+        pair = sample.get("value") if isinstance(sample, dict) else None
+        if not isinstance(metric, dict) or not isinstance(pair, list) or len(pair) != 2:
+            raise BudgetUnavailable(f"{where} returned a malformed {what} sample")
+        raw = pair[1]
+        if raw == "NaN":
+            out.append((metric, None))
+            continue
+        # Prometheus writes values as text; a JSON true or a number is not its answer.
+        if not isinstance(raw, str) or not _NUMBER.match(raw):
+            raise BudgetUnavailable(f"{where} returned {what}{{{_slo_name(metric)}}} = {json.dumps(raw)[:40]}, "
+                                    f"not a number")
+        out.append((metric, raw))
+    return out
 
 
 def _error_text(body: bytes) -> str:
@@ -224,32 +269,15 @@ def _no_constant(name):
 def parse(body: bytes, base_url: str = "Prometheus", services: Sequence[str] = ()) -> Budget:
     """Check a /api/v1/query answer and pick the budget; any oddity raises BudgetUnavailable."""
     where = f"Prometheus at {base_url}"
-    try:
-        doc = json.loads(body, object_pairs_hook=_strict_pairs, parse_constant=_no_constant)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise BudgetUnavailable(f"{where} returned a body that is not strict JSON") from None
-    if not isinstance(doc, dict) or doc.get("status") != "success":
-        raise BudgetUnavailable(f"{where} did not report success for {METRIC}")
-    data = doc.get("data")
-    if not isinstance(data, dict) or data.get("resultType") != "vector" or not isinstance(data.get("result"), list):
-        raise BudgetUnavailable(f"{where} returned no instant vector for {METRIC}")
-    result = data["result"]
+    result = vector(body, where, METRIC)
     if not result:
         raise BudgetUnavailable(f"{where} has no {METRIC} series: no SLO reports its error budget")
     samples = []
-    for sample in result:
-        metric = sample.get("metric") if isinstance(sample, dict) else None
-        pair = sample.get("value") if isinstance(sample, dict) else None
-        if not isinstance(metric, dict) or not isinstance(pair, list) or len(pair) != 2:
-            raise BudgetUnavailable(f"{where} returned a malformed {METRIC} sample")
-        raw = pair[1]
+    for metric, raw in result:
         name = _slo_name(metric)
-        if raw == "NaN":
+        if raw is None:
             samples.append((None, name, metric))  # 0/0: no requests in the SLO's window
             continue
-        # Prometheus writes values as text; a JSON true or a number is not its answer.
-        if not isinstance(raw, str) or not _NUMBER.match(raw):
-            raise BudgetUnavailable(f"{where} returned {METRIC}{{{name}}} = {json.dumps(raw)[:40]}, not a number")
         value = float(raw)
         if not math.isfinite(value) or not _LOWEST <= value <= 100:
             raise BudgetUnavailable(f"{where} returned {METRIC}{{{name}}} = {raw}, outside {_LOWEST:g}-100 %")

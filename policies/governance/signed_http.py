@@ -6,11 +6,17 @@ one byte a second cannot hold a gate or a report; the body is capped; signing us
 AWS credential chain (environment, profile, container or instance role) and happens inside the
 deadline, before the connection opens. Callers word the failures for their own readers: every
 exception here is one line without the caller's name for the source.
+
+Every reader refuses the same URLs before anything is sent (`refusal`): not http(s); credentials
+in the URL (nothing here sends them, and every error line would print them); plain http to a host
+that is not this machine (an answer anyone on the path can forge, and gates act on answers). No
+redirect is followed: a 3xx is the answer, and the caller refuses it as it refuses any non-200.
 """
 from __future__ import annotations
 
 import http.client
 import io
+import ipaddress
 import socket
 import time
 import urllib.parse
@@ -25,6 +31,45 @@ class SigningError(Exception):
 
 class Unanswered(Exception):
     """No usable answer; str() reads after the source's name: "did not answer within 3 s"."""
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def refusal(url: str) -> Optional[str]:
+    """Why no request goes to `url`, in words that read after the URL ("is not an http(s) URL"),
+    or None when it may be asked."""
+    try:
+        parsed = urllib.parse.urlsplit(url)
+        parsed.port  # noqa: B018 (a port that is not a number raises here)
+    except ValueError:
+        return "is not an http(s) URL"
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return "is not an http(s) URL"
+    if "@" in parsed.netloc:
+        return ("has credentials in it (user:password@): a URL is printed in every error line, so "
+                "none is sent; the store is reached signed (AWS) or through a loopback proxy")
+    if parsed.scheme == "http" and not _loopback(parsed.hostname):
+        return (f"is plain http to {parsed.hostname}, which is not this machine: queried over https "
+                "only (http to a loopback address)")
+    return None
+
+
+def shown(url: str) -> str:
+    """`url` as an error line may print it: credentials (user:password@) replaced by `***@`."""
+    try:
+        parsed = urllib.parse.urlsplit(url)
+    except ValueError:
+        return url.split("@")[-1] if "@" in url else url
+    if "@" not in parsed.netloc:
+        return url
+    return urllib.parse.urlunsplit(parsed._replace(netloc="***@" + parsed.netloc.rsplit("@", 1)[1]))
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -112,8 +157,11 @@ def exchange(method: str, url: str, *, headers: Mapping[str, str], body: bytes =
              sign: Optional[tuple[str, str]] = None, transport: Transport = connection,
              max_body: int = MAX_BODY) -> tuple[int, bytes]:
     """(status, body) of one request, all of it within `timeout` seconds. `sign` is (service,
-    region) to SigV4-sign it; the Host header is set here, so the host signed is the host sent
-    (never a URL's user:password@). Raises SigningError or Unanswered."""
+    region) to SigV4-sign it; the Host header is set here, so the host signed is the host sent.
+    Raises SigningError or Unanswered (before anything is sent for a URL `refusal` refuses)."""
+    reason = refusal(url)
+    if reason is not None:
+        raise Unanswered(reason)
     parsed = urllib.parse.urlparse(url)
     deadline = time.monotonic() + timeout
     path = (parsed.path or "/") + (f"?{parsed.query}" if parsed.query else "")

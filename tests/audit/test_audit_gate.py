@@ -2,52 +2,38 @@
 from __future__ import annotations
 
 import datetime as dt
-import http.server
 import json
 import shutil
 import subprocess
-import threading
 
 import pytest
 
 from auditkit import change_request, keyring
 from platformctl.commands import gate
 from platformctl.pack import clock
+from tests.prometheus_stub import serving
 
 ROOT = gate.ROOT
 
 
-class _Prometheus(http.server.BaseHTTPRequestHandler):
-    remaining = "80"
-
-    def do_GET(self):
-        assert self.path.startswith("/api/v1/query?query=slo_error_budget_remaining")
-        body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": [
-            {"metric": {"slo_name": "api_availability"}, "value": [1767225600, self.remaining]}]}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+def _budget(remaining: str) -> bytes:
+    return json.dumps({"status": "success", "data": {"resultType": "vector", "result": [
+        {"metric": {"slo_name": "api_availability"}, "value": [1767225600, remaining]}]}}).encode()
 
 
 @pytest.fixture
 def prometheus():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Prometheus)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    """The shared loopback store (tests/prometheus_stub.py), answering an 80 % budget."""
+    with serving(body=_budget("80")) as stub:
+        yield stub
+    assert set(stub.queries) <= {"slo_error_budget_remaining"}
 
 
 @pytest.fixture
 def project(tmp_path, prometheus):
     (tmp_path / "policies").symlink_to(ROOT / "policies")
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    url = f"http://127.0.0.1:{prometheus.server_address[1]}"
+    url = prometheus.url
     # The SLO store of a protected stack is the CAB's setting (governance/gates.yaml), not the stack's.
     (tmp_path / "Pulumi.production.yaml").write_text("config:\n  aws:region: us-east-1\n")
     keyring().install(tmp_path)
@@ -121,11 +107,8 @@ def test_no_change_request_is_blocked(project):
 
 
 def test_low_error_budget_needs_a_more_senior_approval(project, prometheus):
-    _Prometheus.remaining = "20"  # 10-30 %: mitigate, engineering manager
-    try:
-        report = gate.evaluate("production", "CR-2026-001", project, env=NOW_IN)
-    finally:
-        _Prometheus.remaining = "80"
+    prometheus.reply["body"] = _budget("20")  # 10-30 %: mitigate, engineering manager
+    report = gate.evaluate("production", "CR-2026-001", project, env=NOW_IN)
     budget = [v for v in report.violations if v.policy == "error-budget-gate"]
     assert budget and "engineering-manager" in budget[0].message
 

@@ -15,7 +15,7 @@ from platformctl import cli
 from platformctl.commands import change as command
 from platformctl.policy_client import PolicyClient
 from policy_baseline import PROJECT, baseline
-from prometheus_stub import answering
+from tests.prometheus_stub import answering
 
 from governance import approvers, changes, config, signing
 

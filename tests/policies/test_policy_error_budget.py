@@ -8,7 +8,7 @@ import time
 import pytest
 
 from policy_baseline import context
-from prometheus_stub import serving
+from tests.prometheus_stub import serving
 
 from governance import error_budget, gates
 from tests.helpers import PROMETHEUS, PROMTOOL, free_port, start_prometheus, wait_ready

@@ -16,7 +16,7 @@ import urllib.parse
 import pytest
 
 from policy_baseline import context
-from prometheus_stub import serving
+from tests.prometheus_stub import serving
 
 from governance import config, error_budget, gates
 from governance.model import Resource
@@ -108,7 +108,6 @@ def test_the_region_is_the_hosts(aws_env, workspace):
 @pytest.mark.parametrize("url", [
     "https://aps-workspaces.us-east-1.amazonaws.com.evil.com/workspaces/ws-1",
     "https://evil-aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-1",
-    "https://aps-workspaces.us-east-1.amazonaws.com@evil.com/workspaces/ws-1",
     "https://aps-workspaces.evil.amazonaws.com/workspaces/ws-1",
     "https://xaps-workspaces.us-east-1.amazonaws.com/workspaces/ws-1",
 ])
@@ -242,10 +241,15 @@ def test_the_setting_accepts_the_stacks_workspace_literal(value, problems):
     assert config.from_mapping({"leadgen:governance.prometheusUrl": value}).problems == problems
 
 
-def test_user_info_in_an_amp_url_is_neither_signed_nor_sent(aws_env, workspace):
-    error_budget.query(AMP.replace("https://", "https://reader:pw@"), transport=workspace.transport)
-    assert workspace.seen[0]["headers"]["host"] == "aps-workspaces.us-east-1.amazonaws.com"
-    assert "pw" not in workspace.seen[0]["headers"]["authorization"]
+@pytest.mark.parametrize("url", [AMP.replace("https://", "https://reader:pw@"),
+                                 "https://aps-workspaces.us-east-1.amazonaws.com@evil.com/workspaces/ws-1"])
+def test_user_info_in_an_amp_url_is_refused_unsent_and_unshown(aws_env, workspace, url):
+    # A URL with user:password@ is refused whole (tests/dr/test_dr_store_parity.py holds the table every
+    # reader of the store shares): nothing signed, nothing sent, the credentials never in the line.
+    with pytest.raises(error_budget.BudgetUnavailable, match="has credentials in it") as err:
+        error_budget.query(url, transport=workspace.transport)
+    assert workspace.opened == [] and workspace.seen == []
+    assert "pw" not in str(err.value) and "https://***@" in str(err.value)
 
 
 def test_a_port_that_is_not_a_number_is_one_line_not_a_crash():

@@ -9,7 +9,7 @@ import functools
 import pytest
 
 from policy_baseline import context
-from prometheus_stub import serving
+from tests.prometheus_stub import serving
 
 from governance import changes, config, error_budget, first_deploy, gates
 from governance.model import Resource

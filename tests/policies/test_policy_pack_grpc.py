@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from policy_baseline import PROJECT, STACK, baseline, set_path, urn
-from prometheus_stub import answering
+from tests.prometheus_stub import answering
 
 from platformctl.policy_client import PolicyClient, PolicyPackError, Violation, config_env
 

@@ -19,7 +19,7 @@ from platformctl.attestation import attest
 from platformctl.policy_client import PolicyClient
 from platformctl.project import pack_config
 from policy_baseline import PROJECT, baseline
-from prometheus_stub import answering
+from tests.prometheus_stub import answering
 from test_change_command import REPO, fill, key, run
 
 from governance import signing, source

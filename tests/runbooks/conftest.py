@@ -36,6 +36,8 @@ def checkout(tmp_path, runbook_keyring):
 @pytest.fixture()
 def slo_store():
     """A Prometheus answering `slo_error_budget_remaining` of api at 42 %: the matrix's optimize
-    band, where a planned change needs a team lead's signature (tests/policies/prometheus_stub.py)."""
-    with _load("prometheus_stub").answering("42", slo_name="api-availability", service="api") as url:
+    band, where a planned change needs a team lead's signature (tests/prometheus_stub.py)."""
+    from tests.prometheus_stub import answering
+
+    with answering("42", slo_name="api-availability", service="api") as url:
         yield url

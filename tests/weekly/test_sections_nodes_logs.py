@@ -88,7 +88,8 @@ def test_a_store_without_the_clusters_heartbeat_is_not_assessed():
     section = assess(Recorded().replace("prometheus", ALERTS, empty))
     assert section.status == NOT_ASSESSED
     assert section.reason == ("node alerts: the store holds no Watchdog alert for the week, so it does not hold the "
-                              "cluster's alerts: query the cluster's Prometheus, or remote-write ALERTS")
+                              "cluster's alerts: its remote write has stopped or drops ALERTS "
+                              "(docs/runbooks/monitoring-data-missing.md)")
 
 
 def test_a_heartbeat_with_gaps_leaves_alerts_unseen():

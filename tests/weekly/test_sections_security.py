@@ -57,16 +57,16 @@ def test_recorded_week_gives_the_guardrails_the_scans_and_the_stale_secret():
     section = assess(fetch)
     assert (section.key, section.title, section.status) == ("security", "Security", ACTION_NEEDED)
     need = rows(section, ACTION_NEEDED)
-    # The state's one mandatory finding, as `platformctl audit --state` reports it.
-    assert need["kubernetes-after-cluster-access"].startswith(
-        "mandatory, critical: leadgen-production-traffic-gateway-gateway-api-crds: 2 Kubernetes resources")
+    # The recorded state has no mandatory finding (`platformctl audit --state` agrees with the
+    # preview: tests/audit/test_audit_matches_preview.py), only the advisory ones.
+    assert not [k for k in need if not k.startswith(("image ", "secret "))]
     assert need["image api"] == (f"leadgen-production/api:{API}: 2 high, 5 medium, 11 low, 3 informational "
                                  "(scanned 2026-11-20)")
     assert rows(section, ATTENTION)["image backend"] == f"leadgen-production/backend:{BACKEND}: 1 medium, 4 low (scanned 2026-11-20)"
     assert rows(section, OK)["image pgbackup"] == f"leadgen-production/pgbackup:{PGBACKUP}: no findings (scanned 2026-11-18)"
     assert need["secret insurance-lead-gen/production/grafana-admin"] == (
         "changed 203 day(s) ago (2026-05-10), no automatic rotation; older than the 90-day rotation policy")
-    assert section.figure == ("guardrails: 1 mandatory, 3 advisory finding(s) over 312 resources; images: 3 image(s): "
+    assert section.figure == ("guardrails: 0 mandatory, 3 advisory finding(s) over 312 resources; images: 3 image(s): "
                               "api action needed, backend attention, pgbackup ok; secrets: 6 secret(s), 1 older than the "
                               "90-day rotation policy or overdue for their rotation")
     # The images the config declares, asked of ECR by repository and tag; both pages of secrets read.
@@ -74,6 +74,19 @@ def test_recorded_week_gives_the_guardrails_the_scans_and_the_stale_secret():
     assert asked == [("leadgen-production/api", by_digest(API)), ("leadgen-production/backend", by_digest(BACKEND)),
                      ("leadgen-production/pgbackup", by_digest(PGBACKUP))]
     assert [p.get("NextToken") for s, _, p in fetch.calls if s == "secretsmanager"] == [None, "AYADeH0ExampleNextTokenPage2"]
+
+
+def test_a_mandatory_guardrail_finding_in_state_is_action_needed():
+    fetch = clean(Recorded())
+    export = small_export({"clusterName": "leadgen-production-eks"})
+    key = export["deployment"]["resources"][2]
+    for props in (key["inputs"], key["outputs"]):
+        props["enableKeyRotation"] = False
+    section = assess(fetch.replace("pulumi", "stack-export", export))
+    assert section.status == ACTION_NEEDED
+    assert rows(section, ACTION_NEEDED) == {"aws-kms-key-rotation-enabled": "mandatory, high: k: k: enableKeyRotation "
+                                                                            "must be true"}
+    assert section.figure.startswith("guardrails: 1 mandatory, 0 advisory finding(s) over 3 resources;")
 
 
 def test_every_part_passing_is_ok():

@@ -146,4 +146,4 @@ def test_an_answer_in_a_shape_the_section_cannot_read_is_not_assessed(tmp_path):
     path.write_text(json.dumps(doc))
     _, report = weekly_json(tmp_path, "--stack", "production", "--fixtures", str(fixtures))
     s = sections(report)["slos"]
-    assert s["status"] == "not assessed" and s["reason"] == "the SLO store gave 'True' for slo_error_budget_remaining, not a number"
+    assert s["status"] == "not assessed" and s["reason"] == ('the SLO store returned slo_error_budget_remaining{slo_name="api-availability"} = true, not a number')

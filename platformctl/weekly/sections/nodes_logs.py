@@ -1,7 +1,8 @@
 """Nodes and logs: the week's node disk-pressure and filesystem alerts, and the top error-log patterns.
 
 - **Node alerts**: Prometheus `query_range` over the week of `ALERTS`, the series Prometheus keeps
-  for every firing alert, for the alerts that watch node disks: kube-prometheus-stack's
+  for every firing alert and remote-writes to the store for the alerts of
+  `catalog.LONG_TERM_ALERTS`, those that watch node disks: kube-prometheus-stack's
   `KubeNodePressure` (its `DiskPressure` condition) and `NodeFilesystem*`, and the platform's own
   `PersistentVolumeFilling` (leadgen/observability/platform_alerts.py, in the rendered rules).
   The chart's always-firing `Watchdog` is asked for too: a store without it over the week does not
@@ -20,27 +21,24 @@ import json
 import re
 from typing import Any, Iterable, Mapping
 
+from leadgen.observability.catalog import HEARTBEAT_ALERT, LONG_TERM_ALERTS, PLATFORM_RULES
 from platformctl.weekly.model import ACTION_NEEDED, ATTENTION, OK, Context, Finding, Section
 from platformctl.weekly.sections import _readers as r
 
 KEY = "nodes_logs"
 TITLE = "Nodes and logs"
 
-# kube-prometheus-stack's rules (the pinned chart, leadgen/versions.py), by the `defaultRules.rules`
-# group that creates them: kubernetes-system-kubelet.yaml and node-exporter.yaml of
-# prometheus-community/helm-charts, read 2026-12-03. The chart names the pressure in a label.
-CHART_ALERTS = {
-    "KubeNodePressure": "kubernetesSystem",
-    "NodeFilesystemSpaceFillingUp": "nodeExporterAlerting",
-    "NodeFilesystemAlmostOutOfSpace": "nodeExporterAlerting",
-    "NodeFilesystemFilesFillingUp": "nodeExporterAlerting",
-    "NodeFilesystemAlmostOutOfFiles": "nodeExporterAlerting",
-}
+# The alerts asked for are the ones the long-term store keeps a history of (their `ALERTS` series
+# remote-written): one list, leadgen/observability/catalog.py, so the report never asks the store
+# for an alert the cluster does not send it. By where each comes from: the chart's rule groups,
+# the platform's own rule file, and the always-firing heartbeat.
+CHART_ALERTS = {name: group for name, group in LONG_TERM_ALERTS.items()
+                if group != PLATFORM_RULES and name != HEARTBEAT_ALERT}
 PRESSURE_ALERT, PRESSURE_CONDITION = "KubeNodePressure", "DiskPressure"
-# The platform's own volume alert (the rendered observability/rules/leadgen-platform-alerts.yaml).
-PLATFORM_ALERTS = ("PersistentVolumeFilling",)
+PLATFORM_ALERTS = tuple(name for name, group in LONG_TERM_ALERTS.items() if group == PLATFORM_RULES)
 # Always firing (the chart's `general` group): proves the store holds the cluster's alerts.
-HEARTBEAT, HEARTBEAT_GROUP = "Watchdog", "general"
+HEARTBEAT = HEARTBEAT_ALERT
+HEARTBEAT_GROUP = LONG_TERM_ALERTS[HEARTBEAT]
 STEP_SECONDS = 300
 # Less of the week than this with a heartbeat leaves alerts unseen: "attention".
 MIN_HEARTBEAT_COVERAGE = 0.9
@@ -95,7 +93,8 @@ def node_alerts(ctx: Context) -> r.Part:
     heartbeat = [s for s in series if s[0].get("alertname") == HEARTBEAT]
     if not heartbeat:
         return r.unassessed("node alerts", f"the store holds no {HEARTBEAT} alert for the week, so it does not hold "
-                                           "the cluster's alerts: query the cluster's Prometheus, or remote-write ALERTS")
+                                           "the cluster's alerts: its remote write has stopped or drops ALERTS "
+                                           "(docs/runbooks/monitoring-data-missing.md)")
     beats = {round(ts) for _, values in heartbeat for ts, _ in values}
     coverage = min(1.0, len(beats) * STEP_SECONDS / window)
     rows, statuses = [], []

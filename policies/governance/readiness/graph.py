@@ -16,6 +16,16 @@ from ..values import Unknown, as_list, get, is_unknown
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 HELM_TYPES = (HELM_RELEASE, "kubernetes:helm.sh/v4:Chart")
 CONFIG_FILE_TYPES = ("kubernetes:yaml/v2:ConfigFile", "kubernetes:yaml:ConfigFile")
+# Kubernetes types that are components (the provider constructs the v2 ones and the Helm v4 Chart;
+# the SDK builds the older ones): each object they apply is a child, a custom resource parented to
+# the component and using the provider it inherits. The component itself never calls the API
+# server, and the engine records no provider for it in state (pulumi-kubernetes
+# provider/pkg/provider/yaml/v2/configfile.go registers the objects with `Parent(comp)` only).
+K8S_COMPONENT_TYPES = frozenset({
+    *CONFIG_FILE_TYPES, "kubernetes:yaml/v2:ConfigGroup", "kubernetes:yaml:ConfigGroup",
+    "kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v2:Chart",
+    "kubernetes:kustomize/v2:Directory", "kubernetes:kustomize:Directory",
+})
 
 # API groups the API server serves itself, plus the pseudo-groups of the Kubernetes provider's
 # own components (`helm.sh/v3:Release`, `yaml/v2:ConfigFile`): any other group is a custom resource.

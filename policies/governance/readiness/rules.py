@@ -27,8 +27,8 @@ from ..aws.rds import POSTGRES_ENGINES
 from ..kubernetes.objects import POD_SPEC_PATHS
 from ..model import Context, Resource
 from ..values import UNKNOWN_VALUES, Unknown, as_list, get, is_unknown, truthy
-from .graph import (CONFIG_FILE_TYPES, HELM_TYPES, api_group, chart_name, config_files, graph_of,
-                    is_custom_resource, label, major_version, meta, release_namespace, safe, some, walk)
+from .graph import (CONFIG_FILE_TYPES, HELM_TYPES, K8S_COMPONENT_TYPES, api_group, chart_name, config_files,
+                    graph_of, is_custom_resource, label, major_version, meta, release_namespace, safe, some, walk)
 
 PREREQUISITES_FILE = pathlib.Path(__file__).parent.parent / "prerequisites.yaml"
 
@@ -409,7 +409,11 @@ def kubernetes_after_cluster_access(resources: list[Resource], ctx: Context) -> 
     provider_ready = {p.urn: graph.waits_for_any(p.urn, access) for p in providers}
     stranded: dict[str, list[Resource]] = {}
     for r in resources:
-        if not r.type.startswith("kubernetes:") or graph.waits_for_any(r.urn, access):
+        # A component (a ConfigFile, a Helm v4 Chart) reaches the cluster only through its children,
+        # each judged here with the provider it inherits; the component has none in state, so
+        # judging it by one would find every such file stranded in an audit and in `pulumi preview`.
+        if (not r.type.startswith("kubernetes:") or r.type in K8S_COMPONENT_TYPES
+                or graph.waits_for_any(r.urn, access)):
             continue
         matched = [p.urn for p in providers if r.provider is not None and p.props == r.provider]
         if matched:
