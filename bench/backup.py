@@ -14,6 +14,11 @@ database. Prints ratios (baseline time / tool time; 1.0 means as fast, the aim i
 each from the fastest of the rounds (the least disturbed by other work), all measured in this one run on this machine.
 Each size's lines carry the machine's load average when it started: on a shared machine the
 ratios are only as good as the quiet they were measured in.
+
+Where the time goes: the fastest run of each command split at its step lines (when pg_dump was
+running, when the dump was stored, when the restore was planned and done, when the process
+exited), and on the small database the fixed costs measured alone (the interpreter, the tool's
+imports, botocore and its S3 client, a ``pg_dump --version`` run).
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,6 +45,41 @@ def timed(cmd: list[str], **kwargs) -> float:
     start = time.perf_counter()
     subprocess.run(cmd, check=True, **kwargs)
     return time.perf_counter() - start
+
+
+def timed_tool(cmd: list[str], **kwargs) -> tuple[float, dict[str, float]]:
+    """(seconds, {step: seconds since the start when the tool logged it, "exit": ...}) of one run.
+
+    The step lines carry the tool's clock to the millisecond: they split the run into the part
+    before the libpq tool starts, the libpq tool's own time, and what follows it."""
+    wall_start, start = time.time(), time.perf_counter()
+    proc = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True, **kwargs)
+    seconds = time.perf_counter() - start
+    steps = {}
+    for line in proc.stdout.splitlines():
+        record = json.loads(line)
+        steps.setdefault(record["step"], datetime.fromisoformat(record["time"]).timestamp() - wall_start)
+    steps["exit"] = seconds
+    return seconds, steps
+
+
+def fixed_costs(env: dict, rounds: int) -> dict[str, float]:
+    """What the tool pays before it can start the libpq tool or reach S3, each alone (fastest of
+    ``rounds``): the interpreter, the tool's imports (psycopg included), botocore and the S3
+    client, and a ``--version`` run of a libpq tool (through Debian's pg_wrapper where present)."""
+    python = [sys.executable, "-c"]
+    runs = {
+        "python_start": python + ["pass"],
+        "tool_imports": python + ["import gc; gc.disable(); import jobs.pgbackup.cli, psycopg; gc.freeze()"],
+        "s3_client": python + ["import gc; gc.disable(); from jobs.pgbackup.store import new_s3_client; "
+                               "new_s3_client(); gc.freeze()"],
+        "pg_dump_version": ["pg_dump", "--version"],
+    }
+    best = {name: min(timed(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL) for _ in range(rounds))
+            for name, cmd in runs.items()}
+    for name in ("tool_imports", "s3_client"):
+        best[name] -= best["python_start"]
+    return {name: round(value, 3) for name, value in best.items()}
 
 
 def main() -> int:
@@ -81,6 +122,7 @@ def measure(name: str, random_mib: int, rounds: int) -> dict:
         verify_args = ["verify", "--scratch-url", pg.create_verify_role(), "--count", "1"]
 
         dump_times, tool_backup_times, restore_times, tool_verify_times = [], [], [], []
+        backup_steps, verify_steps = [], []
         with tempfile.TemporaryDirectory() as tmp:
             dump_file = Path(tmp) / "dump.pgcustom"
             subprocess.run(["pg_dump", "-Fc", "-d", libpq, "-f", str(dump_file)], check=True, env=conninfo_env)
@@ -89,16 +131,18 @@ def measure(name: str, random_mib: int, rounds: int) -> dict:
                 # Alternate the two sides so that caches and background noise hit both alike.
                 with open("/dev/null", "wb") as null:
                     dump_times.append(timed(["pg_dump", "-Fc", "-d", libpq], stdout=null, env=conninfo_env))
-                tool_backup_times.append(timed(tool + ["backup", "--database-url", source, *common],
-                                               cwd=REPO, env=env, stdout=subprocess.DEVNULL))
+                seconds, steps = timed_tool(tool + ["backup", "--database-url", source, *common], cwd=REPO, env=env)
+                tool_backup_times.append(seconds)
+                backup_steps.append(steps)
                 target = pg.create_database(f"bench_restore_{round_}")
                 restore_times.append(timed(["pg_restore", "--exit-on-error", "-d",
                                             libpq.replace("insurance_lead_gen", f"bench_restore_{round_}"),
                                             str(dump_file)], env=conninfo_env))
                 with pg.connect() as conn:
                     conn.execute(f'DROP DATABASE "bench_restore_{round_}"')
-                tool_verify_times.append(timed(tool + [*verify_args, *common],
-                                               cwd=REPO, env=env, stdout=subprocess.DEVNULL))
+                seconds, steps = timed_tool(tool + [*verify_args, *common], cwd=REPO, env=env)
+                tool_verify_times.append(seconds)
+                verify_steps.append(steps)
         del target
 
         # The fastest round of each side: on a shared 2-core machine the other runs measure the
@@ -119,16 +163,37 @@ def measure(name: str, random_mib: int, rounds: int) -> dict:
             "seconds": {"pg_dump": round(dump_s, 2), "backup": round(backup_s, 2),
                         "pg_restore": round(restore_s, 2), "verify": round(verify_s, 2)},
             "backup_MiB_per_s_vs_pg_dump": f"{size / backup_s / 2**20:.1f} vs {size / dump_s / 2**20:.1f}",
+            # The fastest run of each command, split at its step lines (seconds since its start).
+            "backup_timeline": _timeline(backup_steps[tool_backup_times.index(backup_s)],
+                                         ["connect", "dump", "manifest", "done", "exit"]),
+            "verify_timeline": _timeline(verify_steps[tool_verify_times.index(verify_s)],
+                                         ["plan", "restore", "compare", "record", "drop-scratch", "done", "exit"]),
         }
+        if random_mib == 0:
+            result["fixed_costs"] = fixed_costs(env, rounds)
         print(f"{name} database: pgbackup backup {result['backup_vs_pg_dump_ratio']}x of pg_dump -Fc > /dev/null "
               f"(aim >= 0.8; {result['backup_MiB_per_s_vs_pg_dump']} MiB/s, dump {size / 2**20:.1f} MiB)")
         print(f"{name} database: pgbackup verify {result['verify_vs_pg_restore_ratio']}x of plain pg_restore "
               f"(aim >= 0.8; load average {load[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end)")
+        b, v = result["backup_timeline"], result["verify_timeline"]
+        print(f"{name} database: backup's fastest run: pg_dump running by {b.get('connect', 0):.2f} s, dump done at "
+              f"{b.get('dump', 0):.2f} s, manifest at {b.get('manifest', 0):.2f} s, exit at {b['exit']:.2f} s; "
+              f"verify's: restore planned by {v.get('plan', 0):.2f} s, restored at {v.get('restore', 0):.2f} s, "
+              f"counted at {v.get('compare', 0):.2f} s, exit at {v['exit']:.2f} s")
+        if "fixed_costs" in result:
+            f = result["fixed_costs"]
+            print(f"{name} database: fixed costs alone: python start {f['python_start']:.3f} s, the tool's imports "
+                  f"{f['tool_imports']:.3f} s, botocore + S3 client {f['s3_client']:.3f} s, "
+                  f"pg_dump --version {f['pg_dump_version']:.3f} s")
         print(json.dumps(result))
         return result
     finally:
         moto.stop()
         pg.stop()
+
+
+def _timeline(steps: dict[str, float], names: list[str]) -> dict[str, float]:
+    return {name: round(steps[name], 3) for name in names if name in steps}
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import time
 
 import psycopg
 
-from jobs.pgbackup import metrics, operations, scratch
+from jobs.pgbackup import client, operations, scratch
 from jobs.pgbackup.catalogue import DEFAULT_CLOCK_TOLERANCE_SECONDS
 from jobs.pgbackup.db import DatabaseUrl
 from jobs.pgbackup.errors import PgBackupError, Terminated, UsageError
@@ -131,6 +131,7 @@ def _push(args, log: StepLog, operation: str, database: str | None, values: dict
     if not database:
         log.step("push", status="skipped", reason="database unknown before the manifest was read")
         return
+    from jobs.pgbackup import metrics  # urllib.request and http.client: not before pg_dump starts
     where = metrics.public_url(args.pushgateway)
     try:
         metrics.push(args.pushgateway, operation, database, values)
@@ -164,6 +165,7 @@ def _run(args, log: StepLog) -> int:
     facts: dict = {"database": None}
     try:
         if args.command == "backup":
+            client.start_version("pg_dump")
             source = DatabaseUrl.parse(_required(args.database_url, "--database-url", "DATABASE_URL"),
                                        "--database-url").with_iam(args.rds_iam_region)
             facts["database"] = source.dbname
@@ -173,6 +175,7 @@ def _run(args, log: StepLog) -> int:
             result = operations.backup(source, store, log, args.part_size_mib * 1024 * 1024, facts,
                                        args.clock_tolerance_seconds)
         else:
+            client.start_version("pg_restore")
             # Until the manifest names the database, label a failure with the CronJob's own
             # DATABASE_URL when it has one, so early failures still reach the right series.
             try:

@@ -10,13 +10,17 @@ that line is the one place it is written, and ``image_client_major()`` reads it 
 """
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+import threading
 from pathlib import Path
-
-import psycopg
+from typing import TYPE_CHECKING
 
 from jobs.pgbackup.errors import PgBackupError
+
+if TYPE_CHECKING:
+    import psycopg
 
 DOCKERFILE = Path(__file__).resolve().with_name("Dockerfile")
 _ARG = re.compile(r"^ARG PG_CLIENT_MAJOR=(\d+)\s*$", re.M)
@@ -39,22 +43,49 @@ def parse_client_version(text: str) -> int:
     return int(match.group(1))
 
 
+def start_version(tool: str) -> None:
+    """Starts ``<tool> --version`` in the background; ``version_text`` collects it. The run (a
+    perl wrapper on Debian, then the binary) then overlaps the connection and pg_dump's own start
+    instead of delaying them."""
+    key = (tool, os.environ.get("PATH", ""))
+    with _LOCK:
+        if key in _VERSIONS or key in _RUNNING:
+            return
+        try:
+            _RUNNING[key] = subprocess.Popen([tool, "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                             stdin=subprocess.DEVNULL, text=True)
+        except FileNotFoundError:
+            _VERSIONS[key] = None
+        except OSError as exc:
+            _VERSIONS[key] = exc
+
+
 def version_text(tool: str) -> str:
     """``<tool> --version`` as it printed it (cached: one run per process)."""
-    import os
     key = (tool, os.environ.get("PATH", ""))
-    if key not in _VERSIONS:
+    start_version(tool)
+    with _LOCK:
+        proc = _RUNNING.pop(key, None)
+    if proc is not None:
         try:
-            proc = subprocess.run([tool, "--version"], capture_output=True, text=True, timeout=30)
-        except FileNotFoundError:
-            raise PgBackupError(f"{tool} is not on PATH (install postgresql-client-{image_client_major()} or newer)") from None
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise PgBackupError(f"cannot run {tool} --version ({exc})") from None
-        _VERSIONS[key] = proc.stdout
-    return _VERSIONS[key]
+            out, _ = proc.communicate(timeout=30)
+            _VERSIONS[key] = out
+        except subprocess.TimeoutExpired as exc:
+            proc.kill()
+            proc.wait()
+            _VERSIONS[key] = exc
+    found = _VERSIONS.get(key)
+    if found is None:
+        raise PgBackupError(f"{tool} is not on PATH (install postgresql-client-{image_client_major()} or newer)")
+    if isinstance(found, BaseException):
+        raise PgBackupError(f"cannot run {tool} --version ({found})")
+    return found
 
 
-_VERSIONS: dict[tuple[str, str], str] = {}
+# Finished runs by (tool, PATH): the text, None when the tool is missing, or the error.
+_VERSIONS: dict[tuple[str, str], object] = {}
+_RUNNING: dict[tuple[str, str], subprocess.Popen] = {}
+_LOCK = threading.Lock()
 
 
 def client_major(tool: str) -> int:
@@ -65,12 +96,12 @@ def client_major(tool: str) -> int:
         raise PgBackupError(f"cannot read the version from {tool} --version (output: {exc})") from None
 
 
-def server_major(conn: psycopg.Connection) -> int:
+def server_major(conn: "psycopg.Connection") -> int:
     # server_version_num is 170006 for 17.6 (10 and later: major * 10000 + minor).
     return int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000
 
 
-def require_client(tool: str, conn: psycopg.Connection, where: str) -> dict:
+def require_client(tool: str, conn: "psycopg.Connection", where: str) -> dict:
     """Refuses (PgBackupError) when ``tool`` is older than the server; returns both majors."""
     return check_client(tool, server_major(conn), where)
 

@@ -141,8 +141,10 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int, fact
     facts = {} if facts is None else facts
     started = now()
     timer = Timer()
+    client.start_version("pg_dump")  # checked once pg_dump runs: neither waits for the other
     conn = source.connect(autocommit=False)
     listed: dict = {}
+    proc = None
     try:
         # One exported snapshot for pg_dump and for the row counts: the manifest describes exactly
         # the rows in the dump, however busy the database is meanwhile. One round trip learns
@@ -152,9 +154,6 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int, fact
         server_num, version, role, snapshot = conn.execute(
             "SELECT current_setting('server_version_num')::int, current_setting('server_version'), current_user, "
             "pg_export_snapshot()").fetchone()
-        versions = client.check_client("pg_dump", server_num // 10000, source.where)
-        log.step("connect", server=source.where, database=source.dbname, role=role, server_version=version,
-                 **versions)
 
         # The random suffix keeps two runs in the same second apart; the conditional writes below
         # make sure that even a repeated id can never replace what another run wrote.
@@ -162,13 +161,22 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int, fact
         dump_key = store.key(backup_id, DUMP)
 
         conninfo, env = source.libpq_args()
-        pg_dump_version = client.version_text("pg_dump").strip()  # the run check_client made
-        proc = subprocess.Popen(
-            ["pg_dump", "--format=custom", f"--snapshot={snapshot}", "--no-password", f"--dbname={conninfo}"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        try:
+            proc = subprocess.Popen(
+                ["pg_dump", "--format=custom", f"--snapshot={snapshot}", "--no-password", f"--dbname={conninfo}"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        except FileNotFoundError:
+            client.version_text("pg_dump")  # raises, naming the package to install
+            raise
         _widen_pipe(proc.stdout)
         stderr: list[str] = []
         stderr_thread = _collect(proc.stderr, stderr)
+        # The version check ran beside the connection. A pg_dump older than the server is stopped
+        # here, before its first byte is read, let alone stored.
+        versions = client.check_client("pg_dump", server_num // 10000, source.where)
+        pg_dump_version = client.version_text("pg_dump").strip()  # the run check_client made
+        log.step("connect", server=source.where, database=source.dbname, role=role, server_version=version,
+                 **versions)
 
         counted: dict = {}
 
@@ -226,9 +234,6 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int, fact
                     raise listed["error"]
                 upload.complete()
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
             if "backups" in listed and "suspect_backups" not in facts:
                 # A failed run still reports the suspects, once the bucket was read.
                 facts["suspect_backups"] = sum(1 for b in listed["backups"] if not b.trusted)
@@ -261,6 +266,9 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int, fact
                  tables=len(manifest["tables"]), rows=sum(manifest["tables"].values()),
                  large_objects=manifest["large_objects"])
     finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
         conn.close()
 
     result = {"backup_id": backup_id, "database": source.dbname, "bytes": size, "seconds": timer.seconds()}
@@ -281,12 +289,14 @@ class StreamResult:
         return _tool_reason("pg_restore", self.stderr, self.returncode)
 
 
-def _stream_to_restore(store: Store, backup_id: str, body, target: DatabaseUrl, options: list[str],
-                       scratch: bool = False) -> StreamResult:
+def _stream_to_restore(store: Store, backup_id: str, open_body: Callable[[], object], target: DatabaseUrl,
+                       options: list[str], scratch: bool = False) -> StreamResult:
     """Feeds the dump from S3 to pg_restore's stdin (no copy on disk), hashing every byte.
 
-    If pg_restore stops early the rest of the object is still read and hashed, so a corrupted dump
-    is reported as a checksum mismatch rather than as whatever pg_restore tripped on.
+    pg_restore starts first and the object is opened (``open_body``) while it does: its start and
+    S3's first reply overlap. If pg_restore stops early the rest of the object is still read and
+    hashed, so a corrupted dump is reported as a checksum mismatch rather than as whatever
+    pg_restore tripped on.
     """
     conninfo, env = target.libpq_args()
     if scratch:
@@ -301,6 +311,7 @@ def _stream_to_restore(store: Store, backup_id: str, body, target: DatabaseUrl, 
     sha = hashlib.sha256()
     feeding = True
     try:
+        body = open_body()
         with s3_errors("read", store.url(store.key(backup_id, DUMP))):
             for chunk in body.iter_chunks(READ_CHUNK):
                 sha.update(chunk)
@@ -334,21 +345,25 @@ def _checksum_problem(manifest: dict, size: int, sha256: str) -> str | None:
 
 # -- verify -----------------------------------------------------------------------------------------
 def _verify_one(store: Store, admin: psycopg.Connection, scratch_url: DatabaseUrl, chosen: Backup,
-                log: StepLog, now: Clock, name: str | None = None) -> list[str]:
-    """Restores one backup into a scratch database (``name`` if already created) and compares."""
+                log: StepLog, now: Clock, name: str | None = None) -> tuple[list[str], Callable[[], None]]:
+    """Restores one backup into a scratch database (``name`` if already created) and compares.
+
+    Returns the problems and a function that finishes dropping the scratch database: the drop
+    runs while the caller writes the verification record, and the caller waits for it before it
+    goes on. On a failure the drop is done before the error leaves this function."""
     backup_id, manifest = chosen.backup_id, chosen.manifest
     if name is None:
         name = scratch.scratch_name(now())
         scratch.create(admin, name, scratch_url.where)
     log.step("scratch", backup_id=backup_id, database=name, server=scratch_url.where)
     problems: list[str] = []
+    counting = _Background(lambda: scratch_url.with_dbname(name).connect(), "count-connection")
     try:
-        body, _, _ = store.open_dump(backup_id)
         restore_timer = Timer()
         # --no-owner/--no-privileges: every object belongs to the verify role, and the dump's
         # GRANTs name roles it may not grant (nor should it).
-        result = _stream_to_restore(store, backup_id, body, scratch_url.with_dbname(name),
-                                    ["--no-owner", "--no-privileges"], scratch=True)
+        result = _stream_to_restore(store, backup_id, lambda: store.open_dump(backup_id)[0],
+                                    scratch_url.with_dbname(name), ["--no-owner", "--no-privileges"], scratch=True)
         mismatch = _checksum_problem(manifest, result.size, result.sha256)
         log.step("restore", status="ok" if not (mismatch or result.returncode) else "error", backup_id=backup_id,
                  bytes=result.size, sha256=result.sha256, seconds=restore_timer.seconds())
@@ -357,15 +372,61 @@ def _verify_one(store: Store, admin: psycopg.Connection, scratch_url: DatabaseUr
         elif result.returncode != 0:
             problems.append(result.reason())
         else:
-            with scratch_url.with_dbname(name).connect() as conn:
+            # The connection was made while pg_restore ran; the counts see what it committed.
+            with counting.result() as conn:
                 tables, large_objects = db.row_counts(conn)
             problems = compare_counts(manifest, tables, large_objects, exact=True)
             log.step("compare", status="ok" if not problems else "error", backup_id=backup_id, tables=len(tables),
                      rows=sum(tables.values()), large_objects=large_objects, mismatches=problems)
-    finally:
+    except BaseException:
+        counting.discard()
         scratch.drop(admin, name)
         log.step("drop-scratch", database=name)
-    return problems
+        raise
+    counting.discard()
+    dropping = _Background(lambda: scratch.drop(admin, name), "drop-scratch")
+
+    def finish_drop() -> None:
+        try:
+            dropping.result()
+        finally:
+            # A SIGTERM can cut the wait short; the admin connection is closed after this, and
+            # must not be while the drop still runs on it (a second SIGTERM is ignored).
+            dropping.wait()
+        log.step("drop-scratch", database=name)
+    return problems, finish_drop
+
+
+class _Background:
+    """One call run in a thread; ``result()`` waits for it and returns its value or raises its error."""
+
+    def __init__(self, call: Callable[[], object], name: str):
+        self._outcome: dict = {}
+
+        def run():
+            try:
+                self._outcome["value"] = call()
+            except BaseException as exc:  # noqa: BLE001 raised again by result()
+                self._outcome["error"] = exc
+        self._thread = threading.Thread(target=run, name=name, daemon=True)
+        self._thread.start()
+
+    def result(self):
+        self._thread.join()
+        if "error" in self._outcome:
+            raise self._outcome["error"]
+        return self._outcome["value"]
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def discard(self) -> None:
+        """Waits for the call and closes what it returned, if anything; errors do not matter here."""
+        self._thread.join()
+        value = self._outcome.pop("value", None)
+        close = getattr(value, "close", None)
+        if close is not None:
+            close()
 
 
 def verify(store: Store, scratch_url: DatabaseUrl, log: StepLog, requested: str | None, facts: dict | None = None,
@@ -428,19 +489,23 @@ def verify(store: Store, scratch_url: DatabaseUrl, log: StepLog, requested: str 
     try:
         for chosen in picks:
             one_timer = Timer()
-            problems = _verify_one(store, admin, scratch_url, chosen, log, now, prepared.pop("scratch", None))
-            verified_at = now()
-            record = {
-                "backup_id": chosen.backup_id,
-                "status": "failed" if problems else "verified",
-                "verified_at": iso(verified_at),
-                "problems": problems,
-                "dump_sha256": chosen.manifest["dump"]["sha256"],
-                "role": prepared["role"],
-                "seconds": one_timer.seconds(),
-            }
-            key = store.verification_key(chosen.backup_id, record_stamp(verified_at), token())
-            store.put_json(key, record)
+            problems, finish_drop = _verify_one(store, admin, scratch_url, chosen, log, now,
+                                                prepared.pop("scratch", None))
+            try:
+                verified_at = now()
+                record = {
+                    "backup_id": chosen.backup_id,
+                    "status": "failed" if problems else "verified",
+                    "verified_at": iso(verified_at),
+                    "problems": problems,
+                    "dump_sha256": chosen.manifest["dump"]["sha256"],
+                    "role": prepared["role"],
+                    "seconds": one_timer.seconds(),
+                }
+                key = store.verification_key(chosen.backup_id, record_stamp(verified_at), token())
+                store.put_json(key, record)
+            finally:
+                finish_drop()  # the scratch database is gone before anything else happens
             outcome[chosen.backup_id] = not problems
             log.step("record", status=record["status"], backup_id=chosen.backup_id, key=store.url(key))
             if problems:
@@ -515,13 +580,13 @@ def restore(store: Store, target: DatabaseUrl, log: StepLog, requested: str | No
 
     # Second pass, pinned to the same object version by its ETag; one transaction, so a failure
     # leaves the target as it was.
-    body, _, _ = store.open_dump(backup_id, if_match=etag)
     options = ["--single-transaction"]
     if force:
         options += ["--clean", "--if-exists"]
     if no_owner:
         options += ["--no-owner", "--no-privileges"]
-    result = _stream_to_restore(store, backup_id, body, target, options)
+    result = _stream_to_restore(store, backup_id, lambda: store.open_dump(backup_id, if_match=etag)[0], target,
+                                options)
     if result.returncode != 0:
         raise PgBackupError(f"{result.reason()}; the restore was rolled back")
     mismatch = _checksum_problem(manifest, result.size, result.sha256)

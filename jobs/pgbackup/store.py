@@ -41,8 +41,12 @@ def new_s3_client():
     them). Retries stay few so that a failing S3 fails the job within minutes and the alert fires."""
     import botocore.session
     from botocore.config import Config
-    return botocore.session.get_session().create_client(
+
+    from jobs.pgbackup import startup_done
+    client = botocore.session.get_session().create_client(
         "s3", config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10, read_timeout=120))
+    startup_done()
+    return client
 
 DUMP = "dump.pgcustom"
 MANIFEST = "manifest.json"

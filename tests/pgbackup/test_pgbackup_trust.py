@@ -473,3 +473,37 @@ def test_a_client_as_new_as_or_newer_than_the_server_passes(tmp_path, small_url,
     connect = next(l for l in logs if l["step"] == "connect")
     assert (connect["client_major"], connect["server_major"]) == (17, 15)
     assert any(k.endswith("/manifest.json") for k in _keys(s3, prefix))
+
+
+# -- the fixed cost of a run: nothing waits that need not ---------------------------------------------
+def test_pg_dump_starts_without_waiting_for_its_version_check(tmp_path, small_url, s3, run):
+    """The version run (a perl wrapper, then the binary) overlaps the dump instead of delaying it:
+    this pg_dump answers --version only once the dump itself has started, and says so if it had to
+    give up waiting. The check still refuses an older client (test above)."""
+    started = tmp_path / "dump-started"
+    tool = tmp_path / "pg_dump"
+    tool.write_text('#!/bin/sh\nif [ "$1" = "--version" ]; then\n'
+                    f'  i=0; while [ ! -e "{started}" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done\n'
+                    f'  if [ -e "{started}" ]; then echo "pg_dump (PostgreSQL) 15.4"; '
+                    'else echo "pg_dump (PostgreSQL) 15.4 (asked before the dump started)"; fi\n  exit 0\nfi\n'
+                    f'touch "{started}"\nexec /usr/bin/pg_dump "$@"\n')
+    tool.chmod(tool.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    prefix = f"overlap/{uuid.uuid4().hex[:8]}"
+    code, logs, err = run("backup", "--database-url", small_url, "--bucket", BUCKET, "--prefix", prefix,
+                          env={"PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"})
+    assert code == 0, err
+    backup_id = next(l for l in logs if l["step"] == "done")["backup_id"]
+    manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=f"{prefix}/{backup_id}/manifest.json")["Body"].read())
+    assert manifest["pg_dump_version"] == "pg_dump (PostgreSQL) 15.4"
+
+
+def test_verify_drops_the_scratch_database_even_when_the_record_cannot_be_written(verified_prefix, pg, run,
+                                                                                verify_url, clean_proxy):
+    """The drop runs beside the record's write; a failed write still waits for it."""
+    clean_proxy.fail_put_to = ".json"  # verify writes nothing else
+    code, logs, err = run("verify", "--scratch-url", verify_url, "--bucket", BUCKET,
+                          "--prefix", verified_prefix, "--count", "1", endpoint=clean_proxy.url)
+    assert code == 1
+    assert err.startswith("pgbackup: S3 write failed for") and err.count("\n") == 1, err
+    assert [l["step"] for l in logs].count("drop-scratch") == 1
+    assert _scratch_databases(pg) == 0
