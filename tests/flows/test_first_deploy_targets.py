@@ -11,6 +11,7 @@ from platformctl import targets
 from platformctl.project import ROOT
 from platformctl.targets import FIRST_DEPLOY_SEEDS, TargetError, closure, first_deploy_targets
 from tests.flows.test_first_deploy_order import _run
+from tests.warm import PYTHON as WARM_PYTHON  # the worker's warm interpreter (tests/warm.py)
 
 STACKS = ("production", "staging", "dev", "production-dr")
 
@@ -67,7 +68,7 @@ def test_the_readme_procedure_names_init_break_glass_and_the_derived_list():
 
 
 def test_the_command_prints_the_list():
-    out = subprocess.run([sys.executable, "-m", "platformctl", "first-deploy", "--stack", "dev"],
+    out = subprocess.run([*WARM_PYTHON, "-m", "platformctl", "first-deploy", "--stack", "dev"],
                          capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [f"--target={u}" for u in first_deploy_targets(_run("dev").resources)]

@@ -11,13 +11,14 @@ import yaml
 
 from platformctl.project import ROOT
 from tests.helpers import K8S_VERSION, has_crd, validate_custom_resource
+from tests.warm import PYTHON as WARM_PYTHON
 
 PY = sys.executable
 VALIDATE = str(Path(sys.executable).with_name("kubernetes-validate"))
 
 
 def platformctl(*args, cwd=ROOT, env=None):
-    return subprocess.run([PY, "-m", "platformctl", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([*WARM_PYTHON, "-m", "platformctl", *args], cwd=cwd, capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=300)
 
 

@@ -119,7 +119,11 @@ def test_list_table_for_people(first_backup, moto):
     lines = out.stdout.splitlines()
     assert lines[0].split() == ["BACKUP", "FINISHED", "DATABASE", "SIZE", "ROWS", "VERIFICATION", "TRUST"]
     assert any(line.startswith(first_backup["id"]) and "MiB" in line and line.endswith("ok") for line in lines[1:])
-    assert lines[-1].startswith("* latest")
+    # The module's backups are shared, and whether another test verified one first depends on how
+    # the workers split the module: the marker line is there exactly when a backup verified.
+    verified = [line for line in lines[1:] if " verified " in line]
+    assert lines[-1].startswith("* latest") == bool(verified), out.stdout
+    assert bool(verified) or not any(line.split()[1:2] == ["*"] for line in lines[1:])
 
 
 def test_restore_matches_source_and_refuses_non_empty_target(first_backup, pg, source_url, run):

@@ -48,6 +48,10 @@ import yaml
 REPO = pathlib.Path(__file__).resolve().parents[2]
 RUNBOOKS = REPO / "docs" / "runbooks"
 STANDIN = pathlib.Path(__file__).resolve().with_name("pulumi_standin.py")
+# `python` in a block runs through the worker's warm interpreter when there is one (tests/warm.py):
+# the same command and result, without importing the provider SDKs again for every command.
+WARM = pathlib.Path(__file__).resolve().parents[1] / "warm.py"
+WARM_ENV = "LEADGEN_TEST_WARM_SOCKET"
 EMERGENCY = "emergency"
 CHANGE = "change"  # a planned (normal) change: request, the band's signature, staging's soak, update
 KINDS = (EMERGENCY, CHANGE)
@@ -244,7 +248,8 @@ class Checkout:
         # Wrappers, not symlinks: a virtualenv's interpreter finds its packages from the path it
         # was started by.
         python = shlex.quote(sys.executable)
-        for name, command in (("python", python), ("python3", python),
+        warm = f"{python} {shlex.quote(str(WARM))}"
+        for name, command in (("python", warm), ("python3", warm),
                               ("pulumi", f"{python} {shlex.quote(str(STANDIN))}")):
             (bin_dir / name).write_text(f'#!/bin/sh\nexec {command} "$@"\n')
             (bin_dir / name).chmod(0o755)
@@ -255,7 +260,7 @@ class Checkout:
         return checkout
 
     def env(self) -> dict[str, str]:
-        keep = {k: os.environ[k] for k in ("LANG", "LC_ALL", "TMPDIR", "PYTHONHASHSEED") if k in os.environ}
+        keep = {k: os.environ[k] for k in ("LANG", "LC_ALL", "TMPDIR", "PYTHONHASHSEED", WARM_ENV) if k in os.environ}
         return {
             **keep,
             "PATH": f"{self.bin}:/usr/local/bin:/usr/bin:/bin",

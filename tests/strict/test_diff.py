@@ -13,6 +13,7 @@ from platformctl.program.diff import diff, run_resources, state_resources
 from platformctl.program.export import write_export
 from platformctl.project import ROOT, stack_config
 from tests.helpers import run_program
+from tests.warm import PYTHON as WARM_PYTHON  # the worker's warm interpreter (tests/warm.py)
 
 
 def steps(d) -> set[tuple[str, str]]:
@@ -92,7 +93,7 @@ def test_preview_against_prints_the_diff_and_refuses_a_protected_replacement(pro
     container["image"] = container["image"].replace(f":{API_TAG}", ":2.13.0")
     state = tmp_path / "before.json"
     state.write_text(json.dumps(doc))
-    cmd = [sys.executable, "-m", "platformctl", "preview", "--stack", "production", "--no-policy", "--against"]
+    cmd = [*WARM_PYTHON, "-m", "platformctl", "preview", "--stack", "production", "--no-policy", "--against"]
     proc = subprocess.run([*cmd, str(state)], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert " ~ kubernetes:apps/v1:Deployment api-deployment update" in proc.stdout

@@ -17,6 +17,7 @@ from platformctl.program.engine import run_program
 from platformctl.program.mocks import ACCOUNT_ID
 from platformctl.program.strict import StrictError, names, principals
 from platformctl.project import ROOT
+from tests.warm import PYTHON as WARM_PYTHON  # the worker's warm interpreter (tests/warm.py)
 
 STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in ROOT.glob("Pulumi.*.yaml"))
 LBC = "leadgen-production-addons-aws-load-balancer-controller"
@@ -132,7 +133,7 @@ def test_a_finding_fails_the_preview_with_one_line_each(tmp_path):
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv*", ".git", "build", "tests"))
     (copy / "bootstrap" / "service_linked_roles.py").write_text(
         "SERVICE_LINKED_ROLES = {}\n")
-    proc = subprocess.run([sys.executable, "-m", "platformctl", "preview", "--stack", "dev", "--no-policy"],
+    proc = subprocess.run([*WARM_PYTHON, "-m", "platformctl", "preview", "--stack", "dev", "--no-policy"],
                           cwd=copy, capture_output=True, text=True)
     assert proc.returncode == 1, proc.stdout[-500:]
     lines = proc.stderr.strip().splitlines()
