@@ -42,7 +42,7 @@ change_type: {change_type}          # standard | normal | emergency
 risk_level: {risk_level}             # low | medium | high | critical
 impact_analysis: {impact_analysis}
 rollback_plan:                  # concrete steps, in order
-  - {rollback_plan}
+{rollback_plan}
 requested_by: {requested_by}
 approvals: []
 window: {{start: "{start}", duration: {duration}}}
@@ -108,18 +108,34 @@ def new(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
         dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=7)).replace(hour=2, minute=0, second=0, microsecond=0)
     if not changes_module().EMAIL.match(requested_by):
         raise InputError(f"--requested-by {requested_by!r} must be an e-mail address")
+    # The fields a runbook knows when it opens the request come as flags (runbooks once edited the
+    # template with sed); what is not given stays the template's text, which verify refuses.
+    template = changes_module().TEMPLATE_TEXT
+    given = {"description": args.description, "impact_analysis": args.impact}
+    for field, flag in (("description", "--description"), ("impact_analysis", "--impact")):
+        if given[field] is not None and not given[field].strip():
+            raise InputError(f"{flag} must not be empty; say what this change does")
+    steps = args.rollback or [template["rollback_plan"]]
+    if any(not step.strip() for step in steps):
+        raise InputError("--rollback must not be empty; give the first command or action that undoes the change")
     # Every free text as a JSON string, which is a YAML double-quoted scalar: `--title "A: B"` once
     # wrote a mapping where a title belongs, and the tool then refused its own file.
     quoted = {k: json.dumps(v) for k, v in {"title": args.title, "service": args.service,
                                             "requested_by": requested_by,
-                                            **changes_module().TEMPLATE_TEXT}.items()}
+                                            "description": given["description"] or template["description"],
+                                            "impact_analysis": given["impact_analysis"] or template["impact_analysis"],
+                                            }.items()}
     text = SKELETON.format(id=args.id, change_type=args.change_type, risk_level=args.risk_level, **quoted,
+                           rollback_plan="\n".join(f"  - {json.dumps(step)}" for step in steps),
                            start=start.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                            duration=args.duration, stacks=", ".join(args.stacks))
     path.parent.mkdir(exist_ok=True)
     with open(path, "x", encoding="utf-8") as handle:  # "x": never replace a file created meanwhile
         handle.write(text)
-    print(f"wrote changes/{args.id}.yaml: fill in description, impact_analysis and rollback_plan, commit it, sign "
+    left = [f for f, v in (("description", args.description), ("impact_analysis", args.impact),
+                           ("rollback_plan", args.rollback)) if not v]
+    todo = f"fill in {', '.join(left)}, " if left else ""
+    print(f"wrote changes/{args.id}.yaml: {todo}commit it, sign "
           f"it as its requester (platformctl change approve {args.id} --role requester --by {requested_by} --key "
           "<your ssh key>), then ask for approvals")
     return 0
@@ -440,6 +456,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--start", metavar="TIME", help='window start, e.g. "2026-12-15T02:00:00Z"')
     p.add_argument("--duration", default="1h")
     p.add_argument("--stacks", nargs="+", default=["production"])
+    p.add_argument("--description", metavar="TEXT", help="what changes, in one or two sentences")
+    p.add_argument("--impact", metavar="TEXT", help="impact_analysis: who or what notices, and for how long")
+    p.add_argument("--rollback", metavar="STEP", action="append",
+                   help="a step of the rollback plan, in order (repeat for each step)")
     p.set_defaults(action_func=new)
     p = sub.add_parser("show", help="print the request's fields as the policy pack reads them")
     p.add_argument("id", metavar="CR-ID")

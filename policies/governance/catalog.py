@@ -64,7 +64,7 @@ SPECS: tuple[Spec, ...] = (
        "slo_error_budget_remaining.", "high", gates.error_budget_gate, group="gate"),
     _s("cost-budget-gate", "The estimated monthly cost stays within leadgen:governance.monthlyBudgetUsd.",
        "medium", gates.cost_over_budget, group="governance"),
-    _s("cost-budget-warning", "The estimated monthly cost is at 80 % of the budget or more, or could not "
+    _s("cost-budget-warning", "The estimated monthly cost is at governance/gates.yaml's cost_warning_percent of the budget or more, or could not "
        "be fully priced.", "low", gates.cost_near_budget, "advisory", group="governance"),
     _s("update-forecast", "In a preview: what `pulumi up` will meet and the preview does not block on (a window "
        "still ahead, approvals not yet given or signed, the error budget's approval).", "medium",

@@ -43,6 +43,9 @@ DEFAULT_PROTECTED_STACKS = ("production",)
 # "approved" requests its gates read, so the folder is a fact of the repository, not of the stack.
 CHANGES_DIR = "changes"
 DEFAULT_CHANGES_DIR = CHANGES_DIR
+# The share of the monthly budget from which the cost gate warns: governance/gates.yaml's
+# `cost_warning_percent` decides it (the CAB's); this is only what holds when that file is absent.
+DEFAULT_COST_WARNING_PERCENT = 80
 # `governance.prometheusUrl` may name, instead of a URL, the Amazon Managed Prometheus workspace the
 # stack itself declares: AWS assigns its id at creation, so no URL can be written before the first
 # update. The gate reads the workspace's `prometheusEndpoint` from the stack (see gates.py).
@@ -122,7 +125,8 @@ SETTINGS: tuple[Setting, ...] = (
             "(queried with SigV4).",
             normalize=lambda url: url.strip().rstrip("/"), check=_http_url, fallback=False),
     Setting("governance.monthlyBudgetUsd", "monthly_budget_usd", "integer", 25000,
-            "Monthly cost budget, USD; the cost gate blocks above it and warns from 80 %.",
+            "Monthly cost budget, USD; the cost gate blocks above it and warns from governance/gates.yaml's "
+            "cost_warning_percent of it.",
             check=_positive),
     Setting("governance.s3StorageGb", "s3_storage_gb", "integer", 500,
             "Expected S3 storage, GB, for the cost estimate.", check=_not_negative),
@@ -157,6 +161,8 @@ class GovernanceConfig:
     images: tuple[tuple[str, str], ...] = ()
     # Gate settings a protected stack's file sets, and a gates.yaml that cannot be used (gate_settings).
     gate_problems: tuple[str, ...] = ()
+    # From which share of the budget the cost gate warns, from governance/gates.yaml (every stack).
+    cost_warning_percent: int = DEFAULT_COST_WARNING_PERCENT
     # One line per unusable key, e.g. 'leadgen:governance.monthlyBudgetUsd (-5) must be positive'.
     problems: tuple[str, ...] = field(default=())
 

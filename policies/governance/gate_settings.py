@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from . import changes
-from .config import BY_PATH, NAMESPACE, GovernanceConfig, is_protected
+from .config import BY_PATH, DEFAULT_COST_WARNING_PERCENT, NAMESPACE, GovernanceConfig, is_protected
 from .files import file_version as _version
 
 FOLDER = "governance"
@@ -40,7 +40,7 @@ DEFAULT_ENVIRONMENTS = ("production",)
 # GovernanceConfig field, with the stack-config key it replaces.
 PER_STACK = {"prometheus_url": "governance.prometheusUrl", "monthly_budget_usd": "governance.monthlyBudgetUsd",
              "s3_storage_gb": "governance.s3StorageGb"}
-TOP_FIELDS = ("protected_stacks", "protected_environments", "stacks")
+TOP_FIELDS = ("protected_stacks", "protected_environments", "stacks", "cost_warning_percent")
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class Gates:
     protected_environments: tuple[str, ...] = DEFAULT_ENVIRONMENTS
     stacks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
+    cost_warning_percent: int = DEFAULT_COST_WARNING_PERCENT
 
 
 def load(project_root: pathlib.Path) -> Gates:
@@ -105,7 +106,11 @@ def parse(doc: Any) -> Gates:
                 continue
             values[setting.field] = setting.normalize(value)
         stacks[str(name)] = values
-    return Gates(lists["protected_stacks"], lists["protected_environments"], stacks, tuple(problems))
+    warning = doc.get("cost_warning_percent", DEFAULT_COST_WARNING_PERCENT)
+    if isinstance(warning, bool) or not isinstance(warning, int) or not 1 <= warning <= 100:
+        problems.append(f"{SHOWN}: cost_warning_percent ({warning!r}) must be a whole percent from 1 to 100")
+        warning = DEFAULT_COST_WARNING_PERCENT
+    return Gates(lists["protected_stacks"], lists["protected_environments"], stacks, tuple(problems), warning)
 
 
 def _differs(setting_path: str, value: Any) -> bool:
@@ -119,7 +124,8 @@ def apply(settings: GovernanceConfig, stack: str, gates: Gates,
     gates.yaml, and for a protected stack the gate settings from gates.yaml, with a problem line for
     each gate setting its stack file sets."""
     governed = dataclasses.replace(settings, governed_stacks=gates.protected_stacks,
-                                   protected_environments=gates.protected_environments)
+                                   protected_environments=gates.protected_environments,
+                                   cost_warning_percent=gates.cost_warning_percent)
     problems = list(settings.problems) + list(gates.problems)
     if not is_protected(stack, governed, pack_stacks):
         return dataclasses.replace(governed, problems=tuple(problems))

@@ -203,7 +203,8 @@ def cost_near_budget(resources: list[Resource], ctx: Context) -> Iterator[str]:
     if budget <= 0:
         return
     estimate = cost.estimate(_as_dicts(resources), ctx.config)
-    if 0.8 * budget <= estimate.total_usd <= budget:
+    # From the share governance/gates.yaml gives (the CAB's, published with the pack), not a figure here.
+    if ctx.config.cost_warning_percent / 100 * budget <= estimate.total_usd <= budget:
         yield (f"estimated {estimate.total_usd:,.2f} USD/month is {100 * estimate.total_usd / budget:.0f} % of "
                f"leadgen:governance.monthlyBudgetUsd {budget:,.2f}")
     for line in estimate.unpriced:

@@ -90,3 +90,28 @@ def test_nested_config_form_is_accepted():
 
     nested = config.from_mapping({"leadgen:governance": {"protectedStacks": ["prod-eu"], "monthlyBudgetUsd": 900}})
     assert nested.protected_stacks == ("prod-eu",) and nested.monthly_budget_usd == 900 and nested.problems == ()
+
+
+def test_the_warning_share_is_governance_gates_yamls(tmp_path):
+    """The 80 % was a figure inside gates.py; it is the CAB's setting in governance/gates.yaml, read
+    by every stack's cost gate and published with the pack."""
+    import dataclasses
+    import pathlib
+
+    from governance import gate_settings, source
+
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    assert gate_settings.load(repo).cost_warning_percent == 80
+    assert "cost_warning_percent: 80" in source.publish(repo)  # what a policy group's pack reads
+    model = to_model(baseline())
+    total = cost.estimate(baseline(), {"leadgen:governance.s3StorageGb": 500}).total_usd
+    budget = round(total / 0.6)  # the estimate is 60 % of it
+    ctx = context(**{"governance.monthlyBudgetUsd": budget})
+    assert list(gates.cost_near_budget(model, ctx)) == []
+    (tmp_path / "governance").mkdir()
+    (tmp_path / "governance" / "gates.yaml").write_text("cost_warning_percent: 50\n")
+    settings = gate_settings.apply(ctx.config, "dev", gate_settings.load(tmp_path))
+    assert list(gates.cost_near_budget(model, dataclasses.replace(ctx, config=settings))) == [
+        f"estimated {total:,.2f} USD/month is 60 % of leadgen:governance.monthlyBudgetUsd {budget:,.2f}"]
+    assert gate_settings.parse({"cost_warning_percent": 0}).problems == (
+        "governance/gates.yaml: cost_warning_percent (0) must be a whole percent from 1 to 100",)
