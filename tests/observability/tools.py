@@ -25,6 +25,49 @@ def write(path: pathlib.Path, data) -> pathlib.Path:
     return path
 
 
+def scoped(rules: dict, alerts) -> dict:
+    """The rule file cut to the alerts named and the recording rules they read, transitively, for
+    `promtool test rules` runs that simulate days: a rule outside that set cannot change those
+    alerts (an alert's state depends only on its expression, and so on the series it reads), so
+    promtool's verdict on them is the same with a fraction of the evaluations. Every alert of a
+    named alertname is kept, so `exp_alerts` still lists the complete set. An expression that
+    selects without a metric name, or reads ALERTS, keeps the whole file."""
+    import promql_parser
+
+    def names(expr: str):
+        found, whole = set(), []
+
+        def visit(node) -> None:
+            if isinstance(node, promql_parser.VectorSelector):
+                if not node.name or node.name in ("ALERTS", "ALERTS_FOR_STATE"):
+                    whole.append(node)
+                else:
+                    found.add(node.name)
+        promql_parser.walk(promql_parser.parse(expr), visit)
+        return None if whole else found
+
+    every = [r for g in rules["groups"] for r in g["rules"]]
+    producers: dict[str, list[dict]] = {}
+    for r in every:
+        if "record" in r:
+            producers.setdefault(r["record"], []).append(r)
+    queue = [r for r in every if r.get("alert") in set(alerts)]
+    assert queue, f"no alert named {sorted(alerts)} in the rule file"
+    needed: set[int] = set()
+    while queue:
+        r = queue.pop()
+        if id(r) in needed:
+            continue
+        needed.add(id(r))
+        read = names(r["expr"])
+        if read is None:
+            return rules
+        for name in read:
+            queue += producers.get(name, [])
+    groups = [{**g, "rules": [r for r in g["rules"] if id(r) in needed]} for g in rules["groups"]]
+    return {**rules, "groups": [g for g in groups if g["rules"]]}
+
+
 _TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
 
 
