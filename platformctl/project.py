@@ -34,6 +34,16 @@ def stack_file(stack: str, root: Path = ROOT) -> Path:
     return path
 
 
+def existing_stack_file(stack: str, root: Path = ROOT) -> Path:
+    """`stack_file`, and the file must be there: StackError naming the stacks that are. Every
+    command that takes --stack asks this, so each refuses a bad name by Pulumi's rule first."""
+    path = stack_file(stack, root)
+    if not path.exists():
+        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
+        raise StackError(f"unknown stack {stack!r}: no Pulumi.{stack}.yaml (stacks: {', '.join(known)})")
+    return path
+
+
 def _project(root: Path) -> dict:
     try:
         return strictread.load_yaml(root / "Pulumi.yaml", name="Pulumi.yaml",
@@ -147,10 +157,7 @@ def stack_config(stack: str, root: Path = ROOT, *, missing_ok: bool = False,
     mapping stop the run with one line naming file and key, before the program starts.
     A run refuses a missing stack file and any `secure:` value (nested ones too); an audit of
     exported state may have neither the file nor a need for secrets (`missing_ok`, `skip_secrets`)."""
-    path = stack_file(stack, root)
-    if not path.exists() and not missing_ok:
-        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
-        raise StackError(f"unknown stack {stack!r}: no Pulumi.{stack}.yaml (stacks: {', '.join(known)})")
+    path = stack_file(stack, root) if missing_ok else existing_stack_file(stack, root)
     project_file = root / "Pulumi.yaml"
     project = _project(root) if project_file.exists() or not missing_ok else {}
     name = project.get("name", "leadgen")

@@ -428,11 +428,14 @@ def smoke(args: argparse.Namespace, root: pathlib.Path = ROOT) -> int:
     """Run governance/smoke-tests.yaml against the stack's public name; print one line per test and,
     last, the names that passed (what `change attest --smoke-tests` takes). 0 all passed, 2 not."""
     from platformctl import smoke as runner
-    from platformctl.project import pack_config
+    from platformctl.errors import StackError
+    from platformctl.project import existing_stack_file, pack_config
 
     tests = runner.load(root)
-    if not (root / f"Pulumi.{args.stack}.yaml").exists():
-        raise InputError(f"--stack {args.stack}: no Pulumi.{args.stack}.yaml")
+    try:
+        existing_stack_file(args.stack, root)
+    except StackError as err:
+        raise InputError(str(err)) from None
     host = pack_config(args.stack, root).get("leadgen:traffic.hostname", "")
     if not host and not args.base_url:
         raise InputError(f"Pulumi.{args.stack}.yaml has no leadgen:traffic.hostname to test against")

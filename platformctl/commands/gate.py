@@ -27,13 +27,11 @@ def evaluate(stack: str, change_request: str | None = None, project_root: pathli
     from platformctl.pack import catalog, clock, config as gconfig, gate_settings, model, pack_settings
 
     from platformctl.errors import StackError
-    from platformctl.project import stack_file
+    from platformctl.project import existing_stack_file
     try:
-        path = stack_file(stack, project_root)
+        existing_stack_file(stack, project_root)
     except StackError as exc:
         raise InputError(str(exc)) from None
-    if not path.exists():
-        raise InputError(f"--stack {stack}: no Pulumi.{stack}.yaml in {project_root}")
     raw = pack_config(stack, project_root)
     if change_request:
         raw[CHANGE_KEY] = change_request  # what `pulumi config set leadgen:changeRequest` will record

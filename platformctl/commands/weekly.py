@@ -40,14 +40,12 @@ def _since(text: str | None, now: dt.datetime) -> dt.datetime:
 
 def _config(stack: str, root: pathlib.Path):
     from leadgen.config import load
-    from platformctl.project import project_name, stack_config, stack_file
+    from platformctl.project import existing_stack_file, project_name, stack_config
 
     try:
-        path = stack_file(stack, root)
+        existing_stack_file(stack, root)
     except StackError as err:
         raise InputError(str(err)) from None
-    if not path.exists():
-        raise InputError(f"--stack {stack}: no Pulumi.{stack}.yaml in {root}")
     try:
         return load(project_name(root), stack, stack_config(stack, root))
     except StackError as err:

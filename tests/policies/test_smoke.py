@@ -79,3 +79,14 @@ def test_the_repositorys_smoke_tests_are_the_ones_promotion_requires():
 
     required = yaml.safe_load((REPO / "governance" / "approvers.yaml").read_text())["promotion"]["smoke_tests"]
     assert [t.name for t in smoke.load(REPO)] == required
+
+
+def test_the_stack_is_named_by_pulumis_rule_before_its_file_is_looked_for(project):
+    # A folder named like a stack file's prefix made `x/../staging` a path, not a refused name.
+    (project / "Pulumi.x").mkdir()
+    code, out, err = run(project, "smoke", "--stack", "x/../staging")
+    assert (code, out) == (1, "")
+    assert err.startswith("platformctl change smoke: --stack 'x/../staging' is not a stack name: ") and \
+        err.count("\n") == 1, err
+    code, _, err = run(project, "smoke", "--stack", "qa")
+    assert (code, err) == (1, "platformctl change smoke: unknown stack 'qa': no Pulumi.qa.yaml (stacks: staging)\n")

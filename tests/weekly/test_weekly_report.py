@@ -106,7 +106,7 @@ def test_a_source_missing_from_the_recording_is_not_assessed_not_a_pass(tmp_path
      "platformctl weekly: --since 'last monday' is not a date YYYY-MM-DD (or an ISO 8601 time with its zone)"),
     (("--stack", "production", "--since", "2026-12-01"),
      "platformctl weekly: --since 2026-12-01 is not before the report's time 2026-11-30T06:00:00+00:00"),
-    (("--stack", "nosuch"), "platformctl weekly: --stack nosuch: no Pulumi.nosuch.yaml in "),
+    (("--stack", "nosuch"), "platformctl weekly: unknown stack 'nosuch': no Pulumi.nosuch.yaml (stacks: "),
 ])
 def test_bad_input_is_one_line(tmp_path, args, line):
     done = weekly(tmp_path, *args, "--fixtures", str(FIXTURES))
