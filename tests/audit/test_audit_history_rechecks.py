@@ -10,19 +10,13 @@ import yaml
 
 from auditkit import change_request, keyring
 from platformctl import history, history_checks
-from test_audit_trail import SINCE, UNTIL, entry, git
+from test_audit_trail import SINCE, UNTIL, entry, git, program_repo
 
 
 @pytest.fixture
 def repo(tmp_path):
     """A program commit, a request approved at it (binding it), the approvals committed."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q")
-    (root / "__main__.py").write_text("print('the program')\n")
-    keyring().install(root)
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "the program")
+    root = program_repo(tmp_path)
     change_request(root, "CR-2026-001")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "the approved request")

@@ -29,17 +29,24 @@ def git(repo: pathlib.Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-@pytest.fixture
-def repo(tmp_path):
-    """A repository where CR-2026-001 was approved for 2 March 02:00-04:00 (commit `before`), then
-    moved a day later and re-approved (commit `after`)."""
+def program_repo(tmp_path: pathlib.Path) -> pathlib.Path:
+    """A git repository whose first commit is a program and the approvers' keys (the approver
+    directory is part of what an approval binds)."""
     root = tmp_path / "repo"
     root.mkdir()
     git(root, "init", "-q")
     (root / "__main__.py").write_text("print('the program')\n")
-    keyring().install(root)  # the approver directory is part of what an approval binds
+    keyring().install(root)
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "the program the approvals bind")
+    return root
+
+
+@pytest.fixture
+def repo(tmp_path):
+    """A repository where CR-2026-001 was approved for 2 March 02:00-04:00 (commit `before`), then
+    moved a day later and re-approved (commit `after`)."""
+    root = program_repo(tmp_path)
     change_request(root, "CR-2026-001")
     change_request(root, "CR-2026-006", risk="high")  # a team lead's approval only: no CAB
     git(root, "add", "-A")
@@ -141,13 +148,7 @@ def test_the_trail_states_the_verified_requester_never_the_claimed_one(tmp_path)
     """bob, a team lead, writes carol's address in requested_by and approves his own change: the trail
     once recorded carol as its requester. Nobody signed as requester, so it says so, and the update
     is not compliant."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q")
-    (root / "__main__.py").write_text("print('the program')\n")
-    keyring().install(root)
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "the program")
+    root = program_repo(tmp_path)
     change_request(root, "CR-2026-010", requested_by="carol@insurance-lead-gen.com", requester_signs=False)
     change_request(root, "CR-2026-011")  # alice asked, and signed it
     git(root, "add", "-A")
