@@ -11,11 +11,10 @@ import signal
 import sys
 import time
 
-import psycopg
-
-from jobs.pgbackup import client, operations, scratch
-from jobs.pgbackup.catalogue import DEFAULT_CLOCK_TOLERANCE_SECONDS
-from jobs.pgbackup.db import DatabaseUrl
+from jobs.pgbackup import client, scratch
+from jobs.pgbackup.backup import backup
+from jobs.pgbackup.catalogue import DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_VERIFY_COUNT
+from jobs.pgbackup.db import DatabaseUrl, driver_errors
 from jobs.pgbackup.errors import PgBackupError, Terminated, UsageError
 from jobs.pgbackup.log import StepLog, error_line, safe
 from jobs.pgbackup.store import DEFAULT_PART_SIZE, MIN_PART_SIZE, Store, is_backup_id
@@ -65,9 +64,9 @@ def _parser() -> argparse.ArgumentParser:
                         "verify role and give it a fresh password for this run (env SCRATCH_ADMIN_DATABASE_URL)")
     p.add_argument("--verify-role", default=os.environ.get("VERIFY_ROLE") or scratch.DEFAULT_VERIFY_ROLE,
                    help=f"the role --scratch-admin-url provisions (env VERIFY_ROLE; default {scratch.DEFAULT_VERIFY_ROLE})")
-    p.add_argument("--count", type=int, default=os.environ.get("VERIFY_COUNT") or str(operations.DEFAULT_VERIFY_COUNT),
+    p.add_argument("--count", type=int, default=os.environ.get("VERIFY_COUNT") or str(DEFAULT_VERIFY_COUNT),
                    help="backups to verify per run when --backup is not given: the latest if never verified, then "
-                        f"the least recently verified (env VERIFY_COUNT; default {operations.DEFAULT_VERIFY_COUNT})")
+                        f"the least recently verified (env VERIFY_COUNT; default {DEFAULT_VERIFY_COUNT})")
 
     p = sub.add_parser("restore", parents=[common, which], help="restore a backup into a database")
     p.add_argument("--target-url", default=os.environ.get("RESTORE_TARGET_URL"),
@@ -143,6 +142,9 @@ def _push(args, log: StepLog, operation: str, database: str | None, values: dict
 
 
 def _run(args, log: StepLog) -> int:
+    if args.command != "backup":
+        # verify, restore and list only: the backup's start does not wait for their code.
+        from jobs.pgbackup import operations
     if args.command == "list":
         rows = operations.list_backups(_store(args), args.clock_tolerance_seconds)
         if args.json:
@@ -172,8 +174,8 @@ def _run(args, log: StepLog) -> int:
             if args.part_size_mib * 1024 * 1024 < MIN_PART_SIZE:
                 raise UsageError(f"--part-size-mib {args.part_size_mib} is below S3's minimum part size of 5")
             store = _store(args)
-            result = operations.backup(source, store, log, args.part_size_mib * 1024 * 1024, facts,
-                                       args.clock_tolerance_seconds)
+            result = backup(source, store, log, args.part_size_mib * 1024 * 1024, facts,
+                            args.clock_tolerance_seconds)
         else:
             client.start_version("pg_restore")
             # Until the manifest names the database, label a failure with the CronJob's own
@@ -202,7 +204,7 @@ def _run(args, log: StepLog) -> int:
                                        args.clock_tolerance_seconds)
     except UsageError:
         raise  # nothing was attempted: no metrics
-    except (PgBackupError, psycopg.Error, Terminated):
+    except (PgBackupError, Terminated, *driver_errors()):
         _push(args, log, args.command, facts["database"],
               {"pgbackup_duration_seconds": time.monotonic() - started, "pgbackup_last_run_success": 0,
                **_fact_metrics(facts)})
@@ -251,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         log.step("error", status="error", reason=str(exc))
         print(error_line(exc), file=sys.stderr)
         return exc.exit_code
-    except psycopg.Error as exc:  # a query failing after the connection was made
+    except driver_errors() as exc:  # a query failing after the connection was made
         print(error_line(f"database error: {(str(exc).strip().splitlines() or [''])[0]}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:

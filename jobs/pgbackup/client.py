@@ -1,4 +1,6 @@
-"""The PostgreSQL client binaries must be at least the server's major version.
+"""Running the PostgreSQL client binaries: their versions, their pipes, their error lines.
+
+The binaries must be at least the server's major version.
 
 pg_dump refuses a server newer than itself ("aborting because of server version mismatch"), and a
 pg_restore older than the pg_dump that wrote an archive may not read it. The tool checks before it
@@ -113,3 +115,47 @@ def check_client(tool: str, server: int, where: str) -> dict:
         raise PgBackupError(f"{tool} {client} is older than the PostgreSQL {server} server at {where}; "
                             f"refusing to run (use postgresql-client-{server} or newer)")
     return {"client_major": client, "server_major": server}
+
+
+def tool_reason(tool: str, stderr: list[str], returncode: int) -> str:
+    """One line from a libpq tool's stderr: its first error plus the server's detail, if any."""
+    errors = [l.split("error:", 1)[1].strip() for l in stderr if "error:" in l]
+    details = [l.split("detail:", 1)[1].strip() for l in stderr if "detail:" in l and "Command was" not in l]
+    if not errors:
+        tail = [l.strip() for l in stderr if l.strip()]
+        return f"{tool} exited with status {returncode}" + (f": {tail[-1]}" if tail else "")
+    reason = errors[0]
+    if details:
+        reason += f" ({' '.join(details[0].split())})"
+    return f"{tool} failed: {reason}"
+
+
+def privilege_hint(stderr: list[str], role: str) -> str:
+    """What to grant when pg_dump met something its role may not read (the backup role reads
+    through pg_read_all_data, which covers neither large objects before PostgreSQL 18 nor tables
+    under row-level security)."""
+    text = "\n".join(stderr)
+    if "permission denied" not in text and "row-level security" not in text:
+        return ""
+    return (f"; role {role} must be able to read everything it dumps (docs/runbooks/backup-restore.md, "
+            "\"The backup role\")")
+
+
+def widen_pipe(stream) -> None:
+    """A 1 MiB pipe buffer instead of 64 KiB: the libpq tool keeps writing (or reading) while
+    this process is briefly busy elsewhere (the S3 client, a part upload) instead of stalling."""
+    try:
+        import fcntl
+        fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, 1024 * 1024)
+    except (ImportError, AttributeError, OSError):
+        pass  # not Linux, or a lower pipe-max-size: the default buffer only costs some speed
+
+
+def collect_lines(stream, into: list[str]) -> threading.Thread:
+    """Reads a tool's stderr into ``into`` line by line, in a thread, so its pipe never fills."""
+    def run():
+        for raw in stream:
+            into.append(raw.decode(errors="replace").rstrip("\n"))
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread

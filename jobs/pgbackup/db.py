@@ -1,22 +1,27 @@
 """Database URLs, connections and the catalogue queries pgbackup needs.
 
-libpq parses the URL (``psycopg.conninfo``), so every form libpq accepts works here too. The
-password never reaches a command line or a log: the libpq binaries get it through ``PGPASSWORD``
-in their environment, and every message names the server as ``host:port`` only.
+libpq parses the URL (``conninfo``), so every form libpq accepts works here too. The password
+never reaches a command line or a log: the libpq binaries get it through ``PGPASSWORD`` in their
+environment, and every message names the server as ``host:port`` only.
+
+psycopg is imported by the commands that connect with it (verify, restore), never by ``backup``,
+whose database work runs in psql beside pg_dump (``psql.Session``).
 """
 from __future__ import annotations
 
 import functools
 import os
 import re
+import sys
 from dataclasses import dataclass
 
-import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from typing import TYPE_CHECKING
 
-from jobs.pgbackup import log
+from jobs.pgbackup import conninfo, log
 from jobs.pgbackup.errors import PgBackupError, UsageError
+
+if TYPE_CHECKING:
+    import psycopg
 
 # A wrong host must fail in seconds, not hang the CronJob until its deadline.
 DEFAULT_CONNECT_TIMEOUT = "10"
@@ -71,8 +76,8 @@ class DatabaseUrl:
             log.secret(userinfo.partition(":")[2])
             log.secret(userinfo)
         try:
-            params = conninfo_to_dict(url)
-        except psycopg.ProgrammingError as exc:
+            params = conninfo.parse(url)
+        except conninfo.ConninfoError as exc:
             # libpq's own message may quote the string, password included: say only what is wrong.
             reason = "unknown query parameter" if "query parameter" in str(exc) else "not a postgresql:// URL or libpq connection string"
             raise UsageError(f"{flag} is invalid: {reason}") from None
@@ -134,9 +139,10 @@ class DatabaseUrl:
         password = self.password()
         if password is not None:
             env["PGPASSWORD"] = password
-        return make_conninfo(**public), env
+        return conninfo.make(public), env
 
-    def connect(self, autocommit: bool = True) -> psycopg.Connection:
+    def connect(self, autocommit: bool = True) -> "psycopg.Connection":
+        import psycopg
         params = dict(self.params)
         if self.iam_region is not None:
             params["password"] = self.password()
@@ -144,6 +150,12 @@ class DatabaseUrl:
             return psycopg.connect(**params, autocommit=autocommit, application_name="pgbackup")
         except psycopg.Error as exc:
             raise PgBackupError(f"cannot connect to database at {self.where} ({connection_reason(exc)})") from None
+
+
+def driver_errors() -> tuple[type[BaseException], ...]:
+    """psycopg's base error once psycopg is loaded: none of its errors can occur before that."""
+    psycopg = sys.modules.get("psycopg")
+    return (psycopg.Error,) if psycopg is not None else ()
 
 
 @functools.lru_cache(maxsize=None)
@@ -174,7 +186,7 @@ def connection_reason(exc: BaseException) -> str:
         return f'database "{match.group(1)}" does not exist'
     # Otherwise libpq's last line, which carries the server's reason (FATAL: ...).
     last = [line.strip() for line in text.splitlines() if line.strip()][-1]
-    return re.sub(r"^(connection failed: )?(connection to server .*? failed: )?(FATAL:\s*)?", "", last)
+    return re.sub(r"^(psql: error: )?(connection failed: )?(connection to server .*? failed: )?(FATAL:\s*)?", "", last)
 
 
 def quoted_table(schema: str, table: str) -> str:
@@ -184,12 +196,29 @@ def quoted_table(schema: str, table: str) -> str:
     return f"{ident(schema)}.{ident(table)}"
 
 
-def server_version(conn: psycopg.Connection) -> str:
+def server_version(conn: "psycopg.Connection") -> str:
     return conn.execute("SHOW server_version").fetchone()[0]
 
 
-def row_counts(conn: psycopg.Connection) -> tuple[dict[str, int], int]:
+# The same counts as ``row_counts`` for a psql session: one JSON [schema, table, rows] line per
+# table, in the session's snapshot, then [null, null, large objects].
+ROW_COUNTS_PSQL = f"""
+SELECT format('SELECT json_build_array(%L, %L, count(*)) FROM %I.%I', nspname, relname, nspname, relname)
+FROM ({_TABLES_QUERY}) AS tables (nspname, relname) ORDER BY nspname, relname
+\\gexec
+SELECT json_build_array(NULL, NULL, count(*)) FROM pg_largeobject_metadata;
+"""
+
+
+def counts_from_rows(rows: list) -> tuple[dict[str, int], int]:
+    """``ROW_COUNTS_PSQL``'s output as ``row_counts`` returns it."""
+    *tables, (_, _, large_objects) = rows
+    return {quoted_table(schema, table): count for schema, table, count in tables}, large_objects
+
+
+def row_counts(conn: "psycopg.Connection") -> tuple[dict[str, int], int]:
     """Exact row count of every table, and the number of large objects, in the connection's snapshot."""
+    from psycopg import sql
     counts = {}
     for schema, table in conn.execute(_TABLES_QUERY).fetchall():
         query = sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
@@ -198,7 +227,7 @@ def row_counts(conn: psycopg.Connection) -> tuple[dict[str, int], int]:
     return counts, large_objects
 
 
-def user_objects(conn: psycopg.Connection) -> tuple[int, int]:
+def user_objects(conn: "psycopg.Connection") -> tuple[int, int]:
     """(user relations, large objects) in the database: both zero means a restore collides with nothing."""
     relations, large_objects = conn.execute(_USER_OBJECTS_QUERY).fetchone()
     return relations, large_objects

@@ -1,4 +1,5 @@
-"""The four commands. Each returns a dict of results for the metrics, or raises PgBackupError.
+"""verify, restore and list (backup is in ``backup``). Each returns a dict of results for the metrics, or
+raises PgBackupError.
 
 ``facts`` (a dict the caller passes in) is filled as the command learns things the metrics report
 even when it fails later: the database, the number of suspect backups, the newest verified backup.
@@ -6,79 +7,24 @@ even when it fails later: the database, the number of suspect backups, the newes
 from __future__ import annotations
 
 import hashlib
-import secrets
 import subprocess
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
-
-import psycopg
+from typing import TYPE_CHECKING, Callable
 
 from jobs.pgbackup import catalogue, client, db, scratch
-from jobs.pgbackup.catalogue import (DEFAULT_CLOCK_TOLERANCE_SECONDS, MANIFEST_FORMAT, Backup, iso, load_manifest,
-                                     read_catalogue, report_suspects)
+from jobs.pgbackup.backup import Clock, random_token, utc_now
+from jobs.pgbackup.catalogue import (DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_VERIFY_COUNT, Backup, iso,
+                                     load_manifest, read_catalogue, report_suspects)
 from jobs.pgbackup.db import DatabaseUrl
 from jobs.pgbackup.errors import PgBackupError
 from jobs.pgbackup.log import StepLog, Timer
-from jobs.pgbackup.store import DUMP, MANIFEST, Store, backup_id_at, record_stamp, s3_errors
+from jobs.pgbackup.store import DUMP, Store, record_stamp, s3_errors
+
+if TYPE_CHECKING:
+    import psycopg  # loaded by DatabaseUrl.connect, before any of these functions needs it
 
 READ_CHUNK = 1024 * 1024
-DEFAULT_VERIFY_COUNT = 2
-
-Clock = Callable[[], datetime]
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _token() -> str:
-    return secrets.token_hex(4)
-
-
-def _tool_reason(tool: str, stderr: list[str], returncode: int) -> str:
-    """One line from a libpq tool's stderr: its first error plus the server's detail, if any."""
-    errors = [l.split("error:", 1)[1].strip() for l in stderr if "error:" in l]
-    details = [l.split("detail:", 1)[1].strip() for l in stderr if "detail:" in l and "Command was" not in l]
-    if not errors:
-        tail = [l.strip() for l in stderr if l.strip()]
-        return f"{tool} exited with status {returncode}" + (f": {tail[-1]}" if tail else "")
-    reason = errors[0]
-    if details:
-        reason += f" ({' '.join(details[0].split())})"
-    return f"{tool} failed: {reason}"
-
-
-def _privilege_hint(stderr: list[str], role: str) -> str:
-    """What to grant when pg_dump met something its role may not read (the backup role reads
-    through pg_read_all_data, which covers neither large objects before PostgreSQL 18 nor tables
-    under row-level security)."""
-    text = "\n".join(stderr)
-    if "permission denied" not in text and "row-level security" not in text:
-        return ""
-    return (f"; role {role} must be able to read everything it dumps (docs/runbooks/backup-restore.md, "
-            "\"The backup role\")")
-
-
-def _widen_pipe(stream) -> None:
-    """A 1 MiB pipe buffer instead of 64 KiB: the libpq tool keeps writing (or reading) while
-    this process is briefly busy elsewhere (the S3 client, a part upload) instead of stalling."""
-    try:
-        import fcntl
-        fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, 1024 * 1024)
-    except (ImportError, AttributeError, OSError):
-        pass  # not Linux, or a lower pipe-max-size: the default buffer only costs some speed
-
-
-def _collect(stream, into: list[str]) -> threading.Thread:
-    def run():
-        for raw in stream:
-            into.append(raw.decode(errors="replace").rstrip("\n"))
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
-
 
 # -- choosing a backup ------------------------------------------------------------------------------
 def _base_url(store: Store) -> str:
@@ -134,149 +80,6 @@ def _summary(problems: list[str]) -> str:
     return problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
 
 
-# -- backup -----------------------------------------------------------------------------------------
-def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int, facts: dict | None = None,
-           tolerance: float = DEFAULT_CLOCK_TOLERANCE_SECONDS, now: Clock = _now,
-           token: Callable[[], str] = _token) -> dict:
-    facts = {} if facts is None else facts
-    started = now()
-    timer = Timer()
-    client.start_version("pg_dump")  # checked once pg_dump runs: neither waits for the other
-    conn = source.connect(autocommit=False)
-    listed: dict = {}
-    proc = None
-    try:
-        # One exported snapshot for pg_dump and for the row counts: the manifest describes exactly
-        # the rows in the dump, however busy the database is meanwhile. One round trip learns
-        # everything pg_dump needs, so that it starts as early as it can.
-        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        conn.read_only = True
-        server_num, version, role, snapshot = conn.execute(
-            "SELECT current_setting('server_version_num')::int, current_setting('server_version'), current_user, "
-            "pg_export_snapshot()").fetchone()
-
-        # The random suffix keeps two runs in the same second apart; the conditional writes below
-        # make sure that even a repeated id can never replace what another run wrote.
-        backup_id = backup_id_at(started, token())
-        dump_key = store.key(backup_id, DUMP)
-
-        conninfo, env = source.libpq_args()
-        try:
-            proc = subprocess.Popen(
-                ["pg_dump", "--format=custom", f"--snapshot={snapshot}", "--no-password", f"--dbname={conninfo}"],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        except FileNotFoundError:
-            client.version_text("pg_dump")  # raises, naming the package to install
-            raise
-        _widen_pipe(proc.stdout)
-        stderr: list[str] = []
-        stderr_thread = _collect(proc.stderr, stderr)
-        # The version check ran beside the connection. A pg_dump older than the server is stopped
-        # here, before its first byte is read, let alone stored.
-        versions = client.check_client("pg_dump", server_num // 10000, source.where)
-        pg_dump_version = client.version_text("pg_dump").strip()  # the run check_client made
-        log.step("connect", server=source.where, database=source.dbname, role=role, server_version=version,
-                 **versions)
-
-        counted: dict = {}
-
-        def count():
-            try:
-                counted["tables"], counted["large_objects"] = db.row_counts(conn)
-            except psycopg.Error as exc:
-                counted["error"] = str(exc).splitlines()[0]
-
-        # Counting runs beside the dump, in the same snapshot, so it adds no wall time.
-        counter = threading.Thread(target=count, name="row-counts", daemon=True)
-        counter.start()
-
-        # Everything S3 needs (the client, the listing that names the previous backup and the
-        # suspects) is done while pg_dump runs: none of it may delay the dump's start.
-        store.warm_up()
-
-        def list_bucket():
-            try:
-                listed["backups"] = read_catalogue(store, tolerance)
-            except BaseException as exc:  # noqa: BLE001 re-raised in the main thread below
-                listed["error"] = exc
-
-        lister = threading.Thread(target=list_bucket, name="catalogue", daemon=True)
-        lister.start()
-
-        sha = hashlib.sha256()
-        size = parts = 0
-        dump_timer = Timer()
-        try:
-            with store.multipart_upload(dump_key, part_size) as upload:
-                try:
-                    while True:
-                        data = proc.stdout.read(part_size)
-                        if not data:
-                            break
-                        sha.update(data)
-                        size += len(data)
-                        parts += 1
-                        upload.put(parts, data)
-                except BaseException:
-                    proc.kill()
-                    raise
-                returncode = proc.wait()
-                stderr_thread.join()
-                if returncode != 0:
-                    raise PgBackupError(_tool_reason("pg_dump", stderr, returncode) + _privilege_hint(stderr, role))
-                if size == 0:
-                    raise PgBackupError("pg_dump wrote nothing")
-                counter.join()
-                if "error" in counted:
-                    raise PgBackupError(f"counting rows failed: {counted['error']}")
-                lister.join()
-                if "error" in listed:
-                    raise listed["error"]
-                upload.complete()
-        finally:
-            if "backups" in listed and "suspect_backups" not in facts:
-                # A failed run still reports the suspects, once the bucket was read.
-                facts["suspect_backups"] = sum(1 for b in listed["backups"] if not b.trusted)
-        backups = listed["backups"]
-        facts["suspect_backups"] = report_suspects(backups, log)
-        # The previous size feeds pgbackup_previous_bytes only: a suspect backup is not "previous".
-        previous = catalogue.newest(backups)
-        log.step("dump", key=store.url(dump_key), bytes=size, parts=parts, sha256=sha.hexdigest(),
-                 seconds=dump_timer.seconds())
-
-        finished = now()
-        manifest = {
-            "format": MANIFEST_FORMAT,
-            "backup_id": backup_id,
-            "database": source.dbname,
-            "server": source.where,
-            "server_version": version,
-            "pg_dump_version": pg_dump_version,
-            "started_at": iso(started, precise=True),
-            "finished_at": iso(finished, precise=True),
-            "dump": {"key": dump_key, "format": "custom", "size": size, "sha256": sha.hexdigest(), "parts": parts},
-            "tables": counted["tables"],
-            "large_objects": counted["large_objects"],
-        }
-        # A lost reply is resolved inside put_json by reading the manifest back. If the write
-        # still fails, the dump stays: without a manifest it is not a backup (list and restore
-        # ignore it), the bucket's lifecycle expires it, and deleting it is not the job's right.
-        confirmed = store.put_json(store.key(backup_id, MANIFEST), manifest)
-        log.step("manifest", key=store.url(store.key(backup_id, MANIFEST)), confirmed=confirmed,
-                 tables=len(manifest["tables"]), rows=sum(manifest["tables"].values()),
-                 large_objects=manifest["large_objects"])
-    finally:
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        conn.close()
-
-    result = {"backup_id": backup_id, "database": source.dbname, "bytes": size, "seconds": timer.seconds()}
-    if previous is not None:
-        result["previous_bytes"] = previous.manifest["dump"]["size"]
-    return result
-
-
 # -- restore into a database ------------------------------------------------------------------------
 @dataclass
 class StreamResult:
@@ -286,7 +89,7 @@ class StreamResult:
     stderr: list[str] = field(default_factory=list)
 
     def reason(self) -> str:
-        return _tool_reason("pg_restore", self.stderr, self.returncode)
+        return client.tool_reason("pg_restore", self.stderr, self.returncode)
 
 
 def _stream_to_restore(store: Store, backup_id: str, open_body: Callable[[], object], target: DatabaseUrl,
@@ -305,9 +108,9 @@ def _stream_to_restore(store: Store, backup_id: str, open_body: Callable[[], obj
         env["PGOPTIONS"] = (env.get("PGOPTIONS", "") + " -c synchronous_commit=off -c maintenance_work_mem=256MB").strip()
     proc = subprocess.Popen(["pg_restore", "--exit-on-error", "--no-password", f"--dbname={conninfo}", *options],
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _widen_pipe(proc.stdin)
+    client.widen_pipe(proc.stdin)
     result = StreamResult()
-    stderr_thread = _collect(proc.stderr, result.stderr)
+    stderr_thread = client.collect_lines(proc.stderr, result.stderr)
     sha = hashlib.sha256()
     feeding = True
     try:
@@ -344,7 +147,7 @@ def _checksum_problem(manifest: dict, size: int, sha256: str) -> str | None:
 
 
 # -- verify -----------------------------------------------------------------------------------------
-def _verify_one(store: Store, admin: psycopg.Connection, scratch_url: DatabaseUrl, chosen: Backup,
+def _verify_one(store: Store, admin: "psycopg.Connection", scratch_url: DatabaseUrl, chosen: Backup,
                 log: StepLog, now: Clock, name: str | None = None) -> tuple[list[str], Callable[[], None]]:
     """Restores one backup into a scratch database (``name`` if already created) and compares.
 
@@ -431,7 +234,7 @@ class _Background:
 
 def verify(store: Store, scratch_url: DatabaseUrl, log: StepLog, requested: str | None, facts: dict | None = None,
            count: int = DEFAULT_VERIFY_COUNT, tolerance: float = DEFAULT_CLOCK_TOLERANCE_SECONDS,
-           now: Clock = _now, token: Callable[[], str] = _token) -> dict:
+           now: Clock = utc_now, token: Callable[[], str] = random_token) -> dict:
     facts = {} if facts is None else facts
     timer = Timer()
     # The role and client checks need the server, the plan needs S3: neither waits for the other.
@@ -449,7 +252,7 @@ def verify(store: Store, scratch_url: DatabaseUrl, log: StepLog, requested: str 
             prepared["scratch"] = name
         except PgBackupError as exc:
             prepared["error"] = exc
-        except psycopg.Error as exc:
+        except db.driver_errors() as exc:
             prepared["error"] = PgBackupError(f"database error at {scratch_url.where}: {db.connection_reason(exc)}")
 
     preparer = threading.Thread(target=prepare, name="scratch-checks", daemon=True)
@@ -529,7 +332,7 @@ def _discard(prepared: dict) -> None:
     try:
         if "scratch" in prepared:
             scratch.drop(admin, prepared.pop("scratch"))
-    except psycopg.Error:
+    except db.driver_errors():
         pass  # the connection is going away anyway; the scratch name is unique and unused
     finally:
         admin.close()

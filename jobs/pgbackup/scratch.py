@@ -18,13 +18,16 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime, timedelta, timezone
-
-import psycopg
-from psycopg import sql
+from typing import TYPE_CHECKING
 
 from jobs.pgbackup import db
 from jobs.pgbackup.db import DatabaseUrl
 from jobs.pgbackup.errors import PgBackupError
+
+if TYPE_CHECKING:
+    # Imported where a connection is made (DatabaseUrl.connect): the CLI loads this module for
+    # its defaults, and ``backup`` never loads psycopg.
+    import psycopg
 
 DEFAULT_VERIFY_ROLE = "pgbackup_verify"
 RDS_IAM_ROLE = "rds_iam"  # RDS's role for IAM database authentication
@@ -46,7 +49,7 @@ FROM pg_roles r WHERE r.rolname = current_user
 """
 
 
-def role_problems(conn: psycopg.Connection) -> tuple[str, list[str]]:
+def role_problems(conn: "psycopg.Connection") -> tuple[str, list[str]]:
     """(current role, what it may do beyond creating its own scratch databases)."""
     name, superuser, createrole, createdb, replication, bypassrls, member_of, owns = conn.execute(_ROLE_QUERY).fetchone()
     problems = []
@@ -69,7 +72,7 @@ def role_problems(conn: psycopg.Connection) -> tuple[str, list[str]]:
     return name, problems
 
 
-def require_least_privilege(conn: psycopg.Connection, where: str) -> str:
+def require_least_privilege(conn: "psycopg.Connection", where: str) -> str:
     name, problems = role_problems(conn)
     if problems:
         raise PgBackupError(f"refusing to restore as role {name} at {where}: it {'; it '.join(problems)} "
@@ -80,6 +83,8 @@ def require_least_privilege(conn: psycopg.Connection, where: str) -> str:
 def provision_role(admin: DatabaseUrl, role: str, hours: float = DEFAULT_PASSWORD_HOURS) -> DatabaseUrl:
     """Creates ``role`` (LOGIN CREATEDB, nothing else) if missing, sets a new random password valid
     for ``hours``, and returns the scratch URL that logs in as it (same server and database)."""
+    import psycopg
+    from psycopg import sql
     password = secrets.token_urlsafe(32)
     try:
         with admin.connect() as conn:
@@ -107,7 +112,9 @@ def scratch_name(now: datetime) -> str:
     return f"{SCRATCH_PREFIX}{now:%Y%m%dt%H%M%S}_{secrets.token_hex(4)}"
 
 
-def create(conn: psycopg.Connection, name: str, where: str) -> None:
+def create(conn: "psycopg.Connection", name: str, where: str) -> None:
+    import psycopg
+    from psycopg import sql
     try:
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
         # It will hold a copy of production data: only its owner (and superusers) may connect.
@@ -116,13 +123,15 @@ def create(conn: psycopg.Connection, name: str, where: str) -> None:
         raise PgBackupError(f"cannot create scratch database {name} at {where} ({db.connection_reason(exc)})") from None
 
 
-def drop(conn: psycopg.Connection, name: str) -> None:
+def drop(conn: "psycopg.Connection", name: str) -> None:
     """Drops a scratch database, ending the role's own sessions in it (a pg_restore still closing).
 
     FORCE refuses a role without pg_signal_backend when any process of another role is in the
     database, and PostgreSQL counts an autovacuum worker as one: a freshly restored database is
     exactly where autovacuum goes next. A plain DROP DATABASE then stops the worker itself (and
     waits a few seconds for it) instead of failing the verification."""
+    import psycopg
+    from psycopg import sql
     name_sql = sql.Identifier(name)
     try:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name_sql))
@@ -130,7 +139,7 @@ def drop(conn: psycopg.Connection, name: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(name_sql))
 
 
-def drop_abandoned(conn: psycopg.Connection, now: datetime, older_than: timedelta = ABANDONED_AFTER) -> list[str]:
+def drop_abandoned(conn: "psycopg.Connection", now: datetime, older_than: timedelta = ABANDONED_AFTER) -> list[str]:
     """Drops this role's scratch databases left by killed runs; returns their names."""
     names = [row[0] for row in conn.execute(
         r"SELECT datname FROM pg_database WHERE datdba = (SELECT oid FROM pg_roles WHERE rolname = current_user) "

@@ -13,7 +13,7 @@ import uuid
 import psycopg
 import pytest
 
-from jobs.pgbackup import operations
+from jobs.pgbackup import backup, operations
 from jobs.pgbackup.db import DatabaseUrl
 from jobs.pgbackup.log import StepLog
 from jobs.pgbackup.store import MIN_PART_SIZE, Store
@@ -39,8 +39,8 @@ def _store(s3, prefix):
 
 
 def _backup(s3, prefix, url):
-    return operations.backup(DatabaseUrl.parse(url, "--database-url"), _store(s3, prefix),
-                             StepLog("backup", stream=io.StringIO()), MIN_PART_SIZE)["backup_id"]
+    return backup.backup(DatabaseUrl.parse(url, "--database-url"), _store(s3, prefix),
+                         StepLog("backup", stream=io.StringIO()), MIN_PART_SIZE)["backup_id"]
 
 
 def _verify(s3, prefix, verify_url, backup_id):

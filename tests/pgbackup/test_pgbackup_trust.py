@@ -2,7 +2,7 @@
 writes that never overwrite, "latest" judged against the bucket's own clock, verify cycling through
 the retained backups as a least-privilege role, and a client older than the server refused.
 
-Backups with an injected clock or id suffix run in this process (``operations.backup``), the rest
+Backups with an injected clock or id suffix run in this process (``backup.backup``), the rest
 through the real CLI as the CronJob runs it.
 """
 import hashlib
@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 
-from jobs.pgbackup import operations, scratch
+from jobs.pgbackup import backup, operations, scratch
 from jobs.pgbackup.db import DatabaseUrl
 from jobs.pgbackup.errors import PgBackupError
 from jobs.pgbackup.log import StepLog
@@ -52,8 +52,8 @@ def _backup(s3, prefix, url, now=None, token=None):
         kwargs["now"] = now
     if token is not None:
         kwargs["token"] = token
-    return operations.backup(DatabaseUrl.parse(url, "--database-url"), _store(s3, prefix),
-                             StepLog("backup", stream=io.StringIO()), MIN_PART_SIZE, **kwargs)
+    return backup.backup(DatabaseUrl.parse(url, "--database-url"), _store(s3, prefix),
+                         StepLog("backup", stream=io.StringIO()), MIN_PART_SIZE, **kwargs)
 
 
 def _keys(s3, prefix):
