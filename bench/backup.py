@@ -65,12 +65,12 @@ def timed_tool(cmd: list[str], **kwargs) -> tuple[float, dict[str, float]]:
 
 def fixed_costs(env: dict, rounds: int) -> dict[str, float]:
     """What the tool pays before it can start the libpq tool or reach S3, each alone (fastest of
-    ``rounds``): the interpreter, the tool's imports (psycopg included), botocore and the S3
+    ``rounds``): the interpreter, the tool's imports (what backup loads), botocore and the S3
     client, and a ``--version`` run of a libpq tool (through Debian's pg_wrapper where present)."""
     python = [sys.executable, "-c"]
     runs = {
         "python_start": python + ["pass"],
-        "tool_imports": python + ["import gc; gc.disable(); import jobs.pgbackup.cli, psycopg; gc.freeze()"],
+        "tool_imports": python + ["import gc; gc.disable(); import jobs.pgbackup.cli; gc.freeze()"],
         "s3_client": python + ["import gc; gc.disable(); from jobs.pgbackup.store import new_s3_client; "
                                "new_s3_client(); gc.freeze()"],
         "pg_dump_version": ["pg_dump", "--version"],
@@ -80,6 +80,13 @@ def fixed_costs(env: dict, rounds: int) -> dict[str, float]:
     for name in ("tool_imports", "s3_client"):
         best[name] -= best["python_start"]
     return {name: round(value, 3) for name, value in best.items()}
+
+
+def client_bindir() -> str | None:
+    """The newest installed PostgreSQL client's bin directory (Debian's layout), if any."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_dump"), key=lambda p: int(p.parent.parent.name)
+                   if p.parent.parent.name.isdigit() else 0)
+    return str(found[-1].parent) if found else None
 
 
 def main() -> int:
@@ -111,6 +118,11 @@ def measure(name: str, random_mib: int, rounds: int) -> dict:
         made = time.perf_counter() - made
         load = os.getloadavg()
         env = aws_env(moto.url)
+        bindir = client_bindir()
+        if bindir:
+            # Both sides run the libpq tools as the job image does: its PATH starts with the
+            # client's own bin directory (jobs/pgbackup/Dockerfile), not Debian's pg_wrapper.
+            env["PATH"] = f"{bindir}:{env.get('PATH', os.environ['PATH'])}"
         boto3.client("s3", endpoint_url=moto.url, aws_access_key_id="testing", aws_secret_access_key="testing",
                      region_name="us-east-1").create_bucket(Bucket=BUCKET)
         tool = [sys.executable, "-m", "jobs.pgbackup"]
@@ -174,7 +186,8 @@ def measure(name: str, random_mib: int, rounds: int) -> dict:
         print(f"{name} database: pgbackup backup {result['backup_vs_pg_dump_ratio']}x of pg_dump -Fc > /dev/null "
               f"(aim >= 0.8; {result['backup_MiB_per_s_vs_pg_dump']} MiB/s, dump {size / 2**20:.1f} MiB)")
         print(f"{name} database: pgbackup verify {result['verify_vs_pg_restore_ratio']}x of plain pg_restore "
-              f"(aim >= 0.8; load average {load[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end)")
+              f"(aim >= 0.8; load average {load[0]:.2f} at the start, {os.getloadavg()[0]:.2f} at the end; "
+              f"libpq tools from {bindir or 'PATH'})")
         b, v = result["backup_timeline"], result["verify_timeline"]
         print(f"{name} database: backup's fastest run: pg_dump running by {b.get('connect', 0):.2f} s, dump done at "
               f"{b.get('dump', 0):.2f} s, manifest at {b.get('manifest', 0):.2f} s, exit at {b['exit']:.2f} s; "

@@ -98,6 +98,8 @@ def test_dockerfile_contract():
     assert re.search(r"^USER 10001(:10001)?$", text, re.M)
     assert 'ENTRYPOINT ["python", "-m", "jobs.pgbackup"]' in text
     assert "PYTHONDONTWRITEBYTECODE=1" in text  # read-only root filesystem
+    # The tool runs psql, pg_dump and pg_restore by name: the client's own binaries, not the wrapper.
+    assert re.search(r"^ENV PATH=/usr/lib/postgresql/\$\{PG_CLIENT_MAJOR\}/bin:\$\{PATH\}$", text, re.M)
 
 
 def test_image_requirements_match_the_repository_pins():
