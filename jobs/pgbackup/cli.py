@@ -14,7 +14,7 @@ import time
 from jobs.pgbackup import client, scratch
 from jobs.pgbackup.backup import backup
 from jobs.pgbackup.catalogue import DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_VERIFY_COUNT
-from jobs.pgbackup.db import DatabaseUrl, driver_errors
+from jobs.pgbackup.db import DatabaseUrl
 from jobs.pgbackup.errors import PgBackupError, Terminated, UsageError
 from jobs.pgbackup.log import StepLog, error_line, safe
 from jobs.pgbackup.store import DEFAULT_PART_SIZE, MIN_PART_SIZE, Store, is_backup_id
@@ -143,7 +143,7 @@ def _push(args, log: StepLog, operation: str, database: str | None, values: dict
 
 def _run(args, log: StepLog) -> int:
     if args.command != "backup":
-        # verify, restore and list only: the backup's start does not wait for their code.
+        # verify, restore and list only: the backup does not wait for their code to load.
         from jobs.pgbackup import operations
     if args.command == "list":
         rows = operations.list_backups(_store(args), args.clock_tolerance_seconds)
@@ -204,7 +204,7 @@ def _run(args, log: StepLog) -> int:
                                        args.clock_tolerance_seconds)
     except UsageError:
         raise  # nothing was attempted: no metrics
-    except (PgBackupError, Terminated, *driver_errors()):
+    except (PgBackupError, Terminated):
         _push(args, log, args.command, facts["database"],
               {"pgbackup_duration_seconds": time.monotonic() - started, "pgbackup_last_run_success": 0,
                **_fact_metrics(facts)})
@@ -253,9 +253,6 @@ def main(argv: list[str] | None = None) -> int:
         log.step("error", status="error", reason=str(exc))
         print(error_line(exc), file=sys.stderr)
         return exc.exit_code
-    except driver_errors() as exc:  # a query failing after the connection was made
-        print(error_line(f"database error: {(str(exc).strip().splitlines() or [''])[0]}"), file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print(error_line("interrupted"), file=sys.stderr)
         return 130

@@ -17,12 +17,7 @@ import re
 import subprocess
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 from jobs.pgbackup.errors import PgBackupError
-
-if TYPE_CHECKING:
-    import psycopg
 
 DOCKERFILE = Path(__file__).resolve().with_name("Dockerfile")
 _ARG = re.compile(r"^ARG PG_CLIENT_MAJOR=(\d+)\s*$", re.M)
@@ -98,18 +93,8 @@ def client_major(tool: str) -> int:
         raise PgBackupError(f"cannot read the version from {tool} --version (output: {exc})") from None
 
 
-def server_major(conn: "psycopg.Connection") -> int:
-    # server_version_num is 170006 for 17.6 (10 and later: major * 10000 + minor).
-    return int(conn.execute("SHOW server_version_num").fetchone()[0]) // 10000
-
-
-def require_client(tool: str, conn: "psycopg.Connection", where: str) -> dict:
-    """Refuses (PgBackupError) when ``tool`` is older than the server; returns both majors."""
-    return check_client(tool, server_major(conn), where)
-
-
 def check_client(tool: str, server: int, where: str) -> dict:
-    """``require_client`` for a server major already known."""
+    """Refuses (PgBackupError) when ``tool`` is older than the ``server`` major; returns both majors."""
     client = client_major(tool)
     if client < server:
         raise PgBackupError(f"{tool} {client} is older than the PostgreSQL {server} server at {where}; "

@@ -1,27 +1,19 @@
-"""Database URLs, connections and the catalogue queries pgbackup needs.
+"""Database URLs and the catalogue queries pgbackup runs.
 
 libpq parses the URL (``conninfo``), so every form libpq accepts works here too. The password
-never reaches a command line or a log: the libpq binaries get it through ``PGPASSWORD`` in their
-environment, and every message names the server as ``host:port`` only.
-
-psycopg is imported by the commands that connect with it (verify, restore), never by ``backup``,
-whose database work runs in psql beside pg_dump (``psql.Session``).
+never reaches a command line or a log: the libpq binaries (psql, pg_dump, pg_restore) get it
+through ``PGPASSWORD`` in their environment, and every message names the server as ``host:port``
+only. The queries run in psql sessions (``psql.Session``) and print one JSON value per row.
 """
 from __future__ import annotations
 
 import functools
 import os
 import re
-import sys
 from dataclasses import dataclass
-
-from typing import TYPE_CHECKING
 
 from jobs.pgbackup import conninfo, log
 from jobs.pgbackup.errors import PgBackupError, UsageError
-
-if TYPE_CHECKING:
-    import psycopg
 
 # A wrong host must fail in seconds, not hang the CronJob until its deadline.
 DEFAULT_CONNECT_TIMEOUT = "10"
@@ -39,16 +31,18 @@ WHERE c.relkind IN ('r', 'p')
 ORDER BY 1, 2
 """
 
-# Anything a restore could collide with: user relations of any kind, user functions, large objects.
-_USER_OBJECTS_QUERY = """
-SELECT
+# The server's version, and anything a restore could collide with: user relations of any kind
+# and large objects (both zero: the database is empty).
+USER_OBJECTS_PSQL = """
+SELECT json_build_array(
+  current_setting('server_version_num')::int,
   (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
      AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
                      AND d.objid = c.oid AND d.deptype = 'e')),
-  (SELECT count(*) FROM pg_largeobject_metadata)
+  (SELECT count(*) FROM pg_largeobject_metadata))
 """
 
 
@@ -141,22 +135,6 @@ class DatabaseUrl:
             env["PGPASSWORD"] = password
         return conninfo.make(public), env
 
-    def connect(self, autocommit: bool = True) -> "psycopg.Connection":
-        import psycopg
-        params = dict(self.params)
-        if self.iam_region is not None:
-            params["password"] = self.password()
-        try:
-            return psycopg.connect(**params, autocommit=autocommit, application_name="pgbackup")
-        except psycopg.Error as exc:
-            raise PgBackupError(f"cannot connect to database at {self.where} ({connection_reason(exc)})") from None
-
-
-def driver_errors() -> tuple[type[BaseException], ...]:
-    """psycopg's base error once psycopg is loaded: none of its errors can occur before that."""
-    psycopg = sys.modules.get("psycopg")
-    return (psycopg.Error,) if psycopg is not None else ()
-
 
 @functools.lru_cache(maxsize=None)
 def _rds_client(region: str):
@@ -196,12 +174,9 @@ def quoted_table(schema: str, table: str) -> str:
     return f"{ident(schema)}.{ident(table)}"
 
 
-def server_version(conn: "psycopg.Connection") -> str:
-    return conn.execute("SHOW server_version").fetchone()[0]
-
-
-# The same counts as ``row_counts`` for a psql session: one JSON [schema, table, rows] line per
-# table, in the session's snapshot, then [null, null, large objects].
+# Exact row count of every table pg_dump writes data for: one JSON [schema, table, rows] line per
+# table, in the session's snapshot (psql's \gexec runs each generated count), then
+# [null, null, large objects].
 ROW_COUNTS_PSQL = f"""
 SELECT format('SELECT json_build_array(%L, %L, count(*)) FROM %I.%I', nspname, relname, nspname, relname)
 FROM ({_TABLES_QUERY}) AS tables (nspname, relname) ORDER BY nspname, relname
@@ -211,23 +186,6 @@ SELECT json_build_array(NULL, NULL, count(*)) FROM pg_largeobject_metadata;
 
 
 def counts_from_rows(rows: list) -> tuple[dict[str, int], int]:
-    """``ROW_COUNTS_PSQL``'s output as ``row_counts`` returns it."""
+    """``ROW_COUNTS_PSQL``'s output: ({schema.table as the manifest names it: rows}, large objects)."""
     *tables, (_, _, large_objects) = rows
     return {quoted_table(schema, table): count for schema, table, count in tables}, large_objects
-
-
-def row_counts(conn: "psycopg.Connection") -> tuple[dict[str, int], int]:
-    """Exact row count of every table, and the number of large objects, in the connection's snapshot."""
-    from psycopg import sql
-    counts = {}
-    for schema, table in conn.execute(_TABLES_QUERY).fetchall():
-        query = sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
-        counts[quoted_table(schema, table)] = conn.execute(query).fetchone()[0]
-    large_objects = conn.execute("SELECT count(*) FROM pg_largeobject_metadata").fetchone()[0]
-    return counts, large_objects
-
-
-def user_objects(conn: "psycopg.Connection") -> tuple[int, int]:
-    """(user relations, large objects) in the database: both zero means a restore collides with nothing."""
-    relations, large_objects = conn.execute(_USER_OBJECTS_QUERY).fetchone()
-    return relations, large_objects

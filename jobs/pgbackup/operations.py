@@ -10,9 +10,9 @@ import hashlib
 import subprocess
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
-from jobs.pgbackup import catalogue, client, db, scratch
+from jobs.pgbackup import catalogue, client, db, psql, scratch
 from jobs.pgbackup.backup import Clock, random_token, utc_now
 from jobs.pgbackup.catalogue import (DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_VERIFY_COUNT, Backup, iso,
                                      load_manifest, read_catalogue, report_suspects)
@@ -20,9 +20,6 @@ from jobs.pgbackup.db import DatabaseUrl
 from jobs.pgbackup.errors import PgBackupError
 from jobs.pgbackup.log import StepLog, Timer
 from jobs.pgbackup.store import DUMP, Store, record_stamp, s3_errors
-
-if TYPE_CHECKING:
-    import psycopg  # loaded by DatabaseUrl.connect, before any of these functions needs it
 
 READ_CHUNK = 1024 * 1024
 
@@ -147,7 +144,7 @@ def _checksum_problem(manifest: dict, size: int, sha256: str) -> str | None:
 
 
 # -- verify -----------------------------------------------------------------------------------------
-def _verify_one(store: Store, admin: "psycopg.Connection", scratch_url: DatabaseUrl, chosen: Backup,
+def _verify_one(store: Store, admin: psql.Session, scratch_url: DatabaseUrl, chosen: Backup,
                 log: StepLog, now: Clock, name: str | None = None) -> tuple[list[str], Callable[[], None]]:
     """Restores one backup into a scratch database (``name`` if already created) and compares.
 
@@ -160,7 +157,8 @@ def _verify_one(store: Store, admin: "psycopg.Connection", scratch_url: Database
         scratch.create(admin, name, scratch_url.where)
     log.step("scratch", backup_id=backup_id, database=name, server=scratch_url.where)
     problems: list[str] = []
-    counting = _Background(lambda: scratch_url.with_dbname(name).connect(), "count-connection")
+    # psql logs in to the scratch database while pg_restore fills it: the counts need not wait for it.
+    counter = psql.Session(scratch_url.with_dbname(name))
     try:
         restore_timer = Timer()
         # --no-owner/--no-privileges: every object belongs to the verify role, and the dump's
@@ -175,26 +173,24 @@ def _verify_one(store: Store, admin: "psycopg.Connection", scratch_url: Database
         elif result.returncode != 0:
             problems.append(result.reason())
         else:
-            # The connection was made while pg_restore ran; the counts see what it committed.
-            with counting.result() as conn:
-                tables, large_objects = db.row_counts(conn)
+            tables, large_objects = db.counts_from_rows(counter.rows(db.ROW_COUNTS_PSQL))
             problems = compare_counts(manifest, tables, large_objects, exact=True)
             log.step("compare", status="ok" if not problems else "error", backup_id=backup_id, tables=len(tables),
                      rows=sum(tables.values()), large_objects=large_objects, mismatches=problems)
     except BaseException:
-        counting.discard()
+        counter.close()
         scratch.drop(admin, name)
         log.step("drop-scratch", database=name)
         raise
-    counting.discard()
+    counter.close()
     dropping = _Background(lambda: scratch.drop(admin, name), "drop-scratch")
 
     def finish_drop() -> None:
         try:
             dropping.result()
         finally:
-            # A SIGTERM can cut the wait short; the admin connection is closed after this, and
-            # must not be while the drop still runs on it (a second SIGTERM is ignored).
+            # A SIGTERM can cut the wait short; the admin session is closed after this, and
+            # must not be while the drop still runs in it (a second SIGTERM is ignored).
             dropping.wait()
         log.step("drop-scratch", database=name)
     return problems, finish_drop
@@ -223,13 +219,6 @@ class _Background:
     def wait(self) -> None:
         self._thread.join()
 
-    def discard(self) -> None:
-        """Waits for the call and closes what it returned, if anything; errors do not matter here."""
-        self._thread.join()
-        value = self._outcome.pop("value", None)
-        close = getattr(value, "close", None)
-        if close is not None:
-            close()
 
 
 def verify(store: Store, scratch_url: DatabaseUrl, log: StepLog, requested: str | None, facts: dict | None = None,
@@ -242,18 +231,16 @@ def verify(store: Store, scratch_url: DatabaseUrl, log: StepLog, requested: str 
 
     def prepare():
         try:
-            prepared["admin"] = scratch_url.connect()
-            prepared["role"] = scratch.require_least_privilege(prepared["admin"], scratch_url.where)
-            prepared["versions"] = client.require_client("pg_restore", prepared["admin"], scratch_url.where)
-            prepared["abandoned"] = scratch.drop_abandoned(prepared["admin"], now())
+            session = prepared["admin"] = psql.Session(scratch_url)
+            prepared["role"], server = scratch.require_least_privilege(session, scratch_url.where)
+            prepared["versions"] = client.check_client("pg_restore", server, scratch_url.where)
+            prepared["abandoned"] = scratch.drop_abandoned(session, now())
             # The first scratch database is made while S3 is read: the two round trips overlap.
             name = scratch.scratch_name(now())
-            scratch.create(prepared["admin"], name, scratch_url.where)
+            scratch.create(session, name, scratch_url.where)
             prepared["scratch"] = name
         except PgBackupError as exc:
             prepared["error"] = exc
-        except db.driver_errors() as exc:
-            prepared["error"] = PgBackupError(f"database error at {scratch_url.where}: {db.connection_reason(exc)}")
 
     preparer = threading.Thread(target=prepare, name="scratch-checks", daemon=True)
     preparer.start()
@@ -325,15 +312,15 @@ def verify(store: Store, scratch_url: DatabaseUrl, log: StepLog, requested: str 
 
 
 def _discard(prepared: dict) -> None:
-    """Drops a scratch database made ahead and not used, and closes the role's connection."""
+    """Drops a scratch database made ahead and not used, and ends the role's session."""
     admin = prepared.pop("admin", None)
     if admin is None:
         return
     try:
         if "scratch" in prepared:
             scratch.drop(admin, prepared.pop("scratch"))
-    except db.driver_errors():
-        pass  # the connection is going away anyway; the scratch name is unique and unused
+    except PgBackupError:
+        pass  # the session is going away anyway; the scratch name is unique and unused
     finally:
         admin.close()
 
@@ -357,9 +344,9 @@ def _newest_verified_timestamp(store: Store, backups: list[Backup], outcome: dic
 def restore(store: Store, target: DatabaseUrl, log: StepLog, requested: str | None,
             force: bool, no_owner: bool, tolerance: float = DEFAULT_CLOCK_TOLERANCE_SECONDS) -> dict:
     timer = Timer()
-    with target.connect() as conn:
-        versions = client.require_client("pg_restore", conn, target.where)
-        relations, large_objects = db.user_objects(conn)
+    with psql.Session(target) as session:
+        server, relations, large_objects = session.one(db.USER_OBJECTS_PSQL)
+    versions = client.check_client("pg_restore", server // 10000, target.where)
     chosen, _ = choose_backup(store, requested, log, {}, tolerance)
     backup_id, manifest = chosen.backup_id, chosen.manifest
     log.step("target", server=target.where, database=target.dbname, relations=relations,
@@ -397,8 +384,8 @@ def restore(store: Store, target: DatabaseUrl, log: StepLog, requested: str | No
         raise PgBackupError(f"dump changed during the restore of backup {backup_id}: {mismatch}")
     log.step("restore", backup_id=backup_id, bytes=result.size)
 
-    with target.connect() as conn:
-        tables, large_objects = db.row_counts(conn)
+    with psql.Session(target) as session:
+        tables, large_objects = db.counts_from_rows(session.rows(db.ROW_COUNTS_PSQL))
     problems = compare_counts(manifest, tables, large_objects, exact=False)
     log.step("compare", status="ok" if not problems else "error", tables=len(manifest["tables"]),
              rows=sum(manifest["tables"].values()), mismatches=problems)

@@ -11,7 +11,8 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from jobs.pgbackup import db
+from jobs.pgbackup import db, psql
+from jobs.pgbackup.db import DatabaseUrl
 
 from .conftest import BUCKET
 from .harness import REPO, generate_database
@@ -67,8 +68,8 @@ def test_the_runbooks_backup_role_dumps_everything_into_a_backup_that_verifies(s
     backup_id = next(l for l in logs if l["step"] == "done")["backup_id"]
     manifest = _manifest(s3, prefix, backup_id)
     # The same rows and large objects the superuser sees: nothing was hidden from the role.
-    with psycopg.connect(source, autocommit=True) as conn:
-        tables, large_objects = db.row_counts(conn)
+    with psql.Session(DatabaseUrl.parse(source, "--database-url")) as session:
+        tables, large_objects = db.counts_from_rows(session.rows(db.ROW_COUNTS_PSQL))
     assert manifest["tables"] == tables and manifest["large_objects"] == large_objects == 1
     assert tables['"Mixed Case"."Odd ""Table"" ü"'] == 2 and tables["public.leads"] == 100000
     # And the dump restores to exactly those rows.

@@ -124,12 +124,36 @@ def test_rows_written_after_the_snapshot_are_in_neither_the_dump_nor_the_counts(
     assert len(copied) == 1000 and "1001" not in copied
 
 
-def test_the_backup_process_never_imports_a_database_driver(source_url, s3, moto):
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "jobs.pgbackup", "backup", "--bucket", BUCKET,
-                           "--prefix", "psql/no-driver", "--database-url", source_url],
-                          cwd=REPO, env=aws_env(moto.url), capture_output=True, text=True, timeout=300)
+def _imports(moto, *args) -> set[str]:
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "jobs.pgbackup", *args, "--bucket", BUCKET,
+                           "--prefix", "psql/no-driver"], cwd=REPO, env=aws_env(moto.url), capture_output=True,
+                          text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
-    assert "jobs.pgbackup.backup" in imported  # the check below reads the right output
-    assert not {name for name in imported if name.split(".")[0] in ("psycopg", "psycopg_binary")}
     assert json.loads(proc.stdout.splitlines()[-1])["step"] == "done"
+    return {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_no_command_imports_a_database_driver(source_url, verify_url, pg, s3, moto):
+    """psql, pg_dump and pg_restore talk to the server; this process only drives them."""
+    backup_imports = _imports(moto, "backup", "--database-url", source_url)
+    verify_imports = _imports(moto, "verify", "--scratch-url", verify_url, "--count", "1")
+    target = pg.create_database("pgbackup_no_driver_restore")
+    restore_imports = _imports(moto, "restore", "--target-url", target)
+    assert "jobs.pgbackup.backup" in backup_imports and "jobs.pgbackup.operations" in verify_imports
+    for imported in (backup_imports, verify_imports, restore_imports):
+        assert not {name for name in imported if name.split(".")[0] in ("psycopg", "psycopg_binary")}
+
+
+def test_the_scram_secret_is_the_one_the_server_makes_for_the_same_password_and_salt(pg):
+    """provision_role sends a SCRAM secret instead of the password (which would reach the
+    statement log): the server's own secret for a password, recomputed from its salt, matches."""
+    from jobs.pgbackup import scratch
+    with pg.connect() as conn:
+        conn.execute("DROP ROLE IF EXISTS pgbackup_scram_probe")
+        conn.execute("CREATE ROLE pgbackup_scram_probe PASSWORD 'Probe-pw_0123456789'")
+        stored = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = 'pgbackup_scram_probe'").fetchone()[0]
+        conn.execute("DROP ROLE pgbackup_scram_probe")
+    iterations, salt = stored.split("$")[1].split(":")
+    import base64
+    assert scratch.scram_verifier("Probe-pw_0123456789", int(iterations), base64.b64decode(salt)) == stored
+    assert scratch.scram_verifier("Probe-pw_0123456789") != stored  # a fresh salt every time

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 import psycopg
 import pytest
 
-from jobs.pgbackup import backup, operations, scratch
+from jobs.pgbackup import backup, operations, psql, scratch
 from jobs.pgbackup.db import DatabaseUrl
 from jobs.pgbackup.errors import PgBackupError
 from jobs.pgbackup.log import StepLog
@@ -367,11 +367,11 @@ def test_the_verify_role_cannot_read_the_source_nor_others_enter_its_scratch(pg,
     # Least privilege, shown on the real server: the role that runs the dump's SQL cannot read the
     # application's tables...
     role_on_source = DatabaseUrl.parse(verify_url, "--scratch-url").with_dbname(DATABASE)
-    with role_on_source.connect() as conn:
+    with psycopg.connect(**role_on_source.params, autocommit=True) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("SELECT count(*) FROM public.leads")
     # ...and its scratch database, a copy of production data, is closed to every other login.
-    admin = DatabaseUrl.parse(verify_url, "--scratch-url").connect()
+    admin = psql.Session(DatabaseUrl.parse(verify_url, "--scratch-url"))
     name = scratch.scratch_name(datetime.now(timezone.utc))
     try:
         scratch.create(admin, name, "test")
@@ -391,7 +391,7 @@ def test_the_verify_role_cannot_read_the_source_nor_others_enter_its_scratch(pg,
 
 
 def test_verify_drops_scratch_databases_left_by_killed_runs(verified_prefix, pg, verify_url, run):
-    role = DatabaseUrl.parse(verify_url, "--scratch-url").connect()
+    role = psql.Session(DatabaseUrl.parse(verify_url, "--scratch-url"))
     old = scratch.scratch_name(datetime.now(timezone.utc) - timedelta(days=1))
     recent = scratch.scratch_name(datetime.now(timezone.utc) - timedelta(minutes=5))
     try:

@@ -163,24 +163,26 @@ def test_verification_records_of_one_second_sort_in_the_order_they_ran():
 def test_dropping_a_scratch_database_survives_autovacuum_in_it():
     """DROP ... WITH (FORCE) as the verify role fails while an autovacuum worker (no role of its
     own) is in the freshly restored database; the plain DROP that follows stops the worker."""
-    import psycopg
-
     from jobs.pgbackup import scratch
 
-    class Conn:
+    class Session:
+        url = DatabaseUrl.parse("postgresql://pgbackup_verify@db.internal/postgres", "--scratch-url")
+
         def __init__(self):
             self.statements = []
 
-        def execute(self, statement):
-            text = statement.as_string(None)
-            self.statements.append(text)
-            if "FORCE" in text:
-                raise psycopg.errors.InsufficientPrivilege(
-                    "must be a member of the role whose process is being terminated or member of pg_signal_backend")
+        def attempt(self, statement):
+            self.statements.append(statement)
+            # "must be a member of the role whose process is being terminated or member of pg_signal_backend"
+            return [], "42501"
 
-    conn = Conn()
-    scratch.drop(conn, "pgbackup_verify_20261203t061356_827dc607")
-    assert conn.statements == [
+        def rows(self, statement):
+            self.statements.append(statement)
+            return []
+
+    session = Session()
+    scratch.drop(session, "pgbackup_verify_20261203t061356_827dc607")
+    assert session.statements == [
         'DROP DATABASE IF EXISTS "pgbackup_verify_20261203t061356_827dc607" WITH (FORCE)',
         'DROP DATABASE IF EXISTS "pgbackup_verify_20261203t061356_827dc607"']
 
