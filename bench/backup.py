@@ -63,22 +63,28 @@ def timed_tool(cmd: list[str], **kwargs) -> tuple[float, dict[str, float]]:
     return seconds, steps
 
 
-def fixed_costs(env: dict, rounds: int) -> dict[str, float]:
-    """What the tool pays before it can start the libpq tool or reach S3, each alone (fastest of
-    ``rounds``): the interpreter, the tool's imports (what backup loads), botocore and the S3
-    client, and a ``--version`` run of a libpq tool (through Debian's pg_wrapper where present)."""
+def fixed_costs(env: dict, rounds: int, scratch_url: str) -> dict[str, float]:
+    """What the tool pays beside the libpq tool's own work, each alone (fastest of ``rounds``):
+    the interpreter, the tool's imports (what backup loads), botocore and the S3 client, a
+    ``--version`` run of a libpq tool, and what verify cannot skip: creating its scratch database
+    and dropping it (as the verify role, less a psql run that does nothing)."""
     python = [sys.executable, "-c"]
+    psql = ["psql", "--no-psqlrc", "--quiet", f"--dbname={scratch_url}"]
     runs = {
         "python_start": python + ["pass"],
         "tool_imports": python + ["import gc; gc.disable(); import jobs.pgbackup.cli; gc.freeze()"],
         "s3_client": python + ["import gc; gc.disable(); from jobs.pgbackup.store import new_s3_client; "
                                "new_s3_client(); gc.freeze()"],
         "pg_dump_version": ["pg_dump", "--version"],
+        "psql_start": psql + ["--command=SELECT 1"],
+        "scratch_create_drop": psql + ["--command=CREATE DATABASE pgbackup_bench_probe TEMPLATE template0",
+                                       "--command=DROP DATABASE pgbackup_bench_probe"],
     }
     best = {name: min(timed(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL) for _ in range(rounds))
             for name, cmd in runs.items()}
     for name in ("tool_imports", "s3_client"):
         best[name] -= best["python_start"]
+    best["scratch_create_drop"] -= best.pop("psql_start")
     return {name: round(value, 3) for name, value in best.items()}
 
 
@@ -182,7 +188,7 @@ def measure(name: str, random_mib: int, rounds: int) -> dict:
                                          ["plan", "restore", "compare", "record", "drop-scratch", "done", "exit"]),
         }
         if random_mib == 0:
-            result["fixed_costs"] = fixed_costs(env, rounds)
+            result["fixed_costs"] = fixed_costs(env, rounds, verify_args[2])
         print(f"{name} database: pgbackup backup {result['backup_vs_pg_dump_ratio']}x of pg_dump -Fc > /dev/null "
               f"(aim >= 0.8; {result['backup_MiB_per_s_vs_pg_dump']} MiB/s, dump {size / 2**20:.1f} MiB)")
         print(f"{name} database: pgbackup verify {result['verify_vs_pg_restore_ratio']}x of plain pg_restore "
@@ -197,7 +203,12 @@ def measure(name: str, random_mib: int, rounds: int) -> dict:
             f = result["fixed_costs"]
             print(f"{name} database: fixed costs alone: python start {f['python_start']:.3f} s, the tool's imports "
                   f"{f['tool_imports']:.3f} s, botocore + S3 client {f['s3_client']:.3f} s, "
-                  f"pg_dump --version {f['pg_dump_version']:.3f} s")
+                  f"pg_dump --version {f['pg_dump_version']:.3f} s, scratch database create + drop "
+                  f"{f['scratch_create_drop']:.3f} s")
+            floor = restore_s + f["scratch_create_drop"]
+            print(f"{name} database: verify's floor here: pg_restore {restore_s:.3f} s + scratch create/drop "
+                  f"{f['scratch_create_drop']:.3f} s = {floor:.3f} s, so at best {restore_s / floor:.2f}x of plain "
+                  "pg_restore before any S3 read or Python")
         print(json.dumps(result))
         return result
     finally:
