@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -96,6 +97,8 @@ def client_bindir() -> str | None:
 
 
 def main() -> int:
+    # A SIGTERM (a CI timeout, kill) unwinds like an error: measure()'s finally stops the servers.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="small,large", help="comma-separated: small, large")
     parser.add_argument("--large-mib", type=int, default=1000, help="incompressible bytea in the large database")

@@ -165,11 +165,14 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int, fact
         log.step("manifest", key=store.url(store.key(backup_id, MANIFEST)), confirmed=confirmed,
                  tables=len(manifest["tables"]), rows=sum(manifest["tables"].values()),
                  large_objects=manifest["large_objects"])
+    except BaseException:
+        # A count still running in the snapshot (minutes on a large table) counts for nothing now.
+        session.kill()
+        raise
     finally:
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait()
-            session.kill()  # a count still running in the snapshot has nothing left to count for
         session.close()
 
     result = {"backup_id": backup_id, "database": source.dbname, "bytes": size, "seconds": timer.seconds()}
