@@ -253,7 +253,7 @@ class _Paginator:
         self._client = client
 
     def paginate(self, *, Bucket: str, Prefix: str = "", PaginationConfig: dict | None = None):  # noqa: N803 boto3's names
-        size = (PaginationConfig or {}).get("PageSize")
+        size = (PaginationConfig or {}).get("PageSize") or self._client.page_size
         token = None
         while True:
             page = self._client.list_objects_v2(Bucket=Bucket, Prefix=Prefix, ContinuationToken=token, MaxKeys=size)
@@ -277,8 +277,13 @@ class S3Client:
         self._sleep = sleep
         self._local = threading.local()
         self._tls = None
-        scheme = urllib.parse.urlsplit(config.endpoint).scheme
-        self._secure = scheme == "https"
+        self._secure = urllib.parse.urlsplit(config.endpoint).scheme == "https"
+        # Over TLS an object's bytes (PutObject, UploadPart) are not hashed into the signature
+        # (UNSIGNED-PAYLOAD, as botocore does for streaming bodies): TLS protects them on the way
+        # and Content-MD5 makes S3 refuse a damaged body. Over plain HTTP, and for every other
+        # request, the payload's SHA-256 is signed.
+        self.sign_payload = not self._secure
+        self.page_size: int | None = None  # keys per listing page; None: S3's default (1000)
 
     @classmethod
     def from_env(cls, environ=None) -> "S3Client":
@@ -343,7 +348,7 @@ class S3Client:
         headers = _write_headers(ContentType, ServerSideEncryption, SSEKMSKeyId)
         if IfNoneMatch:
             headers["If-None-Match"] = IfNoneMatch
-        return {"ETag": self._call("PUT", Bucket, Key, headers=headers, body=bytes(Body))}
+        return {"ETag": self._call("PUT", Bucket, Key, headers=headers, body=bytes(Body), object_data=True)}
 
     def create_multipart_upload(self, *, Bucket: str, Key: str, ContentType: str | None = None,  # noqa: N803
                                 ServerSideEncryption: str | None = None, SSEKMSKeyId: str | None = None) -> dict:
@@ -356,7 +361,7 @@ class S3Client:
 
     def upload_part(self, *, Bucket: str, Key: str, UploadId: str, PartNumber: int, Body: bytes) -> dict:  # noqa: N803
         etag = self._call("PUT", Bucket, Key, query=[("partNumber", str(int(PartNumber))), ("uploadId", UploadId)],
-                          body=bytes(Body))
+                          body=bytes(Body), object_data=True)
         return {"ETag": etag}
 
     def complete_multipart_upload(self, *, Bucket: str, Key: str, UploadId: str, MultipartUpload: dict,  # noqa: N803
@@ -385,14 +390,11 @@ class S3Client:
         return root
 
     def _call(self, method: str, bucket: str, key: str, query=(), headers=None, body: bytes = b"",
-              stream: bool = False, check_200_error: bool = False):
+              stream: bool = False, check_200_error: bool = False, object_data: bool = False):
         """One operation with botocore's standard retries. Returns the reply's body (bytes; the
         ETag header's value for a PUT without a reply body), or (connection, response) with
         ``stream``: the caller reads the body."""
-        host, path = self.config.address(bucket, key)
-        # Parameters in SigV4's canonical order; "uploads" is a flag without a value, as botocore sends it.
-        target = path + ("?" + "&".join(f"{_quote_param(k)}={_quote_param(v)}" if k != "uploads" else k
-                                        for k, v in sorted(query)) if query else "")
+        host, target = self._target(bucket, key, query)
         headers = dict(headers or {})
         if body:
             headers["Content-MD5"] = base64.b64encode(hashlib.md5(body).digest()).decode()
@@ -400,7 +402,7 @@ class S3Client:
         while True:
             attempt += 1
             try:
-                return self._attempt(method, host, target, headers, body, stream, check_200_error)
+                return self._attempt(method, host, target, headers, body, stream, check_200_error, object_data)
             except S3Error as exc:
                 retry = exc.status in RETRY_STATUSES or exc.code in RETRY_CODES
                 if not retry or attempt >= MAX_ATTEMPTS:
@@ -410,17 +412,23 @@ class S3Client:
                     raise
             self._sleep(min(BACKOFF_CAP, random.random() * BACKOFF_BASE * 2 ** (attempt - 1)))
 
-    def _sign(self, method: str, host: str, target: str, headers: dict, body: bytes) -> list[tuple[str, str]]:
+    def _target(self, bucket: str, key: str, query=()) -> tuple[str, str]:
+        """(host, path?query) of a request. Parameters go in SigV4's canonical order; "uploads"
+        is a flag without a value, as botocore sends it."""
+        host, path = self.config.address(bucket, key)
+        if not query:
+            return host, path
+        return host, path + "?" + "&".join(f"{_quote_param(k)}={_quote_param(v)}" if k != "uploads" else k
+                                           for k, v in sorted(query))
+
+    def _sign(self, method: str, host: str, target: str, headers: dict, body: bytes,
+              object_data: bool = False) -> list[tuple[str, str]]:
         auth = self._auth
         from awscrt import http as crt_http
-        if not body:
-            payload = EMPTY_SHA256
-        elif self._secure:
-            # Over TLS the payload is not hashed into the signature (as the SDKs do for S3); its
-            # Content-MD5 still makes S3 refuse a body damaged on the way.
-            payload = UNSIGNED_PAYLOAD
+        if object_data and not self.sign_payload:
+            payload = UNSIGNED_PAYLOAD  # an object's bytes over TLS, with their Content-MD5 (see __init__)
         else:
-            payload = hashlib.sha256(body).hexdigest()
+            payload = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
         request = crt_http.HttpRequest(method, target, crt_http.HttpHeaders([("Host", host), *headers.items()]))
         config = auth.AwsSigningConfig(
             algorithm=auth.AwsSigningAlgorithm.V4, signature_type=auth.AwsSignatureType.HTTP_REQUEST_HEADERS,
@@ -435,9 +443,9 @@ class S3Client:
             raise S3CredentialsError(f"no usable AWS credentials ({name})") from None
         return list(request.headers)
 
-    def _attempt(self, method, host, target, headers, body, stream, check_200_error):
+    def _attempt(self, method, host, target, headers, body, stream, check_200_error, object_data):
         import http.client
-        signed = self._sign(method, host, target, headers, body)
+        signed = self._sign(method, host, target, headers, body, object_data)
         for fresh in (False, True):
             conn, reused = self._connection(host, fresh)
             try:
