@@ -18,7 +18,7 @@ ratios are only as good as the quiet they were measured in.
 Where the time goes: the fastest run of each command split at its step lines (when pg_dump was
 running, when the dump was stored, when the restore was planned and done, when the process
 exited), and on the small database the fixed costs measured alone (the interpreter, the tool's
-imports, botocore and its S3 client, a ``pg_dump --version`` run).
+imports, the S3 client with its credentials, a ``pg_dump --version`` run).
 """
 from __future__ import annotations
 
@@ -65,8 +65,9 @@ def timed_tool(cmd: list[str], **kwargs) -> tuple[float, dict[str, float]]:
 
 def fixed_costs(env: dict, rounds: int) -> dict[str, float]:
     """What the tool pays before it can start the libpq tool or reach S3, each alone (fastest of
-    ``rounds``): the interpreter, the tool's imports (psycopg included), botocore and the S3
-    client, and a ``--version`` run of a libpq tool (through Debian's pg_wrapper where present)."""
+    ``rounds``): the interpreter, the tool's imports (psycopg included), the S3 client (awscrt's
+    signer and credential chain, credentials resolved), and a ``--version`` run of a libpq tool
+    (through Debian's pg_wrapper where present)."""
     python = [sys.executable, "-c"]
     runs = {
         "python_start": python + ["pass"],
@@ -183,7 +184,7 @@ def measure(name: str, random_mib: int, rounds: int) -> dict:
         if "fixed_costs" in result:
             f = result["fixed_costs"]
             print(f"{name} database: fixed costs alone: python start {f['python_start']:.3f} s, the tool's imports "
-                  f"{f['tool_imports']:.3f} s, botocore + S3 client {f['s3_client']:.3f} s, "
+                  f"{f['tool_imports']:.3f} s, S3 client (awscrt) {f['s3_client']:.3f} s, "
                   f"pg_dump --version {f['pg_dump_version']:.3f} s")
         print(json.dumps(result))
         return result

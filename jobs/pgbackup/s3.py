@@ -53,7 +53,6 @@ MAX_XML_BYTES = 16 * 1024 * 1024
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 _DNS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
-_IP_LIKE = re.compile(r"\d+\.\d+\.\d+\.\d+")
 
 
 class S3Failure(Exception):
@@ -125,8 +124,8 @@ class S3Config:
 
 
 def dns_compatible(bucket: str) -> bool:
-    # Dots would break the certificate's wildcard (*.s3.<region>.amazonaws.com): path-style then.
-    return bool(_DNS_BUCKET.fullmatch(bucket)) and "--" not in bucket[:4] and not _IP_LIKE.fullmatch(bucket)
+    # One DNS label: dots would break the certificate's wildcard (*.s3.<region>.amazonaws.com).
+    return bool(_DNS_BUCKET.fullmatch(bucket))
 
 
 def quote_key(key: str) -> str:
@@ -289,9 +288,14 @@ class S3Client:
     def from_env(cls, environ=None) -> "S3Client":
         return cls(S3Config.from_env(environ))
 
-    def warm_credentials(self) -> None:
-        """Resolves the credentials now (a web identity exchange, a metadata call) so that the
-        first request does not wait for them; a failure is reported by that request instead."""
+    def prepare(self) -> None:
+        """Does now what the first request would otherwise wait for: the HTTP and XML modules,
+        the TLS context (the system's CA certificates), the credentials (a web identity exchange,
+        a metadata call). A credential failure is reported by that first request instead."""
+        import http.client  # noqa: F401 imported here, off the first request's path
+        import xml.etree.ElementTree  # noqa: F401
+        if self._secure:
+            self._tls_context()
         try:
             self._credentials.get_credentials().result(CONNECT_TIMEOUT * 3)
         except Exception:  # noqa: BLE001 raised, with its one line, by the first signed request
@@ -440,7 +444,7 @@ class S3Client:
             auth.aws_sign_request(request, config).result(CONNECT_TIMEOUT * 6)
         except Exception as exc:  # noqa: BLE001 awscrt's AwsCrtError names the source that failed
             name = getattr(exc, "name", "") or type(exc).__name__
-            raise S3CredentialsError(f"no usable AWS credentials ({name})") from None
+            raise S3CredentialsError(f"awscrt: {name}") from None
         return list(request.headers)
 
     def _attempt(self, method, host, target, headers, body, stream, check_200_error, object_data):
@@ -476,12 +480,12 @@ class S3Client:
             raise S3Error(status, "MalformedReply", f"a reply larger than {MAX_XML_BYTES // 2**20} MiB")
         self._give_back(conn, response)
         if status >= 300:
-            raise error_from_reply(status, data if method != "HEAD" else b"")
+            raise _without_secrets(error_from_reply(status, data if method != "HEAD" else b""), signed)
         if check_200_error:
             root = _parse_xml(data)
             if root is not None and _local_name(root.tag) == "Error":
                 # S3 may fail a CompleteMultipartUpload after sending 200: botocore retries it as a 500.
-                raise error_from_reply(500, data)
+                raise _without_secrets(error_from_reply(500, data), signed)
         if method == "PUT":
             return response.getheader("ETag")
         return data
@@ -496,10 +500,7 @@ class S3Client:
             return conn, True
         import http.client
         if self._secure:
-            if self._tls is None:
-                import ssl
-                self._tls = ssl.create_default_context()
-            conn = http.client.HTTPSConnection(host, timeout=CONNECT_TIMEOUT, context=self._tls)
+            conn = http.client.HTTPSConnection(host, timeout=CONNECT_TIMEOUT, context=self._tls_context())
         else:
             conn = http.client.HTTPConnection(host, timeout=CONNECT_TIMEOUT)
         try:
@@ -510,6 +511,12 @@ class S3Client:
         conn.sock.settimeout(READ_TIMEOUT)
         conn._pgbackup_host = host
         return conn, False
+
+    def _tls_context(self):
+        if self._tls is None:
+            import ssl
+            self._tls = ssl.create_default_context()  # verifies the certificate and the host name
+        return self._tls
 
     def _give_back(self, conn, response) -> None:
         """Keeps a connection whose reply was read to its end for this thread's next request."""
@@ -523,6 +530,21 @@ class S3Client:
         if old is not None and old is not conn:
             old.close()
         pool[conn._pgbackup_host] = conn
+
+
+def _without_secrets(error: S3Error, signed: list[tuple[str, str]]) -> S3Error:
+    """The error with any echo of the request's session token or signature cut out (a proxy or a
+    non-AWS endpoint may quote the request back; the secret key itself never leaves awscrt)."""
+    secrets = []
+    for name, value in signed:
+        if name.lower() == "x-amz-security-token":
+            secrets.append(value)
+        elif name.lower() == "authorization":
+            secrets += [value, value.rpartition("Signature=")[2]]
+    code, message = error.code, error.message
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        code, message = code.replace(secret, "[redacted]"), message.replace(secret, "[redacted]")
+    return error if (code, message) == (error.code, error.message) else S3Error(error.status, code, message)
 
 
 def _write_headers(content_type, encryption, kms_key_id) -> dict:

@@ -39,7 +39,7 @@ def new_s3_client():
     from jobs.pgbackup import startup_done
     from jobs.pgbackup.s3 import S3Client
     client = S3Client.from_env()
-    client.warm_credentials()
+    client.prepare()
     startup_done()
     return client
 

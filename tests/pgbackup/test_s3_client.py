@@ -210,7 +210,8 @@ def test_authorization_is_byte_for_byte_botocores(monkeypatch, endpoint, token):
 # -- errors, retries and credentials against a scripted server ----------------------------------------
 class Scripted:
     """A loopback HTTP server answering from a script: (status, headers, body), "reset" (close
-    without a reply) or ("short", body, declared length). Records every request it gets."""
+    without a reply), ("short", body, declared length), or a function of the request returning
+    one of those. Records every request it gets."""
 
     def __init__(self):
         self.script: list = []
@@ -228,6 +229,8 @@ class Scripted:
                 outer.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers),
                                        "body": self.rfile.read(length) if length else b""})
                 step = outer.script.pop(0) if outer.script else (200, {}, b"")
+                if callable(step):
+                    step = step(outer.requests[-1])
                 if step == "reset":
                     self.close_connection = True
                     with contextlib.suppress(OSError):
@@ -375,6 +378,26 @@ def test_session_token_from_the_environment_is_sent(scripted, monkeypatch, tmp_p
     assert headers["authorization"].startswith("AWS4-HMAC-SHA256 Credential=ASIAENVEXAMPLE/")
     assert "/eu-west-1/s3/aws4_request" in headers["authorization"]
     assert "x-amz-security-token" in headers["authorization"].split("SignedHeaders=")[1]
+
+
+def test_an_error_quoting_the_request_back_carries_no_token_nor_signature(scripted):
+    token = "FQoGZXIvYXdzEBYaDLongSessionToken+/="
+    client = scripted.client(session_token=token)
+    scripted.script = [(400, {}, _xml_error("InvalidToken", f"token {token} rejected"))]
+    with pytest.raises(S3Error) as info:
+        client.get_object(Bucket=BUCKET, Key="k")
+    sent = {k.lower(): v for k, v in scripted.requests[0]["headers"].items()}
+    assert sent["x-amz-security-token"] == token
+    assert str(info.value) == "InvalidToken: token [redacted] rejected"
+
+    def quoting(request):
+        signature = request["headers"]["Authorization"].rpartition("Signature=")[2]
+        return 403, {}, _xml_error("SignatureDoesNotMatch", f"expected {'0' * 64}, got {signature}")
+    scripted.script = [quoting]
+    with pytest.raises(PgBackupError) as info:
+        Store(BUCKET, "p", client=client).get_json("p/x.json")
+    signature = scripted.requests[-1]["headers"]["Authorization"].rpartition("Signature=")[2]
+    assert signature not in str(info.value) and str(info.value).endswith(f"expected {'0' * 64}, got [redacted])")
 
 
 def test_no_credentials_is_one_line(scripted, monkeypatch, tmp_path):
