@@ -157,13 +157,20 @@ def _parse_xml(data: bytes):
         return None
 
 
+def _one_line(text: str, limit: int) -> str:
+    """A server's text for a terminal line: whitespace runs as one space, control characters escaped."""
+    text = " ".join(text.split())[:limit]
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+                   for c in text)
+
+
 def error_from_reply(status: int, data: bytes) -> S3Error:
     """S3's error reply as an S3Error; without a readable body, the status names the code."""
     root = _parse_xml(data) if data else None
     if root is not None and _local_name(root.tag) == "Error":
         code = _child_text(root, "Code") or str(status)
         message = _child_text(root, "Message") or ""
-        return S3Error(status, code.strip()[:100], " ".join(message.split())[:300])
+        return S3Error(status, _one_line(code, 100), _one_line(message, 300))
     import http
     try:
         code = http.HTTPStatus(status).phrase.replace(" ", "").replace("-", "")

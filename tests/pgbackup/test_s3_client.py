@@ -286,6 +286,10 @@ def test_error_replies_carry_status_code_and_message():
                                                                      "AccessDenied: Access Denied")
     assert (error_from_reply(404, b"").code, error_from_reply(412, b"").code) == ("NotFound", "PreconditionFailed")
     assert error_from_reply(503, b"<html>busy</html>").code == "ServiceUnavailable"
+    # XML 1.0 carries no ESC (such a body is no error document); what it can carry stays on one line.
+    assert str(error_from_reply(400, _xml_error("Bad\x1b[2J", "x"))) == "BadRequest"
+    assert str(error_from_reply(400, _xml_error("Bad", "forged&#13;line\u202etxt.exe"))) == \
+        "Bad: forged line\\u202etxt.exe"
 
 
 def test_a_5xx_and_throttling_are_retried_then_succeed(scripted):
