@@ -26,25 +26,20 @@ from datetime import datetime, timezone
 
 from jobs.pgbackup.errors import PgBackupError
 
-# botocore is imported when S3 is first needed, not with this module: its import and the S3
-# client's model take a quarter of a second of CPU, which the backup spends while pg_dump runs
-# instead of before it starts (see Store.warm_up). boto3 itself is not needed.
+from jobs.pgbackup.s3 import S3CredentialsError, S3Error, S3Failure, S3TransportError
 
-
-def _botocore_exceptions():
-    import botocore.exceptions
-    return botocore.exceptions
+# The S3 client (jobs/pgbackup/s3.py) imports awscrt when it is made, not with this module: the
+# backup makes it in the background while pg_dump runs (see Store.warm_up).
 
 
 def new_s3_client():
-    """An S3 client from the environment (region, AWS_ENDPOINT_URL, credentials: botocore reads
-    them). Retries stay few so that a failing S3 fails the job within minutes and the alert fires."""
-    import botocore.session
-    from botocore.config import Config
-
+    """An S3 client from the environment (region, AWS_ENDPOINT_URL, credentials: see s3.py), with
+    its credentials resolved. Retries stay few so that a failing S3 fails the job within minutes
+    and the alert fires."""
     from jobs.pgbackup import startup_done
-    client = botocore.session.get_session().create_client(
-        "s3", config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10, read_timeout=120))
+    from jobs.pgbackup.s3 import S3Client
+    client = S3Client.from_env()
+    client.prepare()
     startup_done()
     return client
 
@@ -86,41 +81,34 @@ def is_backup_id(text: str) -> bool:
 
 
 def s3_reason(exc: BaseException) -> str:
-    botocore = _botocore_exceptions()
-    if isinstance(exc, botocore.ClientError):
-        error = exc.response.get("Error", {})
-        code = error.get("Code", "error")
-        message = error.get("Message") or ""
-        return f"{code}: {message}".rstrip(": ") if message else code
-    if isinstance(exc, botocore.NoCredentialsError):
-        return "no AWS credentials (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or use the pod's role)"
-    if isinstance(exc, botocore.EndpointConnectionError):
-        return f"cannot reach {exc.kwargs.get('endpoint_url', 'the S3 endpoint')}"
+    if isinstance(exc, S3Error):
+        return f"{exc.code}: {exc.message}" if exc.message else exc.code
+    if isinstance(exc, S3CredentialsError):
+        return f"no AWS credentials (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or use the pod's role; {exc})"
+    if isinstance(exc, S3TransportError):
+        return str(exc)
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _refused_overwrite(exc) -> bool:
     # 412: the key exists. 409: another conditional write to the same key is in flight.
-    return exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict")
+    return isinstance(exc, S3Error) and exc.code in ("PreconditionFailed", "ConditionalRequestConflict")
 
 
 @contextlib.contextmanager
 def s3_errors(action: str, where: str):
-    """Turns any boto3/botocore failure into one line naming the action and the object."""
+    """Turns any failure of an S3 call into one line naming the action and the object."""
     try:
         yield
-    except Exception as exc:
-        botocore = _botocore_exceptions()
-        if isinstance(exc, botocore.ClientError) and _refused_overwrite(exc):
+    except S3Failure as exc:
+        if _refused_overwrite(exc):
             raise PgBackupError(f"S3 {action} refused for {where}: the object already exists and is never "
                                 f"overwritten ({s3_reason(exc)})") from None
-        if isinstance(exc, (botocore.ClientError, botocore.BotoCoreError)):
-            raise PgBackupError(f"S3 {action} failed for {where} ({s3_reason(exc)})") from None
-        raise
+        raise PgBackupError(f"S3 {action} failed for {where} ({s3_reason(exc)})") from None
 
 
 def _is_missing(exc) -> bool:
-    return exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound")
+    return isinstance(exc, S3Error) and exc.code in ("NoSuchKey", "404", "NotFound")
 
 
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
@@ -266,15 +254,10 @@ class Store:
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=key)
             return read_capped(response["Body"], cap, self.url(key))
-        except PgBackupError:
-            raise
-        except Exception as exc:
-            botocore = _botocore_exceptions()
-            if isinstance(exc, botocore.ClientError) and missing_ok and _is_missing(exc):
+        except S3Failure as exc:
+            if missing_ok and _is_missing(exc):
                 return None
-            if isinstance(exc, (botocore.ClientError, botocore.BotoCoreError)):
-                raise PgBackupError(f"S3 read failed for {self.url(key)} ({s3_reason(exc)})") from None
-            raise
+            raise PgBackupError(f"S3 read failed for {self.url(key)} ({s3_reason(exc)})") from None
 
     def get_json(self, key: str, missing_ok: bool = False):
         data = self.get_bytes(key, missing_ok)
@@ -284,7 +267,7 @@ class Store:
         """Creates the object, never replacing one; returns how the write was confirmed.
 
         A write whose reply was lost (a reset connection, a 5xx after S3 stored it) may have
-        landed: botocore's retry then meets 412, or every retry fails. Either way the object is
+        landed: the client's retry then meets 412 (or 409), or every retry fails. Either way the object is
         read back; if it holds exactly these bytes the write succeeded ("read-back"), if it is
         missing the write is tried again, and if it holds something else the run fails. Nothing
         is ever deleted to "undo" a write."""
@@ -296,14 +279,8 @@ class Store:
                 self.client.put_object(Bucket=self.bucket, Key=key, Body=body, IfNoneMatch="*",
                                        ContentType="application/json", **self._encryption())
                 return "written"
-            except Exception as exc:
-                botocore = _botocore_exceptions()
-                if isinstance(exc, botocore.ClientError):
-                    cause, refused = s3_reason(exc), _refused_overwrite(exc)
-                elif isinstance(exc, botocore.BotoCoreError):
-                    cause, refused = s3_reason(exc), False
-                else:
-                    raise
+            except S3Failure as exc:
+                cause, refused = s3_reason(exc), _refused_overwrite(exc)
             try:
                 existing = self.get_bytes(key, missing_ok=True)
             except PgBackupError:
@@ -452,8 +429,7 @@ class MultipartUpload:
         self._send_abort(upload_id)
 
     def _send_abort(self, upload_id: str) -> None:
-        botocore = _botocore_exceptions()
-        with contextlib.suppress(botocore.ClientError, botocore.BotoCoreError, PgBackupError):
+        with contextlib.suppress(S3Failure, PgBackupError):
             self.store.client.abort_multipart_upload(Bucket=self.store.bucket, Key=self.key, UploadId=upload_id)
 
     def _finish_thread(self, timeout: float | None = None) -> None:

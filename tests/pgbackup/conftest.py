@@ -65,6 +65,27 @@ def s3(moto):
     return client
 
 
+def tool_client(endpoint: str, access_key: str = "testing", secret_key: str = "testing", session_token=None):
+    """The tool's own S3 client (jobs/pgbackup/s3.py) for Stores made in this process. boto3
+    (``s3``) stays for setting up and cross-checking what the tool wrote."""
+    from awscrt import auth
+
+    from jobs.pgbackup.s3 import S3Client, S3Config
+    return S3Client(S3Config.custom("us-east-1", endpoint),
+                    auth.AwsCredentialsProvider.new_static(access_key, secret_key, session_token))
+
+
+_TOOL_CLIENTS: dict = {}
+
+
+def tool_client_like(boto3_client):
+    """The tool's client against the endpoint a boto3 test client talks to (one per endpoint)."""
+    endpoint = boto3_client.meta.endpoint_url
+    if endpoint not in _TOOL_CLIENTS:
+        _TOOL_CLIENTS[endpoint] = tool_client(endpoint)
+    return _TOOL_CLIENTS[endpoint]
+
+
 @pytest.fixture(scope="session")
 def source_url(pg):
     return generate_database(pg, "insurance_lead_gen")

@@ -108,9 +108,13 @@ class PostgresServer:
 
 
 class MotoServer:
-    def __init__(self):
+    """moto's server; ``env`` adds to its environment (e.g. INITIAL_NO_AUTH_ACTION_COUNT, which
+    makes it check signatures and IAM permissions after that many requests)."""
+
+    def __init__(self, env: dict | None = None):
         self.port = free_port()
         self.proc = None
+        self.env = env
 
     @property
     def url(self) -> str:
@@ -119,7 +123,8 @@ class MotoServer:
     def start(self) -> "MotoServer":
         moto = Path(sys.executable).parent / "moto_server"
         self.proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     env={**os.environ, **self.env} if self.env else None)
         wait_http(self.url + "/moto-api/", "moto_server", self.proc)
         return self
 
@@ -156,7 +161,8 @@ class FaultProxy:
     ``fail_from_part = N`` answers 500 InternalError to UploadPart N and later; ``hold.clear()``
     makes every UploadPart wait until ``hold.set()``. ``lose_reply_to = suffix``: a PUT of a key
     ending so reaches moto but its reply is replaced by a 500 (a reply lost on the way back);
-    ``fail_put_to = suffix``: such a PUT never reaches moto and gets a 500.
+    ``fail_put_to = suffix``: such a PUT never reaches moto and gets a 500; ``reset_reply_to =
+    suffix``: such a PUT reaches moto and the connection is then closed without any reply.
     """
 
     def __init__(self, upstream_port: int):
@@ -167,6 +173,7 @@ class FaultProxy:
         self.parts_seen = 0
         self.lose_reply_to: str | None = None
         self.fail_put_to: str | None = None
+        self.reset_reply_to: str | None = None
         self.puts_seen: list[str] = []
         proxy = self
 
@@ -219,6 +226,10 @@ class FaultProxy:
                     conn.close()
                     self._error()
                     return
+                if _matches(self, proxy.reset_reply_to):
+                    conn.close()
+                    self.close_connection = True
+                    return
                 self.send_response(response.status)
                 for k, v in response.getheaders():
                     if k.lower() not in ("connection", "transfer-encoding", "content-length", "server", "date"):
@@ -246,7 +257,7 @@ class FaultProxy:
     def reset(self) -> None:
         self.fail_from_part = None
         self.parts_seen = 0
-        self.lose_reply_to = self.fail_put_to = None
+        self.lose_reply_to = self.fail_put_to = self.reset_reply_to = None
         self.puts_seen = []
         self.hold.set()
 

@@ -18,7 +18,7 @@ from jobs.pgbackup.db import DatabaseUrl
 from jobs.pgbackup.log import StepLog
 from jobs.pgbackup.store import MIN_PART_SIZE, Store
 
-from .conftest import BUCKET, pushed_metrics
+from .conftest import BUCKET, pushed_metrics, tool_client_like
 from .harness import REPO, aws_env
 
 DATABASE = "hostile_small"
@@ -35,7 +35,7 @@ def small_url(pg):
 
 
 def _store(s3, prefix):
-    return Store(BUCKET, prefix, client=s3)
+    return Store(BUCKET, prefix, client=tool_client_like(s3))
 
 
 def _backup(s3, prefix, url):
@@ -142,7 +142,7 @@ def test_reads_stop_at_the_cap(s3):
 
     class Client:
         def get_object(self, **kwargs):
-            response = s3.get_object(**kwargs)
+            response = tool_client_like(s3).get_object(**kwargs)
             return {**response, "Body": Counting(response["Body"])}
 
     store = Store(BUCKET, prefix, client=Client())

@@ -24,7 +24,7 @@ from jobs.pgbackup.errors import PgBackupError
 from jobs.pgbackup.log import StepLog
 from jobs.pgbackup.store import MIN_PART_SIZE, Store
 
-from .conftest import BUCKET, pushed_metrics
+from .conftest import BUCKET, pushed_metrics, tool_client_like
 
 DATABASE = "trust_small"
 
@@ -42,7 +42,7 @@ def small_url(pg):
 
 
 def _store(s3, prefix):
-    return Store(BUCKET, prefix, client=s3)
+    return Store(BUCKET, prefix, client=tool_client_like(s3))
 
 
 def _backup(s3, prefix, url, now=None, token=None):
