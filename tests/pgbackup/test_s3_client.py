@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from awscrt import auth
 
-from jobs.pgbackup import operations
+from jobs.pgbackup import backup
 from jobs.pgbackup.db import DatabaseUrl
 from jobs.pgbackup.errors import PgBackupError
 from jobs.pgbackup.log import StepLog
@@ -481,8 +481,8 @@ def test_backup_verify_restore_and_list_import_no_botocore(tiny_url, verify_url,
 def test_an_in_process_backup_through_the_tool_client_writes_what_boto3_reads(s3, tiny_url):
     prefix = f"inproc/{uuid.uuid4().hex[:8]}"
     client = tool_client(s3.meta.endpoint_url)
-    result = operations.backup(DatabaseUrl.parse(tiny_url, "--database-url"), Store(BUCKET, prefix, client=client),
-                               StepLog("backup", stream=io.StringIO()), MIN_PART_SIZE)
+    result = backup.backup(DatabaseUrl.parse(tiny_url, "--database-url"), Store(BUCKET, prefix, client=client),
+                           StepLog("backup", stream=io.StringIO()), MIN_PART_SIZE)
     key = f"{prefix}/{result['backup_id']}/dump.pgcustom"
     manifest = json.loads(s3.get_object(Bucket=BUCKET, Key=f"{prefix}/{result['backup_id']}/manifest.json")["Body"].read())
     assert hashlib.sha256(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()).hexdigest() == manifest["dump"]["sha256"]
