@@ -54,6 +54,7 @@ class Session:
         self._marker = f"pgbackup-{secrets.token_hex(8)}".encode()
         conninfo, env = url.libpq_args()
         env["PGAPPNAME"] = "pgbackup"
+        env["PGCLIENTENCODING"] = "UTF8"  # JSON is UTF-8 whatever the database or the pod's locale
         try:
             self._proc = subprocess.Popen(
                 ["psql", "--no-psqlrc", "--quiet", "--no-align", "--tuples-only", "--no-password",
