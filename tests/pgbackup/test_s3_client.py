@@ -213,7 +213,7 @@ class Scripted:
     without a reply), ("short", body, declared length), or a function of the request returning
     one of those. Records every request it gets."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
         self.script: list = []
         self.requests: list[dict] = []
         outer = self
@@ -258,8 +258,11 @@ class Scripted:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        port = self.server.server_address[1]
+        self.url = f"https://localhost:{port}" if tls else f"http://127.0.0.1:{port}"  # the name the cert carries
 
     def client(self, **credentials) -> S3Client:
         client = tool_client(self.url, **credentials)
@@ -419,6 +422,58 @@ def test_no_credentials_is_one_line(scripted, monkeypatch, tmp_path):
     assert "\n" not in str(info.value) and scripted.requests == []
     with pytest.raises(S3CredentialsError):
         client.get_object(Bucket=BUCKET, Key="k")
+
+
+def _self_signed(tmp_path):
+    """A certificate for localhost, signed by itself: (server context, its PEM file)."""
+    import ssl
+    from datetime import timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    pem = tmp_path / "cert.pem"
+    pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(pem, tmp_path / "key.pem")
+    return server, pem
+
+
+def test_over_tls_the_certificate_is_verified_and_object_bytes_carry_content_md5(tmp_path):
+    import base64
+    import ssl
+    context, pem = _self_signed(tmp_path)
+    server = Scripted(tls=context)
+    try:
+        client = server.client()
+        with pytest.raises(S3TransportError, match="CERTIFICATE_VERIFY_FAILED"):
+            client.put_object(Bucket=BUCKET, Key="k", Body=b"x")  # the system's CAs do not know it
+        assert server.requests == []
+        client._tls = ssl.create_default_context(cafile=str(pem))
+        server.script = [(200, {"ETag": '"e"'}, b""), (200, {}, b"<CreateMultipartUploadResult><UploadId>u"
+                                                             b"</UploadId></CreateMultipartUploadResult>")]
+        assert client.put_object(Bucket=BUCKET, Key="a b", Body=b"object bytes") == {"ETag": '"e"'}
+        client.create_multipart_upload(Bucket=BUCKET, Key="a b")
+        put, create = ({k.lower(): v for k, v in r["headers"].items()} for r in server.requests)
+        assert server.requests[0]["path"] == f"/{BUCKET}/a%20b" and server.requests[0]["body"] == b"object bytes"
+        assert put["x-amz-content-sha256"] == "UNSIGNED-PAYLOAD"
+        assert put["content-md5"] == base64.b64encode(hashlib.md5(b"object bytes").digest()).decode()
+        assert create["x-amz-content-sha256"] == hashlib.sha256(b"").hexdigest()
+    finally:
+        server.server.shutdown()
+        server.server.server_close()
 
 
 # -- through the fault proxy to moto --------------------------------------------------------------------
