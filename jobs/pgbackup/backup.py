@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from jobs.pgbackup import catalogue, client, db, psql
-from jobs.pgbackup.catalogue import (DEFAULT_CLOCK_TOLERANCE_SECONDS, MANIFEST_FORMAT, iso, read_catalogue,
-                                     report_suspects)
+from jobs.pgbackup.catalogue import MANIFEST_FORMAT, iso, read_catalogue, report_suspects
+from jobs.pgbackup.defaults import DEFAULT_CLOCK_TOLERANCE_SECONDS
 from jobs.pgbackup.db import DatabaseUrl
 from jobs.pgbackup.errors import PgBackupError
 from jobs.pgbackup.log import StepLog, Timer
@@ -40,12 +40,14 @@ def random_token() -> str:
 
 def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int, facts: dict | None = None,
            tolerance: float = DEFAULT_CLOCK_TOLERANCE_SECONDS, now: Clock = utc_now,
-           token: Callable[[], str] = random_token) -> dict:
+           token: Callable[[], str] = random_token, session: psql.Session | None = None) -> dict:
+    """``session``: a psql session on ``source`` already started (the CLI starts it before it loads
+    this module, so psql logs in meanwhile); this function ends it."""
     facts = {} if facts is None else facts
     started = now()
     timer = Timer()
     client.start_version("pg_dump")  # checked once pg_dump runs: neither waits for the other
-    session = psql.Session(source)
+    session = session or psql.Session(source)
     listed: dict = {}
     proc = None
     try:

@@ -19,13 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from jobs.pgbackup.defaults import DEFAULT_CLOCK_TOLERANCE_SECONDS
 from jobs.pgbackup.errors import PgBackupError
 from jobs.pgbackup.store import DUMP, MANIFEST, BackupEntry, Store
 
-DEFAULT_CLOCK_TOLERANCE_SECONDS = 300
-# Backups a verify run restores (``verification_order``): the latest plus one in turn, so every
-# retained backup is restored now and then.
-DEFAULT_VERIFY_COUNT = 2
 # The dump and its manifest both carry the bucket's time, so no clock skew separates them; this
 # covers LastModified's one-second resolution only.
 SAME_CLOCK_SLACK = timedelta(seconds=2)

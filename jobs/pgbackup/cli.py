@@ -11,13 +11,16 @@ import signal
 import sys
 import time
 
-from jobs.pgbackup import client, scratch
-from jobs.pgbackup.backup import backup
-from jobs.pgbackup.catalogue import DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_VERIFY_COUNT
+from jobs.pgbackup import client
 from jobs.pgbackup.db import DatabaseUrl
+from jobs.pgbackup.defaults import (DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_PART_SIZE, DEFAULT_VERIFY_COUNT,
+                                    DEFAULT_VERIFY_ROLE, MIN_PART_SIZE)
 from jobs.pgbackup.errors import PgBackupError, Terminated, UsageError
 from jobs.pgbackup.log import StepLog, error_line, safe
-from jobs.pgbackup.store import DEFAULT_PART_SIZE, MIN_PART_SIZE, Store, is_backup_id
+from jobs.pgbackup.psql import Session
+
+# The commands' own modules (the S3 client, the catalogue, the restore logic) are imported in
+# _run, after the database side has started: psql logs in while they load.
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,8 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scratch-admin-url", default=os.environ.get("SCRATCH_ADMIN_DATABASE_URL"),
                    help="instead of --scratch-url: a login with CREATEROLE that the tool uses only to create the "
                         "verify role and give it a fresh password for this run (env SCRATCH_ADMIN_DATABASE_URL)")
-    p.add_argument("--verify-role", default=os.environ.get("VERIFY_ROLE") or scratch.DEFAULT_VERIFY_ROLE,
-                   help=f"the role --scratch-admin-url provisions (env VERIFY_ROLE; default {scratch.DEFAULT_VERIFY_ROLE})")
+    p.add_argument("--verify-role", default=os.environ.get("VERIFY_ROLE") or DEFAULT_VERIFY_ROLE,
+                   help=f"the role --scratch-admin-url provisions (env VERIFY_ROLE; default {DEFAULT_VERIFY_ROLE})")
     p.add_argument("--count", type=int, default=os.environ.get("VERIFY_COUNT") or str(DEFAULT_VERIFY_COUNT),
                    help="backups to verify per run when --backup is not given: the latest if never verified, then "
                         f"the least recently verified (env VERIFY_COUNT; default {DEFAULT_VERIFY_COUNT})")
@@ -85,13 +88,15 @@ def _required(value, flag: str, env: str) -> str:
     return value
 
 
-def _store(args) -> Store:
+def _store(args):
+    from jobs.pgbackup.store import Store
     bucket = _required(args.bucket, "--bucket", "BACKUP_BUCKET")
     prefix = _required(args.prefix, "--prefix", "BACKUP_PREFIX")
     return Store(bucket, prefix, kms_key_id=args.kms_key_id)
 
 
 def _backup_id(args) -> str | None:
+    from jobs.pgbackup.store import is_backup_id
     if args.backup and not is_backup_id(args.backup):
         raise UsageError(f"--backup {args.backup!r} is not a backup id like 20261122T020000Z-1a2b3c4d")
     return args.backup
@@ -142,8 +147,7 @@ def _push(args, log: StepLog, operation: str, database: str | None, values: dict
 
 
 def _run(args, log: StepLog) -> int:
-    if args.command != "backup":
-        # verify, restore and list only: the backup does not wait for their code to load.
+    if args.command in ("list", "restore"):
         from jobs.pgbackup import operations
     if args.command == "list":
         rows = operations.list_backups(_store(args), args.clock_tolerance_seconds)
@@ -173,9 +177,12 @@ def _run(args, log: StepLog) -> int:
             facts["database"] = source.dbname
             if args.part_size_mib * 1024 * 1024 < MIN_PART_SIZE:
                 raise UsageError(f"--part-size-mib {args.part_size_mib} is below S3's minimum part size of 5")
-            store = _store(args)
-            result = backup(source, store, log, args.part_size_mib * 1024 * 1024, facts,
-                            args.clock_tolerance_seconds)
+            _required(args.bucket, "--bucket", "BACKUP_BUCKET")
+            _required(args.prefix, "--prefix", "BACKUP_PREFIX")
+            session = Session(source)  # logs in while the backup's modules load
+            from jobs.pgbackup.backup import backup
+            result = backup(source, _store(args), log, args.part_size_mib * 1024 * 1024, facts,
+                            args.clock_tolerance_seconds, session=session)
         else:
             client.start_version("pg_restore")
             # Until the manifest names the database, label a failure with the CronJob's own
@@ -186,22 +193,30 @@ def _run(args, log: StepLog) -> int:
                 pass
             if args.count < 1:
                 raise UsageError(f"--count {args.count} must be at least 1")
+            _required(args.bucket, "--bucket", "BACKUP_BUCKET")
+            _required(args.prefix, "--prefix", "BACKUP_PREFIX")
             if args.scratch_admin_url:
                 if args.scratch_url:
                     raise UsageError("--scratch-url and --scratch-admin-url exclude each other (or unset "
                                      "SCRATCH_DATABASE_URL / SCRATCH_ADMIN_DATABASE_URL)")
-                admin = DatabaseUrl.parse(args.scratch_admin_url, "--scratch-admin-url")
-                store = _store(args)
-                backup_id = _backup_id(args)
-                scratch_url = scratch.provision_role(admin, args.verify_role)
-                log.step("verify-role", role=args.verify_role, server=admin.where, provisioned=True)
+                admin_url = DatabaseUrl.parse(args.scratch_admin_url, "--scratch-admin-url")
+                _backup_id(args)  # refused before the role is touched
+                from jobs.pgbackup import scratch
+                scratch_url = scratch.provision_role(admin_url, args.verify_role)
+                log.step("verify-role", role=args.verify_role, server=admin_url.where, provisioned=True)
             else:
                 scratch_url = DatabaseUrl.parse(_required(args.scratch_url, "--scratch-url", "SCRATCH_DATABASE_URL"),
                                                 "--scratch-url").with_iam(args.rds_iam_region)
-                store = _store(args)
+            admin = Session(scratch_url)  # logs in while verify's modules load
+            try:
                 backup_id = _backup_id(args)
+            except UsageError:
+                admin.kill()
+                raise
+            store = _store(args)
+            from jobs.pgbackup import operations
             result = operations.verify(store, scratch_url, log, backup_id, facts, args.count,
-                                       args.clock_tolerance_seconds)
+                                       args.clock_tolerance_seconds, admin=admin)
     except UsageError:
         raise  # nothing was attempted: no metrics
     except (PgBackupError, Terminated):

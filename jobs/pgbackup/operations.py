@@ -14,8 +14,8 @@ from typing import Callable
 
 from jobs.pgbackup import catalogue, client, db, psql, scratch
 from jobs.pgbackup.backup import Clock, random_token, utc_now
-from jobs.pgbackup.catalogue import (DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_VERIFY_COUNT, Backup, iso,
-                                     load_manifest, read_catalogue, report_suspects)
+from jobs.pgbackup.catalogue import Backup, iso, load_manifest, read_catalogue, report_suspects
+from jobs.pgbackup.defaults import DEFAULT_CLOCK_TOLERANCE_SECONDS, DEFAULT_VERIFY_COUNT
 from jobs.pgbackup.db import DatabaseUrl
 from jobs.pgbackup.errors import PgBackupError
 from jobs.pgbackup.log import StepLog, Timer
@@ -223,7 +223,8 @@ class _Background:
 
 def verify(store: Store, scratch_url: DatabaseUrl, log: StepLog, requested: str | None, facts: dict | None = None,
            count: int = DEFAULT_VERIFY_COUNT, tolerance: float = DEFAULT_CLOCK_TOLERANCE_SECONDS,
-           now: Clock = utc_now, token: Callable[[], str] = random_token) -> dict:
+           now: Clock = utc_now, token: Callable[[], str] = random_token, admin: psql.Session | None = None) -> dict:
+    """``admin``: a psql session on ``scratch_url`` already started (see backup.backup); ended here."""
     facts = {} if facts is None else facts
     timer = Timer()
     # The role and client checks need the server, the plan needs S3: neither waits for the other.
@@ -231,7 +232,7 @@ def verify(store: Store, scratch_url: DatabaseUrl, log: StepLog, requested: str 
 
     def prepare():
         try:
-            session = prepared["admin"] = psql.Session(scratch_url)
+            session = prepared["admin"] = admin or psql.Session(scratch_url)
             prepared["role"], server = scratch.require_least_privilege(session, scratch_url.where)
             prepared["versions"] = client.check_client("pg_restore", server, scratch_url.where)
             prepared["abandoned"] = scratch.drop_abandoned(session, now())

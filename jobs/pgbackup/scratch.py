@@ -26,7 +26,6 @@ from jobs.pgbackup.db import DatabaseUrl
 from jobs.pgbackup.errors import PgBackupError
 from jobs.pgbackup.psql import Session, SessionError, identifier, literal
 
-DEFAULT_VERIFY_ROLE = "pgbackup_verify"
 RDS_IAM_ROLE = "rds_iam"  # RDS's role for IAM database authentication
 SCRATCH_PREFIX = "pgbackup_verify_"
 # How long a password the tool sets stays valid: the verify CronJob's deadline plus a margin.

@@ -54,8 +54,6 @@ _ID = re.compile(r"(\d{8}T\d{6}Z)(-[0-9a-f]{8})?")
 MAX_JSON_BYTES = 4 * 1024 * 1024
 # Ours nest three levels deep. The bound keeps json's recursive parser far from Python's limit.
 MAX_JSON_DEPTH = 32
-MIN_PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last
-DEFAULT_PART_SIZE = 16 * 1024 * 1024
 
 
 def backup_id_at(moment: datetime, suffix: str | None = None) -> str:

@@ -11,9 +11,10 @@ from psycopg.conninfo import conninfo_to_dict
 
 from jobs.pgbackup import backup, conninfo, db, psql
 from jobs.pgbackup.db import DatabaseUrl
+from jobs.pgbackup.defaults import MIN_PART_SIZE
 from jobs.pgbackup.errors import PgBackupError
 from jobs.pgbackup.log import StepLog
-from jobs.pgbackup.store import MIN_PART_SIZE, Store
+from jobs.pgbackup.store import Store
 
 from .conftest import BUCKET
 from .harness import REPO, aws_env

@@ -20,9 +20,10 @@ import pytest
 
 from jobs.pgbackup import backup, operations, psql, scratch
 from jobs.pgbackup.db import DatabaseUrl
+from jobs.pgbackup.defaults import MIN_PART_SIZE
 from jobs.pgbackup.errors import PgBackupError
 from jobs.pgbackup.log import StepLog
-from jobs.pgbackup.store import MIN_PART_SIZE, Store
+from jobs.pgbackup.store import Store
 
 from .conftest import BUCKET, pushed_metrics, tool_client_like
 

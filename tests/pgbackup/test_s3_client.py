@@ -22,11 +22,12 @@ from awscrt import auth
 
 from jobs.pgbackup import backup
 from jobs.pgbackup.db import DatabaseUrl
+from jobs.pgbackup.defaults import MIN_PART_SIZE
 from jobs.pgbackup.errors import PgBackupError
 from jobs.pgbackup.log import StepLog
 from jobs.pgbackup.s3 import (S3Client, S3Config, S3ConfigError, S3CredentialsError, S3Error, S3TransportError,
                               error_from_reply, quote_key)
-from jobs.pgbackup.store import MIN_PART_SIZE, Store
+from jobs.pgbackup.store import Store
 
 from .conftest import BUCKET, tool_client
 from .harness import MotoServer
