@@ -84,7 +84,7 @@ def backup(source: DatabaseUrl, store: Store, log: StepLog, part_size: int, fact
 
         def count():
             try:
-                counted["tables"], counted["large_objects"] = db.counts_from_rows(session.rows(db.ROW_COUNTS_PSQL))
+                counted["tables"], counted["large_objects"] = db.row_counts(session)
             except PgBackupError as exc:
                 counted["error"] = str(exc)
 

@@ -185,7 +185,7 @@ SELECT json_build_array(NULL, NULL, count(*)) FROM pg_largeobject_metadata;
 """
 
 
-def counts_from_rows(rows: list) -> tuple[dict[str, int], int]:
-    """``ROW_COUNTS_PSQL``'s output: ({schema.table as the manifest names it: rows}, large objects)."""
-    *tables, (_, _, large_objects) = rows
+def row_counts(session) -> tuple[dict[str, int], int]:
+    """({schema.table as the manifest names it: rows}, large objects) in a psql session's snapshot."""
+    *tables, (_, _, large_objects) = session.rows(ROW_COUNTS_PSQL)
     return {quoted_table(schema, table): count for schema, table, count in tables}, large_objects

@@ -173,7 +173,7 @@ def _verify_one(store: Store, admin: psql.Session, scratch_url: DatabaseUrl, cho
         elif result.returncode != 0:
             problems.append(result.reason())
         else:
-            tables, large_objects = db.counts_from_rows(counter.rows(db.ROW_COUNTS_PSQL))
+            tables, large_objects = db.row_counts(counter)
             problems = compare_counts(manifest, tables, large_objects, exact=True)
             log.step("compare", status="ok" if not problems else "error", backup_id=backup_id, tables=len(tables),
                      rows=sum(tables.values()), large_objects=large_objects, mismatches=problems)
@@ -386,7 +386,7 @@ def restore(store: Store, target: DatabaseUrl, log: StepLog, requested: str | No
     log.step("restore", backup_id=backup_id, bytes=result.size)
 
     with psql.Session(target) as session:
-        tables, large_objects = db.counts_from_rows(session.rows(db.ROW_COUNTS_PSQL))
+        tables, large_objects = db.row_counts(session)
     problems = compare_counts(manifest, tables, large_objects, exact=False)
     log.step("compare", status="ok" if not problems else "error", tables=len(manifest["tables"]),
              rows=sum(manifest["tables"].values()), mismatches=problems)

@@ -69,7 +69,7 @@ def test_the_runbooks_backup_role_dumps_everything_into_a_backup_that_verifies(s
     manifest = _manifest(s3, prefix, backup_id)
     # The same rows and large objects the superuser sees: nothing was hidden from the role.
     with psql.Session(DatabaseUrl.parse(source, "--database-url")) as session:
-        tables, large_objects = db.counts_from_rows(session.rows(db.ROW_COUNTS_PSQL))
+        tables, large_objects = db.row_counts(session)
     assert manifest["tables"] == tables and manifest["large_objects"] == large_objects == 1
     assert tables['"Mixed Case"."Odd ""Table"" ü"'] == 2 and tables["public.leads"] == 100000
     # And the dump restores to exactly those rows.

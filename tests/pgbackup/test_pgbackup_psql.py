@@ -1,9 +1,8 @@
-"""The backup's database side without a driver: libpq's parser through ctypes, a psql session for
-the snapshot and the row counts, and no psycopg in the process that runs pg_dump."""
+"""The tool's database side without a driver: libpq's parser through ctypes, psql sessions for the
+snapshot, the row counts and verify's checks (test_s3_client.py checks that no command imports psycopg)."""
 import io
 import json
 import subprocess
-import sys
 
 import psycopg
 import pytest
@@ -17,7 +16,7 @@ from jobs.pgbackup.log import StepLog
 from jobs.pgbackup.store import Store
 
 from .conftest import BUCKET
-from .harness import REPO, aws_env
+from .harness import aws_env
 
 CONNINFO = [
     "postgresql://app:s3cr%40t@db.internal:6543/leads?sslmode=require&connect_timeout=3",
@@ -123,26 +122,6 @@ def test_rows_written_after_the_snapshot_are_in_neither_the_dump_nor_the_counts(
                              capture_output=True, check=True).stdout.decode()
     copied = listing.split("FROM stdin;\n", 1)[1].split("\n\\.", 1)[0].splitlines()
     assert len(copied) == 1000 and "1001" not in copied
-
-
-def _imports(moto, *args) -> set[str]:
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "jobs.pgbackup", *args, "--bucket", BUCKET,
-                           "--prefix", "psql/no-driver"], cwd=REPO, env=aws_env(moto.url), capture_output=True,
-                          text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert json.loads(proc.stdout.splitlines()[-1])["step"] == "done"
-    return {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
-
-
-def test_no_command_imports_a_database_driver(source_url, verify_url, pg, s3, moto):
-    """psql, pg_dump and pg_restore talk to the server; this process only drives them."""
-    backup_imports = _imports(moto, "backup", "--database-url", source_url)
-    verify_imports = _imports(moto, "verify", "--scratch-url", verify_url, "--count", "1")
-    target = pg.create_database("pgbackup_no_driver_restore")
-    restore_imports = _imports(moto, "restore", "--target-url", target)
-    assert "jobs.pgbackup.backup" in backup_imports and "jobs.pgbackup.operations" in verify_imports
-    for imported in (backup_imports, verify_imports, restore_imports):
-        assert not {name for name in imported if name.split(".")[0] in ("psycopg", "psycopg_binary")}
 
 
 def test_the_scram_secret_is_the_one_the_server_makes_for_the_same_password_and_salt(pg):

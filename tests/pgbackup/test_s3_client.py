@@ -521,7 +521,8 @@ def tiny_url(pg):
     return url
 
 
-def test_backup_verify_restore_and_list_import_no_botocore(tiny_url, verify_url, pg, run):
+def test_backup_verify_restore_and_list_import_neither_botocore_nor_a_database_driver(tiny_url, verify_url, pg, run):
+    """awscrt signs, http.client carries; psql, pg_dump and pg_restore talk to the server."""
     prefix = f"imports/{uuid.uuid4().hex[:8]}"
     common = ["--bucket", BUCKET, "--prefix", prefix]
     target = pg.create_database("s3client_tiny_restore")
@@ -531,7 +532,8 @@ def test_backup_verify_restore_and_list_import_no_botocore(tiny_url, verify_url,
         imported = [line.rsplit("|", 1)[-1].strip() for line in err.splitlines() if line.startswith("import time:")]
         assert code == 0, err[-2000:]
         assert "awscrt.auth" in imported, args[0]  # the S3 client was made: the check sees its imports
-        assert [m for m in imported if m.split(".")[0] in ("botocore", "boto3")] == [], args[0]
+        assert [m for m in imported if m.split(".")[0] in ("botocore", "boto3", "psycopg", "psycopg_binary")] == [], \
+            args[0]
 
 
 def test_an_in_process_backup_through_the_tool_client_writes_what_boto3_reads(s3, tiny_url):
