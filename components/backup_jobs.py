@@ -23,9 +23,7 @@ every delete and overwrite in every environment.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional
 
 import pulumi
@@ -33,31 +31,24 @@ import pulumi_kubernetes as k8s
 
 from components.backup_bucket import BACKUP_WRITER_TAG
 from components.irsa import IrsaRole, IrsaRoleArgs
+from jobs.pgbackup.client import image_client_major
+from jobs.pgbackup.defaults import DEFAULT_VERIFY_ROLE
 from leadgen.data import backup_job_policy, database_url, verify_job_policy
 
 APP = "pgbackup"
 RUN_AS_USER = 10001  # the tool image's user
 PUSHGATEWAY_URL = "http://pushgateway.monitoring.svc:9091"  # the observability stack's Pushgateway
 # Which PostgreSQL client the tool's image installs: the Dockerfile's `ARG PG_CLIENT_MAJOR=` line,
-# the one place it is written (jobs/pgbackup/client.py `image_client_major` reads the same line; it
-# is not imported here because it brings psycopg, which the program does not install). The CronJobs
-# carry it as an annotation so the pack can compare it with the database's engine major.
+# the one place it is written, read by the tool's own image_client_major. The CronJobs carry it as
+# an annotation so the pack can compare it with the database's engine major.
 PG_CLIENT_MAJOR_ANNOTATION = "leadgen.io/pg-client-major"
-DOCKERFILE = Path(__file__).resolve().parents[1] / "jobs" / "pgbackup" / "Dockerfile"
-
-
-def image_client_major(dockerfile: Path = DOCKERFILE) -> str:
-    match = re.search(r"^ARG PG_CLIENT_MAJOR=(\d+)\s*$", dockerfile.read_text(), re.M)
-    if not match:
-        raise ValueError(f"{dockerfile}: no 'ARG PG_CLIENT_MAJOR=<major>' line")
-    return match.group(1)
 
 
 # The least-privilege database roles the jobs log in as (created by a DBA, see the runbook): backup
 # reads everything and writes nothing, verify creates its scratch databases and nothing else. The
 # verify job has its own service account and IRSA role: it shares nothing with the backup pod's.
 BACKUP_ROLE = "pgbackup_backup"
-VERIFY_ROLE = "pgbackup_verify"
+VERIFY_ROLE = DEFAULT_VERIFY_ROLE  # the role the tool checks and provisions by default
 VERIFY_SERVICE_ACCOUNT = f"{APP}-verify"
 
 
@@ -169,7 +160,7 @@ class BackupJobs(pulumi.ComponentResource):
                   schedule: str, deadline: int, command_args: list, env: list,
                   opts: pulumi.ResourceOptions, *, service_account: str) -> k8s.batch.v1.CronJob:
         job_labels = {**labels, "app.kubernetes.io/component": operation}
-        annotations = {PG_CLIENT_MAJOR_ANNOTATION: image_client_major()}
+        annotations = {PG_CLIENT_MAJOR_ANNOTATION: str(image_client_major())}
         hardened = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                     "privileged": False, "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}}
         return k8s.batch.v1.CronJob(
