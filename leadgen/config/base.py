@@ -48,6 +48,9 @@ class Key:
     choices: Optional[Sequence[Any]] = None
     # Keys whose value must be given by the stack file (no sensible default).
     required: bool = False
+    # Keys whose own check refuses a URL with credentials, in the words of the code that reads
+    # it (the pack's settings: its store URL rule is the readers'); others get the rule below.
+    own_url_rule: bool = False
 
     def __post_init__(self) -> None:
         if self.type not in TYPES:
@@ -108,9 +111,6 @@ INT_MAX = 2 ** 53
 
 # scheme://user[:password]@host...: the userinfo part of any URL-shaped string value.
 _URL_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]*@")
-# The one URL key whose credentials are carried as a secret end to end (platformctl's
-# config_secrets redacts them from every output; the pack reads the URL to query Prometheus).
-URL_CREDENTIALS_AS_SECRET = ("governance.prometheusUrl",)
 
 
 class Values:
@@ -203,7 +203,7 @@ class Values:
                 # break or escape would pass a `$` anchor and reach AWS or the cluster.
                 why = "ends with a line break" if text.rstrip("\r\n") != text else f"contains the control character {bad}"
                 raise self.error(where, f"{why}; one line of text is expected")
-            if _URL_USERINFO.match(text) and key.path not in URL_CREDENTIALS_AS_SECRET:
+            if _URL_USERINFO.match(text) and not key.own_url_rule:
                 # Config reaches state, rendered files and logs in plaintext; the value is not
                 # repeated here for the same reason.
                 raise self.error(where, "holds a user name or password in its URL; credentials belong in AWS "

@@ -11,7 +11,8 @@ from leadgen.pack import config as schema
 
 GovernanceConfig = schema.GovernanceConfig
 
-KEYS = [Key(path=s.path, type=s.type, default=s.default, description=s.description, items=s.items) for s in schema.SETTINGS]
+KEYS = [Key(path=s.path, type=s.type, default=s.default, description=s.description, items=s.items, own_url_rule=True)
+        for s in schema.SETTINGS]
 
 
 def build(values: Values) -> GovernanceConfig:

@@ -11,8 +11,9 @@ that has to stand alone. The CLI runs it as `python -m pulumi.policy <engine> po
 this folder on sys.path and its own requirements, and `pulumi policy publish` ships this folder
 and nothing else, so the pack must not import the program. The program and platformctl load this
 file as `governance.config` too, through `leadgen/pack.py`. So this module imports nothing outside the standard library and nothing else from
-the pack but `stackconfig` (the one reader of a stack's config, standard library only too):
-importing it from the program costs no pulumi_policy and no YAML.
+the pack but `stackconfig` (the one reader of a stack's config) and `signed_http` (the one rule
+for which store URLs may be asked), both standard library only too: importing it from the
+program costs no pulumi_policy and no YAML.
 
 Both spellings a stack file may use are read alike, as the program reads them: flat leaves
 (`leadgen:governance.prometheusUrl`) and objects (`leadgen:governance` holding
@@ -30,7 +31,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
-from . import stackconfig
+from . import signed_http, stackconfig
 
 NAMESPACE = "leadgen"
 # The shape of a change request ID (changes/<ID>.yaml); checked before the ID is joined to a path.
@@ -68,8 +69,12 @@ def _http_url(value: str) -> Optional[str]:
     if not value or value == STACK_AMP_WORKSPACE:
         return None
     parsed = urllib.parse.urlparse(value)
-    return (None if parsed.scheme in ("http", "https") and parsed.netloc
-            else f"must be an http(s) URL or {STACK_AMP_WORKSPACE} (the stack's own AMP workspace)")
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return f"must be an http(s) URL or {STACK_AMP_WORKSPACE} (the stack's own AMP workspace)"
+    # Every reader of the store (the gate, `dr step-check`, the weekly report) refuses such a URL
+    # at query time, so a stack file naming one could never pass a gate: refused here, once, in
+    # the readers' own words (credentials, plain http off this machine).
+    return signed_http.refusal(value)
 
 
 def _changes_folder(value: str) -> Optional[str]:
@@ -120,9 +125,9 @@ SETTINGS: tuple[Setting, ...] = (
             "budget.",
             items="string", normalize=lambda stacks: tuple(s.strip() for s in stacks), check=_stack_names),
     Setting("governance.prometheusUrl", "prometheus_url", "string", "",
-            "Where the error-budget gate reads slo_error_budget_remaining: an http(s) Prometheus "
-            "URL, or `amp:stack` for the Amazon Managed Prometheus workspace the stack declares "
-            "(queried with SigV4).",
+            "Where the error-budget gate reads slo_error_budget_remaining: an https Prometheus URL "
+            "without credentials in it (plain http only to a loopback address), or `amp:stack` for "
+            "the Amazon Managed Prometheus workspace the stack declares (queried with SigV4).",
             normalize=lambda url: url.strip().rstrip("/"), check=_http_url, fallback=False),
     Setting("governance.monthlyBudgetUsd", "monthly_budget_usd", "integer", 25000,
             "Monthly cost budget, USD; the cost gate blocks above it and warns from governance/gates.yaml's "
@@ -205,7 +210,7 @@ def settle(leaves: Mapping[str, Any], problems: Optional[list[Problem]] = None
             continue
         reason = setting.check(value)
         if reason is not None:
-            problems.append(Problem(setting.path, f"({_show_checked(value)}) {reason}"))
+            problems.append(Problem(setting.path, f"({show_value(value)}) {reason}"))
             if setting.fallback:
                 value = setting.normalize(_typed(setting, setting.default))
         values[setting.field] = value
@@ -317,7 +322,8 @@ def _show(value: Any) -> str:
     return json.dumps(value, default=str) if isinstance(value, (list, dict)) else str(value)
 
 
-def _show_checked(value: Any) -> str:
+def show_value(value: Any) -> str:
     if isinstance(value, tuple):
         return json.dumps(list(value))
-    return repr(value)
+    # A refused URL is shown without its credentials: the line reaches terminals and CI logs.
+    return repr(signed_http.shown(value) if isinstance(value, str) else value)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from . import changes
-from .config import BY_PATH, DEFAULT_COST_WARNING_PERCENT, NAMESPACE, GovernanceConfig, is_protected
+from .config import BY_PATH, DEFAULT_COST_WARNING_PERCENT, NAMESPACE, GovernanceConfig, is_protected, show_value
 from .files import file_version as _version
 
 FOLDER = "governance"
@@ -102,7 +102,7 @@ def parse(doc: Any) -> Gates:
                 isinstance(value, int) and not isinstance(value, bool))
             reason = None if not ok else setting.check(setting.normalize(value))
             if not ok or reason:
-                problems.append(f"{where}.{key} ({value!r}) {reason or 'must be a ' + setting.type}")
+                problems.append(f"{where}.{key} ({show_value(value)}) {reason or 'must be a ' + setting.type}")
                 continue
             values[setting.field] = setting.normalize(value)
         stacks[str(name)] = values

@@ -62,14 +62,17 @@ def refusal(url: str) -> Optional[str]:
 
 
 def shown(url: str) -> str:
-    """`url` as an error line may print it: credentials (user:password@) replaced by `***@`."""
+    """`url` as an error line may print it: credentials (user:password@) replaced by `***@`, and
+    a query (where a `?token=` would be; a store is named by its host and path) by `?***`."""
     try:
         parsed = urllib.parse.urlsplit(url)
     except ValueError:
-        return url.split("@")[-1] if "@" in url else url
-    if "@" not in parsed.netloc:
-        return url
-    return urllib.parse.urlunsplit(parsed._replace(netloc="***@" + parsed.netloc.rsplit("@", 1)[1]))
+        return url.split("@")[-1].split("?")[0] if "@" in url else url.split("?")[0]
+    if "@" in parsed.netloc:
+        parsed = parsed._replace(netloc="***@" + parsed.netloc.rsplit("@", 1)[1])
+    if parsed.query:
+        parsed = parsed._replace(query="***")
+    return urllib.parse.urlunsplit(parsed)
 
 
 class _DeadlineReader(io.RawIOBase):

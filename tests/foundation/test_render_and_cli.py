@@ -230,13 +230,10 @@ def test_render_refuses_a_marker_that_is_a_link(tmp_path):
 
 
 # --- what preview and the error lines print -------------------------------------------------------
-def test_preview_json_redacts_secrets_and_url_credentials(repo_copy):
-    f = repo_copy / "Pulumi.dev.yaml"
-    f.write_text(f.read_text() + "  leadgen:governance.prometheusUrl: https://reader:hunter2-pw@prom.example.com/api?token=tok-99\n")
+def test_preview_json_seals_the_secret_inputs(repo_copy):
     proc = platformctl("preview", "--stack", "dev", "--json", "--no-policy", cwd=repo_copy)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert "hunter2-pw" not in proc.stdout and "tok-99" not in proc.stdout
     from platformctl.program.engine import SECRET_SIG
     # Secret inputs appear only sealed, as the export writes them: never with their value.
     sealed, pending = [], [doc]
@@ -250,6 +247,19 @@ def test_preview_json_redacts_secrets_and_url_credentials(repo_copy):
             pending.extend(node)
     assert sealed, "the dev stack has secret inputs to seal"
     assert all(set(s) == {SECRET_SIG, "ciphertext"} for s in sealed), sealed
+
+
+def test_a_store_url_with_credentials_is_refused_in_one_line_without_them(repo_copy):
+    # Every reader of the SLO store refuses such a URL at query time; the config check refuses it
+    # first, in the readers' words, before anything runs.
+    f = repo_copy / "Pulumi.dev.yaml"
+    f.write_text(f.read_text() + "  leadgen:governance.prometheusUrl: https://reader:hunter2-pw@prom.example.com/api?token=tok-99\n")
+    proc = platformctl("preview", "--stack", "dev", "--json", "--no-policy", cwd=repo_copy)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        "error: leadgen:governance.prometheusUrl ('https://***@prom.example.com/api?***') has credentials in it "
+        "(user:password@): a URL is printed in every error line, so none is sent; the store is reached signed (AWS) "
+        "or through a loopback proxy in Pulumi.dev.yaml"]
 
 
 def test_a_secure_value_nested_in_an_object_is_refused_without_echoing_it(repo_copy):

@@ -20,7 +20,7 @@ from policy_baseline import PROJECT, STACK, baseline, context
 from tests.helpers import running_prometheus
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-URL = "http://prometheus.monitoring.svc:9090"
+URL = "https://prometheus.monitoring.svc:9090"
 # Pulumi.yaml's defaults for the governance leaves, as the CLI adds them to every stack's config.
 DEFAULT_LEAVES = {k.full: k.default for k in program_governance.KEYS}
 WANT = {"change_request": "CR-2026-014", "protected_stacks": ("production", "prod-eu"), "prometheus_url": URL,
@@ -106,6 +106,11 @@ BAD = [
     {"leadgen:governance": {"protectedStacks": ["production", ""]}},
     {"leadgen:governance": {"prometheusUrl": "prometheus:9090"}},
     {"leadgen:governance": {"prometheusUrl": {"url": URL}}},
+    # URLs every reader of the store refuses at query time are refused in config, in their words
+    # and without the credentials.
+    {"leadgen:governance": {"prometheusUrl": "https://reader:s3cret-pw@prometheus.example/api"}},
+    {"leadgen:governance.prometheusUrl": "https://AKIDEXAMPLE:s3cret-pw@aps-workspaces.us-east-1.amazonaws.com/w"},
+    {"leadgen:governance": {"prometheusUrl": "http://prometheus.monitoring.svc:9090"}},
     {"leadgen:governance": {"changesDir": "/tmp/planted"}},
     {"leadgen:governance": {"changesDir": "../elsewhere"}},
     {"leadgen:changeRequest": "change-14"},
@@ -123,6 +128,7 @@ def test_a_bad_value_is_the_same_line_in_program_and_pack(bad):
     problems = pack_config.from_mapping(config).problems
     assert len(problems) == 1
     assert str(raised.value) == f"{problems[0]} in Pulumi.{STACK}.yaml"
+    assert "s3cret-pw" not in str(raised.value)
 
 
 def test_the_pack_keeps_going_on_bad_values_with_safe_settings():

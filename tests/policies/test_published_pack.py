@@ -177,7 +177,7 @@ def test_an_image_staging_never_ran_is_refused_alike(tmp_path, keyring, pipeline
 @pytest.mark.parametrize("line, key, setting", [
     # A higher budget switched the cost gate off; a Prometheus of one's own turned a freeze into a pass.
     ("leadgen:governance.monthlyBudgetUsd: 999999", "monthlyBudgetUsd", "monthly_budget_usd"),
-    ("leadgen:governance.prometheusUrl: http://fake-prometheus.example:9090", "prometheusUrl", "prometheus_url"),
+    ("leadgen:governance.prometheusUrl: https://fake-prometheus.example:9090", "prometheusUrl", "prometheus_url"),
 ])
 def test_a_gate_setting_in_the_stack_file_is_refused_alike(tmp_path, keyring, pipeline_key, prometheus, monkeypatch,
                                                            line, key, setting):

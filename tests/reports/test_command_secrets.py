@@ -43,9 +43,12 @@ def test_gate_output_never_shows_the_prometheus_credentials(gated_root, fmt):
     from platformctl.commands import gate
 
     report = gate.evaluate("production", project_root=gated_root, env={})
-    # The error-budget gate did try the URL and says so: the test is not vacuous.
-    messages = [v.message for v in report.violations if v.policy == "error-budget-gate"]
-    assert messages and "127.0.0.1:9" in messages[0], messages
+    # The URL is refused before any gate asks it, by a line that names it: the test is not vacuous.
+    messages = [v.message for v in report.violations if v.policy == "governance-gate-settings"]
+    assert messages == ["governance/gates.yaml: stacks.production.prometheus_url ('https://***@127.0.0.1:9/api?***') "
+                        "has credentials in it (user:password@): a URL is printed in every error line, so none is "
+                        "sent; the store is reached signed (AWS) or through a loopback proxy"], messages
+    assert any(v.policy == "error-budget-gate" for v in report.violations)  # and the budget gate fails closed
     _assert_no_credentials(reports.render(report, fmt), f"gate --format {fmt}")
 
 
