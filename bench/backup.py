@@ -18,8 +18,9 @@ ratios are only as good as the quiet they were measured in.
 Where the time goes: the fastest run of each command split at its step lines (when pg_dump was
 running, when the dump was stored, when the restore was planned and done, when the process
 exited), and on the small database the fixed costs measured alone (the interpreter, the tool's
-imports, the S3 client with its credentials, a ``pg_dump --version`` run, verify's scratch database
-created and dropped), and the best ratio verify could reach given that create and drop.
+imports, the S3 client with its credentials, one PUT of the dump, a ``pg_dump --version`` run, a psql
+login, verify's scratch database created and dropped), and the best ratio each command could reach
+given the costs it cannot overlap with the libpq tool's work.
 """
 from __future__ import annotations
 
@@ -65,21 +66,27 @@ def timed_tool(cmd: list[str], **kwargs) -> tuple[float, dict[str, float]]:
     return seconds, steps
 
 
-def fixed_costs(env: dict, rounds: int, scratch_url: str) -> dict[str, float]:
+def fixed_costs(env: dict, rounds: int, scratch_url: str, dump_file: Path) -> dict[str, float]:
     """What the tool pays beside the libpq tool's own work, each alone (fastest of ``rounds``):
     the interpreter, the tool's imports (what backup loads), the S3 client on top of them (awscrt's
-    signer and credential chain, credentials resolved), a ``--version`` run of a libpq tool, and
-    what verify cannot skip: creating its scratch database and dropping it (as the verify role,
-    less a psql run that does nothing)."""
+    signer and credential chain, credentials resolved), one PUT of the dump with that client, a
+    ``--version`` run of a libpq tool, a psql login that runs one statement, and what verify
+    cannot skip: creating its scratch database and dropping it (as the verify role, less that
+    psql run)."""
     python = [sys.executable, "-c"]
     psql = ["psql", "--no-psqlrc", "--quiet", f"--dbname={scratch_url}"]
+    client = "import gc; gc.disable(); import jobs.pgbackup.cli; from jobs.pgbackup.store import new_s3_client; "
     runs = {
         "python_start": python + ["pass"],
         "tool_imports": python + ["import gc; gc.disable(); import jobs.pgbackup.cli; gc.freeze()"],
         # On top of the tool's imports (which load most of what store.py needs): what making the
         # client itself adds.
-        "s3_client": python + ["import gc; gc.disable(); import jobs.pgbackup.cli; "
-                               "from jobs.pgbackup.store import new_s3_client; new_s3_client(); gc.freeze()"],
+        "s3_client": python + [client + "new_s3_client(); gc.freeze()"],
+        # A dump under S3's 5 MiB minimum part is one PUT, which can only start after pg_dump's
+        # last byte: on top of making the client, what that PUT takes.
+        "s3_put_dump": python + [client + f"data = open({str(dump_file)!r}, 'rb').read(); "
+                                 f"new_s3_client().put_object(Bucket={BUCKET!r}, Key='bench/put-probe', Body=data); "
+                                 "gc.freeze()"],
         "pg_dump_version": ["pg_dump", "--version"],
         "psql_start": psql + ["--command=SELECT 1"],
         "scratch_create_drop": psql + ["--command=CREATE DATABASE pgbackup_bench_probe TEMPLATE template0",
@@ -87,9 +94,10 @@ def fixed_costs(env: dict, rounds: int, scratch_url: str) -> dict[str, float]:
     }
     best = {name: min(timed(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL) for _ in range(rounds))
             for name, cmd in runs.items()}
+    best["s3_put_dump"] -= best["s3_client"]
     best["s3_client"] -= best["tool_imports"]
     best["tool_imports"] -= best["python_start"]
-    best["scratch_create_drop"] -= best.pop("psql_start")
+    best["scratch_create_drop"] -= best["psql_start"]
     return {name: round(value, 3) for name, value in best.items()}
 
 
@@ -168,6 +176,7 @@ def measure(name: str, random_mib: int, rounds: int) -> dict:
                 seconds, steps = timed_tool(tool + [*verify_args, *common], cwd=REPO, env=env)
                 tool_verify_times.append(seconds)
                 verify_steps.append(steps)
+            costs = fixed_costs(env, rounds, verify_args[2], dump_file) if random_mib == 0 else None
         del target
 
         # The fastest round of each side: on a shared 2-core machine the other runs measure the
@@ -194,8 +203,8 @@ def measure(name: str, random_mib: int, rounds: int) -> dict:
             "verify_timeline": _timeline(verify_steps[tool_verify_times.index(verify_s)],
                                          ["plan", "restore", "compare", "record", "drop-scratch", "done", "exit"]),
         }
-        if random_mib == 0:
-            result["fixed_costs"] = fixed_costs(env, rounds, verify_args[2])
+        if costs is not None:
+            result["fixed_costs"] = costs
         print(f"{name} database: pgbackup backup {result['backup_vs_pg_dump_ratio']}x of pg_dump -Fc > /dev/null "
               f"(aim >= 0.8; {result['backup_MiB_per_s_vs_pg_dump']} MiB/s, dump {size / 2**20:.1f} MiB)")
         print(f"{name} database: pgbackup verify {result['verify_vs_pg_restore_ratio']}x of plain pg_restore "
@@ -210,8 +219,17 @@ def measure(name: str, random_mib: int, rounds: int) -> dict:
             f = result["fixed_costs"]
             print(f"{name} database: fixed costs alone: python start {f['python_start']:.3f} s, the tool's imports "
                   f"{f['tool_imports']:.3f} s, S3 client (awscrt) {f['s3_client']:.3f} s, "
-                  f"pg_dump --version {f['pg_dump_version']:.3f} s, scratch database create + drop "
+                  f"one PUT of the dump {f['s3_put_dump']:.3f} s, pg_dump --version {f['pg_dump_version']:.3f} s, "
+                  f"psql login and one statement {f['psql_start']:.3f} s, scratch database create + drop "
                   f"{f['scratch_create_drop']:.3f} s")
+            # Serial in any backup of a dump under 5 MiB: the interpreter and the psql login that
+            # exports the snapshot come before pg_dump can start, the PUT after its last byte.
+            # The imports, the counts and the manifest are left out, so this is a lower bound.
+            floor = dump_s + f["python_start"] + f["psql_start"] + f["s3_put_dump"]
+            print(f"{name} database: backup's floor here: pg_dump {dump_s:.3f} s + python start "
+                  f"{f['python_start']:.3f} s + psql login {f['psql_start']:.3f} s + the dump's one PUT "
+                  f"{f['s3_put_dump']:.3f} s = {floor:.3f} s, so at best {dump_s / floor:.2f}x of plain pg_dump "
+                  "before any import, count or manifest")
             floor = restore_s + f["scratch_create_drop"]
             print(f"{name} database: verify's floor here: pg_restore {restore_s:.3f} s + scratch create/drop "
                   f"{f['scratch_create_drop']:.3f} s = {floor:.3f} s, so at best {restore_s / floor:.2f}x of plain "
