@@ -25,7 +25,7 @@ def first_backup(pg, s3, source_url, moto, pushgateway, tmp_path_factory):
     """One backup shared by the module; HOME and TMPDIR point at an empty folder to prove the tool
     writes nothing to disk (the image's root filesystem is read-only)."""
     import subprocess, sys
-    from .harness import REPO, aws_env
+    from .harness import aws_env
     scratch_home = tmp_path_factory.mktemp("home")
     prefix = f"roundtrip/{int(time.time() * 1000)}"
     env = aws_env(moto.url)
