@@ -15,7 +15,8 @@ import functools
 import pathlib
 from typing import Iterator
 
-from . import approvers, changes, compliance, cost, error_budget, exemptions, first_deploy, pack_settings, sdk_cache
+from . import (approvers, changes, compliance, cost, error_budget, exemptions, first_deploy, gate_settings,
+               pack_settings, sdk_cache)
 from .clock import NOW_ENV
 from .files import file_version as _version
 from .config import CHANGES_DIR, STACK_AMP_WORKSPACE
@@ -112,6 +113,12 @@ def _budget_findings(resources: list[Resource], ctx: Context, query) -> list[com
     verdict = assess(ctx)
     cr = verdict.change
     try:
+        if not ctx.config.prometheus_url:
+            # Only protected stacks get here, and their SLO store is the CAB's setting: naming the
+            # stack's own key would send the reader to a key the pack refuses on this stack.
+            raise error_budget.BudgetUnavailable(
+                f"Prometheus is not configured for {ctx.stack} ({gate_settings.SHOWN} gives no usable "
+                f"stacks.{ctx.stack}.prometheus_url)")
         budget = _query(error_budget.store_url(resources, ctx.config.prometheus_url), query, cr,
                         error_budget.services_of(resources))
     except error_budget.BudgetUnavailable as err:
@@ -128,8 +135,8 @@ def _budget_findings(resources: list[Resource], ctx: Context, query) -> list[com
         # A preview runs where Prometheus may not be reachable (a pull request's runner): the update
         # asks again and blocks then.
         if not ctx.config.prometheus_url:
-            return [_deferred(line, f"{err}: the update will be blocked unless it names the Prometheus that "
-                                    f"holds {error_budget.METRIC}")]
+            return [_deferred(line, f"{err}: the update will be blocked unless {gate_settings.SHOWN} names the "
+                                    f"Prometheus that holds {error_budget.METRIC}")]
         if ctx.config.prometheus_url == STACK_AMP_WORKSPACE:
             return [_deferred(line, f"{err}: the update will read the workspace again and is blocked unless "
                                     f"it exists and answers {error_budget.METRIC}")]
