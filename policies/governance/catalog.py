@@ -62,7 +62,8 @@ SPECS: tuple[Spec, ...] = (
        "high", gates.change_window, group="gate"),
     _s("error-budget-gate", "The runbook's error-budget decision matrix, applied to the lowest "
        "slo_error_budget_remaining.", "high", gates.error_budget_gate, group="gate"),
-    _s("cost-budget-gate", "The estimated monthly cost stays within leadgen:governance.monthlyBudgetUsd.",
+    _s("cost-budget-gate", "The estimated monthly cost stays within the monthly budget (governance/gates.yaml's "
+       "for a protected stack, leadgen:governance.monthlyBudgetUsd for others).",
        "medium", gates.cost_over_budget, group="governance"),
     _s("cost-budget-warning", "The estimated monthly cost is at governance/gates.yaml's cost_warning_percent of the budget or more, or could not "
        "be fully priced.", "low", gates.cost_near_budget, "advisory", group="governance"),

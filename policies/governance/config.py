@@ -170,6 +170,9 @@ class GovernanceConfig:
     cost_warning_percent: int = DEFAULT_COST_WARNING_PERCENT
     # One line per unusable key, e.g. 'leadgen:governance.monthlyBudgetUsd (-5) must be positive'.
     problems: tuple[str, ...] = field(default=())
+    # Where a protected stack's gate settings come from ('governance/gates.yaml stacks.production',
+    # set by gate_settings.apply); "" when they are the stack's own config (see `setting_name`).
+    gate_settings_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -320,6 +323,14 @@ def _show(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value)
     return json.dumps(value, default=str) if isinstance(value, (list, dict)) else str(value)
+
+
+def setting_name(settings: GovernanceConfig, field_name: str) -> str:
+    """How a line names the gate setting behind `settings.<field_name>`: gates.yaml's key for a
+    protected stack (its stack file may not set it), the stack's config key otherwise."""
+    if settings.gate_settings_from:
+        return f"{settings.gate_settings_from}.{field_name}"
+    return next(s.full for s in SETTINGS if s.field == field_name)
 
 
 def show_value(value: Any) -> str:

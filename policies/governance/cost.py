@@ -139,7 +139,7 @@ def estimate(resources: Iterable[Mapping[str, Any]],
                 share = config.s3_storage_gb / len(buckets)
                 price = prices["s3_standard_gb_month"]
                 add("s3", res, price * share,
-                    f"{share:g} GB (leadgen:governance.s3StorageGb {config.s3_storage_gb:g} over {len(buckets)} "
+                    f"{share:g} GB ({gconfig.setting_name(config, 's3_storage_gb')} {config.s3_storage_gb:g} over {len(buckets)} "
                     f"bucket(s)) x {price}/GB-month")
         except Unknown as unknown:
             unpriced.append(f"{res.get('urn', '')}: {unknown.args[0]} is unknown until the update runs")

@@ -132,9 +132,9 @@ def amp_region(base_url: str) -> Optional[str]:
     return found.group(1) if found else None
 
 
-def store_url(resources: Sequence, url: str) -> str:
+def store_url(resources: Sequence, url: str, setting: str = SETTING) -> str:
     """The Prometheus the gate queries for a stack of `resources` (AnalyzeStack's): the configured
-    `url` (`leadgen:governance.prometheusUrl`), or, when it is `amp:stack`, the query base of the
+    `url` (`setting` names where it was configured), or, when it is `amp:stack`, the query base of the
     one Amazon Managed Prometheus workspace this stack declares (its `prometheusEndpoint`, which
     AWS fixes when it creates the workspace).
 
@@ -145,7 +145,7 @@ def store_url(resources: Sequence, url: str) -> str:
     leave the gate no way to choose. Each fails closed like an unreachable Prometheus."""
     if url != STACK_AMP_WORKSPACE:
         return url
-    key = f"leadgen:governance.prometheusUrl is {STACK_AMP_WORKSPACE}"
+    key = f"{setting} is {STACK_AMP_WORKSPACE}"
     workspaces = [r for r in resources if r.type == AMP_WORKSPACE]
     if not workspaces:
         raise BudgetUnavailable(f"the SLO store does not exist: {key}, and the stack declares no "

@@ -142,4 +142,5 @@ def apply(settings: GovernanceConfig, stack: str, gates: Gates,
                             f"remove the key")
         replaced[setting.field] = chosen.get(setting.field, setting.normalize(setting.default))
     return dataclasses.replace(governed, **replaced, problems=tuple(settings.problems),
-                               gate_problems=tuple(problems[len(settings.problems):]))
+                               gate_problems=tuple(problems[len(settings.problems):]),
+                               gate_settings_from=f"{SHOWN} stacks.{stack}")

@@ -15,11 +15,10 @@ import functools
 import pathlib
 from typing import Iterator
 
-from . import (approvers, changes, compliance, cost, error_budget, exemptions, first_deploy, gate_settings,
-               pack_settings, sdk_cache)
+from . import approvers, changes, compliance, cost, error_budget, exemptions, first_deploy, pack_settings, sdk_cache
 from .clock import NOW_ENV
 from .files import file_version as _version
-from .config import CHANGES_DIR, STACK_AMP_WORKSPACE
+from .config import CHANGES_DIR, STACK_AMP_WORKSPACE, setting_name
 from .model import Context, Resource
 
 
@@ -113,13 +112,13 @@ def _budget_findings(resources: list[Resource], ctx: Context, query) -> list[com
     verdict = assess(ctx)
     cr = verdict.change
     try:
+        # Only protected stacks get here, and their SLO store is the CAB's setting: a line naming
+        # the stack's own key would send the reader to a key the pack refuses on this stack.
+        store = setting_name(ctx.config, "prometheus_url")
         if not ctx.config.prometheus_url:
-            # Only protected stacks get here, and their SLO store is the CAB's setting: naming the
-            # stack's own key would send the reader to a key the pack refuses on this stack.
-            raise error_budget.BudgetUnavailable(
-                f"Prometheus is not configured for {ctx.stack} ({gate_settings.SHOWN} gives no usable "
-                f"stacks.{ctx.stack}.prometheus_url)")
-        budget = _query(error_budget.store_url(resources, ctx.config.prometheus_url), query, cr,
+            raise error_budget.BudgetUnavailable(f"Prometheus is not configured for {ctx.stack} ({store} is not "
+                                                 "set, or was refused)")
+        budget = _query(error_budget.store_url(resources, ctx.config.prometheus_url, store), query, cr,
                         error_budget.services_of(resources))
     except error_budget.BudgetUnavailable as err:
         if verdict.approved_emergency:
@@ -135,8 +134,8 @@ def _budget_findings(resources: list[Resource], ctx: Context, query) -> list[com
         # A preview runs where Prometheus may not be reachable (a pull request's runner): the update
         # asks again and blocks then.
         if not ctx.config.prometheus_url:
-            return [_deferred(line, f"{err}: the update will be blocked unless {gate_settings.SHOWN} names the "
-                                    f"Prometheus that holds {error_budget.METRIC}")]
+            return [_deferred(line, f"{err}: the update will be blocked unless {store} names the Prometheus "
+                                    f"that holds {error_budget.METRIC}")]
         if ctx.config.prometheus_url == STACK_AMP_WORKSPACE:
             return [_deferred(line, f"{err}: the update will read the workspace again and is blocked unless "
                                     f"it exists and answers {error_budget.METRIC}")]
@@ -201,7 +200,7 @@ def cost_over_budget(resources: list[Resource], ctx: Context) -> Iterator[str]:
         return
     estimate = cost.estimate(_as_dicts(resources), ctx.config)
     if estimate.total_usd > budget:
-        yield (f"estimated {estimate.total_usd:,.2f} USD/month exceeds leadgen:governance.monthlyBudgetUsd "
+        yield (f"estimated {estimate.total_usd:,.2f} USD/month exceeds {setting_name(ctx.config, 'monthly_budget_usd')} "
                f"{budget:,.2f} ({_top(estimate)})")
 
 
@@ -213,7 +212,7 @@ def cost_near_budget(resources: list[Resource], ctx: Context) -> Iterator[str]:
     # From the share governance/gates.yaml gives (the CAB's, published with the pack), not a figure here.
     if ctx.config.cost_warning_percent / 100 * budget <= estimate.total_usd <= budget:
         yield (f"estimated {estimate.total_usd:,.2f} USD/month is {100 * estimate.total_usd / budget:.0f} % of "
-               f"leadgen:governance.monthlyBudgetUsd {budget:,.2f}")
+               f"{setting_name(ctx.config, 'monthly_budget_usd')} {budget:,.2f}")
     for line in estimate.unpriced:
         yield f"not in the estimate: {line}"
 

@@ -63,7 +63,7 @@ def program_reads(config: dict):
 # Decided by governance/gates.yaml (gate_settings.apply), or facts of the whole config the pack reads
 # (its digest, its image tags), not settings the program's reader declares.
 FROM_GATES_FILE = ("governed_stacks", "protected_environments", "gate_problems", "config_digest", "images",
-                   "cost_warning_percent")
+                   "cost_warning_percent", "gate_settings_from")
 
 
 def fields(settings) -> dict:

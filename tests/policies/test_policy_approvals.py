@@ -57,9 +57,9 @@ def test_an_unsigned_approval_blocks_the_update_and_is_forecast_by_a_preview(tmp
         f"{unsigned_line()}; the update will be blocked until it is given (platformctl change approve)",
         f"{NONE_VALID}; the update will be blocked until it is given (platformctl change approve)",
         f"{REQUESTER_UNSIGNED}; the update will be blocked until the requester signs",
-        "Prometheus is not configured for production (governance/gates.yaml gives no usable "
-        "stacks.production.prometheus_url): the update will be blocked unless governance/gates.yaml names the "
-        "Prometheus that holds slo_error_budget_remaining"]
+        "Prometheus is not configured for production (leadgen:governance.prometheusUrl is not set, or was "
+        "refused): the update will be blocked unless leadgen:governance.prometheusUrl names the Prometheus that "
+        "holds slo_error_budget_remaining"]
     assert list(gates.update_forecast([], ctx_for(tmp_path))) == []  # an update blocks instead
 
 

@@ -273,8 +273,8 @@ def test_refused_and_unconfigured(tmp_path):
         f"Prometheus at http://127.0.0.1:{port} is unreachable ([Errno 111] Connection refused); failing closed "
         "(only an emergency change with a cto approval passes)"]
     assert run_gate(tmp_path, "") == [
-        "Prometheus is not configured for production (governance/gates.yaml gives no usable "
-        "stacks.production.prometheus_url); failing closed "
+        "Prometheus is not configured for production (leadgen:governance.prometheusUrl is not set, or was "
+        "refused); failing closed "
         "(only an emergency change with a cto approval passes)"]
 
 

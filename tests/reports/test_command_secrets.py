@@ -48,7 +48,10 @@ def test_gate_output_never_shows_the_prometheus_credentials(gated_root, fmt):
     assert messages == ["governance/gates.yaml: stacks.production.prometheus_url ('https://***@127.0.0.1:9/api?***') "
                         "has credentials in it (user:password@): a URL is printed in every error line, so none is "
                         "sent; the store is reached signed (AWS) or through a loopback proxy"], messages
-    assert any(v.policy == "error-budget-gate" for v in report.violations)  # and the budget gate fails closed
+    # The budget gate fails closed, naming the key to fix: gates.yaml's, not one the stack file may not set.
+    assert [v.message for v in report.violations if v.policy == "error-budget-gate"] == [
+        "Prometheus is not configured for production (governance/gates.yaml stacks.production.prometheus_url is not "
+        "set, or was refused); failing closed (only an emergency change with a cto approval passes)"]
     _assert_no_credentials(reports.render(report, fmt), f"gate --format {fmt}")
 
 
