@@ -54,8 +54,9 @@ def _config(stack: str, root: pathlib.Path):
         raise InputError(str(err).splitlines()[0] if str(err) else type(err).__name__) from None
 
 
-def _store_url(stack: str, root: pathlib.Path) -> tuple[str, list[str]]:
-    """The SLO store the error-budget gate reads for this stack, and the secrets its URL holds."""
+def _store_url(stack: str, root: pathlib.Path) -> tuple[str, str, list[str]]:
+    """The SLO store the error-budget gate reads for this stack, the key that sets it, and the
+    secrets its URL holds."""
     from platformctl.pack import config as gconfig, gate_settings, pack_settings
     from platformctl.project import config_secrets, pack_config
 
@@ -64,7 +65,8 @@ def _store_url(stack: str, root: pathlib.Path) -> tuple[str, list[str]]:
         settings = gate_settings.apply(gconfig.from_mapping(raw), stack, gate_settings.load(root), pack_settings.stacks())
     except Exception as err:  # noqa: BLE001 governance/gates.yaml that does not read: one line
         raise InputError(f"governance/gates.yaml: {err}") from None
-    return settings.prometheus_url, config_secrets({**raw, "gates:prometheus_url": settings.prometheus_url})
+    return (settings.prometheus_url, gconfig.setting_name(settings, "prometheus_url"),
+            config_secrets({**raw, "gates:prometheus_url": settings.prometheus_url}))
 
 
 def build(args: argparse.Namespace, root: pathlib.Path, env=os.environ):
@@ -73,14 +75,14 @@ def build(args: argparse.Namespace, root: pathlib.Path, env=os.environ):
 
     cfg = _config(args.stack, root)
     fixtures = sources.fixtures_dir(args.fixtures, env)
-    prometheus_url, secrets = _store_url(args.stack, root)
+    prometheus_url, store_setting, secrets = _store_url(args.stack, root)
     if fixtures:
         fetch = sources.FixtureFetch(fixtures)
         now = fetch.recorded_at or dt.datetime.now(dt.timezone.utc)
     else:
         fetch = sources.LiveFetch(stack=args.stack, region=cfg.core.region, prometheus_url=prometheus_url,
                                   loki_url=args.loki_url or env.get(sources.LOKI_URL_ENV, ""), timeout=args.timeout,
-                                  project_root=root)
+                                  project_root=root, store_setting=store_setting)
         now = dt.datetime.now(dt.timezone.utc)
     since = _since(args.since, now)
     ctx = Context(stack=args.stack, config=cfg, now=now, since=since, fetch=fetch, project_root=root)

@@ -208,3 +208,30 @@ def test_a_failing_pulumi_is_unreachable_with_its_last_line(tmp_path, monkeypatc
         with pytest.raises(Unreachable, match=r"^pulumi stack export failed: error: no stack named 'production' found$"):
             fetch("pulumi", "stack-export", {"stack": "production"})
     assert (tmp_path / "log").read_text().count("stack export") == 1
+
+
+@pytest.mark.parametrize("stack, gates, setting", [
+    # production's store is the CAB's: the line names gates.yaml's key, which its stack file may not set.
+    ("production", "stacks:\n  production:\n    monthly_budget_usd: 25000\n",
+     "governance/gates.yaml stacks.production.prometheus_url"),
+    # A refused value leaves no store either, and the same key to fix.
+    ("production", "stacks:\n  production:\n    prometheus_url: 'https://u:pw@prom.example'\n",
+     "governance/gates.yaml stacks.production.prometheus_url"),
+    ("dev", "stacks: {}\n", "leadgen:governance.prometheusUrl"),
+])
+def test_no_store_names_the_key_that_sets_it(tmp_path, stack, gates, setting):
+    import shutil
+
+    from platformctl.commands import weekly
+    from platformctl.project import ROOT
+
+    for name in ("Pulumi.yaml", f"Pulumi.{stack}.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / "governance").mkdir()
+    (tmp_path / "governance" / "gates.yaml").write_text(gates)
+    url, named, _ = weekly._store_url(stack, tmp_path)
+    assert (url, named) == ("", setting)
+    fetch = sources.LiveFetch(stack=stack, region="us-east-1", prometheus_url=url, store_setting=named)
+    with pytest.raises(Unreachable) as err:
+        fetch("prometheus", "query", {"query": "up"})
+    assert str(err.value) == f"Prometheus: no SLO store is configured ({setting})"
