@@ -63,7 +63,7 @@ def bad_input(base_url: str) -> Optional[str]:
     """The line refusing `--prometheus` before anything is asked or printed, or None."""
     if not base_url:
         return f"no SLO store given ({SETTING})"
-    reason = signed_http.refusal(base_url)
+    reason = signed_http.store_refusal(base_url)
     return f"{SETTING} {signed_http.shown(base_url)!r} {reason}" if reason else None
 
 

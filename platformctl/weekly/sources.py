@@ -235,7 +235,7 @@ class LiveFetch:
         if operation not in operations:
             raise Unreachable(f"{name}: no reader for {operation!r}")
         # The gate's refusals (credentials in the URL, plain http off this machine), in its words.
-        reason = signed_http.refusal(base)
+        reason = signed_http.store_refusal(base)
         if reason is not None:
             raise Unreachable(f"{name}: {signed_http.shown(base)!r} {reason}")
         parsed = urllib.parse.urlparse(base)

@@ -73,8 +73,8 @@ def _http_url(value: str) -> Optional[str]:
         return f"must be an http(s) URL or {STACK_AMP_WORKSPACE} (the stack's own AMP workspace)"
     # Every reader of the store (the gate, `dr step-check`, the weekly report) refuses such a URL
     # at query time, so a stack file naming one could never pass a gate: refused here, once, in
-    # the readers' own words (credentials, plain http off this machine).
-    return signed_http.refusal(value)
+    # the readers' own words (credentials, a query, plain http off this machine).
+    return signed_http.store_refusal(value)
 
 
 def _changes_folder(value: str) -> Optional[str]:
@@ -126,7 +126,7 @@ SETTINGS: tuple[Setting, ...] = (
             items="string", normalize=lambda stacks: tuple(s.strip() for s in stacks), check=_stack_names),
     Setting("governance.prometheusUrl", "prometheus_url", "string", "",
             "Where the error-budget gate reads slo_error_budget_remaining: an https Prometheus URL "
-            "without credentials in it (plain http only to a loopback address), or `amp:stack` for "
+            "without credentials or a query in it (plain http only to a loopback address), or `amp:stack` for "
             "the Amazon Managed Prometheus workspace the stack declares (queried with SigV4).",
             normalize=lambda url: url.strip().rstrip("/"), check=_http_url, fallback=False),
     Setting("governance.monthlyBudgetUsd", "monthly_budget_usd", "integer", 25000,

@@ -29,8 +29,8 @@ SigV4-signed requests. A URL whose host is exactly `aps-workspaces.<region>.amaz
 queried over https and signed (service `aps`, the region from the host) with the standard AWS
 credential chain (environment, profile, container or instance role); any other URL is queried
 unsigned, as a self-hosted Prometheus expects, over https (plain http only on this machine) and
-never with credentials in the URL (`signed_http.refusal`). Signing happens inside the deadline,
-before the connection opens. `instant` and `vector` are the store's one reader: `platformctl dr
+never with credentials or a query in the URL (`signed_http.store_refusal`). Signing happens
+inside the deadline, before the connection opens. `instant` and `vector` are the store's one reader: `platformctl dr
 step-check` reads the same store through them.
 """
 from __future__ import annotations
@@ -187,7 +187,7 @@ def instant(base_url: str, promql: str, *, setting: str, timeout: float = TIMEOU
     same URLs and answers with the same lines. `setting` names where the URL came from, for the
     line that refuses it. Raises BudgetUnavailable."""
     where = source(base_url)
-    reason = signed_http.refusal(base_url)
+    reason = signed_http.store_refusal(base_url)
     if reason is not None:
         raise BudgetUnavailable(f"{setting} {signed_http.shown(base_url)!r} {reason}")
     # An AMP host is never this machine, so `refusal` has already kept it to https.

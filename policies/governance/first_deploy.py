@@ -24,6 +24,7 @@ import sys
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from . import signed_http
 from .config import STACK_AMP_WORKSPACE
 from .error_budget import AMP_WORKSPACE
 from .values import is_unknown
@@ -52,7 +53,9 @@ def judge(resources: Sequence, *, stack: str, prometheus_url: str, dry_run: bool
         return None
     where = f"{change.file}: first_deploy is set"
     if prometheus_url != STACK_AMP_WORKSPACE:
-        return Judgement(False, f"{where}, but the budget is read from {prometheus_url or 'no Prometheus'}, not the "
+        # Shown as every reader shows a store URL: a query may carry a token.
+        store = signed_http.shown(prometheus_url) if prometheus_url else "no Prometheus"
+        return Judgement(False, f"{where}, but the budget is read from {store}, not the "
                                 f"stack's own SLO store ({STACK_AMP_WORKSPACE}); the exception does not apply")
     workspaces = [r for r in resources if r.type == AMP_WORKSPACE]
     if len(workspaces) != 1:

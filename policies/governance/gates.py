@@ -131,6 +131,8 @@ def _budget_findings(resources: list[Resource], ctx: Context, query) -> list[com
         if first is not None and first.refused:
             return [compliance.Finding(compliance.APPROVAL, first.message)]
         line = f"{err}; failing closed (only an emergency change with a cto approval passes)"
+        if first is not None:
+            line += f" ({first.message})"  # why the request's first_deploy claim does not count
         # A preview runs where Prometheus may not be reachable (a pull request's runner): the update
         # asks again and blocks then.
         if not ctx.config.prometheus_url:

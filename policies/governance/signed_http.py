@@ -61,6 +61,19 @@ def refusal(url: str) -> Optional[str]:
     return None
 
 
+def store_refusal(url: str) -> Optional[str]:
+    """`refusal` for the base URL of a store (Prometheus, Loki), which the readers build their
+    queries on: a query or fragment of its own is refused too. Only its path is kept, so a
+    `?token=` there would never be sent, only printed."""
+    reason = refusal(url)
+    if reason is None:
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.query or parsed.fragment:
+            return ("has a query or fragment (?... or #...): a store is named by its scheme, host and path, "
+                    "and nothing after them is sent")
+    return reason
+
+
 def shown(url: str) -> str:
     """`url` as an error line may print it: credentials (user:password@) replaced by `***@`, and
     a query (where a `?token=` would be; a store is named by its host and path) by `?***`."""

@@ -58,6 +58,8 @@ def loopback(**reply):
      "aps-workspaces.us-east-1.amazonaws.com, which is not this machine: queried over https only (http to a "
      "loopback address)"),
     ("ftp://prometheus.example", "<setting> 'ftp://prometheus.example' is not an http(s) URL"),
+    ("https://prometheus.example/api?token=s3cret", "<setting> 'https://prometheus.example/api?***' has a query or "
+     "fragment (?... or #...): a store is named by its scheme, host and path, and nothing after them is sent"),
     ("https://prometheus.example:x/", "<setting> 'https://prometheus.example:x/' is not an http(s) URL"),
     ("prometheus.example:9090", "<setting> 'prometheus.example:9090' is not an http(s) URL"),
 ])

@@ -111,6 +111,7 @@ BAD = [
     {"leadgen:governance": {"prometheusUrl": "https://reader:s3cret-pw@prometheus.example/api"}},
     {"leadgen:governance.prometheusUrl": "https://AKIDEXAMPLE:s3cret-pw@aps-workspaces.us-east-1.amazonaws.com/w"},
     {"leadgen:governance": {"prometheusUrl": "http://prometheus.monitoring.svc:9090"}},
+    {"leadgen:governance": {"prometheusUrl": "https://prometheus.example/api?token=s3cret-pw"}},
     {"leadgen:governance": {"changesDir": "/tmp/planted"}},
     {"leadgen:governance": {"changesDir": "../elsewhere"}},
     {"leadgen:changeRequest": "change-14"},

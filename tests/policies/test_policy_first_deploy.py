@@ -106,10 +106,14 @@ def test_a_claim_on_a_stack_with_state_is_a_violation_of_the_preview(tmp_path, k
 
 
 def test_the_claim_does_not_apply_to_a_budget_read_elsewhere(tmp_path, keyring):
-    preview = ctx_for(tmp_path, keyring, dry_run=False, url="http://127.0.0.1:1", first_deploy=True)
+    preview = ctx_for(tmp_path, keyring, dry_run=False, url="http://127.0.0.1:1/?token=tok-99", first_deploy=True)
     (line,) = gates.error_budget_gate(fresh_stack(), preview, query=lambda url, services=(): (_ for _ in ()).throw(
-        error_budget.BudgetUnavailable("Prometheus at http://127.0.0.1:1 is unreachable")))
-    assert line.endswith(CLOSED)
+        error_budget.BudgetUnavailable("Prometheus at http://127.0.0.1:1/?*** is unreachable")))
+    # The line says why the claim does not count, and shows the URL as every reader does.
+    assert line == (f"Prometheus at http://127.0.0.1:1/?*** is unreachable{CLOSED} (changes/CR-2026-014.yaml: "
+                    "first_deploy is set, but the budget is read from http://127.0.0.1:1/?***, not the stack's own "
+                    "SLO store (amp:stack); the exception does not apply)")
+    assert "tok-99" not in line
 
 
 def test_a_readable_budget_is_judged_even_with_the_claim():
