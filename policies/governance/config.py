@@ -336,5 +336,6 @@ def setting_name(settings: GovernanceConfig, field_name: str) -> str:
 def show_value(value: Any) -> str:
     if isinstance(value, tuple):
         return json.dumps(list(value))
-    # A refused URL is shown without its credentials: the line reaches terminals and CI logs.
-    return repr(signed_http.shown(value) if isinstance(value, str) else value)
+    # A refused URL is shown without its credentials or query: the line reaches terminals and CI
+    # logs. Other text (a `?` in a change request id) is shown as it is.
+    return repr(signed_http.shown(value) if isinstance(value, str) and "://" in value else value)

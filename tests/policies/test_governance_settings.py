@@ -174,3 +174,13 @@ def test_the_pack_as_the_cli_starts_it_reads_the_object_form_and_refuses_it_on_a
             "config: remove the key") in got
     assert ("error-budget-gate", "mandatory", MITIGATE) not in got
     assert [p for p, _, _ in got if p == "governance-config-valid"] == []
+
+
+def test_a_refused_value_is_shown_as_typed_unless_it_is_a_url():
+    # Only URLs lose their credentials and query in a problem line; other text keeps every character.
+    problems = pack_config.from_mapping(as_cli({**DEFAULT_LEAVES, "leadgen:changeRequest": "CR?2026-014",
+                                                "leadgen:governance.prometheusUrl": "https://p.example/?t=tok-1"})).problems
+    assert problems == (
+        "leadgen:changeRequest ('CR?2026-014') must look like CR-2026-014",
+        "leadgen:governance.prometheusUrl ('https://p.example/?***') has a query or fragment (?... or #...): a store "
+        "is named by its scheme, host and path, and nothing after them is sent")
