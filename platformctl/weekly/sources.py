@@ -149,10 +149,11 @@ class LiveFetch:
 
     def __init__(self, *, stack: str, region: str, prometheus_url: str, loki_url: str = "",
                  timeout: float = TIMEOUT_SECONDS, project_root: Optional[pathlib.Path] = None,
-                 store_setting: str = "leadgen:governance.prometheusUrl"):
+                 store_setting: str = ""):
         self.stack, self.region, self.timeout = stack, region, timeout
         self.prometheus_url, self.loki_url = prometheus_url, loki_url
-        # The key that configures the store (gates.yaml's for a protected stack), for the lines.
+        # The key that configures the store (gates.yaml's for a protected stack), for the lines;
+        # "" is the stack's own key, which the gate's reader names (error_budget.SETTING).
         self.store_setting = store_setting
         self.project_root = project_root
         self._cached: dict[str, Any] = {}
@@ -219,7 +220,7 @@ class LiveFetch:
 
         if self.prometheus_url != gconfig.STACK_AMP_WORKSPACE:
             if not self.prometheus_url:
-                raise Unreachable(f"Prometheus: no SLO store is configured ({self.store_setting})")
+                raise Unreachable(f"Prometheus: no SLO store is configured ({self.store_setting or error_budget.SETTING})")
             return self.prometheus_url
         # `amp:stack`: the workspace the stack declares, whose query URL the stack exports.
         outputs = self._pulumi("stack-output")
